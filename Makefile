@@ -1,0 +1,30 @@
+# Two commands do all the set-up on a fresh machine: `make run` and `make test`.
+VENV := .venv
+# uv lives in a venv of its own: `uv sync` removes what the lock file does not list
+UV := .uv/bin/uv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.synced
+
+.PHONY: run test lint bench-brokers clean
+
+$(UV):
+	python3 -m venv .uv
+	.uv/bin/pip install --quiet uv==0.13.8
+
+$(STAMP): $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/pim demo
+
+test: $(STAMP)
+	$(VENV)/bin/pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy shared services pim
+
+clean:
+	rm -rf $(VENV) .uv

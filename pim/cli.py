@@ -1,0 +1,95 @@
+"""The `pim` command."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection
+
+import typer
+from rich.console import Console
+
+from pim.demo import run_demo
+from pim.stack import ALL_SERVICES, ServiceName, running_stack
+from shared.db import migrate
+from shared.embedded import infrastructure
+from shared.settings import Settings
+
+app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
+# Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
+console = Console(width=None if Console().is_terminal else 150)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@app.command()
+def demo(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run the whole pipeline on the bundled sample data, print progress and flagged units, stop."""
+    _configure_logging(verbose)
+    result = asyncio.run(run_demo(Settings(), console))
+    console.print(f"Done: {result.events} events through ingest → store → relay → projector → alerts in {result.seconds:.1f} s.")
+
+
+async def _serve(services: Collection[ServiceName]) -> None:
+    async with infrastructure(Settings()) as settings, running_stack(settings, services) as stack:
+        console.print(f"PIM running: {', '.join(services)}")
+        console.print(f"  database: {settings.database_url}")
+        console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
+        if stack.api_url:
+            console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
+        console.print("Ctrl-C stops.")
+        while True:
+            stack.raise_if_failed()
+            await asyncio.sleep(1)
+
+
+def _run_services(services: Collection[ServiceName], verbose: bool) -> None:
+    _configure_logging(verbose)
+    try:
+        asyncio.run(_serve(services))
+    except KeyboardInterrupt:
+        console.print("Stopped.")
+
+
+@app.command()
+def up(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Start every service (embedded PostgreSQL and broker unless configured) and serve until Ctrl-C."""
+    _run_services(ALL_SERVICES, verbose)
+
+
+@app.command()
+def ingest(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run only the ingest HTTP API."""
+    _run_services(["ingest"], verbose)
+
+
+@app.command()
+def relay(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run only the relay (event store → ledger topic)."""
+    _run_services(["relay"], verbose)
+
+
+@app.command()
+def projector(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run only the projector (ledger topic → read models)."""
+    _run_services(["projector"], verbose)
+
+
+@app.command()
+def alerts(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run only the alerts service (progress notifications → alerts)."""
+    _run_services(["alerts"], verbose)
+
+
+@app.command(name="migrate")
+def migrate_command() -> None:
+    """Apply pending schema migrations to DATABASE_URL."""
+    settings = Settings()
+    if settings.database_url is None:
+        raise typer.BadParameter("set DATABASE_URL to the database to migrate")
+    applied = asyncio.run(migrate(settings.database_url))
+    console.print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")

@@ -1,0 +1,57 @@
+"""Waits until the pipeline has caught up: every stored event relayed and projected, every progress
+row evaluated by the alerts service. Used by `pim demo` and by the end-to-end tests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import TopicPartition
+
+from pim.stack import Stack
+from shared.bus import make_consumer
+
+POLL_S = 0.05
+
+
+async def _ledger_end_offsets(stack: Stack) -> dict[int, int]:
+    consumer = make_consumer(stack.settings, group="settle-probe")
+    await consumer.start()
+    try:
+        topic = stack.settings.ledger_topic
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {tp.partition: offset for tp, offset in ends.items()}
+
+
+async def is_settled(stack: Stack) -> bool:
+    async with stack.pool.acquire() as conn:
+        head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        relayed = await conn.fetchval(
+            "SELECT position FROM relay_state WHERE topic = $1", stack.settings.ledger_topic
+        )
+        projected = {
+            r["partition"]: r["next_offset"]
+            for r in await conn.fetch(
+                "SELECT partition, next_offset FROM projector_offsets WHERE topic = $1", stack.settings.ledger_topic
+            )
+        }
+        unevaluated = await conn.fetchval(
+            "SELECT count(*) FROM unit_progress p LEFT JOIN alert_evaluations e"
+            " USING (unit_code, indicator, plan_year) WHERE e.version IS NULL OR e.version < p.version"
+        )
+    if (relayed or 0) < head or unevaluated:
+        return False
+    ends = await _ledger_end_offsets(stack)
+    return all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0)
+
+
+async def wait_until_settled(stack: Stack, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await is_settled(stack):
+        stack.raise_if_failed()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the pipeline did not settle within {timeout_s:.0f} s")
+        await asyncio.sleep(POLL_S)

@@ -1,0 +1,106 @@
+"""Composition root: wires the services to a database and a broker and runs them as asyncio tasks.
+
+`pim up` and `pim demo` run all of them in one process; `pim ingest`, `pim relay`, `pim projector` and
+`pim alerts` run one each, for deployments that scale them separately.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Collection, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import asyncpg
+import uvicorn
+
+from services.alerts.service import AlertsService, build_broker
+from services.ingest.api import create_app
+from services.ingest.relay import Relay
+from services.projector.service import Projector
+from shared.db import create_pool, migrate
+from shared.event_store import EventStore
+from shared.settings import Settings
+from shared.topics import ensure_topics
+
+log = logging.getLogger(__name__)
+
+ServiceName = Literal["ingest", "relay", "projector", "alerts"]
+ALL_SERVICES: tuple[ServiceName, ...] = ("ingest", "relay", "projector", "alerts")
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    pool: asyncpg.Pool
+    api_url: str | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def raise_if_failed(self) -> None:
+        """Surface a service that stopped on its own: they are meant to run until cancelled."""
+        for task in self.tasks:
+            if task.done() and not task.cancelled():
+                error = task.exception()
+                raise RuntimeError(f"service {task.get_name()} stopped") from error
+
+
+def _database_url(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL was started")
+    return settings.database_url
+
+
+@contextlib.asynccontextmanager
+async def running_stack(
+    settings: Settings, services: Collection[ServiceName] = ALL_SERVICES
+) -> AsyncIterator[Stack]:
+    dsn = _database_url(settings)
+    await migrate(dsn)
+    await ensure_topics(settings)
+    pool = await create_pool(dsn)
+    stack = Stack(settings, pool)
+
+    def start(name: str, work: Coroutine[Any, Any, None]) -> None:
+        stack.tasks.append(asyncio.create_task(work, name=name))
+
+    server: uvicorn.Server | None = None
+    alerts_broker = None
+    try:
+        if "relay" in services:
+            start("relay", Relay(settings, pool).run())
+        if "projector" in services:
+            start("projector", Projector(settings, pool).run())
+        if "alerts" in services:
+            alerts = AlertsService(settings, pool)
+            alerts_broker = build_broker(settings, alerts)
+            await alerts_broker.start()
+            await alerts.sweep()
+        if "ingest" in services:
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(EventStore(pool)),
+                    host=settings.pim_api_host,
+                    port=settings.pim_api_port,
+                    log_level="warning",
+                    lifespan="off",
+                )
+            )
+            start("ingest", server.serve())
+            while not server.started:
+                stack.raise_if_failed()
+                await asyncio.sleep(0.01)
+            host, port = server.servers[0].sockets[0].getsockname()[:2]
+            stack.api_url = f"http://{host}:{port}"
+        yield stack
+    finally:
+        if server is not None:
+            server.should_exit = True
+        for task in stack.tasks:
+            if task.get_name() != "ingest":
+                task.cancel()
+        await asyncio.gather(*stack.tasks, return_exceptions=True)
+        if alerts_broker is not None:
+            await alerts_broker.stop()
+        await pool.close()

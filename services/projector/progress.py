@@ -1,0 +1,96 @@
+"""Pure progress logic: expected pace, rate and status of a unit against its target.
+
+No I/O here: functions take data and return data, and are tested as such.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal
+from enum import StrEnum
+
+from shared.events import Indicator
+
+RATE_QUANTUM = Decimal("0.000001")  # rates are kept to 0.0001 percentage points
+
+
+class Status(StrEnum):
+    ON_TRACK = "on_track"
+    BEHIND = "behind"  # more than the tolerance below the expected pace
+    CRITICAL = "critical"  # under half of the expected pace
+    NOT_ASSESSED = "not_assessed"  # no target, or a target of zero
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """By `month`/`day` of the plan year (+ `years_after`), `share` of the target should be reached."""
+
+    month: int
+    day: int
+    share: Decimal
+    years_after: int = 0
+
+    def on(self, plan_year: int) -> dt.date:
+        return dt.date(plan_year + self.years_after, self.month, self.day)
+
+
+# Disbursement: ≥ 40 % by 30 June, ≥ 60 % by 30 September, ≥ 95 % by 31 January of the next year, the
+# end of the disbursement window. Between milestones the pace is linear.
+DISBURSEMENT_MILESTONES = (
+    Milestone(6, 30, Decimal("0.40")),
+    Milestone(9, 30, Decimal("0.60")),
+    Milestone(1, 31, Decimal("0.95"), years_after=1),
+)
+# Revenue: the annual estimate spread evenly over the calendar year.
+REVENUE_MILESTONES = (Milestone(12, 31, Decimal("1")),)
+
+
+def milestones_for(indicator: Indicator) -> tuple[Milestone, ...]:
+    return DISBURSEMENT_MILESTONES if indicator is Indicator.DISBURSEMENT else REVENUE_MILESTONES
+
+
+def expected_pace(milestones: tuple[Milestone, ...], plan_year: int, as_of: dt.date) -> Decimal:
+    """Share of the target expected by the end of `as_of`, interpolated linearly between milestones
+    (starting from 0 on 1 January of the plan year)."""
+    previous_date, previous_share = dt.date(plan_year, 1, 1) - dt.timedelta(days=1), Decimal(0)
+    for milestone in milestones:
+        date = milestone.on(plan_year)
+        if as_of <= date:
+            elapsed = max((as_of - previous_date).days, 0)
+            span = (date - previous_date).days
+            pace = previous_share + (milestone.share - previous_share) * Decimal(elapsed) / Decimal(span)
+            return pace.quantize(RATE_QUANTUM, ROUND_HALF_EVEN)
+        previous_date, previous_share = date, milestone.share
+    return previous_share
+
+
+@dataclass(frozen=True)
+class Progress:
+    target: Decimal | None
+    actual_ytd: Decimal
+    rate: Decimal | None
+    expected_pace: Decimal
+    gap_to_pace: Decimal | None
+    status: Status
+
+
+def assess(
+    target: Decimal | None, actual_ytd: Decimal, pace: Decimal, tolerance: Decimal
+) -> Progress:
+    """Rate, gap to pace and status of a unit whose year-to-date total is `actual_ytd`.
+
+    `tolerance` is a fraction (0.05 = 5 percentage points) a unit may trail its pace and still be on
+    track.
+    """
+    if target is None or target <= 0:
+        return Progress(target, actual_ytd, None, pace, None, Status.NOT_ASSESSED)
+    rate = (actual_ytd / target).quantize(RATE_QUANTUM, ROUND_HALF_EVEN)
+    gap = pace - rate
+    if rate * 2 < pace:
+        status = Status.CRITICAL
+    elif gap > tolerance:
+        status = Status.BEHIND
+    else:
+        status = Status.ON_TRACK
+    return Progress(target, actual_ytd, rate, pace, gap, status)

@@ -1,0 +1,71 @@
+"""PostgreSQL connections and the schema-migration runner.
+
+Migrations are plain SQL files in `shared/migrations/`, applied in name order, each in its own
+transaction, recorded in `schema_migrations`. An advisory lock lets several services start at once.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import asyncpg
+
+MIGRATIONS_LOCK_ID = 7_431_001  # arbitrary, fixed: the advisory lock every migrating process takes
+
+
+def _encode_jsonb(value: object) -> bytes:
+    return b"\x01" + json.dumps(value, ensure_ascii=False).encode()  # binary jsonb: version byte, then text
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return json.loads(data[1:])
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    # Binary, so COPY (the fast path for appends) can carry jsonb too.
+    await conn.set_type_codec(
+        "jsonb", encoder=_encode_jsonb, decoder=_decode_jsonb, schema="pg_catalog", format="binary"
+    )
+
+
+async def create_pool(dsn: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
+    pool = await asyncpg.create_pool(dsn, min_size=min_size, max_size=max_size, init=_init_connection)
+    assert pool is not None
+    return pool
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+def migration_files() -> list[tuple[str, str]]:
+    folder = resources.files("shared") / "migrations"
+    files = sorted((f.name, f.read_text(encoding="utf-8")) for f in folder.iterdir() if f.name.endswith(".sql"))
+    return files
+
+
+async def migrate(dsn: str) -> list[str]:
+    """Apply the migrations not yet applied; return their names."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK_ID)
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+        applied = []
+        for name, sql in migration_files():
+            if name in done:
+                continue
+            async with conn.transaction():
+                await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+            applied.append(name)
+        return applied
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS_LOCK_ID)
+        await conn.close()

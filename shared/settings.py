@@ -1,0 +1,52 @@
+"""Settings shared by every service, read from the environment (see README)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EmbeddedBroker = Literal["noida", "tansu"]
+
+
+class Settings(BaseSettings):
+    """Where PIM finds its database and broker, and the names it uses on them.
+
+    With `database_url` and `kafka_bootstrap_servers` unset, `pim up` / `pim demo` start an
+    embedded PostgreSQL and an embedded Kafka-protocol broker on loopback instead.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(default=None, description="PostgreSQL DSN; unset = embedded")
+    kafka_bootstrap_servers: str | None = Field(default=None, description="host:port[,…]; unset = embedded")
+    kafka_enable_idempotence: bool = Field(
+        default=True, description="idempotent producer; turned off for brokers that lack InitProducerId"
+    )
+    pim_embedded_broker: EmbeddedBroker = Field(default="noida", description="which embedded broker to start")
+    pim_data_dir: Path | None = Field(
+        default=None, description="where embedded servers keep data; unset = a fresh temporary folder"
+    )
+    pim_topic_prefix: str = Field(default="pim", description="prefix of every topic name")
+    pim_api_host: str = "127.0.0.1"
+    pim_api_port: int = Field(default=8000, description="ingest HTTP API port (0 = any free port)")
+    pim_disbursement_tolerance_pp: int = Field(
+        default=5, description="percentage points a unit may trail its pace before it is flagged"
+    )
+
+    @property
+    def ledger_topic(self) -> str:
+        return f"{self.pim_topic_prefix}.ledger"
+
+    @property
+    def progress_topic(self) -> str:
+        return f"{self.pim_topic_prefix}.progress"
+
+    @property
+    def alerts_topic(self) -> str:
+        return f"{self.pim_topic_prefix}.alerts"
+
+    def consumer_group(self, service: str) -> str:
+        return f"{self.pim_topic_prefix}.{service}"

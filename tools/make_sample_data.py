@@ -1,0 +1,153 @@
+"""Writes the bundled SYNTHETIC sample dataset (pim/sample/*.csv). Run again to regenerate it.
+
+Province names are real; every leader, amount and vote is invented. The numbers are shaped so the
+sample holds units clearly on track, behind and badly behind, one mid-year change of head, one acting
+head later confirmed, one vacant post and one corrected report.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+import unicodedata
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "pim" / "sample"
+PLAN_YEAR = 2025
+REPORT_MONTHS = range(1, 11)  # monthly cumulative reports, January to October
+BILLION = 1_000_000_000
+
+PROVINCES = [
+    "Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa",
+    "Nghệ An", "Hà Tĩnh", "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh",
+    "Hưng Yên", "Hải Phòng", "Ninh Bình", "Quảng Trị", "Đà Nẵng", "Quảng Ngãi", "Gia Lai", "Khánh Hòa",
+    "Lâm Đồng", "Đắk Lắk", "Hồ Chí Minh", "Đồng Nai", "Tây Ninh", "Cần Thơ", "Vĩnh Long", "Đồng Tháp",
+    "Cà Mau", "An Giang",
+]  # fmt: skip
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Quốc", "Hữu", "Thanh", "Ngọc", "Xuân", "Thế"]
+GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Khoa", "Lâm", "Linh",
+         "Long", "Mai", "Nam", "Nga", "Phúc", "Quang", "Sơn", "Tâm", "Thảo", "Thắng", "Trung", "Tú",
+         "Việt", "Yến", "Đạt", "Ánh", "Khánh", "Nhung"]  # fmt: skip
+
+# Disbursement profiles: multiple of the expected pace the unit reaches.
+PROFILES = {"on_track": (1.00, 1.25), "behind": (0.78, 0.88), "badly_behind": (0.30, 0.42)}
+DISBURSEMENT_SPLIT = {"central_budget": 0.6, "local_budget": 0.4}
+REVENUE_SPLIT = {"taxes": 0.7, "fees_and_charges": 0.1, "land_levies": 0.2}
+
+# Special tenure stories, by province.
+HEAD_CHANGED = "Lâm Đồng"  # head replaced on 1 June
+ACTING_THEN_CONFIRMED = "Gia Lai"  # head left 15 March; acting head, confirmed on 1 August
+VACANT = "Cà Mau"  # head left 15 September; post vacant since
+CORRECTED = "Nghệ An"  # re-sends its October report with a higher figure
+
+
+def slug(name: str) -> str:
+    plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
+    return "".join(c for c in plain if not unicodedata.combining(c)).lower().replace(" ", "-")
+
+
+def month_end(year: int, month: int) -> dt.date:
+    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def disbursement_pace(day: dt.date) -> float:
+    points = [(dt.date(2024, 12, 31), 0.0), (dt.date(2025, 6, 30), 0.4), (dt.date(2025, 9, 30), 0.6),
+              (dt.date(2026, 1, 31), 0.95)]  # fmt: skip
+    for (d0, s0), (d1, s1) in zip(points, points[1:], strict=False):
+        if day <= d1:
+            return s0 + (s1 - s0) * (day - d0).days / (d1 - d0).days
+    return 0.95
+
+
+def revenue_pace(day: dt.date) -> float:
+    return day.timetuple().tm_yday / 365
+
+
+def main() -> None:
+    rng = random.Random(2025)
+    names = iter(rng.sample([f"{f} {m} {g}" for f in FAMILY for m in MIDDLE for g in GIVEN], 200))
+    profiles = ["on_track"] * 20 + ["behind"] * 9 + ["badly_behind"] * 5
+    rng.shuffle(profiles)
+    disbursement_profile = dict(zip(PROVINCES, profiles, strict=True))
+    disbursement_profile.update({HEAD_CHANGED: "behind", ACTING_THEN_CONFIRMED: "badly_behind", VACANT: "behind"})
+    revenue_profiles = ["on_track"] * 26 + ["behind"] * 6 + ["badly_behind"] * 2
+    rng.shuffle(revenue_profiles)
+    revenue_profile = dict(zip(PROVINCES, revenue_profiles, strict=True))
+
+    units, tenures, targets, figures = [], [], [], []
+    leader_no = 0
+
+    def tenure(code: str, role: str, start: str, end: str = "", indicator: str = "", name: str = "") -> str:
+        nonlocal leader_no
+        leader_no += 1
+        leader_name = name or next(names)
+        tenures.append([f"{code}-{len(tenures) + 1}", code, f"L{leader_no:03d}", leader_name, role, indicator,
+                        start, end])  # fmt: skip
+        return leader_name
+
+    for province in PROVINCES:
+        code = slug(province)
+        units.append([code, f"Tỉnh {province}" if province not in ("Hà Nội", "Huế", "Hồ Chí Minh", "Hải Phòng",
+                      "Đà Nẵng", "Cần Thơ") else f"Thành phố {province}", "province", "",
+                      "Ủy ban Kiểm tra Trung ương"])  # fmt: skip
+        if province == HEAD_CHANGED:
+            tenure(code, "head", "2021-06-01", "2025-05-31")
+            tenure(code, "head", "2025-06-01")
+        elif province == ACTING_THEN_CONFIRMED:
+            tenure(code, "head", "2021-06-01", "2025-03-15")
+            acting = tenure(code, "acting_head", "2025-03-16", "2025-07-31")
+            leader_no -= 1  # the same person, confirmed
+            tenure(code, "head", "2025-08-01", name=acting)
+        elif province == VACANT:
+            tenure(code, "head", "2021-06-01", "2025-09-15")
+        else:
+            tenure(code, "head", "2021-06-01")
+        tenure(code, "deputy_in_charge", "2021-06-01", indicator="public_investment_disbursement")
+
+        scale = 8 if province in ("Hà Nội", "Hồ Chí Minh") else 1
+        capital_plan = rng.randrange(3_000, 40_000) * scale * BILLION
+        revenue_estimate = rng.randrange(4_000, 60_000) * scale * BILLION
+        for indicator, amount, number in (
+            ("public_investment_disbursement", capital_plan, "1500/QĐ-TTg"),
+            ("budget_revenue", revenue_estimate, "2500/QĐ-BTC"),
+        ):
+            targets.append([code, indicator, PLAN_YEAR, amount, number, "2024-12-10", "Thủ tướng Chính phủ"])
+
+        d_low, d_high = PROFILES[disbursement_profile[province]]
+        r_low, r_high = PROFILES[revenue_profile[province]]
+        d_factor, r_factor = rng.uniform(d_low, d_high), rng.uniform(r_low, r_high)
+        for month in REPORT_MONTHS:
+            as_of = month_end(PLAN_YEAR, month)
+            wobble = 1 + rng.uniform(-0.02, 0.02) * (month < 10)  # the last month sits on the profile
+            disbursed = capital_plan * disbursement_pace(as_of) * d_factor * wobble
+            collected = revenue_estimate * revenue_pace(as_of) * r_factor * wobble
+            for indicator, total, split in (
+                ("public_investment_disbursement", disbursed, DISBURSEMENT_SPLIT),
+                ("budget_revenue", collected, REVENUE_SPLIT),
+            ):
+                for category, share in split.items():
+                    amount = round(total * share / 1_000_000) * 1_000_000
+                    figures.append([code, indicator, PLAN_YEAR, category, as_of.isoformat(), amount])
+
+    corrected = next(r for r in figures if r[0] == slug(CORRECTED) and r[4] == "2025-10-31" and r[3] == "local_budget")
+    figures.append([*corrected[:5], corrected[5] + round(corrected[5] * 0.1 / 1_000_000) * 1_000_000])
+
+    write("units.csv", ["unit_code", "name", "level", "parent_code", "committee"], units)
+    write("tenures.csv", ["tenure_id", "unit_code", "leader_id", "leader_name", "role", "indicator", "start_date",
+                          "end_date"], tenures)  # fmt: skip
+    write("targets.csv", ["unit_code", "indicator", "plan_year", "amount", "decision_number", "decision_date",
+                          "decision_authority"], targets)  # fmt: skip
+    write("figures.csv", ["unit_code", "indicator", "plan_year", "category", "as_of", "cumulative_amount"], figures)
+
+
+def write(name: str, header: list[str], rows: list[list[object]]) -> None:
+    with (OUT / name).open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+if __name__ == "__main__":
+    main()
