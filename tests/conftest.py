@@ -1,0 +1,55 @@
+"""Test infrastructure: one real PostgreSQL and one real broker per test session (embedded unless
+DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS point elsewhere); a fresh database and fresh topic names for
+every test, so tests never see each other's data."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from shared.db import create_pool, migrate
+from shared.embedded import infrastructure
+from shared.settings import Settings
+
+
+def with_database(dsn: str, name: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+async def infra() -> AsyncIterator[Settings]:
+    async with infrastructure(Settings()) as ready:
+        yield ready
+
+
+@pytest.fixture
+async def settings(infra: Settings) -> AsyncIterator[Settings]:
+    """Settings for one test: its own database (migrated) and its own topic prefix."""
+    assert infra.database_url is not None
+    name = f"pim_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(infra.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    dsn = with_database(infra.database_url, name)
+    await migrate(dsn)
+    yield infra.model_copy(update={"database_url": dsn, "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}"})
+    admin = await asyncpg.connect(infra.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
+    assert settings.database_url is not None
+    pool = await create_pool(settings.database_url, max_size=20)
+    yield pool
+    await pool.close()

@@ -1,0 +1,103 @@
+"""The relay against a real PostgreSQL and a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from services.ingest.relay import Relay
+from shared.bus import decode_recorded
+from shared.embedded import EmbeddedKafka
+from shared.event_store import EventStore
+from shared.events import DisbursementReported
+from shared.settings import Settings
+from shared.topics import ensure_topics
+from tests.kafka_helpers import read_topic
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def figure(unit: str, amount: int) -> DisbursementReported:
+    return DisbursementReported.model_validate(
+        {"unit_code": unit, "plan_year": 2025, "category": "local_budget", "as_of": "2025-05-31",
+         "cumulative_amount": amount}
+    )  # fmt: skip
+
+
+@contextlib.asynccontextmanager
+async def running(relay: Relay) -> AsyncIterator[None]:
+    task = asyncio.create_task(relay.run())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def positions(records: list) -> list[int]:  # type: ignore[type-arg]
+    return [decode_recorded(r.value).position for r in records]
+
+
+async def test_relay_publishes_every_event_keyed_by_unit_in_order(settings: Settings, pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    units = [f"unit-{i}" for i in range(7)]
+    await ensure_topics(settings)
+    async with running(Relay(settings, pool)):
+        for amount in range(20):
+            await store.append([figure(u, amount) for u in units], submitted_by="t", channel="test")
+        records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 140)
+    assert sorted(positions(records)) == list(range(1, 141))
+    per_unit: dict[str, list[int]] = defaultdict(list)
+    for record in records:
+        event = decode_recorded(record.value)
+        assert record.key.decode() == event.stream_id
+        per_unit[event.stream_id].append(event.stream_version)
+    assert all(versions == list(range(1, 21)) for versions in per_unit.values())
+
+
+async def test_relay_resumes_where_it_stopped_without_republishing(settings: Settings, pool: asyncpg.Pool) -> None:
+    store = EventStore(pool)
+    await ensure_topics(settings)
+    await store.append([figure("hue", 1), figure("hue", 2)], submitted_by="t", channel="test")
+    async with running(Relay(settings, pool)):
+        await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 2)
+    await store.append([figure("hue", 3)], submitted_by="t", channel="test")
+    async with running(Relay(settings, pool)):
+        records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 3)
+    assert sorted(positions(records)) == [1, 2, 3]
+
+
+async def test_broker_that_restarts_empty_is_refilled_from_the_store(infra: Settings, settings: Settings,
+                                                                     pool: asyncpg.Pool) -> None:  # fmt: skip
+    """The embedded broker may lose everything; nothing committed to the store may be lost."""
+    folder = Path(tempfile.mkdtemp(prefix="pim-broker-"))
+    broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "first")
+    try:
+        own = settings.model_copy(update={"kafka_bootstrap_servers": await broker.start()})
+        await ensure_topics(own)
+        store = EventStore(pool)
+        async with running(Relay(own, pool)):
+            await store.append([figure(f"u{i}", i) for i in range(30)], submitted_by="t", channel="test")
+            await read_topic(own, own.ledger_topic, lambda r: len(r) >= 30)
+
+            broker.stop()
+            await store.append([figure(f"u{i}", 100 + i) for i in range(10)], submitted_by="t", channel="test")
+            # Same port, empty data: a broker that lost everything.
+            broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "second", port=broker.port)
+            await broker.start()
+            await ensure_topics(own)
+
+            records = await read_topic(own, own.ledger_topic, lambda r: set(positions(r)) >= set(range(1, 41)), 60)
+        assert set(positions(records)) == set(range(1, 41))
+    finally:
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,49 @@
+from decimal import Decimal
+
+import pytest
+from pydantic import ValidationError
+
+from shared.events import DisbursementReported
+from shared.money import parse_exact_amount
+
+
+def report(amount: object) -> DisbursementReported:
+    return DisbursementReported.model_validate(
+        {"unit_code": "ha-noi", "plan_year": 2025, "category": "central_budget", "as_of": "2025-03-31",
+         "cumulative_amount": amount}
+    )  # fmt: skip
+
+
+def test_integers_and_decimal_strings_are_exact() -> None:
+    assert parse_exact_amount(10**15) == Decimal(10**15)
+    assert parse_exact_amount("999999999999999.99") == Decimal("999999999999999.99")
+
+
+def test_a_float_is_refused_even_when_it_looks_whole() -> None:
+    with pytest.raises(ValueError, match="floating-point"):
+        parse_exact_amount(1.0)
+
+
+@pytest.mark.parametrize("text", ["1.234", "abc", "NaN", "Infinity", ""])
+def test_bad_strings_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_exact_amount(text)
+
+
+def test_json_float_is_refused_at_the_model_and_names_the_field() -> None:
+    with pytest.raises(ValidationError) as error:
+        DisbursementReported.model_validate_json(
+            '{"unit_code": "ha-noi", "plan_year": 2025, "category": "c", "as_of": "2025-03-31",'
+            ' "cumulative_amount": 1000000000000000.5}'
+        )
+    assert error.value.errors()[0]["loc"] == ("cumulative_amount",)
+
+
+def test_amount_serialises_to_a_json_string_without_losing_digits() -> None:
+    dumped = report("1000000000000000.01").model_dump(mode="json")
+    assert dumped["cumulative_amount"] == "1000000000000000.01"
+
+
+def test_negative_cumulative_amount_is_refused() -> None:
+    with pytest.raises(ValidationError):
+        report(-1)
