@@ -22,7 +22,8 @@ console = Console(width=None if Console().is_terminal else 150)
 
 def _configure_logging(verbose: bool) -> None:
     logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
 
 
@@ -31,7 +32,9 @@ def demo(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     """Run the whole pipeline on the bundled sample data, print progress and flagged units, stop."""
     _configure_logging(verbose)
     result = asyncio.run(run_demo(Settings(), console))
-    console.print(f"Done: {result.events} events through ingest → store → relay → projector → alerts in {result.seconds:.1f} s.")
+    console.print(
+        f"Done: {result.events} events through ingest → store → relay → projector → alerts in {result.seconds:.1f} s."
+    )
 
 
 async def _serve(services: Collection[ServiceName]) -> None:

@@ -25,7 +25,8 @@ class DemoResult:
 async def run_demo(settings: Settings, console: Console) -> DemoResult:
     started = time.monotonic()
     async with infrastructure(settings) as ready:
-        console.print(f"PostgreSQL and broker ready ({ready.pim_embedded_broker if settings.kafka_bootstrap_servers is None else 'external'})")
+        broker = "external" if settings.kafka_bootstrap_servers else ready.pim_embedded_broker
+        console.print(f"PostgreSQL and broker ready (broker: {broker})")
         async with running_stack(ready.model_copy(update={"pim_api_port": 0})) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")

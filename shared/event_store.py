@@ -85,7 +85,14 @@ class EventStore:
             raise ValueError("source and idempotency_key go together")
         if conn is not None:
             return await self._append(
-                conn, events, submitted_by, channel, source, idempotency_key, expected_versions, correlation_id
+                conn,
+                events,
+                submitted_by,
+                channel,
+                source,
+                idempotency_key,
+                expected_versions,
+                correlation_id,
             )
         async with self._pool.acquire() as own, own.transaction():
             return await self._append(

@@ -16,7 +16,7 @@ MAX_DECIMAL_PLACES = 2
 
 def parse_exact_amount(value: Any) -> Decimal:
     """Turn an int, Decimal or decimal string into a Decimal with at most two decimal places."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise ValueError("amount must be an integer or a decimal string, not a floating-point number")
     if isinstance(value, int | Decimal):
         amount = Decimal(value)

@@ -35,7 +35,5 @@ def responsible_on(tenures: list[Tenure], indicator: str, day: dt.date) -> Respo
     """
     in_office = sorted((t for t in tenures if t.covers(day)), key=lambda t: t.start_date, reverse=True)
     head = next((t for t in in_office if t.role in (Role.HEAD, Role.ACTING_HEAD)), None)
-    deputy = next(
-        (t for t in in_office if t.role is Role.DEPUTY_IN_CHARGE and t.indicator == indicator), None
-    )
+    deputy = next((t for t in in_office if t.role is Role.DEPUTY_IN_CHARGE and t.indicator == indicator), None)
     return Responsible(head, deputy)

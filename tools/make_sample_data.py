@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import random
 import unicodedata
 from pathlib import Path
@@ -19,17 +20,90 @@ REPORT_MONTHS = range(1, 11)  # monthly cumulative reports, January to October
 BILLION = 1_000_000_000
 
 PROVINCES = [
-    "Hà Nội", "Huế", "Lai Châu", "Điện Biên", "Sơn La", "Lạng Sơn", "Quảng Ninh", "Thanh Hóa",
-    "Nghệ An", "Hà Tĩnh", "Cao Bằng", "Tuyên Quang", "Lào Cai", "Thái Nguyên", "Phú Thọ", "Bắc Ninh",
-    "Hưng Yên", "Hải Phòng", "Ninh Bình", "Quảng Trị", "Đà Nẵng", "Quảng Ngãi", "Gia Lai", "Khánh Hòa",
-    "Lâm Đồng", "Đắk Lắk", "Hồ Chí Minh", "Đồng Nai", "Tây Ninh", "Cần Thơ", "Vĩnh Long", "Đồng Tháp",
-    "Cà Mau", "An Giang",
-]  # fmt: skip
-FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô"]
+    "Hà Nội",
+    "Huế",
+    "Lai Châu",
+    "Điện Biên",
+    "Sơn La",
+    "Lạng Sơn",
+    "Quảng Ninh",
+    "Thanh Hóa",
+    "Nghệ An",
+    "Hà Tĩnh",
+    "Cao Bằng",
+    "Tuyên Quang",
+    "Lào Cai",
+    "Thái Nguyên",
+    "Phú Thọ",
+    "Bắc Ninh",
+    "Hưng Yên",
+    "Hải Phòng",
+    "Ninh Bình",
+    "Quảng Trị",
+    "Đà Nẵng",
+    "Quảng Ngãi",
+    "Gia Lai",
+    "Khánh Hòa",
+    "Lâm Đồng",
+    "Đắk Lắk",
+    "Hồ Chí Minh",
+    "Đồng Nai",
+    "Tây Ninh",
+    "Cần Thơ",
+    "Vĩnh Long",
+    "Đồng Tháp",
+    "Cà Mau",
+    "An Giang",
+]
+FAMILY = [
+    "Nguyễn",
+    "Trần",
+    "Lê",
+    "Phạm",
+    "Hoàng",
+    "Huỳnh",
+    "Phan",
+    "Vũ",
+    "Võ",
+    "Đặng",
+    "Bùi",
+    "Đỗ",
+    "Hồ",
+    "Ngô",
+]
 MIDDLE = ["Văn", "Thị", "Đức", "Minh", "Quốc", "Hữu", "Thanh", "Ngọc", "Xuân", "Thế"]
-GIVEN = ["An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hùng", "Khoa", "Lâm", "Linh",
-         "Long", "Mai", "Nam", "Nga", "Phúc", "Quang", "Sơn", "Tâm", "Thảo", "Thắng", "Trung", "Tú",
-         "Việt", "Yến", "Đạt", "Ánh", "Khánh", "Nhung"]  # fmt: skip
+GIVEN = [
+    "An",
+    "Bình",
+    "Cường",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Hải",
+    "Hạnh",
+    "Hùng",
+    "Khoa",
+    "Lâm",
+    "Linh",
+    "Long",
+    "Mai",
+    "Nam",
+    "Nga",
+    "Phúc",
+    "Quang",
+    "Sơn",
+    "Tâm",
+    "Thảo",
+    "Thắng",
+    "Trung",
+    "Tú",
+    "Việt",
+    "Yến",
+    "Đạt",
+    "Ánh",
+    "Khánh",
+    "Nhung",
+]
 
 # Disbursement profiles: multiple of the expected pace the unit reaches.
 PROFILES = {"on_track": (1.00, 1.25), "behind": (0.78, 0.88), "badly_behind": (0.30, 0.42)}
@@ -53,9 +127,13 @@ def month_end(year: int, month: int) -> dt.date:
 
 
 def disbursement_pace(day: dt.date) -> float:
-    points = [(dt.date(2024, 12, 31), 0.0), (dt.date(2025, 6, 30), 0.4), (dt.date(2025, 9, 30), 0.6),
-              (dt.date(2026, 1, 31), 0.95)]  # fmt: skip
-    for (d0, s0), (d1, s1) in zip(points, points[1:], strict=False):
+    points = [
+        (dt.date(2024, 12, 31), 0.0),
+        (dt.date(2025, 6, 30), 0.4),
+        (dt.date(2025, 9, 30), 0.6),
+        (dt.date(2026, 1, 31), 0.95),
+    ]
+    for (d0, s0), (d1, s1) in itertools.pairwise(points):
         if day <= d1:
             return s0 + (s1 - s0) * (day - d0).days / (d1 - d0).days
     return 0.95
@@ -83,15 +161,33 @@ def main() -> None:
         nonlocal leader_no
         leader_no += 1
         leader_name = name or next(names)
-        tenures.append([f"{code}-{len(tenures) + 1}", code, f"L{leader_no:03d}", leader_name, role, indicator,
-                        start, end])  # fmt: skip
+        tenures.append(
+            [
+                f"{code}-{len(tenures) + 1}",
+                code,
+                f"L{leader_no:03d}",
+                leader_name,
+                role,
+                indicator,
+                start,
+                end,
+            ]
+        )
         return leader_name
 
     for province in PROVINCES:
         code = slug(province)
-        units.append([code, f"Tỉnh {province}" if province not in ("Hà Nội", "Huế", "Hồ Chí Minh", "Hải Phòng",
-                      "Đà Nẵng", "Cần Thơ") else f"Thành phố {province}", "province", "",
-                      "Ủy ban Kiểm tra Trung ương"])  # fmt: skip
+        units.append(
+            [
+                code,
+                f"Tỉnh {province}"
+                if province not in ("Hà Nội", "Huế", "Hồ Chí Minh", "Hải Phòng", "Đà Nẵng", "Cần Thơ")
+                else f"Thành phố {province}",
+                "province",
+                "",
+                "Ủy ban Kiểm tra Trung ương",
+            ]
+        )
         if province == HEAD_CHANGED:
             tenure(code, "head", "2021-06-01", "2025-05-31")
             tenure(code, "head", "2025-06-01")
@@ -135,11 +231,29 @@ def main() -> None:
     figures.append([*corrected[:5], corrected[5] + round(corrected[5] * 0.1 / 1_000_000) * 1_000_000])
 
     write("units.csv", ["unit_code", "name", "level", "parent_code", "committee"], units)
-    write("tenures.csv", ["tenure_id", "unit_code", "leader_id", "leader_name", "role", "indicator", "start_date",
-                          "end_date"], tenures)  # fmt: skip
-    write("targets.csv", ["unit_code", "indicator", "plan_year", "amount", "decision_number", "decision_date",
-                          "decision_authority"], targets)  # fmt: skip
-    write("figures.csv", ["unit_code", "indicator", "plan_year", "category", "as_of", "cumulative_amount"], figures)
+    write(
+        "tenures.csv",
+        ["tenure_id", "unit_code", "leader_id", "leader_name", "role", "indicator", "start_date", "end_date"],
+        tenures,
+    )
+    write(
+        "targets.csv",
+        [
+            "unit_code",
+            "indicator",
+            "plan_year",
+            "amount",
+            "decision_number",
+            "decision_date",
+            "decision_authority",
+        ],
+        targets,
+    )
+    write(
+        "figures.csv",
+        ["unit_code", "indicator", "plan_year", "category", "as_of", "cumulative_amount"],
+        figures,
+    )
 
 
 def write(name: str, header: list[str], rows: list[list[object]]) -> None:

@@ -43,7 +43,8 @@ class AlertsService:
         async with self._pool.acquire() as conn, conn.transaction():
             # One evaluator per unit/indicator/year at a time, so two instances never both raise.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{unit_code}/{indicator}/{plan_year}"
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                f"{unit_code}/{indicator}/{plan_year}",
             )
             row = await conn.fetchrow(
                 "SELECT p.*, e.version AS evaluated FROM unit_progress p"
@@ -68,14 +69,19 @@ class AlertsService:
 
     async def _decide(self, conn: asyncpg.Connection, row: asyncpg.Record) -> list[DomainEvent]:
         snapshot = ProgressSnapshot(
-            row["unit_code"], row["indicator"], row["plan_year"], row["as_of"], row["target"],
-            row["actual_ytd"], row["rate"], row["expected_pace"], row["status"],
-        )  # fmt: skip
+            row["unit_code"],
+            row["indicator"],
+            row["plan_year"],
+            row["as_of"],
+            row["target"],
+            row["actual_ytd"],
+            row["rate"],
+            row["expected_pace"],
+            row["status"],
+        )
         finding = below_pace(snapshot, self._tolerance)
         key = fingerprint(snapshot.unit_code, snapshot.indicator, "below_pace", snapshot.plan_year)
-        is_open = await conn.fetchval(
-            "SELECT true FROM alerts WHERE fingerprint = $1 AND status = 'open'", key
-        )
+        is_open = await conn.fetchval("SELECT true FROM alerts WHERE fingerprint = $1 AND status = 'open'", key)
         if finding is not None:
             committee = await conn.fetchval("SELECT committee FROM units WHERE unit_code = $1", snapshot.unit_code)
             responsible = responsible_on(await _tenures(conn, snapshot.unit_code), snapshot.indicator, snapshot.as_of)
@@ -84,20 +90,31 @@ class AlertsService:
             if responsible.deputy is not None:
                 evidence["deputy_in_charge"] = responsible.deputy.leader_name
             raised = AlertRaised(
-                fingerprint=key, unit_code=snapshot.unit_code, indicator=Indicator(snapshot.indicator),
-                plan_year=snapshot.plan_year, rule=finding.rule, severity=finding.severity,
-                as_of=snapshot.as_of, responsible_leader_id=head.leader_id if head else None,
+                fingerprint=key,
+                unit_code=snapshot.unit_code,
+                indicator=Indicator(snapshot.indicator),
+                plan_year=snapshot.plan_year,
+                rule=finding.rule,
+                severity=finding.severity,
+                as_of=snapshot.as_of,
+                responsible_leader_id=head.leader_id if head else None,
                 responsible_leader_name=head.leader_name if head else None,
-                committee=committee or "unassigned", evidence=evidence,
-            )  # fmt: skip
+                committee=committee or "unassigned",
+                evidence=evidence,
+            )
             if is_open:
                 # Still below: the open alert carries the latest evidence; no second alert is raised.
                 await conn.execute(
                     "UPDATE alerts SET severity = $2, as_of = $3, responsible_leader_id = $4,"
                     " responsible_leader_name = $5, committee = $6, evidence = $7 WHERE fingerprint = $1",
-                    key, raised.severity, raised.as_of, raised.responsible_leader_id,
-                    raised.responsible_leader_name, raised.committee, raised.evidence,
-                )  # fmt: skip
+                    key,
+                    raised.severity,
+                    raised.as_of,
+                    raised.responsible_leader_id,
+                    raised.responsible_leader_name,
+                    raised.committee,
+                    raised.evidence,
+                )
                 return []
             result = await self._store.append([raised], submitted_by=PRINCIPAL, channel=CHANNEL, conn=conn)
             await conn.execute(
@@ -107,10 +124,19 @@ class AlertsService:
                 " ON CONFLICT (fingerprint) DO UPDATE SET severity = $6, status = 'open', as_of = $7,"
                 " responsible_leader_id = $8, responsible_leader_name = $9, committee = $10, evidence = $11,"
                 " raised_event_id = $12",
-                key, raised.unit_code, raised.indicator.value, raised.plan_year, raised.rule, raised.severity,
-                raised.as_of, raised.responsible_leader_id, raised.responsible_leader_name, raised.committee,
-                raised.evidence, result.event_ids[0],
-            )  # fmt: skip
+                key,
+                raised.unit_code,
+                raised.indicator.value,
+                raised.plan_year,
+                raised.rule,
+                raised.severity,
+                raised.as_of,
+                raised.responsible_leader_id,
+                raised.responsible_leader_name,
+                raised.committee,
+                raised.evidence,
+                result.event_ids[0],
+            )
             return [raised]
         if finding is None and is_open:
             resolved = AlertResolved(

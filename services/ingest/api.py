@@ -87,7 +87,10 @@ def create_app(store: EventStore) -> FastAPI:
 
     @app.post("/v1/units", response_model=Accepted, status_code=201)
     async def register_units(
-        body: UnitsSubmission, response: Response, submitted_by: SubmittedBy, idempotency_key: IdempotencyKey = None
+        body: UnitsSubmission,
+        response: Response,
+        submitted_by: SubmittedBy,
+        idempotency_key: IdempotencyKey = None,
     ) -> Accepted:
         return await submit(body.units, submitted_by, idempotency_key, response)
 
@@ -111,13 +114,19 @@ def create_app(store: EventStore) -> FastAPI:
 
     @app.post("/v1/targets", response_model=Accepted, status_code=201)
     async def set_targets(
-        body: TargetsSubmission, response: Response, submitted_by: SubmittedBy, idempotency_key: IdempotencyKey = None
+        body: TargetsSubmission,
+        response: Response,
+        submitted_by: SubmittedBy,
+        idempotency_key: IdempotencyKey = None,
     ) -> Accepted:
         return await submit(body.targets, submitted_by, idempotency_key, response)
 
     @app.post("/v1/figures", response_model=Accepted, status_code=201)
     async def report_figures(
-        body: FiguresSubmission, response: Response, submitted_by: SubmittedBy, idempotency_key: IdempotencyKey = None
+        body: FiguresSubmission,
+        response: Response,
+        submitted_by: SubmittedBy,
+        idempotency_key: IdempotencyKey = None,
     ) -> Accepted:
         return await submit([*body.disbursements, *body.revenues], submitted_by, idempotency_key, response)
 

@@ -97,9 +97,7 @@ class Relay:
             return 0
         # Sends are queued in position order; aiokafka keeps one batch in flight per partition and the
         # idempotent producer de-duplicates its retries, so per-unit order holds on the topic.
-        futures = [
-            await producer.send(self._topic, encode_recorded(e), key=e.stream_id.encode()) for e in events
-        ]
+        futures = [await producer.send(self._topic, encode_recorded(e), key=e.stream_id.encode()) for e in events]
         for metadata in await asyncio.gather(*futures):
             partition = str(metadata.partition)
             offsets[partition] = max(offsets.get(partition, -1), metadata.offset)
@@ -108,7 +106,7 @@ class Relay:
 
     async def refill_if_broker_lost_data(self) -> bool:
         """If the ledger ends below offsets the broker once acknowledged, republish from position 0."""
-        position, offsets = await self._state()
+        _, offsets = await self._state()
         if not offsets:
             return False
         consumer = make_consumer(self._settings, group="relay-probe")

@@ -75,9 +75,7 @@ class Progress:
     status: Status
 
 
-def assess(
-    target: Decimal | None, actual_ytd: Decimal, pace: Decimal, tolerance: Decimal
-) -> Progress:
+def assess(target: Decimal | None, actual_ytd: Decimal, pace: Decimal, tolerance: Decimal) -> Progress:
     """Rate, gap to pace and status of a unit whose year-to-date total is `actual_ytd`.
 
     `tolerance` is a fraction (0.05 = 5 percentage points) a unit may trail its pace and still be on

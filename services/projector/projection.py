@@ -65,32 +65,49 @@ async def apply_events(
         position = recorded.position
         match event:
             case UnitRegistered():
-                units.append(
-                    (event.unit_code, event.name, event.level, event.parent_code, event.committee, position)
-                )
+                units.append((event.unit_code, event.name, event.level, event.parent_code, event.committee, position))
             case LeaderAppointed():
                 appointments.append(
                     (
-                        event.tenure_id, event.unit_code, event.leader_id, event.leader_name, event.role.value,
-                        event.indicator.value if event.indicator else None, event.start_date, position,
+                        event.tenure_id,
+                        event.unit_code,
+                        event.leader_id,
+                        event.leader_name,
+                        event.role.value,
+                        event.indicator.value if event.indicator else None,
+                        event.start_date,
+                        position,
                     )
-                )  # fmt: skip
+                )
             case LeaderLeft():
                 departures.append((event.tenure_id, event.unit_code, event.end_date, position))
             case TargetSet():
                 targets.append(
                     (
-                        event.unit_code, event.indicator.value, event.plan_year, event.amount,
-                        event.decision_number, event.decision_date, event.decision_authority, position,
+                        event.unit_code,
+                        event.indicator.value,
+                        event.plan_year,
+                        event.amount,
+                        event.decision_number,
+                        event.decision_date,
+                        event.decision_authority,
+                        position,
                     )
-                )  # fmt: skip
+                )
                 touched.add(ProgressKey(event.unit_code, event.indicator.value, event.plan_year))
             case FigureReported():
                 indicator = event.indicator.value
                 figures.append(
-                    (position, event.unit_code, indicator, event.plan_year, event.category, event.as_of,
-                     event.cumulative_amount)
-                )  # fmt: skip
+                    (
+                        position,
+                        event.unit_code,
+                        indicator,
+                        event.plan_year,
+                        event.category,
+                        event.as_of,
+                        event.cumulative_amount,
+                    )
+                )
                 touched.add(ProgressKey(event.unit_code, indicator, event.plan_year))
             case _:
                 pass  # alert events are the alerts service's; nothing to project here yet
@@ -181,14 +198,26 @@ async def recompute_progress(
         progress = assess(row["target"], row["actual_ytd"], pace, tolerance)
         upserts.append(
             (
-                row["unit_code"], row["indicator"], row["plan_year"], row["as_of"], progress.target,
-                progress.actual_ytd, progress.rate, progress.expected_pace, progress.gap_to_pace,
-                progress.status.value, row["version"],
+                row["unit_code"],
+                row["indicator"],
+                row["plan_year"],
+                row["as_of"],
+                progress.target,
+                progress.actual_ytd,
+                progress.rate,
+                progress.expected_pace,
+                progress.gap_to_pace,
+                progress.status.value,
+                row["version"],
             )
-        )  # fmt: skip
+        )
         changes.append(
             ProgressChanged(
-                row["unit_code"], row["indicator"], row["plan_year"], row["as_of"], progress.status.value,
+                row["unit_code"],
+                row["indicator"],
+                row["plan_year"],
+                row["as_of"],
+                progress.status.value,
                 row["version"],
             )
         )

@@ -93,8 +93,6 @@ class Projector:
 
     async def _notify(self, producer: AIOKafkaProducer, changes: list[ProgressChanged]) -> None:
         topic = self._settings.progress_topic
-        futures = [
-            await producer.send(topic, encode_json(c.as_message()), key=c.unit_code.encode()) for c in changes
-        ]
+        futures = [await producer.send(topic, encode_json(c.as_message()), key=c.unit_code.encode()) for c in changes]
         for future in futures:
             await future

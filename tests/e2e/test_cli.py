@@ -24,11 +24,14 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
             (
                 data_dir,
                 subprocess.Popen(
-                    [pim, "demo"], env={**env, "PIM_DATA_DIR": str(data_dir)}, stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT, text=True,
+                    [pim, "demo"],
+                    env={**env, "PIM_DATA_DIR": str(data_dir)},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
                 ),
             )
-        )  # fmt: skip
+        )
     for data_dir, process in runs:
         output, _ = process.communicate(timeout=240)
         assert process.returncode == 0, output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 from fractions import Fraction
 from importlib import resources
 
@@ -18,8 +19,12 @@ from shared.settings import Settings
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 TOLERANCE = Fraction(5, 100)
-DISBURSEMENT_CURVE = [(dt.date(2024, 12, 31), Fraction(0)), (dt.date(2025, 6, 30), Fraction(40, 100)),
-                      (dt.date(2025, 9, 30), Fraction(60, 100)), (dt.date(2026, 1, 31), Fraction(95, 100))]  # fmt: skip
+DISBURSEMENT_CURVE = [
+    (dt.date(2024, 12, 31), Fraction(0)),
+    (dt.date(2025, 6, 30), Fraction(40, 100)),
+    (dt.date(2025, 9, 30), Fraction(60, 100)),
+    (dt.date(2026, 1, 31), Fraction(95, 100)),
+]
 
 
 def rows(name: str) -> list[dict[str, str]]:
@@ -30,7 +35,7 @@ def rows(name: str) -> list[dict[str, str]]:
 def pace(indicator: str, day: dt.date) -> Fraction:
     if indicator == "budget_revenue":
         return Fraction(day.timetuple().tm_yday, 365)
-    for (d0, s0), (d1, s1) in zip(DISBURSEMENT_CURVE, DISBURSEMENT_CURVE[1:], strict=False):
+    for (d0, s0), (d1, s1) in itertools.pairwise(DISBURSEMENT_CURVE):
         if day <= d1:
             return s0 + (s1 - s0) * Fraction((day - d0).days, (d1 - d0).days)
     raise AssertionError("sample data ends before the disbursement window closes")
@@ -90,7 +95,12 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(
     )
 
     # The stories the sample was built to tell come out as they should.
-    assert ("lam-dong", "public_investment_disbursement", "warning", "Đặng Văn Mai") in flagged  # new head since June
+    assert (
+        "lam-dong",
+        "public_investment_disbursement",
+        "warning",
+        "Đặng Văn Mai",
+    ) in flagged  # new head since June
     assert ("ca-mau", "public_investment_disbursement", "warning", None) in flagged  # vacant post
     printed = console.export_text()
     assert "Tỉnh Lâm Đồng" in printed and "Đặng Văn Mai" in printed and "vacant" in printed

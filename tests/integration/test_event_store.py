@@ -17,9 +17,14 @@ pytestmark = pytest.mark.postgres
 
 def figure(unit: str = "ha-noi", amount: object = 1_000, as_of: str = "2025-03-31") -> DisbursementReported:
     return DisbursementReported.model_validate(
-        {"unit_code": unit, "plan_year": 2025, "category": "central_budget", "as_of": as_of,
-         "cumulative_amount": amount}
-    )  # fmt: skip
+        {
+            "unit_code": unit,
+            "plan_year": 2025,
+            "category": "central_budget",
+            "as_of": as_of,
+            "cumulative_amount": amount,
+        }
+    )
 
 
 async def test_append_assigns_consecutive_positions_and_stream_versions(pool: asyncpg.Pool) -> None:
@@ -60,9 +65,14 @@ async def test_the_same_key_from_another_source_is_another_report(pool: asyncpg.
 
 @pytest.mark.parametrize(
     "statement",
-    ["UPDATE events SET submitted_by = 'x'", "DELETE FROM events", "TRUNCATE events",
-     "UPDATE submissions SET idempotency_key = 'x'", "DELETE FROM submissions"],
-)  # fmt: skip
+    [
+        "UPDATE events SET submitted_by = 'x'",
+        "DELETE FROM events",
+        "TRUNCATE events",
+        "UPDATE submissions SET idempotency_key = 'x'",
+        "DELETE FROM submissions",
+    ],
+)
 async def test_the_database_refuses_to_change_history(pool: asyncpg.Pool, statement: str) -> None:
     store = EventStore(pool)
     await store.append([figure()], submitted_by="dept", channel="http", source="dept", idempotency_key="r1")
@@ -86,9 +96,13 @@ async def test_vietnamese_text_round_trips(pool: asyncpg.Pool) -> None:
         unit_code="ha-noi", name="Thành phố Hà Nội", level="province", committee="Ủy ban Kiểm tra Trung ương"
     )
     leader = LeaderAppointed(
-        tenure_id="t1", unit_code="ha-noi", leader_id="L1", leader_name="Nguyễn Thị Ánh Tuyết",
-        role=Role.HEAD, start_date=dt.date(2025, 1, 1),
-    )  # fmt: skip
+        tenure_id="t1",
+        unit_code="ha-noi",
+        leader_id="L1",
+        leader_name="Nguyễn Thị Ánh Tuyết",
+        role=Role.HEAD,
+        start_date=dt.date(2025, 1, 1),
+    )
     await store.append([unit, leader], submitted_by="Phòng Tài chính – Kế hoạch", channel="http")
     events = await store.read_after(0)
     assert [e.event() for e in events] == [unit, leader]

@@ -30,19 +30,32 @@ def facts(unit: str, month: int) -> list[DisbursementReported]:
     as_of = f"2025-{month:02d}-28"
     return [
         DisbursementReported.model_validate(
-            {"unit_code": unit, "plan_year": 2025, "category": category, "as_of": as_of,
-             "cumulative_amount": month * share * 1_000_000_000}
-        )  # fmt: skip
+            {
+                "unit_code": unit,
+                "plan_year": 2025,
+                "category": category,
+                "as_of": as_of,
+                "cumulative_amount": month * share * 1_000_000_000,
+            }
+        )
         for category, share in (("central_budget", 3), ("local_budget", 2))
     ]
 
 
 async def seed(store: EventStore) -> None:
     await store.append(
-        [TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=Decimal(10**14))
-         for u in UNITS],
-        submitted_by="t", channel="test",
-    )  # fmt: skip
+        [
+            TargetSet(
+                unit_code=u,
+                indicator="public_investment_disbursement",
+                plan_year=2025,
+                amount=Decimal(10**14),
+            )
+            for u in UNITS
+        ],
+        submitted_by="t",
+        channel="test",
+    )
     for month in range(1, 7):
         await store.append([f for u in UNITS for f in facts(u, month)], submitted_by="t", channel="test")
 
@@ -62,7 +75,9 @@ async def ledger_end(settings: Settings) -> dict[int, int]:
     consumer = make_consumer(settings, group="end-probe")
     await consumer.start()
     try:
-        tps = [TopicPartition(settings.ledger_topic, p) for p in consumer.partitions_for_topic(settings.ledger_topic) or []]
+        tps = [
+            TopicPartition(settings.ledger_topic, p) for p in consumer.partitions_for_topic(settings.ledger_topic) or []
+        ]
         return {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
     finally:
         await consumer.stop()
@@ -83,9 +98,7 @@ async def progress_rows(pool: asyncpg.Pool) -> list[tuple[Any, ...]]:
     return [tuple(r) for r in rows]
 
 
-async def test_projection_is_exact_and_survives_duplicates_and_restarts(
-    settings: Settings, pool: asyncpg.Pool
-) -> None:
+async def test_projection_is_exact_and_survives_duplicates_and_restarts(settings: Settings, pool: asyncpg.Pool) -> None:
     await ensure_topics(settings)
     store = EventStore(pool)
     await seed(store)
@@ -135,8 +148,11 @@ async def test_rows_and_checkpoint_commit_together(settings: Settings, pool: asy
         def __init__(self, offset: int, value: bytes) -> None:
             self.offset, self.value = offset, value
 
-    batch = {TopicPartition(settings.ledger_topic, 0): [Message(i, e.model_dump_json().encode())
-                                                       for i, e in enumerate(recorded)]}  # fmt: skip
+    batch = {
+        TopicPartition(settings.ledger_topic, 0): [
+            Message(i, e.model_dump_json().encode()) for i, e in enumerate(recorded)
+        ]
+    }
     with pytest.raises(asyncpg.RaiseError, match="disk full"):
         await Projector(settings, pool).apply_batches(batch)
     async with pool.acquire() as conn:

@@ -27,9 +27,14 @@ pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 def figure(unit: str, amount: int) -> DisbursementReported:
     return DisbursementReported.model_validate(
-        {"unit_code": unit, "plan_year": 2025, "category": "local_budget", "as_of": "2025-05-31",
-         "cumulative_amount": amount}
-    )  # fmt: skip
+        {
+            "unit_code": unit,
+            "plan_year": 2025,
+            "category": "local_budget",
+            "as_of": "2025-05-31",
+            "cumulative_amount": amount,
+        }
+    )
 
 
 @contextlib.asynccontextmanager
@@ -76,8 +81,9 @@ async def test_relay_resumes_where_it_stopped_without_republishing(settings: Set
     assert sorted(positions(records)) == [1, 2, 3]
 
 
-async def test_broker_that_restarts_empty_is_refilled_from_the_store(infra: Settings, settings: Settings,
-                                                                     pool: asyncpg.Pool) -> None:  # fmt: skip
+async def test_broker_that_restarts_empty_is_refilled_from_the_store(
+    infra: Settings, settings: Settings, pool: asyncpg.Pool
+) -> None:
     """The embedded broker may lose everything; nothing committed to the store may be lost."""
     folder = Path(tempfile.mkdtemp(prefix="pim-broker-"))
     broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "first")

@@ -9,9 +9,14 @@ from shared.money import parse_exact_amount
 
 def report(amount: object) -> DisbursementReported:
     return DisbursementReported.model_validate(
-        {"unit_code": "ha-noi", "plan_year": 2025, "category": "central_budget", "as_of": "2025-03-31",
-         "cumulative_amount": amount}
-    )  # fmt: skip
+        {
+            "unit_code": "ha-noi",
+            "plan_year": 2025,
+            "category": "central_budget",
+            "as_of": "2025-03-31",
+            "cumulative_amount": amount,
+        }
+    )
 
 
 def test_integers_and_decimal_strings_are_exact() -> None:

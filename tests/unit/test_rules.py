@@ -6,9 +6,16 @@ from services.alerts.rules import ProgressSnapshot, below_pace, fingerprint
 
 def snapshot(status: str, rate: str | None = "0.3") -> ProgressSnapshot:
     return ProgressSnapshot(
-        "gia-lai", "public_investment_disbursement", 2025, dt.date(2025, 10, 31), Decimal(100),
-        Decimal(30), None if rate is None else Decimal(rate), Decimal("0.688211"), status,
-    )  # fmt: skip
+        "gia-lai",
+        "public_investment_disbursement",
+        2025,
+        dt.date(2025, 10, 31),
+        Decimal(100),
+        Decimal(30),
+        None if rate is None else Decimal(rate),
+        Decimal("0.688211"),
+        status,
+    )
 
 
 def test_below_pace_fires_for_behind_and_critical_with_evidence() -> None:
