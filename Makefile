@@ -5,14 +5,14 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test lint bench-brokers clean
+.PHONY: run test lint compare-brokers clean
 
 $(UV):
 	python3 -m venv .uv
 	.uv/bin/pip install --quiet uv==0.13.8
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --python python3
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -20,6 +20,11 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest -q
+
+# The broker tests (marked `kafka`) against each embedded broker; see README "Embedded broker".
+compare-brokers: $(STAMP)
+	PIM_EMBEDDED_BROKER=noida $(VENV)/bin/pytest -q -m kafka
+	PIM_EMBEDDED_BROKER=tansu $(VENV)/bin/pytest -q -m kafka --timeout 600
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

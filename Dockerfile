@@ -1,0 +1,13 @@
+# One image for every PIM service; the command picks the service (`pim ingest`, `pim relay`, …).
+FROM python:3.11-slim
+ENV PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/pim
+RUN pip install --no-cache-dir uv==0.13.8
+WORKDIR /app
+COPY pyproject.toml uv.lock README.md ./
+COPY shared shared
+COPY services services
+COPY pim pim
+RUN uv sync --frozen --no-dev
+ENV PATH=/opt/pim/bin:$PATH
+USER nobody
+ENTRYPOINT ["pim"]
