@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 from collections.abc import Collection
 
 import typer
@@ -38,6 +40,12 @@ def demo(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
 
 
 async def _serve(services: Collection[ServiceName]) -> None:
+    # Ctrl-C and `docker stop` (SIGTERM) both end in a clean shutdown. uvicorn catches the signal
+    # first when it serves, and raises it again once it has stopped, which lands here.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signal_number, stop.set)
     async with infrastructure(Settings()) as settings, running_stack(settings, services) as stack:
         console.print(f"PIM running: {', '.join(services)}")
         console.print(f"  database: {settings.database_url}")
@@ -45,17 +53,16 @@ async def _serve(services: Collection[ServiceName]) -> None:
         if stack.api_url:
             console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
         console.print("Ctrl-C stops.")
-        while True:
+        while not stop.is_set():
             stack.raise_if_failed()
-            await asyncio.sleep(1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1)
+    console.print("Stopped.")
 
 
 def _run_services(services: Collection[ServiceName], verbose: bool) -> None:
     _configure_logging(verbose)
-    try:
-        asyncio.run(_serve(services))
-    except KeyboardInterrupt:
-        console.print("Stopped.")
+    asyncio.run(_serve(services))
 
 
 @app.command()

@@ -39,11 +39,11 @@ class Stack:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def raise_if_failed(self) -> None:
-        """Surface a service that stopped on its own: they are meant to run until cancelled."""
+        """Surface a service that crashed. (One that returned was asked to stop: uvicorn returns on
+        Ctrl-C, then hands the signal on to asyncio, which cancels everything.)"""
         for task in self.tasks:
-            if task.done() and not task.cancelled():
-                error = task.exception()
-                raise RuntimeError(f"service {task.get_name()} stopped") from error
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"service {task.get_name()} failed") from task.exception()
 
 
 def _database_url(settings: Settings) -> str:

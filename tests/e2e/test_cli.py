@@ -4,10 +4,12 @@ left running. Two at once must not clash."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 
@@ -43,3 +45,31 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
             if any(str(data_dir) in part for part in (p.info["cmdline"] or []))
         ]
         assert leftovers == []
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0"}
+    pim = str(Path(sys.executable).with_name("pim"))
+    process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    printed = []
+    for line in process.stdout:  # pytest-timeout bounds this wait
+        printed.append(line)
+        if "ingest API:" in line:
+            api_url = line.split()[2]
+            break
+    else:
+        pytest.fail("pim up ended before serving:\n" + "".join(printed))
+    response = httpx.post(
+        f"{api_url}/v1/units",
+        headers={"X-PIM-Submitted-By": "test"},
+        json={"units": [{"unit_code": "hue", "name": "Thành phố Huế", "level": "province", "committee": "UBKT"}]},
+    )
+    assert response.status_code == 201
+    process.send_signal(stop_signal)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    assert "Stopped." in rest
+    assert not [p for p in psutil.process_iter(attrs=["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
