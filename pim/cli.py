@@ -13,6 +13,7 @@ from rich.console import Console
 
 from pim.demo import run_demo
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
+from services.ingest.auth import create_token
 from shared.db import migrate
 from shared.embedded import infrastructure
 from shared.settings import Settings
@@ -46,12 +47,17 @@ async def _serve(services: Collection[ServiceName]) -> None:
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
-    async with infrastructure(Settings()) as settings, running_stack(settings, services) as stack:
+    configured = Settings()
+    async with infrastructure(configured) as settings, running_stack(settings, services) as stack:
         console.print(f"PIM running: {', '.join(services)}")
         console.print(f"  database: {settings.database_url}")
         console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
         if stack.api_url:
             console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
+            if configured.database_url is None:  # a fresh embedded database has no tokens yet
+                async with stack.pool.acquire() as conn:
+                    token = await create_token(conn, "admin (pim up)", "admin")
+                console.print(f"  admin token for this embedded database (shown once): {token}")
         console.print("Ctrl-C stops.")
         while not stop.is_set():
             stack.raise_if_failed()

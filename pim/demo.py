@@ -12,6 +12,7 @@ from pim.report import flagged_table, progress_table
 from pim.sample_loader import load_sample
 from pim.settle import wait_until_settled
 from pim.stack import running_stack
+from services.ingest.auth import create_token
 from shared.embedded import infrastructure
 from shared.settings import Settings
 
@@ -30,7 +31,9 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
         async with running_stack(ready.model_copy(update={"pim_api_port": 0})) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
-            events = await asyncio.to_thread(load_sample, stack.api_url)
+            async with stack.pool.acquire() as conn:
+                token = await create_token(conn, "sample-loader", "admin")
+            events = await asyncio.to_thread(load_sample, stack.api_url, token)
             await wait_until_settled(stack)
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))

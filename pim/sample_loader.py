@@ -12,8 +12,6 @@ from typing import Any
 import httpx
 from rich.progress import Progress
 
-SUBMITTED_BY = "sample-loader"
-
 
 def sample_rows(name: str) -> list[dict[str, str]]:
     with (resources.files("pim") / "sample" / name).open(encoding="utf-8") as source:
@@ -36,38 +34,23 @@ def _figure_reports() -> Iterator[tuple[str, dict[str, list[dict[str, str]]]]]:
         yield f"figures/{unit}/{as_of}/{index}", body
 
 
-def load_sample(api_url: str) -> int:
+def load_sample(api_url: str, admin_token: str) -> int:
     """Submit the whole sample; return the number of events it produced."""
-    tenures = sample_rows("tenures.csv")
+    tenures = [_blank_to_none(r) for r in sample_rows("tenures.csv")]
     registry: list[tuple[str, str, dict[str, Any]]] = [
         ("/v1/units", "registry/units", {"units": [_blank_to_none(r) for r in sample_rows("units.csv")]}),
-        (
-            "/v1/appointments",
-            "registry/appointments",
-            {"appointments": [_blank_to_none({k: v for k, v in r.items() if k != "end_date"}) for r in tenures]},
-        ),
-        (
-            "/v1/departures",
-            "registry/departures",
-            {
-                "departures": [
-                    {"tenure_id": r["tenure_id"], "unit_code": r["unit_code"], "end_date": r["end_date"]}
-                    for r in tenures
-                    if r["end_date"]
-                ]
-            },
-        ),
+        ("/v1/tenures", "registry/tenures", {"tenures": tenures}),
         ("/v1/targets", "targets/2025", {"targets": sample_rows("targets.csv")}),
     ]
     submissions = registry + [("/v1/figures", key, body) for key, body in _figure_reports()]
+    headers = {"Authorization": f"Bearer {admin_token}"}
     events = 0
-    with httpx.Client(base_url=api_url, timeout=30) as client, Progress(transient=True) as progress:
+    with httpx.Client(base_url=api_url, timeout=30, headers=headers) as client, Progress(transient=True) as progress:
         task = progress.add_task("Submitting sample reports", total=len(submissions))
         for path, key, body in submissions:
-            response = client.post(
-                path, json=body, headers={"X-PIM-Submitted-By": SUBMITTED_BY, "Idempotency-Key": key}
-            )
-            response.raise_for_status()
-            events += len(response.json()["event_ids"])
+            response = client.post(path, json=body, headers={"Idempotency-Key": key})
+            if response.is_error:
+                raise RuntimeError(f"{path} ({key}) refused with {response.status_code}: {response.text}")
+            events += response.json()["count"]
             progress.advance(task)
     return events

@@ -21,7 +21,6 @@ from services.ingest.api import create_app
 from services.ingest.relay import Relay
 from services.projector.service import Projector
 from shared.db import create_pool, migrate
-from shared.event_store import EventStore
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -78,7 +77,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         if "ingest" in services:
             server = uvicorn.Server(
                 uvicorn.Config(
-                    create_app(EventStore(pool)),
+                    create_app(pool),
                     host=settings.pim_api_host,
                     port=settings.pim_api_port,
                     log_level="warning",

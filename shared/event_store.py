@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -34,9 +35,32 @@ class IdempotencyConflict(Exception):
 
 @dataclass(frozen=True)
 class AppendResult:
-    event_ids: list[UUID]
-    positions: list[int]
+    first_position: int
+    last_position: int
     duplicate: bool  # True when the submission had been stored before and nothing new was written
+
+    @property
+    def positions(self) -> list[int]:
+        return list(range(self.first_position, self.last_position + 1))
+
+    @property
+    def count(self) -> int:
+        return self.last_position - self.first_position + 1
+
+
+@dataclass(frozen=True)
+class Submitter:
+    """Who appends, through which channel, and (optionally) under which idempotency key."""
+
+    submitted_by: str
+    channel: str
+    source: str | None = None
+    idempotency_key: str | None = None
+    correlation_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        if (self.source is None) != (self.idempotency_key is None):
+            raise ValueError("source and idempotency_key go together")
 
 
 def content_hash(events: Sequence[DomainEvent]) -> bytes:
@@ -60,79 +84,89 @@ _EVENT_COLUMNS = (
     "payload",
 )
 
+# Appends rows produced by a query in set-based SQL. The query yields (ord, stream_id, event_type,
+# schema_version, occurred_on, payload); positions follow `ord`, stream versions continue each stream.
+_APPEND_QUERY = """
+WITH new AS (
+    SELECT row_number() OVER (ORDER BY q.ord) AS n, q.* FROM ({query}) AS q
+), streams AS (
+    SELECT d.stream_id, coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = d.stream_id), 0) AS v
+    FROM (SELECT DISTINCT stream_id FROM new) AS d
+)
+INSERT INTO events ({columns})
+SELECT ${head} + new.n, gen_random_uuid(), new.stream_id,
+       streams.v + row_number() OVER (PARTITION BY new.stream_id ORDER BY new.n),
+       new.event_type, new.schema_version, new.occurred_on, ${by}, ${channel}, ${correlation}, new.payload
+FROM new JOIN streams USING (stream_id)
+"""
+
 
 class EventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
+    @staticmethod
+    async def lock(conn: asyncpg.Connection) -> int:
+        """Take the append lock for the rest of the transaction; return the head position.
+
+        Gap safety: one appender at a time. EXCLUSIVE blocks other writers until this transaction ends
+        but not readers, so positions become visible in the order they were assigned: a reader that has
+        seen position N never later finds a new event below N. (A sequence alone would let a transaction
+        holding N+1 commit before one holding N.) Positions are max + 1 under the lock, so rolled-back
+        appends leave no holes either. Appends are batched per submission, which keeps this cheap;
+        callers that validate against the store's state take the lock first, so the state they checked
+        is the state they append to.
+        """
+        await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+        head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        return head
+
+    @staticmethod
+    async def earlier_submission(conn: asyncpg.Connection, submitter: Submitter, digest: bytes) -> AppendResult | None:
+        """The result of an earlier submission under the same key, or None; a conflict if its content differs."""
+        if submitter.idempotency_key is None:
+            return None
+        row = await conn.fetchrow(
+            "SELECT content_hash, first_position, last_position FROM submissions"
+            " WHERE source = $1 AND idempotency_key = $2",
+            submitter.source,
+            submitter.idempotency_key,
+        )
+        if row is None:
+            return None
+        if bytes(row["content_hash"]) != digest:
+            raise IdempotencyConflict(str(submitter.source), submitter.idempotency_key)
+        return AppendResult(row["first_position"], row["last_position"], duplicate=True)
+
     async def append(
         self,
         events: Sequence[DomainEvent],
+        submitter: Submitter,
         *,
-        submitted_by: str,
-        channel: str,
-        source: str | None = None,
-        idempotency_key: str | None = None,
         expected_versions: Mapping[str, int] | None = None,
-        correlation_id: UUID | None = None,
         conn: asyncpg.Connection | None = None,
     ) -> AppendResult:
         """Append `events` atomically. With an idempotency key, a re-sent submission returns the
         original events; pass `conn` (inside a transaction) to append as part of a larger one."""
         if not events:
             raise ValueError("nothing to append")
-        if (source is None) != (idempotency_key is None):
-            raise ValueError("source and idempotency_key go together")
         if conn is not None:
-            return await self._append(
-                conn,
-                events,
-                submitted_by,
-                channel,
-                source,
-                idempotency_key,
-                expected_versions,
-                correlation_id,
-            )
+            return await self._append(conn, events, submitter, expected_versions)
         async with self._pool.acquire() as own, own.transaction():
-            return await self._append(
-                own, events, submitted_by, channel, source, idempotency_key, expected_versions, correlation_id
-            )
+            return await self._append(own, events, submitter, expected_versions)
 
     async def _append(
         self,
         conn: asyncpg.Connection,
         events: Sequence[DomainEvent],
-        submitted_by: str,
-        channel: str,
-        source: str | None,
-        idempotency_key: str | None,
+        submitter: Submitter,
         expected_versions: Mapping[str, int] | None,
-        correlation_id: UUID | None,
     ) -> AppendResult:
-        # Gap safety: one appender at a time. EXCLUSIVE blocks other writers until this transaction
-        # ends but not readers, so positions become visible in the order they were assigned: a
-        # reader that has seen position N never later finds a new event below N. (A sequence alone
-        # would let a transaction holding N+1 commit before one holding N.) Positions are max + 1
-        # under the lock, so rolled-back appends leave no holes either. Appends are batched per
-        # submission, which keeps the serialisation cheap.
-        await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
-
-        digest = content_hash(events) if idempotency_key is not None else b""
-        if idempotency_key is not None:
-            earlier = await conn.fetchrow(
-                "SELECT content_hash, event_ids FROM submissions WHERE source = $1 AND idempotency_key = $2",
-                source,
-                idempotency_key,
-            )
-            if earlier is not None:
-                if bytes(earlier["content_hash"]) != digest:
-                    raise IdempotencyConflict(str(source), idempotency_key)
-                ids: list[UUID] = list(earlier["event_ids"])
-                rows = await conn.fetch(
-                    "SELECT position FROM events WHERE event_id = ANY($1::uuid[]) ORDER BY position", ids
-                )
-                return AppendResult(ids, [r["position"] for r in rows], duplicate=True)
+        head = await self.lock(conn)
+        digest = content_hash(events) if submitter.idempotency_key is not None else b""
+        earlier = await self.earlier_submission(conn, submitter, digest)
+        if earlier is not None:
+            return earlier
 
         streams = sorted({e.stream_id() for e in events})
         versions: dict[str, int] = {
@@ -148,41 +182,76 @@ class EventStore:
             if versions.get(stream_id, 0) != expected:
                 raise ConcurrencyError(stream_id, expected, versions.get(stream_id, 0))
 
-        head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
         records = []
-        ids = []
         for offset, event in enumerate(events, start=1):
             stream_id = event.stream_id()
             versions[stream_id] += 1
-            event_id = uuid.uuid4()
-            ids.append(event_id)
             payload = event.model_dump(mode="json")
             records.append(
                 (
                     head + offset,
-                    event_id,
+                    uuid.uuid4(),
                     stream_id,
                     versions[stream_id],
                     payload["type"],
                     event.schema_version,
                     event.occurred_on(),
-                    submitted_by,
-                    channel,
-                    correlation_id,
+                    submitter.submitted_by,
+                    submitter.channel,
+                    submitter.correlation_id,
                     payload,
                 )
             )
         await conn.copy_records_to_table("events", records=records, columns=_EVENT_COLUMNS)
-        if idempotency_key is not None:
+        return await self._finish(conn, submitter, digest, head + 1, head + len(events))
+
+    async def append_query(
+        self, conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter, digest: bytes
+    ) -> AppendResult | None:
+        """Append the events a query yields (see `_APPEND_QUERY`), inside the caller's transaction.
+
+        For bulk imports: the rows never travel through Python. Returns None if the query yields nothing.
+        """
+        head = await self.lock(conn)
+        earlier = await self.earlier_submission(conn, submitter, digest)
+        if earlier is not None:
+            return earlier
+        n = len(args)
+        sql = _APPEND_QUERY.format(
+            query=query, columns=", ".join(_EVENT_COLUMNS), head=n + 1, by=n + 2, channel=n + 3, correlation=n + 4
+        )
+        status = await conn.execute(
+            sql, *args, head, submitter.submitted_by, submitter.channel, submitter.correlation_id
+        )
+        count = int(status.split()[-1])
+        if count == 0:
+            return None
+        return await self._finish(conn, submitter, digest, head + 1, head + count)
+
+    async def _finish(
+        self, conn: asyncpg.Connection, submitter: Submitter, digest: bytes, first: int, last: int
+    ) -> AppendResult:
+        if submitter.idempotency_key is not None:
             await conn.execute(
-                "INSERT INTO submissions (source, idempotency_key, content_hash, event_ids) VALUES ($1, $2, $3, $4)",
-                source,
-                idempotency_key,
+                "INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)"
+                " VALUES ($1, $2, $3, $4, $5)",
+                submitter.source,
+                submitter.idempotency_key,
                 digest,
-                ids,
+                first,
+                last,
             )
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(head + len(events)))
-        return AppendResult(ids, list(range(head + 1, head + len(events) + 1)), duplicate=False)
+        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(last))
+        return AppendResult(first, last, duplicate=False)
+
+    async def event_ids(self, result: AppendResult) -> list[UUID]:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position",
+                result.first_position,
+                result.last_position,
+            )
+        return [r["event_id"] for r in rows]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[RecordedEvent]:
         """Events with a position above `position`, in position order."""

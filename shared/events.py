@@ -7,6 +7,7 @@ the payload as JSON and the envelope (position, stream, who, when) in columns of
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -99,19 +100,35 @@ class TargetSet(DomainEvent):
     decision_authority: Annotated[str, Field(max_length=300)] = ""
 
 
-class FigureReported(DomainEvent):
-    """A cumulative year-to-date amount for one category/capital source, as of a date."""
+AmountKind = Literal["cumulative", "period"]
+Category = Annotated[str, Field(min_length=1, max_length=64)]
+ProjectCode = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class FigureFields(DomainEvent):
+    """An amount for one unit, category (revenue) or capital source (disbursement), as of a date.
+
+    `cumulative`: the year-to-date total on `as_of` (how most reports come). `period`: the amount of the
+    period that ends on `as_of`; the projector adds it to the latest cumulative before it. A later report
+    for the same unit, indicator, category, project and date supersedes the earlier one.
+    """
 
     unit_code: UnitCode
     plan_year: int = Field(ge=2000, le=2100)
-    category: Annotated[str, Field(min_length=1, max_length=64)]
+    category: Category
+    project_code: ProjectCode | None = None
     as_of: dt.date
-    cumulative_amount: Amount = Field(ge=0, description="year-to-date total as of `as_of`, VND")
-
-    indicator: ClassVar[Indicator]
+    amount_kind: AmountKind = "cumulative"
+    amount: Amount = Field(description="VND")
 
     def occurred_on(self) -> dt.date:
         return self.as_of
+
+
+class FigureReported(FigureFields):
+    amount: Amount = Field(ge=0, description="VND; a negative amount needs a correction with a reason")
+
+    indicator: ClassVar[Indicator]
 
 
 class DisbursementReported(FigureReported):
@@ -122,6 +139,70 @@ class DisbursementReported(FigureReported):
 class RevenueReported(FigureReported):
     type: Literal["RevenueReported"] = "RevenueReported"
     indicator: ClassVar[Indicator] = Indicator.BUDGET_REVENUE
+
+
+class FigureCorrected(FigureFields):
+    """A figure that replaces what was reported for the same key, with the reason: may be lower than an
+    earlier cumulative, or a negative period amount (a recovery, thu hồi)."""
+
+    type: Literal["FigureCorrected"] = "FigureCorrected"
+    indicator: Indicator
+    reason: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class TargetAdjusted(DomainEvent):
+    """A mid-year change of the target: `amount` is the new total. `late_supplement` is the part of the total
+    supplemented after 30 September, which the "comparable" rate leaves out."""
+
+    type: Literal["TargetAdjusted"] = "TargetAdjusted"
+    unit_code: UnitCode
+    indicator: Indicator
+    plan_year: int = Field(ge=2000, le=2100)
+    amount: Amount = Field(ge=0, description="the adjusted annual target, VND")
+    late_supplement: Amount = Field(
+        default=Decimal(0), ge=0, description="capital supplemented after 30 September, VND"
+    )
+    reason: Annotated[str, Field(max_length=500)] = ""
+    decision_number: Annotated[str, Field(max_length=128)] = ""
+    decision_date: dt.date | None = None
+    decision_authority: Annotated[str, Field(max_length=300)] = ""
+
+    def occurred_on(self) -> dt.date | None:
+        return self.decision_date
+
+
+class UnitsMerged(DomainEvent):
+    """Predecessor units merged into `unit_code` (the successor) from `effective_date`."""
+
+    type: Literal["UnitsMerged"] = "UnitsMerged"
+    unit_code: UnitCode
+    predecessor_codes: Annotated[list[UnitCode], Field(min_length=1, max_length=100)]
+    effective_date: dt.date
+
+    def occurred_on(self) -> dt.date:
+        return self.effective_date
+
+
+class ConfidenceVoteRecorded(DomainEvent):
+    """A confidence vote (lấy phiếu tín nhiệm, Regulation 96): high / confidence / low counts."""
+
+    type: Literal["ConfidenceVoteRecorded"] = "ConfidenceVoteRecorded"
+    unit_code: UnitCode
+    leader_id: Annotated[str, Field(min_length=1, max_length=128)]
+    vote_date: dt.date
+    voters: int = Field(gt=0)
+    high: int = Field(ge=0)
+    confidence: int = Field(ge=0)
+    low: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _counts_fit_voters(self) -> ConfidenceVoteRecorded:
+        if self.high + self.confidence + self.low > self.voters:
+            raise ValueError("high + confidence + low exceeds the number of voters")
+        return self
+
+    def occurred_on(self) -> dt.date:
+        return self.vote_date
 
 
 class AlertRaised(DomainEvent):
@@ -155,8 +236,12 @@ Event = Annotated[
     | LeaderAppointed
     | LeaderLeft
     | TargetSet
+    | TargetAdjusted
+    | UnitsMerged
+    | ConfidenceVoteRecorded
     | DisbursementReported
     | RevenueReported
+    | FigureCorrected
     | AlertRaised
     | AlertResolved,
     Field(discriminator="type"),

@@ -6,12 +6,14 @@ Python float its digits may already be wrong (2**53 is far below 10**15 VND).
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer
 
 MAX_DECIMAL_PLACES = 2
+_PLAIN_DECIMAL = re.compile(r"-?\d{1,20}(?:\.\d+)?")  # no exponent, no separators: one spelling per value
 
 
 def parse_exact_amount(value: Any) -> Decimal:
@@ -21,10 +23,9 @@ def parse_exact_amount(value: Any) -> Decimal:
     if isinstance(value, int | Decimal):
         amount = Decimal(value)
     elif isinstance(value, str):
-        try:
-            amount = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValueError(f"amount {value!r} is not a decimal number") from None
+        if not _PLAIN_DECIMAL.fullmatch(value):
+            raise ValueError(f"amount {value!r} is not a plain decimal number like 1234567 or 1234567.50")
+        amount = Decimal(value)
     else:
         raise ValueError(f"amount must be an integer or a decimal string, got {type(value).__name__}")
     if not amount.is_finite():

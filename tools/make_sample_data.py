@@ -251,7 +251,7 @@ def main() -> None:
     )
     write(
         "figures.csv",
-        ["unit_code", "indicator", "plan_year", "category", "as_of", "cumulative_amount"],
+        ["unit_code", "indicator", "plan_year", "category", "as_of", "amount"],
         figures,
     )
 

@@ -12,15 +12,14 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from services.alerts.rules import ProgressSnapshot, below_pace, fingerprint
-from shared.event_store import EventStore
+from shared.event_store import EventStore, Submitter
 from shared.events import AlertRaised, AlertResolved, DomainEvent, Indicator, Role
 from shared.responsibility import Tenure, responsible_on
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "alerts-service"
-PRINCIPAL = "system:alerts"
+SUBMITTER = Submitter(submitted_by="system:alerts", channel="alerts-service")
 
 
 class ProgressChangedMessage(BaseModel):
@@ -116,14 +115,14 @@ class AlertsService:
                     raised.evidence,
                 )
                 return []
-            result = await self._store.append([raised], submitted_by=PRINCIPAL, channel=CHANNEL, conn=conn)
+            result = await self._store.append([raised], SUBMITTER, conn=conn)
             await conn.execute(
                 "INSERT INTO alerts (fingerprint, unit_code, indicator, plan_year, rule, severity, status, as_of,"
-                " responsible_leader_id, responsible_leader_name, committee, evidence, raised_event_id)"
+                " responsible_leader_id, responsible_leader_name, committee, evidence, raised_position)"
                 " VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12)"
                 " ON CONFLICT (fingerprint) DO UPDATE SET severity = $6, status = 'open', as_of = $7,"
                 " responsible_leader_id = $8, responsible_leader_name = $9, committee = $10, evidence = $11,"
-                " raised_event_id = $12",
+                " raised_position = $12",
                 key,
                 raised.unit_code,
                 raised.indicator.value,
@@ -135,14 +134,14 @@ class AlertsService:
                 raised.responsible_leader_name,
                 raised.committee,
                 raised.evidence,
-                result.event_ids[0],
+                result.first_position,
             )
             return [raised]
         if finding is None and is_open:
             resolved = AlertResolved(
                 fingerprint=key, unit_code=snapshot.unit_code, as_of=snapshot.as_of, reason="back on track"
             )
-            await self._store.append([resolved], submitted_by=PRINCIPAL, channel=CHANNEL, conn=conn)
+            await self._store.append([resolved], SUBMITTER, conn=conn)
             await conn.execute("UPDATE alerts SET status = 'resolved' WHERE fingerprint = $1", key)
             return [resolved]
         return []

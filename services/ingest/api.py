@@ -1,137 +1,334 @@
-"""The ingest HTTP API: finance departments and registry clerks submit facts as JSON.
+"""The ingest HTTP API: finance departments and registry clerks submit facts.
 
-Each request is one submission: its events are stored together or not at all. An `Idempotency-Key`
-header makes re-sending safe: the same key returns the original events (200), the same key with other
-content is refused (409).
+Authentication is a bearer token (`pim tokens create`). Each request is one submission: its events are
+stored together or not at all. An `Idempotency-Key` header makes re-sending safe: the same key returns
+the original events (200), the same key with other content is refused (409). Errors name the row, the
+field, the value and the reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated
-from uuid import UUID
+import datetime as dt
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, HTTPException, Response, status
+import asyncpg
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.event_store import EventStore, IdempotencyConflict
+from services.ingest.auth import Principal, Unauthenticated, authenticate
+from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
+from services.ingest.figure_intake import FigureIntake, IntakeResult
+from services.ingest.figure_rows import figure_from_event
+from services.ingest.file_import import import_figure_file
+from services.ingest.files import MAX_FILE_BYTES
+from services.ingest.registry import Registry
+from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
+from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import (
+    ConfidenceVoteRecorded,
     DisbursementReported,
     DomainEvent,
+    FigureCorrected,
     LeaderAppointed,
     LeaderLeft,
     RevenueReported,
+    Role,
+    TargetAdjusted,
     TargetSet,
     UnitRegistered,
+    UnitsMerged,
 )
 
-CHANNEL = "http"
 MAX_ITEMS = 10_000
+EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
 
 
 class Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+Items = Field(min_length=1, max_length=MAX_ITEMS)
+
+
 class UnitsSubmission(Submission):
-    units: Annotated[list[UnitRegistered], Field(min_length=1, max_length=MAX_ITEMS)]
+    units: Annotated[list[UnitRegistered], Items]
 
 
-class AppointmentsSubmission(Submission):
-    appointments: Annotated[list[LeaderAppointed], Field(min_length=1, max_length=MAX_ITEMS)]
+class MergersSubmission(Submission):
+    mergers: Annotated[list[UnitsMerged], Items]
+
+
+class TenureRecord(Submission):
+    """A tenure in one record: the appointment and, if it has ended, the departure."""
+
+    tenure_id: Annotated[str, Field(min_length=1, max_length=128)]
+    unit_code: str
+    leader_id: Annotated[str, Field(min_length=1, max_length=128)]
+    leader_name: Annotated[str, Field(min_length=1, max_length=300)]
+    role: Role
+    indicator: str | None = None
+    start_date: dt.date
+    end_date: dt.date | None = None
+
+    def events(self) -> list[DomainEvent]:
+        fields = self.model_dump(exclude={"end_date"})
+        appointed: list[DomainEvent] = [LeaderAppointed.model_validate(fields)]
+        if self.end_date is None:
+            return appointed
+        return [*appointed, LeaderLeft(tenure_id=self.tenure_id, unit_code=self.unit_code, end_date=self.end_date)]
+
+
+class TenuresSubmission(Submission):
+    tenures: Annotated[list[TenureRecord], Items]
 
 
 class DeparturesSubmission(Submission):
-    departures: Annotated[list[LeaderLeft], Field(min_length=1, max_length=MAX_ITEMS)]
+    departures: Annotated[list[LeaderLeft], Items]
 
 
 class TargetsSubmission(Submission):
-    targets: Annotated[list[TargetSet], Field(min_length=1, max_length=MAX_ITEMS)]
+    targets: Annotated[list[TargetSet], Field(max_length=MAX_ITEMS)] = []
+    adjustments: Annotated[list[TargetAdjusted], Field(max_length=MAX_ITEMS)] = []
+
+
+class VotesSubmission(Submission):
+    votes: Annotated[list[ConfidenceVoteRecorded], Items]
 
 
 class FiguresSubmission(Submission):
     disbursements: Annotated[list[DisbursementReported], Field(max_length=MAX_ITEMS)] = []
     revenues: Annotated[list[RevenueReported], Field(max_length=MAX_ITEMS)] = []
+    corrections: Annotated[list[FigureCorrected], Field(max_length=MAX_ITEMS)] = []
 
 
 class Accepted(BaseModel):
-    event_ids: list[UUID]
-    positions: list[int]
+    first_position: int
+    last_position: int
+    count: int
+    duplicate: bool
+    event_ids: list[str] | None = Field(description="the events' ids; omitted above 10,000 events")
+
+
+class ImportReport(BaseModel):
+    rows: int
+    stored: int
+    rejected: int
+    errors: list[dict[str, Any]]
+    first_position: int | None
+    last_position: int | None
     duplicate: bool
 
 
-SubmittedBy = Annotated[str, Header(alias="X-PIM-Submitted-By", min_length=1, max_length=200)]
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+def _row_error_from_pydantic(error: dict[str, Any]) -> RowError:
+    location = [part for part in error["loc"] if part != "body"]
+    row = next((part + 1 for part in location if isinstance(part, int)), None)
+    field = ".".join(str(part) for part in location if not isinstance(part, int)) or "body"
+    value = error.get("input")
+    shown = None if isinstance(value, dict | list) or value is None else str(value)[:200]
+    return RowError(row, field, shown, error["msg"])
 
 
-def create_app(store: EventStore) -> FastAPI:
-    app = FastAPI(title="PIM ingest", version="1")
+def _rejection(errors: Sequence[RowError], total: int, status_code: int) -> JSONResponse:
+    return JSONResponse(
+        status_code=status_code,
+        content={
+            "detail": f"{total} error(s); nothing was stored",
+            "error_count": total,
+            "errors": [e.as_dict() for e in errors],
+        },
+    )
 
-    async def submit(
-        events: Sequence[DomainEvent], submitted_by: str, idempotency_key: str | None, response: Response
-    ) -> Accepted:
-        if not events:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "the submission holds no facts")
+
+async def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>")
+    async with request.app.state.pool.acquire() as conn:
         try:
-            result = await store.append(
-                events,
-                submitted_by=submitted_by,
-                channel=CHANNEL,
-                source=submitted_by if idempotency_key else None,
-                idempotency_key=idempotency_key,
-            )
-        except IdempotencyConflict as conflict:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(conflict)) from conflict
+            return await authenticate(conn, token.strip())
+        except Unauthenticated as error:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
+
+
+async def admin_principal(who: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    if not who.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "registry and target changes need an admin token")
+    return who
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
+Admin = Annotated[Principal, Depends(admin_principal)]
+Anyone = Annotated[Principal, Depends(current_principal)]
+
+
+def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:
+    app = FastAPI(
+        title="PIM ingest",
+        version="1",
+        description="Budget-revenue and public-investment disbursement figures, targets and the unit registry.",
+    )
+    app.state.pool = pool
+    store = EventStore(pool)
+    registry = Registry(pool)
+    intake = FigureIntake(pool, clock)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [_row_error_from_pydantic(dict(e)) for e in exc.errors()]
+        return _rejection(errors, len(errors), status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+    @app.exception_handler(SubmissionRejected)
+    async def on_rejected(_: Request, exc: SubmissionRejected) -> JSONResponse:
+        return _rejection(exc.errors, exc.total, exc.status)
+
+    @app.exception_handler(IdempotencyConflict)
+    async def on_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
+        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc)})
+
+    def submitter(who: Principal, key: str | None, channel: str = "http") -> Submitter:
+        return Submitter(who.name, channel, source=who.name if key else None, idempotency_key=key)
+
+    async def accepted(result: AppendResult, response: Response) -> Accepted:
         response.status_code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
-        return Accepted(event_ids=result.event_ids, positions=result.positions, duplicate=result.duplicate)
+        ids = [str(i) for i in await store.event_ids(result)] if result.count <= EVENT_IDS_UP_TO else None
+        return Accepted(
+            first_position=result.first_position,
+            last_position=result.last_position,
+            count=result.count,
+            duplicate=result.duplicate,
+            event_ids=ids,
+        )
 
-    @app.post("/v1/units", response_model=Accepted, status_code=201)
+    async def registry_submit(
+        events: list[DomainEvent], who: Principal, key: str | None, response: Response
+    ) -> Accepted:
+        return await accepted(await registry.submit(events, submitter(who, key)), response)
+
+    @app.post("/v1/units", status_code=201, tags=["registry"])
     async def register_units(
-        body: UnitsSubmission,
-        response: Response,
-        submitted_by: SubmittedBy,
-        idempotency_key: IdempotencyKey = None,
+        body: UnitsSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
-        return await submit(body.units, submitted_by, idempotency_key, response)
+        return await registry_submit(list(body.units), who, key, response)
 
-    @app.post("/v1/appointments", response_model=Accepted, status_code=201)
-    async def appoint_leaders(
-        body: AppointmentsSubmission,
-        response: Response,
-        submitted_by: SubmittedBy,
-        idempotency_key: IdempotencyKey = None,
+    @app.post("/v1/mergers", status_code=201, tags=["registry"])
+    async def merge_units(
+        body: MergersSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
-        return await submit(body.appointments, submitted_by, idempotency_key, response)
+        return await registry_submit(list(body.mergers), who, key, response)
 
-    @app.post("/v1/departures", response_model=Accepted, status_code=201)
+    @app.post("/v1/tenures", status_code=201, tags=["registry"])
+    async def record_tenures(
+        body: TenuresSubmission, response: Response, who: Admin, key: IdempotencyKey = None
+    ) -> Accepted:
+        return await registry_submit([e for t in body.tenures for e in t.events()], who, key, response)
+
+    @app.post("/v1/departures", status_code=201, tags=["registry"])
     async def record_departures(
-        body: DeparturesSubmission,
-        response: Response,
-        submitted_by: SubmittedBy,
-        idempotency_key: IdempotencyKey = None,
+        body: DeparturesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
-        return await submit(body.departures, submitted_by, idempotency_key, response)
+        return await registry_submit(list(body.departures), who, key, response)
 
-    @app.post("/v1/targets", response_model=Accepted, status_code=201)
+    @app.post("/v1/votes", status_code=201, tags=["registry"])
+    async def record_votes(
+        body: VotesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
+    ) -> Accepted:
+        return await registry_submit(list(body.votes), who, key, response)
+
+    @app.post("/v1/targets", status_code=201, tags=["targets"])
     async def set_targets(
-        body: TargetsSubmission,
-        response: Response,
-        submitted_by: SubmittedBy,
-        idempotency_key: IdempotencyKey = None,
+        body: TargetsSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
-        return await submit(body.targets, submitted_by, idempotency_key, response)
+        events: list[DomainEvent] = [*body.targets, *body.adjustments]
+        if not events:
+            raise SubmissionRejected([RowError(None, "targets", None, "the submission holds no targets")])
+        return await registry_submit(events, who, key, response)
 
-    @app.post("/v1/figures", response_model=Accepted, status_code=201)
+    @app.post("/v1/figures", status_code=201, tags=["figures"])
     async def report_figures(
         body: FiguresSubmission,
         response: Response,
-        submitted_by: SubmittedBy,
-        idempotency_key: IdempotencyKey = None,
+        who: Anyone,
+        key: IdempotencyKey = None,
+        store_valid: Annotated[bool, Query(description="store the valid rows even if some fail")] = False,
     ) -> Accepted:
-        return await submit([*body.disbursements, *body.revenues], submitted_by, idempotency_key, response)
+        events = [*body.disbursements, *body.revenues, *body.corrections]
+        rows = [figure_from_event(event, row) for row, event in enumerate(events, start=1)]
+        result = await intake.submit(rows, who, submitter(who, key), content_hash(events), store_valid=store_valid)
+        if result.append is None:
+            raise SubmissionRejected(result.errors, total=len(result.errors))
+        return await accepted(result.append, response)
 
-    @app.get("/health")
+    @app.post("/v1/imports/figures", tags=["figures"], response_model=ImportReport)
+    async def import_figures(
+        request: Request,
+        who: Anyone,
+        key: IdempotencyKey = None,
+        store_valid: Annotated[bool, Query(description="store the valid rows even if some fail")] = False,
+    ) -> JSONResponse:
+        """Upload a CSV (UTF-8) or XLSX file as the request body, e.g. `curl --data-binary @file.xlsx`."""
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > MAX_FILE_BYTES:
+            raise SubmissionRejected(
+                [RowError(None, "file", None, f"the file is {declared:,} bytes; the limit is {MAX_FILE_BYTES:,}")],
+                status=413,
+            )
+        with tempfile.TemporaryDirectory(prefix="pim-upload-") as folder:
+            path = Path(folder) / "upload"
+            size = 0
+            with path.open("wb") as out:
+                async for block in request.stream():
+                    size += len(block)
+                    if size > MAX_FILE_BYTES:  # a client that lied about (or left out) the length
+                        raise SubmissionRejected(
+                            [RowError(None, "file", None, f"the file exceeds the limit of {MAX_FILE_BYTES:,} bytes")],
+                            status=413,
+                        )
+                    out.write(block)
+            errors = ErrorLog()
+            result = await import_figure_file(
+                intake, path, who, channel="http-upload", idempotency_key=key, store_valid=store_valid, errors=errors
+            )
+        report = _import_report(result)
+        code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
+        return JSONResponse(status_code=code, content=json.loads(report.model_dump_json()))
+
+    @app.get("/v1/templates/figures.csv", tags=["figures"])
+    async def figures_template_csv() -> Response:
+        return Response(
+            figures_csv_template(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="pim-figures-template.csv"'},
+        )
+
+    @app.get("/v1/templates/figures.xlsx", tags=["figures"])
+    async def figures_template_xlsx() -> Response:
+        return Response(
+            figures_xlsx_template(),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="pim-figures-template.xlsx"'},
+        )
+
+    @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app
+
+
+def _import_report(result: IntakeResult) -> ImportReport:
+    append = result.append
+    return ImportReport(
+        rows=result.rows,
+        stored=result.stored,
+        rejected=result.rejected,
+        errors=[e.as_dict() for e in result.errors],
+        first_position=append.first_position if append else None,
+        last_position=append.last_position if append else None,
+        duplicate=result.duplicate,
+    )

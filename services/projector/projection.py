@@ -15,13 +15,17 @@ import asyncpg
 
 from services.projector.progress import assess, expected_pace, milestones_for
 from shared.events import (
-    FigureReported,
+    ConfidenceVoteRecorded,
+    FigureCorrected,
+    FigureFields,
     Indicator,
     LeaderAppointed,
     LeaderLeft,
     RecordedEvent,
+    TargetAdjusted,
     TargetSet,
     UnitRegistered,
+    UnitsMerged,
 )
 
 
@@ -58,7 +62,7 @@ async def apply_events(
     conn: asyncpg.Connection, events: Sequence[RecordedEvent], tolerance: Decimal
 ) -> list[ProgressChanged]:
     """Write `events` into the read models and recompute the progress rows they touch."""
-    units, appointments, departures, targets, figures = [], [], [], [], []
+    units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
     touched: set[ProgressKey] = set()
     for recorded in events:
         event = recorded.event()
@@ -66,6 +70,8 @@ async def apply_events(
         match event:
             case UnitRegistered():
                 units.append((event.unit_code, event.name, event.level, event.parent_code, event.committee, position))
+            case UnitsMerged():
+                mergers += [(code, event.unit_code, event.effective_date, position) for code in event.predecessor_codes]
             case LeaderAppointed():
                 appointments.append(
                     (
@@ -81,13 +87,15 @@ async def apply_events(
                 )
             case LeaderLeft():
                 departures.append((event.tenure_id, event.unit_code, event.end_date, position))
-            case TargetSet():
+            case TargetSet() | TargetAdjusted():
+                late_supplement = event.late_supplement if isinstance(event, TargetAdjusted) else Decimal(0)
                 targets.append(
                     (
                         event.unit_code,
                         event.indicator.value,
                         event.plan_year,
                         event.amount,
+                        late_supplement,
                         event.decision_number,
                         event.decision_date,
                         event.decision_authority,
@@ -95,8 +103,9 @@ async def apply_events(
                     )
                 )
                 touched.add(ProgressKey(event.unit_code, event.indicator.value, event.plan_year))
-            case FigureReported():
+            case FigureFields():
                 indicator = event.indicator.value
+                reason = event.reason if isinstance(event, FigureCorrected) else None
                 figures.append(
                     (
                         position,
@@ -104,11 +113,27 @@ async def apply_events(
                         indicator,
                         event.plan_year,
                         event.category,
+                        event.project_code or "",
                         event.as_of,
-                        event.cumulative_amount,
+                        event.amount_kind,
+                        event.amount,
+                        reason,
                     )
                 )
                 touched.add(ProgressKey(event.unit_code, indicator, event.plan_year))
+            case ConfidenceVoteRecorded():
+                votes.append(
+                    (
+                        position,
+                        event.unit_code,
+                        event.leader_id,
+                        event.vote_date,
+                        event.voters,
+                        event.high,
+                        event.confidence,
+                        event.low,
+                    )
+                )
             case _:
                 pass  # alert events are the alerts service's; nothing to project here yet
 
@@ -119,6 +144,12 @@ async def apply_events(
             " name = $2, level = $3, parent_code = $4, committee = $5, position = $6"
             " WHERE u.position < $6",
             units,
+        )
+    if mergers:
+        await conn.executemany(
+            "UPDATE units SET merged_into = $2, merged_on = $3, merged_position = $4"
+            " WHERE unit_code = $1 AND (merged_position IS NULL OR merged_position < $4)",
+            mergers,
         )
     if appointments:
         await conn.executemany(
@@ -138,24 +169,32 @@ async def apply_events(
         )
     if targets:
         await conn.executemany(
-            "INSERT INTO targets AS t (unit_code, indicator, plan_year, amount, decision_number,"
-            " decision_date, decision_authority, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (unit_code, indicator, plan_year) DO UPDATE SET amount = $4,"
-            " decision_number = $5, decision_date = $6, decision_authority = $7, position = $8"
-            " WHERE t.position < $8",
+            "INSERT INTO targets AS t (unit_code, indicator, plan_year, amount, late_supplement, decision_number,"
+            " decision_date, decision_authority, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (unit_code, indicator, plan_year) DO UPDATE SET amount = $4, late_supplement = $5,"
+            " decision_number = $6, decision_date = $7, decision_authority = $8, position = $9"
+            " WHERE t.position < $9",
             targets,
         )
     if figures:
         await conn.executemany(
-            "INSERT INTO figures (position, unit_code, indicator, plan_year, category, as_of,"
-            " cumulative_amount) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING",
+            "INSERT INTO figures (position, unit_code, indicator, plan_year, category, project_code, as_of,"
+            " amount_kind, amount, correction_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " ON CONFLICT (position) DO NOTHING",
             figures,
+        )
+    if votes:
+        await conn.executemany(
+            "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
+            votes,
         )
     return await recompute_progress(conn, sorted(touched), tolerance)
 
 
-# For each key: the latest reported date, and the year-to-date total at that date as the sum over
-# categories of each category's latest report on or before it (the highest position wins a tie).
+# For each key: the latest reported date D, and the year-to-date total on D. Per category and project,
+# the report that counts for a date is the one with the highest position (a later report supersedes);
+# the total is the latest cumulative on or before D plus the period amounts reported after it.
 _PROGRESS_INPUTS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
@@ -163,18 +202,30 @@ WITH keys AS (
     SELECT k.*, max(f.as_of) AS as_of, max(f.position) AS last_figure
     FROM keys k JOIN figures f USING (unit_code, indicator, plan_year)
     GROUP BY k.unit_code, k.indicator, k.plan_year
-), per_category AS (
-    SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category)
-           f.unit_code, f.indicator, f.plan_year, f.cumulative_amount
+), effective AS (
+    SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of)
+           f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.amount_kind, f.amount
     FROM figures f JOIN latest l USING (unit_code, indicator, plan_year)
     WHERE f.as_of <= l.as_of
-    ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.as_of DESC, f.position DESC
+    ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.position DESC
+), base AS (
+    SELECT DISTINCT ON (unit_code, indicator, plan_year, category, project_code)
+           unit_code, indicator, plan_year, category, project_code, as_of AS base_date, amount AS base_amount
+    FROM effective WHERE amount_kind = 'cumulative'
+    ORDER BY unit_code, indicator, plan_year, category, project_code, as_of DESC
+), totals AS (
+    SELECT e.unit_code, e.indicator, e.plan_year,
+           coalesce(sum(e.amount) FILTER (WHERE e.amount_kind = 'cumulative' AND e.as_of = b.base_date), 0)
+           + coalesce(sum(e.amount) FILTER (
+                 WHERE e.amount_kind = 'period' AND (b.base_date IS NULL OR e.as_of > b.base_date)), 0)
+           AS actual_ytd
+    FROM effective e LEFT JOIN base b USING (unit_code, indicator, plan_year, category, project_code)
+    GROUP BY e.unit_code, e.indicator, e.plan_year
 )
-SELECT l.unit_code, l.indicator, l.plan_year, l.as_of, t.amount AS target,
-       (SELECT sum(c.cumulative_amount) FROM per_category c
-         WHERE (c.unit_code, c.indicator, c.plan_year) = (l.unit_code, l.indicator, l.plan_year)) AS actual_ytd,
+SELECT l.unit_code, l.indicator, l.plan_year, l.as_of, t.amount AS target, coalesce(x.actual_ytd, 0) AS actual_ytd,
        greatest(l.last_figure, t.position) AS version
 FROM latest l
+JOIN totals x USING (unit_code, indicator, plan_year)
 LEFT JOIN targets t USING (unit_code, indicator, plan_year)
 """
 

@@ -17,11 +17,13 @@ CREATE TABLE events (
 );
 
 -- One row per report a source sent: re-sending the same key returns these events, never new ones.
+-- A submission's events are contiguous (appended under one lock), so a position range names them.
 CREATE TABLE submissions (
     source          text        NOT NULL,
     idempotency_key text        NOT NULL,
     content_hash    bytea       NOT NULL,
-    event_ids       uuid[]      NOT NULL,
+    first_position  bigint      NOT NULL,
+    last_position   bigint      NOT NULL,
     recorded_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (source, idempotency_key)
 );

@@ -14,7 +14,10 @@ CREATE TABLE units (
     level       text NOT NULL,
     parent_code text,
     committee   text NOT NULL,
-    position    bigint NOT NULL  -- the event that set this row; a later position wins
+    position    bigint NOT NULL, -- the event that set this row; a later position wins
+    merged_into text,            -- the successor, once merged
+    merged_on   date,
+    merged_position bigint
 );
 
 CREATE TABLE tenures (
@@ -36,6 +39,7 @@ CREATE TABLE targets (
     indicator  text    NOT NULL,
     plan_year  integer NOT NULL,
     amount     numeric NOT NULL,
+    late_supplement    numeric NOT NULL DEFAULT 0, -- supplemented after 30 September
     decision_number    text NOT NULL,
     decision_date      date,
     decision_authority text NOT NULL,
@@ -51,10 +55,24 @@ CREATE TABLE figures (
     indicator         text    NOT NULL,
     plan_year         integer NOT NULL,
     category          text    NOT NULL,
+    project_code      text    NOT NULL,  -- '' when reported for the unit as a whole
     as_of             date    NOT NULL,
-    cumulative_amount numeric NOT NULL
+    amount_kind       text    NOT NULL,  -- cumulative | period
+    amount            numeric NOT NULL,
+    correction_reason text
 );
-CREATE INDEX figures_by_key ON figures (unit_code, indicator, plan_year, category, as_of, position);
+CREATE INDEX figures_by_key ON figures (unit_code, indicator, plan_year, category, project_code, as_of, position);
+
+CREATE TABLE confidence_votes (
+    position  bigint  PRIMARY KEY,
+    unit_code text    NOT NULL,
+    leader_id text    NOT NULL,
+    vote_date date    NOT NULL,
+    voters    integer NOT NULL,
+    high      integer NOT NULL,
+    confidence integer NOT NULL,
+    low       integer NOT NULL
+);
 
 CREATE TABLE unit_progress (
     unit_code     text    NOT NULL,

@@ -13,7 +13,7 @@ CREATE TABLE alerts (
     responsible_leader_name text,
     committee     text    NOT NULL,
     evidence      jsonb   NOT NULL,
-    raised_event_id uuid  NOT NULL
+    raised_position bigint NOT NULL  -- the AlertRaised event in the store
 );
 
 CREATE TABLE alert_evaluations (

@@ -59,12 +59,14 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
         printed.append(line)
         if "ingest API:" in line:
             api_url = line.split()[2]
+        if "admin token" in line:
+            token = line.split()[-1]
             break
     else:
         pytest.fail("pim up ended before serving:\n" + "".join(printed))
     response = httpx.post(
         f"{api_url}/v1/units",
-        headers={"X-PIM-Submitted-By": "test"},
+        headers={"Authorization": f"Bearer {token}"},
         json={"units": [{"unit_code": "hue", "name": "Thành phố Huế", "level": "province", "committee": "UBKT"}]},
     )
     assert response.status_code == 201

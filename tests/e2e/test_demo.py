@@ -57,7 +57,7 @@ def expected_flags() -> set[tuple[str, str, str, str | None]]:
     latest: dict[tuple[str, str, str, str], Fraction] = {}
     for figure in rows("figures.csv"):  # file order is submission order: a later row supersedes
         key = (figure["unit_code"], figure["indicator"], figure["category"], figure["as_of"])
-        latest[key] = Fraction(figure["cumulative_amount"])
+        latest[key] = Fraction(figure["amount"])
     flags = set()
     for unit, indicator in targets:
         dates = [k[3] for k in latest if k[:2] == (unit, indicator)]

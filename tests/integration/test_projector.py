@@ -15,7 +15,7 @@ from aiokafka import TopicPartition
 from services.ingest.relay import Relay
 from services.projector.service import Projector
 from shared.bus import make_consumer, make_producer
-from shared.event_store import EventStore
+from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -35,7 +35,7 @@ def facts(unit: str, month: int) -> list[DisbursementReported]:
                 "plan_year": 2025,
                 "category": category,
                 "as_of": as_of,
-                "cumulative_amount": month * share * 1_000_000_000,
+                "amount": month * share * 1_000_000_000,
             }
         )
         for category, share in (("central_budget", 3), ("local_budget", 2))
@@ -53,11 +53,10 @@ async def seed(store: EventStore) -> None:
             )
             for u in UNITS
         ],
-        submitted_by="t",
-        channel="test",
+        Submitter("t", "test"),
     )
     for month in range(1, 7):
-        await store.append([f for u in UNITS for f in facts(u, month)], submitted_by="t", channel="test")
+        await store.append([f for u in UNITS for f in facts(u, month)], Submitter("t", "test"))
 
 
 @contextlib.asynccontextmanager
@@ -136,7 +135,7 @@ async def _has_rows(pool: asyncpg.Pool, count: int) -> bool:
 async def test_rows_and_checkpoint_commit_together(settings: Settings, pool: asyncpg.Pool) -> None:
     """If the checkpoint cannot be written, the rows of that batch are not kept either."""
     store = EventStore(pool)
-    await store.append(facts("hue", 1), submitted_by="t", channel="test")
+    await store.append(facts("hue", 1), Submitter("t", "test"))
     recorded = await store.read_after(0)
     async with pool.acquire() as conn:
         await conn.execute(

@@ -16,7 +16,7 @@ import pytest
 from services.ingest.relay import Relay
 from shared.bus import decode_recorded
 from shared.embedded import EmbeddedKafka
-from shared.event_store import EventStore
+from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -32,7 +32,7 @@ def figure(unit: str, amount: int) -> DisbursementReported:
             "plan_year": 2025,
             "category": "local_budget",
             "as_of": "2025-05-31",
-            "cumulative_amount": amount,
+            "amount": amount,
         }
     )
 
@@ -58,7 +58,7 @@ async def test_relay_publishes_every_event_keyed_by_unit_in_order(settings: Sett
     await ensure_topics(settings)
     async with running(Relay(settings, pool)):
         for amount in range(20):
-            await store.append([figure(u, amount) for u in units], submitted_by="t", channel="test")
+            await store.append([figure(u, amount) for u in units], Submitter("t", "test"))
         records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 140)
     assert sorted(positions(records)) == list(range(1, 141))
     per_unit: dict[str, list[int]] = defaultdict(list)
@@ -72,10 +72,10 @@ async def test_relay_publishes_every_event_keyed_by_unit_in_order(settings: Sett
 async def test_relay_resumes_where_it_stopped_without_republishing(settings: Settings, pool: asyncpg.Pool) -> None:
     store = EventStore(pool)
     await ensure_topics(settings)
-    await store.append([figure("hue", 1), figure("hue", 2)], submitted_by="t", channel="test")
+    await store.append([figure("hue", 1), figure("hue", 2)], Submitter("t", "test"))
     async with running(Relay(settings, pool)):
         await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 2)
-    await store.append([figure("hue", 3)], submitted_by="t", channel="test")
+    await store.append([figure("hue", 3)], Submitter("t", "test"))
     async with running(Relay(settings, pool)):
         records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 3)
     assert sorted(positions(records)) == [1, 2, 3]
@@ -92,11 +92,11 @@ async def test_broker_that_restarts_empty_is_refilled_from_the_store(
         await ensure_topics(own)
         store = EventStore(pool)
         async with running(Relay(own, pool)):
-            await store.append([figure(f"u{i}", i) for i in range(30)], submitted_by="t", channel="test")
+            await store.append([figure(f"u{i}", i) for i in range(30)], Submitter("t", "test"))
             await read_topic(own, own.ledger_topic, lambda r: len(r) >= 30)
 
             broker.stop()
-            await store.append([figure(f"u{i}", 100 + i) for i in range(10)], submitted_by="t", channel="test")
+            await store.append([figure(f"u{i}", 100 + i) for i in range(10)], Submitter("t", "test"))
             # Same port, empty data: a broker that lost everything.
             broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "second", port=broker.port)
             await broker.start()

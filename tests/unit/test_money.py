@@ -14,7 +14,7 @@ def report(amount: object) -> DisbursementReported:
             "plan_year": 2025,
             "category": "central_budget",
             "as_of": "2025-03-31",
-            "cumulative_amount": amount,
+            "amount": amount,
         }
     )
 
@@ -39,16 +39,16 @@ def test_json_float_is_refused_at_the_model_and_names_the_field() -> None:
     with pytest.raises(ValidationError) as error:
         DisbursementReported.model_validate_json(
             '{"unit_code": "ha-noi", "plan_year": 2025, "category": "c", "as_of": "2025-03-31",'
-            ' "cumulative_amount": 1000000000000000.5}'
+            ' "amount": 1000000000000000.5}'
         )
-    assert error.value.errors()[0]["loc"] == ("cumulative_amount",)
+    assert error.value.errors()[0]["loc"] == ("amount",)
 
 
 def test_amount_serialises_to_a_json_string_without_losing_digits() -> None:
     dumped = report("1000000000000000.01").model_dump(mode="json")
-    assert dumped["cumulative_amount"] == "1000000000000000.01"
+    assert dumped["amount"] == "1000000000000000.01"
 
 
-def test_negative_cumulative_amount_is_refused() -> None:
+def test_negative_reported_amount_is_refused() -> None:
     with pytest.raises(ValidationError):
         report(-1)

@@ -1,0 +1,50 @@
+"""Errors a submitter can act on: which row, which field, what value, why."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int | None  # 1-based; in files the header is row 1, so the first data row is row 2
+    field: str
+    value: str | None
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class ErrorLog:
+    """Collects errors; keeps the first `keep` in memory (a bad million-row file must not fill memory)
+    and counts them all. `on_error` sees every one (e.g. to stream a rejected-rows report)."""
+
+    keep: int = 10_000
+    count: int = 0
+    kept: list[RowError] = field(default_factory=list)
+    on_error: list[Callable[[RowError], None]] = field(default_factory=list)
+
+    def add(self, error: RowError) -> None:
+        self.count += 1
+        if len(self.kept) < self.keep:
+            self.kept.append(error)
+        for sink in self.on_error:
+            sink(error)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+
+class SubmissionRejected(Exception):
+    """Nothing was stored; `errors` says why. `status` is the HTTP status that fits."""
+
+    def __init__(self, errors: list[RowError], *, total: int | None = None, status: int = 422) -> None:
+        self.errors = errors
+        self.total = total if total is not None else len(errors)
+        self.status = status
+        first = errors[0] if errors else None
+        where = f" (first: row {first.row}, {first.field}: {first.reason})" if first else ""
+        super().__init__(f"{self.total} error(s){where}")

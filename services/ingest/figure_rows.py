@@ -1,0 +1,303 @@
+"""Figure rows as clerks and machines send them: parsing human spellings and the checks that need no
+state (plan-year window, future dates, negative amounts). Pure functions, no I/O."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from services.ingest.errors import ErrorLog, RowError
+from shared.events import FigureCorrected, FigureFields, FigureReported, Indicator
+from shared.money import MAX_DECIMAL_PLACES
+
+MAX_AMOUNT = Decimal(10) ** 18  # VND; far above any budget, below numeric trouble
+
+
+@dataclass(frozen=True, slots=True)
+class FigureRow:
+    """One validated figure, ready to stage; the shape every channel converges on."""
+
+    row: int
+    indicator: Indicator
+    unit_code: str
+    plan_year: int
+    category: str
+    project_code: str  # '' for the unit as a whole
+    as_of: dt.date
+    amount_kind: str  # cumulative | period
+    amount: Decimal
+    correction_reason: str | None
+
+    def event_type(self) -> str:
+        if self.correction_reason is not None:
+            return "FigureCorrected"
+        return "DisbursementReported" if self.indicator is Indicator.DISBURSEMENT else "RevenueReported"
+
+
+def normalise_label(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).casefold().split())
+
+
+_INDICATOR_SPELLINGS = {
+    normalise_label(spelling): indicator
+    for indicator, spellings in {
+        Indicator.DISBURSEMENT: (
+            "public_investment_disbursement",
+            "disbursement",
+            "giải ngân",
+            "giải ngân vốn đầu tư công",
+        ),
+        Indicator.BUDGET_REVENUE: ("budget_revenue", "revenue", "thu ngân sách", "thu ngân sách nhà nước"),
+    }.items()
+    for spelling in spellings
+}
+_KIND_SPELLINGS = {
+    normalise_label(spelling): kind
+    for kind, spellings in {
+        "cumulative": ("cumulative", "lũy kế", "luỹ kế"),
+        "period": ("period", "phát sinh", "trong kỳ"),
+    }.items()
+    for spelling in spellings
+}
+
+
+def parse_indicator(text: str) -> Indicator:
+    try:
+        return _INDICATOR_SPELLINGS[normalise_label(text)]
+    except KeyError:
+        raise ValueError(
+            "expected public_investment_disbursement (giải ngân) or budget_revenue (thu ngân sách)"
+        ) from None
+
+
+def parse_amount_kind(text: str) -> str:
+    if not text.strip():
+        return "cumulative"
+    try:
+        return _KIND_SPELLINGS[normalise_label(text)]
+    except KeyError:
+        raise ValueError("expected cumulative (lũy kế) or period (phát sinh)") from None
+
+
+_GROUPED = {".": re.compile(r"\d{1,3}(?:\.\d{3})+"), ",": re.compile(r"\d{1,3}(?:,\d{3})+")}
+
+
+def parse_money_text(text: str) -> Decimal:
+    """A VND amount typed by a person: "1234567", "1.234.567" (Vietnamese grouping), "1,234,567"
+    (English grouping), "1.234.567,5" or "1,234,567.5". A lone separator followed by three digits
+    ("1.234") could be either a grouping or a decimal point, so it is refused as ambiguous."""
+    spelled = text.strip().replace("\u00a0", "").replace(" ", "")
+    negative = spelled.startswith("-")
+    digits = spelled[1:] if negative else spelled
+    if not digits:
+        raise ValueError("the amount is empty")
+    if digits.isdigit():
+        whole, fraction = digits, ""
+    else:
+        dots, commas = digits.count("."), digits.count(",")
+        if dots and commas:
+            decimal_mark = "," if digits.rfind(",") > digits.rfind(".") else "."
+            grouping = "." if decimal_mark == "," else ","
+            whole, _, fraction = digits.rpartition(decimal_mark)
+            if not _GROUPED[grouping].fullmatch(whole) or not fraction.isdigit():
+                raise ValueError(f"{text!r} mixes separators in a way that is not a number")
+            whole = whole.replace(grouping, "")
+        else:
+            mark = "." if dots else ","
+            count = dots or commas
+            if count > 1 or (count == 1 and len(digits.rpartition(mark)[2]) == 3):
+                if not _GROUPED[mark].fullmatch(digits):
+                    raise ValueError(f"{text!r} is not a number: groups of three digits expected")
+                if count == 1:
+                    raise ValueError(
+                        f"{text!r} is ambiguous: thousands separator or decimal point? Write 1234 or 1234,00"
+                    )
+                whole, fraction = digits.replace(mark, ""), ""
+            else:
+                whole, _, fraction = digits.partition(mark)
+                if not whole.isdigit() or not fraction.isdigit():
+                    raise ValueError(f"{text!r} is not a number")
+    if len(fraction) > MAX_DECIMAL_PLACES:
+        raise ValueError(f"{text!r} has more than {MAX_DECIMAL_PLACES} decimal places")
+    amount = Decimal(f"{'-' if negative else ''}{whole}{'.' + fraction if fraction else ''}")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"{text!r} is implausibly large")
+    return amount
+
+
+def parse_money_cell(value: object) -> Decimal:
+    """A spreadsheet cell: text as typed, or a number. Spreadsheet numbers are binary floats; they are
+    taken only where the float holds the amount exactly (whole numbers below 2**53, or two decimals
+    well inside that range)."""
+    if isinstance(value, str):
+        return parse_money_text(value)
+    if isinstance(value, bool):
+        raise ValueError("expected an amount, got a true/false cell")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 2**53:
+            return Decimal(int(value))
+        as_text = repr(value)
+        if "e" not in as_text and abs(value) < 2**53 / 100 and len(as_text.partition(".")[2]) <= MAX_DECIMAL_PLACES:
+            return Decimal(as_text)
+        raise ValueError(f"the number {value!r} is not exact in a spreadsheet cell: type it as text")
+    raise ValueError(f"expected an amount, got {type(value).__name__}")
+
+
+def parse_date_cell(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    try:
+        if "/" in text:
+            day, month, year = (int(part) for part in text.split("/"))
+            return dt.date(year, month, day)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("expected a date as YYYY-MM-DD or DD/MM/YYYY") from None
+
+
+def parse_int_cell(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    text = str(value).strip()
+    if not text.isdigit():
+        raise ValueError("expected a whole number")
+    return int(text)
+
+
+def reporting_window(indicator: Indicator, plan_year: int) -> tuple[dt.date, dt.date]:
+    """Dates a figure of `plan_year` may carry: revenue within the fiscal year; disbursement until
+    31 January of the next year (the end of the disbursement window)."""
+    start = dt.date(plan_year, 1, 1)
+    if indicator is Indicator.DISBURSEMENT:
+        return start, dt.date(plan_year + 1, 1, 31)
+    return start, dt.date(plan_year, 12, 31)
+
+
+def check_figure(figure: FigureRow, today: dt.date) -> list[RowError]:
+    """The checks a figure passes on its own, before any state is consulted."""
+    errors = []
+    first, last = reporting_window(figure.indicator, figure.plan_year)
+    if not first <= figure.as_of <= last:
+        errors.append(
+            RowError(
+                figure.row,
+                "as_of",
+                figure.as_of.isoformat(),
+                f"outside the {figure.plan_year} reporting window {first.isoformat()} – {last.isoformat()}",
+            )
+        )
+    if figure.as_of > today:
+        errors.append(RowError(figure.row, "as_of", figure.as_of.isoformat(), f"in the future (today is {today})"))
+    if figure.amount < 0 and figure.correction_reason is None:
+        errors.append(
+            RowError(figure.row, "amount", str(figure.amount), "negative: only a correction with a reason may be")
+        )
+    if figure.amount < 0 and figure.amount_kind == "cumulative":
+        errors.append(
+            RowError(figure.row, "amount", str(figure.amount), "a cumulative year-to-date total cannot be negative")
+        )
+    return errors
+
+
+FIELDS = ("unit_code", "indicator", "plan_year", "category", "project_code", "as_of", "amount_kind", "amount")
+
+
+def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) -> FigureRow | None:
+    """Parse one spreadsheet/CSV row (cells keyed by column key); log every problem, return None if any."""
+    problems: list[RowError] = []
+
+    def take(key: str, parse: object, required: bool = True) -> object:
+        raw = cells.get(key)
+        text = "" if raw is None else raw if not isinstance(raw, str) else raw.strip()
+        if text == "":
+            if required:
+                problems.append(RowError(row, key, None, "missing"))
+            return None
+        try:
+            return parse(text)  # type: ignore[operator]
+        except ValueError as error:
+            problems.append(RowError(row, key, str(raw), str(error)))
+            return None
+
+    unit_code = take("unit_code", _unit_code)
+    indicator = take("indicator", lambda v: parse_indicator(str(v)))
+    plan_year = take("plan_year", parse_int_cell)
+    category = take("category", lambda v: _label(v, "category"))
+    project_code = take("project_code", lambda v: _label(v, "project_code"), required=False)
+    as_of = take("as_of", parse_date_cell)
+    amount_kind = take("amount_kind", parse_amount_kind, required=False) or "cumulative"
+    amount = take("amount", parse_money_cell)
+    reason_raw = cells.get("correction_reason")
+    reason = str(reason_raw).strip() if reason_raw not in (None, "") else None
+    if reason is not None and len(reason) > 500:
+        problems.append(RowError(row, "correction_reason", reason[:40] + "…", "longer than 500 characters"))
+    if problems:
+        for problem in problems:
+            errors.add(problem)
+        return None
+    figure = FigureRow(
+        row,
+        indicator,  # type: ignore[arg-type]
+        unit_code,  # type: ignore[arg-type]
+        plan_year,  # type: ignore[arg-type]
+        category,  # type: ignore[arg-type]
+        project_code or "",  # type: ignore[arg-type]
+        as_of,  # type: ignore[arg-type]
+        amount_kind,  # type: ignore[arg-type]
+        amount,  # type: ignore[arg-type]
+        reason,
+    )
+    if figure.plan_year < 2000 or figure.plan_year > 2100:
+        errors.add(RowError(row, "plan_year", str(figure.plan_year), "expected a year between 2000 and 2100"))
+        return None
+    return figure
+
+
+_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+
+
+def _unit_code(value: object) -> str:
+    text = str(value).strip()
+    if not _CODE.fullmatch(text):
+        raise ValueError("a unit code is 1–64 letters, digits, '.', '_' or '-'")
+    return text
+
+
+def _label(value: object, what: str) -> str:
+    text = str(value).strip()
+    if len(text) > 64:
+        raise ValueError(f"{what} is longer than 64 characters")
+    return text
+
+
+def figure_from_event(event: FigureFields, row: int) -> FigureRow:
+    """The JSON channels send events; they converge on the same row shape as files."""
+    if isinstance(event, FigureCorrected):
+        indicator, reason = event.indicator, event.reason
+    elif isinstance(event, FigureReported):
+        indicator, reason = type(event).indicator, None
+    else:
+        raise TypeError(f"not a figure event: {type(event).__name__}")
+    return FigureRow(
+        row,
+        indicator,
+        event.unit_code,
+        event.plan_year,
+        event.category,
+        event.project_code or "",
+        event.as_of,
+        event.amount_kind,
+        event.amount,
+        reason,
+    )

@@ -1,0 +1,182 @@
+"""Reading figure files that clerks send: CSV (UTF-8) and XLSX, with bilingual headers.
+
+Every refusal names the row, the column and the reason. Size and zip-bomb limits are checked before a
+file is parsed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from services.ingest.errors import RowError, SubmissionRejected
+from services.ingest.figure_rows import normalise_label
+
+MAX_FILE_BYTES = 100 * 1024 * 1024  # 100 MB, the largest file accepted
+MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024  # what an accepted spreadsheet may unpack to
+MAX_XLSX_RATIO = 200  # compression ratio beyond which an entry is treated as a zip bomb
+XLSX_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # the English key, as in the JSON API
+    vietnamese: str
+    required: bool
+    example: str
+    hint: str
+
+    @property
+    def header(self) -> str:
+        return f"{self.vietnamese} ({self.key})"
+
+
+FIGURE_COLUMNS = (
+    Column("unit_code", "Mã đơn vị", True, "lam-dong", "the unit's code in the registry"),
+    Column("indicator", "Chỉ tiêu", True, "giải ngân", "giải ngân (disbursement) or thu ngân sách (revenue)"),
+    Column("plan_year", "Năm kế hoạch", True, "2025", "the plan / fiscal year"),
+    Column("category", "Nguồn vốn / khoản thu", True, "central_budget",
+           "capital source (central_budget, local_budget, oda…) or revenue category (taxes, fees_and_charges…)"),
+    Column("project_code", "Mã dự án", False, "", "optional: the project, for project-level figures"),
+    Column("as_of", "Số liệu đến ngày", True, "2025-10-31", "YYYY-MM-DD or DD/MM/YYYY"),
+    Column("amount_kind", "Loại số liệu", False, "lũy kế", "lũy kế (cumulative, default) or phát sinh (period)"),
+    Column("amount", "Số tiền (đồng)", True, "4.200.000.000.000", "VND; 1.234.567 or 1,234,567 or 1234567"),
+    Column("correction_reason", "Lý do điều chỉnh", False, "", "fill only to correct an earlier report"),
+)  # fmt: skip
+
+
+def file_rejected(reason: str, field: str = "file", row: int | None = None, status: int = 422) -> SubmissionRejected:
+    return SubmissionRejected([RowError(row, field, None, reason)], status=status)
+
+
+def _header_map(cells: list[object], columns: tuple[Column, ...]) -> list[str | None]:
+    """Column key for each header cell (None for a blank trailing cell); refuses missing/extra columns."""
+    spellings = {}
+    for column in columns:
+        for spelling in (column.key, column.vietnamese, column.header):
+            spellings[normalise_label(spelling)] = column.key
+    keys: list[str | None] = []
+    errors = []
+    for position, cell in enumerate(cells, start=1):
+        label = normalise_label("" if cell is None else str(cell))
+        if not label:
+            keys.append(None)
+            continue
+        key = spellings.get(label)
+        if key is None:
+            errors.append(RowError(1, f"column {position}", str(cell), "unknown column: use the template's headers"))
+        elif key in keys:
+            errors.append(RowError(1, f"column {position}", str(cell), f"column {key} appears twice"))
+        keys.append(key)
+    for column in columns:
+        if column.required and column.key not in keys:
+            errors.append(RowError(1, column.key, None, f"missing column {column.header}"))
+    if errors:
+        raise SubmissionRejected(errors)
+    return keys
+
+
+def _rows_from_cells(
+    cell_rows: Iterator[list[object]], columns: tuple[Column, ...]
+) -> Iterator[tuple[int, dict[str, object], list[RowError]]]:
+    header = next(cell_rows, None)
+    if header is None or all(c in (None, "") for c in header):
+        raise file_rejected("the file is empty")
+    keys = _header_map(list(header), columns)
+    seen = 0
+    for row_no, cells in enumerate(cell_rows, start=2):
+        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+            continue  # blank lines are not rows
+        seen += 1
+        problems = []
+        values: dict[str, object] = {}
+        for position, cell in enumerate(cells):
+            key = keys[position] if position < len(keys) else None
+            if key is not None:
+                values[key] = cell
+            elif cell not in (None, "") and not (isinstance(cell, str) and not cell.strip()):
+                problems.append(RowError(row_no, f"column {position + 1}", str(cell), "a value outside the columns"))
+        yield row_no, values, problems
+    if seen == 0:
+        raise file_rejected("the file has a header but no data rows", row=2)
+
+
+def _csv_cells(stream: IO[bytes]) -> Iterator[list[object]]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    line = 0
+    try:
+        first = text.readline()
+        delimiter = ";" if first.count(";") > first.count(",") else ","  # Excel in some locales writes ';'
+        for line, cells in enumerate(csv.reader(itertools.chain([first], text), delimiter=delimiter), start=1):  # noqa: B007 - `line` names the failing row below
+            yield list(cells)
+    except UnicodeDecodeError:
+        raise file_rejected(
+            "the file is not UTF-8 text (Vietnamese letters would be garbled): save it as 'CSV UTF-8'",
+            row=line + 1,
+            status=415,
+        ) from None
+    except csv.Error as error:
+        raise file_rejected(f"not a well-formed CSV file: {error}", row=line + 1) from None
+
+
+def check_xlsx_is_safe(path: Path) -> None:
+    """Refuse a spreadsheet that would unpack to far more than it weighs, before opening it."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile:
+        raise file_rejected("not a readable XLSX file (the zip container is damaged)", status=415) from None
+    total = sum(e.file_size for e in entries)
+    if len(entries) > 10_000 or total > MAX_XLSX_UNCOMPRESSED:
+        raise file_rejected(f"the spreadsheet unpacks to {total:,} bytes: refused as a possible zip bomb", status=413)
+    for entry in entries:
+        if entry.file_size > 1024 * 1024 and entry.file_size > MAX_XLSX_RATIO * max(entry.compress_size, 1):
+            raise file_rejected(
+                f"{entry.filename} is compressed {entry.file_size // max(entry.compress_size, 1)}:1:"
+                " refused as a possible zip bomb",
+                status=413,
+            )
+
+
+def _xlsx_cells(path: Path) -> Iterator[list[object]]:
+    import openpyxl  # imported here: only spreadsheet imports pay for it
+
+    check_xlsx_is_safe(path)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds on a damaged file
+        raise file_rejected(f"not a readable XLSX file: {error}", status=415) from None
+    try:
+        sheet = workbook.worksheets[0]
+        for cells in sheet.iter_rows(values_only=True):
+            yield list(cells)
+    finally:
+        workbook.close()
+
+
+def read_rows(
+    path: Path, columns: tuple[Column, ...] = FIGURE_COLUMNS, on_bytes: Callable[[int], None] | None = None
+) -> Iterator[tuple[int, dict[str, object], list[RowError]]]:
+    """Rows of a CSV or XLSX file as (row number, {column key: cell}, problems), streamed.
+    `on_bytes` hears how far into the file reading has got (for a progress bar)."""
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise file_rejected(f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", status=413)
+    if size == 0:
+        raise file_rejected("the file is empty")
+    with path.open("rb") as stream:
+        is_xlsx = stream.read(4) == XLSX_MAGIC
+        stream.seek(0)
+        if is_xlsx:
+            yield from _rows_from_cells(_xlsx_cells(path), columns)
+            return
+        for row in _rows_from_cells(_csv_cells(stream), columns):
+            if on_bytes is not None and row[0] % 1000 == 0:
+                on_bytes(stream.tell())
+            yield row
