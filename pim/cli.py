@@ -11,6 +11,7 @@ from collections.abc import Collection
 import typer
 from rich.console import Console
 
+from pim.cli_ingest import import_command, tokens
 from pim.demo import run_demo
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
 from services.ingest.auth import create_token
@@ -19,6 +20,8 @@ from shared.embedded import infrastructure
 from shared.settings import Settings
 
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
+app.add_typer(tokens, name="tokens")
+app.command(name="import")(import_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
 

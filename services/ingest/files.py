@@ -148,16 +148,17 @@ def _xlsx_cells(path: Path) -> Iterator[list[object]]:
     import openpyxl  # imported here: only spreadsheet imports pay for it
 
     check_xlsx_is_safe(path)
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as error:  # openpyxl raises many kinds on a damaged file
-        raise file_rejected(f"not a readable XLSX file: {error}", status=415) from None
-    try:
-        sheet = workbook.worksheets[0]
-        for cells in sheet.iter_rows(values_only=True):
-            yield list(cells)
-    finally:
-        workbook.close()
+    with path.open("rb") as stream:  # a stream, not a path: openpyxl would insist on a .xlsx file name
+        try:
+            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        except Exception as error:  # openpyxl raises many kinds on a damaged file
+            raise file_rejected(f"not a readable XLSX file: {error}", status=415) from None
+        try:
+            sheet = workbook.worksheets[0]
+            for cells in sheet.iter_rows(values_only=True):
+                yield list(cells)
+        finally:
+            workbook.close()
 
 
 def read_rows(

@@ -1,0 +1,178 @@
+"""The ingest HTTP API against a real PostgreSQL: every validation case, idempotency, access control."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.ingest_fixtures import Ingest, disbursement, ingest  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.postgres
+
+
+def only_error(response_json: dict) -> tuple:  # type: ignore[type-arg]
+    [error] = response_json["errors"]
+    return error["row"], error["field"], error["value"], error["reason"]
+
+
+async def test_a_valid_report_is_stored_with_who_and_which_channel(ingest: Ingest) -> None:
+    response = await ingest.figures(disbursement(amount="4.200.000.000.000".replace(".", "")), headers=ingest.lam_dong)
+    assert response.status_code == 201, response.text
+    assert response.json()["count"] == 1 and len(response.json()["event_ids"]) == 1
+    async with ingest.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM events ORDER BY position DESC LIMIT 1")
+    assert (row["submitted_by"], row["channel"], row["event_type"]) == (
+        "so-tai-chinh-lam-dong", "http", "DisbursementReported",
+    )  # fmt: skip
+    assert row["payload"]["amount"] == "4200000000000"
+
+
+async def test_unknown_unit_is_refused_naming_row_field_value(ingest: Ingest) -> None:
+    before = await ingest.event_count()
+    response = await ingest.figures(disbursement(), disbursement(unit="atlantis"))
+    assert response.status_code == 422
+    assert only_error(response.json()) == (2, "unit_code", "atlantis", "unknown unit: register it first")
+    assert await ingest.event_count() == before  # the valid first row was not stored either
+
+
+async def test_a_unit_merged_away_takes_no_figures_dated_from_the_merger(ingest: Ingest) -> None:
+    merged = await ingest.client.post(
+        "/v1/mergers",
+        json={"mergers": [{"unit_code": "lam-dong", "predecessor_codes": ["da-lat"], "effective_date": "2025-07-01"}]},
+        headers=ingest.admin,
+    )
+    assert merged.status_code == 201, merged.text
+    assert (await ingest.figures(disbursement("da-lat", as_of="2025-06-30"))).status_code == 201
+    response = await ingest.figures(disbursement("da-lat", as_of="2025-07-31"))
+    assert response.status_code == 422
+    assert "merged into lam-dong on 2025-07-01" in only_error(response.json())[3]
+
+
+async def test_dates_outside_the_window_or_in_the_future_are_refused(ingest: Ingest) -> None:
+    response = await ingest.figures(disbursement(as_of="2024-12-31"), disbursement(as_of="2025-11-30"))
+    assert response.status_code == 422
+    reasons = {(e["row"], e["field"]): e["reason"] for e in response.json()["errors"]}
+    assert "outside the 2025 reporting window" in reasons[1, "as_of"]
+    assert reasons[2, "as_of"] == "in the future (today is 2025-11-15)"
+
+
+async def test_negative_amount_needs_an_explicit_correction(ingest: Ingest) -> None:
+    response = await ingest.figures(disbursement(amount="-5", amount_kind="period"))
+    assert response.status_code == 422
+    assert only_error(response.json())[1] == "disbursements.amount"
+    correction = disbursement(amount="-5", amount_kind="period", indicator="public_investment_disbursement",
+                              reason="thu hồi vốn tạm ứng", kind="corrections")  # fmt: skip
+    assert (await ingest.figures(correction)).status_code == 201
+
+
+async def test_a_cumulative_may_not_fall_without_a_correction(ingest: Ingest) -> None:
+    assert (await ingest.figures(disbursement(amount="1000", as_of="2025-05-31"))).status_code == 201
+    response = await ingest.figures(disbursement(amount="900", as_of="2025-06-30"))
+    assert response.status_code == 422
+    row, field, value, reason = only_error(response.json())
+    assert (row, field, value) == (1, "amount", "900")
+    assert "falls below 1000 reported for 2025-05-31" in reason
+    # nor may an earlier date exceed a later one already stored
+    response = await ingest.figures(disbursement(amount="1100", as_of="2025-04-30"))
+    assert response.status_code == 422 and "later date 2025-05-31" in only_error(response.json())[3]
+    correction = disbursement(amount="900", as_of="2025-06-30", indicator="public_investment_disbursement",
+                              reason="số liệu kho bạc đối chiếu lại", kind="corrections")  # fmt: skip
+    assert (await ingest.figures(correction)).status_code == 201
+
+
+async def test_a_later_report_for_the_same_date_supersedes(ingest: Ingest) -> None:
+    assert (await ingest.figures(disbursement(amount="1000"))).status_code == 201
+    assert (await ingest.figures(disbursement(amount="1200"))).status_code == 201
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [(1000.5, "floating-point"), ("1000.123", "decimal places"), ("1.234.567", "plain decimal"), ("1e6", "plain")],
+)
+async def test_money_in_json_must_be_exact_and_plain(ingest: Ingest, amount: object, reason: str) -> None:
+    response = await ingest.figures(disbursement(amount=amount))
+    assert response.status_code == 422
+    row, field, _, message = only_error(response.json())
+    assert (row, field) == (1, "disbursements.amount") and reason in message
+
+
+async def test_idempotent_resend_returns_the_original_and_a_changed_resend_conflicts(ingest: Ingest) -> None:
+    key = {**ingest.lam_dong, "Idempotency-Key": "lam-dong/2025-06-30"}
+    first = await ingest.figures(disbursement(), headers=key)
+    again = await ingest.figures(disbursement(), headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["event_ids"] == first.json()["event_ids"] and again.json()["duplicate"]
+    changed = await ingest.figures(disbursement(amount="2000"), headers=key)
+    assert changed.status_code == 409
+
+
+async def test_a_department_reports_for_its_units_and_those_below_only(ingest: Ingest) -> None:
+    assert (await ingest.figures(disbursement("da-lat"), headers=ingest.lam_dong)).status_code == 201
+    before = await ingest.event_count()
+    response = await ingest.figures(disbursement("lam-dong"), disbursement("hue"), headers=ingest.lam_dong)
+    assert response.status_code == 403
+    assert only_error(response.json()) == (2, "unit_code", "hue", "outside the scope of so-tai-chinh-lam-dong")
+    assert await ingest.event_count() == before
+
+
+async def test_registry_and_targets_need_an_admin_token(ingest: Ingest) -> None:
+    target = {"targets": [{"unit_code": "lam-dong", "indicator": "budget_revenue", "plan_year": 2025, "amount": "10"}]}
+    assert (await ingest.client.post("/v1/targets", json=target, headers=ingest.lam_dong)).status_code == 403
+    assert (await ingest.client.post("/v1/targets", json=target, headers=ingest.admin)).status_code == 201
+
+
+async def test_no_token_or_a_revoked_token_is_refused(ingest: Ingest) -> None:
+    assert (await ingest.figures(disbursement(), headers={})).status_code == 401
+    assert (await ingest.figures(disbursement(), headers={"Authorization": "Bearer pim_x_y"})).status_code == 401
+    token_id = ingest.lam_dong["Authorization"].split("_")[1]
+    async with ingest.pool.acquire() as conn:
+        await conn.execute("UPDATE api_tokens SET revoked_at = now() WHERE token_id = $1", token_id)
+    response = await ingest.figures(disbursement(), headers=ingest.lam_dong)
+    assert response.status_code == 401 and response.json()["detail"] == "revoked token"
+
+
+async def test_tokens_are_stored_only_as_hashes(ingest: Ingest) -> None:
+    secret = ingest.admin["Authorization"].split("_", 2)[2]
+    async with ingest.pool.acquire() as conn:
+        stored = await conn.fetch("SELECT * FROM api_tokens")
+    assert all(secret.encode() not in bytes(r["secret_hash"]) and secret not in str(dict(r)) for r in stored)
+
+
+TENURE = {
+    "unit_code": "hue",
+    "leader_id": "L1",
+    "leader_name": "Nguyễn Văn Ánh",
+    "role": "head",
+    "start_date": "2021-06-01",
+}
+
+
+async def test_two_heads_of_one_unit_may_not_overlap(ingest: Ingest) -> None:
+    first = {**TENURE, "tenure_id": "t1"}
+    second = {
+        **TENURE,
+        "tenure_id": "t2",
+        "leader_id": "L2",
+        "leader_name": "Trần Thị Bình",
+        "start_date": "2025-06-01",
+    }
+    assert (await ingest.client.post("/v1/tenures", json={"tenures": [first]}, headers=ingest.admin)).status_code == 201
+    response = await ingest.client.post("/v1/tenures", json={"tenures": [second]}, headers=ingest.admin)
+    assert response.status_code == 422
+    row, field, value, reason = only_error(response.json())
+    assert (row, field, value) == (1, "start_date", "2025-06-01")
+    assert "Nguyễn Văn Ánh" in reason and "record their departure first" in reason
+    departure = {"departures": [{"tenure_id": "t1", "unit_code": "hue", "end_date": "2025-05-31"}]}
+    assert (await ingest.client.post("/v1/departures", json=departure, headers=ingest.admin)).status_code == 201
+    assert (
+        await ingest.client.post("/v1/tenures", json={"tenures": [second]}, headers=ingest.admin)
+    ).status_code == 201
+
+
+async def test_vietnamese_names_round_trip_through_the_api(ingest: Ingest) -> None:
+    tenure = {**TENURE, "tenure_id": "t9", "leader_name": "Hoàng Thị Ánh Nguyệt"}
+    assert (
+        await ingest.client.post("/v1/tenures", json={"tenures": [tenure]}, headers=ingest.admin)
+    ).status_code == 201
+    async with ingest.pool.acquire() as conn:
+        payload = await conn.fetchval("SELECT payload FROM events WHERE event_type = 'LeaderAppointed'")
+    assert payload["leader_name"] == "Hoàng Thị Ánh Nguyệt"

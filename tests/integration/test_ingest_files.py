@@ -1,0 +1,182 @@
+"""Figure files (CSV, XLSX) through the HTTP upload and `pim import`, against a real PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import subprocess
+import sys
+import unicodedata
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from services.ingest.files import FIGURE_COLUMNS, MAX_FILE_BYTES, read_rows
+from services.ingest.errors import SubmissionRejected
+from shared.settings import Settings
+from tests.integration.ingest_fixtures import Ingest, ingest  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.postgres
+
+HEADERS_VI = [c.vietnamese for c in FIGURE_COLUMNS if c.required]  # unit, indicator, year, category, date, amount
+GOOD = [
+    ["lam-dong", "giải ngân", "2025", "central_budget", "31/05/2025", "1.234.567.000"],
+    ["lam-dong", "giải ngân", "2025", "local_budget", "31/05/2025", "765,433,000"],
+    ["da-lat", "thu ngân sách", "2025", "fees_and_charges", "2025-05-31", "12000000"],
+]
+
+
+def csv_bytes(rows: list[list[str]], header: list[str] = HEADERS_VI, encoding: str = "utf-8-sig") -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    text = out.getvalue()
+    if encoding == "cp1258":  # Windows' Vietnamese code page spells tones as combining marks
+        return unicodedata.normalize("NFD", text).encode(encoding, errors="replace")
+    return text.encode(encoding)
+
+
+async def upload(ingest: Ingest, data: bytes, headers: dict[str, str] | None = None, **params: object):  # type: ignore[no-untyped-def]
+    return await ingest.client.post(
+        "/v1/imports/figures", content=data, headers={**ingest.lam_dong, **(headers or {})}, params=params
+    )
+
+
+async def test_a_clerks_csv_with_vietnamese_headers_is_imported(ingest: Ingest) -> None:
+    response = await upload(ingest, csv_bytes(GOOD))
+    assert response.status_code == 201, response.text
+    assert response.json()["stored"] == 3 and response.json()["errors"] == []
+    async with ingest.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT channel, payload FROM events WHERE event_type LIKE '%Reported' ORDER BY position"
+        )
+    assert [r["payload"]["amount"] for r in rows] == ["1234567000", "765433000", "12000000"]
+    assert {r["channel"] for r in rows} == {"http-upload"}
+
+
+async def test_the_same_file_twice_is_stored_once(ingest: Ingest) -> None:
+    first = await upload(ingest, csv_bytes(GOOD))
+    again = await upload(ingest, csv_bytes(GOOD))
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["duplicate"] and again.json()["first_position"] == first.json()["first_position"]
+
+
+async def test_one_bad_row_stores_nothing_and_every_bad_row_is_reported(ingest: Ingest) -> None:
+    rows = [
+        *GOOD,
+        ["hue", "giải ngân", "2025", "x", "2025-05-31", "1"],
+        ["lam-dong", "giải ngân", "2025", "x", "2025-05-31", "1.234"],
+    ]
+    before = await ingest.event_count()
+    response = await upload(ingest, csv_bytes(rows))
+    assert response.status_code == 403  # a row outside the department's scope
+    assert {(e["row"], e["field"]) for e in response.json()["errors"]} == {(5, "unit_code"), (6, "amount")}
+    assert await ingest.event_count() == before
+    partial = await upload(ingest, csv_bytes(rows), store_valid="true")
+    assert partial.status_code == 201
+    assert (partial.json()["stored"], partial.json()["rejected"]) == (3, 2)
+    assert await ingest.event_count() == before + 3
+
+
+async def test_missing_and_extra_columns_are_named(ingest: Ingest) -> None:
+    header = [h for h in HEADERS_VI if h != "Số tiền (đồng)"] + ["Ghi chú"]
+    response = await upload(ingest, csv_bytes([row[:5] + ["note"] for row in GOOD], header=header))
+    assert response.status_code == 422
+    problems = {(e["row"], e["field"], e["value"]) for e in response.json()["errors"]}
+    assert problems == {(1, "column 6", "Ghi chú"), (1, "amount", None)}
+
+
+async def test_a_file_not_in_utf8_is_refused_with_advice(ingest: Ingest) -> None:
+    response = await upload(ingest, csv_bytes(GOOD, encoding="cp1258"))
+    assert response.status_code == 415
+    assert "UTF-8" in response.json()["errors"][0]["reason"]
+
+
+@pytest.mark.parametrize(("data", "reason"), [(b"", "empty"), (csv_bytes([]), "no data rows")])
+async def test_an_empty_file_is_refused(ingest: Ingest, data: bytes, reason: str) -> None:
+    response = await upload(ingest, data)
+    assert response.status_code == 422 and reason in response.json()["errors"][0]["reason"]
+
+
+async def test_an_upload_over_100_mb_is_refused_while_streaming(ingest: Ingest) -> None:
+    async def too_big() -> AsyncIterator[bytes]:
+        block = b"x" * (1 << 20)
+        for _ in range(MAX_FILE_BYTES // len(block) + 2):
+            yield block
+
+    before = await ingest.event_count()
+    response = await ingest.client.post("/v1/imports/figures", content=too_big(), headers=ingest.lam_dong)
+    assert response.status_code == 413
+    assert await ingest.event_count() == before
+
+
+def test_a_file_over_100_mb_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    big = tmp_path / "big.csv"
+    with big.open("wb") as out:
+        out.truncate(MAX_FILE_BYTES + 1)  # sparse: nothing is written, nothing would be read
+    with pytest.raises(SubmissionRejected) as refused:
+        next(read_rows(big))
+    assert refused.value.status == 413
+
+
+async def test_a_spreadsheet_zip_bomb_is_refused_before_it_is_opened(ingest: Ingest) -> None:
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (40 * 1024 * 1024))
+    response = await upload(ingest, bomb.getvalue())
+    assert response.status_code == 413
+    assert "zip bomb" in response.json()["errors"][0]["reason"]
+
+
+async def test_the_xlsx_template_filled_in_is_imported(ingest: Ingest) -> None:
+    template = await ingest.client.get("/v1/templates/figures.xlsx")
+    assert template.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(template.content))
+    sheet = workbook.worksheets[0]
+    header = [cell.value for cell in sheet[1]]
+    assert header[0] == "Mã đơn vị (unit_code)" and "Số tiền (đồng) (amount)" in header
+    by_key = {c.key: i for i, c in enumerate(FIGURE_COLUMNS)}
+    row: list[object] = [None] * len(FIGURE_COLUMNS)
+    for key, value in (("unit_code", "da-lat"), ("indicator", "Giải ngân"), ("plan_year", 2025),
+                       ("category", "local_budget"), ("as_of", "30/06/2025"), ("amount", 987654321000)):  # fmt: skip
+        row[by_key[key]] = value
+    sheet.append(row)
+    filled = io.BytesIO()
+    workbook.save(filled)
+    response = await upload(ingest, filled.getvalue())
+    assert response.status_code == 201, response.text
+    async with ingest.pool.acquire() as conn:
+        payload = await conn.fetchval("SELECT payload FROM events ORDER BY position DESC LIMIT 1")
+    assert (payload["unit_code"], payload["amount"], payload["as_of"]) == ("da-lat", "987654321000", "2025-06-30")
+
+
+async def test_the_csv_template_has_bilingual_headers(ingest: Ingest) -> None:
+    template = await ingest.client.get("/v1/templates/figures.csv")
+    header = next(csv.reader(io.StringIO(template.content.decode("utf-8-sig"))))
+    assert header == [c.header for c in FIGURE_COLUMNS]
+
+
+async def test_pim_import_reports_rejected_rows_and_stores_nothing(ingest: Ingest, settings: Settings,
+                                                                   tmp_path: Path) -> None:  # fmt: skip
+    path = tmp_path / "bao-cao-thang-5.csv"
+    path.write_bytes(csv_bytes([*GOOD, ["lam-dong", "giải ngân", "2025", "x", "2026-05-31", "-5"]]))
+    token = ingest.lam_dong["Authorization"].removeprefix("Bearer ")
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url), "PIM_TOKEN": token}
+    pim = str(Path(sys.executable).with_name("pim"))
+    before = await ingest.event_count()
+    refused = subprocess.run([pim, "import", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    report = list(csv.DictReader((tmp_path / "bao-cao-thang-5.csv.rejected.csv").open(encoding="utf-8-sig")))
+    assert {(r["row"], r["field"]) for r in report} == {("5", "as_of"), ("5", "amount")}
+    assert await ingest.event_count() == before
+    stored = subprocess.run([pim, "import", str(path), "--store-valid"], env=env, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    assert stored.returncode == 0, stored.stdout + stored.stderr
+    assert "Stored 3 of 4 rows" in stored.stdout
+    assert await ingest.event_count() == before + 3
