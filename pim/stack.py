@@ -15,9 +15,13 @@ from typing import Any, Literal
 
 import asyncpg
 import uvicorn
+from faststream.kafka import KafkaBroker
 
-from services.alerts.service import AlertsService, build_broker
+from services.alerts.service import AlertsService
+from services.alerts.service import build_broker as build_alerts_broker
 from services.ingest.api import create_app
+from services.ingest.raw_intake import RawIntake
+from services.ingest.raw_intake import build_broker as build_ingest_broker
 from services.ingest.relay import Relay
 from services.projector.service import Projector
 from shared.db import create_pool, migrate
@@ -63,7 +67,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         stack.tasks.append(asyncio.create_task(work, name=name))
 
     server: uvicorn.Server | None = None
-    alerts_broker = None
+    brokers: list[KafkaBroker] = []
     try:
         if "relay" in services:
             start("relay", Relay(settings, pool).run())
@@ -71,10 +75,14 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             start("projector", Projector(settings, pool).run())
         if "alerts" in services:
             alerts = AlertsService(settings, pool)
-            alerts_broker = build_broker(settings, alerts)
+            alerts_broker = build_alerts_broker(settings, alerts)
             await alerts_broker.start()
+            brokers.append(alerts_broker)
             await alerts.sweep()
         if "ingest" in services:
+            ingest_broker = build_ingest_broker(settings, RawIntake(pool))
+            await ingest_broker.start()
+            brokers.append(ingest_broker)
             server = uvicorn.Server(
                 uvicorn.Config(
                     create_app(pool),
@@ -98,6 +106,6 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             if task.get_name() != "ingest":
                 task.cancel()
         await asyncio.gather(*stack.tasks, return_exceptions=True)
-        if alerts_broker is not None:
-            await alerts_broker.stop()
+        for broker in brokers:
+            await broker.stop()
         await pool.close()

@@ -41,6 +41,14 @@ class Settings(BaseSettings):
         return f"{self.pim_topic_prefix}.ledger"
 
     @property
+    def raw_topic(self) -> str:
+        return f"{self.pim_topic_prefix}.raw"
+
+    @property
+    def raw_dead_letter_topic(self) -> str:
+        return f"{self.pim_topic_prefix}.raw.dead-letter"
+
+    @property
     def progress_topic(self) -> str:
         return f"{self.pim_topic_prefix}.progress"
 

@@ -20,6 +20,8 @@ async def ensure_topics(settings: Settings) -> None:
         existing = set(await admin.list_topics())
         wanted = {
             settings.ledger_topic: LEDGER_PARTITIONS,
+            settings.raw_topic: LEDGER_PARTITIONS,
+            settings.raw_dead_letter_topic: 1,
             settings.progress_topic: 1,
             settings.alerts_topic: 1,
         }

@@ -19,92 +19,32 @@ import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.ingest.auth import Principal, Unauthenticated, authenticate
-from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
+from services.ingest.errors import ErrorLog, RowError, SubmissionRejected, row_error_from_pydantic
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
 from services.ingest.files import MAX_FILE_BYTES
 from services.ingest.registry import Registry
+from services.ingest.submissions import (
+    DeparturesSubmission,
+    FiguresSubmission,
+    MergersSubmission,
+    TargetsSubmission,
+    TenuresSubmission,
+    UnitsSubmission,
+    VotesSubmission,
+)
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import (
-    ConfidenceVoteRecorded,
-    DisbursementReported,
     DomainEvent,
-    FigureCorrected,
-    LeaderAppointed,
-    LeaderLeft,
-    RevenueReported,
-    Role,
-    TargetAdjusted,
-    TargetSet,
-    UnitRegistered,
-    UnitsMerged,
 )
 
 MAX_ITEMS = 10_000
 EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
-
-
-class Submission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-Items = Field(min_length=1, max_length=MAX_ITEMS)
-
-
-class UnitsSubmission(Submission):
-    units: Annotated[list[UnitRegistered], Items]
-
-
-class MergersSubmission(Submission):
-    mergers: Annotated[list[UnitsMerged], Items]
-
-
-class TenureRecord(Submission):
-    """A tenure in one record: the appointment and, if it has ended, the departure."""
-
-    tenure_id: Annotated[str, Field(min_length=1, max_length=128)]
-    unit_code: str
-    leader_id: Annotated[str, Field(min_length=1, max_length=128)]
-    leader_name: Annotated[str, Field(min_length=1, max_length=300)]
-    role: Role
-    indicator: str | None = None
-    start_date: dt.date
-    end_date: dt.date | None = None
-
-    def events(self) -> list[DomainEvent]:
-        fields = self.model_dump(exclude={"end_date"})
-        appointed: list[DomainEvent] = [LeaderAppointed.model_validate(fields)]
-        if self.end_date is None:
-            return appointed
-        return [*appointed, LeaderLeft(tenure_id=self.tenure_id, unit_code=self.unit_code, end_date=self.end_date)]
-
-
-class TenuresSubmission(Submission):
-    tenures: Annotated[list[TenureRecord], Items]
-
-
-class DeparturesSubmission(Submission):
-    departures: Annotated[list[LeaderLeft], Items]
-
-
-class TargetsSubmission(Submission):
-    targets: Annotated[list[TargetSet], Field(max_length=MAX_ITEMS)] = []
-    adjustments: Annotated[list[TargetAdjusted], Field(max_length=MAX_ITEMS)] = []
-
-
-class VotesSubmission(Submission):
-    votes: Annotated[list[ConfidenceVoteRecorded], Items]
-
-
-class FiguresSubmission(Submission):
-    disbursements: Annotated[list[DisbursementReported], Field(max_length=MAX_ITEMS)] = []
-    revenues: Annotated[list[RevenueReported], Field(max_length=MAX_ITEMS)] = []
-    corrections: Annotated[list[FigureCorrected], Field(max_length=MAX_ITEMS)] = []
 
 
 class Accepted(BaseModel):
@@ -123,15 +63,6 @@ class ImportReport(BaseModel):
     first_position: int | None
     last_position: int | None
     duplicate: bool
-
-
-def _row_error_from_pydantic(error: dict[str, Any]) -> RowError:
-    location = [part for part in error["loc"] if part != "body"]
-    row = next((part + 1 for part in location if isinstance(part, int)), None)
-    field = ".".join(str(part) for part in location if not isinstance(part, int)) or "body"
-    value = error.get("input")
-    shown = None if isinstance(value, dict | list) or value is None else str(value)[:200]
-    return RowError(row, field, shown, error["msg"])
 
 
 def _rejection(errors: Sequence[RowError], total: int, status_code: int) -> JSONResponse:
@@ -180,7 +111,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
 
     @app.exception_handler(RequestValidationError)
     async def on_invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [_row_error_from_pydantic(dict(e)) for e in exc.errors()]
+        errors = [row_error_from_pydantic(dict(e)) for e in exc.errors()]
         return _rejection(errors, len(errors), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
     @app.exception_handler(SubmissionRejected)

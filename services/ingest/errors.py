@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,13 @@ class SubmissionRejected(Exception):
         first = errors[0] if errors else None
         where = f" (first: row {first.row}, {first.field}: {first.reason})" if first else ""
         super().__init__(f"{self.total} error(s){where}")
+
+
+def row_error_from_pydantic(error: dict[str, Any]) -> RowError:
+    """A pydantic validation error as a RowError: the first list index is the row."""
+    location = [part for part in error["loc"] if part != "body"]
+    row = next((part + 1 for part in location if isinstance(part, int)), None)
+    field = ".".join(str(part) for part in location if not isinstance(part, int)) or "body"
+    value = error.get("input")
+    shown = None if isinstance(value, dict | list) or value is None else str(value)[:200]
+    return RowError(row, field, shown, error["msg"])

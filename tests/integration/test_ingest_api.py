@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.ingest_fixtures import Ingest, disbursement, ingest  # noqa: F401 - fixture
+from tests.integration.ingest_fixtures import Ingest, disbursement
 
 pytestmark = pytest.mark.postgres
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import os
@@ -15,10 +16,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from services.ingest.files import FIGURE_COLUMNS, MAX_FILE_BYTES, read_rows
 from services.ingest.errors import SubmissionRejected
+from services.ingest.files import FIGURE_COLUMNS, MAX_FILE_BYTES, read_rows
 from shared.settings import Settings
-from tests.integration.ingest_fixtures import Ingest, ingest  # noqa: F401 - fixture
+from tests.integration.ingest_fixtures import Ingest
 
 pytestmark = pytest.mark.postgres
 
@@ -85,7 +86,7 @@ async def test_one_bad_row_stores_nothing_and_every_bad_row_is_reported(ingest: 
 
 async def test_missing_and_extra_columns_are_named(ingest: Ingest) -> None:
     header = [h for h in HEADERS_VI if h != "Số tiền (đồng)"] + ["Ghi chú"]
-    response = await upload(ingest, csv_bytes([row[:5] + ["note"] for row in GOOD], header=header))
+    response = await upload(ingest, csv_bytes([[*row[:5], "note"] for row in GOOD], header=header))
     assert response.status_code == 422
     problems = {(e["row"], e["field"], e["value"]) for e in response.json()["errors"]}
     assert problems == {(1, "column 6", "Ghi chú"), (1, "amount", None)}
@@ -170,13 +171,16 @@ async def test_pim_import_reports_rejected_rows_and_stores_nothing(ingest: Inges
     env = {**os.environ, "DATABASE_URL": str(settings.database_url), "PIM_TOKEN": token}
     pim = str(Path(sys.executable).with_name("pim"))
     before = await ingest.event_count()
-    refused = subprocess.run([pim, "import", str(path)], env=env, capture_output=True, text=True, timeout=120)
+    refused = await asyncio.to_thread(
+        subprocess.run, [pim, "import", str(path)], env=env, capture_output=True, text=True
+    )
     assert refused.returncode == 1, refused.stdout + refused.stderr
     report = list(csv.DictReader((tmp_path / "bao-cao-thang-5.csv.rejected.csv").open(encoding="utf-8-sig")))
     assert {(r["row"], r["field"]) for r in report} == {("5", "as_of"), ("5", "amount")}
     assert await ingest.event_count() == before
-    stored = subprocess.run([pim, "import", str(path), "--store-valid"], env=env, capture_output=True, text=True,
-                            timeout=120)  # fmt: skip
+    stored = await asyncio.to_thread(
+        subprocess.run, [pim, "import", str(path), "--store-valid"], env=env, capture_output=True, text=True
+    )
     assert stored.returncode == 0, stored.stdout + stored.stderr
     assert "Stored 3 of 4 rows" in stored.stdout
     assert await ingest.event_count() == before + 3

@@ -1,0 +1,117 @@
+"""Intake from the raw topic, for machine producers (other government systems).
+
+A message is one figures submission: the JSON body of `POST /v1/figures`, with headers
+`authorization: Bearer <token>` and optionally `idempotency-key`. A message that cannot be accepted goes
+to the dead-letter topic with the reason, and intake goes on. A failure of PIM itself (database down) is
+not the message's fault: the message is not committed and is read again.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import ValidationError
+
+from services.ingest.auth import Unauthenticated, authenticate
+from services.ingest.errors import RowError, SubmissionRejected, row_error_from_pydantic
+from services.ingest.figure_intake import FigureIntake
+from services.ingest.figure_rows import figure_from_event
+from services.ingest.submissions import FiguresSubmission
+from shared.event_store import IdempotencyConflict, Submitter, content_hash
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+CHANNEL = "kafka"
+
+
+class Refused(Exception):
+    def __init__(self, reason: str, errors: list[RowError] | None = None) -> None:
+        super().__init__(reason)
+        self.reason, self.errors = reason, errors or []
+
+
+class RawIntake:
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> None:
+        self._pool = pool
+        self._intake = FigureIntake(pool, clock)
+
+    async def accept(self, body: bytes, headers: dict[str, str]) -> int:
+        """Store one raw submission; return how many events it produced. Raises Refused."""
+        try:
+            submission = FiguresSubmission.model_validate_json(body)
+        except ValidationError as invalid:
+            errors = [row_error_from_pydantic(dict(e)) for e in invalid.errors()]
+            raise Refused("the message is not a valid figures submission", errors) from None
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            raise Refused("no 'authorization: Bearer <token>' header")
+        async with self._pool.acquire() as conn:
+            try:
+                principal = await authenticate(conn, token.strip())
+            except Unauthenticated as error:
+                raise Refused(f"token refused: {error}") from None
+        events = [*submission.disbursements, *submission.revenues, *submission.corrections]
+        key = headers.get("idempotency-key") or None
+        submitter = Submitter(principal.name, CHANNEL, source=principal.name if key else None, idempotency_key=key)
+        rows = [figure_from_event(event, row) for row, event in enumerate(events, start=1)]
+        try:
+            result = await self._intake.submit(rows, principal, submitter, content_hash(events))
+        except SubmissionRejected as rejected:
+            raise Refused(f"{rejected.total} row(s) refused; nothing was stored", rejected.errors) from None
+        except IdempotencyConflict as conflict:
+            raise Refused(str(conflict)) from None
+        return result.stored
+
+
+def dead_letter(reason: str, errors: list[RowError], message: Any) -> dict[str, Any]:
+    """What the dead-letter topic carries: the reason, the row errors, and the original message."""
+    body: bytes = message.body
+    try:
+        original: dict[str, Any] = {"text": body.decode("utf-8")}
+    except UnicodeDecodeError:
+        original = {"base64": base64.b64encode(body).decode()}
+    record = message.raw_message
+    return {
+        "reason": reason,
+        "errors": [e.as_dict() for e in errors],
+        "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        "original": original,
+        "headers": {k: v for k, v in message.headers.items() if k.lower() != "authorization"},
+    }
+
+
+def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
+    """The FastStream app of raw intake: submissions in, refusals to the dead-letter topic."""
+    broker = KafkaBroker(
+        settings.kafka_bootstrap_servers or "",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        log_level=logging.DEBUG,
+        logger=logging.getLogger("pim.ingest.broker"),
+    )
+    dead_letters = broker.publisher(settings.raw_dead_letter_topic)
+
+    @broker.subscriber(
+        settings.raw_topic,
+        group_id=settings.consumer_group("ingest-raw"),
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure of ours: read the message again
+    )
+    async def on_raw_submission(message: KafkaMessage) -> None:  # the raw bytes: bad JSON is ours to report
+        headers = {k.lower(): v for k, v in message.headers.items()}
+        try:
+            await intake.accept(message.body, headers)
+        except Refused as refused:
+            log.info("raw intake: refused message: %s", refused.reason)
+            record = message.raw_message
+            key = None if isinstance(record, tuple) else record.key  # a tuple only for batch subscribers
+            await dead_letters.publish(dead_letter(refused.reason, refused.errors, message), key=key)
+
+    return broker

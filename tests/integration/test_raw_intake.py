@@ -1,0 +1,64 @@
+"""Machine producers on the raw topic, against a real broker and PostgreSQL: good messages are stored,
+bad ones go to the dead-letter topic with the reason, and intake goes on."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from services.ingest.raw_intake import RawIntake, build_broker
+from shared.bus import make_producer
+from shared.settings import Settings
+from shared.topics import ensure_topics
+from tests.integration.ingest_fixtures import TODAY, Ingest, disbursement
+from tests.kafka_helpers import eventually, read_topic
+
+pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
+
+
+def submission(*rows: dict[str, object]) -> bytes:
+    return json.dumps({"disbursements": list(rows)}).encode()
+
+
+async def test_bad_messages_go_to_the_dead_letter_topic_and_intake_goes_on(settings: Settings, ingest: Ingest) -> None:
+    await ensure_topics(settings)
+    token = ingest.lam_dong["Authorization"]
+    messages = [
+        (submission(disbursement(amount="1000", as_of="2025-04-30")), {"authorization": token}),
+        (b"{not json", {"authorization": token}),
+        (submission(disbursement("hue")), {"authorization": token}),  # outside the token's scope
+        (submission(disbursement()), {}),  # no token
+        (submission(disbursement(amount="2000", as_of="2025-05-31")), {"authorization": token, "idempotency-key": "k"}),
+    ]
+    before = await ingest.event_count()
+    broker = build_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
+    await broker.start()
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        for value, headers in messages:
+            await producer.send_and_wait(
+                settings.raw_topic, value, key=b"lam-dong", headers=[(k, v.encode()) for k, v in headers.items()]
+            )
+
+        async def both_stored() -> bool:
+            return await ingest.event_count() == before + 2
+
+        await eventually(both_stored, what="the two good submissions stored")
+        dead = await read_topic(settings, settings.raw_dead_letter_topic, lambda r: len(r) >= 3)
+    finally:
+        await producer.stop()
+        await broker.stop()
+    letters = [json.loads(r.value) for r in dead]
+    assert [letter["source"]["offset"] for letter in letters] == sorted(
+        letter["source"]["offset"] for letter in letters
+    )
+    assert "not a valid figures submission" in letters[0]["reason"]
+    assert letters[0]["original"]["text"] == "{not json"
+    assert letters[1]["errors"][0]["reason"] == "outside the scope of so-tai-chinh-lam-dong"
+    assert "authorization" in letters[2]["reason"]
+    assert all("authorization" not in letter["headers"] for letter in letters)  # tokens never leak
+    async with ingest.pool.acquire() as conn:
+        channels = await conn.fetch("SELECT DISTINCT channel FROM events WHERE event_type = 'DisbursementReported'")
+    assert [r["channel"] for r in channels] == ["kafka"]
