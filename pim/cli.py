@@ -7,10 +7,13 @@ import contextlib
 import logging
 import signal
 from collections.abc import Collection
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from pim.bench import run_ingest_bench, save, show
 from pim.cli_ingest import import_command, tokens
 from pim.demo import run_demo
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
@@ -21,6 +24,8 @@ from shared.settings import Settings
 
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
+bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
+app.add_typer(bench, name="bench")
 app.command(name="import")(import_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
@@ -112,3 +117,18 @@ def migrate_command() -> None:
         raise typer.BadParameter("set DATABASE_URL to the database to migrate")
     applied = asyncio.run(migrate(settings.database_url))
     console.print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
+
+
+@bench.command("ingest")
+def bench_ingest(
+    rows: Annotated[int, typer.Option(help="figure rows in the bulk import")] = 1_000_000,
+    rate: Annotated[int, typer.Option(help="single-report requests per second for the latency run")] = 200,
+    seconds: Annotated[int, typer.Option(help="length of the latency run")] = 10,
+    output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/ingest.json"),
+) -> None:
+    """Bulk CSV import into the event store vs raw COPY; HTTP latency p50/p99 at a fixed rate."""
+    _configure_logging(False)
+    result = asyncio.run(run_ingest_bench(Settings(), rows, rate, seconds, console))
+    show(result, console)
+    save(result, output)
+    console.print(f"Written to {output}")

@@ -203,19 +203,17 @@ class EventStore:
                 )
             )
         await conn.copy_records_to_table("events", records=records, columns=_EVENT_COLUMNS)
-        return await self._finish(conn, submitter, digest, head + 1, head + len(events))
+        return await self.finish_submission(conn, submitter, digest, head + 1, head + len(events))
 
-    async def append_query(
-        self, conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter, digest: bytes
-    ) -> AppendResult | None:
-        """Append the events a query yields (see `_APPEND_QUERY`), inside the caller's transaction.
-
-        For bulk imports: the rows never travel through Python. Returns None if the query yields nothing.
-        """
-        head = await self.lock(conn)
-        earlier = await self.earlier_submission(conn, submitter, digest)
-        if earlier is not None:
-            return earlier
+    @staticmethod
+    async def insert_from_query(
+        conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter
+    ) -> tuple[int, int] | None:
+        """Insert the events a query yields (see `_APPEND_QUERY`) after the current head, inside the
+        caller's transaction, which must hold the lock (`lock`). For bulk imports: the rows never travel
+        through Python. Returns the (first, last) positions written, or None if the query yielded nothing.
+        A submission may call this several times, then `finish_submission` once."""
+        head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
         n = len(args)
         sql = _APPEND_QUERY.format(
             query=query, columns=", ".join(_EVENT_COLUMNS), head=n + 1, by=n + 2, channel=n + 3, correlation=n + 4
@@ -224,13 +222,12 @@ class EventStore:
             sql, *args, head, submitter.submitted_by, submitter.channel, submitter.correlation_id
         )
         count = int(status.split()[-1])
-        if count == 0:
-            return None
-        return await self._finish(conn, submitter, digest, head + 1, head + count)
+        return (head + 1, head + count) if count else None
 
-    async def _finish(
+    async def finish_submission(
         self, conn: asyncpg.Connection, submitter: Submitter, digest: bytes, first: int, last: int
     ) -> AppendResult:
+        """Record the submission's positions (for idempotency) and wake the relay."""
         if submitter.idempotency_key is not None:
             await conn.execute(
                 "INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -28,12 +29,15 @@ class ErrorLog:
     kept: list[RowError] = field(default_factory=list)
     on_error: list[Callable[[RowError], None]] = field(default_factory=list)
 
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
     def add(self, error: RowError) -> None:
-        self.count += 1
-        if len(self.kept) < self.keep:
-            self.kept.append(error)
-        for sink in self.on_error:
-            sink(error)
+        with self._lock:  # the parser thread and the event loop both report errors
+            self.count += 1
+            if len(self.kept) < self.keep:
+                self.kept.append(error)
+            for sink in self.on_error:
+                sink(error)
 
     def __bool__(self) -> bool:
         return self.count > 0

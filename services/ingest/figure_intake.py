@@ -1,14 +1,18 @@
 """Takes figure rows from any channel (JSON, CSV/XLSX, the raw topic) into the event store.
 
-Rows stream into a temporary table in chunks (memory stays flat), the checks that need state run as
-set-based SQL under the append lock, and the events are appended by one INSERT … SELECT: the rows
-never come back through Python. All or nothing by default; `store_valid` keeps the valid rows.
+Under the append lock, rows are applied in chunks, in submission order: each chunk is copied into a
+temporary table, checked against the stored state with set-based SQL (unknown or merged units, scope,
+falling cumulatives — earlier chunks count as stored), then appended by one INSERT … SELECT, so the
+rows never come back through Python. While the database works on one chunk, a worker thread parses the
+next (memory stays flat; parsing and writing overlap on two cores). All or nothing by default: any
+error rolls the whole transaction back. `store_valid` keeps the rows that passed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -18,7 +22,8 @@ from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_rows import FigureRow, check_figure
 from shared.event_store import AppendResult, EventStore, Submitter
 
-CHUNK = 20_000
+CHUNK = 50_000
+WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
 
 # Per connection, emptied at every commit or rollback: creating them per submission costs more than the
 # rest of a small submission's work.
@@ -46,25 +51,49 @@ SELECT row_no, unit_code FROM staged_figures WHERE NOT (unit_code = ANY($1::text
 """
 
 # A cumulative year-to-date total never falls from one date to a later one, unless the row is an
-# explicit correction. The new rows are merged with what is stored (per date, the new row wins; within
-# the submission, the last row for a date wins), then each new cumulative is compared with its neighbours.
+# explicit correction. The new rows (per date, the last one wins) are merged with the stored rows they
+# sit among: per key, the stored rows inside the new rows' date range, plus the nearest stored row on
+# either side (two index look-ups per key, so the check stays cheap however much is stored). Then each
+# new cumulative is compared with its neighbours.
 _CUMULATIVE_FALLS = """
 WITH batch AS (
     SELECT DISTINCT ON (unit_code, indicator, plan_year, category, project_code, as_of) *
     FROM staged_figures WHERE amount_kind = 'cumulative'
     ORDER BY unit_code, indicator, plan_year, category, project_code, as_of, row_no DESC
 ), keys AS (
-    SELECT DISTINCT unit_code, indicator, plan_year, category, project_code FROM batch
+    SELECT unit_code, indicator, plan_year, category, project_code, min(as_of) AS first, max(as_of) AS last
+    FROM batch GROUP BY unit_code, indicator, plan_year, category, project_code
+), stored AS (
+    SELECT f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.amount
+    FROM keys k
+    CROSS JOIN LATERAL (
+        (SELECT * FROM ingest_figures f
+          WHERE (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code)
+              = (k.unit_code, k.indicator, k.plan_year, k.category, k.project_code)
+            AND f.as_of < k.first AND f.amount_kind = 'cumulative'
+          ORDER BY f.as_of DESC LIMIT 1)
+        UNION ALL
+        (SELECT * FROM ingest_figures f
+          WHERE (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code)
+              = (k.unit_code, k.indicator, k.plan_year, k.category, k.project_code)
+            AND f.as_of BETWEEN k.first AND k.last AND f.amount_kind = 'cumulative')
+        UNION ALL
+        (SELECT * FROM ingest_figures f
+          WHERE (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code)
+              = (k.unit_code, k.indicator, k.plan_year, k.category, k.project_code)
+            AND f.as_of > k.last AND f.amount_kind = 'cumulative'
+          ORDER BY f.as_of LIMIT 1)
+    ) AS f
 ), combined AS (
     SELECT unit_code, indicator, plan_year, category, project_code, as_of, amount, row_no,
            correction_reason IS NOT NULL AS correction
     FROM batch
     UNION ALL
-    SELECT f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.amount, NULL, false
-    FROM ingest_figures f JOIN keys USING (unit_code, indicator, plan_year, category, project_code)
-    WHERE f.amount_kind = 'cumulative' AND NOT EXISTS (
+    SELECT s.unit_code, s.indicator, s.plan_year, s.category, s.project_code, s.as_of, s.amount, NULL, false
+    FROM stored s
+    WHERE NOT EXISTS (
         SELECT 1 FROM batch b WHERE (b.unit_code, b.indicator, b.plan_year, b.category, b.project_code, b.as_of)
-                                  = (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of))
+                                  = (s.unit_code, s.indicator, s.plan_year, s.category, s.project_code, s.as_of))
 ), neighbours AS (
     SELECT *, lag(amount) OVER w AS prev_amount, lag(as_of) OVER w AS prev_date,
               lead(amount) OVER w AS next_amount, lead(as_of) OVER w AS next_date, lead(row_no) OVER w AS next_row
@@ -122,13 +151,6 @@ class IntakeResult:
         return self.append is not None and self.append.duplicate
 
 
-def _record(figure: FigureRow) -> tuple[object, ...]:
-    return (
-        figure.row, figure.indicator.value, figure.unit_code, figure.plan_year, figure.category, figure.project_code,
-        figure.as_of, figure.amount_kind, figure.amount, figure.correction_reason,
-    )  # fmt: skip
-
-
 class FigureIntake:
     def __init__(self, pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> None:
         self._pool = pool
@@ -150,49 +172,73 @@ class FigureIntake:
         Raises SubmissionRejected when any row fails and `store_valid` is off: then nothing is stored.
         """
         errors = errors if errors is not None else ErrorLog()
+        from_file = not isinstance(rows, list)
         async with self._pool.acquire() as conn:
-            earlier = await self._store.earlier_submission(conn, submitter, digest)
-            if earlier is not None:  # re-sent: answer without reading further
-                return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
+            if from_file:  # a re-sent file is answered before it is read
+                earlier = await self._store.earlier_submission(conn, submitter, digest)
+                if earlier is not None:
+                    return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
             async with conn.transaction():
                 await conn.execute(_STAGE)
-                total = await self._stage(conn, rows, errors)
                 await EventStore.lock(conn)
-                scope_errors = await self._check_state(conn, principal, errors)
+                earlier = await self._store.earlier_submission(conn, submitter, digest)
+                if earlier is not None:
+                    return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
+                if from_file:
+                    await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                chunks = _Chunks(iter(rows) if from_file else _InMemory(rows), errors, self._clock())  # type: ignore[arg-type]
+                written = await self._apply_chunks(conn, chunks, principal, submitter, store_valid, errors)
+                if chunks.total == 0:
+                    raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
                 if errors and not store_valid:
-                    raise SubmissionRejected(errors.kept, total=errors.count, status=403 if scope_errors else 422)
-                append = await self._store.append_query(conn, _EVENTS_FROM_STAGED, [], submitter, digest)
-                if append is not None and not append.duplicate:
-                    await conn.execute(_REMEMBER_FIGURES)
-        stored = append.count if append is not None else 0
-        return IntakeResult(total, stored, total - stored, errors.kept, append)
+                    status = 403 if written.out_of_scope else 422
+                    raise SubmissionRejected(errors.kept, total=errors.count, status=status)
+                result = None
+                if written.first is not None and written.last is not None:
+                    result = await self._store.finish_submission(conn, submitter, digest, written.first, written.last)
+        stored = result.count if result is not None else 0
+        return IntakeResult(chunks.total, stored, chunks.total - stored, errors.kept, result)
 
-    async def _stage(self, conn: asyncpg.Connection, rows: Iterable[FigureRow | None], errors: ErrorLog) -> int:
-        today = self._clock()
-        total = 0
-        chunk: list[tuple[object, ...]] = []
-        for figure in rows:
-            total += 1
-            if figure is None:
-                continue
-            problems = check_figure(figure, today)
-            if problems:
-                for problem in problems:
-                    errors.add(problem)
-                continue
-            chunk.append(_record(figure))
-            if len(chunk) >= CHUNK:
-                await conn.copy_records_to_table("staged_figures", records=chunk, columns=_STAGE_COLUMNS)
-                chunk = []
-        if chunk:
-            await conn.copy_records_to_table("staged_figures", records=chunk, columns=_STAGE_COLUMNS)
-        if total == 0:
-            raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
-        if total > CHUNK:  # a large import: give the planner real numbers for the checks that follow
+    async def _apply_chunks(
+        self, conn: asyncpg.Connection, chunks: _Chunks, principal: Principal, submitter: Submitter,
+        store_valid: bool, errors: ErrorLog,
+    ) -> _Written:  # fmt: skip
+        """Apply every chunk in order; the next chunk is parsed while the database works on this one."""
+        scope = await units_in_scope(conn, principal)
+        written = _Written()
+        next_chunk = asyncio.create_task(chunks.take_soon())
+        while chunk := await next_chunk:
+            next_chunk = asyncio.create_task(chunks.take_soon())
+            # With an error already found and no partial storing, only checking goes on.
+            positions, out_of_scope = await self._apply(
+                conn, chunk, principal, scope, errors, submitter,
+                append=store_valid or not errors, first_chunk=written.chunks == 0,
+            )  # fmt: skip
+            written.add(positions, out_of_scope)
+        return written
+
+    async def _apply(
+        self, conn: asyncpg.Connection, chunk: list[FigureRow], principal: Principal, scope: set[str] | None,
+        errors: ErrorLog, submitter: Submitter, append: bool, first_chunk: bool,
+    ) -> tuple[tuple[int, int] | None, bool]:  # fmt: skip
+        """Stage and check one chunk, and append its valid rows if `append`; return the positions written
+        and whether a row was outside the principal's scope."""
+        if not first_chunk:
+            await conn.execute("TRUNCATE staged_figures, rejected_rows")
+        await conn.copy_records_to_table("staged_figures", records=chunk, columns=_STAGE_COLUMNS)
+        if first_chunk and len(chunk) > 1000:  # real numbers for the planner; later chunks look alike
             await conn.execute("ANALYZE staged_figures")
-        return total
+        out_of_scope = await self._check_state(conn, principal, scope, errors)
+        if not append:
+            return None, out_of_scope
+        written = await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, [], submitter)
+        if written is not None:
+            await conn.execute(_REMEMBER_FIGURES)
+        return written, out_of_scope
 
-    async def _check_state(self, conn: asyncpg.Connection, principal: Principal, errors: ErrorLog) -> bool:
+    async def _check_state(
+        self, conn: asyncpg.Connection, principal: Principal, scope: set[str] | None, errors: ErrorLog
+    ) -> bool:
         """Log the errors that depend on what is stored; mark their rows rejected. True if any row was
         outside the principal's scope."""
         rejected: list[int] = []
@@ -204,7 +250,6 @@ class FigureIntake:
             )
             errors.add(RowError(r["row_no"], "unit_code", r["unit_code"], reason))
             rejected.append(r["row_no"])
-        scope = await units_in_scope(conn, principal)
         out_of_scope = False
         if scope is not None:
             for r in await conn.fetch(_OUT_OF_SCOPE, sorted(scope)):
@@ -226,3 +271,64 @@ class FigureIntake:
                 "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(n,) for n in rejected]
             )
         return out_of_scope
+
+
+@dataclass
+class _Written:
+    """What the chunks of one submission wrote."""
+
+    first: int | None = None
+    last: int | None = None
+    out_of_scope: bool = False
+    chunks: int = 0
+
+    def add(self, positions: tuple[int, int] | None, out_of_scope: bool) -> None:
+        self.chunks += 1
+        self.out_of_scope |= out_of_scope
+        if positions is not None:
+            self.first = positions[0] if self.first is None else self.first
+            self.last = positions[1]
+
+
+class _InMemory:
+    """Rows a JSON body already holds."""
+
+    def __init__(self, rows: list[FigureRow | None]) -> None:
+        self._rows = iter(rows)
+
+    def __iter__(self) -> Iterator[FigureRow | None]:
+        return self._rows
+
+
+class _Chunks:
+    """Pulls parsed rows, applies the checks that need no state, and hands out chunks of valid rows.
+    Runs in a worker thread, one `take` at a time."""
+
+    def __init__(self, rows: Iterator[FigureRow | None] | _InMemory, errors: ErrorLog, today: dt.date) -> None:
+        self._rows = rows
+        self._errors = errors
+        self._today = today
+        self.total = 0
+
+    async def take_soon(self) -> list[FigureRow]:
+        """The next chunk: parsed in a worker thread when the rows come from a file (so parsing overlaps
+        the database's work), directly when they are already in memory (a thread hop costs more)."""
+        if isinstance(self._rows, _InMemory):
+            return self.take()
+        return await asyncio.to_thread(self.take)
+
+    def take(self) -> list[FigureRow]:
+        chunk: list[FigureRow] = []
+        for figure in self._rows:  # resumes where the previous chunk stopped
+            self.total += 1
+            if figure is None:
+                continue
+            problems = check_figure(figure, self._today)
+            if problems:
+                for problem in problems:
+                    self._errors.add(problem)
+                continue
+            chunk.append(figure)  # a FigureRow is already a record in the staging columns' order
+            if len(chunk) >= CHUNK:
+                break
+        return chunk

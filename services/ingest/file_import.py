@@ -9,8 +9,8 @@ from pathlib import Path
 from services.ingest.auth import Principal
 from services.ingest.errors import ErrorLog
 from services.ingest.figure_intake import FigureIntake, IntakeResult
-from services.ingest.figure_rows import FigureRow, parse_figure_cells
-from services.ingest.files import read_rows
+from services.ingest.figure_rows import FigureCellParser, FigureRow
+from services.ingest.files import FIGURE_COLUMNS, read_rows
 from shared.event_store import Submitter
 
 
@@ -26,10 +26,11 @@ def figure_rows(
     path: Path, errors: ErrorLog, on_bytes: Callable[[int], None] | None = None
 ) -> Iterator[FigureRow | None]:
     """The file's rows parsed; None for a row whose problems went to `errors`."""
-    for row_no, cells, problems in read_rows(path, on_bytes=on_bytes):
+    parse = FigureCellParser([c.key for c in FIGURE_COLUMNS])
+    for row_no, cells, problems in read_rows(path, FIGURE_COLUMNS, on_bytes):
         for problem in problems:
             errors.add(problem)
-        figure = parse_figure_cells(cells, row_no, errors)
+        figure = parse(cells, row_no, errors)
         yield None if problems else figure
 
 

@@ -84,25 +84,30 @@ def _header_map(cells: list[object], columns: tuple[Column, ...]) -> list[str | 
 
 def _rows_from_cells(
     cell_rows: Iterator[list[object]], columns: tuple[Column, ...]
-) -> Iterator[tuple[int, dict[str, object], list[RowError]]]:
+) -> Iterator[tuple[int, list[object], list[RowError]]]:
+    """(row number, cells in `columns` order with None where absent, problems) for each non-blank row."""
     header = next(cell_rows, None)
     if header is None or all(c in (None, "") for c in header):
         raise file_rejected("the file is empty")
     keys = _header_map(list(header), columns)
+    positions = [keys.index(c.key) if c.key in keys else None for c in columns]
+    width = len(keys)
+    unnamed = [p for p, key in enumerate(keys) if key is None]  # blank header cells must stay blank
     seen = 0
     for row_no, cells in enumerate(cell_rows, start=2):
-        if all(c is None or (isinstance(c, str) and not c.strip()) for c in cells):
+        if not any(cells):
             continue  # blank lines are not rows
         seen += 1
         problems = []
-        values: dict[str, object] = {}
-        for position, cell in enumerate(cells):
-            key = keys[position] if position < len(keys) else None
-            if key is not None:
-                values[key] = cell
-            elif cell not in (None, "") and not (isinstance(cell, str) and not cell.strip()):
-                problems.append(RowError(row_no, f"column {position + 1}", str(cell), "a value outside the columns"))
-        yield row_no, values, problems
+        if len(cells) > width or unnamed:
+            for position in [*unnamed, *range(width, len(cells))]:
+                cell = cells[position] if position < len(cells) else None
+                if cell not in (None, "") and not (isinstance(cell, str) and not cell.strip()):
+                    problems.append(
+                        RowError(row_no, f"column {position + 1}", str(cell), "a value outside the columns")
+                    )
+        count = len(cells)
+        yield row_no, [cells[p] if p is not None and p < count else None for p in positions], problems
     if seen == 0:
         raise file_rejected("the file has a header but no data rows", row=2)
 
@@ -163,8 +168,8 @@ def _xlsx_cells(path: Path) -> Iterator[list[object]]:
 
 def read_rows(
     path: Path, columns: tuple[Column, ...] = FIGURE_COLUMNS, on_bytes: Callable[[int], None] | None = None
-) -> Iterator[tuple[int, dict[str, object], list[RowError]]]:
-    """Rows of a CSV or XLSX file as (row number, {column key: cell}, problems), streamed.
+) -> Iterator[tuple[int, list[object], list[RowError]]]:
+    """Rows of a CSV or XLSX file as (row number, cells in `columns` order, problems), streamed.
     `on_bytes` hears how far into the file reading has got (for a progress bar)."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:

@@ -1,0 +1,271 @@
+"""`pim bench ingest`: bulk import and single-report latency, beside the raw limits of the same machine.
+
+Numbers come from this run only: a raw asyncpg COPY of the same rows into a bare table is measured in
+the same run, so the ratio means something on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import datetime as dt
+import json
+import multiprocessing
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from services.ingest.auth import Principal, create_token
+from services.ingest.figure_intake import FigureIntake
+from services.ingest.file_import import import_figure_file
+from services.ingest.registry import Registry
+from shared.db import create_pool, migrate
+from shared.embedded import EmbeddedPostgres, free_port
+from shared.event_store import Submitter
+from shared.events import UnitRegistered
+from shared.settings import Settings
+
+CATEGORIES = ("central_budget", "local_budget", "oda", "other")
+PLAN_YEAR = 2025
+
+
+@dataclass
+class IngestBench:
+    rows: int
+    units: int
+    raw_copy_rows_per_s: float
+    import_rows_per_s: float
+    import_seconds: float
+    ratio_to_raw: float
+    rss_start_mb: float
+    rss_peak_mb: float
+    http_rate_per_s: int
+    http_requests: int
+    http_p50_ms: float
+    http_p99_ms: float
+    http_max_ms: float
+    http_errors: int
+    machine: dict[str, Any] = field(default_factory=dict)
+
+
+def bench_units(rows: int) -> int:
+    return max(1, rows // (len(CATEGORIES) * 50))  # 50 weekly reports per unit and source
+
+
+def write_figures_csv(path: Path, rows: int) -> None:
+    """Weekly cumulative disbursement for `rows / 200` communes, four capital sources each."""
+    units = bench_units(rows)
+    weeks = -(-rows // (units * len(CATEGORIES)))
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(["unit_code", "indicator", "plan_year", "category", "as_of", "amount"])
+        for week in range(weeks):
+            as_of = (dt.date(PLAN_YEAR, 1, 3) + dt.timedelta(weeks=week)).isoformat()
+            for unit in range(units):
+                for source, category in enumerate(CATEGORIES):
+                    if written == rows:
+                        return
+                    amount = (week + 1) * (1_000_000 + unit * 1_000 + source) * 1_000
+                    writer.writerow([f"xa-{unit:05d}", "giải ngân", PLAN_YEAR, category, as_of, amount])
+                    written += 1
+
+
+def raw_records(path: Path) -> list[tuple[object, ...]]:
+    records: list[tuple[object, ...]] = []
+    with path.open(encoding="utf-8") as source:
+        reader = csv.reader(source)
+        next(reader)
+        for row_no, (unit, _, year, category, as_of, amount) in enumerate(reader, start=2):
+            records.append((row_no, "public_investment_disbursement", unit, int(year), category, "",
+                            dt.date.fromisoformat(as_of), "cumulative", Decimal(amount), None))  # fmt: skip
+    return records
+
+
+class PeakMemory:
+    """Samples this process's resident memory in a thread while the work runs."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self.start_mb = self._process.memory_info().rss / 2**20
+        self.peak_mb = self.start_mb
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@contextlib.asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[str]:
+    if settings.database_url is not None:
+        yield settings.database_url
+        return
+    with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
+        postgres = EmbeddedPostgres(Path(folder) / "postgres")
+        try:
+            yield await asyncio.to_thread(postgres.start)
+        finally:
+            await asyncio.to_thread(postgres.stop)
+
+
+async def measure_raw_copy(pool: asyncpg.Pool, records: list[tuple[object, ...]]) -> float:
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "CREATE TABLE bench_raw (row_no integer, indicator text, unit_code text, plan_year integer, category text,"
+            " project_code text, as_of date, amount_kind text, amount numeric, correction_reason text)"
+        )
+        started = time.perf_counter()
+        await conn.copy_records_to_table("bench_raw", records=records)
+        elapsed = time.perf_counter() - started
+        await conn.execute("DROP TABLE bench_raw")
+    return len(records) / elapsed
+
+
+def _serve(dsn: str, port: int) -> None:
+    """The ingest API alone, in a process of its own, so the load generator does not share its CPU."""
+    import uvicorn
+
+    from services.ingest.api import create_app
+
+    async def main() -> None:
+        pool = await create_pool(dsn, max_size=8)
+        config = uvicorn.Config(create_app(pool), host="127.0.0.1", port=port, log_level="warning")
+        await uvicorn.Server(config).serve()
+
+    asyncio.run(main())
+
+
+async def measure_latency(dsn: str, token: str, units: int, rate: int, seconds: int) -> tuple[list[float], int]:
+    port = free_port()
+    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(dsn, port), daemon=True)
+    server.start()
+    latencies: list[float] = []
+    errors = 0
+    try:
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as client:
+            deadline = time.monotonic() + 30
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await client.get("/health")).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the benchmark API did not start")
+                await asyncio.sleep(0.1)
+
+            async def one(index: int) -> None:
+                nonlocal errors
+                body = {"disbursements": [{"unit_code": f"xa-{index % units:05d}", "plan_year": PLAN_YEAR,
+                                           "category": "latency-probe", "project_code": f"p{index}",
+                                           "as_of": "2025-06-30", "amount": str(1000 + index)}]}  # fmt: skip
+                started = time.perf_counter()
+                response = await client.post("/v1/figures", json=body, headers={"Idempotency-Key": f"lat-{index}"})
+                latencies.append((time.perf_counter() - started) * 1000)
+                errors += response.status_code != 201
+
+            # Open loop: requests leave on schedule whether or not earlier ones have returned.
+            tasks = []
+            start = time.perf_counter()
+            for index in range(rate * seconds):
+                delay = start + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(index)))
+            await asyncio.gather(*tasks)
+    finally:
+        server.terminate()
+        server.join()
+    return latencies, errors
+
+
+async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: int, console: Console) -> IngestBench:
+    async with database(settings) as dsn:
+        await migrate(dsn)
+        pool = await create_pool(dsn, max_size=4)
+        try:
+            units = bench_units(rows)
+            registry = [
+                UnitRegistered(unit_code=f"xa-{u:05d}", name=f"Xã số {u}", level="commune", committee="Ủy ban Kiểm tra")
+                for u in range(units)
+            ]
+            for start in range(0, units, 5000):
+                await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
+            with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
+                path = Path(folder) / "figures.csv"
+                console.print(f"Writing {rows:,} figure rows for {units:,} units…")
+                await asyncio.to_thread(write_figures_csv, path, rows)
+                records = await asyncio.to_thread(raw_records, path)
+                console.print("Raw COPY of the same rows into a bare table…")
+                raw_rate = await measure_raw_copy(pool, records)
+                del records
+                console.print("PIM import of the file (parse, validate, stage, check, append)…")
+                with PeakMemory() as memory:
+                    started = time.perf_counter()
+                    result = await import_figure_file(
+                        FigureIntake(pool), path, Principal("bench", "admin", ()), channel="bench"
+                    )
+                    elapsed = time.perf_counter() - started
+                assert result.stored == rows, result
+            async with pool.acquire() as conn:
+                token = await create_token(conn, "bench", "admin")
+            console.print(f"HTTP single-report latency at {rate} requests/s for {seconds} s…")
+            latencies, errors = await measure_latency(dsn, token, units, rate, seconds)
+        finally:
+            await pool.close()
+    quantiles = statistics.quantiles(latencies, n=100)
+    return IngestBench(
+        rows=rows, units=units, raw_copy_rows_per_s=round(raw_rate), import_rows_per_s=round(rows / elapsed),
+        import_seconds=round(elapsed, 2), ratio_to_raw=round(rows / elapsed / raw_rate, 3),
+        rss_start_mb=round(memory.start_mb, 1), rss_peak_mb=round(memory.peak_mb, 1), http_rate_per_s=rate,
+        http_requests=len(latencies), http_p50_ms=round(quantiles[49], 2), http_p99_ms=round(quantiles[98], 2),
+        http_max_ms=round(max(latencies), 2), http_errors=errors,
+        machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+    )  # fmt: skip
+
+
+def show(result: IngestBench, console: Console) -> None:
+    table = Table(title=f"pim bench ingest — {result.rows:,} rows, {result.units:,} units")
+    table.add_column("measure")
+    table.add_column("PIM", justify="right")
+    table.add_column("raw limit, same run", justify="right")
+    table.add_row(
+        "bulk import, rows/s", f"{result.import_rows_per_s:,.0f}", f"{result.raw_copy_rows_per_s:,.0f} (COPY)"
+    )
+    table.add_row("share of raw COPY", f"{result.ratio_to_raw:.0%}", "")
+    table.add_row("import time", f"{result.import_seconds} s", "")
+    table.add_row("resident memory", f"{result.rss_start_mb} → peak {result.rss_peak_mb} MB", "")
+    table.add_row(
+        f"HTTP p50 / p99 at {result.http_rate_per_s}/s", f"{result.http_p50_ms} / {result.http_p99_ms} ms", ""
+    )
+    table.add_row("HTTP errors", f"{result.http_errors} of {result.http_requests}", "")
+    console.print(table)
+
+
+def save(result: IngestBench, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(asdict(result), indent=2) + "\n", encoding="utf-8")
