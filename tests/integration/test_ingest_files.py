@@ -184,3 +184,22 @@ async def test_pim_import_reports_rejected_rows_and_stores_nothing(ingest: Inges
     assert stored.returncode == 0, stored.stdout + stored.stderr
     assert "Stored 3 of 4 rows" in stored.stdout
     assert await ingest.event_count() == before + 3
+
+
+async def test_pim_tokens_create_list_revoke(ingest: Ingest, settings: Settings) -> None:
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url)}
+    pim = str(Path(sys.executable).with_name("pim"))
+
+    async def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return await asyncio.to_thread(subprocess.run, [pim, *args], env=env, capture_output=True, text=True)
+
+    created = await run("tokens", "create", "so-tai-chinh-huế", "--role", "department", "--unit", "hue")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await ingest.client.post("/v1/figures", json={"disbursements": []}, headers=headers)).status_code == 422
+    listed = await run("tokens", "list")
+    assert "so-tai-chinh-huế" in listed.stdout and token.split("_", 2)[2] not in listed.stdout
+    revoked = await run("tokens", "revoke", token.split("_")[1])
+    assert revoked.returncode == 0, revoked.stdout
+    assert (await ingest.client.post("/v1/figures", json={"disbursements": []}, headers=headers)).status_code == 401
