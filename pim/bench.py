@@ -223,9 +223,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
             async with pool.acquire() as conn:
                 token = await create_token(conn, "bench", "admin")
-            console.print(
-                f"HTTP single-report latency at {rate} requests/s for {seconds} s (before the bulk import)…"
-            )
+            console.print(f"HTTP single-report latency at {rate} requests/s for {seconds} s (before the bulk import)…")
             latencies, errors = await measure_latency(dsn, token, units, rate, seconds)
             with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
                 path = Path(folder) / "figures.csv"

@@ -24,15 +24,20 @@ from shared.event_store import AppendResult, EventStore, Submitter
 
 CHUNK = 50_000
 WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
+SMALL_CHUNK = 1_000
+STAGING_BLOAT_BYTES = 8 * 1024 * 1024
 
-# Per connection, emptied at every commit or rollback: creating them per submission costs more than the
-# rest of a small submission's work.
+# Per connection, kept across transactions and emptied by each submission before use. Not ON COMMIT
+# DELETE ROWS: that truncates at every commit, and a truncation makes PostgreSQL re-plan every cached
+# statement on the table, which cost a small submission more than all its other work. Small
+# submissions empty the tables with DELETE (plans stay valid); large ones, and tables grown large from
+# dead rows, with TRUNCATE.
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS staged_figures (
     row_no integer PRIMARY KEY, indicator text, unit_code text, plan_year integer, category text,
     project_code text, as_of date, amount_kind text, amount numeric, correction_reason text
-) ON COMMIT DELETE ROWS;
-CREATE TEMP TABLE IF NOT EXISTS rejected_rows (row_no integer PRIMARY KEY) ON COMMIT DELETE ROWS;
+);
+CREATE TEMP TABLE IF NOT EXISTS rejected_rows (row_no integer PRIMARY KEY);
 """
 _STAGE_COLUMNS = (
     "row_no", "indicator", "unit_code", "plan_year", "category", "project_code", "as_of", "amount_kind", "amount",
@@ -223,8 +228,7 @@ class FigureIntake:
     ) -> tuple[tuple[int, int] | None, bool]:  # fmt: skip
         """Stage and check one chunk, and append its valid rows if `append`; return the positions written
         and whether a row was outside the principal's scope."""
-        if not first_chunk:
-            await conn.execute("TRUNCATE staged_figures, rejected_rows")
+        await _empty_staging(conn, large=len(chunk) > SMALL_CHUNK)
         await conn.copy_records_to_table("staged_figures", records=chunk, columns=_STAGE_COLUMNS)
         if first_chunk and len(chunk) > 1000:  # real numbers for the planner; later chunks look alike
             await conn.execute("ANALYZE staged_figures")
@@ -271,6 +275,13 @@ class FigureIntake:
                 "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(n,) for n in rejected]
             )
         return out_of_scope
+
+
+async def _empty_staging(conn: asyncpg.Connection, large: bool) -> None:
+    if large or await conn.fetchval("SELECT pg_relation_size('staged_figures')") > STAGING_BLOAT_BYTES:
+        await conn.execute("TRUNCATE staged_figures, rejected_rows")
+    else:
+        await conn.execute("DELETE FROM staged_figures; DELETE FROM rejected_rows")
 
 
 @dataclass
