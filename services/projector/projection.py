@@ -147,8 +147,9 @@ async def apply_events(
         )
     if mergers:
         await conn.executemany(
-            "UPDATE units SET merged_into = $2, merged_on = $3, merged_position = $4"
-            " WHERE unit_code = $1 AND (merged_position IS NULL OR merged_position < $4)",
+            "INSERT INTO unit_mergers AS m (predecessor_code, successor_code, effective_date, position)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT (predecessor_code) DO UPDATE SET successor_code = $2,"
+            " effective_date = $3, position = $4 WHERE m.position < $4",
             mergers,
         )
     if appointments:

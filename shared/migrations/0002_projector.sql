@@ -14,10 +14,15 @@ CREATE TABLE units (
     level       text NOT NULL,
     parent_code text,
     committee   text NOT NULL,
-    position    bigint NOT NULL, -- the event that set this row; a later position wins
-    merged_into text,            -- the successor, once merged
-    merged_on   date,
-    merged_position bigint
+    position    bigint NOT NULL  -- the event that set this row; a later position wins
+);
+
+-- Kept apart from units: a merger may be delivered before the registration of the units it names.
+CREATE TABLE unit_mergers (
+    predecessor_code text   PRIMARY KEY,
+    successor_code   text   NOT NULL,
+    effective_date   date   NOT NULL,
+    position         bigint NOT NULL
 );
 
 CREATE TABLE tenures (
