@@ -193,91 +193,106 @@ async def apply_events(
     return await recompute_progress(conn, sorted(touched), tolerance)
 
 
-# For each key: the latest reported date D, and the year-to-date total on D. Per category and project,
-# the report that counts for a date is the one with the highest position (a later report supersedes);
-# the total is the latest cumulative on or before D plus the period amounts reported after it.
-_PROGRESS_INPUTS = """
+# Actual year-to-date of each unit, on each date it reported, per category and in total. Per line
+# (category and project), the report that counts for a date is the one with the highest position (a
+# later report supersedes); a cumulative report starts a new running total and period reports add to
+# it; on a date a line did not report, its latest earlier value carries forward.
+PROGRESS_ACTUALS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
-), latest AS (
-    SELECT k.*, max(f.as_of) AS as_of, max(f.position) AS last_figure
-    FROM keys k JOIN figures f USING (unit_code, indicator, plan_year)
-    GROUP BY k.unit_code, k.indicator, k.plan_year
 ), effective AS (
     SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of)
            f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.amount_kind, f.amount
-    FROM figures f JOIN latest l USING (unit_code, indicator, plan_year)
-    WHERE f.as_of <= l.as_of
+    FROM figures f JOIN keys USING (unit_code, indicator, plan_year)
     ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.position DESC
-), base AS (
-    SELECT DISTINCT ON (unit_code, indicator, plan_year, category, project_code)
-           unit_code, indicator, plan_year, category, project_code, as_of AS base_date, amount AS base_amount
-    FROM effective WHERE amount_kind = 'cumulative'
-    ORDER BY unit_code, indicator, plan_year, category, project_code, as_of DESC
-), totals AS (
-    SELECT e.unit_code, e.indicator, e.plan_year,
-           coalesce(sum(e.amount) FILTER (WHERE e.amount_kind = 'cumulative' AND e.as_of = b.base_date), 0)
-           + coalesce(sum(e.amount) FILTER (
-                 WHERE e.amount_kind = 'period' AND (b.base_date IS NULL OR e.as_of > b.base_date)), 0)
-           AS actual_ytd
-    FROM effective e LEFT JOIN base b USING (unit_code, indicator, plan_year, category, project_code)
-    GROUP BY e.unit_code, e.indicator, e.plan_year
+), grouped AS (
+    SELECT *, count(*) FILTER (WHERE amount_kind = 'cumulative') OVER (
+        PARTITION BY unit_code, indicator, plan_year, category, project_code ORDER BY as_of) AS run
+    FROM effective
+), line_values AS (
+    SELECT unit_code, indicator, plan_year, category, project_code, as_of,
+           sum(amount) OVER (PARTITION BY unit_code, indicator, plan_year, category, project_code, run
+                             ORDER BY as_of) AS ytd
+    FROM grouped
+), dates AS (
+    SELECT DISTINCT unit_code, indicator, plan_year, as_of FROM effective
+), lines AS (
+    SELECT DISTINCT unit_code, indicator, plan_year, category, project_code FROM effective
+), marks AS (
+    SELECT d.unit_code, d.indicator, d.plan_year, d.as_of, l.category, l.project_code, v.ytd
+    FROM dates d
+    JOIN lines l USING (unit_code, indicator, plan_year)
+    LEFT JOIN line_values v USING (unit_code, indicator, plan_year, category, project_code, as_of)
+), carried AS (
+    SELECT *, count(ytd) OVER (PARTITION BY unit_code, indicator, plan_year, category, project_code
+                               ORDER BY as_of) AS seen
+    FROM marks
+), filled AS (
+    SELECT *, coalesce(first_value(ytd) OVER (
+        PARTITION BY unit_code, indicator, plan_year, category, project_code, seen ORDER BY as_of), 0) AS value
+    FROM carried
 )
-SELECT l.unit_code, l.indicator, l.plan_year, l.as_of, t.amount AS target, coalesce(x.actual_ytd, 0) AS actual_ytd,
-       greatest(l.last_figure, t.position) AS version
-FROM latest l
-JOIN totals x USING (unit_code, indicator, plan_year)
-LEFT JOIN targets t USING (unit_code, indicator, plan_year)
+SELECT unit_code, indicator, plan_year, as_of, coalesce(category, '') AS category, sum(value) AS actual_ytd
+FROM filled
+GROUP BY GROUPING SETS ((unit_code, indicator, plan_year, as_of, category), (unit_code, indicator, plan_year, as_of))
 """
+
+_KEY_FACTS = """
+WITH keys AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
+)
+SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplement,
+       greatest((SELECT max(f.position) FROM figures f
+                  WHERE (f.unit_code, f.indicator, f.plan_year) = (k.unit_code, k.indicator, k.plan_year)),
+                t.position) AS version
+FROM keys k LEFT JOIN targets t USING (unit_code, indicator, plan_year)
+"""
+
+_HISTORY_COLUMNS = (
+    "unit_code", "indicator", "plan_year", "category", "as_of", "target", "comparable_target", "actual_ytd", "rate",
+    "comparable_rate", "expected_pace", "gap_to_pace", "status", "version",
+)  # fmt: skip
 
 
 async def recompute_progress(
     conn: asyncpg.Connection, keys: Iterable[ProgressKey], tolerance: Decimal
 ) -> list[ProgressChanged]:
+    """Rewrite the progress history of `keys`; return the current (latest) state of each."""
     keys = list(keys)
     if not keys:
         return []
-    rows = await conn.fetch(
-        _PROGRESS_INPUTS,
-        [k.unit_code for k in keys],
-        [k.indicator for k in keys],
-        [k.plan_year for k in keys],
-    )
-    upserts = []
-    changes = []
-    for row in rows:
+    arrays = ([k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys])
+    facts = {(r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays)}
+    records = []
+    latest: dict[tuple[str, str, int], tuple[dt.date, str]] = {}
+    for row in await conn.fetch(PROGRESS_ACTUALS, *arrays):
+        key = (row["unit_code"], row["indicator"], row["plan_year"])
+        fact = facts[key]
+        target, late = fact["target"], fact["late_supplement"] or Decimal(0)
         pace = expected_pace(milestones_for(Indicator(row["indicator"])), row["plan_year"], row["as_of"])
-        progress = assess(row["target"], row["actual_ytd"], pace, tolerance)
-        upserts.append(
+        comparable_target = None if target is None else target - late
+        if row["category"] == "":
+            progress = assess(target, row["actual_ytd"], pace, tolerance)
+            comparable = assess(comparable_target, row["actual_ytd"], pace, tolerance).rate
+            rate, gap, status = progress.rate, progress.gap_to_pace, progress.status.value
+            if key not in latest or latest[key][0] < row["as_of"]:
+                latest[key] = (row["as_of"], status)
+        else:  # a category's share of the unit's target
+            rate = assess(target, row["actual_ytd"], pace, tolerance).rate
+            comparable, gap, status = None, None, None
+        records.append(
             (
-                row["unit_code"],
-                row["indicator"],
-                row["plan_year"],
-                row["as_of"],
-                progress.target,
-                progress.actual_ytd,
-                progress.rate,
-                progress.expected_pace,
-                progress.gap_to_pace,
-                progress.status.value,
-                row["version"],
+                *key, row["category"], row["as_of"], target, comparable_target, row["actual_ytd"], rate, comparable,
+                pace, gap, status, fact["version"],
             )
-        )
-        changes.append(
-            ProgressChanged(
-                row["unit_code"],
-                row["indicator"],
-                row["plan_year"],
-                row["as_of"],
-                progress.status.value,
-                row["version"],
-            )
-        )
-    await conn.executemany(
-        "INSERT INTO unit_progress (unit_code, indicator, plan_year, as_of, target, actual_ytd, rate,"
-        " expected_pace, gap_to_pace, status, version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
-        " ON CONFLICT (unit_code, indicator, plan_year) DO UPDATE SET as_of = $4, target = $5,"
-        " actual_ytd = $6, rate = $7, expected_pace = $8, gap_to_pace = $9, status = $10, version = $11",
-        upserts,
+        )  # fmt: skip
+    await conn.execute(
+        "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[]) AS k(u, i, y)"
+        " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y)",
+        *arrays,
     )
-    return changes
+    await conn.copy_records_to_table("unit_progress_history", records=records, columns=_HISTORY_COLUMNS)
+    return [
+        ProgressChanged(unit, indicator, year, as_of, status, facts[(unit, indicator, year)]["version"])
+        for (unit, indicator, year), (as_of, status) in sorted(latest.items())
+    ]

@@ -79,17 +79,31 @@ CREATE TABLE confidence_votes (
     low       integer NOT NULL
 );
 
-CREATE TABLE unit_progress (
-    unit_code     text    NOT NULL,
-    indicator     text    NOT NULL,
-    plan_year     integer NOT NULL,
-    as_of         date    NOT NULL,
-    target        numeric,
-    actual_ytd    numeric NOT NULL,
-    rate          numeric,          -- actual / target, a fraction (0.5 = 50 %)
-    expected_pace numeric NOT NULL, -- the share of the target expected by as_of
-    gap_to_pace   numeric,          -- expected_pace - rate
-    status        text    NOT NULL, -- on_track | behind | critical | not_assessed
-    version       bigint  NOT NULL, -- highest event position that went into this row
-    PRIMARY KEY (unit_code, indicator, plan_year)
+-- Progress of each unit on each date it reported, in total (category '') and per category/capital
+-- source. Recomputed per (unit, indicator, plan year) from the facts above whenever one of them changes.
+CREATE TABLE unit_progress_history (
+    unit_code       text    NOT NULL,
+    indicator       text    NOT NULL,
+    plan_year       integer NOT NULL,
+    category        text    NOT NULL,  -- '' for the unit's total
+    as_of           date    NOT NULL,
+    target          numeric,           -- after adjustments; the same on every category row
+    comparable_target numeric,         -- target less capital supplemented after 30 September
+    actual_ytd      numeric NOT NULL,
+    rate            numeric,           -- actual / target (a fraction); per category: its share of the target
+    comparable_rate numeric,           -- actual / comparable target (total rows)
+    expected_pace   numeric NOT NULL,  -- the share of the target expected by as_of
+    gap_to_pace     numeric,           -- expected_pace - rate (total rows)
+    status          text,              -- on_track | behind | critical | not_assessed (total rows)
+    version         bigint  NOT NULL,  -- highest event position among the facts of this unit/indicator/year
+    PRIMARY KEY (unit_code, indicator, plan_year, category, as_of)
 );
+
+-- The current progress: each unit's total on its latest reported date.
+CREATE VIEW unit_progress AS
+SELECT DISTINCT ON (unit_code, indicator, plan_year)
+       unit_code, indicator, plan_year, as_of, target, comparable_target, actual_ytd, rate, comparable_rate,
+       expected_pace, gap_to_pace, status, version
+FROM unit_progress_history
+WHERE category = ''
+ORDER BY unit_code, indicator, plan_year, as_of DESC;
