@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from services.projector.peers import PeerFigures, peer_standings
 from services.projector.progress import assess, expected_pace, milestones_for
 from shared.events import (
     ConfidenceVoteRecorded,
@@ -190,7 +191,13 @@ async def apply_events(
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
             votes,
         )
-    return await recompute_progress(conn, sorted(touched), tolerance)
+    changes = await recompute_progress(conn, sorted(touched), tolerance)
+    pairs = {(k.indicator, k.plan_year) for k in touched}
+    registered = {unit[0] for unit in units}  # a registration may move a unit into another peer group
+    if registered:
+        pairs |= await _indicator_years(conn)
+    await recompute_peer_standing(conn, {k.unit_code for k in touched} | registered, pairs)
+    return changes
 
 
 # Actual year-to-date of each unit, on each date it reported, per category and in total. Per line
@@ -296,3 +303,61 @@ async def recompute_progress(
         ProgressChanged(unit, indicator, year, as_of, status, facts[(unit, indicator, year)]["version"])
         for (unit, indicator, year), (as_of, status) in sorted(latest.items())
     ]
+
+
+# Top-level units (provinces and central agencies) form the national group; the others are grouped
+# by level and parent.
+_PEER_GROUP = "CASE WHEN u.parent_code IS NULL THEN 'national' ELSE u.level || '/' || u.parent_code END"
+
+
+async def recompute_peer_standing(
+    conn: asyncpg.Connection, units: Iterable[str], indicators: Iterable[tuple[str, int]]
+) -> None:
+    """Recompute the peer standing of every unit in the peer groups of `units`, for the given
+    (indicator, plan year) pairs, on every date any member reported. On a date a member did not report,
+    its latest earlier figure stands in for it."""
+    pairs = sorted(set(indicators))
+    if not pairs:
+        return
+    rows = await conn.fetch(
+        f"""
+        WITH groups AS (SELECT DISTINCT {_PEER_GROUP} AS peer_group FROM units u WHERE u.unit_code = ANY($1::text[]))
+        SELECT {_PEER_GROUP} AS peer_group, h.unit_code, h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd
+        FROM unit_progress_history h JOIN units u USING (unit_code)
+        JOIN unnest($2::text[], $3::int[]) AS p(indicator, plan_year) USING (indicator, plan_year)
+        WHERE h.category = '' AND {_PEER_GROUP} IN (SELECT peer_group FROM groups)
+        ORDER BY h.as_of
+        """,
+        sorted(set(units)),
+        [i for i, _ in pairs],
+        [y for _, y in pairs],
+    )
+    timelines: dict[tuple[str, str, int], dict[str, list[asyncpg.Record]]] = {}
+    for row in rows:
+        group = timelines.setdefault((row["peer_group"], row["indicator"], row["plan_year"]), {})
+        group.setdefault(row["unit_code"], []).append(row)
+    updates = []
+    for (peer_group, indicator, plan_year), members in timelines.items():
+        dates = sorted({r["as_of"] for timeline in members.values() for r in timeline})
+        for day in dates:
+            figures = []
+            for unit, timeline in members.items():
+                known = [r for r in timeline if r["as_of"] <= day]
+                if known:
+                    figures.append(PeerFigures(unit, known[-1]["target"], known[-1]["actual_ytd"]))
+            for standing in peer_standings(figures):
+                if any(r["as_of"] == day for r in members[standing.unit_code]):
+                    updates.append(
+                        (standing.unit_code, indicator, plan_year, day, peer_group, standing.peer_average,
+                         standing.standing.value, standing.rank)
+                    )  # fmt: skip
+    await conn.executemany(
+        "UPDATE unit_progress_history SET peer_group = $5, peer_average = $6, standing = $7, peer_rank = $8"
+        " WHERE (unit_code, indicator, plan_year, category, as_of) = ($1, $2, $3, '', $4)",
+        updates,
+    )
+
+
+async def _indicator_years(conn: asyncpg.Connection) -> set[tuple[str, int]]:
+    rows = await conn.fetch("SELECT DISTINCT indicator, plan_year FROM unit_progress_history")
+    return {(r["indicator"], r["plan_year"]) for r in rows}

@@ -95,6 +95,10 @@ CREATE TABLE unit_progress_history (
     expected_pace   numeric NOT NULL,  -- the share of the target expected by as_of
     gap_to_pace     numeric,           -- expected_pace - rate (total rows)
     status          text,              -- on_track | behind | critical | not_assessed (total rows)
+    peer_group      text,              -- 'national' (provinces and central agencies) or level/parent
+    peer_average    numeric,           -- the group's weighted rate on this date (total rows)
+    standing        text,              -- at_or_above | below | not_assessed (total rows)
+    peer_rank       integer,           -- 1 = best; ties share a rank
     version         bigint  NOT NULL,  -- highest event position among the facts of this unit/indicator/year
     PRIMARY KEY (unit_code, indicator, plan_year, category, as_of)
 );
@@ -103,7 +107,7 @@ CREATE TABLE unit_progress_history (
 CREATE VIEW unit_progress AS
 SELECT DISTINCT ON (unit_code, indicator, plan_year)
        unit_code, indicator, plan_year, as_of, target, comparable_target, actual_ytd, rate, comparable_rate,
-       expected_pace, gap_to_pace, status, version
+       expected_pace, gap_to_pace, status, peer_group, peer_average, standing, peer_rank, version
 FROM unit_progress_history
 WHERE category = ''
 ORDER BY unit_code, indicator, plan_year, as_of DESC;

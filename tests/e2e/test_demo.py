@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
 
@@ -19,6 +20,7 @@ from shared.settings import Settings
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
 TOLERANCE = Fraction(5, 100)
+DISBURSEMENT = "public_investment_disbursement"
 DISBURSEMENT_CURVE = [
     (dt.date(2024, 12, 31), Fraction(0)),
     (dt.date(2025, 6, 30), Fraction(40, 100)),
@@ -111,3 +113,26 @@ async def test_running_the_demo_twice_works(settings: Settings) -> None:
     await run_demo(settings, Console(record=True))
     second = await run_demo(settings, Console(record=True))
     assert second.events > 0
+
+
+async def test_peer_standing_matches_the_weighted_national_average(settings: Settings, pool: asyncpg.Pool) -> None:
+    """The Ministry of Finance's monthly lists, recomputed here from the raw sample numbers."""
+    await run_demo(settings, Console(record=True))
+    targets = {t["unit_code"]: Fraction(t["amount"]) for t in rows("targets.csv") if t["indicator"] == DISBURSEMENT}
+    latest: dict[tuple[str, str], Fraction] = {}
+    for figure in rows("figures.csv"):
+        if figure["indicator"] == DISBURSEMENT and figure["as_of"] == "2025-10-31":
+            latest[figure["unit_code"], figure["category"]] = Fraction(figure["amount"])
+    actual = {unit: sum(v for (u, _), v in latest.items() if u == unit) for unit in targets}
+    average = sum(actual.values()) / sum(targets.values())
+    expected = {unit: "at_or_above" if actual[unit] / targets[unit] >= average else "below" for unit in targets}
+    async with pool.acquire() as conn:
+        stored = await conn.fetch(
+            "SELECT unit_code, standing, peer_average, peer_rank FROM unit_progress"
+            " WHERE indicator = $1 AND as_of = '2025-10-31'",
+            DISBURSEMENT,
+        )
+    assert {r["unit_code"]: r["standing"] for r in stored} == expected
+    assert {r["peer_average"] for r in stored} == {round(Decimal(average.numerator) / average.denominator, 6)}
+    ranks = sorted(r["peer_rank"] for r in stored)
+    assert ranks[0] == 1 and ranks[-1] <= len(targets)
