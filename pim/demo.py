@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from pim.report import flagged_table, progress_table
+from pim.report import accountability_table, flagged_table, progress_table
 from pim.sample_loader import load_sample
 from pim.settle import wait_until_settled
 from pim.stack import running_stack
@@ -38,4 +38,5 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))
                 console.print(await flagged_table(conn))
+                console.print(await accountability_table(conn))
     return DemoResult(events, time.monotonic() - started)

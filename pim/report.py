@@ -61,3 +61,25 @@ async def flagged_table(conn: asyncpg.Connection) -> Table:
             r["committee"],
         )
     return table
+
+
+async def accountability_table(conn: asyncpg.Connection, indicator: str = "public_investment_disbursement") -> Table:
+    """Stints of the units whose head changed or whose post fell vacant during the year."""
+    rows = await conn.fetch(
+        "SELECT u.name, a.* FROM leader_accountability a JOIN units u USING (unit_code)"
+        " WHERE a.indicator = $1 AND a.answerable_as = 'head' AND a.unit_code IN ("
+        "   SELECT unit_code FROM leader_accountability WHERE indicator = $1 AND answerable_as = 'head'"
+        "   GROUP BY unit_code, plan_year HAVING count(*) > 1)"
+        ' ORDER BY u.name COLLATE "C", a.stint_start',
+        indicator,
+    )
+    table = Table(title=f"Who answered, stint by stint — Trách nhiệm người đứng đầu ({INDICATOR_LABEL[indicator]})")
+    for column in ("Unit", "Head", "Role", "From", "To", "Rate at start", "Rate at end", "Gap arisen", "Months behind"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["name"], r["leader_name"] or "(vacant — trống)", r["role"] or "", r["stint_start"].isoformat(),
+            r["stint_end"].isoformat(), _pct(r["rate_at_start"]), _pct(r["rate_at_end"]),
+            "—" if r["gap_arisen"] is None else f"{r['gap_arisen'] * 100:+.1f} pp", str(r["months_behind"]),
+        )  # fmt: skip
+    return table

@@ -16,6 +16,7 @@ class Tenure:
     indicator: str | None  # set for a deputy in charge of one indicator
     start_date: dt.date
     end_date: dt.date | None  # last day in the post; None while in office
+    tenure_id: str = ""
 
     def covers(self, day: dt.date) -> bool:
         return self.start_date <= day and (self.end_date is None or day <= self.end_date)

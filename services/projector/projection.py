@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from services.projector.accountability import ProgressPoint, attribute, plan_period, vote_band
 from services.projector.peers import PeerFigures, peer_standings
 from services.projector.progress import assess, expected_pace, milestones_for
 from shared.events import (
@@ -23,11 +24,13 @@ from shared.events import (
     LeaderAppointed,
     LeaderLeft,
     RecordedEvent,
+    Role,
     TargetAdjusted,
     TargetSet,
     UnitRegistered,
     UnitsMerged,
 )
+from shared.responsibility import Tenure
 
 
 @dataclass(frozen=True, order=True)
@@ -133,6 +136,7 @@ async def apply_events(
                         event.high,
                         event.confidence,
                         event.low,
+                        vote_band(event.voters, event.low),
                     )
                 )
             case _:
@@ -187,8 +191,8 @@ async def apply_events(
         )
     if votes:
         await conn.executemany(
-            "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
+            "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low,"
+            " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
         )
     changes = await recompute_progress(conn, sorted(touched), tolerance)
@@ -197,6 +201,8 @@ async def apply_events(
     if registered:
         pairs |= await _indicator_years(conn)
     await recompute_peer_standing(conn, {k.unit_code for k in touched} | registered, pairs)
+    retenured = {a[1] for a in appointments} | {d[1] for d in departures}
+    await recompute_accountability(conn, set(touched) | await _keys_of_units(conn, retenured))
     return changes
 
 
@@ -361,3 +367,78 @@ async def recompute_peer_standing(
 async def _indicator_years(conn: asyncpg.Connection) -> set[tuple[str, int]]:
     rows = await conn.fetch("SELECT DISTINCT indicator, plan_year FROM unit_progress_history")
     return {(r["indicator"], r["plan_year"]) for r in rows}
+
+
+async def _keys_of_units(conn: asyncpg.Connection, units: set[str]) -> set[ProgressKey]:
+    if not units:
+        return set()
+    rows = await conn.fetch(
+        "SELECT DISTINCT unit_code, indicator, plan_year FROM unit_progress_history WHERE unit_code = ANY($1::text[])",
+        sorted(units),
+    )
+    return {ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]) for r in rows}
+
+
+_ACCOUNTABILITY_COLUMNS = (
+    "unit_code", "indicator", "plan_year", "answerable_as", "stint_start", "stint_end", "leader_id", "leader_name",
+    "role", "tenure_id", "tenure_start", "tenure_end", "rate_at_start", "rate_at_end", "gap_at_start", "gap_at_end",
+    "gap_arisen", "months_behind",
+)  # fmt: skip
+
+
+async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[ProgressKey]) -> None:
+    """Rewrite the stints of `keys`: heads and deputies in charge, over each plan year's period."""
+    keys = sorted(set(keys))
+    if not keys:
+        return
+    units = sorted({k.unit_code for k in keys})
+    tenure_rows = await conn.fetch(
+        "SELECT * FROM tenures WHERE unit_code = ANY($1::text[]) AND start_date IS NOT NULL AND role IS NOT NULL",
+        units,
+    )
+    history = await conn.fetch(
+        "SELECT unit_code, indicator, plan_year, as_of, rate, expected_pace, status FROM unit_progress_history"
+        " WHERE category = '' AND unit_code = ANY($1::text[]) ORDER BY as_of",
+        units,
+    )
+    records = []
+    for key in keys:
+        points = [
+            ProgressPoint(r["as_of"], r["rate"], r["expected_pace"], r["status"])
+            for r in history
+            if (r["unit_code"], r["indicator"], r["plan_year"]) == (key.unit_code, key.indicator, key.plan_year)
+        ]
+        tenures = [
+            Tenure(
+                r["leader_id"], r["leader_name"], Role(r["role"]), r["indicator"], r["start_date"], r["end_date"],
+                r["tenure_id"],
+            )
+            for r in tenure_rows
+            if r["unit_code"] == key.unit_code
+        ]  # fmt: skip
+        start, end = plan_period(key.indicator, key.plan_year)
+        deputies = [t for t in tenures if t.indicator == key.indicator]
+        for answerable_as, candidates, roles in (
+            ("head", tenures, (Role.HEAD, Role.ACTING_HEAD)),
+            ("deputy_in_charge", deputies, (Role.DEPUTY_IN_CHARGE,)),
+        ):
+            for stint in attribute(candidates, points, start, end, roles):
+                tenure = stint.tenure
+                records.append(
+                    (
+                        key.unit_code, key.indicator, key.plan_year, answerable_as, stint.start, stint.end,
+                        tenure.leader_id if tenure else None, tenure.leader_name if tenure else None,
+                        tenure.role.value if tenure else None, tenure.tenure_id if tenure else None,
+                        tenure.start_date if tenure else None, tenure.end_date if tenure else None,
+                        stint.rate_at_start, stint.rate_at_end, stint.gap_at_start, stint.gap_at_end,
+                        stint.gap_arisen, stint.months_behind,
+                    )
+                )  # fmt: skip
+    await conn.execute(
+        "DELETE FROM leader_accountability a USING unnest($1::text[], $2::text[], $3::int[]) AS k(u, i, y)"
+        " WHERE (a.unit_code, a.indicator, a.plan_year) = (k.u, k.i, k.y)",
+        [k.unit_code for k in keys],
+        [k.indicator for k in keys],
+        [k.plan_year for k in keys],
+    )
+    await conn.copy_records_to_table("leader_accountability", records=records, columns=_ACCOUNTABILITY_COLUMNS)

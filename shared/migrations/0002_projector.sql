@@ -76,7 +76,33 @@ CREATE TABLE confidence_votes (
     voters    integer NOT NULL,
     high      integer NOT NULL,
     confidence integer NOT NULL,
-    low       integer NOT NULL
+    low       integer NOT NULL,
+    band      text    NOT NULL   -- Regulation 96: dismissal (≥ 2/3 low) | review (> 1/2 low) | none
+);
+
+-- Who answered for each indicator, stint by stint: the plan year split among the heads (or acting
+-- heads) in post, and separately among the deputies in charge of the indicator; vacant stints have no
+-- leader. Recomputed with the unit's progress and whenever its tenures change.
+CREATE TABLE leader_accountability (
+    unit_code      text    NOT NULL,
+    indicator      text    NOT NULL,
+    plan_year      integer NOT NULL,
+    answerable_as  text    NOT NULL,  -- head | deputy_in_charge
+    stint_start    date    NOT NULL,
+    stint_end      date    NOT NULL,
+    leader_id      text,              -- NULL: vacant
+    leader_name    text,
+    role           text,              -- head | acting_head | deputy_in_charge
+    tenure_id      text,
+    tenure_start   date,
+    tenure_end     date,
+    rate_at_start  numeric,
+    rate_at_end    numeric,
+    gap_at_start   numeric,           -- expected pace minus rate when the stint began
+    gap_at_end     numeric,
+    gap_arisen     numeric,           -- the part of the gap that arose during the stint
+    months_behind  integer NOT NULL,
+    PRIMARY KEY (unit_code, indicator, plan_year, answerable_as, stint_start)
 );
 
 -- Progress of each unit on each date it reported, in total (category '') and per category/capital

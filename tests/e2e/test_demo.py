@@ -136,3 +136,35 @@ async def test_peer_standing_matches_the_weighted_national_average(settings: Set
     assert {r["peer_average"] for r in stored} == {round(Decimal(average.numerator) / average.denominator, 6)}
     ranks = sorted(r["peer_rank"] for r in stored)
     assert ranks[0] == 1 and ranks[-1] <= len(targets)
+
+
+async def test_a_change_of_head_splits_the_year_and_the_gap(settings: Settings, pool: asyncpg.Pool) -> None:
+    """Lâm Đồng changed head on 1 June: each answers for the gap that arose in their own months."""
+    await run_demo(settings, Console(record=True))
+    target = next(
+        Fraction(t["amount"])
+        for t in rows("targets.csv")
+        if (t["unit_code"], t["indicator"]) == ("lam-dong", DISBURSEMENT)
+    )
+
+    def gap(as_of: str) -> Fraction:
+        amounts: dict[str, Fraction] = {}
+        for figure in rows("figures.csv"):
+            if (figure["unit_code"], figure["indicator"], figure["as_of"]) == ("lam-dong", DISBURSEMENT, as_of):
+                amounts[figure["category"]] = Fraction(figure["amount"])
+        return pace(DISBURSEMENT, dt.date.fromisoformat(as_of)) - sum(amounts.values()) / target
+
+    async with pool.acquire() as conn:
+        stints = await conn.fetch(
+            "SELECT * FROM leader_accountability WHERE unit_code = 'lam-dong' AND indicator = $1"
+            " AND answerable_as = 'head' ORDER BY stint_start",
+            DISBURSEMENT,
+        )
+    first, second = stints
+    assert (first["leader_name"], first["stint_end"]) == ("Nguyễn Ngọc Tú", dt.date(2025, 5, 31))
+    assert (second["leader_name"], second["stint_start"]) == ("Đặng Văn Mai", dt.date(2025, 6, 1))
+    assert first["gap_at_start"] == 0
+    for stored, exact in ((first["gap_at_end"], gap("2025-05-31")), (second["gap_at_start"], gap("2025-05-31")),
+                          (second["gap_at_end"], gap("2025-10-31"))):  # fmt: skip
+        assert abs(Fraction(stored) - exact) < Fraction(1, 10**5)
+    assert first["gap_arisen"] + second["gap_arisen"] == second["gap_at_end"]

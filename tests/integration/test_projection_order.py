@@ -31,7 +31,10 @@ from shared.events import (
 
 pytestmark = pytest.mark.postgres
 
-TABLES = ("units", "unit_mergers", "tenures", "targets", "figures", "unit_progress_history", "confidence_votes")
+TABLES = (
+    "units", "unit_mergers", "tenures", "targets", "figures", "unit_progress_history", "confidence_votes",
+    "leader_accountability",
+)  # fmt: skip
 TOLERANCE = Decimal("0.05")
 UNITS = ("u1", "u2", "u3")
 

@@ -76,3 +76,15 @@ def test_deputies_in_charge_are_attributed_separately() -> None:
     deputy = Tenure("L9", "Phó Chủ tịch", Role.DEPUTY_IN_CHARGE, "public_investment_disbursement", D(2025, 4, 1), None)
     stints = attribute([head("A", D(2020, 1, 1)), deputy], HISTORY, *YEAR, roles=[Role.DEPUTY_IN_CHARGE])
     assert [(s.vacant, s.start) for s in stints] == [(True, D(2025, 1, 1)), (False, D(2025, 4, 1))]
+
+
+def test_regulation_96_bands() -> None:
+    from services.projector.accountability import vote_band
+
+    assert [vote_band(90, low) for low in (45, 46, 59, 60, 90)] == [
+        "none",
+        "review",
+        "review",
+        "dismissal",
+        "dismissal",
+    ]
