@@ -4,6 +4,7 @@ every test, so tests never see each other's data."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit, urlunsplit
@@ -27,9 +28,9 @@ async def infra() -> AsyncIterator[Settings]:
         yield ready
 
 
-@pytest.fixture
-async def settings(infra: Settings) -> AsyncIterator[Settings]:
-    """Settings for one test: its own database (migrated) and its own topic prefix."""
+@contextlib.asynccontextmanager
+async def fresh_database(infra: Settings) -> AsyncIterator[Settings]:
+    """Settings with a database of their own (migrated, dropped afterwards) and a topic prefix of their own."""
     assert infra.database_url is not None
     name = f"pim_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(infra.database_url)
@@ -39,12 +40,21 @@ async def settings(infra: Settings) -> AsyncIterator[Settings]:
         await admin.close()
     dsn = with_database(infra.database_url, name)
     await migrate(dsn)
-    yield infra.model_copy(update={"database_url": dsn, "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}"})
-    admin = await asyncpg.connect(infra.database_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield infra.model_copy(update={"database_url": dsn, "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}"})
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(infra.database_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def settings(infra: Settings) -> AsyncIterator[Settings]:
+    """Settings for one test: its own database (migrated) and its own topic prefix."""
+    async with fresh_database(infra) as own:
+        yield own
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import itertools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
@@ -14,8 +16,10 @@ import asyncpg
 import pytest
 from rich.console import Console
 
-from pim.demo import run_demo
+from pim.demo import DemoResult, run_demo
+from shared.db import create_pool
 from shared.settings import Settings
+from tests.conftest import fresh_database
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -77,14 +81,31 @@ def expected_flags() -> set[tuple[str, str, str, str | None]]:
     return flags
 
 
-async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(
-    settings: Settings, pool: asyncpg.Pool
-) -> None:
-    console = Console(record=True, width=200)
-    result = await run_demo(settings, console)
+@dataclass
+class Demo:
+    settings: Settings
+    pool: asyncpg.Pool
+    result: DemoResult
+    printed: str
 
+
+@pytest.fixture(scope="module")
+async def demo(infra: Settings) -> AsyncIterator[Demo]:
+    """One `pim demo` run on a database of its own, shared by the tests that read its results."""
+    async with fresh_database(infra) as settings:
+        console = Console(record=True, width=200)
+        result = await run_demo(settings, console)
+        assert settings.database_url is not None
+        pool = await create_pool(settings.database_url)
+        try:
+            yield Demo(settings, pool, result, console.export_text())
+        finally:
+            await pool.close()
+
+
+async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(demo: Demo) -> None:
     expected = expected_flags()
-    async with pool.acquire() as conn:
+    async with demo.pool.acquire() as conn:
         flagged = {
             (r["unit_code"], r["indicator"], r["severity"], r["responsible_leader_name"])
             for r in await conn.fetch("SELECT * FROM alerts WHERE status = 'open'")
@@ -92,9 +113,9 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(
         progress_count = await conn.fetchval("SELECT count(*) FROM unit_progress")
     assert flagged == expected
     assert progress_count == len(rows("targets.csv"))
-    assert result.events == sum(len(rows(f)) for f in ("units.csv", "tenures.csv", "targets.csv", "figures.csv")) + sum(
-        1 for t in rows("tenures.csv") if t["end_date"]
-    )
+    assert demo.result.events == sum(
+        len(rows(f)) for f in ("units.csv", "tenures.csv", "targets.csv", "figures.csv")
+    ) + sum(1 for t in rows("tenures.csv") if t["end_date"])
 
     # The stories the sample was built to tell come out as they should.
     assert (
@@ -104,20 +125,22 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(
         "Đặng Văn Mai",
     ) in flagged  # new head since June
     assert ("ca-mau", "public_investment_disbursement", "warning", None) in flagged  # vacant post
-    printed = console.export_text()
+    printed = demo.printed
     assert "Tỉnh Lâm Đồng" in printed and "Đặng Văn Mai" in printed and "vacant" in printed
 
 
-async def test_running_the_demo_twice_works(settings: Settings) -> None:
-    """Same infrastructure, second run: idempotency keys make the re-sent sample a no-op."""
-    await run_demo(settings, Console(record=True))
-    second = await run_demo(settings, Console(record=True))
-    assert second.events > 0
+async def test_running_the_demo_again_on_the_same_database_stores_nothing_new(demo: Demo) -> None:
+    """Second run on the same infrastructure: idempotency keys make the re-sent sample a no-op."""
+    async with demo.pool.acquire() as conn:
+        before = await conn.fetchval("SELECT count(*) FROM events WHERE channel = 'http'")
+    second = await run_demo(demo.settings, Console(record=True))
+    async with demo.pool.acquire() as conn:
+        after = await conn.fetchval("SELECT count(*) FROM events WHERE channel = 'http'")
+    assert second.events == demo.result.events and after == before
 
 
-async def test_peer_standing_matches_the_weighted_national_average(settings: Settings, pool: asyncpg.Pool) -> None:
+async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -> None:
     """The Ministry of Finance's monthly lists, recomputed here from the raw sample numbers."""
-    await run_demo(settings, Console(record=True))
     targets = {t["unit_code"]: Fraction(t["amount"]) for t in rows("targets.csv") if t["indicator"] == DISBURSEMENT}
     latest: dict[tuple[str, str], Fraction] = {}
     for figure in rows("figures.csv"):
@@ -126,7 +149,7 @@ async def test_peer_standing_matches_the_weighted_national_average(settings: Set
     actual = {unit: sum(v for (u, _), v in latest.items() if u == unit) for unit in targets}
     average = sum(actual.values()) / sum(targets.values())
     expected = {unit: "at_or_above" if actual[unit] / targets[unit] >= average else "below" for unit in targets}
-    async with pool.acquire() as conn:
+    async with demo.pool.acquire() as conn:
         stored = await conn.fetch(
             "SELECT unit_code, standing, peer_average, peer_rank FROM unit_progress"
             " WHERE indicator = $1 AND as_of = '2025-10-31'",
@@ -138,9 +161,8 @@ async def test_peer_standing_matches_the_weighted_national_average(settings: Set
     assert ranks[0] == 1 and ranks[-1] <= len(targets)
 
 
-async def test_a_change_of_head_splits_the_year_and_the_gap(settings: Settings, pool: asyncpg.Pool) -> None:
+async def test_a_change_of_head_splits_the_year_and_the_gap(demo: Demo) -> None:
     """Lâm Đồng changed head on 1 June: each answers for the gap that arose in their own months."""
-    await run_demo(settings, Console(record=True))
     target = next(
         Fraction(t["amount"])
         for t in rows("targets.csv")
@@ -154,7 +176,7 @@ async def test_a_change_of_head_splits_the_year_and_the_gap(settings: Settings, 
                 amounts[figure["category"]] = Fraction(figure["amount"])
         return pace(DISBURSEMENT, dt.date.fromisoformat(as_of)) - sum(amounts.values()) / target
 
-    async with pool.acquire() as conn:
+    async with demo.pool.acquire() as conn:
         stints = await conn.fetch(
             "SELECT * FROM leader_accountability WHERE unit_code = 'lam-dong' AND indicator = $1"
             " AND answerable_as = 'head' ORDER BY stint_start",
