@@ -6,19 +6,23 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Collection
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 
 from pim.bench import run_ingest_bench, save, show
 from pim.cli_ingest import import_command, tokens
 from pim.demo import run_demo
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
 from services.ingest.auth import create_token
-from shared.db import migrate
+from services.projector.rebuild import rebuild
+from shared.db import create_pool, migrate
 from shared.embedded import infrastructure
 from shared.settings import Settings
 
@@ -97,10 +101,41 @@ def relay(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
     _run_services(["relay"], verbose)
 
 
-@app.command()
-def projector(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
-    """Run only the projector (ledger topic → read models)."""
-    _run_services(["projector"], verbose)
+projector = typer.Typer(help="The projector: ledger topic → read models.", invoke_without_command=True)
+app.add_typer(projector, name="projector")
+
+
+@projector.callback()
+def projector_run(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run only the projector (ledger topic → read models); `pim projector rebuild` rebuilds them."""
+    if ctx.invoked_subcommand is None:
+        _run_services(["projector"], verbose)
+
+
+@projector.command("rebuild")
+def projector_rebuild() -> None:
+    """Rebuild every read model from the event store into fresh tables and swap them in atomically."""
+    asyncio.run(_rebuild())
+
+
+async def _rebuild() -> None:
+    settings = Settings()
+    if settings.database_url is None:
+        raise typer.BadParameter("set DATABASE_URL to the PIM database")
+    await migrate(settings.database_url)
+    pool = await create_pool(settings.database_url, max_size=2)
+    try:
+        async with pool.acquire() as conn:
+            total = await conn.fetchval("SELECT count(*) FROM events")
+        started = time.perf_counter()
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("Replaying the event store", total=total)
+            replayed = await rebuild(
+                pool, Decimal(settings.pim_disbursement_tolerance_pp) / 100, lambda n: progress.advance(task, n)
+            )
+        console.print(f"Rebuilt the read models from {replayed:,} events in {time.perf_counter() - started:.1f} s.")
+    finally:
+        await pool.close()
 
 
 @app.command()

@@ -7,8 +7,9 @@ and a later position wins, so redelivered or reordered events leave the same tab
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import asyncpg
@@ -62,10 +63,29 @@ class ProgressChanged:
         }
 
 
+@dataclass
+class Touched:
+    """What a batch of facts changed, so the derived rows can be recomputed for just that."""
+
+    keys: set[ProgressKey] = field(default_factory=set)
+    registered: set[str] = field(default_factory=set)  # units (re-)registered: their peer group may change
+    retenured: set[str] = field(default_factory=set)  # units whose tenures changed
+
+    def update(self, other: Touched) -> None:
+        self.keys |= other.keys
+        self.registered |= other.registered
+        self.retenured |= other.retenured
+
+
 async def apply_events(
     conn: asyncpg.Connection, events: Sequence[RecordedEvent], tolerance: Decimal
 ) -> list[ProgressChanged]:
     """Write `events` into the read models and recompute the progress rows they touch."""
+    return await recompute(conn, await write_facts(conn, events), tolerance)
+
+
+async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
+    """Write the facts `events` carry (idempotently, order-independently); say what they touched."""
     units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
     touched: set[ProgressKey] = set()
     for recorded in events:
@@ -195,14 +215,17 @@ async def apply_events(
             " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
         )
-    changes = await recompute_progress(conn, sorted(touched), tolerance)
-    pairs = {(k.indicator, k.plan_year) for k in touched}
-    registered = {unit[0] for unit in units}  # a registration may move a unit into another peer group
-    if registered:
+    return Touched(touched, {unit[0] for unit in units}, {a[1] for a in appointments} | {d[1] for d in departures})
+
+
+async def recompute(conn: asyncpg.Connection, touched: Touched, tolerance: Decimal) -> list[ProgressChanged]:
+    """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects."""
+    changes = await recompute_progress(conn, sorted(touched.keys), tolerance)
+    pairs = {(k.indicator, k.plan_year) for k in touched.keys}
+    if touched.registered:
         pairs |= await _indicator_years(conn)
-    await recompute_peer_standing(conn, {k.unit_code for k in touched} | registered, pairs)
-    retenured = {a[1] for a in appointments} | {d[1] for d in departures}
-    await recompute_accountability(conn, set(touched) | await _keys_of_units(conn, retenured))
+    await recompute_peer_standing(conn, {k.unit_code for k in touched.keys} | touched.registered, pairs)
+    await recompute_accountability(conn, touched.keys | await _keys_of_units(conn, touched.retenured))
     return changes
 
 
@@ -401,21 +424,20 @@ async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[Prog
         " WHERE category = '' AND unit_code = ANY($1::text[]) ORDER BY as_of",
         units,
     )
+    points_of: dict[ProgressKey, list[ProgressPoint]] = defaultdict(list)
+    for r in history:
+        key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
+        points_of[key].append(ProgressPoint(r["as_of"], r["rate"], r["expected_pace"], r["status"]))
+    tenures_of: dict[str, list[Tenure]] = defaultdict(list)
+    for r in tenure_rows:
+        tenures_of[r["unit_code"]].append(
+            Tenure(r["leader_id"], r["leader_name"], Role(r["role"]), r["indicator"], r["start_date"], r["end_date"],
+                   r["tenure_id"])
+        )  # fmt: skip
     records = []
     for key in keys:
-        points = [
-            ProgressPoint(r["as_of"], r["rate"], r["expected_pace"], r["status"])
-            for r in history
-            if (r["unit_code"], r["indicator"], r["plan_year"]) == (key.unit_code, key.indicator, key.plan_year)
-        ]
-        tenures = [
-            Tenure(
-                r["leader_id"], r["leader_name"], Role(r["role"]), r["indicator"], r["start_date"], r["end_date"],
-                r["tenure_id"],
-            )
-            for r in tenure_rows
-            if r["unit_code"] == key.unit_code
-        ]  # fmt: skip
+        points = points_of[key]
+        tenures = tenures_of[key.unit_code]
         start, end = plan_period(key.indicator, key.plan_year)
         deputies = [t for t in tenures if t.indicator == key.indicator]
         for answerable_as, candidates, roles in (

@@ -15,6 +15,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.projector.projection import ProgressChanged, apply_events
+from services.projector.rebuild import PROJECTOR_LOCK
 from shared.bus import decode_recorded, encode_json, make_consumer, make_producer
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -83,6 +84,8 @@ class Projector:
         events.sort(key=lambda e: e.position)
         offsets = [(tp.topic, tp.partition, messages[-1].offset + 1) for tp, messages in batches.items()]
         async with self._pool.acquire() as conn, conn.transaction():
+            # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
             changes = await apply_events(conn, events, self._tolerance)
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"

@@ -1,0 +1,95 @@
+"""`pim projector rebuild`: every read model rebuilt from the event store into fresh tables, then
+swapped in atomically.
+
+The new tables are built in a schema of their own (the projection code writes unqualified names, and
+the rebuild connection's search path points them there), so readers keep reading the current tables
+until the swap. The swap takes the projector's lock, catches up with events appended meanwhile, and
+moves the tables in one transaction: readers see the old tables or the new ones, never a mix.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from decimal import Decimal
+
+import asyncpg
+
+from services.projector.projection import Touched, recompute, write_facts
+from shared.event_store import recorded_event
+
+READ_MODELS = (
+    "units", "unit_mergers", "tenures", "targets", "figures", "confidence_votes", "unit_progress_history",
+    "leader_accountability",
+)  # fmt: skip
+VIEWS = ("unit_progress",)
+PROJECTOR_LOCK = 7_431_002  # the live projector holds it shared per batch; the swap holds it exclusively
+BATCH = 50_000
+
+
+async def _replay(
+    conn: asyncpg.Connection, after: int, touched: Touched, on_events: Callable[[int], None] | None
+) -> int:
+    """Write the facts of every event after position `after`; return the last position read."""
+    while True:
+        rows = await conn.fetch(
+            "SELECT * FROM public.events WHERE position > $1 ORDER BY position LIMIT $2", after, BATCH
+        )
+        if not rows:
+            return after
+        async with conn.transaction():
+            touched.update(await write_facts(conn, [recorded_event(r) for r in rows]))
+        after = rows[-1]["position"]
+        if on_events is not None:
+            on_events(len(rows))
+
+
+async def rebuild(pool: asyncpg.Pool, tolerance: Decimal, on_events: Callable[[int], None] | None = None) -> int:
+    """Rebuild every read model; return the number of events replayed."""
+    schema = f"rebuild_{uuid.uuid4().hex[:12]}"
+    retired = f"{schema}_retired"
+    async with pool.acquire() as conn:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+        try:
+            for table in READ_MODELS:
+                await conn.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
+            await conn.execute(f"SET search_path = {schema}, public")
+            touched = Touched()
+            position = await _replay(conn, 0, touched, on_events)
+            # Derived rows once, for everything, rather than once per batch.
+            async with conn.transaction():
+                await recompute(conn, touched, tolerance)
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", PROJECTOR_LOCK)
+                caught_up = Touched()
+                await _replay_in_transaction(conn, position, caught_up)
+                await recompute(conn, caught_up, tolerance)
+                views = {
+                    view: await conn.fetchval("SELECT pg_get_viewdef($1::regclass)", f"public.{view}") for view in VIEWS
+                }
+                await conn.execute(f"CREATE SCHEMA {retired}")
+                for view in VIEWS:
+                    await conn.execute(f"DROP VIEW public.{view}")
+                for table in READ_MODELS:
+                    await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {retired}")
+                    await conn.execute(f"ALTER TABLE {schema}.{table} SET SCHEMA public")
+                await conn.execute("SET LOCAL search_path = public")
+                for view, definition in views.items():
+                    await conn.execute(f"CREATE VIEW public.{view} AS {definition}")
+                await conn.execute(f"DROP SCHEMA {retired} CASCADE")
+        finally:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+            await conn.execute("RESET search_path")
+    return await _count_events(pool)
+
+
+async def _replay_in_transaction(conn: asyncpg.Connection, after: int, touched: Touched) -> None:
+    rows = await conn.fetch("SELECT * FROM public.events WHERE position > $1 ORDER BY position", after)
+    if rows:
+        touched.update(await write_facts(conn, [recorded_event(r) for r in rows]))
+
+
+async def _count_events(pool: asyncpg.Pool) -> int:
+    async with pool.acquire() as conn:
+        count: int = await conn.fetchval("SELECT count(*) FROM events")
+    return count
