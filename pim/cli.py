@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import signal
 import time
@@ -19,10 +20,11 @@ from rich.progress import Progress
 from pim.bench import run_ingest_bench, save, show
 from pim.cli_ingest import import_command, tokens
 from pim.demo import run_demo
+from pim.report import progress_table
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
 from services.ingest.auth import create_token
 from services.projector.rebuild import rebuild
-from shared.db import create_pool, migrate
+from shared.db import connect, create_pool, migrate
 from shared.embedded import infrastructure
 from shared.settings import Settings
 
@@ -167,3 +169,25 @@ def bench_ingest(
     show(result, console)
     save(result, output)
     console.print(f"Written to {output}")
+
+
+@app.command("progress")
+def progress_command(
+    as_known_on: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="show what was known on this date (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """Print each unit's progress from DATABASE_URL, as it stands or as it was known on a past date."""
+    settings = Settings()
+    if settings.database_url is None:
+        raise typer.BadParameter("set DATABASE_URL to the PIM database")
+
+    async def show() -> None:
+        conn = await connect(settings.database_url or "")
+        try:
+            tolerance = Decimal(settings.pim_disbursement_tolerance_pp) / 100
+            console.print(await progress_table(conn, as_known_on.date() if as_known_on else None, tolerance))
+        finally:
+            await conn.close()
+
+    asyncio.run(show())

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 from rich.table import Table
+
+from services.projector.time_travel import progress_as_known_on
 
 BILLION = Decimal(1_000_000_000)
 INDICATOR_LABEL = {"public_investment_disbursement": "Disbursement", "budget_revenue": "Revenue"}
@@ -19,17 +23,31 @@ def _billions(amount: Decimal | None) -> str:
     return "—" if amount is None else f"{amount / BILLION:,.0f}"
 
 
-async def progress_table(conn: asyncpg.Connection) -> Table:
-    rows = await conn.fetch(
-        "SELECT u.name, p.* FROM unit_progress p JOIN units u USING (unit_code)"
-        ' ORDER BY u.name COLLATE "C", p.indicator DESC'
-    )
-    table = Table(title="Progress against target and pace (billion VND) — Tiến độ so với kế hoạch")
+async def progress_table(
+    conn: asyncpg.Connection, known_on: dt.date | None = None, tolerance: Decimal = Decimal("0.05")
+) -> Table:
+    """Each unit's latest progress; `known_on` shows it as it was known on that date instead."""
+    names = {r["unit_code"]: r["name"] for r in await conn.fetch("SELECT unit_code, name FROM units")}
+    if known_on is None:
+        rows = [dict(r) for r in await conn.fetch("SELECT * FROM unit_progress")]
+        title = "Progress against target and pace (billion VND) — Tiến độ so với kế hoạch"
+    else:
+        latest: dict[tuple[str, str, int], dict[str, Any]] = {}
+        for row in await progress_as_known_on(conn, known_on, tolerance):
+            key = (row["unit_code"], row["indicator"], row["plan_year"])
+            if row["category"] == "" and (key not in latest or latest[key]["as_of"] < row["as_of"]):
+                latest[key] = row
+        rows = list(latest.values())
+        title = (
+            f"Progress as known on {known_on} (billion VND) — Tiến độ theo số liệu đã biết đến ngày {known_on:%d/%m/%Y}"
+        )
+    rows.sort(key=lambda r: (names.get(r["unit_code"], r["unit_code"]), r["indicator"]))
+    table = Table(title=title)
     for column in ("Unit", "Indicator", "As of", "Target", "Actual YTD", "Rate", "Pace", "Status"):
         table.add_column(column, justify="right" if column in ("Target", "Actual YTD", "Rate", "Pace") else "left")
     for r in rows:
         table.add_row(
-            r["name"],
+            names.get(r["unit_code"], r["unit_code"]),
             INDICATOR_LABEL[r["indicator"]],
             r["as_of"].isoformat(),
             _billions(r["target"]),

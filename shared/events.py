@@ -120,6 +120,9 @@ class FigureFields(DomainEvent):
     as_of: dt.date
     amount_kind: AmountKind = "cumulative"
     amount: Amount = Field(description="VND")
+    document_date: dt.date | None = Field(
+        default=None, description="a backfill's source-document date: when the figure became known"
+    )
 
     def occurred_on(self) -> dt.date:
         return self.as_of

@@ -35,13 +35,13 @@ STAGING_BLOAT_BYTES = 8 * 1024 * 1024
 _STAGE = """
 CREATE TEMP TABLE IF NOT EXISTS staged_figures (
     row_no integer PRIMARY KEY, indicator text, unit_code text, plan_year integer, category text,
-    project_code text, as_of date, amount_kind text, amount numeric, correction_reason text
+    project_code text, as_of date, amount_kind text, amount numeric, correction_reason text, document_date date
 );
 CREATE TEMP TABLE IF NOT EXISTS rejected_rows (row_no integer PRIMARY KEY);
 """
 _STAGE_COLUMNS = (
     "row_no", "indicator", "unit_code", "plan_year", "category", "project_code", "as_of", "amount_kind", "amount",
-    "correction_reason",
+    "correction_reason", "document_date",
 )  # fmt: skip
 
 _UNKNOWN_OR_MERGED = """
@@ -124,7 +124,8 @@ SELECT s.row_no AS ord, s.unit_code AS stream_id,
                         ELSE 'RevenueReported' END,
            'unit_code', s.unit_code, 'plan_year', s.plan_year, 'category', s.category,
            'project_code', nullif(s.project_code, ''), 'as_of', to_char(s.as_of, 'YYYY-MM-DD'),
-           'amount_kind', s.amount_kind, 'amount', s.amount::text)
+           'amount_kind', s.amount_kind, 'amount', s.amount::text,
+           'document_date', to_char(s.document_date, 'YYYY-MM-DD'))
        || CASE WHEN s.correction_reason IS NULL THEN '{}'::jsonb
                ELSE jsonb_build_object('indicator', s.indicator, 'reason', s.correction_reason) END AS payload
 FROM staged_figures s

@@ -31,6 +31,7 @@ class FigureRow(NamedTuple):
     amount_kind: str  # cumulative | period
     amount: Decimal
     correction_reason: str | None
+    document_date: dt.date | None = None  # a backfill's source-document date
 
     def event_type(self) -> str:
         if self.correction_reason is not None:
@@ -238,6 +239,7 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
     as_of = take("as_of", parse_date_cell)
     amount_kind = take("amount_kind", parse_amount_kind, required=False) or "cumulative"
     amount = take("amount", parse_money_cell)
+    document_date = take("document_date", parse_date_cell, required=False)
     reason_raw = cells.get("correction_reason")
     reason = str(reason_raw).strip() if reason_raw not in (None, "") else None
     if reason is not None and len(reason) > 500:
@@ -257,6 +259,7 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
         amount_kind,  # type: ignore[arg-type]
         amount,  # type: ignore[arg-type]
         reason,
+        document_date,  # type: ignore[arg-type]
     )
     if figure.plan_year < 2000 or figure.plan_year > 2100:
         errors.add(RowError(row, "plan_year", str(figure.plan_year), "expected a year between 2000 and 2100"))
@@ -300,6 +303,7 @@ def figure_from_event(event: FigureFields, row: int) -> FigureRow:
         event.amount_kind,
         event.amount,
         reason,
+        event.document_date,
     )
 
 
@@ -318,7 +322,7 @@ class FigureCellParser:
     def __init__(self, keys: Sequence[str]) -> None:
         self._keys = tuple(keys)
         expected = ("unit_code", "indicator", "plan_year", "category", "project_code", "as_of", "amount_kind",
-                    "amount", "correction_reason")  # fmt: skip
+                    "amount", "correction_reason", "document_date")  # fmt: skip
         self._fast = self._keys == expected
 
     def __call__(self, values: Sequence[object], row: int, errors: ErrorLog) -> FigureRow | None:
@@ -330,7 +334,7 @@ class FigureCellParser:
 
     @staticmethod
     def _clean(values: Sequence[object], row: int) -> FigureRow | None:
-        unit, indicator, year, category, project, as_of, kind, amount, reason = values
+        unit, indicator, year, category, project, as_of, kind, amount, reason, document_date = values
         if not (isinstance(unit, str) and isinstance(indicator, str) and isinstance(year, str)
                 and isinstance(category, str) and isinstance(as_of, str) and isinstance(amount, str)):  # fmt: skip
             return None
@@ -351,8 +355,8 @@ class FigureCellParser:
             kind = "cumulative"
         elif kind not in ("cumulative", "period"):
             return None
-        if reason not in (None, ""):
-            return None  # corrections are rare: the careful path
+        if reason not in (None, "") or document_date not in (None, ""):
+            return None  # corrections and backfills are rare: the careful path
         try:
             date = dt.date.fromisoformat(as_of)
         except ValueError:

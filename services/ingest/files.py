@@ -48,6 +48,7 @@ FIGURE_COLUMNS = (
     Column("amount_kind", "Loại số liệu", False, "lũy kế", "lũy kế (cumulative, default) or phát sinh (period)"),
     Column("amount", "Số tiền (đồng)", True, "4.200.000.000.000", "VND; 1.234.567 or 1,234,567 or 1234567"),
     Column("correction_reason", "Lý do điều chỉnh", False, "", "fill only to correct an earlier report"),
+    Column("document_date", "Ngày văn bản gốc", False, "", "for a late backfill: the date of the source document"),
 )  # fmt: skip
 
 

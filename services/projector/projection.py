@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -87,6 +88,7 @@ async def apply_events(
 async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
     """Write the facts `events` carry (idempotently, order-independently); say what they touched."""
     units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
+    target_known_on: list[dt.date] = []
     touched: set[ProgressKey] = set()
     for recorded in events:
         event = recorded.event()
@@ -113,6 +115,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 departures.append((event.tenure_id, event.unit_code, event.end_date, position))
             case TargetSet() | TargetAdjusted():
                 late_supplement = event.late_supplement if isinstance(event, TargetAdjusted) else Decimal(0)
+                target_known_on.append(recorded.recorded_at.date())
                 targets.append(
                     (
                         event.unit_code,
@@ -130,6 +133,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             case FigureFields():
                 indicator = event.indicator.value
                 reason = event.reason if isinstance(event, FigureCorrected) else None
+                known_on = event.document_date or recorded.recorded_at.date()
                 figures.append(
                     (
                         position,
@@ -142,6 +146,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         event.amount_kind,
                         event.amount,
                         reason,
+                        known_on,
                     )
                 )
                 touched.add(ProgressKey(event.unit_code, indicator, event.plan_year))
@@ -202,10 +207,15 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             " WHERE t.position < $9",
             targets,
         )
+        await conn.executemany(
+            "INSERT INTO target_history (position, unit_code, indicator, plan_year, amount, late_supplement, known_on)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING",
+            [(t[8], *t[:5], known) for t, known in zip(targets, target_known_on, strict=True)],
+        )
     if figures:
         await conn.executemany(
             "INSERT INTO figures (position, unit_code, indicator, plan_year, category, project_code, as_of,"
-            " amount_kind, amount, correction_reason) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+            " amount_kind, amount, correction_reason, known_on) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
             " ON CONFLICT (position) DO NOTHING",
             figures,
         )
@@ -240,6 +250,7 @@ WITH keys AS (
     SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of)
            f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.amount_kind, f.amount
     FROM figures f JOIN keys USING (unit_code, indicator, plan_year)
+    WHERE $4::date IS NULL OR f.known_on <= $4::date
     ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.position DESC
 ), grouped AS (
     SELECT *, count(*) FILTER (WHERE amount_kind = 'cumulative') OVER (
@@ -273,6 +284,7 @@ FROM filled
 GROUP BY GROUPING SETS ((unit_code, indicator, plan_year, as_of, category), (unit_code, indicator, plan_year, as_of))
 """
 
+# Each key's target (the latest known on $4, or the latest of all when $4 is null) and version.
 _KEY_FACTS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
@@ -281,10 +293,16 @@ SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplem
        greatest((SELECT max(f.position) FROM figures f
                   WHERE (f.unit_code, f.indicator, f.plan_year) = (k.unit_code, k.indicator, k.plan_year)),
                 t.position) AS version
-FROM keys k LEFT JOIN targets t USING (unit_code, indicator, plan_year)
+FROM keys k
+LEFT JOIN LATERAL (
+    SELECT h.amount, h.late_supplement, h.position FROM target_history h
+    WHERE (h.unit_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+      AND ($4::date IS NULL OR h.known_on <= $4::date)
+    ORDER BY h.position DESC LIMIT 1
+) t ON true
 """
 
-_HISTORY_COLUMNS = (
+HISTORY_COLUMNS = (
     "unit_code", "indicator", "plan_year", "category", "as_of", "target", "comparable_target", "actual_ytd", "rate",
     "comparable_rate", "expected_pace", "gap_to_pace", "status", "version",
 )  # fmt: skip
@@ -298,10 +316,31 @@ async def recompute_progress(
     if not keys:
         return []
     arrays = ([k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys])
-    facts = {(r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays)}
-    records = []
+    records, latest, versions = await compute_progress(conn, keys, tolerance, known_on=None)
+    await conn.execute(
+        "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[]) AS k(u, i, y)"
+        " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y)",
+        *arrays,
+    )
+    await conn.copy_records_to_table("unit_progress_history", records=records, columns=HISTORY_COLUMNS)
+    return [
+        ProgressChanged(unit, indicator, year, as_of, status, versions[(unit, indicator, year)])
+        for (unit, indicator, year), (as_of, status) in sorted(latest.items())
+    ]
+
+
+async def compute_progress(
+    conn: asyncpg.Connection, keys: list[ProgressKey], tolerance: Decimal, known_on: dt.date | None
+) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, int], tuple[dt.date, str]], dict[tuple[str, str, int], int]]:
+    """Progress rows (in `HISTORY_COLUMNS` order) of `keys`, from the facts known on `known_on` (all facts
+    when None); with each key's latest date and status, and its version."""
+    arrays = ([k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys])
+    facts = {
+        (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
+    }
+    records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str]] = {}
-    for row in await conn.fetch(PROGRESS_ACTUALS, *arrays):
+    for row in await conn.fetch(PROGRESS_ACTUALS, *arrays, known_on):
         key = (row["unit_code"], row["indicator"], row["plan_year"])
         fact = facts[key]
         target, late = fact["target"], fact["late_supplement"] or Decimal(0)
@@ -322,16 +361,7 @@ async def recompute_progress(
                 pace, gap, status, fact["version"],
             )
         )  # fmt: skip
-    await conn.execute(
-        "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[]) AS k(u, i, y)"
-        " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y)",
-        *arrays,
-    )
-    await conn.copy_records_to_table("unit_progress_history", records=records, columns=_HISTORY_COLUMNS)
-    return [
-        ProgressChanged(unit, indicator, year, as_of, status, facts[(unit, indicator, year)]["version"])
-        for (unit, indicator, year), (as_of, status) in sorted(latest.items())
-    ]
+    return records, latest, {key: fact["version"] for key, fact in facts.items()}
 
 
 # Top-level units (provinces and central agencies) form the national group; the others are grouped

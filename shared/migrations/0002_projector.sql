@@ -52,6 +52,17 @@ CREATE TABLE targets (
     PRIMARY KEY (unit_code, indicator, plan_year)
 );
 
+-- Every target and adjustment, for "as known on" questions (targets above keeps only the latest).
+CREATE TABLE target_history (
+    position        bigint  PRIMARY KEY,
+    unit_code       text    NOT NULL,
+    indicator       text    NOT NULL,
+    plan_year       integer NOT NULL,
+    amount          numeric NOT NULL,
+    late_supplement numeric NOT NULL,
+    known_on        date    NOT NULL
+);
+
 -- Every reported figure, keyed by the event that reported it: a redelivered event is a no-op, and
 -- "the later report for the same date supersedes" is the highest position, whatever the arrival order.
 CREATE TABLE figures (
@@ -64,7 +75,8 @@ CREATE TABLE figures (
     as_of             date    NOT NULL,
     amount_kind       text    NOT NULL,  -- cumulative | period
     amount            numeric NOT NULL,
-    correction_reason text
+    correction_reason text,
+    known_on          date    NOT NULL  -- when it became known: the source document's date, else the day recorded
 );
 CREATE INDEX figures_by_key ON figures (unit_code, indicator, plan_year, category, project_code, as_of, position);
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import asyncpg
 import pytest
 
 from services.projector.projection import apply_events
-from shared.events import DisbursementReported, FigureCorrected, TargetAdjusted, TargetSet
+from services.projector.time_travel import progress_as_known_on
+from shared.events import DisbursementReported, FigureCorrected, TargetAdjusted, TargetSet, UnitRegistered
+from shared.settings import Settings
 from tests.integration.test_projection_order import recorded
 
 pytestmark = pytest.mark.postgres
@@ -78,3 +85,61 @@ async def test_comparable_rate_leaves_out_capital_supplemented_late(pool: asyncp
 async def test_a_unit_without_a_target_is_not_assessed(pool: asyncpg.Pool) -> None:
     rows = await history(pool, disbursed("central_budget", 5, 100))
     assert rows["", 5][1:] == (None, None, "not_assessed")
+
+
+async def test_progress_as_known_on_a_past_date_ignores_later_reports(pool: asyncpg.Pool) -> None:
+    def on(day: int, month: int) -> dt.datetime:
+        return dt.datetime(2025, month, day, 9, tzinfo=dt.UTC)
+
+    events = [
+        TargetSet(unit_code="hue", indicator="public_investment_disbursement", plan_year=2025, amount=D(1000)),
+        disbursed("central_budget", 1, 100),
+        FigureCorrected(unit_code="hue", plan_year=2025, category="central_budget", as_of=dt.date(2025, 1, 28),
+                        amount=D(80), indicator="public_investment_disbursement", reason="sai số"),
+        # a backfill recorded in April from a document of 20 February
+        disbursed("local_budget", 1, 40).model_copy(update={"document_date": dt.date(2025, 2, 20)}),
+    ]  # fmt: skip
+    stamped = [
+        r.model_copy(update={"recorded_at": at})
+        for r, at in zip(recorded(events), [on(1, 1), on(5, 2), on(10, 3), on(2, 4)], strict=True)
+    ]
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, stamped, D("0.05"))
+
+        async def total(day: dt.date) -> object:
+            rows = await progress_as_known_on(conn, day, D("0.05"))
+            return next((r["actual_ytd"] for r in rows if r["category"] == ""), None)
+
+        assert await total(dt.date(2025, 2, 1)) is None  # nothing known yet
+        assert await total(dt.date(2025, 2, 10)) == 100  # the first report
+        assert await total(dt.date(2025, 2, 25)) == 140  # + the backfill, known from its document's date
+        assert await total(dt.date(2025, 3, 15)) == 120  # the correction
+        current = await conn.fetchval("SELECT actual_ytd FROM unit_progress WHERE unit_code = 'hue'")
+        assert current == 120
+
+
+async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, settings: Settings) -> None:
+    events = [
+        UnitRegistered(unit_code="hue", name="Thành phố Huế", level="province", committee="UBKT"),
+        TargetSet(unit_code="hue", indicator="public_investment_disbursement", plan_year=2025, amount=D(10**12)),
+        disbursed("central_budget", 1, 100 * 10**9),
+        disbursed("central_budget", 2, 300 * 10**9),
+    ]
+    days = [dt.datetime(2025, m, d, tzinfo=dt.UTC) for m, d in ((1, 1), (1, 1), (2, 5), (3, 5))]
+    stamped = [r.model_copy(update={"recorded_at": at}) for r, at in zip(recorded(events), days, strict=True)]
+    async with pool.acquire() as conn, conn.transaction():
+        await apply_events(conn, stamped, D("0.05"))
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url), "COLUMNS": "200"}
+    pim = str(Path(sys.executable).with_name("pim"))
+
+    async def run(*args: str) -> str:
+        done = await asyncio.to_thread(
+            subprocess.run, [pim, "progress", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    past, now = await run("--as-known-on", "2025-02-20"), await run()
+    assert "Thành phố Huế" in past and "2025-01-28" in past and "10.0%" in past
+    assert "2025-02-28" in now and "30.0%" in now

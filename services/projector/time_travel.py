@@ -1,0 +1,27 @@
+"""Progress "as known on" a date: what was on the table at a past meeting, before later reports and
+corrections. A figure is known from its source document's date where a backfill carries one, from the
+day it was recorded otherwise; a target from the day it was recorded."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from services.projector.projection import HISTORY_COLUMNS, ProgressKey, compute_progress
+
+
+async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, tolerance: Decimal) -> list[dict[str, Any]]:
+    """Every unit's progress history (totals and categories) from the facts known on `day`."""
+    keys = [
+        ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
+        for r in await conn.fetch(
+            "SELECT DISTINCT unit_code, indicator, plan_year FROM figures WHERE known_on <= $1 ORDER BY 1, 2, 3", day
+        )
+    ]
+    if not keys:
+        return []
+    records, _, _ = await compute_progress(conn, keys, tolerance, known_on=day)
+    return [dict(zip(HISTORY_COLUMNS, record, strict=True)) for record in records]
