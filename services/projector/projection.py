@@ -71,11 +71,13 @@ class Touched:
     keys: set[ProgressKey] = field(default_factory=set)
     registered: set[str] = field(default_factory=set)  # units (re-)registered: their peer group may change
     retenured: set[str] = field(default_factory=set)  # units whose tenures changed
+    merged: set[str] = field(default_factory=set)  # units that took others over
 
     def update(self, other: Touched) -> None:
         self.keys |= other.keys
         self.registered |= other.registered
         self.retenured |= other.retenured
+        self.merged |= other.merged
 
 
 async def apply_events(
@@ -225,11 +227,17 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
         )
-    return Touched(touched, {unit[0] for unit in units}, {a[1] for a in appointments} | {d[1] for d in departures})
+    return Touched(
+        touched,
+        {unit[0] for unit in units},
+        {a[1] for a in appointments} | {d[1] for d in departures},
+        {m[1] for m in mergers},
+    )
 
 
 async def recompute(conn: asyncpg.Connection, touched: Touched, tolerance: Decimal) -> list[ProgressChanged]:
     """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects."""
+    touched.keys |= await _successor_keys(conn, touched.keys, touched.merged)
     changes = await recompute_progress(conn, sorted(touched.keys), tolerance)
     pairs = {(k.indicator, k.plan_year) for k in touched.keys}
     if touched.registered:
@@ -246,41 +254,54 @@ async def recompute(conn: asyncpg.Connection, touched: Touched, tolerance: Decim
 PROGRESS_ACTUALS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
+), sources AS (
+    -- a unit's own figures and, from the merger date on, those of the units merged into it
+    SELECT unit_code, indicator, plan_year, unit_code AS source, NULL::date AS merged_on FROM keys
+    UNION ALL
+    SELECT k.unit_code, k.indicator, k.plan_year, m.predecessor_code, m.effective_date
+    FROM keys k JOIN unit_mergers m ON m.successor_code = k.unit_code
 ), effective AS (
-    SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of)
-           f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.amount_kind, f.amount
-    FROM figures f JOIN keys USING (unit_code, indicator, plan_year)
+    SELECT DISTINCT ON (s.unit_code, s.indicator, s.plan_year, s.source, f.category, f.project_code, f.as_of)
+           s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on, f.category, f.project_code, f.as_of,
+           f.amount_kind, f.amount
+    FROM sources s JOIN figures f ON (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
     WHERE $4::date IS NULL OR f.known_on <= $4::date
-    ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of, f.position DESC
+    ORDER BY s.unit_code, s.indicator, s.plan_year, s.source, f.category, f.project_code, f.as_of, f.position DESC
 ), grouped AS (
     SELECT *, count(*) FILTER (WHERE amount_kind = 'cumulative') OVER (
-        PARTITION BY unit_code, indicator, plan_year, category, project_code ORDER BY as_of) AS run
+        PARTITION BY unit_code, indicator, plan_year, source, category, project_code ORDER BY as_of) AS run
     FROM effective
 ), line_values AS (
-    SELECT unit_code, indicator, plan_year, category, project_code, as_of,
-           sum(amount) OVER (PARTITION BY unit_code, indicator, plan_year, category, project_code, run
+    SELECT unit_code, indicator, plan_year, source, category, project_code, as_of,
+           sum(amount) OVER (PARTITION BY unit_code, indicator, plan_year, source, category, project_code, run
                              ORDER BY as_of) AS ytd
     FROM grouped
-), dates AS (
-    SELECT DISTINCT unit_code, indicator, plan_year, as_of FROM effective
+), dates AS (  -- every date any source reported, so values carry forward; rows come out for the unit's own
+    SELECT unit_code, indicator, plan_year, as_of, bool_or(source = unit_code) AS own
+    FROM effective GROUP BY unit_code, indicator, plan_year, as_of
 ), lines AS (
-    SELECT DISTINCT unit_code, indicator, plan_year, category, project_code FROM effective
+    SELECT DISTINCT unit_code, indicator, plan_year, source, merged_on, category, project_code FROM effective
 ), marks AS (
-    SELECT d.unit_code, d.indicator, d.plan_year, d.as_of, l.category, l.project_code, v.ytd
+    SELECT d.unit_code, d.indicator, d.plan_year, d.as_of, d.own, l.source, l.merged_on, l.category, l.project_code,
+           v.ytd
     FROM dates d
     JOIN lines l USING (unit_code, indicator, plan_year)
-    LEFT JOIN line_values v USING (unit_code, indicator, plan_year, category, project_code, as_of)
+    LEFT JOIN line_values v USING (unit_code, indicator, plan_year, source, category, project_code, as_of)
 ), carried AS (
-    SELECT *, count(ytd) OVER (PARTITION BY unit_code, indicator, plan_year, category, project_code
+    SELECT *, count(ytd) OVER (PARTITION BY unit_code, indicator, plan_year, source, category, project_code
                                ORDER BY as_of) AS seen
     FROM marks
 ), filled AS (
-    SELECT *, coalesce(first_value(ytd) OVER (
-        PARTITION BY unit_code, indicator, plan_year, category, project_code, seen ORDER BY as_of), 0) AS value
+    SELECT *,
+           CASE WHEN as_of < merged_on THEN 0  -- a predecessor counts only from the merger date
+                ELSE coalesce(first_value(ytd) OVER (
+                    PARTITION BY unit_code, indicator, plan_year, source, category, project_code, seen
+                    ORDER BY as_of), 0) END AS value
     FROM carried
 )
 SELECT unit_code, indicator, plan_year, as_of, coalesce(category, '') AS category, sum(value) AS actual_ytd
 FROM filled
+WHERE own
 GROUP BY GROUPING SETS ((unit_code, indicator, plan_year, as_of, category), (unit_code, indicator, plan_year, as_of))
 """
 
@@ -291,12 +312,31 @@ WITH keys AS (
 )
 SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplement,
        greatest((SELECT max(f.position) FROM figures f
-                  WHERE (f.unit_code, f.indicator, f.plan_year) = (k.unit_code, k.indicator, k.plan_year)),
-                t.position) AS version
+                  WHERE (f.indicator, f.plan_year) = (k.indicator, k.plan_year)
+                    AND (f.unit_code = k.unit_code OR f.unit_code IN (
+                        SELECT predecessor_code FROM unit_mergers WHERE successor_code = k.unit_code))),
+                t.position,
+                (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)) AS version
 FROM keys k
 LEFT JOIN LATERAL (
     SELECT h.amount, h.late_supplement, h.position FROM target_history h
     WHERE (h.unit_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+      AND ($4::date IS NULL OR h.known_on <= $4::date)
+    ORDER BY h.position DESC LIMIT 1
+) t ON true
+"""
+
+# The targets of the units merged into each key's unit, which join its target from the merger date.
+_MERGED_TARGETS = """
+WITH keys AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
+)
+SELECT k.unit_code, k.indicator, k.plan_year, m.effective_date, t.amount, t.late_supplement
+FROM keys k
+JOIN unit_mergers m ON m.successor_code = k.unit_code
+JOIN LATERAL (
+    SELECT h.amount, h.late_supplement FROM target_history h
+    WHERE (h.unit_code, h.indicator, h.plan_year) = (m.predecessor_code, k.indicator, k.plan_year)
       AND ($4::date IS NULL OR h.known_on <= $4::date)
     ORDER BY h.position DESC LIMIT 1
 ) t ON true
@@ -338,12 +378,19 @@ async def compute_progress(
     facts = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
     }
+    merged: dict[tuple[str, str, int], list[asyncpg.Record]] = defaultdict(list)
+    for r in await conn.fetch(_MERGED_TARGETS, *arrays, known_on):
+        merged[(r["unit_code"], r["indicator"], r["plan_year"])].append(r)
     records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str]] = {}
     for row in await conn.fetch(PROGRESS_ACTUALS, *arrays, known_on):
         key = (row["unit_code"], row["indicator"], row["plan_year"])
         fact = facts[key]
         target, late = fact["target"], fact["late_supplement"] or Decimal(0)
+        for predecessor in merged[key]:  # merged units' plans join the successor's from the merger date
+            if row["as_of"] >= predecessor["effective_date"]:
+                target = (target or Decimal(0)) + predecessor["amount"]
+                late += predecessor["late_supplement"]
         pace = expected_pace(milestones_for(Indicator(row["indicator"])), row["plan_year"], row["as_of"])
         comparable_target = None if target is None else target - late
         if row["category"] == "":
@@ -391,6 +438,10 @@ async def recompute_peer_standing(
         [i for i, _ in pairs],
         [y for _, y in pairs],
     )
+    merged_on = {
+        r["predecessor_code"]: r["effective_date"]
+        for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")
+    }
     timelines: dict[tuple[str, str, int], dict[str, list[asyncpg.Record]]] = {}
     for row in rows:
         group = timelines.setdefault((row["peer_group"], row["indicator"], row["plan_year"]), {})
@@ -401,6 +452,11 @@ async def recompute_peer_standing(
         for day in dates:
             figures = []
             for unit, timeline in members.items():
+                if unit in merged_on and day >= merged_on[unit]:
+                    # Merged away: its figures count in its successor's from now on; it stands nowhere.
+                    if any(r["as_of"] == day for r in timeline):
+                        updates.append((unit, indicator, plan_year, day, peer_group, None, None, None))
+                    continue
                 known = [r for r in timeline if r["as_of"] <= day]
                 if known:
                     figures.append(PeerFigures(unit, known[-1]["target"], known[-1]["actual_ytd"]))
@@ -494,3 +550,16 @@ async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[Prog
         [k.plan_year for k in keys],
     )
     await conn.copy_records_to_table("leader_accountability", records=records, columns=_ACCOUNTABILITY_COLUMNS)
+
+
+async def _successor_keys(conn: asyncpg.Connection, keys: set[ProgressKey], successors: set[str]) -> set[ProgressKey]:
+    """The keys of units whose history includes the touched ones: their successors by merger, and the
+    successors of new mergers, for every indicator and year their predecessors reported."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT m.successor_code, f.indicator, f.plan_year FROM unit_mergers m"
+        " JOIN figures f ON f.unit_code IN (m.predecessor_code, m.successor_code)"
+        " WHERE m.predecessor_code = ANY($1::text[]) OR m.successor_code = ANY($2::text[])",
+        sorted({k.unit_code for k in keys}),
+        sorted(successors),
+    )
+    return {ProgressKey(r["successor_code"], r["indicator"], r["plan_year"]) for r in rows}

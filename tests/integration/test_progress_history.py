@@ -15,7 +15,14 @@ import pytest
 
 from services.projector.projection import apply_events
 from services.projector.time_travel import progress_as_known_on
-from shared.events import DisbursementReported, FigureCorrected, TargetAdjusted, TargetSet, UnitRegistered
+from shared.events import (
+    DisbursementReported,
+    FigureCorrected,
+    TargetAdjusted,
+    TargetSet,
+    UnitRegistered,
+    UnitsMerged,
+)
 from shared.settings import Settings
 from tests.integration.test_projection_order import recorded
 
@@ -143,3 +150,36 @@ async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, sett
     past, now = await run("--as-known-on", "2025-02-20"), await run()
     assert "Thành phố Huế" in past and "2025-01-28" in past and "10.0%" in past
     assert "2025-02-28" in now and "30.0%" in now
+
+
+async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(pool: asyncpg.Pool) -> None:
+    def report(unit: str, month: int, amount: int) -> DisbursementReported:
+        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
+                                    as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
+
+    def plan(unit: str, amount: int) -> TargetSet:
+        return TargetSet(unit_code=unit, indicator="public_investment_disbursement", plan_year=2025, amount=D(amount))
+
+    events = [
+        plan("lam-dong", 1000), plan("dak-nong", 500), plan("binh-thuan", 500),
+        report("lam-dong", 5, 300), report("dak-nong", 5, 100), report("binh-thuan", 6, 250),
+        UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong", "binh-thuan"],
+                    effective_date=dt.date(2025, 7, 1)),
+        report("lam-dong", 7, 450), report("lam-dong", 8, 500),
+    ]  # fmt: skip
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, recorded(events), D("0.05"))
+        rows = await conn.fetch(
+            "SELECT as_of, target, actual_ytd, rate FROM unit_progress_history"
+            " WHERE unit_code = 'lam-dong' AND category = '' ORDER BY as_of"
+        )
+        predecessors = await conn.fetch("SELECT unit_code, as_of, actual_ytd FROM unit_progress")
+    assert [(r["as_of"].month, r["target"], r["actual_ytd"]) for r in rows] == [
+        (5, 1000, 300),  # before the merger: Lâm Đồng alone
+        (7, 2000, 450 + 100 + 250),  # from 1 July: the merged units' figures and plans join
+        (8, 2000, 500 + 100 + 250),
+    ]
+    assert rows[-1]["rate"] == D("0.425")
+    # the predecessors keep their own history up to the merger
+    assert {(r["unit_code"], r["actual_ytd"]) for r in predecessors} >= {("dak-nong", 100), ("binh-thuan", 250)}
