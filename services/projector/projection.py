@@ -446,7 +446,7 @@ async def recompute_peer_standing(
     for row in rows:
         group = timelines.setdefault((row["peer_group"], row["indicator"], row["plan_year"]), {})
         group.setdefault(row["unit_code"], []).append(row)
-    updates = []
+    updates: list[tuple[object, ...]] = []
     for (peer_group, indicator, plan_year), members in timelines.items():
         dates = sorted({r["as_of"] for timeline in members.values() for r in timeline})
         for day in dates:
