@@ -18,6 +18,9 @@ from rich.console import Console
 from rich.progress import Progress
 
 from pim.bench import run_ingest_bench, save, show
+from pim.bench_projector import run_projector_bench
+from pim.bench_projector import save as save_projector
+from pim.bench_projector import show as show_projector
 from pim.cli_ingest import import_command, tokens
 from pim.demo import run_demo
 from pim.report import progress_table
@@ -168,6 +171,19 @@ def bench_ingest(
     result = asyncio.run(run_ingest_bench(Settings(), rows, rate, seconds, console))
     show(result, console)
     save(result, output)
+    console.print(f"Written to {output}")
+
+
+@bench.command("projector")
+def bench_projector(
+    events: Annotated[int, typer.Option(help="events in the store and on the ledger")] = 2_000_000,
+    output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/projector.json"),
+) -> None:
+    """Live consumption from Kafka and rebuild from the store, beside raw getmany and one SQL statement."""
+    _configure_logging(False)
+    result = asyncio.run(run_projector_bench(Settings(), events, console))
+    show_projector(result, console)
+    save_projector(result, output)
     console.print(f"Written to {output}")
 
 

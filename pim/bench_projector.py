@@ -1,0 +1,222 @@
+"""`pim bench projector`: live consumption from Kafka and rebuild from the store, each beside the raw
+limit measured in the same run (a raw aiokafka getmany loop over the same topic; one set-based SQL
+statement computing the same unit-progress table)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from pim.bench import PeakMemory
+from services.ingest.registry import Registry
+from services.ingest.relay import Relay
+from services.projector.projection import PROGRESS_ACTUALS
+from services.projector.rebuild import rebuild
+from services.projector.service import Projector
+from shared.db import create_pool, migrate
+from shared.embedded import infrastructure
+from shared.event_store import EventStore, Submitter
+from shared.events import TargetSet, UnitRegistered
+from shared.settings import Settings
+from shared.topics import ensure_topics
+
+CATEGORIES = ("central_budget", "local_budget", "oda", "other")
+WEEKS = 50
+COMMUNES_PER_DISTRICT = 100
+TOLERANCE = Decimal("0.05")
+
+# Bench data only: figure events written straight into the store by one statement (the ingest path is
+# measured by `pim bench ingest`). Weekly cumulative disbursement, four capital sources per commune.
+_GENERATE_FIGURES = """
+WITH g AS (
+    SELECT n, 'xa-' || lpad((((n - 1) / 4) % $2)::text, 5, '0') AS unit_code,
+           (ARRAY['central_budget', 'local_budget', 'oda', 'other'])[(n - 1) % 4 + 1] AS category,
+           ((n - 1) / (4 * $2))::int AS week
+    FROM generate_series(1, $3) AS n
+)
+INSERT INTO events (position, event_id, stream_id, stream_version, event_type, schema_version, occurred_on,
+                    submitted_by, channel, payload)
+SELECT $1 + n, gen_random_uuid(), unit_code, 1000 + n, 'DisbursementReported', 1, date '2025-01-03' + week * 7,
+       'bench', 'bench',
+       jsonb_build_object('type', 'DisbursementReported', 'unit_code', unit_code, 'plan_year', 2025,
+                          'category', category, 'project_code', NULL,
+                          'as_of', to_char(date '2025-01-03' + week * 7, 'YYYY-MM-DD'), 'amount_kind', 'cumulative',
+                          'amount', ((week + 1) * 1000000)::text, 'document_date', NULL)
+FROM g
+"""
+
+
+@dataclass
+class ProjectorBench:
+    events: int
+    units: int
+    live_events_per_s: float
+    live_seconds: float
+    raw_getmany_msgs_per_s: float
+    rebuild_events_per_s: float
+    rebuild_seconds: float
+    raw_sql_progress_seconds: float
+    raw_sql_events_per_s: float
+    relay_msgs_per_s: float
+    rss_start_mb: float
+    rss_peak_mb: float
+    machine: dict[str, Any] = field(default_factory=dict)
+
+
+async def _load(pool: asyncpg.Pool, events: int) -> int:
+    communes = max(1, events // (len(CATEGORIES) * WEEKS))
+    districts = -(-communes // COMMUNES_PER_DISTRICT)
+    registry = [UnitRegistered(unit_code="tinh", name="Tỉnh thử nghiệm", level="province", committee="UBKT")]
+    registry += [
+        UnitRegistered(unit_code=f"huyen-{d:03d}", name=f"Huyện {d}", level="district", parent_code="tinh",
+                       committee="UBKT Tỉnh ủy")
+        for d in range(districts)
+    ]  # fmt: skip
+    registry += [
+        UnitRegistered(unit_code=f"xa-{c:05d}", name=f"Xã {c}", level="commune",
+                       parent_code=f"huyen-{c // COMMUNES_PER_DISTRICT:03d}", committee="UBKT Huyện ủy")
+        for c in range(communes)
+    ]  # fmt: skip
+    for start in range(0, len(registry), 5000):
+        await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
+    targets = [
+        TargetSet(unit_code=f"xa-{c:05d}", indicator="public_investment_disbursement", plan_year=2025,
+                  amount=Decimal(WEEKS * 1_000_000 * 4))
+        for c in range(communes)
+    ]  # fmt: skip
+    store = EventStore(pool)
+    for start in range(0, len(targets), 5000):
+        await store.append(targets[start : start + 5000], Submitter("bench", "bench"))
+    figures = events - len(registry) - len(targets)
+    async with pool.acquire() as conn, conn.transaction():
+        head = await EventStore.lock(conn)
+        await conn.execute(_GENERATE_FIGURES, head, communes, figures)
+    return communes
+
+
+async def _raw_getmany(settings: Settings, topic: str, expected: int) -> float:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        seen, started = 0, time.perf_counter()
+        while seen < expected:
+            for batch in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                for message in batch:
+                    json.loads(message.value)
+                seen += len(batch)
+        return seen / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+async def _wait(predicate: Any, worker: asyncio.Task[None], what: str, timeout_s: float = 3600) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not await predicate():
+        if worker.done():
+            worker.result()  # raises what stopped it
+            raise RuntimeError(f"{what} stopped")
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.2)
+
+
+async def run_projector_bench(settings: Settings, events: int, console: Console) -> ProjectorBench:
+    async with infrastructure(settings) as ready:
+        ready = ready.model_copy(update={"pim_topic_prefix": f"bench{int(time.time())}"})
+        assert ready.database_url is not None
+        await migrate(ready.database_url)
+        await ensure_topics(ready)
+        pool = await create_pool(ready.database_url, max_size=6)
+        try:
+            console.print(f"Loading {events:,} events into the store…")
+            units = await _load(pool, events)
+            total = await EventStore(pool).head()
+
+            console.print("Relaying them to the ledger topic…")
+            relay = asyncio.create_task(Relay(ready, pool).run())
+            started = time.perf_counter()
+
+            async def relayed() -> bool:
+                async with pool.acquire() as conn:
+                    return bool((await conn.fetchval("SELECT position FROM relay_state") or 0) >= total)
+
+            await _wait(relayed, relay, "relay")
+            relay_rate = total / (time.perf_counter() - started)
+            relay.cancel()
+
+            console.print("Raw aiokafka getmany over the ledger…")
+            raw_rate = await _raw_getmany(ready, ready.ledger_topic, total)
+
+            with PeakMemory() as memory:
+                console.print("Live: the projector consumes the ledger into the read models…")
+                projector = asyncio.create_task(Projector(ready, pool).run())
+                started = time.perf_counter()
+
+                async def projected() -> bool:
+                    async with pool.acquire() as conn:
+                        return bool(await conn.fetchval("SELECT coalesce(sum(next_offset), 0) FROM projector_offsets")
+                                    >= total)  # fmt: skip
+
+                await _wait(projected, projector, "projector")
+                live_seconds = time.perf_counter() - started
+                projector.cancel()
+                await asyncio.gather(projector, return_exceptions=True)
+
+                console.print("Rebuild from the store…")
+                started = time.perf_counter()
+                await rebuild(pool, TOLERANCE)
+                rebuild_seconds = time.perf_counter() - started
+
+            console.print("Raw: one set-based statement computing the unit-progress table…")
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("SET LOCAL enable_nestloop = off")  # as the projector runs it
+                keys = await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures")
+                started = time.perf_counter()
+                await conn.fetch(
+                    PROGRESS_ACTUALS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], None
+                )
+                raw_sql_seconds = time.perf_counter() - started
+        finally:
+            await pool.close()
+    return ProjectorBench(
+        events=total, units=units, live_events_per_s=round(total / live_seconds), live_seconds=round(live_seconds, 1),
+        raw_getmany_msgs_per_s=round(raw_rate), rebuild_events_per_s=round(total / rebuild_seconds),
+        rebuild_seconds=round(rebuild_seconds, 1), raw_sql_progress_seconds=round(raw_sql_seconds, 2),
+        raw_sql_events_per_s=round(total / raw_sql_seconds), relay_msgs_per_s=round(relay_rate),
+        rss_start_mb=round(memory.start_mb, 1), rss_peak_mb=round(memory.peak_mb, 1),
+        machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+    )  # fmt: skip
+
+
+def show(result: ProjectorBench, console: Console) -> None:
+    table = Table(title=f"pim bench projector — {result.events:,} events, {result.units:,} units")
+    for column in ("measure", "PIM", "raw limit, same run"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    table.add_row("live, events/s", f"{result.live_events_per_s:,.0f} ({result.live_seconds} s)",
+                  f"{result.raw_getmany_msgs_per_s:,.0f} (aiokafka getmany)")  # fmt: skip
+    raw_sql = f"{result.raw_sql_events_per_s:,.0f} (one SQL statement, {result.raw_sql_progress_seconds} s)"
+    table.add_row("rebuild, events/s", f"{result.rebuild_events_per_s:,.0f} ({result.rebuild_seconds} s)", raw_sql)
+    table.add_row("relay, messages/s", f"{result.relay_msgs_per_s:,.0f}", "")
+    table.add_row("resident memory", f"{result.rss_start_mb} → peak {result.rss_peak_mb} MB", "")
+    console.print(table)
+
+
+def save(result: ProjectorBench, output: Path) -> None:
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(dataclasses.asdict(result), indent=2) + "\n", encoding="utf-8")
