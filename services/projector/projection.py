@@ -451,34 +451,41 @@ async def recompute_peer_standing(
         r["predecessor_code"]: r["effective_date"]
         for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")
     }
-    timelines: dict[tuple[str, str, int], dict[str, list[asyncpg.Record]]] = {}
+    groups: dict[tuple[str, str, int], dict[str, dict[dt.date, asyncpg.Record]]] = {}
     for row in rows:
-        group = timelines.setdefault((row["peer_group"], row["indicator"], row["plan_year"]), {})
-        group.setdefault(row["unit_code"], []).append(row)
+        group = groups.setdefault((row["peer_group"], row["indicator"], row["plan_year"]), {})
+        group.setdefault(row["unit_code"], {})[row["as_of"]] = row
     updates: list[tuple[object, ...]] = []
-    for (peer_group, indicator, plan_year), members in timelines.items():
-        dates = sorted({r["as_of"] for timeline in members.values() for r in timeline})
-        for day in dates:
+    for (peer_group, indicator, plan_year), members in groups.items():
+        latest: dict[str, asyncpg.Record] = {}  # each member's latest row on or before the day
+        for day in sorted({day for reported in members.values() for day in reported}):
             figures = []
-            for unit, timeline in members.items():
+            for unit, reported in members.items():
+                if day in reported:
+                    latest[unit] = reported[day]
                 if unit in merged_on and day >= merged_on[unit]:
                     # Merged away: its figures count in its successor's from now on; it stands nowhere.
-                    if any(r["as_of"] == day for r in timeline):
+                    if day in reported:
                         updates.append((unit, indicator, plan_year, day, peer_group, None, None, None))
-                    continue
-                known = [r for r in timeline if r["as_of"] <= day]
-                if known:
-                    figures.append(PeerFigures(unit, known[-1]["target"], known[-1]["actual_ytd"]))
+                elif unit in latest:
+                    figures.append(PeerFigures(unit, latest[unit]["target"], latest[unit]["actual_ytd"]))
             for standing in peer_standings(figures):
-                if any(r["as_of"] == day for r in members[standing.unit_code]):
+                if day in members[standing.unit_code]:
                     updates.append(
                         (standing.unit_code, indicator, plan_year, day, peer_group, standing.peer_average,
                          standing.standing.value, standing.rank)
                     )  # fmt: skip
-    await conn.executemany(
-        "UPDATE unit_progress_history SET peer_group = $5, peer_average = $6, standing = $7, peer_rank = $8"
-        " WHERE (unit_code, indicator, plan_year, category, as_of) = ($1, $2, $3, '', $4)",
-        updates,
+    if not updates:
+        return
+    columns = list(zip(*updates, strict=True))
+    await conn.execute(
+        "UPDATE unit_progress_history h SET peer_group = u.peer_group, peer_average = u.peer_average,"
+        " standing = u.standing, peer_rank = u.peer_rank"
+        " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::text[], $6::numeric[], $7::text[],"
+        " $8::int[]) AS u(unit_code, indicator, plan_year, as_of, peer_group, peer_average, standing, peer_rank)"
+        " WHERE (h.unit_code, h.indicator, h.plan_year, h.category, h.as_of)"
+        " = (u.unit_code, u.indicator, u.plan_year, '', u.as_of)",
+        *[list(c) for c in columns],
     )
 
 
