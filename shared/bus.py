@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from faststream.kafka import KafkaBroker
 
 from shared.events import RecordedEvent
 from shared.settings import Settings
@@ -26,6 +28,16 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
         linger_ms=5,
         max_batch_size=256 * 1024,
         request_timeout_ms=15_000,
+    )
+
+
+def make_broker(settings: Settings, service: str) -> KafkaBroker:
+    """A FastStream broker for `service`; per-message logs at DEBUG (one line a message is too much at INFO)."""
+    return KafkaBroker(
+        bootstrap(settings),
+        enable_idempotence=settings.kafka_enable_idempotence,
+        log_level=logging.DEBUG,
+        logger=logging.getLogger(f"pim.{service}.broker"),
     )
 
 

@@ -12,6 +12,7 @@ from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
 from services.alerts.rules import ProgressSnapshot, below_pace, fingerprint
+from shared.bus import make_broker
 from shared.event_store import EventStore, Submitter
 from shared.events import AlertRaised, AlertResolved, DomainEvent, Indicator, Role
 from shared.responsibility import Tenure, responsible_on
@@ -174,12 +175,7 @@ async def _tenures(conn: asyncpg.Connection, unit_code: str) -> list[Tenure]:
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
     """The FastStream app of the alerts service: progress notifications in, alert events out."""
-    broker = KafkaBroker(
-        settings.kafka_bootstrap_servers or "",
-        enable_idempotence=settings.kafka_enable_idempotence,
-        log_level=logging.DEBUG,  # one line per message is too much at INFO
-        logger=logging.getLogger("pim.alerts.broker"),
-    )
+    broker = make_broker(settings, "alerts")
     publisher = broker.publisher(settings.alerts_topic)
 
     @broker.subscriber(

@@ -25,6 +25,7 @@ from services.ingest.errors import RowError, SubmissionRejected, row_error_from_
 from services.ingest.figure_intake import FigureIntake
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.submissions import FiguresSubmission
+from shared.bus import make_broker
 from shared.event_store import IdempotencyConflict, Submitter, content_hash
 from shared.settings import Settings
 
@@ -90,12 +91,7 @@ def dead_letter(reason: str, errors: list[RowError], message: Any) -> dict[str, 
 
 def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
     """The FastStream app of raw intake: submissions in, refusals to the dead-letter topic."""
-    broker = KafkaBroker(
-        settings.kafka_bootstrap_servers or "",
-        enable_idempotence=settings.kafka_enable_idempotence,
-        log_level=logging.DEBUG,
-        logger=logging.getLogger("pim.ingest.broker"),
-    )
+    broker = make_broker(settings, "ingest")
     dead_letters = broker.publisher(settings.raw_dead_letter_topic)
 
     @broker.subscriber(
