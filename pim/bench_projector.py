@@ -25,6 +25,7 @@ from services.ingest.registry import Registry
 from services.ingest.relay import Relay
 from services.projector.projection import PROGRESS_ACTUALS
 from services.projector.rebuild import rebuild
+from services.projector.rules_config import progress_rules
 from services.projector.service import Projector
 from shared.db import create_pool, migrate
 from shared.embedded import infrastructure
@@ -36,7 +37,6 @@ from shared.topics import ensure_topics
 CATEGORIES = ("central_budget", "local_budget", "oda", "other")
 WEEKS = 50
 COMMUNES_PER_DISTRICT = 100
-TOLERANCE = Decimal("0.05")
 
 # Bench data only: figure events written straight into the store by one statement (the ingest path is
 # measured by `pim bench ingest`). Weekly cumulative disbursement, four capital sources per commune.
@@ -180,7 +180,7 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
 
                 console.print("Rebuild from the store…")
                 started = time.perf_counter()
-                await rebuild(pool, TOLERANCE)
+                await rebuild(pool, progress_rules(ready))
                 rebuild_seconds = time.perf_counter() - started
 
             console.print("Raw: one set-based statement computing the unit-progress table…")

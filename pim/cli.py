@@ -9,7 +9,6 @@ import logging
 import signal
 import time
 from collections.abc import Collection
-from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
@@ -27,6 +26,7 @@ from pim.report import progress_table
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
 from services.ingest.auth import create_token
 from services.projector.rebuild import rebuild
+from services.projector.rules_config import progress_rules
 from shared.db import connect, create_pool, migrate
 from shared.embedded import infrastructure
 from shared.settings import Settings
@@ -135,9 +135,7 @@ async def _rebuild() -> None:
         started = time.perf_counter()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Replaying the event store", total=total)
-            replayed = await rebuild(
-                pool, Decimal(settings.pim_disbursement_tolerance_pp) / 100, lambda n: progress.advance(task, n)
-            )
+            replayed = await rebuild(pool, progress_rules(settings), lambda n: progress.advance(task, n))
         console.print(f"Rebuilt the read models from {replayed:,} events in {time.perf_counter() - started:.1f} s.")
     finally:
         await pool.close()
@@ -201,8 +199,8 @@ def progress_command(
     async def show() -> None:
         conn = await connect(settings.database_url or "")
         try:
-            tolerance = Decimal(settings.pim_disbursement_tolerance_pp) / 100
-            console.print(await progress_table(conn, as_known_on.date() if as_known_on else None, tolerance))
+            known_on = as_known_on.date() if as_known_on else None
+            console.print(await progress_table(conn, known_on, progress_rules(settings)))
         finally:
             await conn.close()
 

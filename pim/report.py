@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 from rich.table import Table
 
+from services.projector.progress import ProgressRules
 from services.projector.time_travel import progress_as_known_on
 
 BILLION = Decimal(1_000_000_000)
@@ -24,7 +25,7 @@ def _billions(amount: Decimal | None) -> str:
 
 
 async def progress_table(
-    conn: asyncpg.Connection, known_on: dt.date | None = None, tolerance: Decimal = Decimal("0.05")
+    conn: asyncpg.Connection, known_on: dt.date | None = None, rules: ProgressRules | None = None
 ) -> Table:
     """Each unit's latest progress; `known_on` shows it as it was known on that date instead."""
     names = {r["unit_code"]: r["name"] for r in await conn.fetch("SELECT unit_code, name FROM units")}
@@ -33,7 +34,7 @@ async def progress_table(
         title = "Progress against target and pace (billion VND) — Tiến độ so với kế hoạch"
     else:
         latest: dict[tuple[str, str, int], dict[str, Any]] = {}
-        for row in await progress_as_known_on(conn, known_on, tolerance):
+        for row in await progress_as_known_on(conn, known_on, rules or ProgressRules()):
             key = (row["unit_code"], row["indicator"], row["plan_year"])
             if row["category"] == "" and (key not in latest or latest[key]["as_of"] < row["as_of"]):
                 latest[key] = row

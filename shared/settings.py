@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     pim_topic_prefix: str = Field(default="pim", description="prefix of every topic name")
     pim_api_host: str = "127.0.0.1"
     pim_api_port: int = Field(default=8000, description="ingest HTTP API port (0 = any free port)")
+    pim_pace_file: Path | None = Field(
+        default=None, description="TOML pace curves (see infra/pace.toml); unset = the built-in defaults"
+    )
     pim_disbursement_tolerance_pp: int = Field(
         default=5, description="percentage points a unit may trail its pace before it is flagged"
     )

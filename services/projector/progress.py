@@ -6,7 +6,10 @@ No I/O here: functions take data and return data, and are tested as such.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import itertools
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
@@ -48,6 +51,51 @@ REVENUE_MILESTONES = (Milestone(12, 31, Decimal("1")),)
 
 def milestones_for(indicator: Indicator) -> tuple[Milestone, ...]:
     return DISBURSEMENT_MILESTONES if indicator is Indicator.DISBURSEMENT else REVENUE_MILESTONES
+
+
+DEFAULT_CURVES = {Indicator.DISBURSEMENT: DISBURSEMENT_MILESTONES, Indicator.BUDGET_REVENUE: REVENUE_MILESTONES}
+
+
+@dataclass(frozen=True)
+class ProgressRules:
+    """How progress is judged: the pace curve of each indicator and the tolerance below it."""
+
+    tolerance: Decimal = Decimal("0.05")
+    curves: Mapping[Indicator, tuple[Milestone, ...]] = field(default_factory=lambda: dict(DEFAULT_CURVES))
+
+    def pace(self, indicator: Indicator, plan_year: int, as_of: dt.date) -> Decimal:
+        return expected_pace(self.curves[indicator], plan_year, as_of)
+
+    def assess(self, target: Decimal | None, actual_ytd: Decimal, pace: Decimal) -> Progress:
+        return assess(target, actual_ytd, pace, self.tolerance)
+
+
+def parse_pace_curves(text: str) -> dict[Indicator, tuple[Milestone, ...]]:
+    """Pace curves from TOML: per indicator, `milestones = [{ by = "06-30", share = "0.40" }, …]`, where
+    `by = "+01-31"` means that day of the next year, or `curve = "linear"` over the calendar year.
+    Raises ValueError naming what is wrong."""
+    curves = dict(DEFAULT_CURVES)
+    for name, spec in tomllib.loads(text).items():
+        try:
+            indicator = Indicator(name)
+        except ValueError:
+            raise ValueError(f"unknown indicator {name!r} in the pace curves") from None
+        if spec.get("curve") == "linear":
+            curves[indicator] = REVENUE_MILESTONES
+            continue
+        milestones = []
+        for point in spec.get("milestones", []):
+            by, share = str(point["by"]), Decimal(str(point["share"]))
+            years_after = 1 if by.startswith("+") else 0
+            month, day = (int(part) for part in by.lstrip("+").split("-"))
+            if not Decimal(0) <= share <= Decimal(1):
+                raise ValueError(f"{name}: share {share} is not between 0 and 1")
+            milestones.append(Milestone(month, day, share, years_after))
+        dated = [(m.on(2001), m.share) for m in milestones]
+        if not milestones or dated != sorted(dated) or any(a[1] > b[1] for a, b in itertools.pairwise(dated)):
+            raise ValueError(f"{name}: milestones must be given in date order with growing shares")
+        curves[indicator] = tuple(milestones)
+    return curves
 
 
 def expected_pace(milestones: tuple[Milestone, ...], plan_year: int, as_of: dt.date) -> Decimal:

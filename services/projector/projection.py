@@ -17,7 +17,7 @@ import asyncpg
 
 from services.projector.accountability import ProgressPoint, attribute, plan_period, vote_band
 from services.projector.peers import PeerFigures, peer_standings
-from services.projector.progress import assess, expected_pace, milestones_for
+from services.projector.progress import ProgressRules
 from shared.events import (
     ConfidenceVoteRecorded,
     FigureCorrected,
@@ -81,10 +81,10 @@ class Touched:
 
 
 async def apply_events(
-    conn: asyncpg.Connection, events: Sequence[RecordedEvent], tolerance: Decimal
+    conn: asyncpg.Connection, events: Sequence[RecordedEvent], rules: ProgressRules
 ) -> list[ProgressChanged]:
     """Write `events` into the read models and recompute the progress rows they touch."""
-    return await recompute(conn, await write_facts(conn, events), tolerance)
+    return await recompute(conn, await write_facts(conn, events), rules)
 
 
 async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
@@ -233,10 +233,10 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     )
 
 
-async def recompute(conn: asyncpg.Connection, touched: Touched, tolerance: Decimal) -> list[ProgressChanged]:
+async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressRules) -> list[ProgressChanged]:
     """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects."""
     touched.keys |= await _successor_keys(conn, touched.keys, touched.merged)
-    changes = await recompute_progress(conn, sorted(touched.keys), tolerance)
+    changes = await recompute_progress(conn, sorted(touched.keys), rules)
     pairs = {(k.indicator, k.plan_year) for k in touched.keys}
     if touched.registered:
         pairs |= await _indicator_years(conn)
@@ -353,14 +353,14 @@ HISTORY_COLUMNS = (
 
 
 async def recompute_progress(
-    conn: asyncpg.Connection, keys: Iterable[ProgressKey], tolerance: Decimal
+    conn: asyncpg.Connection, keys: Iterable[ProgressKey], rules: ProgressRules
 ) -> list[ProgressChanged]:
     """Rewrite the progress history of `keys`; return the current (latest) state of each."""
     keys = list(keys)
     if not keys:
         return []
     arrays = ([k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys])
-    records, latest, versions = await compute_progress(conn, keys, tolerance, known_on=None)
+    records, latest, versions = await compute_progress(conn, keys, rules, known_on=None)
     await conn.execute(
         "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[]) AS k(u, i, y)"
         " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y)",
@@ -374,7 +374,7 @@ async def recompute_progress(
 
 
 async def compute_progress(
-    conn: asyncpg.Connection, keys: list[ProgressKey], tolerance: Decimal, known_on: dt.date | None
+    conn: asyncpg.Connection, keys: list[ProgressKey], rules: ProgressRules, known_on: dt.date | None
 ) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, int], tuple[dt.date, str]], dict[tuple[str, str, int], int]]:
     """Progress rows (in `HISTORY_COLUMNS` order) of `keys`, from the facts known on `known_on` (all facts
     when None); with each key's latest date and status, and its version."""
@@ -400,16 +400,16 @@ async def compute_progress(
             if row["as_of"] >= predecessor["effective_date"]:
                 target = (target or Decimal(0)) + predecessor["amount"]
                 late += predecessor["late_supplement"]
-        pace = expected_pace(milestones_for(Indicator(row["indicator"])), row["plan_year"], row["as_of"])
+        pace = rules.pace(Indicator(row["indicator"]), row["plan_year"], row["as_of"])
         comparable_target = None if target is None else target - late
         if row["category"] == "":
-            progress = assess(target, row["actual_ytd"], pace, tolerance)
-            comparable = assess(comparable_target, row["actual_ytd"], pace, tolerance).rate
+            progress = rules.assess(target, row["actual_ytd"], pace)
+            comparable = rules.assess(comparable_target, row["actual_ytd"], pace).rate
             rate, gap, status = progress.rate, progress.gap_to_pace, progress.status.value
             if key not in latest or latest[key][0] < row["as_of"]:
                 latest[key] = (row["as_of"], status)
         else:  # a category's share of the unit's target
-            rate = assess(target, row["actual_ytd"], pace, tolerance).rate
+            rate = rules.assess(target, row["actual_ytd"], pace).rate
             comparable, gap, status = None, None, None
         records.append(
             (

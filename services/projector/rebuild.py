@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 
 import asyncpg
 
+from services.projector.progress import ProgressRules
 from services.projector.projection import Touched, recompute, write_facts
 from shared.event_store import recorded_event
 
@@ -44,7 +44,7 @@ async def _replay(
             on_events(len(rows))
 
 
-async def rebuild(pool: asyncpg.Pool, tolerance: Decimal, on_events: Callable[[int], None] | None = None) -> int:
+async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[[int], None] | None = None) -> int:
     """Rebuild every read model; return the number of events replayed."""
     schema = f"rebuild_{uuid.uuid4().hex[:12]}"
     retired = f"{schema}_retired"
@@ -58,12 +58,12 @@ async def rebuild(pool: asyncpg.Pool, tolerance: Decimal, on_events: Callable[[i
             position = await _replay(conn, 0, touched, on_events)
             # Derived rows once, for everything, rather than once per batch.
             async with conn.transaction():
-                await recompute(conn, touched, tolerance)
+                await recompute(conn, touched, rules)
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", PROJECTOR_LOCK)
                 caught_up = Touched()
                 await _replay_in_transaction(conn, position, caught_up)
-                await recompute(conn, caught_up, tolerance)
+                await recompute(conn, caught_up, rules)
                 views = {
                     view: await conn.fetchval("SELECT pg_get_viewdef($1::regclass)", f"public.{view}") for view in VIEWS
                 }

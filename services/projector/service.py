@@ -9,13 +9,13 @@ offset beyond the partition's end means the broker lost its data: read that part
 from __future__ import annotations
 
 import logging
-from decimal import Decimal
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.projector.projection import ProgressChanged, apply_events
 from services.projector.rebuild import PROJECTOR_LOCK
+from services.projector.rules_config import progress_rules
 from shared.bus import decode_recorded, encode_json, make_consumer, make_producer
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -41,7 +41,7 @@ class Projector:
         self._settings = settings
         self._pool = pool
         self._topic = settings.ledger_topic
-        self._tolerance = Decimal(settings.pim_disbursement_tolerance_pp) / 100
+        self._rules = progress_rules(settings)
         self._consumer: AIOKafkaConsumer | None = None
 
     async def run(self) -> None:
@@ -86,7 +86,7 @@ class Projector:
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
             await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
-            changes = await apply_events(conn, events, self._tolerance)
+            changes = await apply_events(conn, events, self._rules)
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
                 " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = $3",

@@ -5,15 +5,15 @@ day it was recorded otherwise; a target from the day it was recorded."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
+from services.projector.progress import ProgressRules
 from services.projector.projection import HISTORY_COLUMNS, ProgressKey, compute_progress
 
 
-async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, tolerance: Decimal) -> list[dict[str, Any]]:
+async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, rules: ProgressRules) -> list[dict[str, Any]]:
     """Every unit's progress history (totals and categories) from the facts known on `day`."""
     keys = [
         ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
@@ -23,5 +23,5 @@ async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, tolerance
     ]
     if not keys:
         return []
-    records, _, _ = await compute_progress(conn, keys, tolerance, known_on=day)
+    records, _, _ = await compute_progress(conn, keys, rules, known_on=day)
     return [dict(zip(HISTORY_COLUMNS, record, strict=True)) for record in records]

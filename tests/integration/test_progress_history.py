@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from services.projector.time_travel import progress_as_known_on
 from shared.events import (
@@ -28,6 +29,7 @@ from tests.integration.test_projection_order import recorded
 
 pytestmark = pytest.mark.postgres
 D = Decimal
+RULES = ProgressRules(tolerance=D("0.05"))
 
 
 def disbursed(category: str, month: int, amount: int, kind: str = "cumulative") -> DisbursementReported:
@@ -39,7 +41,7 @@ def disbursed(category: str, month: int, amount: int, kind: str = "cumulative") 
 
 async def history(pool: asyncpg.Pool, *events: object) -> dict[tuple[str, int], tuple[object, ...]]:
     async with pool.acquire() as conn, conn.transaction():
-        await apply_events(conn, recorded(list(events)), D("0.05"))  # type: ignore[arg-type]
+        await apply_events(conn, recorded(list(events)), RULES)  # type: ignore[arg-type]
         rows = await conn.fetch("SELECT * FROM unit_progress_history ORDER BY category, as_of")
     return {
         (r["category"], r["as_of"].month): (r["actual_ytd"], r["rate"], r["comparable_rate"], r["status"]) for r in rows
@@ -112,10 +114,10 @@ async def test_progress_as_known_on_a_past_date_ignores_later_reports(pool: asyn
     ]
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await apply_events(conn, stamped, D("0.05"))
+            await apply_events(conn, stamped, RULES)
 
         async def total(day: dt.date) -> object:
-            rows = await progress_as_known_on(conn, day, D("0.05"))
+            rows = await progress_as_known_on(conn, day, RULES)
             return next((r["actual_ytd"] for r in rows if r["category"] == ""), None)
 
         assert await total(dt.date(2025, 2, 1)) is None  # nothing known yet
@@ -136,7 +138,7 @@ async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, sett
     days = [dt.datetime(2025, m, d, tzinfo=dt.UTC) for m, d in ((1, 1), (1, 1), (2, 5), (3, 5))]
     stamped = [r.model_copy(update={"recorded_at": at}) for r, at in zip(recorded(events), days, strict=True)]
     async with pool.acquire() as conn, conn.transaction():
-        await apply_events(conn, stamped, D("0.05"))
+        await apply_events(conn, stamped, RULES)
     env = {**os.environ, "DATABASE_URL": str(settings.database_url), "COLUMNS": "200"}
     pim = str(Path(sys.executable).with_name("pim"))
 
@@ -169,7 +171,7 @@ async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(p
     ]  # fmt: skip
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await apply_events(conn, recorded(events), D("0.05"))
+            await apply_events(conn, recorded(events), RULES)
         rows = await conn.fetch(
             "SELECT as_of, target, actual_ytd, rate FROM unit_progress_history"
             " WHERE unit_code = 'lam-dong' AND category = '' ORDER BY as_of"

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from shared.events import (
     DisbursementReported,
@@ -35,7 +36,7 @@ TABLES = (
     "units", "unit_mergers", "tenures", "targets", "figures", "unit_progress_history", "confidence_votes",
     "leader_accountability",
 )  # fmt: skip
-TOLERANCE = Decimal("0.05")
+RULES = ProgressRules(tolerance=Decimal("0.05"))
 UNITS = ("u1", "u2", "u3")
 
 
@@ -96,7 +97,7 @@ async def project(conn: asyncpg.Connection, batches: list[list[RecordedEvent]]) 
     await conn.execute(f"TRUNCATE {', '.join(TABLES)}")
     for batch in batches:
         async with conn.transaction():
-            await apply_events(conn, batch, TOLERANCE)
+            await apply_events(conn, batch, RULES)
     return await snapshot(conn)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from services.projector.rebuild import READ_MODELS, rebuild
 from shared.event_store import EventStore, Submitter
@@ -20,7 +21,7 @@ from shared.settings import Settings
 from tests.integration.test_projection_order import history, snapshot
 
 pytestmark = pytest.mark.postgres
-TOLERANCE = Decimal("0.05")
+RULES = ProgressRules(tolerance=Decimal("0.05"))
 
 
 async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: asyncpg.Pool) -> None:
@@ -31,11 +32,11 @@ async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: async
     async with pool.acquire() as conn:
         for start in range(0, len(events), 4):
             async with conn.transaction():
-                await apply_events(conn, await store.read_after(start, 4), TOLERANCE)
+                await apply_events(conn, await store.read_after(start, 4), RULES)
         incremental = await snapshot(conn)
     assert incremental["leader_accountability"] and incremental["unit_progress_history"]
 
-    replayed = await rebuild(pool, TOLERANCE)
+    replayed = await rebuild(pool, RULES)
 
     assert replayed == len(events)
     async with pool.acquire() as conn:
@@ -54,11 +55,11 @@ async def test_a_damaged_read_model_is_repaired_by_a_rebuild(pool: asyncpg.Pool)
     store = EventStore(pool)
     await store.append(history(), Submitter("test", "test"))
     async with pool.acquire() as conn, conn.transaction():
-        await apply_events(conn, await store.read_after(0, 1000), TOLERANCE)
+        await apply_events(conn, await store.read_after(0, 1000), RULES)
     async with pool.acquire() as conn:
         good = await snapshot(conn)
         await conn.execute("DELETE FROM figures WHERE unit_code = 'u3'; UPDATE targets SET amount = 1")
-    await rebuild(pool, TOLERANCE)
+    await rebuild(pool, RULES)
     async with pool.acquire() as conn:
         assert await snapshot(conn) == good
 

@@ -60,3 +60,45 @@ def test_unit_without_a_target_or_with_a_target_cut_to_zero_is_not_assessed(targ
 def test_rate_is_exact_for_large_amounts() -> None:
     progress = assess(Decimal(3 * 10**15), Decimal(10**15), Decimal("0.5"), TOLERANCE)
     assert progress.rate == Decimal("0.333333")
+
+
+def test_the_shipped_pace_file_holds_the_defaults() -> None:
+    from pathlib import Path
+
+    from services.projector.progress import DEFAULT_CURVES, parse_pace_curves
+
+    shipped = Path(__file__).resolve().parents[2] / "infra" / "pace.toml"
+    assert parse_pace_curves(shipped.read_text(encoding="utf-8")) == DEFAULT_CURVES
+
+
+BAD_PACE_FILES = [
+    '[x]\ncurve = "linear"',
+    '[budget_revenue]\nmilestones = [{ by = "06-30", share = "1.5" }]',
+    '[budget_revenue]\nmilestones = [{ by = "09-30", share = "0.6" }, { by = "06-30", share = "0.4" }]',
+    "[budget_revenue]\nmilestones = [",
+]
+
+
+def test_a_pace_file_changes_the_curve_and_bad_ones_are_refused() -> None:
+    from services.projector.progress import Indicator, ProgressRules, parse_pace_curves
+
+    curves = parse_pace_curves('[public_investment_disbursement]\nmilestones = [{ by = "12-31", share = "1" }]')
+    rules = ProgressRules(curves=curves)
+    assert rules.pace(Indicator.DISBURSEMENT, 2025, dt.date(2025, 12, 31)) == Decimal(1)
+    for bad in BAD_PACE_FILES:
+        with pytest.raises(ValueError):
+            parse_pace_curves(bad)
+
+
+def test_the_pace_file_setting_is_honoured(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from services.projector.progress import Indicator
+    from services.projector.rules_config import progress_rules
+    from shared.settings import Settings
+
+    pace = Path(str(tmp_path)) / "pace.toml"
+    pace.write_text('[budget_revenue]\nmilestones = [{ by = "06-30", share = "0.5" }, { by = "12-31", share = "1" }]\n')
+    rules = progress_rules(Settings(pim_pace_file=pace, pim_disbursement_tolerance_pp=3))
+    assert rules.tolerance == Decimal("0.03")
+    assert rules.pace(Indicator.BUDGET_REVENUE, 2025, dt.date(2025, 6, 30)) == Decimal("0.5")
