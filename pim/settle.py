@@ -6,24 +6,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from aiokafka import TopicPartition
-
 from pim.stack import Stack
-from shared.bus import make_consumer
+from shared.bus import topic_end_offsets
 
 POLL_S = 0.05
-
-
-async def _ledger_end_offsets(stack: Stack) -> dict[int, int]:
-    consumer = make_consumer(stack.settings, group="settle-probe")
-    await consumer.start()
-    try:
-        topic = stack.settings.ledger_topic
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
-        ends = await consumer.end_offsets(partitions)
-    finally:
-        await consumer.stop()
-    return {tp.partition: offset for tp, offset in ends.items()}
 
 
 async def is_settled(stack: Stack) -> bool:
@@ -43,7 +29,7 @@ async def is_settled(stack: Stack) -> bool:
         )
     if (relayed or 0) < head or unevaluated:
         return False
-    ends = await _ledger_end_offsets(stack)
+    ends = await topic_end_offsets(stack.settings, stack.settings.ledger_topic)
     return all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0)
 
 

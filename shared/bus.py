@@ -6,7 +6,7 @@ import json
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
 
 from shared.events import RecordedEvent
@@ -50,6 +50,22 @@ def make_consumer(settings: Settings, *topics: str, group: str, **options: Any) 
         auto_offset_reset="earliest",
         **options,
     )
+
+
+async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
+    """The end offset of each partition of `topic` (what a caught-up reader has reached)."""
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or set()]
+    return {tp.partition: offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
+
+
+async def topic_end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """`end_offsets` with a consumer of its own, for a one-off look."""
+    consumer = make_consumer(settings, group="end-offsets-probe")
+    await consumer.start()
+    try:
+        return await end_offsets(consumer, topic)
+    finally:
+        await consumer.stop()
 
 
 def encode_recorded(event: RecordedEvent) -> bytes:

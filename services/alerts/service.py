@@ -81,7 +81,9 @@ class AlertsService:
         )
         finding = below_pace(snapshot, self._tolerance)
         key = fingerprint(snapshot.unit_code, snapshot.indicator, "below_pace", snapshot.plan_year)
-        is_open = await conn.fetchval("SELECT true FROM alerts WHERE fingerprint = $1 AND status = 'open'", key)
+        open_position: int | None = await conn.fetchval(
+            "SELECT raised_position FROM alerts WHERE fingerprint = $1 AND status = 'open'", key
+        )
         if finding is not None:
             committee = await conn.fetchval("SELECT committee FROM units WHERE unit_code = $1", snapshot.unit_code)
             responsible = responsible_on(await _tenures(conn, snapshot.unit_code), snapshot.indicator, snapshot.as_of)
@@ -102,21 +104,11 @@ class AlertsService:
                 committee=committee or "unassigned",
                 evidence=evidence,
             )
-            if is_open:
-                # Still below: the open alert carries the latest evidence; no second alert is raised.
-                await conn.execute(
-                    "UPDATE alerts SET severity = $2, as_of = $3, responsible_leader_id = $4,"
-                    " responsible_leader_name = $5, committee = $6, evidence = $7 WHERE fingerprint = $1",
-                    key,
-                    raised.severity,
-                    raised.as_of,
-                    raised.responsible_leader_id,
-                    raised.responsible_leader_name,
-                    raised.committee,
-                    raised.evidence,
-                )
-                return []
-            result = await self._store.append([raised], SUBMITTER, conn=conn)
+            # Still below with an alert open: it carries the latest evidence; no second alert is raised.
+            events: list[DomainEvent] = []
+            if open_position is None:
+                open_position = (await self._store.append([raised], SUBMITTER, conn=conn)).first_position
+                events = [raised]
             await conn.execute(
                 "INSERT INTO alerts (fingerprint, unit_code, indicator, plan_year, rule, severity, status, as_of,"
                 " responsible_leader_id, responsible_leader_name, committee, evidence, raised_position)"
@@ -135,10 +127,10 @@ class AlertsService:
                 raised.responsible_leader_name,
                 raised.committee,
                 raised.evidence,
-                result.first_position,
+                open_position,
             )
-            return [raised]
-        if finding is None and is_open:
+            return events
+        if finding is None and open_position is not None:
             resolved = AlertResolved(
                 fingerprint=key, unit_code=snapshot.unit_code, as_of=snapshot.as_of, reason="back on track"
             )

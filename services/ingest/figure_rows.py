@@ -33,11 +33,6 @@ class FigureRow(NamedTuple):
     correction_reason: str | None
     document_date: dt.date | None = None  # a backfill's source-document date
 
-    def event_type(self) -> str:
-        if self.correction_reason is not None:
-            return "FigureCorrected"
-        return "DisbursementReported" if self.indicator is Indicator.DISBURSEMENT else "RevenueReported"
-
 
 def normalise_label(text: str) -> str:
     return " ".join(unicodedata.normalize("NFC", text).casefold().split())

@@ -13,7 +13,7 @@ import contextlib
 import logging
 
 import asyncpg
-from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.bus import encode_recorded, make_consumer, make_producer
@@ -45,21 +45,24 @@ class Relay:
         try:
             while True:
                 producer = make_producer(self._settings)
+                probe = make_consumer(self._settings, group="relay-probe")  # reads end offsets only
                 try:
                     await producer.start()
-                    await self._publish_loop(producer)
+                    await probe.start()
+                    await self._publish_loop(producer, probe)
                 except KafkaError as error:
                     log.warning("relay: broker error %r; reconnecting", error)
                     await asyncio.sleep(0.5)
                 finally:
-                    with contextlib.suppress(Exception):
-                        await producer.stop()
+                    for client in (producer, probe):
+                        with contextlib.suppress(Exception):
+                            await client.stop()
         finally:
             await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
             await self._pool.release(listener)
 
-    async def _publish_loop(self, producer: AIOKafkaProducer) -> None:
-        await self.refill_if_broker_lost_data()
+    async def _publish_loop(self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer) -> None:
+        await self.refill_if_broker_lost_data(probe)
         while True:
             self._wake.clear()
             published = await self.publish_pending(producer)
@@ -68,7 +71,7 @@ class Relay:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_CHECK_S)
             if not self._wake.is_set():
-                await self.refill_if_broker_lost_data()
+                await self.refill_if_broker_lost_data(probe)
 
     async def _state(self) -> tuple[int, dict[str, int]]:
         async with self._pool.acquire() as conn:
@@ -104,18 +107,13 @@ class Relay:
         await self._save_state(events[-1].position, offsets)
         return len(events)
 
-    async def refill_if_broker_lost_data(self) -> bool:
+    async def refill_if_broker_lost_data(self, probe: AIOKafkaConsumer) -> bool:
         """If the ledger ends below offsets the broker once acknowledged, republish from position 0."""
         _, offsets = await self._state()
         if not offsets:
             return False
-        consumer = make_consumer(self._settings, group="relay-probe")
-        try:
-            await consumer.start()
-            partitions = [TopicPartition(self._topic, int(p)) for p in offsets]
-            ends = await consumer.end_offsets(partitions)
-        finally:
-            await consumer.stop()
+        partitions = [TopicPartition(self._topic, int(p)) for p in offsets]
+        ends = await probe.end_offsets(partitions)
         lost = [tp.partition for tp in partitions if ends.get(tp, 0) <= offsets[str(tp.partition)]]
         if not lost:
             return False

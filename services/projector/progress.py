@@ -49,10 +49,6 @@ DISBURSEMENT_MILESTONES = (
 REVENUE_MILESTONES = (Milestone(12, 31, Decimal("1")),)
 
 
-def milestones_for(indicator: Indicator) -> tuple[Milestone, ...]:
-    return DISBURSEMENT_MILESTONES if indicator is Indicator.DISBURSEMENT else REVENUE_MILESTONES
-
-
 DEFAULT_CURVES = {Indicator.DISBURSEMENT: DISBURSEMENT_MILESTONES, Indicator.BUDGET_REVENUE: REVENUE_MILESTONES}
 
 

@@ -14,7 +14,7 @@ from aiokafka import TopicPartition
 
 from services.ingest.relay import Relay
 from services.projector.service import Projector
-from shared.bus import make_consumer, make_producer
+from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
 from shared.settings import Settings
@@ -70,20 +70,8 @@ async def running(*work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def ledger_end(settings: Settings) -> dict[int, int]:
-    consumer = make_consumer(settings, group="end-probe")
-    await consumer.start()
-    try:
-        tps = [
-            TopicPartition(settings.ledger_topic, p) for p in consumer.partitions_for_topic(settings.ledger_topic) or []
-        ]
-        return {tp.partition: o for tp, o in (await consumer.end_offsets(tps)).items()}
-    finally:
-        await consumer.stop()
-
-
 async def caught_up(settings: Settings, pool: asyncpg.Pool) -> bool:
-    ends = await ledger_end(settings)
+    ends = await topic_end_offsets(settings, settings.ledger_topic)
     async with pool.acquire() as conn:
         stored = dict(await conn.fetch("SELECT partition, next_offset FROM projector_offsets"))
     return all(stored.get(p, 0) >= end for p, end in ends.items())
