@@ -208,15 +208,22 @@ class ConfidenceVoteRecorded(DomainEvent):
         return self.vote_date
 
 
+AlertSeverity = Literal["warning", "critical"]
+
+
 class AlertRaised(DomainEvent):
+    """A rule found a condition: one alert per fingerprint (unit, indicator, rule, period) while open."""
+
     type: Literal["AlertRaised"] = "AlertRaised"
     fingerprint: str
     unit_code: UnitCode
-    indicator: Indicator
+    indicator: Indicator | None  # None for findings about a leader (confidence votes)
     plan_year: int
     rule: str
-    severity: Literal["warning", "critical"]
+    period: str = ""
+    severity: AlertSeverity
     as_of: dt.date
+    summary: str = ""
     responsible_leader_id: str | None
     responsible_leader_name: str | None
     committee: str
@@ -226,12 +233,50 @@ class AlertRaised(DomainEvent):
         return self.as_of
 
 
+class AlertEscalated(DomainEvent):
+    """Behind for long enough: the alert goes to the committee one level up."""
+
+    type: Literal["AlertEscalated"] = "AlertEscalated"
+    fingerprint: str
+    unit_code: UnitCode
+    from_committee: str
+    to_committee: str
+    reason: str
+    as_of: dt.date
+
+
+class AlertAcknowledged(DomainEvent):
+    type: Literal["AlertAcknowledged"] = "AlertAcknowledged"
+    fingerprint: str
+    unit_code: UnitCode
+    by: Annotated[str, Field(min_length=1, max_length=300)]
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class AlertSilenced(DomainEvent):
+    """No notifications until `until` (the alert stays open and is still evaluated)."""
+
+    type: Literal["AlertSilenced"] = "AlertSilenced"
+    fingerprint: str
+    unit_code: UnitCode
+    until: dt.date
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+    by: Annotated[str, Field(min_length=1, max_length=300)]
+
+
 class AlertResolved(DomainEvent):
+    """Back on track (resolved by the system), or closed by the committee with its conclusion."""
+
     type: Literal["AlertResolved"] = "AlertResolved"
     fingerprint: str
     unit_code: UnitCode
     as_of: dt.date
     reason: str
+    resolved_by: str = "system"
+    conclusion: Annotated[str, Field(max_length=4000)] = ""
+
+
+ALERT_EVENTS = (AlertRaised, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved)
 
 
 Event = Annotated[
@@ -246,6 +291,9 @@ Event = Annotated[
     | RevenueReported
     | FigureCorrected
     | AlertRaised
+    | AlertEscalated
+    | AlertAcknowledged
+    | AlertSilenced
     | AlertResolved,
     Field(discriminator="type"),
 ]

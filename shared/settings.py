@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,23 @@ class Settings(BaseSettings):
     pim_disbursement_tolerance_pp: int = Field(
         default=5, description="percentage points a unit may trail its pace before it is flagged"
     )
+
+    pim_alert_rules_file: Path | None = Field(
+        default=None, description="alert rules YAML (see infra/alerts/rules.yaml); unset = the built-in defaults"
+    )
+    pim_alerts_today: dt.date | None = Field(
+        default=None, description="evaluate alerts as of this date instead of today (demos, backfills)"
+    )
+    pim_alerts_api_port: int = Field(default=8001, description="committee alerts HTTP API port (0 = any free port)")
+    pim_dashboard_url: str = Field(default="http://localhost:3000", description="Grafana base URL for links")
+    pim_alert_webhook_url: str | None = Field(default=None, description="signed webhook for alert notifications")
+    pim_alert_webhook_secret: str | None = Field(default=None, description="HMAC-SHA256 key of the webhook")
+    pim_smtp_host: str | None = Field(default=None, description="SMTP server for alert e-mail; unset = no e-mail")
+    pim_smtp_port: int = 25
+    pim_smtp_from: str = "pim-alerts@localhost"
+    pim_grafana_url: str | None = Field(default=None, description="Grafana for alert annotations; unset = none")
+    pim_grafana_token: str | None = None
+    pim_alertmanager_url: str | None = Field(default=None, description="Prometheus Alertmanager; unset = none")
 
     @property
     def ledger_topic(self) -> str:

@@ -1,53 +1,398 @@
-"""Alert rules as pure functions over a unit's progress: what is wrong, how badly, with what evidence."""
+"""Alert rules as pure functions: from a unit's progress over a plan year, as of an evaluation date, what
+is wrong, how badly, and the evidence. No I/O here.
+
+A finding is keyed by its rule and period (a plan year, a month, a vote); with the unit and indicator
+that makes the alert's fingerprint, so one condition is one alert however often it is re-evaluated.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Literal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Literal
 
-BELOW_PACE = "below_pace"
+from services.alerts.config import AlertConfig, Severity
+from services.alerts.seasonal import Trajectory, project_final_rate
+from shared.events import Indicator
+
+QUANTUM = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
-class ProgressSnapshot:
-    unit_code: str
-    indicator: str
-    plan_year: int
+class Point:
+    """A unit's total for an indicator on one reported date, as the projector computed it."""
+
     as_of: dt.date
-    target: Decimal | None
     actual_ytd: Decimal
-    rate: Decimal | None
+    rate: Decimal | None  # None: not assessed (no target, or zero)
     expected_pace: Decimal
-    status: str
+    peer_average: Decimal | None = None
+    standing: str | None = None  # at_or_above | below | not_assessed
+
+
+@dataclass(frozen=True)
+class IndicatorYear:
+    """What the rules see of one unit, indicator and plan year, as of the evaluation date."""
+
+    unit_code: str
+    indicator: Indicator
+    plan_year: int
+    target: Decimal | None
+    points: tuple[Point, ...]  # by date, none after the evaluation date
+    arrivals: Mapping[tuple[int, int], dt.date] = field(default_factory=dict)  # (year, month) → first known
+    past_years: tuple[Trajectory, ...] = ()
+    final_pace: Decimal = Decimal("1")  # the pace curve's share at the end of the window
+
+    @property
+    def window_end(self) -> dt.date:
+        """The last day figures count for the plan year: disbursement runs to 31 January next year."""
+        if self.indicator is Indicator.DISBURSEMENT:
+            return dt.date(self.plan_year + 1, 1, 31)
+        return dt.date(self.plan_year, 12, 31)
+
+    def latest(self) -> Point | None:
+        return self.points[-1] if self.points else None
+
+    def point_in_month(self, year: int, month: int) -> Point | None:
+        found = [p for p in self.points if (p.as_of.year, p.as_of.month) == (year, month)]
+        return found[-1] if found else None
+
+
+@dataclass(frozen=True)
+class Vote:
+    leader_id: str
+    leader_name: str | None
+    vote_date: dt.date
+    voters: int
+    low: int
+    band: str  # dismissal | review | none
 
 
 @dataclass(frozen=True)
 class Finding:
     rule: str
-    severity: Literal["warning", "critical"]
-    evidence: dict[str, Any]
+    indicator: Indicator | None
+    period: str
+    severity: Severity
+    summary: str
+    evidence: dict[str, str]
+    escalate: bool = False  # behind long enough to go to the committee one level up
+
+    def fingerprint(self, unit_code: str) -> str:
+        return fingerprint(unit_code, self.indicator, self.rule, self.period)
 
 
-def fingerprint(unit_code: str, indicator: str, rule: str, plan_year: int) -> str:
-    """One open alert at a time per unit, indicator, rule and plan year."""
-    return f"{unit_code}/{indicator}/{rule}/{plan_year}"
+def fingerprint(unit_code: str, indicator: Indicator | str | None, rule: str, period: str) -> str:
+    """One open alert at a time per unit, indicator, rule and period."""
+    return f"{unit_code}/{indicator or '-'}/{rule}/{period}"
 
 
-def below_pace(progress: ProgressSnapshot, tolerance: Decimal) -> Finding | None:
-    """Flags a unit whose rate trails the expected pace by more than `tolerance`."""
-    if progress.rate is None or progress.status not in ("behind", "critical"):
+def _pct(value: Decimal | None) -> str:
+    return "n/a" if value is None else f"{(value * 100).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}%"
+
+
+def _base_evidence(year: IndicatorYear, point: Point) -> dict[str, str]:
+    return {
+        "as_of": point.as_of.isoformat(),
+        "target": str(year.target),
+        "actual_ytd": str(point.actual_ytd),
+        "rate": str(point.rate),
+        "expected_pace": str(point.expected_pace),
+    }
+
+
+def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
+    rule = config.rules.below_pace
+    point = year.latest()
+    if point is None or point.rate is None:
+        return None
+    tolerance = rule.tolerance_pp / 100
+    if point.rate >= point.expected_pace - tolerance:
+        return None
+    critical = rule.critical_below_half_pace and point.rate * 2 < point.expected_pace
+    behind_run = _behind_run(year.points, tolerance)
+    evidence = _base_evidence(year, point) | {
+        "tolerance": str(tolerance),
+        "consecutive_reports_behind": str(behind_run),
+    }
+    return Finding(
+        "below_pace",
+        year.indicator,
+        str(year.plan_year),
+        "critical" if critical else rule.severity,
+        f"{_pct(point.rate)} against a pace of {_pct(point.expected_pace)} on {point.as_of}",
+        evidence,
+        escalate=behind_run >= rule.escalate_after_periods,
+    )
+
+
+def _behind_run(points: tuple[Point, ...], tolerance: Decimal) -> int:
+    """How many of the latest reports in a row were behind pace."""
+    run = 0
+    for point in reversed(points):
+        if point.rate is None or point.rate >= point.expected_pace - tolerance:
+            break
+        run += 1
+    return run
+
+
+def below_peer_average(year: IndicatorYear, config: AlertConfig) -> Finding | None:
+    rule = config.rules.below_peer_average
+    point = year.latest()
+    if point is None or point.rate is None or point.peer_average is None:
+        return None
+    if point.rate >= point.peer_average - rule.margin_pp / 100:
         return None
     return Finding(
-        rule=BELOW_PACE,
-        severity="critical" if progress.status == "critical" else "warning",
-        evidence={
-            "as_of": progress.as_of.isoformat(),
-            "target": str(progress.target),
-            "actual_ytd": str(progress.actual_ytd),
-            "rate": str(progress.rate),
-            "expected_pace": str(progress.expected_pace),
-            "tolerance": str(tolerance),
+        "below_peer_average",
+        year.indicator,
+        str(year.plan_year),
+        rule.severity,
+        f"{_pct(point.rate)} against a peer average of {_pct(point.peer_average)} on {point.as_of}",
+        _base_evidence(year, point) | {"peer_average": str(point.peer_average), "margin": str(rule.margin_pp / 100)},
+    )
+
+
+def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | None:
+    rule = config.rules.below_share_at_sep30
+    point = year.point_in_month(year.plan_year, 9)
+    if point is None or point.rate is None or point.rate >= rule.share:
+        return None
+    return Finding(
+        "below_share_at_sep30",
+        year.indicator,
+        str(year.plan_year),
+        rule.severity,
+        f"{_pct(point.rate)} of the plan on {point.as_of}, under {_pct(rule.share)} at 30 September",
+        _base_evidence(year, point) | {"threshold": str(rule.share)},
+    )
+
+
+def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date) -> Finding | None:
+    rule = config.rules.year_end_shortfall
+    point = year.latest()
+    if today <= year.window_end or point is None or point.rate is None or point.rate >= rule.share:
+        return None
+    return Finding(
+        "year_end_shortfall",
+        year.indicator,
+        str(year.plan_year),
+        rule.severity,
+        f"{_pct(point.rate)} of the target when the window closed on {year.window_end}, under {_pct(rule.share)}",
+        _base_evidence(year, point) | {"threshold": str(rule.share), "window_end": year.window_end.isoformat()},
+    )
+
+
+def reporting_months(year: IndicatorYear) -> list[tuple[int, int]]:
+    """The monthly periods a unit reports for: the plan year, plus January for disbursement."""
+    months = [(year.plan_year, month) for month in range(1, 13)]
+    if year.window_end.year > year.plan_year:
+        months.append((year.plan_year + 1, 1))
+    return months
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
+
+
+def missing_reports(year: IndicatorYear, config: AlertConfig, today: dt.date) -> list[Finding]:
+    """A month whose deadline has passed with no figure known by `today`, or known only after it."""
+    rule = config.rules.missing_report
+    if year.target is None:
+        return []  # a unit with no target for the indicator is not expected to report it
+    findings = []
+    for y, m in reporting_months(year):
+        deadline = _month_end(y, m) + dt.timedelta(days=rule.deadline_days)
+        if today <= deadline:
+            break
+        arrived = year.arrivals.get((y, m))
+        period = f"{y:04d}-{m:02d}"
+        evidence = {"period": period, "deadline": deadline.isoformat()}
+        if arrived is None or arrived > today:
+            days = (today - deadline).days
+            findings.append(
+                Finding(
+                    "missing_report",
+                    year.indicator,
+                    period,
+                    rule.severity,
+                    f"no report for {period}, due {deadline} ({days} days overdue)",
+                    evidence | {"days_overdue": str(days)},
+                )
+            )
+        elif arrived > deadline:
+            days = (arrived - deadline).days
+            findings.append(
+                Finding(
+                    "missing_report",
+                    year.indicator,
+                    period,
+                    rule.severity,
+                    f"report for {period} arrived {arrived}, {days} days after the deadline {deadline}",
+                    evidence | {"arrived": arrived.isoformat(), "days_late": str(days)},
+                )
+            )
+    return findings
+
+
+def back_loading(year: IndicatorYear, config: AlertConfig) -> Finding | None:
+    """More than the configured share of the year's total came after 30 September."""
+    rule = config.rules.back_loading
+    final = year.latest()
+    sep30 = year.point_in_month(year.plan_year, 9)
+    if final is None or sep30 is None or final.as_of < dt.date(year.plan_year, 12, 31) or final.actual_ytd <= 0:
+        return None
+    share = ((final.actual_ytd - sep30.actual_ytd) / final.actual_ytd).quantize(QUANTUM, ROUND_HALF_EVEN)
+    if share <= rule.last_quarter_share:
+        return None
+    return Finding(
+        "back_loading",
+        year.indicator,
+        str(year.plan_year),
+        rule.severity,
+        f"{_pct(share)} of the year's total came after 30 September (limit {_pct(rule.last_quarter_share)})",
+        {
+            "as_of": final.as_of.isoformat(),
+            "actual_at_sep30": str(sep30.actual_ytd),
+            "actual_final": str(final.actual_ytd),
+            "last_quarter_share": str(share),
+            "threshold": str(rule.last_quarter_share),
         },
+    )
+
+
+def early_warning(year: IndicatorYear, config: AlertConfig, today: dt.date) -> Finding | None:
+    """Projects the rate at the end of the window before it closes; flags a projection under target."""
+    rule = config.rules.early_warning
+    point = year.latest()
+    if point is None or point.rate is None or today > year.window_end or len(year.points) < rule.min_reports:
+        return None
+    projection = project_final_rate(
+        point.as_of, point.rate, year.plan_year, year.past_years, point.expected_pace, year.final_pace
+    )
+    if projection is None or projection.seasonal_share < rule.min_seasonal_share:
+        return None
+    if projection.rate >= rule.share:
+        return None
+    return Finding(
+        "early_warning",
+        year.indicator,
+        str(year.plan_year),
+        rule.severity,
+        f"projected {_pct(projection.rate)} at {year.window_end} ({projection.basis}), under {_pct(rule.share)}",
+        _base_evidence(year, point)
+        | {
+            "projected_rate": str(projection.rate),
+            "seasonal_share": str(projection.seasonal_share),
+            "basis": projection.basis,
+            "threshold": str(rule.share),
+        },
+    )
+
+
+PEFA_BANDS: tuple[tuple[str, Decimal, Decimal], ...] = (
+    ("A", Decimal("0.97"), Decimal("1.06")),
+    ("B", Decimal("0.94"), Decimal("1.12")),
+    ("C", Decimal("0.92"), Decimal("1.16")),
+)
+
+
+def pefa_band(outturn: Decimal) -> Literal["A", "B", "C", "D"]:
+    """PEFA PI-3 score of a revenue outturn (actual / estimate)."""
+    for band, low, high in PEFA_BANDS:
+        if low <= outturn <= high:
+            return band  # type: ignore[return-value]
+    return "D"
+
+
+def revenue_outturn(year: IndicatorYear, config: AlertConfig) -> Finding | None:
+    rule = config.rules.revenue_outturn
+    point = year.point_in_month(year.plan_year, 12)
+    if point is None or point.rate is None:
+        return None
+    band = pefa_band(point.rate)
+    if band not in rule.flag_bands:
+        return None
+    return Finding(
+        "revenue_outturn",
+        year.indicator,
+        str(year.plan_year),
+        rule.band_severity.get(band, "warning"),
+        f"outturn {_pct(point.rate)} of the estimate: PEFA PI-3 band {band}",
+        _base_evidence(year, point) | {"band": band},
+    )
+
+
+def confidence_votes(votes: list[Vote], config: AlertConfig) -> list[Finding]:
+    rule = config.rules.confidence_vote
+    findings = []
+    for vote in votes:
+        if vote.band not in ("review", "dismissal"):
+            continue
+        severity = rule.dismissal_severity if vote.band == "dismissal" else rule.review_severity
+        action = "dismissal recommended (≥ 2/3 low)" if vote.band == "dismissal" else "review (> 1/2 low)"
+        findings.append(
+            Finding(
+                "confidence_vote",
+                None,
+                f"{vote.leader_id}@{vote.vote_date.isoformat()}",
+                severity,
+                f"{vote.leader_name or vote.leader_id}: {vote.low} of {vote.voters} low confidence — {action}",
+                {
+                    "leader_id": vote.leader_id,
+                    "leader_name": vote.leader_name or "",
+                    "vote_date": vote.vote_date.isoformat(),
+                    "voters": str(vote.voters),
+                    "low": str(vote.low),
+                    "band": vote.band,
+                },
+            )
+        )
+    return findings
+
+
+def evaluate(year: IndicatorYear, config: AlertConfig, today: dt.date) -> list[Finding]:
+    """Every enabled rule that applies to the indicator, on the facts known by `today`."""
+    rules = config.rules
+    year = _as_of(year, today)
+    candidates: list[Finding | None] = []
+
+    def applies(rule_config: object) -> bool:
+        return getattr(rule_config, "enabled", False) and year.indicator in getattr(rule_config, "indicators", [])
+
+    if applies(rules.below_pace):
+        candidates.append(below_pace(year, config))
+    if applies(rules.below_peer_average):
+        candidates.append(below_peer_average(year, config))
+    if applies(rules.below_share_at_sep30):
+        candidates.append(below_share_at_sep30(year, config))
+    if applies(rules.year_end_shortfall):
+        candidates.append(year_end_shortfall(year, config, today))
+    if applies(rules.back_loading):
+        candidates.append(back_loading(year, config))
+    if applies(rules.early_warning):
+        candidates.append(early_warning(year, config, today))
+    if applies(rules.revenue_outturn):
+        candidates.append(revenue_outturn(year, config))
+    findings = [finding for finding in candidates if finding is not None]
+    if applies(rules.missing_report):
+        findings += missing_reports(year, config, today)
+    return findings
+
+
+def _as_of(year: IndicatorYear, today: dt.date) -> IndicatorYear:
+    points = tuple(p for p in year.points if p.as_of <= today)
+    if points == year.points:
+        return year
+    return IndicatorYear(
+        year.unit_code,
+        year.indicator,
+        year.plan_year,
+        year.target,
+        points,
+        year.arrivals,
+        year.past_years,
+        year.final_pace,
     )

@@ -1,26 +1,61 @@
-"""The alerts service: evaluates rules when the projector reports changed progress, records
-AlertRaised / AlertResolved in the event store, and publishes them to the alerts topic."""
+"""The alerts service: evaluates the rules for a unit and plan year when its progress changes (and on a
+daily tick for the deadline rules), records each lifecycle step as an event in the event store, keeps the
+`alerts` table current, and writes the notifications to the outbox in the same transaction."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from decimal import Decimal
+import zoneinfo
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from pydantic import BaseModel
 
-from services.alerts.rules import ProgressSnapshot, below_pace, fingerprint
+from services.alerts import outbox
+from services.alerts.config import AlertConfig, load_alert_config
+from services.alerts.facts import UnitYearFacts, load_facts, stale_evaluations
+from services.alerts.lifecycle import OpenAlert, decide
+from services.alerts.routing import committee_for, escalation_target
+from services.alerts.rules import Finding, confidence_votes, evaluate
+from services.projector.rules_config import progress_rules
 from shared.bus import make_broker
 from shared.event_store import EventStore, Submitter
-from shared.events import AlertRaised, AlertResolved, DomainEvent, Indicator, Role
-from shared.responsibility import Tenure, responsible_on
+from shared.events import (
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertRaised,
+    AlertResolved,
+    AlertSilenced,
+    DomainEvent,
+)
+from shared.responsibility import responsible_on
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SUBMITTER = Submitter(submitted_by="system:alerts", channel="alerts-service")
+VIETNAM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+E = TypeVar("E", bound=DomainEvent)
+
+
+class AlertNotFound(LookupError):
+    pass
+
+
+class AlertClosed(ValueError):
+    pass
+
+
+def clock_from(settings: Settings) -> Callable[[], dt.date]:
+    """Today in Vietnam, or the fixed date of PIM_ALERTS_TODAY."""
+    fixed = settings.pim_alerts_today
+    if fixed is not None:
+        return lambda: fixed
+    return lambda: dt.datetime.now(VIETNAM).date()
 
 
 class ProgressChangedMessage(BaseModel):
@@ -33,142 +68,262 @@ class ProgressChangedMessage(BaseModel):
 
 
 class AlertsService:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: asyncpg.Pool,
+        config: AlertConfig | None = None,
+        clock: Callable[[], dt.date] | None = None,
+    ) -> None:
         self._pool = pool
         self._store = EventStore(pool)
-        self._tolerance = Decimal(settings.pim_disbursement_tolerance_pp) / 100
+        self.config = config if config is not None else load_alert_config(settings.pim_alert_rules_file)
+        self.clock = clock or clock_from(settings)
+        self._progress_rules = progress_rules(settings)
+        self._channels = outbox.enabled_channels(settings)
+        self._dashboard_url = settings.pim_dashboard_url.rstrip("/")
 
-    async def evaluate(self, unit_code: str, indicator: str, plan_year: int) -> list[DomainEvent]:
-        """Evaluate one unit's progress; raise or resolve its alert; return the events recorded."""
+    async def evaluate(self, unit_code: str, plan_year: int, today: dt.date | None = None) -> list[DomainEvent]:
+        """Evaluate every rule for one unit and plan year; record what changed; return the events."""
+        today = today or self.clock()
         async with self._pool.acquire() as conn, conn.transaction():
-            # One evaluator per unit/indicator/year at a time, so two instances never both raise.
+            # One evaluator per unit and year at a time, so two instances never both raise.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                f"{unit_code}/{indicator}/{plan_year}",
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"alerts/{unit_code}/{plan_year}"
             )
-            row = await conn.fetchrow(
-                "SELECT p.*, e.version AS evaluated FROM unit_progress p"
-                " LEFT JOIN alert_evaluations e USING (unit_code, indicator, plan_year)"
-                " WHERE (p.unit_code, p.indicator, p.plan_year) = ($1, $2, $3)",
-                unit_code,
-                indicator,
-                plan_year,
-            )
-            if row is None or (row["evaluated"] is not None and row["evaluated"] >= row["version"]):
-                return []
-            events = await self._decide(conn, row)
+            facts = await load_facts(conn, unit_code, plan_year, self._progress_rules)
+            findings = [f for year in facts.indicators for f in evaluate(year, self.config, today)]
+            if self.config.rules.confidence_vote.enabled:
+                findings += confidence_votes(facts.votes, self.config)
+            events = await self._apply(conn, facts, findings, today)
             await conn.execute(
-                "INSERT INTO alert_evaluations (unit_code, indicator, plan_year, version)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT (unit_code, indicator, plan_year) DO UPDATE SET version = $4",
+                "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT (unit_code, plan_year) DO UPDATE SET version = $3, evaluated_on = $4",
                 unit_code,
-                indicator,
                 plan_year,
-                row["version"],
+                facts.version,
+                today,
             )
             return events
 
-    async def _decide(self, conn: asyncpg.Connection, row: asyncpg.Record) -> list[DomainEvent]:
-        snapshot = ProgressSnapshot(
-            row["unit_code"],
-            row["indicator"],
-            row["plan_year"],
-            row["as_of"],
-            row["target"],
-            row["actual_ytd"],
-            row["rate"],
-            row["expected_pace"],
-            row["status"],
+    async def sweep(self, today: dt.date | None = None) -> list[DomainEvent]:
+        """Evaluate every unit and year whose facts changed or whose last evaluation was on another date:
+        the daily tick of the deadline rules, and a catch-up for notifications lost in a crash."""
+        today = today or self.clock()
+        async with self._pool.acquire() as conn:
+            pending = await stale_evaluations(conn, today)
+        events: list[DomainEvent] = []
+        for unit_code, plan_year in pending:
+            events += await self.evaluate(unit_code, plan_year, today)
+        return events
+
+    async def _apply(
+        self, conn: asyncpg.Connection, facts: UnitYearFacts, findings: list[Finding], today: dt.date
+    ) -> list[DomainEvent]:
+        rows = await conn.fetch(
+            "SELECT fingerprint, rule, severity, escalated_to FROM alerts"
+            " WHERE unit_code = $1 AND plan_year = $2 AND status = 'open'",
+            facts.unit.unit_code,
+            facts.plan_year,
         )
-        finding = below_pace(snapshot, self._tolerance)
-        key = fingerprint(snapshot.unit_code, snapshot.indicator, "below_pace", snapshot.plan_year)
-        open_position: int | None = await conn.fetchval(
-            "SELECT raised_position FROM alerts WHERE fingerprint = $1 AND status = 'open'", key
-        )
-        if finding is not None:
-            committee = await conn.fetchval("SELECT committee FROM units WHERE unit_code = $1", snapshot.unit_code)
-            responsible = responsible_on(await _tenures(conn, snapshot.unit_code), snapshot.indicator, snapshot.as_of)
-            head = responsible.head
+        open_alerts = {
+            r["fingerprint"]: OpenAlert(r["fingerprint"], r["rule"], r["severity"], r["escalated_to"]) for r in rows
+        }
+        decision = decide(facts.unit.unit_code, findings, open_alerts)
+        top = self.config.routing.top_committee
+        committee = committee_for(facts.unit, top)
+        recorded: list[tuple[DomainEvent, str]] = []
+        for finding in decision.raise_:
+            recorded.append((self._raised(facts, finding, committee), finding.fingerprint(facts.unit.unit_code)))
+        for finding in decision.escalate:
+            key = finding.fingerprint(facts.unit.unit_code)
+            escalated = AlertEscalated(
+                fingerprint=key,
+                unit_code=facts.unit.unit_code,
+                from_committee=committee,
+                to_committee=escalation_target(facts.unit, top),
+                reason=f"behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
+                as_of=dt.date.fromisoformat(finding.evidence["as_of"]),
+            )
+            recorded.append((escalated, key))
+        for alert in decision.resolve:
+            resolved = AlertResolved(
+                fingerprint=alert.fingerprint,
+                unit_code=facts.unit.unit_code,
+                as_of=today,
+                reason="condition no longer found (back on track or corrected figures)",
+            )
+            recorded.append((resolved, alert.fingerprint))
+        positions = await self._append(conn, [event for event, _ in recorded])
+        for (event, key), position in zip(recorded, positions, strict=True):
+            await _write_alert_row(conn, event, position, facts)
+            await self._enqueue(conn, event, position, key, today)
+        for finding in decision.refresh:
+            await conn.execute(
+                "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, updated_at = now(),"
+                " as_of = coalesce(($4->>'as_of')::date, as_of) WHERE fingerprint = $1",
+                finding.fingerprint(facts.unit.unit_code),
+                finding.severity,
+                finding.summary,
+                finding.evidence,
+            )
+        return [event for event, _ in recorded]
+
+    def _raised(self, facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:
+        as_of = dt.date.fromisoformat(finding.evidence.get("as_of") or finding.evidence.get("deadline") or "")
+        if finding.indicator is None:  # a vote: the leader voted on is the one named
+            leader_id: str | None = finding.evidence["leader_id"]
+            leader_name: str | None = finding.evidence["leader_name"] or None
+            evidence = dict(finding.evidence)
+        else:
+            responsible = responsible_on(facts.tenures, finding.indicator, as_of)
+            leader_id = responsible.head.leader_id if responsible.head else None
+            leader_name = responsible.head.leader_name if responsible.head else None
             evidence = dict(finding.evidence)
             if responsible.deputy is not None:
                 evidence["deputy_in_charge"] = responsible.deputy.leader_name
-            raised = AlertRaised(
-                fingerprint=key,
-                unit_code=snapshot.unit_code,
-                indicator=Indicator(snapshot.indicator),
-                plan_year=snapshot.plan_year,
-                rule=finding.rule,
-                severity=finding.severity,
-                as_of=snapshot.as_of,
-                responsible_leader_id=head.leader_id if head else None,
-                responsible_leader_name=head.leader_name if head else None,
-                committee=committee or "unassigned",
-                evidence=evidence,
-            )
-            # Still below with an alert open: it carries the latest evidence; no second alert is raised.
-            events: list[DomainEvent] = []
-            if open_position is None:
-                open_position = (await self._store.append([raised], SUBMITTER, conn=conn)).first_position
-                events = [raised]
-            await conn.execute(
-                "INSERT INTO alerts (fingerprint, unit_code, indicator, plan_year, rule, severity, status, as_of,"
-                " responsible_leader_id, responsible_leader_name, committee, evidence, raised_position)"
-                " VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $9, $10, $11, $12)"
-                " ON CONFLICT (fingerprint) DO UPDATE SET severity = $6, status = 'open', as_of = $7,"
-                " responsible_leader_id = $8, responsible_leader_name = $9, committee = $10, evidence = $11,"
-                " raised_position = $12",
-                key,
-                raised.unit_code,
-                raised.indicator.value,
-                raised.plan_year,
-                raised.rule,
-                raised.severity,
-                raised.as_of,
-                raised.responsible_leader_id,
-                raised.responsible_leader_name,
-                raised.committee,
-                raised.evidence,
-                open_position,
-            )
-            return events
-        if finding is None and open_position is not None:
-            resolved = AlertResolved(
-                fingerprint=key, unit_code=snapshot.unit_code, as_of=snapshot.as_of, reason="back on track"
-            )
-            await self._store.append([resolved], SUBMITTER, conn=conn)
-            await conn.execute("UPDATE alerts SET status = 'resolved' WHERE fingerprint = $1", key)
-            return [resolved]
-        return []
+        return AlertRaised(
+            fingerprint=finding.fingerprint(facts.unit.unit_code),
+            unit_code=facts.unit.unit_code,
+            indicator=finding.indicator,
+            plan_year=facts.plan_year,
+            rule=finding.rule,
+            period=finding.period,
+            severity=finding.severity,
+            as_of=as_of,
+            summary=finding.summary,
+            responsible_leader_id=leader_id,
+            responsible_leader_name=leader_name,
+            committee=committee,
+            evidence=evidence,
+        )
 
-    async def sweep(self) -> list[DomainEvent]:
-        """Evaluate every progress row not yet evaluated (catches notifications lost in a crash)."""
-        async with self._pool.acquire() as conn:
-            pending = await conn.fetch(
-                "SELECT p.unit_code, p.indicator, p.plan_year FROM unit_progress p"
-                " LEFT JOIN alert_evaluations e USING (unit_code, indicator, plan_year)"
-                " WHERE e.version IS NULL OR e.version < p.version"
-            )
-        events: list[DomainEvent] = []
-        for row in pending:
-            events += await self.evaluate(row["unit_code"], row["indicator"], row["plan_year"])
-        return events
+    async def _append(self, conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> list[int]:
+        if not events:
+            return []
+        return (await self._store.append(list(events), SUBMITTER, conn=conn)).positions
+
+    async def _enqueue(
+        self, conn: asyncpg.Connection, event: DomainEvent, position: int, key: str, today: dt.date
+    ) -> None:
+        alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
+        assert alert is not None
+        silenced = alert["silenced_until"] is not None and alert["silenced_until"] >= today
+        notification = outbox.notification(event, position, dict(alert), self._dashboard_url)
+        await outbox.enqueue(conn, event, position, notification, self._channels, silenced=silenced)
+
+    # Committee actions: each is an event in the store, so every decision is auditable.
+
+    async def acknowledge(self, fingerprint: str, by: str, note: str = "") -> AlertAcknowledged:
+        event = AlertAcknowledged(fingerprint=fingerprint, unit_code="-", by=by, note=note)
+        return await self._act(fingerprint, event)
+
+    async def silence(self, fingerprint: str, until: dt.date, reason: str, by: str) -> AlertSilenced:
+        event = AlertSilenced(fingerprint=fingerprint, unit_code="-", until=until, reason=reason, by=by)
+        return await self._act(fingerprint, event)
+
+    async def resolve(self, fingerprint: str, by: str, conclusion: str) -> AlertResolved:
+        event = AlertResolved(
+            fingerprint=fingerprint,
+            unit_code="-",
+            as_of=self.clock(),
+            reason="resolved by the committee",
+            resolved_by=by,
+            conclusion=conclusion,
+        )
+        return await self._act(fingerprint, event)
+
+    async def _act(self, fingerprint: str, draft: E) -> E:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE", fingerprint)
+            if row is None:
+                raise AlertNotFound(fingerprint)
+            if row["status"] != "open":
+                raise AlertClosed(f"alert {fingerprint} is already {row['status']}")
+            event = draft.model_copy(update={"unit_code": row["unit_code"]})
+            (position,) = await self._append(conn, [event])
+            await _write_alert_row(conn, event, position, None)
+            await self._enqueue(conn, event, position, fingerprint, self.clock())
+            return event
 
 
-async def _tenures(conn: asyncpg.Connection, unit_code: str) -> list[Tenure]:
-    rows = await conn.fetch(
-        "SELECT leader_id, leader_name, role, indicator, start_date, end_date FROM tenures"
-        " WHERE unit_code = $1 AND start_date IS NOT NULL",
-        unit_code,
-    )
-    return [
-        Tenure(r["leader_id"], r["leader_name"], Role(r["role"]), r["indicator"], r["start_date"], r["end_date"])
-        for r in rows
-    ]
+async def _write_alert_row(
+    conn: asyncpg.Connection, event: DomainEvent, position: int, facts: UnitYearFacts | None
+) -> None:
+    """The `alerts` row after one lifecycle event."""
+    if isinstance(event, AlertRaised):
+        await conn.execute(
+            "INSERT INTO alerts (fingerprint, unit_code, unit_name, indicator, plan_year, rule, period, severity,"
+            " status, as_of, summary, responsible_leader_id, responsible_leader_name, committee, evidence,"
+            " raised_position)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $14, $15)"
+            " ON CONFLICT (fingerprint) DO UPDATE SET unit_name = $3, severity = $8, status = 'open', as_of = $9,"
+            " summary = $10, responsible_leader_id = $11, responsible_leader_name = $12, committee = $13,"
+            " evidence = $14, raised_position = $15, raised_at = now(), updated_at = now(), escalated_to = NULL,"
+            " escalated_at = NULL, acknowledged_by = NULL, acknowledged_note = NULL, acknowledged_at = NULL,"
+            " silenced_until = NULL, silenced_by = NULL, silence_reason = NULL, resolved_at = NULL,"
+            " resolved_by = NULL, resolution = NULL",
+            event.fingerprint,
+            event.unit_code,
+            facts.unit.name if facts else None,
+            event.indicator.value if event.indicator else None,
+            event.plan_year,
+            event.rule,
+            event.period,
+            event.severity,
+            event.as_of,
+            event.summary,
+            event.responsible_leader_id,
+            event.responsible_leader_name,
+            event.committee,
+            event.evidence,
+            position,
+        )
+    elif isinstance(event, AlertEscalated):
+        await conn.execute(
+            "UPDATE alerts SET escalated_to = $2, escalated_at = now(), severity = 'critical', updated_at = now()"
+            " WHERE fingerprint = $1",
+            event.fingerprint,
+            event.to_committee,
+        )
+    elif isinstance(event, AlertAcknowledged):
+        await conn.execute(
+            "UPDATE alerts SET acknowledged_by = $2, acknowledged_note = $3, acknowledged_at = now(),"
+            " updated_at = now() WHERE fingerprint = $1",
+            event.fingerprint,
+            event.by,
+            event.note,
+        )
+    elif isinstance(event, AlertSilenced):
+        await conn.execute(
+            "UPDATE alerts SET silenced_until = $2, silenced_by = $3, silence_reason = $4, updated_at = now()"
+            " WHERE fingerprint = $1",
+            event.fingerprint,
+            event.until,
+            event.by,
+            event.reason,
+        )
+    elif isinstance(event, AlertResolved):
+        await conn.execute(
+            "UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = $2, resolution = $3,"
+            " updated_at = now() WHERE fingerprint = $1",
+            event.fingerprint,
+            event.resolved_by,
+            event.conclusion or event.reason,
+        )
+
+
+def alert_as_json(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+    """An alerts row as JSON-ready values (dates as ISO strings)."""
+    out: dict[str, Any] = {}
+    for key, value in dict(row).items():
+        out[key] = value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
+    return out
 
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
-    """The FastStream app of the alerts service: progress notifications in, alert events out."""
+    """The FastStream app of the alerts service: progress notifications in; the outbox delivers."""
     broker = make_broker(settings, "alerts")
-    publisher = broker.publisher(settings.alerts_topic)
 
     @broker.subscriber(
         settings.progress_topic,
@@ -177,7 +332,6 @@ def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
         ack_policy=AckPolicy.ACK,  # commit only after the evaluation committed
     )
     async def on_progress_changed(message: ProgressChangedMessage) -> None:
-        for event in await service.evaluate(message.unit_code, message.indicator, message.plan_year):
-            await publisher.publish(event.model_dump(mode="json"), key=event.stream_id().encode())
+        await service.evaluate(message.unit_code, message.plan_year)
 
     return broker

@@ -1,0 +1,139 @@
+"""The alert rules file (infra/alerts/rules.yaml): parsed and validated at start, with errors that name
+the setting and the reason."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from shared.events import Indicator
+
+Severity = Literal["warning", "critical"]
+Share = Annotated[Decimal, Field(ge=0, le=2)]
+Band = Literal["A", "B", "C", "D"]
+ALL_INDICATORS = [Indicator.DISBURSEMENT, Indicator.BUDGET_REVENUE]
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    indicators: list[Indicator] = Field(default_factory=lambda: list(ALL_INDICATORS))
+
+
+class BelowPace(_Rule):
+    tolerance_pp: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(5)
+    severity: Severity = "warning"
+    critical_below_half_pace: bool = True
+    escalate_after_periods: Annotated[int, Field(ge=1)] = 3
+
+
+class BelowPeerAverage(_Rule):
+    margin_pp: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(0)
+    severity: Severity = "warning"
+
+
+class BelowShareAtSep30(_Rule):
+    share: Share = Decimal("0.60")
+    severity: Severity = "critical"
+    indicators: list[Indicator] = Field(default_factory=lambda: [Indicator.DISBURSEMENT])
+
+
+class YearEndShortfall(_Rule):
+    share: Share = Decimal("0.95")
+    severity: Severity = "critical"
+
+
+class MissingReport(_Rule):
+    deadline_days: Annotated[int, Field(ge=0, le=90)] = 5
+    severity: Severity = "warning"
+
+
+class BackLoading(_Rule):
+    last_quarter_share: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.40")
+    severity: Severity = "warning"
+    indicators: list[Indicator] = Field(default_factory=lambda: [Indicator.DISBURSEMENT])
+
+
+class EarlyWarning(_Rule):
+    share: Share = Decimal("0.95")
+    min_reports: Annotated[int, Field(ge=1)] = 3
+    min_seasonal_share: Annotated[Decimal, Field(gt=0, le=1)] = Decimal("0.15")
+    severity: Severity = "warning"
+
+
+class ConfidenceVote(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    enabled: bool = True
+    review_severity: Severity = "warning"
+    dismissal_severity: Severity = "critical"
+
+
+class RevenueOutturn(_Rule):
+    flag_bands: list[Band] = Field(default_factory=lambda: ["C", "D"])  # type: ignore[arg-type]
+    band_severity: dict[Band, Severity] = Field(default_factory=lambda: {"C": "warning", "D": "critical"})  # type: ignore[arg-type]
+    indicators: list[Indicator] = Field(default_factory=lambda: [Indicator.BUDGET_REVENUE])
+
+
+class Rules(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    below_pace: BelowPace = BelowPace()
+    below_peer_average: BelowPeerAverage = BelowPeerAverage()
+    below_share_at_sep30: BelowShareAtSep30 = BelowShareAtSep30()
+    year_end_shortfall: YearEndShortfall = YearEndShortfall()
+    missing_report: MissingReport = MissingReport()
+    back_loading: BackLoading = BackLoading()
+    early_warning: EarlyWarning = EarlyWarning()
+    confidence_vote: ConfidenceVote = ConfidenceVote()
+    revenue_outturn: RevenueOutturn = RevenueOutturn()
+
+
+class CommitteeContact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    email: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(default_factory=list)
+
+
+class Routing(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    top_committee: Annotated[str, Field(min_length=1)] = "Ủy ban Kiểm tra Trung ương"
+    committees: dict[str, CommitteeContact] = Field(default_factory=dict)
+    default_email: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(default_factory=list)
+
+    def emails_of(self, committee: str) -> list[str]:
+        contact = self.committees.get(committee)
+        return list(contact.email) if contact and contact.email else list(self.default_email)
+
+
+class AlertConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    rules: Rules = Rules()
+    routing: Routing = Routing()
+
+
+class RulesFileError(ValueError):
+    pass
+
+
+def parse_alert_config(text: str, source: str = "rules.yaml") -> AlertConfig:
+    """Parse and validate the rules file; RulesFileError lists every problem as `source: where: why`."""
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as error:
+        raise RulesFileError(f"{source}: not valid YAML: {error}") from None
+    try:
+        return AlertConfig.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            f"{source}: {'.'.join(str(part) for part in problem['loc']) or '(top)'}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise RulesFileError("\n".join(problems)) from None
+
+
+def load_alert_config(path: Path | None) -> AlertConfig:
+    if path is None:
+        return AlertConfig()
+    return parse_alert_config(path.read_text(encoding="utf-8"), source=str(path.name))

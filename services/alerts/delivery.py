@@ -1,0 +1,217 @@
+"""The delivery channels of alert notifications. Each sender raises on failure so the outbox retries, and
+carries the notification's idempotency key in the form its receiver can use."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+from email.message import EmailMessage
+from typing import Any
+
+import aiosmtplib
+import httpx
+from aiokafka import AIOKafkaProducer
+from grafana_client.api import AsyncGrafanaApi
+
+from services.alerts.config import AlertConfig
+from services.alerts.outbox import Sender
+from shared.settings import Settings
+
+SIGNATURE_HEADER = "X-PIM-Signature"
+RULE_TITLES = {
+    "below_pace": "Chậm so với tiến độ / below pace",
+    "below_peer_average": "Dưới mức bình quân / below the peer average",
+    "below_share_at_sep30": "Dưới 60% kế hoạch tại 30/9 / under 60% at 30 September",
+    "year_end_shortfall": "Không đạt kế hoạch năm / year-end shortfall",
+    "missing_report": "Thiếu hoặc chậm báo cáo / missing or late report",
+    "back_loading": "Dồn việc vào cuối năm / back-loaded",
+    "early_warning": "Cảnh báo sớm / early warning",
+    "confidence_vote": "Phiếu tín nhiệm thấp / low confidence vote",
+    "revenue_outturn": "Thu ngân sách lệch dự toán (PEFA PI-3) / revenue outturn",
+}
+
+
+def canonical_body(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+def sign(secret: str, body: bytes) -> str:
+    """HMAC-SHA256 of the raw body, as the receiver should recompute it: `sha256=<hex>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def title(message: dict[str, Any]) -> str:
+    alert = message["alert"]
+    kind = {
+        "AlertRaised": "",
+        "AlertEscalated": "[chuyển cấp trên / escalated] ",
+        "AlertResolved": "[đã xử lý / resolved] ",
+    }
+    unit = alert.get("unit_name") or alert["unit_code"]
+    return f"{kind.get(message['kind'], '')}{unit}: {RULE_TITLES.get(alert['rule'], alert['rule'])}"
+
+
+class KafkaSender:
+    """Every alert event on the alerts topic, keyed by unit; the idempotency key travels as a header."""
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self._producer.send_and_wait(
+            self._topic,
+            canonical_body(message),
+            key=message["alert"]["unit_code"].encode(),
+            headers=[("idempotency-key", message["idempotency_key"].encode())],
+        )
+
+
+class WebhookSender:
+    """POST of the notification, signed with HMAC-SHA256 over the body; 2xx is delivered."""
+
+    def __init__(self, url: str, secret: str, client: httpx.AsyncClient | None = None) -> None:
+        self._url = url
+        self._secret = secret
+        self._client = client or httpx.AsyncClient(timeout=10)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        body = canonical_body(message)
+        response = await self._client.post(
+            self._url,
+            content=body,
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                SIGNATURE_HEADER: sign(self._secret, body),
+                "Idempotency-Key": message["idempotency_key"],
+            },
+        )
+        response.raise_for_status()
+
+
+class EmailSender:
+    """A plain-text e-mail to the committee the alert is routed to; the Message-ID is the idempotency key."""
+
+    def __init__(self, host: str, port: int, sender: str, config: AlertConfig) -> None:
+        self._host = host
+        self._port = port
+        self._from = sender
+        self._config = config
+
+    def compose(self, message: dict[str, Any]) -> EmailMessage:
+        alert = message["alert"]
+        mail = EmailMessage()
+        mail["From"] = self._from
+        mail["To"] = ", ".join(self._config.routing.emails_of(message["routed_to"]))
+        mail["Subject"] = f"[PIM {alert['severity']}] {title(message)}"
+        mail["Message-ID"] = f"<{message['idempotency_key']}@pim>"
+        lines = [
+            f"Đơn vị / unit: {alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})",
+            f"Chỉ tiêu / indicator: {alert.get('indicator') or '-'}, năm / plan year {alert['plan_year']}",
+            f"Kỳ / period: {alert['period']}",
+            f"Mức độ / severity: {alert['severity']}",
+            f"Người đứng đầu / responsible head: {alert.get('responsible_leader_name') or 'khuyết / vacant'}",
+            f"Ủy ban Kiểm tra / committee: {message['routed_to']}",
+            "",
+            alert.get("summary") or "",
+            "",
+            "Căn cứ / evidence:",
+            *(f"  {key}: {value}" for key, value in sorted((alert.get("evidence") or {}).items())),
+            "",
+            f"Bảng theo dõi / dashboard: {message['dashboard_url']}",
+        ]
+        if message["kind"] == "AlertResolved":
+            lines.insert(0, f"Đã xử lý / resolved: {alert.get('resolution') or ''}\n")
+        mail.set_content("\n".join(lines))
+        return mail
+
+    async def send(self, message: dict[str, Any]) -> None:
+        mail = self.compose(message)
+        if not mail["To"]:
+            return  # nobody to tell: no recipients configured for the committee
+        await aiosmtplib.send(mail, hostname=self._host, port=self._port, timeout=15)
+
+
+class GrafanaAnnotationSender:
+    """An organization-wide annotation, tagged so dashboards can show it; looked up by its idempotency
+    tag first, so a re-delivery does not add a second one."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self._api = AsyncGrafanaApi.from_url(url, credential=token)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        alert = message["alert"]
+        key = message["idempotency_key"]
+        if await self._api.annotations.find_annotations(tags=[key], limit=1):
+            return
+        moment = dt.datetime.fromisoformat(alert["updated_at"])
+        tags = ["pim", key, f"unit:{alert['unit_code']}", f"rule:{alert['rule']}", f"severity:{alert['severity']}"]
+        await self._api.annotations.add_annotation(
+            time_from=int(moment.timestamp() * 1000),
+            tags=tags,
+            text=f"{title(message)} — {alert.get('summary') or ''}",
+        )
+
+
+def alertmanager_alert(message: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """One alert in Alertmanager's v2 form; a resolution is the same labels with `endsAt` now."""
+    alert = message["alert"]
+    labels = {
+        "alertname": f"pim_{alert['rule']}",
+        "unit": alert["unit_code"],
+        "committee": message["routed_to"],
+        "indicator": alert.get("indicator") or "-",
+        "rule": alert["rule"],
+        "severity": alert["severity"],
+        "responsible_head": alert.get("responsible_leader_name") or "vacant",
+        "fingerprint": alert["fingerprint"],
+    }
+    evidence = ", ".join(f"{k}={v}" for k, v in sorted((alert.get("evidence") or {}).items()))
+    body: dict[str, Any] = {
+        "labels": labels,
+        "annotations": {
+            "summary": alert.get("summary") or "",
+            "evidence": evidence,
+            "dashboard": message["dashboard_url"],
+        },
+        "startsAt": alert["raised_at"],
+        "generatorURL": message["dashboard_url"],
+    }
+    if alert["status"] == "resolved":
+        body["endsAt"] = now.isoformat()
+    return body
+
+
+class AlertmanagerSender:
+    """Pushes to `/api/v2/alerts`; Alertmanager groups, silences and inhibits. Alertmanager forgets a firing
+    alert it is not told about again, so `refresh` re-pushes the open ones (Prometheus does the same)."""
+
+    def __init__(self, url: str, client: httpx.AsyncClient | None = None) -> None:
+        self._url = url.rstrip("/") + "/api/v2/alerts"
+        self._client = client or httpx.AsyncClient(timeout=10)
+
+    async def push(self, alerts: list[dict[str, Any]]) -> None:
+        if alerts:
+            response = await self._client.post(self._url, json=alerts)
+            response.raise_for_status()
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.push([alertmanager_alert(message, dt.datetime.now(dt.UTC))])
+
+
+def senders(settings: Settings, config: AlertConfig, producer: AIOKafkaProducer) -> dict[str, Sender]:
+    """A sender for every channel the settings configure."""
+    out: dict[str, Sender] = {"kafka": KafkaSender(producer, settings.alerts_topic)}
+    if settings.pim_alert_webhook_url:
+        if not settings.pim_alert_webhook_secret:
+            raise ValueError("PIM_ALERT_WEBHOOK_URL is set but PIM_ALERT_WEBHOOK_SECRET is not: webhooks are signed")
+        out["webhook"] = WebhookSender(settings.pim_alert_webhook_url, settings.pim_alert_webhook_secret)
+    if settings.pim_smtp_host:
+        out["email"] = EmailSender(settings.pim_smtp_host, settings.pim_smtp_port, settings.pim_smtp_from, config)
+    if settings.pim_grafana_url:
+        out["grafana"] = GrafanaAnnotationSender(settings.pim_grafana_url, settings.pim_grafana_token)
+    if settings.pim_alertmanager_url:
+        out["alertmanager"] = AlertmanagerSender(settings.pim_alertmanager_url)
+    return out

@@ -1,0 +1,145 @@
+"""Reads what the rules need about one unit and plan year from the projector's read models."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+
+import asyncpg
+
+from services.alerts.rules import IndicatorYear, Point, Vote
+from services.alerts.seasonal import Trajectory
+from services.projector.progress import ProgressRules
+from shared.events import Indicator, Role
+from shared.responsibility import Tenure
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    unit_code: str
+    name: str
+    committee: str
+    parent_committee: str | None
+
+
+@dataclass(frozen=True)
+class UnitYearFacts:
+    unit: UnitInfo
+    plan_year: int
+    indicators: list[IndicatorYear]
+    votes: list[Vote]
+    tenures: list[Tenure]
+    version: int  # the highest progress version behind these facts
+
+
+async def stale_evaluations(conn: asyncpg.Connection, today: dt.date) -> list[tuple[str, int]]:
+    """Every (unit, plan year) with a target, figures or a confidence vote whose facts changed since its last
+    evaluation, or that was last evaluated on another date (deadline rules move with the clock)."""
+    rows = await conn.fetch(
+        "WITH facts AS ("
+        "  SELECT unit_code, plan_year, max(version) AS version FROM unit_progress_history"
+        "   WHERE category = '' GROUP BY 1, 2"
+        "  UNION ALL SELECT unit_code, extract(year FROM vote_date)::int, max(position) FROM confidence_votes"
+        "   GROUP BY 1, 2"
+        "  UNION ALL SELECT unit_code, plan_year, 0 FROM targets"
+        "), latest AS (SELECT unit_code, plan_year, max(version) AS version FROM facts GROUP BY 1, 2)"
+        " SELECT l.unit_code, l.plan_year FROM latest l LEFT JOIN alert_evaluations e USING (unit_code, plan_year)"
+        " WHERE e.version IS NULL OR e.version < l.version OR e.evaluated_on <> $1 ORDER BY 1, 2",
+        today,
+    )
+    return [(r["unit_code"], r["plan_year"]) for r in rows]
+
+
+async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, rules: ProgressRules) -> UnitYearFacts:
+    unit_row = await conn.fetchrow(
+        "SELECT u.unit_code, u.name, u.committee, p.committee AS parent_committee"
+        " FROM units u LEFT JOIN units p ON p.unit_code = u.parent_code WHERE u.unit_code = $1",
+        unit_code,
+    )
+    unit = (
+        UnitInfo(unit_code, unit_row["name"], unit_row["committee"], unit_row["parent_committee"])
+        if unit_row is not None
+        else UnitInfo(unit_code, unit_code, "unassigned", None)
+    )
+    targets = {
+        r["indicator"]: r["amount"]
+        for r in await conn.fetch(
+            "SELECT indicator, amount FROM targets WHERE unit_code = $1 AND plan_year = $2", unit_code, plan_year
+        )
+    }
+    history = await conn.fetch(
+        "SELECT indicator, plan_year, as_of, actual_ytd, rate, expected_pace, peer_average, standing, version"
+        " FROM unit_progress_history WHERE unit_code = $1 AND plan_year <= $2 AND category = ''"
+        " ORDER BY indicator, plan_year, as_of",
+        unit_code,
+        plan_year,
+    )
+    points: dict[str, list[Point]] = defaultdict(list)
+    past: dict[tuple[str, int], list[tuple[dt.date, Decimal]]] = defaultdict(list)
+    version = 0
+    for r in history:
+        if r["plan_year"] == plan_year:
+            points[r["indicator"]].append(
+                Point(r["as_of"], r["actual_ytd"], r["rate"], r["expected_pace"], r["peer_average"], r["standing"])
+            )
+            version = max(version, r["version"])
+        else:
+            past[(r["indicator"], r["plan_year"])].append((r["as_of"], r["actual_ytd"]))
+    arrivals: dict[str, dict[tuple[int, int], dt.date]] = defaultdict(dict)
+    for r in await conn.fetch(
+        "SELECT indicator, extract(year FROM as_of)::int AS y, extract(month FROM as_of)::int AS m,"
+        " min(known_on) AS first_known FROM figures WHERE unit_code = $1 AND plan_year = $2 GROUP BY 1, 2, 3",
+        unit_code,
+        plan_year,
+    ):
+        arrivals[r["indicator"]][(r["y"], r["m"])] = r["first_known"]
+
+    indicators = []
+    for indicator in Indicator:
+        if indicator.value not in targets and indicator.value not in points:
+            continue
+        trajectories = tuple(
+            Trajectory(year, tuple(values)) for (name, year), values in sorted(past.items()) if name == indicator.value
+        )
+        window_end = (
+            dt.date(plan_year + 1, 1, 31) if indicator is Indicator.DISBURSEMENT else dt.date(plan_year, 12, 31)
+        )
+        indicators.append(
+            IndicatorYear(
+                unit_code,
+                indicator,
+                plan_year,
+                targets.get(indicator.value),
+                tuple(points[indicator.value]),
+                arrivals[indicator.value],
+                trajectories,
+                rules.pace(indicator, plan_year, window_end),
+            )
+        )
+    tenures = [
+        Tenure(r["leader_id"], r["leader_name"], Role(r["role"]), r["indicator"], r["start_date"], r["end_date"])
+        for r in await conn.fetch(
+            "SELECT leader_id, leader_name, role, indicator, start_date, end_date FROM tenures"
+            " WHERE unit_code = $1 AND start_date IS NOT NULL",
+            unit_code,
+        )
+    ]
+    names = {t.leader_id: t.leader_name for t in tenures}
+    votes = [
+        Vote(r["leader_id"], names.get(r["leader_id"]), r["vote_date"], r["voters"], r["low"], r["band"])
+        for r in await conn.fetch(
+            "SELECT DISTINCT ON (leader_id) leader_id, vote_date, voters, low, band, position FROM confidence_votes"
+            " WHERE unit_code = $1 AND extract(year FROM vote_date) = $2"
+            " ORDER BY leader_id, vote_date DESC, position DESC",
+            unit_code,
+            plan_year,
+        )
+    ]
+    vote_version = await conn.fetchval(
+        "SELECT max(position) FROM confidence_votes WHERE unit_code = $1 AND extract(year FROM vote_date) = $2",
+        unit_code,
+        plan_year,
+    )
+    return UnitYearFacts(unit, plan_year, indicators, votes, tenures, max(version, vote_version or 0))
