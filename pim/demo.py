@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from dataclasses import dataclass
 
 from rich.console import Console
 
-from pim.report import accountability_table, flagged_table, progress_table
+from pim.report import accountability_table, alert_summary_table, flagged_table, progress_table
 from pim.sample_loader import load_sample
 from pim.settle import wait_until_settled
 from pim.stack import running_stack
 from services.ingest.auth import create_token
 from shared.embedded import infrastructure
 from shared.settings import Settings
+
+# The sample ends with the October 2025 reports, due on 5 November: a board meeting a few days later.
+SAMPLE_MEETING_DATE = dt.date(2025, 11, 10)
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,10 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
     async with infrastructure(settings) as ready:
         broker = "external" if settings.kafka_bootstrap_servers else ready.pim_embedded_broker
         console.print(f"PostgreSQL and broker ready (broker: {broker})")
-        async with running_stack(ready.model_copy(update={"pim_api_port": 0})) as stack:
+        today = settings.pim_alerts_today or SAMPLE_MEETING_DATE
+        console.print(f"Alerts are evaluated as of {today} (PIM_ALERTS_TODAY)")
+        demo_settings = ready.model_copy(update={"pim_api_port": 0, "pim_alerts_today": today})
+        async with running_stack(demo_settings) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
             async with stack.pool.acquire() as conn:
@@ -37,6 +44,7 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
             await wait_until_settled(stack)
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))
+                console.print(await alert_summary_table(conn))
                 console.print(await flagged_table(conn))
                 console.print(await accountability_table(conn))
     return DemoResult(events, time.monotonic() - started)

@@ -1,8 +1,9 @@
-"""The two tables `pim demo` prints: unit progress, and units flagged below target."""
+"""The tables `pim demo` prints: unit progress, open alerts, and who answered stint by stint."""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 from typing import Any
 
@@ -42,6 +43,10 @@ async def progress_table(
         title = (
             f"Progress as known on {known_on} (billion VND) — Tiến độ theo số liệu đã biết đến ngày {known_on:%d/%m/%Y}"
         )
+    if rows:  # the latest plan year: the one a board is working on
+        latest_year = max(r["plan_year"] for r in rows)
+        rows = [r for r in rows if r["plan_year"] == latest_year]
+        title += f" — {latest_year}"
     rows.sort(key=lambda r: (names.get(r["unit_code"], r["unit_code"]), r["indicator"]))
     table = Table(title=title)
     for column in ("Unit", "Indicator", "As of", "Target", "Actual YTD", "Rate", "Pace", "Status"):
@@ -60,24 +65,46 @@ async def progress_table(
     return table
 
 
-async def flagged_table(conn: asyncpg.Connection) -> Table:
+async def alert_summary_table(conn: asyncpg.Connection) -> Table:
     rows = await conn.fetch(
-        "SELECT u.name, a.* FROM alerts a JOIN units u USING (unit_code) WHERE a.status = 'open'"
-        ' ORDER BY a.severity, u.name COLLATE "C"'
+        "SELECT plan_year, rule, count(*) FILTER (WHERE severity = 'warning') AS warning,"
+        " count(*) FILTER (WHERE severity = 'critical') AS critical,"
+        " count(*) FILTER (WHERE escalated_to IS NOT NULL) AS escalated"
+        " FROM alerts WHERE status = 'open' GROUP BY 1, 2 ORDER BY 1 DESC, 2"
     )
-    table = Table(title="Flagged below target — Đơn vị dưới tiến độ (responsible head named)")
-    for column in ("Unit", "Indicator", "Severity", "Rate", "Pace", "Responsible head", "Committee"):
+    table = Table(title="Open alerts by rule — Cảnh báo đang mở theo quy tắc")
+    for column in ("Plan year", "Rule", "Warning", "Critical", "Escalated"):
         table.add_column(column)
     for r in rows:
-        evidence = r["evidence"]
+        table.add_row(str(r["plan_year"]), r["rule"], str(r["warning"]), str(r["critical"]), str(r["escalated"]))
+    return table
+
+
+async def flagged_table(conn: asyncpg.Connection) -> Table:
+    """The latest plan year's open alerts, one row per unit: what was found, and who answers for it."""
+    rows = await conn.fetch(
+        "SELECT u.name, a.* FROM alerts a JOIN units u USING (unit_code) WHERE a.status = 'open'"
+        " AND a.plan_year = (SELECT max(plan_year) FROM alerts)"
+        ' ORDER BY u.name COLLATE "C", a.indicator NULLS LAST, a.rule, a.period'
+    )
+    table = Table(title="Flagged units — Đơn vị bị cảnh báo (latest plan year; responsible head named)")
+    for column in ("Unit", "Findings", "Severity", "Responsible head", "Committee"):
+        table.add_column(column)
+    for name, group in itertools.groupby(rows, key=lambda r: r["name"]):
+        alerts = list(group)
+        findings = [
+            f"{INDICATOR_LABEL.get(a['indicator'] or '', 'Leader')}: {a['rule']}"
+            + (f" {a['period']}" if a["rule"] == "missing_report" else "")
+            for a in alerts
+        ]
+        heads = {a["responsible_leader_name"] or "(vacant — chưa có người đứng đầu)" for a in alerts if a["indicator"]}
+        escalated = {a["escalated_to"] for a in alerts if a["escalated_to"]}
         table.add_row(
-            r["name"],
-            INDICATOR_LABEL[r["indicator"]],
-            r["severity"],
-            _pct(Decimal(evidence["rate"])),
-            _pct(Decimal(evidence["expected_pace"])),
-            r["responsible_leader_name"] or "(vacant — chưa có người đứng đầu)",
-            r["committee"],
+            name,
+            "\n".join(findings),
+            "critical" if any(a["severity"] == "critical" for a in alerts) else "warning",
+            ", ".join(sorted(heads)) or alerts[0]["responsible_leader_name"] or "",
+            alerts[0]["committee"] + "".join(f"\n→ {target}" for target in sorted(escalated)),
         )
     return table
 
@@ -86,7 +113,8 @@ async def accountability_table(conn: asyncpg.Connection, indicator: str = "publi
     """Stints of the units whose head changed or whose post fell vacant during the year."""
     rows = await conn.fetch(
         "SELECT u.name, a.* FROM leader_accountability a JOIN units u USING (unit_code)"
-        " WHERE a.indicator = $1 AND a.answerable_as = 'head' AND a.unit_code IN ("
+        " WHERE a.indicator = $1 AND a.answerable_as = 'head'"
+        " AND a.plan_year = (SELECT max(plan_year) FROM leader_accountability) AND a.unit_code IN ("
         "   SELECT unit_code FROM leader_accountability WHERE indicator = $1 AND answerable_as = 'head'"
         "   GROUP BY unit_code, plan_year HAVING count(*) > 1)"
         ' ORDER BY u.name COLLATE "C", a.stint_start',

@@ -28,7 +28,7 @@ def _figure_reports() -> Iterator[tuple[str, dict[str, list[dict[str, str]]]]]:
     for index, ((unit, as_of), group) in enumerate(itertools.groupby(rows, key=lambda r: (r["unit_code"], r["as_of"]))):
         body: dict[str, list[dict[str, str]]] = {"disbursements": [], "revenues": []}
         for row in group:
-            fields = {k: v for k, v in row.items() if k != "indicator"}
+            fields = {k: v for k, v in row.items() if k != "indicator" and v != ""}
             kind = "disbursements" if row["indicator"] == "public_investment_disbursement" else "revenues"
             body[kind].append(fields)
         yield f"figures/{unit}/{as_of}/{index}", body
@@ -40,7 +40,8 @@ def load_sample(api_url: str, admin_token: str) -> int:
     registry: list[tuple[str, str, dict[str, Any]]] = [
         ("/v1/units", "registry/units", {"units": [_blank_to_none(r) for r in sample_rows("units.csv")]}),
         ("/v1/tenures", "registry/tenures", {"tenures": tenures}),
-        ("/v1/targets", "targets/2025", {"targets": sample_rows("targets.csv")}),
+        ("/v1/targets", "targets", {"targets": sample_rows("targets.csv")}),
+        ("/v1/votes", "registry/votes", {"votes": sample_rows("votes.csv")}),
     ]
     submissions = registry + [("/v1/figures", key, body) for key, body in _figure_reports()]
     headers = {"Authorization": f"Bearer {admin_token}"}

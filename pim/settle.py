@@ -1,5 +1,6 @@
 """Waits until the pipeline has caught up: every stored event relayed and projected, every progress
-row evaluated by the alerts service. Used by `pim demo` and by the end-to-end tests."""
+unit evaluated by the alerts service,
+every alert notification delivered. Used by `pim demo` and by the end-to-end tests."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import asyncio
 import time
 
 from pim.stack import Stack
+from services.alerts.facts import stale_evaluations
+from services.alerts.outbox import MAX_ATTEMPTS
 from shared.bus import topic_end_offsets
 
 POLL_S = 0.05
@@ -23,11 +26,11 @@ async def is_settled(stack: Stack) -> bool:
                 stack.settings.ledger_topic,
             )
         }
-        unevaluated = await conn.fetchval(
-            "SELECT count(*) FROM unit_progress p LEFT JOIN alert_evaluations e"
-            " USING (unit_code, indicator, plan_year) WHERE e.version IS NULL OR e.version < p.version"
+        unevaluated = await stale_evaluations(conn, stack.alerts_today)
+        undelivered = await conn.fetchval(
+            "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NULL AND attempts < $1", MAX_ATTEMPTS
         )
-    if (relayed or 0) < head or unevaluated:
+    if (relayed or 0) < head or unevaluated or undelivered:
         return False
     ends = await topic_end_offsets(stack.settings, stack.settings.ledger_topic)
     return all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Collection, Coroutine
 from dataclasses import dataclass, field
@@ -17,7 +18,8 @@ import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
-from services.alerts.service import AlertsService
+from services.alerts.runtime import AlertsRuntime
+from services.alerts.service import AlertsService, clock_from
 from services.alerts.service import build_broker as build_alerts_broker
 from services.ingest.api import create_app
 from services.ingest.raw_intake import RawIntake
@@ -40,6 +42,11 @@ class Stack:
     pool: asyncpg.Pool
     api_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def alerts_today(self) -> dt.date:
+        """The date the alerts service evaluates as of."""
+        return clock_from(self.settings)()
 
     def raise_if_failed(self) -> None:
         """Surface a service that crashed. (One that returned was asked to stop: uvicorn returns on
@@ -78,7 +85,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             alerts_broker = build_alerts_broker(settings, alerts)
             await alerts_broker.start()
             brokers.append(alerts_broker)
-            await alerts.sweep()
+            start("alerts", AlertsRuntime(settings, pool, alerts).run())
         if "ingest" in services:
             ingest_broker = build_ingest_broker(settings, RawIntake(pool))
             await ingest_broker.start()

@@ -115,6 +115,12 @@ HEAD_CHANGED = "Lâm Đồng"  # head replaced on 1 June
 ACTING_THEN_CONFIRMED = "Gia Lai"  # head left 15 March; acting head, confirmed on 1 August
 VACANT = "Cà Mau"  # head left 15 September; post vacant since
 CORRECTED = "Nghệ An"  # re-sends its October report with a higher figure
+# Alert stories.
+MISSING_SEPTEMBER = "Sơn La"  # never sent its September 2025 disbursement report
+LATE_AUGUST = "Điện Biên"  # sent its August 2025 report on 15 September, ten days late
+DISMISSAL_VOTE = "Tuyên Quang"  # its head got two thirds "low" in the October 2025 vote
+BACK_LOADED = ("Hà Tĩnh", "Cao Bằng", "Quảng Trị")  # did little of 2024's plan before October
+DISBURSEMENT = "public_investment_disbursement"
 
 
 def slug(name: str) -> str:
@@ -229,6 +235,22 @@ def main() -> None:
 
     corrected = next(r for r in figures if r[0] == slug(CORRECTED) and r[4] == "2025-10-31" and r[3] == "local_budget")
     figures.append([*corrected[:5], corrected[5] + round(corrected[5] * 0.1 / 1_000_000) * 1_000_000])
+    # Rows of the alert stories; a generator of their own keeps the 2025 numbers above unchanged.
+    stories = random.Random(2024)
+    missing = (slug(MISSING_SEPTEMBER), DISBURSEMENT, PLAN_YEAR)
+    figures = [r for r in figures if not (tuple(r[:3]) == missing and r[4] == "2025-09-30")]
+    for row in figures:  # the date on the department's report: 1–5 days after the period, in time
+        row.append((dt.date.fromisoformat(row[4]) + dt.timedelta(days=stories.randint(1, 5))).isoformat())
+        if row[0] == slug(LATE_AUGUST) and row[4] == "2025-08-31":
+            row[-1] = "2025-09-15"
+    targets_2024, figures_2024 = history_2024(stories, targets)
+    targets += targets_2024
+    figures = figures_2024 + figures
+    votes = [
+        vote_row(tenures, ACTING_THEN_CONFIRMED, "head", 30, 17),  # > 1/2 low: review
+        vote_row(tenures, DISMISSAL_VOTE, "head", 30, 21),  # ≥ 2/3 low: dismissal recommended
+        vote_row(tenures, "Hà Nội", "head", 30, 3),
+    ]
 
     write("units.csv", ["unit_code", "name", "level", "parent_code", "committee"], units)
     write(
@@ -251,9 +273,49 @@ def main() -> None:
     )
     write(
         "figures.csv",
-        ["unit_code", "indicator", "plan_year", "category", "as_of", "amount"],
+        ["unit_code", "indicator", "plan_year", "category", "as_of", "amount", "document_date"],
         figures,
     )
+    write("votes.csv", ["unit_code", "leader_id", "vote_date", "voters", "high", "confidence", "low"], votes)
+
+
+def history_2024(rng: random.Random, targets: list[list[object]]) -> tuple[list[list[object]], list[list[object]]]:
+    """Plan year 2024, complete: January 2024 to January 2025 for disbursement, to December for revenue.
+    Most units follow the pace curve; BACK_LOADED ones did little until October and then rushed."""
+    plan_rows, rows = [], []
+    for province in PROVINCES:
+        code = slug(province)
+        plans = {t[1]: int(t[3]) * rng.uniform(0.85, 1.0) for t in targets if t[0] == code}
+        final_rate = rng.uniform(0.88, 1.02)
+        outturn = rng.choice([0.90, 0.95, 1.0, 1.02, 1.08, 1.14, 1.20])
+        for indicator, split, months in (
+            (DISBURSEMENT, DISBURSEMENT_SPLIT, [(2024, m) for m in range(1, 13)] + [(2025, 1)]),
+            ("budget_revenue", REVENUE_SPLIT, [(2024, m) for m in range(1, 13)]),
+        ):
+            plan = round(plans[indicator] / BILLION) * BILLION
+            plan_rows.append([code, indicator, 2024, plan, "1600/QĐ-TTg", "2023-12-08", "Thủ tướng Chính phủ"])
+            for year, month in months:
+                as_of = month_end(year, month)
+                if indicator == DISBURSEMENT:
+                    shape = disbursement_pace(month_end(year + 1, month)) / 0.95
+                    if province in BACK_LOADED:
+                        shape = shape * 0.45 if as_of <= dt.date(2024, 9, 30) else min(1.0, shape * 1.05)
+                    total = plan * final_rate * shape
+                else:
+                    total = plan * outturn * as_of.timetuple().tm_yday / 366
+                for category, share in split.items():
+                    amount = round(total * share / 1_000_000) * 1_000_000
+                    known = as_of + dt.timedelta(days=rng.randint(1, 5))
+                    rows.append([code, indicator, 2024, category, as_of.isoformat(), amount, known.isoformat()])
+    return plan_rows, rows
+
+
+def vote_row(tenures: list[list[str]], province: str, role: str, voters: int, low: int) -> list[object]:
+    """A confidence vote of 15 October 2025 on the person in `role` at the province then."""
+    code = slug(province)
+    leader = next(t for t in reversed(tenures) if t[1] == code and t[4] == role)
+    high = (voters - low) // 2
+    return [code, leader[2], "2025-10-15", voters, high, voters - low - high, low]
 
 
 def write(name: str, header: list[str], rows: list[list[object]]) -> None:

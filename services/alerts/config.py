@@ -99,6 +99,7 @@ class CommitteeContact(BaseModel):
 class Routing(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     top_committee: Annotated[str, Field(min_length=1)] = "Ủy ban Kiểm tra Trung ương"
+    top_escalation: Annotated[str, Field(min_length=1)] = "Lãnh đạo Ủy ban Kiểm tra Trung ương"
     committees: dict[str, CommitteeContact] = Field(default_factory=dict)
     default_email: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(default_factory=list)
 

@@ -45,18 +45,24 @@ def enabled_channels(settings: Settings) -> list[str]:
     return channels
 
 
+def alert_view(alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
+    """An alerts row as channels read it: JSON values, where it is routed, and its dashboard link."""
+    state = {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in alert.items()}
+    return {
+        "alert": state,
+        "routed_to": state.get("escalated_to") or state["committee"],
+        "dashboard_url": f"{dashboard_url}/d/pim-unit/pim-unit?var-unit={state['unit_code']}",
+    }
+
+
 def notification(event: DomainEvent, position: int, alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
     """What every channel formats: the event, and the alert as it stands after it."""
-    state = {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in alert.items()}
-    unit = state["unit_code"]
     return {
         "idempotency_key": idempotency_key(position),
         "position": position,
         "kind": event.__class__.__name__,
         "event": event.model_dump(mode="json"),
-        "alert": state,
-        "routed_to": state.get("escalated_to") or state["committee"],
-        "dashboard_url": f"{dashboard_url}/d/pim-unit/pim-unit?var-unit={unit}",
+        **alert_view(alert, dashboard_url),
     }
 
 
@@ -143,12 +149,14 @@ class Dispatcher:
     async def run(self, poll_seconds: float = 5.0) -> None:
         """Deliver as rows arrive (woken by NOTIFY), and retry failed ones as they fall due."""
         listener = await self._pool.acquire()
+        wake = lambda *_: self._wake.set()  # noqa: E731
         try:
-            await listener.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+            await listener.add_listener(NOTIFY_CHANNEL, wake)
             while True:
                 self._wake.clear()
                 if await self.deliver_due() == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
         finally:
+            await listener.remove_listener(NOTIFY_CHANNEL, wake)
             await self._pool.release(listener)

@@ -10,9 +10,10 @@ def committee_for(unit: UnitInfo, top_committee: str) -> str:
     return unit.committee or unit.parent_committee or top_committee
 
 
-def escalation_target(unit: UnitInfo, top_committee: str) -> str:
-    """One level up: the parent unit's committee, or the top committee for a unit with no parent."""
+def escalation_target(unit: UnitInfo, top_committee: str, top_escalation: str) -> str:
+    """One level up: the parent unit's committee; for a unit the top committee already oversees, the
+    committee's own leadership (`top_escalation`)."""
     own = committee_for(unit, top_committee)
     if unit.parent_committee and unit.parent_committee != own:
         return unit.parent_committee
-    return top_committee
+    return top_committee if own != top_committee else top_escalation

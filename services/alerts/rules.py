@@ -52,6 +52,10 @@ class IndicatorYear:
             return dt.date(self.plan_year + 1, 1, 31)
         return dt.date(self.plan_year, 12, 31)
 
+    def closes_on(self, deadline_days: int) -> dt.date:
+        """The day the year's findings are final: the window's last report is due."""
+        return self.window_end + dt.timedelta(days=deadline_days)
+
     def latest(self) -> Point | None:
         return self.points[-1] if self.points else None
 
@@ -173,7 +177,7 @@ def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | 
 def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date) -> Finding | None:
     rule = config.rules.year_end_shortfall
     point = year.latest()
-    if today <= year.window_end or point is None or point.rate is None or point.rate >= rule.share:
+    if today <= year.closes_on(config.rules.missing_report.deadline_days) or point is None or point.rate is None or point.rate >= rule.share:
         return None
     return Finding(
         "year_end_shortfall",
@@ -354,25 +358,32 @@ def confidence_votes(votes: list[Vote], config: AlertConfig) -> list[Finding]:
 
 
 def evaluate(year: IndicatorYear, config: AlertConfig, today: dt.date) -> list[Finding]:
-    """Every enabled rule that applies to the indicator, on the facts known by `today`."""
+    """Every enabled rule that applies to the indicator, on the facts known by `today`.
+
+    The in-year rules (pace, peer average, 30 September, early warning) run while the year is open;
+    once its last report is due, the year-end findings take over and the in-year alerts resolve.
+    """
     rules = config.rules
     year = _as_of(year, today)
+    in_year = today <= year.closes_on(rules.missing_report.deadline_days)
     candidates: list[Finding | None] = []
 
-    def applies(rule_config: object) -> bool:
+    def applies(rule_config: object, while_open: bool = False) -> bool:
+        if while_open and not in_year:
+            return False
         return getattr(rule_config, "enabled", False) and year.indicator in getattr(rule_config, "indicators", [])
 
-    if applies(rules.below_pace):
+    if applies(rules.below_pace, while_open=True):
         candidates.append(below_pace(year, config))
-    if applies(rules.below_peer_average):
+    if applies(rules.below_peer_average, while_open=True):
         candidates.append(below_peer_average(year, config))
-    if applies(rules.below_share_at_sep30):
+    if applies(rules.below_share_at_sep30, while_open=True):
         candidates.append(below_share_at_sep30(year, config))
     if applies(rules.year_end_shortfall):
         candidates.append(year_end_shortfall(year, config, today))
     if applies(rules.back_loading):
         candidates.append(back_loading(year, config))
-    if applies(rules.early_warning):
+    if applies(rules.early_warning, while_open=True):
         candidates.append(early_warning(year, config, today))
     if applies(rules.revenue_outturn):
         candidates.append(revenue_outturn(year, config))

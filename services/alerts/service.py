@@ -141,7 +141,7 @@ class AlertsService:
                 fingerprint=key,
                 unit_code=facts.unit.unit_code,
                 from_committee=committee,
-                to_committee=escalation_target(facts.unit, top),
+                to_committee=escalation_target(facts.unit, top, self.config.routing.top_escalation),
                 reason=f"behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
                 as_of=dt.date.fromisoformat(finding.evidence["as_of"]),
             )
@@ -158,30 +158,26 @@ class AlertsService:
         for (event, key), position in zip(recorded, positions, strict=True):
             await _write_alert_row(conn, event, position, facts)
             await self._enqueue(conn, event, position, key, today)
-        for finding in decision.refresh:
+        for finding in decision.refresh:  # still found: the latest evidence, and who answers for it now
+            leader_id, leader_name, evidence = _answerable(facts, finding)
             await conn.execute(
-                "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, updated_at = now(),"
-                " as_of = coalesce(($4->>'as_of')::date, as_of) WHERE fingerprint = $1",
+                "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, as_of = $5, responsible_leader_id = $6,"
+                " responsible_leader_name = $7, updated_at = now() WHERE fingerprint = $1"
+                " AND (severity, summary, evidence, responsible_leader_id)"
+                " IS DISTINCT FROM ($2, $3, $4, $6)",
                 finding.fingerprint(facts.unit.unit_code),
                 finding.severity,
                 finding.summary,
-                finding.evidence,
+                evidence,
+                _finding_date(finding),
+                leader_id,
+                leader_name,
             )
         return [event for event, _ in recorded]
 
     def _raised(self, facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:
-        as_of = dt.date.fromisoformat(finding.evidence.get("as_of") or finding.evidence.get("deadline") or "")
-        if finding.indicator is None:  # a vote: the leader voted on is the one named
-            leader_id: str | None = finding.evidence["leader_id"]
-            leader_name: str | None = finding.evidence["leader_name"] or None
-            evidence = dict(finding.evidence)
-        else:
-            responsible = responsible_on(facts.tenures, finding.indicator, as_of)
-            leader_id = responsible.head.leader_id if responsible.head else None
-            leader_name = responsible.head.leader_name if responsible.head else None
-            evidence = dict(finding.evidence)
-            if responsible.deputy is not None:
-                evidence["deputy_in_charge"] = responsible.deputy.leader_name
+        as_of = _finding_date(finding)
+        leader_id, leader_name, evidence = _answerable(facts, finding)
         return AlertRaised(
             fingerprint=finding.fingerprint(facts.unit.unit_code),
             unit_code=facts.unit.unit_code,
@@ -247,6 +243,25 @@ class AlertsService:
             return event
 
 
+def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str | None, dict[str, str]]:
+    """The head (or acting head) in post on the finding's date — none when vacant — and the evidence with
+    the deputy in charge of the indicator added. For a vote, the leader voted on."""
+    evidence = dict(finding.evidence)
+    if finding.indicator is None:
+        return evidence["leader_id"], evidence["leader_name"] or None, evidence
+    responsible = responsible_on(facts.tenures, finding.indicator, _finding_date(finding))
+    if responsible.deputy is not None:
+        evidence["deputy_in_charge"] = responsible.deputy.leader_name
+    head = responsible.head
+    return (head.leader_id if head else None), (head.leader_name if head else None), evidence
+
+
+def _finding_date(finding: Finding) -> dt.date:
+    """The data date a finding is about: its report's date, a missing report's deadline, a vote's date."""
+    evidence = finding.evidence
+    return dt.date.fromisoformat(evidence.get("as_of") or evidence.get("deadline") or evidence["vote_date"])
+
+
 async def _write_alert_row(
     conn: asyncpg.Connection, event: DomainEvent, position: int, facts: UnitYearFacts | None
 ) -> None:
@@ -281,8 +296,7 @@ async def _write_alert_row(
         )
     elif isinstance(event, AlertEscalated):
         await conn.execute(
-            "UPDATE alerts SET escalated_to = $2, escalated_at = now(), severity = 'critical', updated_at = now()"
-            " WHERE fingerprint = $1",
+            "UPDATE alerts SET escalated_to = $2, escalated_at = now(), updated_at = now() WHERE fingerprint = $1",
             event.fingerprint,
             event.to_committee,
         )

@@ -59,9 +59,14 @@ def head_on(unit: str, day: dt.date) -> str | None:
 
 
 def expected_flags() -> set[tuple[str, str, str, str | None]]:
-    targets = {(t["unit_code"], t["indicator"]): Fraction(t["amount"]) for t in rows("targets.csv")}
+    """The 2025 below-pace alerts (2024 has closed: its findings are year-end ones)."""
+    targets = {
+        (t["unit_code"], t["indicator"]): Fraction(t["amount"]) for t in rows("targets.csv") if t["plan_year"] == "2025"
+    }
     latest: dict[tuple[str, str, str, str], Fraction] = {}
     for figure in rows("figures.csv"):  # file order is submission order: a later row supersedes
+        if figure["plan_year"] != "2025":
+            continue
         key = (figure["unit_code"], figure["indicator"], figure["category"], figure["as_of"])
         latest[key] = Fraction(figure["amount"])
     flags = set()
@@ -108,13 +113,13 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(dem
     async with demo.pool.acquire() as conn:
         flagged = {
             (r["unit_code"], r["indicator"], r["severity"], r["responsible_leader_name"])
-            for r in await conn.fetch("SELECT * FROM alerts WHERE status = 'open'")
+            for r in await conn.fetch("SELECT * FROM alerts WHERE status = 'open' AND rule = 'below_pace'")
         }
         progress_count = await conn.fetchval("SELECT count(*) FROM unit_progress")
     assert flagged == expected
     assert progress_count == len(rows("targets.csv"))
     assert demo.result.events == sum(
-        len(rows(f)) for f in ("units.csv", "tenures.csv", "targets.csv", "figures.csv")
+        len(rows(f)) for f in ("units.csv", "tenures.csv", "targets.csv", "figures.csv", "votes.csv")
     ) + sum(1 for t in rows("tenures.csv") if t["end_date"])
 
     # The stories the sample was built to tell come out as they should.
@@ -141,7 +146,11 @@ async def test_running_the_demo_again_on_the_same_database_stores_nothing_new(de
 
 async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -> None:
     """The Ministry of Finance's monthly lists, recomputed here from the raw sample numbers."""
-    targets = {t["unit_code"]: Fraction(t["amount"]) for t in rows("targets.csv") if t["indicator"] == DISBURSEMENT}
+    targets = {
+        t["unit_code"]: Fraction(t["amount"])
+        for t in rows("targets.csv")
+        if t["indicator"] == DISBURSEMENT and t["plan_year"] == "2025"
+    }
     latest: dict[tuple[str, str], Fraction] = {}
     for figure in rows("figures.csv"):
         if figure["indicator"] == DISBURSEMENT and figure["as_of"] == "2025-10-31":
@@ -166,7 +175,7 @@ async def test_a_change_of_head_splits_the_year_and_the_gap(demo: Demo) -> None:
     target = next(
         Fraction(t["amount"])
         for t in rows("targets.csv")
-        if (t["unit_code"], t["indicator"]) == ("lam-dong", DISBURSEMENT)
+        if (t["unit_code"], t["indicator"], t["plan_year"]) == ("lam-dong", DISBURSEMENT, "2025")
     )
 
     def gap(as_of: str) -> Fraction:
@@ -179,7 +188,7 @@ async def test_a_change_of_head_splits_the_year_and_the_gap(demo: Demo) -> None:
     async with demo.pool.acquire() as conn:
         stints = await conn.fetch(
             "SELECT * FROM leader_accountability WHERE unit_code = 'lam-dong' AND indicator = $1"
-            " AND answerable_as = 'head' ORDER BY stint_start",
+            " AND answerable_as = 'head' AND plan_year = 2025 ORDER BY stint_start",
             DISBURSEMENT,
         )
     first, second = stints
@@ -190,3 +199,57 @@ async def test_a_change_of_head_splits_the_year_and_the_gap(demo: Demo) -> None:
                           (second["gap_at_end"], gap("2025-10-31"))):  # fmt: skip
         assert abs(Fraction(stored) - exact) < Fraction(1, 10**5)
     assert first["gap_arisen"] + second["gap_arisen"] == second["gap_at_end"]
+
+
+async def test_the_alert_stories_of_the_sample_come_out(demo: Demo) -> None:
+    """Each story the sample was built to tell raises its alert, and names who answers for it."""
+    async with demo.pool.acquire() as conn:
+        found = {
+            (r["unit_code"], r["rule"], r["period"]): r
+            for r in await conn.fetch("SELECT * FROM alerts WHERE status = 'open'")
+        }
+    missing = found[("son-la", "missing_report", "2025-09")]
+    assert missing["indicator"] == DISBURSEMENT and missing["evidence"]["deadline"] == "2025-10-05"
+    late = found[("dien-bien", "missing_report", "2025-08")]
+    assert late["evidence"]["arrived"] == "2025-09-15" and late["evidence"]["days_late"] == "10"
+    assert not [key for key in found if key[1] == "missing_report" and key[0] not in ("son-la", "dien-bien")]
+
+    review = next(r for k, r in found.items() if k[:2] == ("gia-lai", "confidence_vote"))
+    dismissal = next(r for k, r in found.items() if k[:2] == ("tuyen-quang", "confidence_vote"))
+    assert (review["severity"], review["evidence"]["band"]) == ("warning", "review")
+    assert (dismissal["severity"], dismissal["evidence"]["band"]) == ("critical", "dismissal")
+    assert not any(k[:2] == ("ha-noi", "confidence_vote") for k in found)
+
+    back_loaded = {k[0] for k in found if k[1] == "back_loading"}
+    assert back_loaded == {"ha-tinh", "cao-bang", "quang-tri"}
+
+    # 2024 has closed: its in-year alerts are gone, its year-end findings are there.
+    assert not [k for k, r in found.items() if r["plan_year"] == 2024 and k[1] in ("below_pace", "early_warning")]
+    shortfalls = {k[0] for k, r in found.items() if k[1] == "year_end_shortfall"}
+    assert shortfalls == set(expected_2024_shortfalls())
+
+    # Behind on three or more reports in a row: escalated one level up.
+    escalated = [r for k, r in found.items() if k[1] == "below_pace" and r["escalated_to"] is not None]
+    assert escalated and all(r["escalated_to"] == "Lãnh đạo Ủy ban Kiểm tra Trung ương" for r in escalated)
+
+
+def expected_2024_shortfalls() -> set[str]:
+    """Units under 95 % of a 2024 target on their last report of the window, from the raw CSV."""
+    targets = {
+        (t["unit_code"], t["indicator"]): Fraction(t["amount"]) for t in rows("targets.csv") if t["plan_year"] == "2024"
+    }
+    last: dict[tuple[str, str], tuple[str, dict[str, Fraction]]] = {}
+    for figure in rows("figures.csv"):
+        if figure["plan_year"] != "2024":
+            continue
+        key = (figure["unit_code"], figure["indicator"])
+        as_of, amounts = last.get(key, ("", {}))
+        if figure["as_of"] > as_of:
+            as_of, amounts = figure["as_of"], {}
+        amounts[figure["category"]] = Fraction(figure["amount"])
+        last[key] = (as_of, amounts)
+    return {
+        unit
+        for (unit, indicator), (_, amounts) in last.items()
+        if sum(amounts.values()) / targets[unit, indicator] < Fraction(95, 100)
+    }

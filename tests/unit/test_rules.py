@@ -101,12 +101,14 @@ def test_below_sixty_percent_on_the_september_report_only_for_disbursement() -> 
     assert "below_share_at_sep30" not in rules_found(revenue, today)
 
 
-def test_year_end_shortfall_only_once_the_window_has_closed() -> None:
-    short = year_of(["0.5"] * 12 + ["0.94"], first_month=1)
+def test_year_end_shortfall_once_the_last_report_of_the_window_is_due_and_in_year_rules_stop() -> None:
+    short = year_of(["0.5"] * 12 + ["0.84"], ["0.95"] * 13, first_month=1)
     assert short.points[-1].as_of == dt.date(2026, 1, 31)
-    assert "year_end_shortfall" not in rules_found(short, dt.date(2026, 1, 31))
-    assert rules_found(short, dt.date(2026, 2, 1)).get("year_end_shortfall") == "critical"
-    assert "year_end_shortfall" not in rules_found(year_of(["0.5"] * 12 + ["0.95"]), dt.date(2026, 2, 1))
+    before = rules_found(short, dt.date(2026, 2, 5))  # the January report's deadline
+    assert "year_end_shortfall" not in before and before["below_pace"] == "warning"
+    after = rules_found(short, dt.date(2026, 2, 6))
+    assert after.get("year_end_shortfall") == "critical" and "below_pace" not in after
+    assert "year_end_shortfall" not in rules_found(year_of(["0.5"] * 12 + ["0.95"]), dt.date(2026, 2, 6))
 
 
 def test_missing_report_after_the_deadline_and_late_report_found_too() -> None:

@@ -1,0 +1,65 @@
+"""The alerts service's background work: the outbox dispatcher, and a scheduler that ticks the deadline
+rules (and catches up on missed notifications) and keeps Alertmanager told about the open alerts."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from typing import Any
+
+import asyncpg
+
+from services.alerts.delivery import AlertmanagerSender, alertmanager_alert, senders
+from services.alerts.outbox import Dispatcher, alert_view
+from services.alerts.service import AlertsService
+from shared.bus import make_producer
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 60.0
+
+
+async def open_alert_views(pool: asyncpg.Pool, today: dt.date, dashboard_url: str) -> list[dict[str, Any]]:
+    """Each open alert not silenced on `today`, as Alertmanager needs them re-sent."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT * FROM alerts WHERE status = 'open' AND (silenced_until IS NULL OR silenced_until < $1)", today
+        )
+    return [alert_view(dict(row), dashboard_url.rstrip("/")) for row in rows]
+
+
+class AlertsRuntime:
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, service: AlertsService) -> None:
+        self._settings = settings
+        self._pool = pool
+        self.service = service
+
+    async def run(self, sweep_seconds: float = SWEEP_SECONDS) -> None:
+        producer = make_producer(self._settings)
+        await producer.start()
+        try:
+            channel_senders = senders(self._settings, self.service.config, producer)
+            dispatcher = Dispatcher(self._pool, channel_senders)
+            alertmanager = channel_senders.get("alertmanager")
+            await asyncio.gather(
+                dispatcher.run(),
+                self._tick(sweep_seconds, alertmanager if isinstance(alertmanager, AlertmanagerSender) else None),
+            )
+        finally:
+            await producer.stop()
+
+    async def _tick(self, seconds: float, alertmanager: AlertmanagerSender | None) -> None:
+        while True:
+            try:
+                await self.service.sweep()
+                if alertmanager is not None:
+                    messages = await open_alert_views(
+                        self._pool, self.service.clock(), self._settings.pim_dashboard_url
+                    )
+                    now = dt.datetime.now(dt.UTC)
+                    await alertmanager.push([alertmanager_alert(m, now) for m in messages])
+            except (OSError, asyncpg.PostgresError) as error:
+                log.warning("alerts: scheduled sweep failed (%s); next try in %.0f s", error, seconds)
+            await asyncio.sleep(seconds)
