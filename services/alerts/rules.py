@@ -177,7 +177,9 @@ def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | 
 def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date) -> Finding | None:
     rule = config.rules.year_end_shortfall
     point = year.latest()
-    if today <= year.closes_on(config.rules.missing_report.deadline_days) or point is None or point.rate is None or point.rate >= rule.share:
+    if today <= year.closes_on(config.rules.missing_report.deadline_days):
+        return None
+    if point is None or point.rate is None or point.rate >= rule.share:
         return None
     return Finding(
         "year_end_shortfall",
