@@ -29,10 +29,10 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from services.ingest.auth import Principal, create_token
 from services.ingest.figure_intake import FigureIntake
 from services.ingest.file_import import import_figure_file
 from services.ingest.registry import Registry
+from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
 from shared.embedded import EmbeddedPostgres, free_port
 from shared.event_store import Submitter

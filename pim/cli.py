@@ -20,19 +20,21 @@ from pim.bench import run_ingest_bench, save, show
 from pim.bench_projector import run_projector_bench
 from pim.bench_projector import save as save_projector
 from pim.bench_projector import show as show_projector
+from pim.cli_alerts import alerts
 from pim.cli_ingest import import_command, tokens
 from pim.demo import run_demo
 from pim.report import progress_table
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
-from services.ingest.auth import create_token
 from services.projector.rebuild import rebuild
 from services.projector.rules_config import progress_rules
+from shared.auth import create_token
 from shared.db import connect, create_pool, migrate
 from shared.embedded import infrastructure
 from shared.settings import Settings
 
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
 app.add_typer(tokens, name="tokens")
+app.add_typer(alerts, name="alerts")
 bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
 app.command(name="import")(import_command)
@@ -75,6 +77,8 @@ async def _serve(services: Collection[ServiceName]) -> None:
                 async with stack.pool.acquire() as conn:
                     token = await create_token(conn, "admin (pim up)", "admin")
                 console.print(f"  admin token for this embedded database (shown once): {token}")
+        if stack.alerts_api_url:
+            console.print(f"  alerts API: {stack.alerts_api_url}  (committees; OpenAPI docs at /docs)")
         console.print("Ctrl-C stops.")
         while not stop.is_set():
             stack.raise_if_failed()
@@ -141,10 +145,11 @@ async def _rebuild() -> None:
         await pool.close()
 
 
-@app.command()
-def alerts(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
-    """Run only the alerts service (progress notifications → alerts)."""
-    _run_services(["alerts"], verbose)
+@alerts.callback()
+def alerts_run(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+    """Run only the alerts service (progress → alerts → deliveries; committees' API); subcommands below."""
+    if ctx.invoked_subcommand is None:
+        _run_services(["alerts"], verbose)
 
 
 @app.command(name="migrate")

@@ -14,10 +14,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from services.ingest.auth import Role, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
+from shared.auth import Role, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
 from shared.db import connect, create_pool, migrate
 from shared.event_store import IdempotencyConflict
 from shared.settings import Settings

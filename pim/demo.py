@@ -13,7 +13,7 @@ from pim.report import accountability_table, alert_summary_table, flagged_table,
 from pim.sample_loader import load_sample
 from pim.settle import wait_until_settled
 from pim.stack import running_stack
-from services.ingest.auth import create_token
+from shared.auth import create_token
 from shared.embedded import infrastructure
 from shared.settings import Settings
 
@@ -34,7 +34,9 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
         console.print(f"PostgreSQL and broker ready (broker: {broker})")
         today = settings.pim_alerts_today or SAMPLE_MEETING_DATE
         console.print(f"Alerts are evaluated as of {today} (PIM_ALERTS_TODAY)")
-        demo_settings = ready.model_copy(update={"pim_api_port": 0, "pim_alerts_today": today})
+        demo_settings = ready.model_copy(
+            update={"pim_api_port": 0, "pim_alerts_api_port": 0, "pim_alerts_today": today}
+        )
         async with running_stack(demo_settings) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")

@@ -18,6 +18,7 @@ import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
+from services.alerts.api import create_alerts_app
 from services.alerts.runtime import AlertsRuntime
 from services.alerts.service import AlertsService, clock_from
 from services.alerts.service import build_broker as build_alerts_broker
@@ -41,6 +42,7 @@ class Stack:
     settings: Settings
     pool: asyncpg.Pool
     api_url: str | None = None
+    alerts_api_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -62,6 +64,18 @@ def _database_url(settings: Settings) -> str:
     return settings.database_url
 
 
+def _server(app: Any, host: str, port: int) -> uvicorn.Server:
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+
+
+async def _started(stack: Stack, server: uvicorn.Server) -> str:
+    while not server.started:
+        stack.raise_if_failed()
+        await asyncio.sleep(0.01)
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, services: Collection[ServiceName] = ALL_SERVICES) -> AsyncIterator[Stack]:
     dsn = _database_url(settings)
@@ -73,7 +87,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
     def start(name: str, work: Coroutine[Any, Any, None]) -> None:
         stack.tasks.append(asyncio.create_task(work, name=name))
 
-    server: uvicorn.Server | None = None
+    servers: list[uvicorn.Server] = []
     brokers: list[KafkaBroker] = []
     try:
         if "relay" in services:
@@ -86,31 +100,26 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             await alerts_broker.start()
             brokers.append(alerts_broker)
             start("alerts", AlertsRuntime(settings, pool, alerts).run())
+            alerts_server = _server(
+                create_alerts_app(pool, alerts), settings.pim_api_host, settings.pim_alerts_api_port
+            )
+            servers.append(alerts_server)
+            start("alerts-api", alerts_server.serve())
+            stack.alerts_api_url = await _started(stack, alerts_server)
         if "ingest" in services:
             ingest_broker = build_ingest_broker(settings, RawIntake(pool))
             await ingest_broker.start()
             brokers.append(ingest_broker)
-            server = uvicorn.Server(
-                uvicorn.Config(
-                    create_app(pool),
-                    host=settings.pim_api_host,
-                    port=settings.pim_api_port,
-                    log_level="warning",
-                    lifespan="off",
-                )
-            )
+            server = _server(create_app(pool), settings.pim_api_host, settings.pim_api_port)
+            servers.append(server)
             start("ingest", server.serve())
-            while not server.started:
-                stack.raise_if_failed()
-                await asyncio.sleep(0.01)
-            host, port = server.servers[0].sockets[0].getsockname()[:2]
-            stack.api_url = f"http://{host}:{port}"
+            stack.api_url = await _started(stack, server)
         yield stack
     finally:
-        if server is not None:
+        for server in servers:
             server.should_exit = True
         for task in stack.tasks:
-            if task.get_name() != "ingest":
+            if task.get_name() not in ("ingest", "alerts-api"):
                 task.cancel()
         await asyncio.gather(*stack.tasks, return_exceptions=True)
         for broker in brokers:

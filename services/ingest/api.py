@@ -21,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.ingest.auth import Principal, Unauthenticated, authenticate
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected, row_error_from_pydantic
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
@@ -38,6 +37,7 @@ from services.ingest.submissions import (
     VotesSubmission,
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
+from shared.auth import Principal, Unauthenticated, authenticate
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import (
     DomainEvent,

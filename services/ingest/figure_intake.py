@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.ingest.auth import Principal, units_in_scope
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_rows import FigureRow, check_figure
+from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, Submitter
 
 CHUNK = 50_000

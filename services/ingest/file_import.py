@@ -6,11 +6,11 @@ import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from services.ingest.auth import Principal
 from services.ingest.errors import ErrorLog
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import FigureCellParser, FigureRow
 from services.ingest.files import FIGURE_COLUMNS, read_rows
+from shared.auth import Principal
 from shared.event_store import Submitter
 
 

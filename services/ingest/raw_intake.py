@@ -20,11 +20,11 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import ValidationError
 
-from services.ingest.auth import Unauthenticated, authenticate
 from services.ingest.errors import RowError, SubmissionRejected, row_error_from_pydantic
 from services.ingest.figure_intake import FigureIntake
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.submissions import FiguresSubmission
+from shared.auth import Unauthenticated, authenticate
 from shared.bus import make_broker
 from shared.event_store import IdempotencyConflict, Submitter, content_hash
 from shared.settings import Settings

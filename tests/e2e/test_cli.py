@@ -50,7 +50,7 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0"}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0"}
     pim = str(Path(sys.executable).with_name("pim"))
     process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from services.ingest.api import create_app
-from services.ingest.auth import create_token
+from shared.auth import create_token
 
 TODAY = dt.date(2025, 11, 15)
 UNITS = [

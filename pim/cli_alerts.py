@@ -1,0 +1,211 @@
+"""`pim alerts …`: a committee's command-line side of the alerts (list, ack, silence, resolve), the
+backfill of evaluations, and Alertmanager's generated configuration.
+
+With `--token` (or PIM_TOKEN) a committee token's jurisdiction applies, as over HTTP; without one the
+command acts as the operator, with direct database access."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.alerts.alertmanager_config import Timing, alertmanager_config, render
+from services.alerts.config import load_alert_config
+from services.alerts.queries import StatusFilter, alert_unit, list_alerts
+from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
+from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
+from shared.db import create_pool, migrate
+from shared.settings import Settings
+
+alerts = typer.Typer(help="The alerts service, and committees' work on alerts.", invoke_without_command=True)
+console = Console(width=None if Console().is_terminal else 150)
+T = TypeVar("T")
+Token = Annotated[str | None, typer.Option(envvar="PIM_TOKEN", help="a committee token: act within its jurisdiction")]
+
+
+def _with_service(work: Callable[[AlertsService, asyncpg.Pool], Awaitable[T]]) -> T:
+    async def run() -> T:
+        settings = Settings()
+        if settings.database_url is None:
+            raise typer.BadParameter("set DATABASE_URL to the PIM database")
+        await migrate(settings.database_url)
+        pool = await create_pool(settings.database_url, max_size=4)
+        try:
+            return await work(AlertsService(settings, pool), pool)
+        finally:
+            await pool.close()
+
+    return asyncio.run(run())
+
+
+async def _principal(pool: asyncpg.Pool, token: str | None) -> tuple[Principal | None, set[str] | None]:
+    """The token's principal and units (None: every unit)."""
+    if token is None:
+        return None, None
+    async with pool.acquire() as conn:
+        try:
+            who = await authenticate(conn, token)
+        except Unauthenticated as error:
+            raise typer.BadParameter(f"token refused: {error}") from None
+        if who.role not in ("committee", "admin"):
+            raise typer.BadParameter("alerts are for committee (or admin) tokens")
+        return who, await units_in_scope(conn, who)
+
+
+@alerts.command("evaluate")
+def evaluate_command(
+    as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="evaluate as of this date")],
+) -> None:
+    """Evaluate every unit and plan year as of a date (a backfill); new alerts go to the outbox."""
+
+    async def work(service: AlertsService, pool: asyncpg.Pool) -> list[Any]:
+        async with pool.acquire() as conn:
+            pairs = await conn.fetch(
+                "SELECT unit_code, plan_year FROM targets UNION SELECT unit_code, plan_year FROM unit_progress_history"
+                " ORDER BY 1, 2"
+            )
+        events = []
+        for row in pairs:
+            events += await service.evaluate(row["unit_code"], row["plan_year"], as_of.date())
+        return events
+
+    events = _with_service(work)
+    counts: dict[str, int] = {}
+    for event in events:
+        counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
+    summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no changes"
+    console.print(f"Evaluated as of {as_of.date()}: {summary}.")
+
+
+@alerts.command("list")
+def list_command(
+    committee: Annotated[str | None, typer.Option(help="raised for or escalated to this committee")] = None,
+    status: Annotated[str, typer.Option(help="open | resolved | all")] = "open",
+    unit: Annotated[str | None, typer.Option(help="one unit's alerts")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+    token: Token = None,
+) -> None:
+    """List alerts, newest first."""
+    if status not in ("open", "resolved", "all"):
+        raise typer.BadParameter("status is one of open, resolved, all")
+
+    async def work(_: AlertsService, pool: asyncpg.Pool) -> list[dict[str, Any]]:
+        _who, scope = await _principal(pool, token)
+        async with pool.acquire() as conn:
+            chosen: StatusFilter = status  # type: ignore[assignment]
+            return await list_alerts(conn, committee=committee, status=chosen, unit_code=unit, scope=scope)
+
+    found = _with_service(work)
+    if as_json:
+        for alert in found:
+            typer.echo(json.dumps(alert, ensure_ascii=False, default=str))
+        return
+    table = Table(title=f"Alerts ({len(found)})")
+    for column in ("Fingerprint", "Severity", "Status", "Summary", "Responsible head", "Committee"):
+        table.add_column(column)
+    for a in found:
+        state = a["status"] + (" ack" if a["acknowledged_by"] else "") + (" silenced" if a["silenced_until"] else "")
+        committee_shown = a["committee"] + (f" → {a['escalated_to']}" if a["escalated_to"] else "")
+        table.add_row(
+            a["fingerprint"], a["severity"], state, a["summary"], a["responsible_leader_name"] or "(vacant)",
+            committee_shown,
+        )  # fmt: skip
+    console.print(table)
+
+
+def _act(
+    fingerprint: str, token: str | None, by: str | None, action: Callable[[AlertsService, str], Awaitable[Any]]
+) -> None:
+    async def work(service: AlertsService, pool: asyncpg.Pool) -> Any:
+        who, scope = await _principal(pool, token)
+        async with pool.acquire() as conn:
+            unit = await alert_unit(conn, fingerprint)
+        if unit is None or (scope is not None and unit not in scope):
+            raise typer.BadParameter(f"no alert {fingerprint}" + (" in your jurisdiction" if scope is not None else ""))
+        actor = who.name if who is not None else by
+        if not actor:
+            raise typer.BadParameter("say who acts: --by NAME (or use a committee --token)")
+        return await action(service, actor)
+
+    try:
+        event = _with_service(work)
+    except (AlertNotFound, AlertClosed) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+    console.print(f"Recorded {type(event).__name__} for {fingerprint}.")
+
+
+By = Annotated[str | None, typer.Option(help="who acts (taken from the token when one is given)")]
+
+
+@alerts.command("ack")
+def ack_command(fingerprint: str, note: str = "", by: By = None, token: Token = None) -> None:
+    """Acknowledge an alert: the committee has it in hand."""
+    _act(fingerprint, token, by, lambda service, actor: service.acknowledge(fingerprint, actor, note))
+
+
+@alerts.command("silence")
+def silence_command(
+    fingerprint: str,
+    until: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="no notifications until this date")],
+    reason: Annotated[str, typer.Option(help="why")],
+    by: By = None,
+    token: Token = None,
+) -> None:
+    """Hold back an alert's notifications until a date (it stays open and evaluated)."""
+    _act(fingerprint, token, by, lambda service, actor: service.silence(fingerprint, until.date(), reason, actor))
+
+
+@alerts.command("resolve")
+def resolve_command(
+    fingerprint: str,
+    conclusion: Annotated[str, typer.Option(help="the committee's conclusion")],
+    by: By = None,
+    token: Token = None,
+) -> None:
+    """Close an alert with the committee's conclusion."""
+    _act(fingerprint, token, by, lambda service, actor: service.resolve(fingerprint, actor, conclusion))
+
+
+@alerts.command("alertmanager-config")
+def alertmanager_config_command(
+    webhook_url: Annotated[str | None, typer.Option(help="each committee's receiver posts here")] = None,
+    smtp_smarthost: Annotated[
+        str | None, typer.Option(help="host:port; e-mails committees from the rules file")
+    ] = None,
+    output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
+    group_wait: str = "30s",
+    group_interval: str = "5m",
+    repeat_interval: str = "168h",
+) -> None:
+    """Alertmanager's routing tree from the committees in the registry (DATABASE_URL)."""
+    settings = Settings()
+
+    async def committees(_: AlertsService, pool: asyncpg.Pool) -> list[str]:
+        async with pool.acquire() as conn:
+            rows = await conn.fetch("SELECT DISTINCT committee FROM units")
+        return [r["committee"] for r in rows]
+
+    document = alertmanager_config(
+        _with_service(committees),
+        load_alert_config(settings.pim_alert_rules_file),
+        webhook_url=webhook_url,
+        smtp_smarthost=smtp_smarthost,
+        smtp_from=settings.pim_smtp_from,
+        timing=Timing(group_wait, group_interval, repeat_interval),
+    )
+    text = render(document)
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {output}")

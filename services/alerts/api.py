@@ -1,0 +1,107 @@
+"""The committees' HTTP API: list alerts, and acknowledge, silence or resolve them. A committee token sees
+and acts on the alerts of the units in its jurisdiction (its units and all below); an admin token on all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.alerts.queries import StatusFilter, alert_unit, list_alerts
+from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
+from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
+
+
+class Acknowledge(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class Silence(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    until: dt.date
+    reason: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Resolve(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    conclusion: Annotated[str, Field(min_length=1, max_length=4000, description="the committee's conclusion")]
+
+
+async def committee_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>")
+    async with request.app.state.pool.acquire() as conn:
+        try:
+            who = await authenticate(conn, token.strip())
+        except Unauthenticated as error:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
+    if who.role not in ("committee", "admin"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "alerts are for committee (or admin) tokens")
+    return who
+
+
+Committee = Annotated[Principal, Depends(committee_principal)]
+
+
+def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
+    app = FastAPI(title="PIM alerts", version="1", description=__doc__)
+    app.state.pool = pool
+
+    async def in_scope(who: Principal, fingerprint: str) -> None:
+        async with pool.acquire() as conn:
+            unit = await alert_unit(conn, fingerprint)
+            scope = await units_in_scope(conn, who)
+        if unit is None or (scope is not None and unit not in scope):
+            # the same answer for "no such alert" and "not yours": a token learns nothing outside its scope
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint} in your jurisdiction")
+
+    async def act(fingerprint: str, action: Any) -> dict[str, Any]:
+        try:
+            event = await action
+        except AlertNotFound:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint}") from None
+        except AlertClosed as error:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        return {"event": event.model_dump(mode="json")}
+
+    @app.get("/v1/alerts", tags=["alerts"])
+    async def get_alerts(
+        who: Committee,
+        committee: Annotated[str | None, Query(description="raised for or escalated to")] = None,
+        alert_status: Annotated[StatusFilter, Query(alias="status")] = "open",
+        unit: str | None = None,
+    ) -> dict[str, Any]:
+        async with pool.acquire() as conn:
+            scope = await units_in_scope(conn, who)
+            found = await list_alerts(conn, committee=committee, status=alert_status, unit_code=unit, scope=scope)
+        return {"count": len(found), "alerts": found}
+
+    @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"])
+    async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:
+        await in_scope(who, fingerprint)
+        return await act(fingerprint, service.acknowledge(fingerprint, who.name, body.note))
+
+    @app.post("/v1/alerts/{fingerprint:path}/silence", tags=["alerts"])
+    async def silence(fingerprint: str, body: Silence, who: Committee) -> dict[str, Any]:
+        if body.until < service.clock():
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"until {body.until} is in the past")
+        await in_scope(who, fingerprint)
+        return await act(fingerprint, service.silence(fingerprint, body.until, body.reason, who.name))
+
+    @app.post("/v1/alerts/{fingerprint:path}/resolve", tags=["alerts"])
+    async def resolve(fingerprint: str, body: Resolve, who: Committee) -> dict[str, Any]:
+        await in_scope(who, fingerprint)
+        return await act(fingerprint, service.resolve(fingerprint, who.name, body.conclusion))
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, str]:
+        async with pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+        return {"status": "ok"}
+
+    return app

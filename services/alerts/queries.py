@@ -1,0 +1,41 @@
+"""Reading alerts for committees: filtered by committee, status and unit, within a token's jurisdiction."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any, Literal
+
+import asyncpg
+
+from services.alerts.outbox import alert_view
+
+StatusFilter = Literal["open", "resolved", "all"]
+
+
+async def list_alerts(
+    conn: asyncpg.Connection,
+    *,
+    committee: str | None = None,
+    status: StatusFilter = "open",
+    unit_code: str | None = None,
+    scope: Collection[str] | None = None,
+    limit: int = 500,
+) -> list[dict[str, Any]]:
+    """Alerts newest first. `committee` matches the committee an alert was raised for or escalated to;
+    `scope` (units a token may see) of None means every unit."""
+    rows = await conn.fetch(
+        "SELECT * FROM alerts WHERE ($1::text IS NULL OR committee = $1 OR escalated_to = $1)"
+        " AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR unit_code = $3)"
+        " AND ($4::text[] IS NULL OR unit_code = ANY($4)) ORDER BY raised_at DESC, fingerprint LIMIT $5",
+        committee,
+        status,
+        unit_code,
+        None if scope is None else list(scope),
+        limit,
+    )
+    return [alert_view(dict(r), "")["alert"] for r in rows]
+
+
+async def alert_unit(conn: asyncpg.Connection, fingerprint: str) -> str | None:
+    unit: str | None = await conn.fetchval("SELECT unit_code FROM alerts WHERE fingerprint = $1", fingerprint)
+    return unit
