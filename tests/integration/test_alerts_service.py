@@ -1,0 +1,216 @@
+"""The alerts service against real PostgreSQL: lifecycle events in the store, one open alert per
+fingerprint, escalation up the registry, the clock driving deadline rules, committees' actions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import httpx
+import pytest
+
+from services.alerts.api import create_alerts_app
+from services.alerts.facts import stale_evaluations
+from services.alerts.service import AlertClosed
+from shared.auth import create_token
+from shared.settings import Settings
+from tests.integration.alert_fixtures import CENTRAL, DISB, PROVINCIAL, Clock, Facts, alerts_service
+
+pytestmark = pytest.mark.postgres
+PACE_KEY = f"lam-dong/{DISB}/below_pace/2025"
+
+
+async def stored_alert_events(pool: asyncpg.Pool) -> list[tuple[str, str]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT event_type, payload->>'fingerprint' AS fingerprint FROM events"
+            " WHERE event_type LIKE 'Alert%' ORDER BY position"
+        )
+    return [(r["event_type"], r["fingerprint"]) for r in rows]
+
+
+async def alert(pool: asyncpg.Pool, fingerprint: str) -> asyncpg.Record:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", fingerprint)
+    assert row is not None, fingerprint
+    return row
+
+
+async def test_raised_once_refreshed_while_open_and_resolved_when_back_on_track(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)  # 6 % against a pace of ~20 %: critical
+    raised = await service.evaluate("lam-dong", 2025)
+    assert ("AlertRaised", PACE_KEY) in [(type(e).__name__, getattr(e, "fingerprint", "")) for e in raised]
+    row = await alert(pool, PACE_KEY)
+    assert (row["severity"], row["responsible_leader_name"], row["committee"]) == (
+        "critical",
+        "Nguyễn Ngọc Tú",
+        PROVINCIAL,
+    )
+
+    await facts.report("lam-dong", 4, 150)  # still behind: the same alert carries the new evidence
+    assert [e for e in await service.evaluate("lam-dong", 2025) if getattr(e, "fingerprint", "") == PACE_KEY] == []
+    row = await alert(pool, PACE_KEY)
+    assert row["evidence"]["as_of"] == "2025-04-30" and row["severity"] == "warning"
+
+    await facts.correct("lam-dong", 4, 260)  # corrected figures: on track again
+    events = await service.evaluate("lam-dong", 2025)
+    assert ("AlertResolved", PACE_KEY) in [(type(e).__name__, getattr(e, "fingerprint", "")) for e in events]
+    assert (await alert(pool, PACE_KEY))["status"] == "resolved"
+    stored = [e for e in await stored_alert_events(pool) if e[1] == PACE_KEY]
+    assert stored == [("AlertRaised", PACE_KEY), ("AlertResolved", PACE_KEY)]
+    async with pool.acquire() as conn:  # each lifecycle event went to the outbox for the Kafka topic
+        kinds = await conn.fetch("SELECT payload->>'kind' AS kind FROM alert_outbox WHERE channel = 'kafka'")
+    assert {"AlertRaised", "AlertResolved"} <= {r["kind"] for r in kinds}
+
+
+async def test_behind_on_three_reports_escalates_once_to_the_committee_one_level_up(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 6, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    for month, amount in ((3, 60), (4, 80)):
+        await facts.report("lam-dong", month, amount)
+    await service.evaluate("lam-dong", 2025)
+    assert (await alert(pool, PACE_KEY))["escalated_to"] is None
+    await facts.report("lam-dong", 5, 100)
+    events = await service.evaluate("lam-dong", 2025)
+    (escalated,) = [e for e in events if type(e).__name__ == "AlertEscalated"]
+    assert (escalated.from_committee, escalated.to_committee) == (PROVINCIAL, CENTRAL)  # type: ignore[attr-defined]
+    assert (await alert(pool, PACE_KEY))["escalated_to"] == CENTRAL
+    await facts.report("lam-dong", 5, 110)
+    assert not [e for e in await service.evaluate("lam-dong", 2025) if type(e).__name__ == "AlertEscalated"]
+
+
+async def test_the_clock_alone_raises_a_missing_report_and_the_sweep_finds_it(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 2, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 1, 30)
+    await service.sweep()
+    async with pool.acquire() as conn:
+        assert await stale_evaluations(conn, clock.today) == []
+        clock.today = dt.date(2025, 3, 6)  # February's report was due on 5 March
+        assert ("da-lat", 2025) in await stale_evaluations(conn, clock.today)
+    events = await service.sweep()
+    keys = {getattr(e, "fingerprint", "") for e in events}
+    assert f"da-lat/{DISB}/missing_report/2025-02" in keys
+    missing = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    assert missing["responsible_leader_name"] == "Trần Thị Hà" and missing["evidence"]["days_overdue"] == "1"
+
+
+async def test_backfill_as_of_a_past_date_sees_only_what_was_known_then(settings: Settings, pool: asyncpg.Pool) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 12, 1))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 1, 30)
+    await facts.report("da-lat", 2, 60, late_days=20)  # known on 20 March, after its deadline
+    await service.evaluate("da-lat", 2025, dt.date(2025, 3, 10))
+    row = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    assert "days_overdue" in row["evidence"] and "arrived" not in row["evidence"]
+    await service.evaluate("da-lat", 2025, dt.date(2025, 3, 25))  # now known, and late
+    row = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    assert row["status"] == "open" and row["evidence"]["days_late"] == "17"
+
+
+async def test_confidence_vote_names_the_leader_voted_on(settings: Settings, pool: asyncpg.Pool) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 10, 20))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.vote("lam-dong", "L2", low=20)
+    await service.sweep()
+    row = await alert(pool, "lam-dong/-/confidence_vote/L2@2025-10-15")
+    assert (row["severity"], row["responsible_leader_name"], row["indicator"]) == ("critical", "Đặng Văn Mai", None)
+
+
+async def test_committee_actions_are_events_and_a_silence_holds_back_people_channels(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 6, 3))
+    service = alerts_service(
+        settings, pool, clock, pim_alert_webhook_url="http://127.0.0.1:9/hook", pim_alert_webhook_secret="s"
+    )
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)
+    await service.evaluate("lam-dong", 2025)
+    await service.acknowledge(PACE_KEY, "Ủy viên Phạm Thị Nga", "đã giao Đoàn kiểm tra")
+    await service.silence(PACE_KEY, dt.date(2025, 7, 1), "chờ kết quả kiểm tra", "Ủy viên Phạm Thị Nga")
+    await facts.report("lam-dong", 4, 80)
+    await facts.report("lam-dong", 5, 100)
+    await service.evaluate("lam-dong", 2025)  # escalates while silenced
+    await service.resolve(PACE_KEY, "Chủ nhiệm Ủy ban", "Đã kiểm điểm, yêu cầu khắc phục trong quý III")
+    with pytest.raises(AlertClosed):
+        await service.acknowledge(PACE_KEY, "someone")
+
+    stored = [kind for kind, key in await stored_alert_events(pool) if key == PACE_KEY]
+    assert stored == ["AlertRaised", "AlertAcknowledged", "AlertSilenced", "AlertEscalated", "AlertResolved"]
+    row = await alert(pool, PACE_KEY)
+    assert (row["status"], row["resolved_by"], row["acknowledged_by"]) == (
+        "resolved", "Chủ nhiệm Ủy ban", "Ủy viên Phạm Thị Nga",
+    )  # fmt: skip
+    assert row["resolution"] == "Đã kiểm điểm, yêu cầu khắc phục trong quý III"
+    async with pool.acquire() as conn:
+        outbox = await conn.fetch(
+            "SELECT payload->>'kind' AS kind, array_agg(channel ORDER BY channel) AS channels FROM alert_outbox"
+            " WHERE payload->'alert'->>'fingerprint' = $1 GROUP BY 1",
+            PACE_KEY,
+        )
+    channels = {r["kind"]: r["channels"] for r in outbox}
+    assert channels == {
+        "AlertRaised": ["kafka", "webhook"],
+        "AlertAcknowledged": ["kafka"],
+        "AlertSilenced": ["kafka"],
+        "AlertEscalated": ["kafka"],  # silenced: people are not told
+        "AlertResolved": ["kafka", "webhook"],  # a resolution always goes out
+    }
+
+
+async def test_committee_http_api_is_scoped_to_the_token_jurisdiction(settings: Settings, pool: asyncpg.Pool) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    async with pool.acquire() as conn:
+        # the ingest registry drives jurisdiction; da-lat lies below lam-dong
+        await conn.execute(
+            "INSERT INTO ingest_units (unit_code, parent_code) VALUES ('lam-dong', NULL), ('da-lat', 'lam-dong')"
+        )
+        provincial = await create_token(conn, "UBKT Tỉnh ủy Lâm Đồng", "committee", ["da-lat"])
+        department = await create_token(conn, "Sở Tài chính", "department", ["da-lat"])
+    app = create_alerts_app(pool, service)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alerts") as client:
+        auth = {"Authorization": f"Bearer {provincial}"}
+        listed = (await client.get("/v1/alerts", headers=auth)).json()
+        assert listed["count"] > 0 and {a["unit_code"] for a in listed["alerts"]} == {"da-lat"}
+        theirs = f"da-lat/{DISB}/below_pace/2025"
+        response = await client.post(f"/v1/alerts/{theirs}/ack", json={"note": "đã nhận"}, headers=auth)
+        assert response.status_code == 200, response.text
+        assert (await alert(pool, theirs))["acknowledged_by"] == "UBKT Tỉnh ủy Lâm Đồng"
+        outside = await client.post(f"/v1/alerts/{PACE_KEY}/ack", json={}, headers=auth)
+        assert outside.status_code == 404
+        past = await client.post(
+            f"/v1/alerts/{theirs}/silence", json={"until": "2025-01-01", "reason": "x"}, headers=auth
+        )
+        assert past.status_code == 422
+        no_conclusion = await client.post(f"/v1/alerts/{theirs}/resolve", json={}, headers=auth)
+        assert no_conclusion.status_code == 422
+        done = await client.post(f"/v1/alerts/{theirs}/resolve", json={"conclusion": "Đã xử lý"}, headers=auth)
+        assert done.status_code == 200
+        again = await client.post(f"/v1/alerts/{theirs}/resolve", json={"conclusion": "lần nữa"}, headers=auth)
+        assert again.status_code == 409
+        forbidden = await client.get("/v1/alerts", headers={"Authorization": f"Bearer {department}"})
+        assert forbidden.status_code == 403
+        assert (await client.get("/v1/alerts")).status_code == 401
+        by_committee = (
+            await client.get("/v1/alerts", params={"committee": PROVINCIAL, "status": "all"}, headers=auth)
+        ).json()
+        assert {a["fingerprint"] for a in by_committee["alerts"]} >= {theirs}
