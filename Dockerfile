@@ -7,6 +7,7 @@ COPY pyproject.toml uv.lock README.md ./
 COPY shared shared
 COPY services services
 COPY pim pim
+COPY infra infra
 RUN uv sync --frozen --no-dev
 ENV PATH=/opt/pim/bin:$PATH
 USER nobody

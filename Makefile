@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test lint compare-brokers clean
+.PHONY: run test lint compare-brokers clean alertmanager
 
 $(UV):
 	python3 -m venv .uv
@@ -18,8 +18,14 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 run: $(STAMP)
 	$(VENV)/bin/pim demo
 
-test: $(STAMP)
+test: $(STAMP) alertmanager
 	$(VENV)/bin/pytest -q
+
+# Debian's Prometheus Alertmanager: the alert-delivery tests run against the real binary.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+alertmanager:
+	@command -v prometheus-alertmanager >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus-alertmanager; }
 
 # The broker tests (marked `kafka`) against each embedded broker; see README "Embedded broker".
 compare-brokers: $(STAMP)

@@ -99,7 +99,8 @@ class Sender(Protocol):
 
 
 class Dispatcher:
-    """Delivers due outbox rows; several instances may run (rows are claimed with SKIP LOCKED)."""
+    """Delivers the due outbox rows of the channels it has senders for; several instances may run (rows
+    are claimed with SKIP LOCKED)."""
 
     def __init__(self, pool: asyncpg.Pool, senders: Mapping[str, Sender]) -> None:
         self._pool = pool
@@ -112,17 +113,15 @@ class Dispatcher:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT position, channel, payload, attempts FROM alert_outbox"
-                " WHERE delivered_at IS NULL AND next_attempt_at <= now() AND attempts < $1"
+                " WHERE delivered_at IS NULL AND next_attempt_at <= now() AND attempts < $1 AND channel = ANY($3)"
                 " ORDER BY position, channel LIMIT $2 FOR UPDATE SKIP LOCKED",
                 MAX_ATTEMPTS,
                 limit,
+                list(self._senders),
             )
             for row in rows:
-                sender = self._senders.get(row["channel"])
                 try:
-                    if sender is None:
-                        raise RuntimeError(f"no sender configured for channel {row['channel']}")
-                    await sender.send(row["payload"])
+                    await self._senders[row["channel"]].send(row["payload"])
                 except Exception as error:  # any failure of a peer is retried later
                     backoff = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
                     log.warning(

@@ -3,20 +3,28 @@ from the raw CSV files."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import datetime as dt
 import itertools
+import json
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
+from pathlib import Path
 
 import asyncpg
 import pytest
 from rich.console import Console
 
 from pim.demo import DemoResult, run_demo
+from shared.auth import create_token
 from shared.db import create_pool
 from shared.settings import Settings
 from tests.conftest import fresh_database
@@ -253,3 +261,48 @@ def expected_2024_shortfalls() -> set[str]:
         for (unit, indicator), (_, amounts) in last.items()
         if sum(amounts.values()) / targets[unit, indicator] < Fraction(95, 100)
     }
+
+
+def pim_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": str(settings.database_url), "COLUMNS": "200"}
+    env.pop("PIM_TOKEN", None)
+    pim = str(Path(sys.executable).with_name("pim"))
+    return subprocess.run([pim, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+
+
+async def test_a_committee_works_its_alerts_from_the_command_line(demo: Demo, tmp_path: Path) -> None:
+    async with demo.pool.acquire() as conn:
+        token = await create_token(conn, "UBKT phụ trách Gia Lai", "committee", ["gia-lai"])
+        outside = await conn.fetchval("SELECT fingerprint FROM alerts WHERE unit_code = 'ha-noi' LIMIT 1")
+    listed = await asyncio.to_thread(pim_cli, demo.settings, "alerts", "list", "--json", "--token", token)
+    assert listed.returncode == 0, listed.stderr
+    alerts = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert alerts and {a["unit_code"] for a in alerts} == {"gia-lai"}
+    vote = next(a for a in alerts if a["rule"] == "confidence_vote")
+    assert vote["responsible_leader_name"] == "Hồ Quốc Tâm"
+
+    acked = await asyncio.to_thread(
+        pim_cli, demo.settings, "alerts", "ack", vote["fingerprint"], "--note", "Đã lập đoàn kiểm tra", "--token", token
+    )
+    assert acked.returncode == 0, acked.stdout + acked.stderr
+    async with demo.pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", vote["fingerprint"])
+        event = await conn.fetchval("SELECT payload FROM events WHERE event_type = 'AlertAcknowledged'")
+    assert (row["acknowledged_by"], row["acknowledged_note"]) == ("UBKT phụ trách Gia Lai", "Đã lập đoàn kiểm tra")
+    assert event["by"] == "UBKT phụ trách Gia Lai"
+
+    refused = await asyncio.to_thread(pim_cli, demo.settings, "alerts", "ack", outside, "--token", token)
+    assert refused.returncode != 0 and "jurisdiction" in refused.stdout + refused.stderr
+
+    config_file = tmp_path / "alertmanager.yml"
+    written = await asyncio.to_thread(
+        pim_cli, demo.settings, "alerts", "alertmanager-config", "--webhook-url", "http://inbox.invalid/pim",
+        "--output", str(config_file),
+    )  # fmt: skip
+    assert written.returncode == 0, written.stderr
+    assert 'committee="Ủy ban Kiểm tra Trung ương"' in config_file.read_text(encoding="utf-8")
+    amtool = shutil.which("amtool")
+    assert amtool is not None, "make test installs prometheus-alertmanager (amtool)"
+    check = [amtool, "check-config", str(config_file)]
+    checked = await asyncio.to_thread(subprocess.run, check, capture_output=True, text=True, check=False)
+    assert checked.returncode == 0, checked.stdout + checked.stderr

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.alerts.config import AlertConfig
+from services.alerts.config import AlertConfig, parse_alert_config
 from services.alerts.service import AlertsService
 from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
@@ -114,5 +114,17 @@ class Clock:
         return self.today
 
 
-def alerts_service(settings: Settings, pool: asyncpg.Pool, clock: Clock, **overrides: object) -> AlertsService:
-    return AlertsService(settings.model_copy(update=overrides), pool, AlertConfig(), clock)
+def alerts_service(
+    settings: Settings, pool: asyncpg.Pool, clock: Clock, config: AlertConfig | None = None, **overrides: object
+) -> AlertsService:
+    return AlertsService(settings.model_copy(update=overrides), pool, config or AlertConfig(), clock)
+
+
+ONLY_BELOW_PACE = parse_alert_config(
+    "rules:\n"
+    + "".join(
+        f"  {rule}: {{enabled: false}}\n"
+        for rule in ("below_peer_average", "below_share_at_sep30", "year_end_shortfall", "missing_report",
+                     "back_loading", "early_warning", "confidence_vote", "revenue_outturn")
+    )
+)  # fmt: skip

@@ -1,0 +1,236 @@
+"""Every delivery channel against a real peer: an HTTP receiver (webhook), an SMTP server (aiosmtpd), a
+local stub of Grafana's HTTP API (no Grafana server runs here) and the Kafka broker; plus the outbox's
+promise: a crash between deciding and delivering loses nothing and sends nothing twice."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import email
+import email.policy
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiosmtpd.smtp import SMTP
+from starlette.responses import JSONResponse, Response
+
+from services.alerts.config import parse_alert_config
+from services.alerts.delivery import (
+    SIGNATURE_HEADER,
+    EmailSender,
+    GrafanaAnnotationSender,
+    KafkaSender,
+    WebhookSender,
+)
+from services.alerts.outbox import Dispatcher, Sender
+from shared.bus import bootstrap, make_producer
+from shared.settings import Settings
+from shared.topics import ensure_topics
+from tests.integration.alert_fixtures import ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
+from tests.integration.receivers import Received, http_receiver
+
+pytestmark = pytest.mark.postgres
+SECRET = "bí-mật-của-ủy-ban"
+
+
+async def raise_one_alert(settings: Settings, pool: asyncpg.Pool, **channels: object) -> None:
+    """Lâm Đồng behind pace in March: one AlertRaised (and its outbox rows) for the channels given."""
+    facts = Facts(pool)
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)
+    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)), ONLY_BELOW_PACE, **channels)
+    await service.evaluate("lam-dong", 2025)
+
+
+async def deliver_until_done(dispatcher: Dispatcher, pool: asyncpg.Pool, channel: str, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        await dispatcher.deliver_due()
+        async with pool.acquire() as conn:
+            pending = await conn.fetchval(
+                "SELECT count(*) FROM alert_outbox WHERE channel = $1 AND delivered_at IS NULL", channel
+            )
+        if pending == 0:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{pending} {channel} notification(s) still undelivered")
+        await asyncio.sleep(0.1)
+
+
+async def test_signed_webhook_retries_with_backoff_until_the_receiver_takes_it(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    def flaky(_: Received, seen: list[Received]) -> Response:
+        return JSONResponse({"error": "busy"}, status_code=503 if len(seen) == 1 else 200)
+
+    async with http_receiver(flaky) as receiver:
+        url = f"{receiver.url}/pim-alerts"
+        await raise_one_alert(settings, pool, pim_alert_webhook_url=url, pim_alert_webhook_secret=SECRET)
+        dispatcher = Dispatcher(pool, {"webhook": WebhookSender(url, SECRET)})
+        assert await dispatcher.deliver_due() == 0  # the receiver answered 503
+        async with pool.acquire() as conn:
+            failed = await conn.fetchrow("SELECT * FROM alert_outbox WHERE channel = 'webhook'")
+        assert failed["attempts"] == 1 and "503" in failed["last_error"] and failed["delivered_at"] is None
+        await deliver_until_done(dispatcher, pool, "webhook")  # due again a second later
+
+    first, second = receiver.requests
+    assert first.body == second.body and first.headers["idempotency-key"] == second.headers["idempotency-key"]
+    expected = "sha256=" + hmac.new(SECRET.encode(), second.body, hashlib.sha256).hexdigest()
+    assert second.headers[SIGNATURE_HEADER.lower()] == expected
+    body = json.loads(second.body)
+    assert body["kind"] == "AlertRaised" and body["alert"]["unit_code"] == "lam-dong"
+    assert body["alert"]["responsible_leader_name"] == "Nguyễn Ngọc Tú" and body["routed_to"] == PROVINCIAL
+
+
+class Crash(BaseException):
+    """The process dying after a delivery and before the outbox row is marked."""
+
+
+class CrashAfterSending:
+    def __init__(self, sender: Sender) -> None:
+        self._sender = sender
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self._sender.send(message)
+        raise Crash
+
+
+async def test_a_crash_after_delivery_redelivers_with_the_same_key_and_the_receiver_keeps_one(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    kept: dict[str, bytes] = {}
+
+    def idempotent(request: Received, _: list[Received]) -> Response:
+        kept.setdefault(request.headers["idempotency-key"], request.body)
+        return JSONResponse({"ok": True})
+
+    async with http_receiver(idempotent) as receiver:
+        url = f"{receiver.url}/hook"
+        await raise_one_alert(settings, pool, pim_alert_webhook_url=url, pim_alert_webhook_secret=SECRET)
+        sender = WebhookSender(url, SECRET)
+        with pytest.raises(Crash):
+            await Dispatcher(pool, {"webhook": CrashAfterSending(sender)}).deliver_due()
+        async with pool.acquire() as conn:  # the crash rolled the mark back: nothing is lost
+            assert (
+                await conn.fetchval(
+                    "SELECT count(*) FROM alert_outbox WHERE channel = 'webhook' AND delivered_at IS NULL"
+                )
+                == 1
+            )
+        await deliver_until_done(Dispatcher(pool, {"webhook": sender}), pool, "webhook")
+
+    keys = [r.headers["idempotency-key"] for r in receiver.requests]
+    assert len(keys) == 2 and len(set(keys)) == 1 and list(kept) == keys[:1]
+
+
+class SmtpInbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture
+async def smtp_server() -> AsyncIterator[tuple[int, SmtpInbox]]:
+    """aiosmtpd's SMTP protocol served on a free loopback port of the test's own event loop."""
+    inbox = SmtpInbox()
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], inbox
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def test_email_reaches_the_committee_over_smtp(
+    settings: Settings, pool: asyncpg.Pool, smtp_server: tuple[int, SmtpInbox]
+) -> None:
+    port, inbox = smtp_server
+    config = parse_alert_config(
+        f'routing:\n  committees:\n    "{PROVINCIAL}": {{ email: [ubkt@lamdong.example.invalid] }}\n'
+    )
+    await raise_one_alert(settings, pool, pim_smtp_host="127.0.0.1", pim_smtp_port=port)
+    dispatcher = Dispatcher(pool, {"email": EmailSender("127.0.0.1", port, "pim@example.invalid", config)})
+    await deliver_until_done(dispatcher, pool, "email")
+    (mail,) = inbox.messages
+    assert mail["To"] == "ubkt@lamdong.example.invalid"
+    assert "Tỉnh Lâm Đồng" in mail["Subject"] and "critical" in mail["Subject"]
+    body = mail.get_content()  # type: ignore[attr-defined]
+    assert "Nguyễn Ngọc Tú" in body and PROVINCIAL in body and "expected_pace" in body
+    assert mail["Message-ID"].startswith("<pim-alert-")
+
+
+async def test_grafana_annotation_is_created_once_through_grafana_client(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    created: list[dict[str, Any]] = []
+
+    def grafana(request: Received, _: list[Received]) -> Response:
+        if request.method == "GET" and request.path == "/api/annotations":
+            tags = [part.split("=", 1)[1] for part in request.query.split("&") if part.startswith("tags=")]
+            return JSONResponse([a for a in created if set(tags) <= set(a["tags"])])
+        if request.method == "POST" and request.path == "/api/annotations":
+            created.append(json.loads(request.body))
+            return JSONResponse({"id": len(created), "message": "Annotation added"})
+        return JSONResponse({"message": "not found"}, status_code=404)
+
+    async with http_receiver(grafana) as stub:
+        await raise_one_alert(settings, pool, pim_grafana_url=stub.url, pim_grafana_token="glsa_test")
+        sender = GrafanaAnnotationSender(stub.url, "glsa_test")
+        async with pool.acquire() as conn:
+            message = await conn.fetchval("SELECT payload FROM alert_outbox WHERE channel = 'grafana'")
+        await sender.send(message)
+        await sender.send(message)  # a re-delivery finds its annotation by the idempotency tag
+
+    posts = [r for r in stub.requests if r.method == "POST"]
+    assert len(posts) == 1 and all(r.headers["authorization"] == "Bearer glsa_test" for r in stub.requests)
+    (annotation,) = created
+    assert "pim" in annotation["tags"] and "unit:lam-dong" in annotation["tags"]
+    assert message["idempotency_key"] in annotation["tags"] and "Tỉnh Lâm Đồng" in annotation["text"]
+    assert isinstance(annotation["time"], int) and annotation["time"] > 0
+
+
+@pytest.fixture
+async def alerts_consumer(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]:
+    await ensure_topics(settings)
+    consumer = AIOKafkaConsumer(
+        settings.alerts_topic, bootstrap_servers=bootstrap(settings), auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    try:
+        yield consumer
+    finally:
+        await consumer.stop()
+
+
+@pytest.mark.kafka
+async def test_every_alert_event_reaches_the_kafka_topic(
+    settings: Settings, pool: asyncpg.Pool, alerts_consumer: AIOKafkaConsumer
+) -> None:
+    await raise_one_alert(settings, pool)
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await deliver_until_done(
+            Dispatcher(pool, {"kafka": KafkaSender(producer, settings.alerts_topic)}), pool, "kafka"
+        )
+    finally:
+        await producer.stop()
+    messages = []
+    deadline = time.monotonic() + 30
+    while not messages and time.monotonic() < deadline:
+        for batch in (await alerts_consumer.getmany(timeout_ms=500)).values():
+            messages += batch
+    assert messages, "nothing arrived on the alerts topic"
+    kinds = {json.loads(m.value)["kind"] for m in messages}
+    assert kinds == {"AlertRaised"} and {m.key for m in messages} == {b"lam-dong"}
+    assert all(dict(m.headers)["idempotency-key"].startswith(b"pim-alert-") for m in messages)
