@@ -3,7 +3,12 @@ fingerprint, escalation up the registry, the clock driving deadline rules, commi
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -214,3 +219,20 @@ async def test_committee_http_api_is_scoped_to_the_token_jurisdiction(settings: 
             await client.get("/v1/alerts", params={"committee": PROVINCIAL, "status": "all"}, headers=auth)
         ).json()
         assert {a["fingerprint"] for a in by_committee["alerts"]} >= {theirs}
+
+
+async def test_pim_alerts_evaluate_backfills_as_of_a_date(settings: Settings, pool: asyncpg.Pool) -> None:
+    facts = Facts(pool)
+    await facts.registry()
+    await facts.report("da-lat", 1, 30)
+    env = os.environ | {"DATABASE_URL": str(settings.database_url), "PIM_ALERTS_TODAY": "2030-01-01"}
+    pim = str(Path(sys.executable).with_name("pim"))
+    run = [pim, "alerts", "evaluate", "--as-of", "2025-03-06"]
+    done = await asyncio.to_thread(subprocess.run, run, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "Evaluated as of 2025-03-06" in done.stdout and "AlertRaised" in done.stdout
+    missing = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    assert missing["evidence"]["deadline"] == "2025-03-05" and missing["evidence"]["days_overdue"] == "1"
+    async with pool.acquire() as conn:  # as of March 2025, nothing of later deadlines
+        later = await conn.fetchval("SELECT count(*) FROM alerts WHERE period > '2025-02' AND rule = 'missing_report'")
+    assert later == 0
