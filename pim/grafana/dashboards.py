@@ -1,0 +1,296 @@
+"""The organization boards' Grafana dashboards, as code (grafana-foundation-sdk builders), written as
+JSON to infra/grafana/dashboards/ by `pim grafana dashboards`.
+
+Every panel reads the PostgreSQL read models through the `pim-postgres` data source (a read-only role).
+Titles are Vietnamese with English; money in billion VND, rates in %.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from grafana_foundation_sdk.builders import dashboard, stat, table, timeseries
+from grafana_foundation_sdk.cog import builder as cogbuilder
+from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.cog.encoder import JSONEncoder
+from grafana_foundation_sdk.models.dashboard import DataSourceRef
+
+DATASOURCE_UID = "pim-postgres"
+DATASOURCE = DataSourceRef(type_val="grafana-postgresql-datasource", uid=DATASOURCE_UID)
+INDICATORS = (
+    "Giải ngân vốn đầu tư công / Disbursement : public_investment_disbursement,"
+    "Thu ngân sách / Budget revenue : budget_revenue"
+)
+
+
+class SqlQuery(cogvariants.Dataquery):
+    """A raw SQL target of Grafana's PostgreSQL data source (the SDK has no model for it)."""
+
+    def __init__(self, ref_id: str, sql: str, result_format: str) -> None:
+        self.ref_id, self.sql, self.result_format = ref_id, sql, result_format
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "refId": self.ref_id,
+            "datasource": {"type": DATASOURCE.type_val, "uid": DATASOURCE.uid},
+            "editorMode": "code",
+            "format": self.result_format,
+            "rawQuery": True,
+            "rawSql": self.sql,
+        }
+
+
+class Sql(cogbuilder.Builder[SqlQuery]):
+    def __init__(self, sql: str, result_format: str = "table", ref_id: str = "A") -> None:
+        self._query = SqlQuery(ref_id, " ".join(sql.split()), result_format)
+
+    def build(self) -> SqlQuery:
+        return self._query
+
+
+def _table(title: str, sql: str, width: int = 24, height: int = 10) -> table.Panel:
+    return table.Panel().title(title).datasource(DATASOURCE).with_target(Sql(sql)).span(width).height(height)
+
+
+def _stat(title: str, sql: str, unit: str = "none", width: int = 6) -> stat.Panel:
+    return stat.Panel().title(title).datasource(DATASOURCE).with_target(Sql(sql)).unit(unit).span(width).height(5)
+
+
+def _query_variable(name: str, label: str, sql: str) -> dashboard.QueryVariable:
+    return dashboard.QueryVariable(name).label(label).datasource(DATASOURCE).query(" ".join(sql.split()))
+
+
+PLAN_YEAR = _query_variable(
+    "plan_year", "Năm kế hoạch / Plan year", "SELECT DISTINCT plan_year FROM targets ORDER BY 1 DESC"
+)
+INDICATOR = dashboard.CustomVariable("indicator").label("Chỉ tiêu / Indicator").values(INDICATORS)
+
+HEAD_ON_AS_OF = """
+  LEFT JOIN LATERAL (SELECT t.leader_name FROM tenures t WHERE t.unit_code = p.unit_code
+    AND t.role IN ('head',
+    'acting_head') AND t.start_date <= p.as_of AND (t.end_date IS NULL OR t.end_date >= p.as_of)
+    ORDER BY t.start_date DESC LIMIT 1) head ON true"""
+
+
+def overview() -> dashboard.Dashboard:
+    progress = f"""
+      SELECT u.name AS "Đơn vị / Unit", coalesce(head.leader_name, 'khuyết / vacant') AS "Người đứng đầu / Head",
+        p.as_of AS "Số liệu đến / As of", round(p.target / 1e9, 1) AS "Kế hoạch, tỷ đồng / Target, bn VND",
+        round(p.actual_ytd / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND", round(p.rate * 100,
+        2) AS "Tỷ lệ % / Rate %",
+        round(p.expected_pace * 100, 2) AS "Tiến độ yêu cầu % / Pace %",
+        round(p.peer_average * 100, 2) AS "Bình quân % / Peer average %", p.standing AS "So với bình quân / Standing",
+        p.peer_rank AS "Hạng / Rank", p.status AS "Trạng thái / Status",
+        round((p.rate - prev.rate) * 100, 2) AS "So với tháng trước, điểm % / Since last month, pp"
+      FROM unit_progress p JOIN units u USING (unit_code) {HEAD_ON_AS_OF}
+      LEFT JOIN LATERAL (SELECT h.rate FROM unit_progress_history h WHERE (h.unit_code, h.indicator, h.plan_year)
+        = (p.unit_code, p.indicator, p.plan_year) AND h.category = '' AND h.as_of < date_trunc('month', p.as_of)
+        ORDER BY h.as_of DESC LIMIT 1) prev ON true
+      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator' ORDER BY p.rate DESC NULLS LAST"""
+    national = """
+      SELECT round(sum(p.actual_ytd) / nullif(sum(p.target), 0) * 100, 2) AS "Bình quân cả nước % / National %"
+      FROM unit_progress p JOIN units u USING (unit_code)
+      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator' AND u.level IN ('province', 'central')
+        AND p.target > 0"""
+    by_status = """
+      SELECT p.status AS "Trạng thái / Status", count(*) AS "Số đơn vị / Units" FROM unit_progress p
+      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator' GROUP BY 1 ORDER BY 1"""
+    lists = """
+      SELECT p.standing AS "Danh sách / List", u.name AS "Đơn vị / Unit", round(p.rate * 100,
+        2) AS "Tỷ lệ % / Rate %",
+        round(p.peer_average * 100,
+        2) AS "Bình quân % / Average %" FROM unit_progress p JOIN units u USING (unit_code)
+      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator'
+      ORDER BY CASE p.standing WHEN 'below' THEN 0 WHEN 'not_assessed' THEN 1 ELSE 2 END, p.rate"""
+    return (
+        dashboard.Dashboard("PIM — Tổng quan / Overview")
+        .uid("pim-overview")
+        .tags(["pim"])
+        .time("now-2y", "now")
+        .with_variable(PLAN_YEAR)
+        .with_variable(INDICATOR)
+        .with_panel(_stat("Bình quân cả nước / National weighted average", national, "percent"))
+        .with_panel(_table("Số đơn vị theo trạng thái / Units by status", by_status, width=18, height=5))
+        .with_panel(_table("Tiến độ theo đơn vị / Progress per unit", progress, height=14))
+        .with_panel(_table("Trên / dưới mức bình quân, chưa đánh giá / At or above, below, not assessed", lists))
+    )
+
+
+def unit_drilldown() -> dashboard.Dashboard:
+    curve = """
+      SELECT as_of::timestamptz AS time, round(rate * 100, 2) AS "Tỷ lệ % / Rate %",
+        round(comparable_rate * 100, 2) AS "Tỷ lệ so sánh được % / Comparable rate %",
+        round(expected_pace * 100, 2) AS "Tiến độ yêu cầu % / Pace %"
+      FROM unit_progress_history WHERE unit_code = '$unit' AND indicator = '$indicator' AND plan_year = $plan_year
+        AND category = '' AND $__timeFilter(as_of) ORDER BY as_of"""
+    heads = """
+      SELECT leader_name AS "Họ tên / Name", role AS "Vai trò / Role", coalesce(indicator,
+        '') AS "Phụ trách / In charge of",
+        start_date AS "Từ / From",
+        end_date AS "Đến / To" FROM tenures WHERE unit_code = '$unit' AND start_date IS NOT NULL
+      ORDER BY start_date"""
+    alerts = """
+      SELECT severity AS "Mức độ / Severity", rule AS "Quy tắc / Rule", period AS "Kỳ / Period",
+        summary AS "Nội dung / Finding",
+        coalesce(responsible_leader_name, 'khuyết / vacant') AS "Người đứng đầu / Head",
+        coalesce(escalated_to, committee) AS "Ủy ban Kiểm tra / Committee", raised_at AS "Từ / Since"
+      FROM alerts WHERE unit_code = '$unit' AND status = 'open' ORDER BY severity, raised_at"""
+    reports = """
+      SELECT as_of AS "Kỳ / As of", category AS "Nguồn / Category", round(amount / 1e9, 3) AS "Số tiền,
+        tỷ đồng / bn VND",
+        amount_kind AS "Loại / Kind", known_on AS "Ngày biết / Known on",
+        coalesce(correction_reason, '') AS "Lý do điều chỉnh / Correction",
+        CASE WHEN row_number() OVER (PARTITION BY category, project_code, as_of ORDER BY position DESC) > 1
+          THEN 'bị thay thế / superseded' ELSE '' END AS "Ghi chú / Note"
+      FROM figures WHERE unit_code = '$unit' AND indicator = '$indicator' AND plan_year = $plan_year
+      ORDER BY as_of DESC, position DESC"""
+    unit = _query_variable(
+        "unit", "Đơn vị / Unit", "SELECT name AS __text, unit_code AS __value FROM units ORDER BY name"
+    )
+    return (
+        dashboard.Dashboard("PIM — Đơn vị / Unit drill-down")
+        .uid("pim-unit")
+        .tags(["pim"])
+        .time("now-2y", "now")
+        .with_variable(unit)
+        .with_variable(PLAN_YEAR)
+        .with_variable(INDICATOR)
+        .with_panel(
+            timeseries.Panel()
+            .title("Lũy kế so với tiến độ / Cumulative rate against the pace milestones")
+            .datasource(DATASOURCE)
+            .with_target(Sql(curve, "time_series"))
+            .unit("percent")
+            .span(24)
+            .height(10)
+        )
+        .with_panel(_table("Người đứng đầu qua các thời kỳ / Heads over time", heads, width=12, height=8))
+        .with_panel(_table("Cảnh báo đang mở / Open alerts", alerts, width=12, height=8))
+        .with_panel(_table("Lịch sử báo cáo / Report history (corrections visible)", reports, height=12))
+    )
+
+
+def leader_scorecard() -> dashboard.Dashboard:
+    stints = """
+      SELECT u.name AS "Đơn vị / Unit", a.indicator AS "Chỉ tiêu / Indicator", a.plan_year AS "Năm / Year",
+        a.role AS "Vai trò / Role", a.stint_start AS "Từ / From", a.stint_end AS "Đến / To",
+        round(a.rate_at_start * 100, 2) AS "Tỷ lệ đầu kỳ % / Rate at start %",
+        round(a.rate_at_end * 100, 2) AS "Tỷ lệ cuối kỳ % / Rate at end %",
+        round(a.gap_arisen * 100, 2) AS "Chênh lệch phát sinh, điểm % / Gap arisen, pp",
+        a.months_behind AS "Số tháng chậm / Months behind"
+      FROM leader_accountability a JOIN units u USING (unit_code) WHERE a.leader_id = '$leader'
+      ORDER BY a.plan_year DESC, a.stint_start"""
+    months = """
+      SELECT coalesce(sum(months_behind), 0) AS "Số tháng chậm / Months behind" FROM leader_accountability
+      WHERE leader_id = '$leader'"""
+    alerts = """
+      SELECT a.status AS "Tình trạng / Status", a.severity AS "Mức độ / Severity", u.name AS "Đơn vị / Unit",
+        a.rule AS "Quy tắc / Rule", a.period AS "Kỳ / Period", a.summary AS "Nội dung / Finding",
+        coalesce(a.resolution, '') AS "Kết luận / Conclusion"
+      FROM alerts a JOIN units u USING (unit_code) WHERE a.responsible_leader_id = '$leader'
+      ORDER BY a.status, a.raised_at DESC"""
+    votes = """
+      SELECT vote_date AS "Ngày / Date", voters AS "Số phiếu / Voters", high AS "Tín nhiệm cao / High",
+        confidence AS "Tín nhiệm / Confidence", low AS "Tín nhiệm thấp / Low", band AS "Mức / Band"
+      FROM confidence_votes WHERE leader_id = '$leader' ORDER BY vote_date DESC"""
+    known = """
+      WITH latest AS (
+        SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code) f.*
+        FROM figures f WHERE f.known_on <= '$known_on'::date AND f.amount_kind = 'cumulative'
+          AND f.unit_code IN (SELECT unit_code FROM tenures WHERE leader_id = '$leader')
+        ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of DESC, f.position DESC),
+      target AS (
+        SELECT DISTINCT ON (unit_code, indicator, plan_year) * FROM target_history WHERE known_on <= '$known_on'::date
+        ORDER BY unit_code, indicator, plan_year, position DESC)
+      SELECT u.name AS "Đơn vị / Unit", l.indicator AS "Chỉ tiêu / Indicator", l.plan_year AS "Năm / Year",
+        max(l.as_of) AS "Số liệu đến / As of", round(sum(l.amount) / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND",
+        round(sum(l.amount) / nullif(max(t.amount), 0) * 100, 2) AS "Tỷ lệ % / Rate %"
+      FROM latest l JOIN units u USING (unit_code)
+      LEFT JOIN target t ON (t.unit_code, t.indicator, t.plan_year) = (l.unit_code, l.indicator, l.plan_year)
+      GROUP BY u.name, l.indicator, l.plan_year ORDER BY l.plan_year DESC, u.name"""
+    leader = _query_variable(
+        "leader",
+        "Lãnh đạo / Leader",
+        "SELECT DISTINCT leader_name || ' (' || leader_id || ')' AS __text, leader_id AS __value FROM tenures"
+        " WHERE leader_id IS NOT NULL ORDER BY 1",
+    )
+    known_on = dashboard.TextBoxVariable("known_on").label("Theo số liệu đã biết đến ngày / As known on (YYYY-MM-DD)")
+    return (
+        dashboard.Dashboard("PIM — Lãnh đạo / Leader scorecard")
+        .uid("pim-leader")
+        .tags(["pim"])
+        .time("now-2y", "now")
+        .with_variable(leader)
+        .with_variable(known_on.default_value("2025-10-31"))
+        .with_panel(_stat("Tổng số tháng chậm tiến độ / Months behind pace", months))
+        .with_panel(
+            _table("Chỉ tiêu trong nhiệm kỳ / Indicators answered for, tenure only", stints, width=18, height=8)
+        )
+        .with_panel(_table("Cảnh báo / Alerts", alerts, width=12))
+        .with_panel(_table("Phiếu tín nhiệm / Confidence votes", votes, width=12))
+        .with_panel(_table("Theo số liệu đã biết đến ngày / As known on $known_on", known))
+    )
+
+
+def alerts_board() -> dashboard.Dashboard:
+    open_alerts = """
+      SELECT a.severity AS "Mức độ / Severity", (current_date - a.raised_at::date) AS "Số ngày / Age, days",
+        u.name AS "Đơn vị / Unit", a.rule AS "Quy tắc / Rule", a.period AS "Kỳ / Period",
+        a.summary AS "Nội dung / Finding",
+        coalesce(a.responsible_leader_name, 'khuyết / vacant') AS "Người đứng đầu / Head",
+        a.committee AS "Ủy ban Kiểm tra / Committee", coalesce(a.escalated_to, '') AS "Chuyển lên / Escalated to",
+        coalesce(a.acknowledged_by, '') AS "Tiếp nhận / Acknowledged by",
+        a.silenced_until AS "Tạm dừng đến / Silenced until"
+      FROM alerts a JOIN units u USING (unit_code)
+      WHERE a.status = 'open' AND (a.committee = '$committee' OR a.escalated_to = '$committee')
+      ORDER BY a.severity, a.raised_at"""
+    counts = """
+      SELECT severity AS "Mức độ / Severity", count(*) AS "Đang mở / Open" FROM alerts
+      WHERE status = 'open' AND (committee = '$committee' OR escalated_to = '$committee') GROUP BY 1 ORDER BY 1"""
+    resolved = """
+      SELECT a.resolved_at AS "Ngày xử lý / Resolved", u.name AS "Đơn vị / Unit", a.rule AS "Quy tắc / Rule",
+        a.resolved_by AS "Người xử lý / By", coalesce(a.resolution, '') AS "Kết luận / Conclusion"
+      FROM alerts a JOIN units u USING (unit_code)
+      WHERE a.status = 'resolved' AND a.resolved_at >= date_trunc('month', now())
+        AND (a.committee = '$committee' OR a.escalated_to = '$committee') ORDER BY a.resolved_at DESC"""
+    committee = _query_variable(
+        "committee",
+        "Ủy ban Kiểm tra / Committee",
+        "SELECT committee FROM units UNION SELECT escalated_to FROM alerts WHERE escalated_to IS NOT NULL ORDER BY 1",
+    )
+    return (
+        dashboard.Dashboard("PIM — Cảnh báo / Alerts board")
+        .uid("pim-alerts")
+        .tags(["pim"])
+        .time("now-30d", "now")
+        .with_variable(committee)
+        .with_panel(_table("Đang mở theo mức độ / Open by severity", counts, width=6, height=6))
+        .with_panel(_table("Cảnh báo đang mở / Open alerts", open_alerts, width=18, height=14))
+        .with_panel(_table("Đã xử lý trong tháng / Resolved this month", resolved))
+    )
+
+
+DASHBOARDS = {
+    "overview": overview,
+    "unit": unit_drilldown,
+    "leader": leader_scorecard,
+    "alerts": alerts_board,
+}
+
+
+def dashboard_json(name: str) -> dict[str, Any]:
+    built = DASHBOARDS[name]().build()
+    data: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(built))
+    return data
+
+
+def write_dashboards(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in DASHBOARDS:
+        path = folder / f"pim-{name}.json"
+        path.write_text(json.dumps(dashboard_json(name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        written.append(path)
+    return written
