@@ -12,22 +12,18 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
-import asyncpg
 import pytest
 from rich.console import Console
 
-from pim.demo import DemoResult, run_demo
+from pim.demo import run_demo
 from shared.auth import create_token
-from shared.db import create_pool
 from shared.settings import Settings
-from tests.conftest import fresh_database
+from tests.e2e.conftest import Demo
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -92,28 +88,6 @@ def expected_flags() -> set[tuple[str, str, str, str | None]]:
             continue
         flags.add((unit, indicator, severity, head_on(unit, dt.date.fromisoformat(as_of))))
     return flags
-
-
-@dataclass
-class Demo:
-    settings: Settings
-    pool: asyncpg.Pool
-    result: DemoResult
-    printed: str
-
-
-@pytest.fixture(scope="module")
-async def demo(infra: Settings) -> AsyncIterator[Demo]:
-    """One `pim demo` run on a database of its own, shared by the tests that read its results."""
-    async with fresh_database(infra) as settings:
-        console = Console(record=True, width=200)
-        result = await run_demo(settings, console)
-        assert settings.database_url is not None
-        pool = await create_pool(settings.database_url)
-        try:
-            yield Demo(settings, pool, result, console.export_text())
-        finally:
-            await pool.close()
 
 
 async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(demo: Demo) -> None:

@@ -1,0 +1,37 @@
+"""The e2e tests share one `pim demo` run on a database of their own (it takes about a minute)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+import pytest
+from rich.console import Console
+
+from pim.demo import DemoResult, run_demo
+from shared.db import create_pool
+from shared.settings import Settings
+from tests.conftest import fresh_database
+
+
+@dataclass
+class Demo:
+    settings: Settings
+    pool: asyncpg.Pool
+    result: DemoResult
+    printed: str
+
+
+@pytest.fixture(scope="package")
+async def demo(infra: Settings) -> AsyncIterator[Demo]:
+    """One `pim demo` run on a database of its own, shared by the tests that read its results."""
+    async with fresh_database(infra) as settings:
+        console = Console(record=True, width=200)
+        result = await run_demo(settings, console)
+        assert settings.database_url is not None
+        pool = await create_pool(settings.database_url)
+        try:
+            yield Demo(settings, pool, result, console.export_text())
+        finally:
+            await pool.close()
