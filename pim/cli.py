@@ -23,6 +23,7 @@ from pim.bench_projector import show as show_projector
 from pim.cli_alerts import alerts
 from pim.cli_grafana import grafana
 from pim.cli_ingest import import_command, tokens
+from pim.cli_ops import init_command
 from pim.demo import run_demo
 from pim.report import progress_table
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
@@ -40,6 +41,7 @@ app.add_typer(grafana, name="grafana")
 bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
 app.command(name="import")(import_command)
+app.command(name="init")(init_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
 

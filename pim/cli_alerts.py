@@ -176,6 +176,27 @@ def resolve_command(
     _act(fingerprint, token, by, lambda service, actor: service.resolve(fingerprint, actor, conclusion))
 
 
+async def alertmanager_text(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    webhook_url: str | None,
+    smtp_smarthost: str | None = None,
+    timing: Timing | None = None,
+) -> str:
+    """Alertmanager's configuration for the committees in the registry now."""
+    async with pool.acquire() as conn:
+        committees = [r["committee"] for r in await conn.fetch("SELECT DISTINCT committee FROM units")]
+    document = alertmanager_config(
+        committees,
+        load_alert_config(settings.pim_alert_rules_file),
+        webhook_url=webhook_url,
+        smtp_smarthost=smtp_smarthost,
+        smtp_from=settings.pim_smtp_from,
+        timing=timing or Timing(),
+    )
+    return render(document)
+
+
 @alerts.command("alertmanager-config")
 def alertmanager_config_command(
     webhook_url: Annotated[str | None, typer.Option(help="each committee's receiver posts here")] = None,
@@ -188,22 +209,12 @@ def alertmanager_config_command(
     repeat_interval: str = "168h",
 ) -> None:
     """Alertmanager's routing tree from the committees in the registry (DATABASE_URL)."""
-    settings = Settings()
+    timing = Timing(group_wait, group_interval, repeat_interval)
 
-    async def committees(_: AlertsService, pool: asyncpg.Pool) -> list[str]:
-        async with pool.acquire() as conn:
-            rows = await conn.fetch("SELECT DISTINCT committee FROM units")
-        return [r["committee"] for r in rows]
+    async def generate(_: AlertsService, pool: asyncpg.Pool) -> str:
+        return await alertmanager_text(pool, Settings(), webhook_url, smtp_smarthost, timing)
 
-    document = alertmanager_config(
-        _with_service(committees),
-        load_alert_config(settings.pim_alert_rules_file),
-        webhook_url=webhook_url,
-        smtp_smarthost=smtp_smarthost,
-        smtp_from=settings.pim_smtp_from,
-        timing=Timing(group_wait, group_interval, repeat_interval),
-    )
-    text = render(document)
+    text = _with_service(generate)
     if output is None:
         typer.echo(text, nl=False)
     else:

@@ -69,3 +69,15 @@ async def migrate(dsn: str) -> list[str]:
     finally:
         await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS_LOCK_ID)
         await conn.close()
+
+
+async def ensure_reader_login(conn: asyncpg.Connection, login: str, password: str) -> None:
+    """A login in the read-only role `pim_reader` (for Grafana): created, or its password reset."""
+    name = await conn.fetchval("SELECT quote_ident($1)", login)
+    secret = await conn.fetchval("SELECT quote_literal($1)", password)
+    exists = await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = $1", login)
+    if exists:
+        await conn.execute(f"ALTER ROLE {name} LOGIN PASSWORD {secret}")
+    else:
+        await conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD {secret}")
+    await conn.execute(f"GRANT pim_reader TO {name}")

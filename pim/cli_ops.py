@@ -1,0 +1,56 @@
+"""`pim init`: what a deployment runs once before the services start (docker-compose's `init` service)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pim.cli_alerts import alertmanager_text
+from shared.db import create_pool, ensure_reader_login, migrate
+from shared.settings import Settings
+from shared.topics import ensure_topics
+
+console = Console()
+READER_PASSWORD_ENV = "PIM_READER_PASSWORD"
+
+
+def init_command(
+    reader_login: Annotated[str, typer.Option(help="the read-only login for Grafana")] = "grafana",
+    alertmanager_config: Annotated[
+        Path | None, typer.Option(help="also write Alertmanager's configuration here")
+    ] = None,
+    webhook_url: Annotated[str | None, typer.Option(help="committees' webhook in that configuration")] = None,
+) -> None:
+    """Migrate the database, create the topics, make the read-only login (when PIM_READER_PASSWORD is set)
+    and write Alertmanager's configuration; safe to run again."""
+    settings = Settings()
+    if settings.database_url is None or settings.kafka_bootstrap_servers is None:
+        raise typer.BadParameter("set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
+    password = os.environ.get(READER_PASSWORD_ENV)
+
+    async def run() -> None:
+        assert settings.database_url is not None
+        applied = await migrate(settings.database_url)
+        console.print(f"Migrations applied: {len(applied)}")
+        await ensure_topics(settings)
+        console.print("Topics ready")
+        pool = await create_pool(settings.database_url, max_size=2)
+        try:
+            if password:
+                async with pool.acquire() as conn:
+                    await ensure_reader_login(conn, reader_login, password)
+                console.print(f"Read-only login {reader_login} ready (role pim_reader)")
+            if alertmanager_config is not None:
+                text = await alertmanager_text(pool, settings, webhook_url)
+                alertmanager_config.parent.mkdir(parents=True, exist_ok=True)
+                alertmanager_config.write_text(text, encoding="utf-8")
+                console.print(f"Wrote {alertmanager_config}")
+        finally:
+            await pool.close()
+
+    asyncio.run(run())
