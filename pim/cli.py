@@ -32,6 +32,7 @@ from services.projector.rules_config import progress_rules
 from shared.auth import create_token
 from shared.db import connect, create_pool, migrate
 from shared.embedded import infrastructure
+from shared.observability import JsonFormatter
 from shared.settings import Settings
 
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
@@ -47,10 +48,13 @@ console = Console(width=None if Console().is_terminal else 150)
 
 
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    """Text lines by default; one JSON object per line with PIM_LOG_FORMAT=json (for log collectors)."""
+    handler = logging.StreamHandler()
+    if Settings().pim_log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
 
 
 @app.command()
@@ -81,6 +85,8 @@ async def _serve(services: Collection[ServiceName]) -> None:
                 async with stack.pool.acquire() as conn:
                     token = await create_token(conn, "admin (pim up)", "admin")
                 console.print(f"  admin token for this embedded database (shown once): {token}")
+        if stack.ops_url:
+            console.print(f"  health, readiness, metrics: {stack.ops_url}  (/health, /ready, /metrics)")
         if stack.alerts_api_url:
             console.print(f"  alerts API: {stack.alerts_api_url}  (committees; OpenAPI docs at /docs)")
         console.print("Ctrl-C stops.")

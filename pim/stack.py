@@ -28,6 +28,7 @@ from services.ingest.raw_intake import build_broker as build_ingest_broker
 from services.ingest.relay import Relay
 from services.projector.service import Projector
 from shared.db import create_pool, migrate
+from shared.observability import Check, ops_app
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -43,6 +44,7 @@ class Stack:
     pool: asyncpg.Pool
     api_url: str | None = None
     alerts_api_url: str | None = None
+    ops_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -62,6 +64,20 @@ def _database_url(settings: Settings) -> str:
     if settings.database_url is None:
         raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL was started")
     return settings.database_url
+
+
+SERVER_TASKS = ("ingest", "alerts-api", "ops")  # uvicorn servers: asked to exit, not cancelled
+
+
+def _readiness_checks(stack: Stack) -> dict[str, Check]:
+    async def database() -> None:
+        async with stack.pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def services() -> None:
+        stack.raise_if_failed()
+
+    return {"database": database, "services": services}
 
 
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
@@ -114,12 +130,17 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             servers.append(server)
             start("ingest", server.serve())
             stack.api_url = await _started(stack, server)
+        if settings.pim_ops_port is not None:
+            ops = _server(ops_app(_readiness_checks(stack)), settings.pim_api_host, settings.pim_ops_port)
+            servers.append(ops)
+            start("ops", ops.serve())
+            stack.ops_url = await _started(stack, ops)
         yield stack
     finally:
         for server in servers:
             server.should_exit = True
         for task in stack.tasks:
-            if task.get_name() not in ("ingest", "alerts-api"):
+            if task.get_name() not in SERVER_TASKS:
                 task.cancel()
         await asyncio.gather(*stack.tasks, return_exceptions=True)
         for broker in brokers:

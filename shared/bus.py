@@ -8,6 +8,8 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from faststream.kafka import KafkaBroker
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from prometheus_client import REGISTRY
 
 from shared.events import RecordedEvent
 from shared.settings import Settings
@@ -38,6 +40,7 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
         enable_idempotence=settings.kafka_enable_idempotence,
         log_level=logging.DEBUG,
         logger=logging.getLogger(f"pim.{service}.broker"),
+        middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=f"pim-{service}")],
     )
 
 

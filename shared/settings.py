@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     pim_grafana_url: str | None = Field(default=None, description="Grafana for alert annotations; unset = none")
     pim_grafana_token: str | None = None
     pim_alertmanager_url: str | None = Field(default=None, description="Prometheus Alertmanager; unset = none")
+    pim_ops_port: int | None = Field(
+        default=None, description="port of /health, /ready and /metrics (0 = any free port); unset = not served"
+    )
+    pim_log_format: Literal["text", "json"] = Field(default="text", description="json: one object per line")
 
     @property
     def ledger_topic(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from shared.events import AlertAcknowledged, AlertSilenced, DomainEvent
+from shared.observability import ALERT_DELIVERIES
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -135,7 +136,9 @@ class Dispatcher:
                         f"{type(error).__name__}: {error}"[:1000],
                         backoff,
                     )
+                    ALERT_DELIVERIES.labels(row["channel"], "failed").inc()
                     continue
+                ALERT_DELIVERIES.labels(row["channel"], "delivered").inc()
                 await conn.execute(
                     "UPDATE alert_outbox SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
                     " WHERE position = $1 AND channel = $2",

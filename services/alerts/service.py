@@ -32,6 +32,7 @@ from shared.events import (
     AlertSilenced,
     DomainEvent,
 )
+from shared.observability import ALERT_EVENTS
 from shared.responsibility import responsible_on
 from shared.settings import Settings
 
@@ -104,7 +105,9 @@ class AlertsService:
                 facts.version,
                 today,
             )
-            return events
+        for event in events:  # counted once committed
+            ALERT_EVENTS.labels(type(event).__name__).inc()
+        return events
 
     async def sweep(self, today: dt.date | None = None) -> list[DomainEvent]:
         """Evaluate every unit and year whose facts changed or whose last evaluation was on another date:
@@ -240,7 +243,8 @@ class AlertsService:
             (position,) = await self._append(conn, [event])
             await _write_alert_row(conn, event, position, None)
             await self._enqueue(conn, event, position, fingerprint, self.clock())
-            return event
+        ALERT_EVENTS.labels(type(event).__name__).inc()
+        return event
 
 
 def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str | None, dict[str, str]]:

@@ -18,6 +18,7 @@ from aiokafka.errors import KafkaError
 
 from shared.bus import encode_recorded, make_consumer, make_producer
 from shared.event_store import NOTIFY_CHANNEL, EventStore
+from shared.observability import EVENTS_RELAYED
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class Relay:
             partition = str(metadata.partition)
             offsets[partition] = max(offsets.get(partition, -1), metadata.offset)
         await self._save_state(events[-1].position, offsets)
+        EVENTS_RELAYED.inc(len(events))
         return len(events)
 
     async def refill_if_broker_lost_data(self, probe: AIOKafkaConsumer) -> bool:

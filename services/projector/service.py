@@ -9,6 +9,7 @@ offset beyond the partition's end means the broker lost its data: read that part
 from __future__ import annotations
 
 import logging
+import time
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -17,6 +18,7 @@ from services.projector.projection import ProgressChanged, apply_events
 from services.projector.rebuild import PROJECTOR_LOCK
 from services.projector.rules_config import progress_rules
 from shared.bus import decode_recorded, encode_json, make_consumer, make_producer
+from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -80,6 +82,7 @@ class Projector:
                 self._consumer.seek(tp, offset)
 
     async def apply_batches(self, batches: dict[TopicPartition, list]) -> list[ProgressChanged]:  # type: ignore[type-arg]
+        started = time.perf_counter()
         events = [decode_recorded(m.value) for messages in batches.values() for m in messages]
         events.sort(key=lambda e: e.position)
         offsets = [(tp.topic, tp.partition, messages[-1].offset + 1) for tp, messages in batches.items()]
@@ -92,6 +95,8 @@ class Projector:
                 " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = $3",
                 offsets,
             )
+        EVENTS_PROJECTED.inc(len(events))
+        PROJECTOR_BATCH_SECONDS.observe(time.perf_counter() - started)
         return changes
 
     async def _notify(self, producer: AIOKafkaProducer, changes: list[ProgressChanged]) -> None:

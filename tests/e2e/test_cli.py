@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -50,7 +51,7 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0"}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0", "PIM_OPS_PORT": "0"}
     pim = str(Path(sys.executable).with_name("pim"))
     process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
@@ -61,6 +62,9 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
             api_url = line.split()[2]
         if "admin token" in line:
             token = line.split()[-1]
+        if "health, readiness, metrics:" in line:
+            ops_url = line.split()[3]
+        if "Ctrl-C stops." in line:
             break
     else:
         pytest.fail("pim up ended before serving:\n" + "".join(printed))
@@ -70,6 +74,13 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
         json={"units": [{"unit_code": "hue", "name": "Thành phố Huế", "level": "province", "committee": "UBKT"}]},
     )
     assert response.status_code == 201
+    assert httpx.get(f"{ops_url}/health").json() == {"status": "ok"}
+    assert httpx.get(f"{ops_url}/ready").json() == {"status": "ready", "checks": ["database", "services"]}
+    deadline = time.monotonic() + 30  # the relay publishes the registration: its counter moves
+    while "pim_events_relayed_total 1.0" not in (metrics := httpx.get(f"{ops_url}/metrics").text):
+        assert time.monotonic() < deadline, metrics[-2000:]
+        time.sleep(0.1)
+    assert "pim_projector_batch_seconds_count" in metrics and "faststream_" in metrics
     process.send_signal(stop_signal)
     rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, rest

@@ -1,0 +1,66 @@
+"""Health, readiness and Prometheus metrics of a PIM process, and its log format.
+
+Every `pim` service process can serve `/health` (the process answers), `/ready` (its database answers and
+none of its services has crashed) and `/metrics` (Prometheus text format) on PIM_OPS_PORT.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+EVENTS_RELAYED = Counter("pim_events_relayed", "Events published from the store to the ledger topic")
+EVENTS_PROJECTED = Counter("pim_events_projected", "Ledger events applied to the read models")
+PROJECTOR_BATCH_SECONDS = Histogram("pim_projector_batch_seconds", "Time to apply one ledger batch")
+ALERT_EVENTS = Counter("pim_alert_events", "Alert lifecycle events recorded", ["type"])
+ALERT_DELIVERIES = Counter("pim_alert_deliveries", "Alert notification deliveries", ["channel", "outcome"])
+
+Check = Callable[[], Awaitable[None]]
+
+
+def ops_app(checks: Mapping[str, Check]) -> Starlette:
+    """/health, /ready (each check must pass) and /metrics."""
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(_: Request) -> Response:
+        failures = {}
+        for name, check in checks.items():
+            try:
+                await check()
+            except Exception as error:  # a readiness probe reports every failure, whatever its kind
+                failures[name] = f"{type(error).__name__}: {error}"
+        if failures:
+            return JSONResponse({"status": "not ready", "failures": failures}, status_code=503)
+        return JSONResponse({"status": "ready", "checks": sorted(checks)})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(
+        routes=[Route("/health", health), Route("/ready", ready), Route("/metrics", metrics)],
+    )
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception, if any)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
