@@ -9,6 +9,8 @@ COPY services services
 COPY pim pim
 COPY infra infra
 RUN uv sync --frozen --no-dev
+# where `pim init` writes Alertmanager's config: a named volume mounted here takes this ownership
+RUN mkdir -p /var/lib/pim/alertmanager && chown nobody /var/lib/pim/alertmanager
 ENV PATH=/opt/pim/bin:$PATH
 USER nobody
 ENTRYPOINT ["pim"]

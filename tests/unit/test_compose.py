@@ -1,0 +1,155 @@
+"""docker-compose.yml, checked statically (no Docker engine runs here): it parses as the Compose
+Specification (the compose_spec crate's validator, through the compose-spec package), every PIM service
+runs a `pim` command that exists with the options it passes, every variable it sets on them is one PIM
+reads, and the hosts, ports, paths and volumes line up between services, Grafana's provisioning and the
+repository."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import typer.main
+import yaml
+from compose_spec import PyCompose
+
+from pim.cli import app
+from pim.cli_ops import READER_PASSWORD_ENV
+from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID
+from shared.settings import Settings
+
+ROOT = Path(__file__).parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))  # anchors and merges resolved
+SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+PIM_SERVICES = {name: s for name, s in SERVICES.items() if s.get("image") == "pim:latest"}
+
+
+def interpolate(value: str) -> str:
+    """Compose's `${VAR:-default}`, with every variable unset (the defaults must work)."""
+    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", value)
+
+
+def env(service: str) -> dict[str, str]:
+    return {k: interpolate(str(v)) for k, v in (SERVICES[service].get("environment") or {}).items()}
+
+
+def test_the_file_is_a_valid_compose_specification() -> None:
+    parsed = PyCompose.from_json(json.dumps(COMPOSE))
+    assert set(parsed.service_names()) == set(SERVICES)
+    broken = json.loads(json.dumps(COMPOSE))
+    broken["services"]["relay"]["helthcheck"] = {}
+    with pytest.raises(Exception, match="helthcheck"):
+        PyCompose.from_json(json.dumps(broken))
+
+
+def pim_command(args: list[str]) -> tuple[Any, list[str]]:
+    """The (Typer's own click) command `pim ARGS` runs, and the arguments left for it."""
+    command: Any = typer.main.get_command(app)
+    rest = list(args)
+    while hasattr(command, "commands") and rest and not rest[0].startswith("-"):
+        assert rest[0] in command.commands, f"`pim {' '.join(args)}`: no command {rest[0]!r}"
+        command = command.commands[rest.pop(0)]
+    return command, rest
+
+
+@pytest.mark.parametrize("service", sorted(PIM_SERVICES))
+def test_every_pim_service_runs_an_existing_command_with_existing_options(service: str) -> None:
+    command, rest = pim_command([interpolate(part) for part in PIM_SERVICES[service]["command"]])
+    known = {opt for param in command.params for opt in param.opts}
+    for part in rest:
+        if part.startswith("--"):
+            assert part in known, f"{service}: `{part}` is not an option of its command"
+
+
+def readable_variables() -> set[str]:
+    """What PIM reads from the environment: the settings, and the CLI's environment-backed options."""
+    names = {field.upper() for field in Settings.model_fields}
+    stack: list[Any] = [typer.main.get_command(app)]
+    while stack:
+        current = stack.pop()
+        names |= {str(p.envvar) for p in current.params if getattr(p, "envvar", None)}
+        stack.extend(getattr(current, "commands", {}).values())
+    return names | {READER_PASSWORD_ENV}
+
+
+@pytest.mark.parametrize("service", sorted(PIM_SERVICES))
+def test_every_variable_set_on_a_pim_service_is_one_pim_reads(service: str) -> None:
+    unknown = set(env(service)) - readable_variables()
+    assert not unknown, f"{service} sets variables PIM never reads: {sorted(unknown)}"
+    Settings.model_validate({k.lower(): v for k, v in env(service).items() if k.lower() in Settings.model_fields})
+
+
+def test_database_broker_and_alertmanager_addresses_point_at_their_services() -> None:
+    postgres = env("postgres")
+    for service in PIM_SERVICES:
+        database = urlsplit(env(service)["DATABASE_URL"])
+        assert (database.hostname, database.port, database.path) == ("postgres", 5432, f"/{postgres['POSTGRES_DB']}")
+        assert database.username == postgres["POSTGRES_USER"]
+        assert database.password == postgres["POSTGRES_PASSWORD"]
+        advertised = env("kafka")["KAFKA_ADVERTISED_LISTENERS"].split("://", 1)[1]
+        assert env(service)["KAFKA_BOOTSTRAP_SERVERS"] == advertised
+    alertmanager = urlsplit(env("alerts")["PIM_ALERTMANAGER_URL"])
+    listen = next(a for a in SERVICES["alertmanager"]["command"] if a.startswith("--web.listen-address="))
+    assert alertmanager.hostname == "alertmanager" and f":{alertmanager.port}" == listen.split("=")[1]
+    assert f"{alertmanager.port}:{alertmanager.port}" in SERVICES["alertmanager"]["ports"]
+
+
+def test_published_ports_and_health_checks_match_the_ports_the_services_listen_on() -> None:
+    for variable, service in (("PIM_API_PORT", "ingest"), ("PIM_ALERTS_API_PORT", "alerts")):
+        port = env(service)[variable]
+        assert f"{port}:{port}" in SERVICES[service]["ports"]
+        assert env(service)["PIM_API_HOST"] == "0.0.0.0"  # reachable from outside the container
+    for service in PIM_SERVICES:
+        if service == "init":
+            continue
+        probe = " ".join(SERVICES[service]["healthcheck"]["test"])
+        assert f"localhost:{env(service)['PIM_OPS_PORT']}/ready" in probe, service
+
+
+def mounts(service: str) -> dict[str, str]:
+    """Container path → source (a named volume, or a path in the repository)."""
+    out = {}
+    for entry in SERVICES[service].get("volumes", []):
+        source, target = entry.split(":")[:2]
+        out[target] = source
+    return out
+
+
+def test_files_and_volumes_line_up() -> None:
+    declared = set(COMPOSE["volumes"])
+    for service in SERVICES:
+        for source in mounts(service).values():
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{service} mounts missing {source}"
+            else:
+                assert source in declared, f"{service} uses undeclared volume {source}"
+    # init writes Alertmanager's configuration where Alertmanager reads it, through one volume
+    init_args = SERVICES["init"]["command"]
+    written = Path(init_args[init_args.index("--alertmanager-config") + 1])
+    config = Path(next(a for a in SERVICES["alertmanager"]["command"] if a.startswith("--config.file=")).split("=")[1])
+    assert mounts("init")[str(written.parent)] == mounts("alertmanager")[str(config.parent)]
+    # files the services are told to read are in the image (the Dockerfile copies infra/ to /app/infra)
+    assert "COPY infra infra" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    for service in PIM_SERVICES:
+        for variable in ("PIM_ALERT_RULES_FILE", "PIM_PACE_FILE"):
+            if variable in env(service):
+                assert (ROOT / Path(env(service)[variable]).relative_to("/app")).exists()
+
+
+def test_grafana_provisioning_reaches_the_database_and_the_dashboards() -> None:
+    grafana = mounts("grafana")
+    provisioning = ROOT / grafana["/etc/grafana/provisioning"]
+    source = yaml.safe_load((provisioning / "datasources" / "pim.yaml").read_text(encoding="utf-8"))["datasources"][0]
+    assert source["uid"] == DATASOURCE_UID and source["url"] == "postgres:5432"
+    assert source["jsonData"]["database"] == env("postgres")["POSTGRES_DB"]
+    init_args = SERVICES["init"]["command"]
+    assert source["user"] == init_args[init_args.index("--reader-login") + 1]
+    assert source["secureJsonData"]["password"] == "$PIM_READER_PASSWORD"
+    assert env("grafana")["PIM_READER_PASSWORD"] == env("init")["PIM_READER_PASSWORD"]
+    provider = yaml.safe_load((provisioning / "dashboards" / "pim.yaml").read_text(encoding="utf-8"))["providers"][0]
+    folder = ROOT / grafana[provider["options"]["path"]]
+    assert {p.name for p in folder.glob("*.json")} == {f"pim-{name}.json" for name in DASHBOARDS}
