@@ -21,6 +21,7 @@ from pim.bench_projector import run_projector_bench
 from pim.bench_projector import save as save_projector
 from pim.bench_projector import show as show_projector
 from pim.cli_alerts import alerts
+from pim.cli_docs import docs
 from pim.cli_grafana import grafana
 from pim.cli_ingest import import_command, tokens
 from pim.cli_ops import init_command
@@ -39,6 +40,7 @@ app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_
 app.add_typer(tokens, name="tokens")
 app.add_typer(alerts, name="alerts")
 app.add_typer(grafana, name="grafana")
+app.add_typer(docs, name="docs")
 bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
 app.add_typer(bench, name="bench")
 app.command(name="import")(import_command)

@@ -1,0 +1,110 @@
+"""The AsyncAPI document of PIM's topics, generated with FastStream from the message models, written to
+docs/ by `pim docs asyncapi` (JSON and YAML: the AsyncAPI HTML viewer loads scripts from the internet).
+
+Relay and projector use aiokafka directly, so a documentation broker declares every topic with who
+publishes and who consumes it, and the pydantic model of its messages.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from pydantic import BaseModel, Field
+
+from services.alerts.service import ProgressChangedMessage
+from services.ingest.submissions import FiguresSubmission
+from shared.events import RecordedEvent
+from shared.settings import Settings
+
+
+class DeadLetter(BaseModel):
+    """A raw submission that was refused, with why; the token is never copied."""
+
+    reason: str
+    errors: list[dict[str, Any]] = Field(description="per row: row, field, value, reason")
+    source: dict[str, Any] = Field(description="topic, partition and offset of the refused message")
+    original: str = Field(description="the message as sent (text, or base64 when not UTF-8)")
+    headers: dict[str, Any] = Field(description="its headers, less authorization")
+
+
+class AlertNotification(BaseModel):
+    """An alert lifecycle event with the alert as it stands after it (also the webhook's body)."""
+
+    idempotency_key: str = Field(description="pim-alert-<position>: the same on every re-delivery")
+    position: int = Field(description="the event's position in the event store")
+    kind: str = Field(description="AlertRaised | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved")
+    event: dict[str, Any]
+    alert: dict[str, Any] = Field(description="the alerts row: unit, rule, period, severity, evidence, head, …")
+    routed_to: str = Field(description="the committee it goes to (escalated_to when escalated)")
+    dashboard_url: str
+
+
+def documentation_broker(settings: Settings) -> KafkaBroker:
+    broker = KafkaBroker("kafka:9092", description="PIM's Kafka topics (names with the default prefix `pim`)")
+
+    @broker.subscriber(
+        settings.raw_topic,
+        title="raw",
+        description="Machine producers' figures submissions (the body of POST /v1/figures); headers "
+        "`authorization: Bearer <token>` and optionally `idempotency-key`. Consumed by the ingest service.",
+    )
+    async def raw(message: FiguresSubmission) -> None: ...
+
+    broker.publisher(
+        settings.raw_dead_letter_topic,
+        title="raw-dead-letter",
+        schema=DeadLetter,
+        description="Published by the ingest service for every raw message it refuses.",
+    )
+    broker.publisher(
+        settings.ledger_topic,
+        title="ledger",
+        schema=RecordedEvent,
+        description="Every stored event in position order, keyed by unit (stream id). Published by the relay, "
+        "consumed by the projector; at least once, consumers skip by position.",
+    )
+
+    @broker.subscriber(
+        settings.progress_topic,
+        title="progress",
+        description="Published by the projector after commit when a unit's progress changed; consumed by "
+        "the alerts service.",
+    )
+    async def progress(message: ProgressChangedMessage) -> None: ...
+
+    broker.publisher(
+        settings.alerts_topic,
+        title="alerts",
+        schema=AlertNotification,
+        description="Every alert lifecycle event, keyed by unit, header `idempotency-key`. Published by the "
+        "alerts service's outbox.",
+    )
+    return broker
+
+
+def asyncapi_document() -> dict[str, Any]:
+    settings = Settings(pim_topic_prefix="pim")
+    spec = AsyncAPI(
+        documentation_broker(settings),
+        title="PIM — public-investment and budget-revenue monitor",
+        version="1",
+        description="Topics between PIM's services. See README.md for the pipeline.",
+        schema_version="3.0.0",
+    )
+    document: dict[str, Any] = json.loads(spec.to_specification().to_json())
+    return document
+
+
+def write_asyncapi(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    document = asyncapi_document()
+    as_json = folder / "asyncapi.json"
+    as_yaml = folder / "asyncapi.yaml"
+    as_json.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    as_yaml.write_text(yaml.safe_dump(document, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return [as_json, as_yaml]
