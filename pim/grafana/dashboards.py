@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grafana_foundation_sdk.builders import dashboard, stat, table, timeseries
+from grafana_foundation_sdk.builders import dashboard, stat, statetimeline, table, timeseries
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
@@ -146,6 +146,13 @@ def unit_drilldown() -> dashboard.Dashboard:
           THEN 'bị thay thế / superseded' ELSE '' END AS "Ghi chú / Note"
       FROM figures WHERE unit_code = '$unit' AND indicator = '$indicator' AND plan_year = $plan_year
       ORDER BY as_of DESC, position DESC"""
+    bands = """
+      SELECT day::timestamptz AS time, coalesce(head.leader_name, 'khuyết / vacant') AS "Người đứng đầu / Head"
+      FROM generate_series(make_date($plan_year, 1, 1), make_date($plan_year + 1, 1, 31), interval '1 day') AS day
+      LEFT JOIN LATERAL (SELECT t.leader_name FROM tenures t WHERE t.unit_code = '$unit'
+        AND t.role IN ('head', 'acting_head') AND t.start_date <= day AND (t.end_date IS NULL OR t.end_date >= day)
+        ORDER BY t.start_date DESC LIMIT 1) head ON true
+      WHERE $__timeFilter(day) ORDER BY day"""
     unit = _query_variable(
         "unit", "Đơn vị / Unit", "SELECT name AS __text, unit_code AS __value FROM units ORDER BY name"
     )
@@ -165,6 +172,14 @@ def unit_drilldown() -> dashboard.Dashboard:
             .unit("percent")
             .span(24)
             .height(10)
+        )
+        .with_panel(
+            statetimeline.Panel()
+            .title("Người đứng đầu theo thời gian / Who headed the unit, day by day")
+            .datasource(DATASOURCE)
+            .with_target(Sql(bands, "time_series"))
+            .span(24)
+            .height(4)
         )
         .with_panel(_table("Người đứng đầu qua các thời kỳ / Heads over time", heads, width=12, height=8))
         .with_panel(_table("Cảnh báo đang mở / Open alerts", alerts, width=12, height=8))

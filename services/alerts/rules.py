@@ -78,19 +78,22 @@ class Vote:
 class Finding:
     rule: str
     indicator: Indicator | None
-    period: str
+    plan_year: int
+    period: str  # the plan year, a month (YYYY-MM; January of the next year for disbursement) or a vote
     severity: Severity
     summary: str
     evidence: dict[str, str]
     escalate: bool = False  # behind long enough to go to the committee one level up
 
     def fingerprint(self, unit_code: str) -> str:
-        return fingerprint(unit_code, self.indicator, self.rule, self.period)
+        return fingerprint(unit_code, self.indicator, self.rule, self.plan_year, self.period)
 
 
-def fingerprint(unit_code: str, indicator: Indicator | str | None, rule: str, period: str) -> str:
-    """One open alert at a time per unit, indicator, rule and period."""
-    return f"{unit_code}/{indicator or '-'}/{rule}/{period}"
+def fingerprint(unit_code: str, indicator: Indicator | str | None, rule: str, plan_year: int, period: str) -> str:
+    """One open alert at a time per unit, indicator, rule and period. The plan year is part of it: January
+    is a period of two plan years for disbursement (the last month of one window, the first of the next)."""
+    key = f"{unit_code}/{indicator or '-'}/{rule}/{plan_year}"
+    return key if period == str(plan_year) else f"{key}/{period}"
 
 
 def _pct(value: Decimal | None) -> str:
@@ -124,6 +127,7 @@ def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
     return Finding(
         "below_pace",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         "critical" if critical else rule.severity,
         f"{_pct(point.rate)} against a pace of {_pct(point.expected_pace)} on {point.as_of}",
@@ -152,6 +156,7 @@ def below_peer_average(year: IndicatorYear, config: AlertConfig) -> Finding | No
     return Finding(
         "below_peer_average",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         rule.severity,
         f"{_pct(point.rate)} against a peer average of {_pct(point.peer_average)} on {point.as_of}",
@@ -167,6 +172,7 @@ def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | 
     return Finding(
         "below_share_at_sep30",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         rule.severity,
         f"{_pct(point.rate)} of the plan on {point.as_of}, under {_pct(rule.share)} at 30 September",
@@ -184,6 +190,7 @@ def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date)
     return Finding(
         "year_end_shortfall",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         rule.severity,
         f"{_pct(point.rate)} of the target when the window closed on {year.window_end}, under {_pct(rule.share)}",
@@ -222,6 +229,7 @@ def missing_reports(year: IndicatorYear, config: AlertConfig, today: dt.date) ->
                 Finding(
                     "missing_report",
                     year.indicator,
+                    year.plan_year,
                     period,
                     rule.severity,
                     f"no report for {period}, due {deadline} ({days} days overdue)",
@@ -234,6 +242,7 @@ def missing_reports(year: IndicatorYear, config: AlertConfig, today: dt.date) ->
                 Finding(
                     "missing_report",
                     year.indicator,
+                    year.plan_year,
                     period,
                     rule.severity,
                     f"report for {period} arrived {arrived}, {days} days after the deadline {deadline}",
@@ -256,6 +265,7 @@ def back_loading(year: IndicatorYear, config: AlertConfig) -> Finding | None:
     return Finding(
         "back_loading",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         rule.severity,
         f"{_pct(share)} of the year's total came after 30 September (limit {_pct(rule.last_quarter_share)})",
@@ -285,6 +295,7 @@ def early_warning(year: IndicatorYear, config: AlertConfig, today: dt.date) -> F
     return Finding(
         "early_warning",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         rule.severity,
         f"projected {_pct(projection.rate)} at {year.window_end} ({projection.basis}), under {_pct(rule.share)}",
@@ -324,6 +335,7 @@ def revenue_outturn(year: IndicatorYear, config: AlertConfig) -> Finding | None:
     return Finding(
         "revenue_outturn",
         year.indicator,
+        year.plan_year,
         str(year.plan_year),
         rule.band_severity.get(band, "warning"),
         f"outturn {_pct(point.rate)} of the estimate: PEFA PI-3 band {band}",
@@ -343,6 +355,7 @@ def confidence_votes(votes: list[Vote], config: AlertConfig) -> list[Finding]:
             Finding(
                 "confidence_vote",
                 None,
+                vote.vote_date.year,
                 f"{vote.leader_id}@{vote.vote_date.isoformat()}",
                 severity,
                 f"{vote.leader_name or vote.leader_id}: {vote.low} of {vote.voters} low confidence — {action}",

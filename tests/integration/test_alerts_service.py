@@ -106,8 +106,8 @@ async def test_the_clock_alone_raises_a_missing_report_and_the_sweep_finds_it(
         assert ("da-lat", 2025) in await stale_evaluations(conn, clock.today)
     events = await service.sweep()
     keys = {getattr(e, "fingerprint", "") for e in events}
-    assert f"da-lat/{DISB}/missing_report/2025-02" in keys
-    missing = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    assert f"da-lat/{DISB}/missing_report/2025/2025-02" in keys
+    missing = await alert(pool, f"da-lat/{DISB}/missing_report/2025/2025-02")
     assert missing["responsible_leader_name"] == "Trần Thị Hà" and missing["evidence"]["days_overdue"] == "1"
 
 
@@ -118,10 +118,10 @@ async def test_backfill_as_of_a_past_date_sees_only_what_was_known_then(settings
     await facts.report("da-lat", 1, 30)
     await facts.report("da-lat", 2, 60, late_days=20)  # known on 20 March, after its deadline
     await service.evaluate("da-lat", 2025, dt.date(2025, 3, 10))
-    row = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    row = await alert(pool, f"da-lat/{DISB}/missing_report/2025/2025-02")
     assert "days_overdue" in row["evidence"] and "arrived" not in row["evidence"]
     await service.evaluate("da-lat", 2025, dt.date(2025, 3, 25))  # now known, and late
-    row = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    row = await alert(pool, f"da-lat/{DISB}/missing_report/2025/2025-02")
     assert row["status"] == "open" and row["evidence"]["days_late"] == "17"
 
 
@@ -131,7 +131,7 @@ async def test_confidence_vote_names_the_leader_voted_on(settings: Settings, poo
     await facts.registry()
     await facts.vote("lam-dong", "L2", low=20)
     await service.sweep()
-    row = await alert(pool, "lam-dong/-/confidence_vote/L2@2025-10-15")
+    row = await alert(pool, "lam-dong/-/confidence_vote/2025/L2@2025-10-15")
     assert (row["severity"], row["responsible_leader_name"], row["indicator"]) == ("critical", "Đặng Văn Mai", None)
 
 
@@ -231,7 +231,7 @@ async def test_pim_alerts_evaluate_backfills_as_of_a_date(settings: Settings, po
     done = await asyncio.to_thread(subprocess.run, run, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "Evaluated as of 2025-03-06" in done.stdout and "AlertRaised" in done.stdout
-    missing = await alert(pool, f"da-lat/{DISB}/missing_report/2025-02")
+    missing = await alert(pool, f"da-lat/{DISB}/missing_report/2025/2025-02")
     assert missing["evidence"]["deadline"] == "2025-03-05" and missing["evidence"]["days_overdue"] == "1"
     async with pool.acquire() as conn:  # as of March 2025, nothing of later deadlines
         later = await conn.fetchval("SELECT count(*) FROM alerts WHERE period > '2025-02' AND rule = 'missing_report'")

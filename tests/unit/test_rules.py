@@ -189,7 +189,7 @@ def test_confidence_vote_review_and_dismissal_bands() -> None:
     found = {f.evidence["leader_id"]: f for f in confidence_votes(votes, CONFIG)}
     assert set(found) == {"L1", "L2"}
     assert found["L1"].severity == "warning" and found["L2"].severity == "critical"
-    assert found["L2"].fingerprint("lam-dong") == "lam-dong/-/confidence_vote/L2@2025-11-01"
+    assert found["L2"].fingerprint("lam-dong") == "lam-dong/-/confidence_vote/2025/L2@2025-11-01"
     assert "Ngô Văn Long" in found["L2"].summary
 
 
@@ -220,12 +220,24 @@ def test_the_shipped_rules_file_is_valid() -> None:
 def test_lifecycle_raises_once_refreshes_escalates_once_and_resolves_what_is_gone() -> None:
     behind = evaluate(year_of(["0.1", "0.1", "0.1"], ["0.2", "0.2", "0.3"]), CONFIG, TODAY)
     pace = next(f for f in behind if f.rule == "below_pace")
-    key = fingerprint("lam-dong", DISB, "below_pace", "2025")
+    key = fingerprint("lam-dong", DISB, "below_pace", 2025, "2025")
     first = decide("lam-dong", [pace], {})
     assert first.raise_ == [pace] and first.escalate == [pace] and not first.resolve
     escalated = {key: OpenAlert(key, "below_pace", "critical", "Ủy ban Kiểm tra Trung ương")}
     again = decide("lam-dong", [pace], escalated)
     assert again.raise_ == [] and again.refresh == [pace] and again.escalate == []
-    stale = OpenAlert("lam-dong/-/confidence_vote/L1@2025-11-01", "confidence_vote", "warning", None)
+    stale = OpenAlert("lam-dong/-/confidence_vote/2025/L1@2025-11-01", "confidence_vote", "warning", None)
     gone = decide("lam-dong", [], {key: escalated[key], stale.fingerprint: stale})
     assert [a.fingerprint for a in gone.resolve] == sorted([key, stale.fingerprint])
+
+
+def test_january_of_the_disbursement_window_and_of_the_next_plan_year_are_two_alerts() -> None:
+    """Regression: the two Januaries shared a fingerprint, so one plan year's alert took over the other's."""
+    window = year_of(["0.1"] * 12, first_month=1)  # 2025 reported through December, not January 2026
+    next_year = IndicatorYear("lam-dong", DISB, 2026, D(1000), ())
+    today = dt.date(2026, 2, 10)
+    (closing,) = [f for f in evaluate(window, CONFIG, today) if f.rule == "missing_report"]
+    (opening,) = [f for f in evaluate(next_year, CONFIG, today) if f.rule == "missing_report"]
+    assert closing.period == opening.period == "2026-01"
+    assert closing.fingerprint("lam-dong") == f"lam-dong/{DISB}/missing_report/2025/2026-01"
+    assert opening.fingerprint("lam-dong") != closing.fingerprint("lam-dong")
