@@ -34,9 +34,23 @@ class UnitYearFacts:
     version: int  # the highest progress version behind these facts
 
 
+# The peer average and standing of each unit's latest report, per plan year, as one comparable string.
+PEER_STATE = """
+    SELECT unit_code, plan_year, string_agg(indicator || '=' || coalesce(peer_average::text, '-') || '/'
+        || coalesce(standing, '-'), ',' ORDER BY indicator) AS peer_state
+    FROM unit_progress GROUP BY unit_code, plan_year"""
+
+
+async def peer_state(conn: asyncpg.Connection, unit_code: str, plan_year: int) -> str:
+    state: str | None = await conn.fetchval(
+        f"SELECT peer_state FROM ({PEER_STATE}) s WHERE unit_code = $1 AND plan_year = $2", unit_code, plan_year
+    )
+    return state or ""
+
+
 async def stale_evaluations(conn: asyncpg.Connection, today: dt.date) -> list[tuple[str, int]]:
-    """Every (unit, plan year) with a target, figures or a confidence vote whose facts changed since its last
-    evaluation, or that was last evaluated on another date (deadline rules move with the clock)."""
+    """Every (unit, plan year) with a target, figures or a confidence vote whose facts or peer standing changed
+    since its last evaluation, or that was last evaluated on another date (deadline rules move with the clock)."""
     rows = await conn.fetch(
         "WITH facts AS ("
         "  SELECT unit_code, plan_year, max(version) AS version FROM unit_progress_history"
@@ -45,8 +59,10 @@ async def stale_evaluations(conn: asyncpg.Connection, today: dt.date) -> list[tu
         "   GROUP BY 1, 2"
         "  UNION ALL SELECT unit_code, plan_year, 0 FROM targets"
         "), latest AS (SELECT unit_code, plan_year, max(version) AS version FROM facts GROUP BY 1, 2)"
-        " SELECT l.unit_code, l.plan_year FROM latest l LEFT JOIN alert_evaluations e USING (unit_code, plan_year)"
-        " WHERE e.version IS NULL OR e.version < l.version OR e.evaluated_on <> $1 ORDER BY 1, 2",
+        f" SELECT l.unit_code, l.plan_year FROM latest l LEFT JOIN alert_evaluations e USING (unit_code, plan_year)"
+        f" LEFT JOIN ({PEER_STATE}) p USING (unit_code, plan_year)"
+        " WHERE e.version IS NULL OR e.version < l.version OR e.evaluated_on <> $1"
+        " OR coalesce(p.peer_state, '') <> e.peer_state ORDER BY 1, 2",
         today,
     )
     return [(r["unit_code"], r["plan_year"]) for r in rows]

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from services.alerts import outbox
 from services.alerts.config import AlertConfig, load_alert_config
-from services.alerts.facts import UnitYearFacts, load_facts, stale_evaluations
+from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations
 from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding, confidence_votes, evaluate
@@ -92,18 +92,21 @@ class AlertsService:
             await conn.execute(
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"alerts/{unit_code}/{plan_year}"
             )
+            peers = await peer_state(conn, unit_code, plan_year)  # read first: a later change is seen next time
             facts = await load_facts(conn, unit_code, plan_year, self._progress_rules)
             findings = [f for year in facts.indicators for f in evaluate(year, self.config, today)]
             if self.config.rules.confidence_vote.enabled:
                 findings += confidence_votes(facts.votes, self.config)
             events = await self._apply(conn, facts, findings, today)
             await conn.execute(
-                "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on) VALUES ($1, $2, $3, $4)"
-                " ON CONFLICT (unit_code, plan_year) DO UPDATE SET version = $3, evaluated_on = $4",
+                "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on, peer_state)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code, plan_year)"
+                " DO UPDATE SET version = $3, evaluated_on = $4, peer_state = $5",
                 unit_code,
                 plan_year,
                 facts.version,
                 today,
+                peers,
             )
         for event in events:  # counted once committed
             ALERT_EVENTS.labels(type(event).__name__).inc()

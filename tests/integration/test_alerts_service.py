@@ -8,6 +8,7 @@ import datetime as dt
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import asyncpg
@@ -18,6 +19,7 @@ from services.alerts.api import create_alerts_app
 from services.alerts.facts import stale_evaluations
 from services.alerts.service import AlertClosed
 from shared.auth import create_token
+from shared.events import TargetSet, UnitRegistered
 from shared.settings import Settings
 from tests.integration.alert_fixtures import CENTRAL, DISB, PROVINCIAL, Clock, Facts, alerts_service
 
@@ -236,3 +238,27 @@ async def test_pim_alerts_evaluate_backfills_as_of_a_date(settings: Settings, po
     async with pool.acquire() as conn:  # as of March 2025, nothing of later deadlines
         later = await conn.fetchval("SELECT count(*) FROM alerts WHERE period > '2025-02' AND rule = 'missing_report'")
     assert later == 0
+
+
+async def test_a_peer_reporting_moves_a_unit_below_the_average_and_the_sweep_notices(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """Lâm Đồng's own facts do not change, but a peer's report lowers its standing: it is evaluated again."""
+    facts, clock = Facts(pool), Clock(dt.date(2025, 4, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.add(
+        UnitRegistered(unit_code="gia-lai", name="Tỉnh Gia Lai", level="province", parent_code="vn", committee=CENTRAL),
+        TargetSet(unit_code="gia-lai", indicator=DISB, plan_year=2025, amount=Decimal(1000)),
+    )
+    await facts.report("lam-dong", 3, 190)  # 19 %: on pace, and alone in its peer group so far
+    await service.sweep()
+    peer_key = f"lam-dong/{DISB}/below_peer_average/2025"
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM alerts WHERE fingerprint = $1", peer_key) == 0
+    await facts.report("gia-lai", 3, 400)  # the national average rises above Lâm Đồng's rate
+    async with pool.acquire() as conn:
+        assert ("lam-dong", 2025) in await stale_evaluations(conn, clock.today)
+    await service.sweep()
+    row = await alert(pool, peer_key)
+    assert row["status"] == "open" and Decimal(row["evidence"]["peer_average"]) == Decimal("0.295")
