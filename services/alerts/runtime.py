@@ -4,6 +4,7 @@ rules (and catches up on missed notifications) and keeps Alertmanager told about
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from typing import Any
@@ -18,7 +19,8 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 60.0
+SWEEP_SECONDS = 60.0  # at the latest; sooner after progress changed
+DEBOUNCE_SECONDS = 1.0
 
 
 async def open_alert_views(pool: asyncpg.Pool, today: dt.date, dashboard_url: str) -> list[dict[str, Any]]:
@@ -62,4 +64,8 @@ class AlertsRuntime:
                     await alertmanager.push([alertmanager_alert(m, now) for m in messages])
             except (OSError, asyncpg.PostgresError) as error:
                 log.warning("alerts: scheduled sweep failed (%s); next try in %.0f s", error, seconds)
-            await asyncio.sleep(seconds)
+            # Progress changed: a unit's peers may have moved too (their facts did not), so sweep again soon.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.service.progress_seen.wait(), timeout=seconds)
+                await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of notifications land: one sweep for all
+            self.service.progress_seen.clear()

@@ -4,6 +4,7 @@ daily tick for the deadline rules), records each lifecycle step as an event in t
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import zoneinfo
@@ -83,6 +84,7 @@ class AlertsService:
         self._progress_rules = progress_rules(settings)
         self._channels = outbox.enabled_channels(settings)
         self._dashboard_url = settings.pim_dashboard_url.rstrip("/")
+        self.progress_seen = asyncio.Event()  # set on each progress notification; the scheduler sweeps then
 
     async def evaluate(self, unit_code: str, plan_year: int, today: dt.date | None = None) -> list[DomainEvent]:
         """Evaluate every rule for one unit and plan year; record what changed; return the events."""
@@ -355,5 +357,6 @@ def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
     )
     async def on_progress_changed(message: ProgressChangedMessage) -> None:
         await service.evaluate(message.unit_code, message.plan_year)
+        service.progress_seen.set()
 
     return broker
