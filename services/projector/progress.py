@@ -6,6 +6,7 @@ No I/O here: functions take data and return data, and are tested as such.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import tomllib
 from collections.abc import Mapping
@@ -94,6 +95,7 @@ def parse_pace_curves(text: str) -> dict[Indicator, tuple[Milestone, ...]]:
     return curves
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure, and asked for the same few hundred dates again and again
 def expected_pace(milestones: tuple[Milestone, ...], plan_year: int, as_of: dt.date) -> Decimal:
     """Share of the target expected by the end of `as_of`, interpolated linearly between milestones
     (starting from 0 on 1 January of the plan year)."""
