@@ -280,3 +280,19 @@ async def test_a_committee_works_its_alerts_from_the_command_line(demo: Demo, tm
     check = [amtool, "check-config", str(config_file)]
     checked = await asyncio.to_thread(subprocess.run, check, capture_output=True, text=True, check=False)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_below_average_alerts_are_exactly_the_final_below_average_lists(demo: Demo) -> None:
+    """Peers report after a unit does: its standing moves with no fact of its own, and its alert must follow."""
+    async with demo.pool.acquire() as conn:
+        below = {
+            (r["unit_code"], r["indicator"])
+            for r in await conn.fetch("SELECT * FROM unit_progress WHERE plan_year = 2025 AND standing = 'below'")
+        }
+        flagged = {
+            (r["unit_code"], r["indicator"])
+            for r in await conn.fetch(
+                "SELECT * FROM alerts WHERE rule = 'below_peer_average' AND plan_year = 2025 AND status = 'open'"
+            )
+        }
+    assert below and flagged == below
