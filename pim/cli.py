@@ -26,12 +26,13 @@ from pim.cli_grafana import grafana
 from pim.cli_ingest import import_command, tokens
 from pim.cli_ops import init_command
 from pim.demo import run_demo
+from pim.operator_db import migrated_pool
 from pim.report import progress_table
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
 from services.projector.rebuild import rebuild
 from services.projector.rules_config import progress_rules
 from shared.auth import create_token
-from shared.db import connect, create_pool, migrate
+from shared.db import connect, migrate
 from shared.embedded import infrastructure
 from shared.observability import JsonFormatter
 from shared.settings import Settings
@@ -140,21 +141,14 @@ def projector_rebuild() -> None:
 
 
 async def _rebuild() -> None:
-    settings = Settings()
-    if settings.database_url is None:
-        raise typer.BadParameter("set DATABASE_URL to the PIM database")
-    await migrate(settings.database_url)
-    pool = await create_pool(settings.database_url, max_size=2)
-    try:
+    async with migrated_pool(max_size=2) as pool:
         async with pool.acquire() as conn:
             total = await conn.fetchval("SELECT count(*) FROM events")
         started = time.perf_counter()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Replaying the event store", total=total)
-            replayed = await rebuild(pool, progress_rules(settings), lambda n: progress.advance(task, n))
+            replayed = await rebuild(pool, progress_rules(Settings()), lambda n: progress.advance(task, n))
         console.print(f"Rebuilt the read models from {replayed:,} events in {time.perf_counter() - started:.1f} s.")
-    finally:
-        await pool.close()
 
 
 @alerts.callback()

@@ -18,12 +18,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from pim.operator_db import migrated_pool
 from services.alerts.alertmanager_config import Timing, alertmanager_config, render
 from services.alerts.config import load_alert_config
-from services.alerts.queries import StatusFilter, alert_unit, list_alerts
+from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
-from shared.db import create_pool, migrate
 from shared.settings import Settings
 
 alerts = typer.Typer(help="The alerts service, and committees' work on alerts.", invoke_without_command=True)
@@ -34,15 +34,8 @@ Token = Annotated[str | None, typer.Option(envvar="PIM_TOKEN", help="a committee
 
 def _with_service(work: Callable[[AlertsService, asyncpg.Pool], Awaitable[T]]) -> T:
     async def run() -> T:
-        settings = Settings()
-        if settings.database_url is None:
-            raise typer.BadParameter("set DATABASE_URL to the PIM database")
-        await migrate(settings.database_url)
-        pool = await create_pool(settings.database_url, max_size=4)
-        try:
-            return await work(AlertsService(settings, pool), pool)
-        finally:
-            await pool.close()
+        async with migrated_pool() as pool:
+            return await work(AlertsService(Settings(), pool), pool)
 
     return asyncio.run(run())
 
@@ -67,16 +60,8 @@ def evaluate_command(
 ) -> None:
     """Evaluate every unit and plan year as of a date (a backfill); new alerts go to the outbox."""
 
-    async def work(service: AlertsService, pool: asyncpg.Pool) -> list[Any]:
-        async with pool.acquire() as conn:
-            pairs = await conn.fetch(
-                "SELECT unit_code, plan_year FROM targets UNION SELECT unit_code, plan_year FROM unit_progress_history"
-                " ORDER BY 1, 2"
-            )
-        events = []
-        for row in pairs:
-            events += await service.evaluate(row["unit_code"], row["plan_year"], as_of.date())
-        return events
+    async def work(service: AlertsService, _: asyncpg.Pool) -> list[Any]:
+        return await service.evaluate_all(as_of.date())
 
     events = _with_service(work)
     counts: dict[str, int] = {}
@@ -128,8 +113,8 @@ def _act(
     async def work(service: AlertsService, pool: asyncpg.Pool) -> Any:
         who, scope = await _principal(pool, token)
         async with pool.acquire() as conn:
-            unit = await alert_unit(conn, fingerprint)
-        if unit is None or (scope is not None and unit not in scope):
+            allowed = await in_jurisdiction(conn, fingerprint, scope)
+        if not allowed:
             raise typer.BadParameter(f"no alert {fingerprint}" + (" in your jurisdiction" if scope is not None else ""))
         actor = who.name if who is not None else by
         if not actor:

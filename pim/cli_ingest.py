@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
+from pim.operator_db import database_url
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
 from shared.auth import Role, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
 from shared.db import connect, create_pool, migrate
 from shared.event_store import IdempotencyConflict
-from shared.settings import Settings
 
 tokens = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 console = Console(width=None if Console().is_terminal else 150)
@@ -48,15 +48,8 @@ class RejectedRowsReport:
             self._file.close()
 
 
-def _database_url() -> str:
-    url = Settings().database_url
-    if url is None:
-        raise typer.BadParameter("set DATABASE_URL to the PIM database")
-    return url
-
-
 async def _with_connection(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    url = _database_url()
+    url = database_url()
     await migrate(url)
     conn = await connect(url)
     try:
@@ -130,7 +123,7 @@ def import_command(
 async def _import(
     file: Path, token: str, store_valid: bool, key: str | None, report_path: Path
 ) -> tuple[IntakeResult | None, ErrorLog]:
-    url = _database_url()
+    url = database_url()
     await migrate(url)
     pool = await create_pool(url, max_size=2)
     report = RejectedRowsReport(report_path)

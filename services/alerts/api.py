@@ -10,9 +10,9 @@ import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.alerts.queries import StatusFilter, alert_unit, list_alerts
+from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
-from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
+from shared.auth import Principal, Unauthenticated, bearer_principal, units_in_scope
 
 
 class Acknowledge(BaseModel):
@@ -32,12 +32,9 @@ class Resolve(BaseModel):
 
 
 async def committee_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>")
     async with request.app.state.pool.acquire() as conn:
         try:
-            who = await authenticate(conn, token.strip())
+            who = await bearer_principal(conn, authorization)
         except Unauthenticated as error:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
     if who.role not in ("committee", "admin"):
@@ -54,9 +51,8 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
 
     async def in_scope(who: Principal, fingerprint: str) -> None:
         async with pool.acquire() as conn:
-            unit = await alert_unit(conn, fingerprint)
-            scope = await units_in_scope(conn, who)
-        if unit is None or (scope is not None and unit not in scope):
+            allowed = await in_jurisdiction(conn, fingerprint, await units_in_scope(conn, who))
+        if not allowed:
             # the same answer for "no such alert" and "not yours": a token learns nothing outside its scope
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint} in your jurisdiction")
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.alerts.rules import IndicatorYear, Point, Vote
+from services.alerts.rules import IndicatorYear, Point, Vote, window_end
 from services.alerts.seasonal import Trajectory
 from services.projector.progress import ProgressRules
 from shared.events import Indicator, Role
@@ -48,18 +48,27 @@ async def peer_state(conn: asyncpg.Connection, unit_code: str, plan_year: int) -
     return state or ""
 
 
+# Every (unit, plan year) with a target, figures or a confidence vote, and the highest version of its facts.
+FACT_VERSIONS = """
+    SELECT unit_code, plan_year, max(version) AS version FROM (
+        SELECT unit_code, plan_year, max(version) AS version FROM unit_progress_history WHERE category = ''
+        GROUP BY 1, 2
+        UNION ALL SELECT unit_code, extract(year FROM vote_date)::int, max(position) FROM confidence_votes GROUP BY 1, 2
+        UNION ALL SELECT unit_code, plan_year, 0 FROM targets
+    ) facts GROUP BY unit_code, plan_year"""
+
+
+async def units_and_years(conn: asyncpg.Connection) -> list[tuple[str, int]]:
+    rows = await conn.fetch(f"SELECT unit_code, plan_year FROM ({FACT_VERSIONS}) f ORDER BY 1, 2")
+    return [(r["unit_code"], r["plan_year"]) for r in rows]
+
+
 async def stale_evaluations(conn: asyncpg.Connection, today: dt.date) -> list[tuple[str, int]]:
     """Every (unit, plan year) with a target, figures or a confidence vote whose facts or peer standing changed
     since its last evaluation, or that was last evaluated on another date (deadline rules move with the clock)."""
     rows = await conn.fetch(
-        "WITH facts AS ("
-        "  SELECT unit_code, plan_year, max(version) AS version FROM unit_progress_history"
-        "   WHERE category = '' GROUP BY 1, 2"
-        "  UNION ALL SELECT unit_code, extract(year FROM vote_date)::int, max(position) FROM confidence_votes"
-        "   GROUP BY 1, 2"
-        "  UNION ALL SELECT unit_code, plan_year, 0 FROM targets"
-        "), latest AS (SELECT unit_code, plan_year, max(version) AS version FROM facts GROUP BY 1, 2)"
-        f" SELECT l.unit_code, l.plan_year FROM latest l LEFT JOIN alert_evaluations e USING (unit_code, plan_year)"
+        f"SELECT l.unit_code, l.plan_year FROM ({FACT_VERSIONS}) l"
+        " LEFT JOIN alert_evaluations e USING (unit_code, plan_year)"
         f" LEFT JOIN ({PEER_STATE}) p USING (unit_code, plan_year)"
         " WHERE e.version IS NULL OR e.version < l.version OR e.evaluated_on <> $1"
         " OR coalesce(p.peer_state, '') <> e.peer_state ORDER BY 1, 2",
@@ -119,9 +128,6 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
         trajectories = tuple(
             Trajectory(year, tuple(values)) for (name, year), values in sorted(past.items()) if name == indicator.value
         )
-        window_end = (
-            dt.date(plan_year + 1, 1, 31) if indicator is Indicator.DISBURSEMENT else dt.date(plan_year, 12, 31)
-        )
         indicators.append(
             IndicatorYear(
                 unit_code,
@@ -131,7 +137,7 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
                 tuple(points[indicator.value]),
                 arrivals[indicator.value],
                 trajectories,
-                rules.pace(indicator, plan_year, window_end),
+                rules.pace(indicator, plan_year, window_end(indicator, plan_year)),
             )
         )
     tenures = [

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from shared.events import AlertAcknowledged, AlertSilenced, DomainEvent
+from shared.events import AlertAcknowledged, AlertResolved, AlertSilenced, DomainEvent
 from shared.observability import ALERT_DELIVERIES
 from shared.settings import Settings
 
@@ -46,9 +46,14 @@ def enabled_channels(settings: Settings) -> list[str]:
     return channels
 
 
+def alert_json(alert: Mapping[str, Any]) -> dict[str, Any]:
+    """An alerts row with JSON values (dates as ISO strings)."""
+    return {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in alert.items()}
+
+
 def alert_view(alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
     """An alerts row as channels read it: JSON values, where it is routed, and its dashboard link."""
-    state = {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in alert.items()}
+    state = alert_json(alert)
     return {
         "alert": state,
         "routed_to": state.get("escalated_to") or state["committee"],
@@ -72,7 +77,7 @@ def channels_for(event: DomainEvent, channels: list[str], silenced: bool) -> lis
     notifications are held back from people (its resolution still goes out)."""
     if isinstance(event, AlertAcknowledged | AlertSilenced):
         return [c for c in channels if c == "kafka"]
-    if silenced and event.__class__.__name__ != "AlertResolved":
+    if silenced and not isinstance(event, AlertResolved):
         return [c for c in channels if c not in PEOPLE_CHANNELS]
     return channels
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services.alerts.outbox import alert_view
+from services.alerts.outbox import alert_json
 
 StatusFilter = Literal["open", "resolved", "all"]
 
@@ -33,9 +33,10 @@ async def list_alerts(
         None if scope is None else list(scope),
         limit,
     )
-    return [alert_view(dict(r), "")["alert"] for r in rows]
+    return [alert_json(r) for r in rows]
 
 
-async def alert_unit(conn: asyncpg.Connection, fingerprint: str) -> str | None:
+async def in_jurisdiction(conn: asyncpg.Connection, fingerprint: str, scope: Collection[str] | None) -> bool:
+    """The alert exists and is about a unit in `scope` (None: every unit)."""
     unit: str | None = await conn.fetchval("SELECT unit_code FROM alerts WHERE fingerprint = $1", fingerprint)
-    return unit
+    return unit is not None and (scope is None or unit in scope)

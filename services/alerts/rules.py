@@ -7,6 +7,7 @@ that makes the alert's fingerprint, so one condition is one alert however often 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +33,11 @@ class Point:
     standing: str | None = None  # at_or_above | below | not_assessed
 
 
+def window_end(indicator: Indicator, plan_year: int) -> dt.date:
+    """The last day figures count for a plan year: disbursement runs to 31 January of the next year."""
+    return dt.date(plan_year + 1, 1, 31) if indicator is Indicator.DISBURSEMENT else dt.date(plan_year, 12, 31)
+
+
 @dataclass(frozen=True)
 class IndicatorYear:
     """What the rules see of one unit, indicator and plan year, as of the evaluation date."""
@@ -47,10 +53,7 @@ class IndicatorYear:
 
     @property
     def window_end(self) -> dt.date:
-        """The last day figures count for the plan year: disbursement runs to 31 January next year."""
-        if self.indicator is Indicator.DISBURSEMENT:
-            return dt.date(self.plan_year + 1, 1, 31)
-        return dt.date(self.plan_year, 12, 31)
+        return window_end(self.indicator, self.plan_year)
 
     def closes_on(self, deadline_days: int) -> dt.date:
         """The day the year's findings are final: the window's last report is due."""
@@ -83,6 +86,7 @@ class Finding:
     severity: Severity
     summary: str
     evidence: dict[str, str]
+    on: dt.date  # the date the finding is about: the report's date, a missing report's deadline, a vote's date
     escalate: bool = False  # behind long enough to go to the committee one level up
 
     def fingerprint(self, unit_code: str) -> str:
@@ -132,6 +136,7 @@ def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
         "critical" if critical else rule.severity,
         f"{_pct(point.rate)} against a pace of {_pct(point.expected_pace)} on {point.as_of}",
         evidence,
+        on=point.as_of,
         escalate=behind_run >= rule.escalate_after_periods,
     )
 
@@ -161,6 +166,7 @@ def below_peer_average(year: IndicatorYear, config: AlertConfig) -> Finding | No
         rule.severity,
         f"{_pct(point.rate)} against a peer average of {_pct(point.peer_average)} on {point.as_of}",
         _base_evidence(year, point) | {"peer_average": str(point.peer_average), "margin": str(rule.margin_pp / 100)},
+        on=point.as_of,
     )
 
 
@@ -177,6 +183,7 @@ def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | 
         rule.severity,
         f"{_pct(point.rate)} of the plan on {point.as_of}, under {_pct(rule.share)} at 30 September",
         _base_evidence(year, point) | {"threshold": str(rule.share)},
+        on=point.as_of,
     )
 
 
@@ -195,6 +202,7 @@ def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date)
         rule.severity,
         f"{_pct(point.rate)} of the target when the window closed on {year.window_end}, under {_pct(rule.share)}",
         _base_evidence(year, point) | {"threshold": str(rule.share), "window_end": year.window_end.isoformat()},
+        on=point.as_of,
     )
 
 
@@ -222,33 +230,22 @@ def missing_reports(year: IndicatorYear, config: AlertConfig, today: dt.date) ->
             break
         arrived = year.arrivals.get((y, m))
         period = f"{y:04d}-{m:02d}"
-        evidence = {"period": period, "deadline": deadline.isoformat()}
         if arrived is None or arrived > today:
             days = (today - deadline).days
-            findings.append(
-                Finding(
-                    "missing_report",
-                    year.indicator,
-                    year.plan_year,
-                    period,
-                    rule.severity,
-                    f"no report for {period}, due {deadline} ({days} days overdue)",
-                    evidence | {"days_overdue": str(days)},
-                )
-            )
+            summary = f"no report for {period}, due {deadline} ({days} days overdue)"
+            details = {"days_overdue": str(days)}
         elif arrived > deadline:
             days = (arrived - deadline).days
-            findings.append(
-                Finding(
-                    "missing_report",
-                    year.indicator,
-                    year.plan_year,
-                    period,
-                    rule.severity,
-                    f"report for {period} arrived {arrived}, {days} days after the deadline {deadline}",
-                    evidence | {"arrived": arrived.isoformat(), "days_late": str(days)},
-                )
+            summary = f"report for {period} arrived {arrived}, {days} days after the deadline {deadline}"
+            details = {"arrived": arrived.isoformat(), "days_late": str(days)}
+        else:
+            continue
+        evidence = {"period": period, "deadline": deadline.isoformat()} | details
+        findings.append(
+            Finding(
+                "missing_report", year.indicator, year.plan_year, period, rule.severity, summary, evidence, on=deadline
             )
+        )
     return findings
 
 
@@ -276,6 +273,7 @@ def back_loading(year: IndicatorYear, config: AlertConfig) -> Finding | None:
             "last_quarter_share": str(share),
             "threshold": str(rule.last_quarter_share),
         },
+        on=final.as_of,
     )
 
 
@@ -306,6 +304,7 @@ def early_warning(year: IndicatorYear, config: AlertConfig, today: dt.date) -> F
             "basis": projection.basis,
             "threshold": str(rule.share),
         },
+        on=point.as_of,
     )
 
 
@@ -340,6 +339,7 @@ def revenue_outturn(year: IndicatorYear, config: AlertConfig) -> Finding | None:
         rule.band_severity.get(band, "warning"),
         f"outturn {_pct(point.rate)} of the estimate: PEFA PI-3 band {band}",
         _base_evidence(year, point) | {"band": band},
+        on=point.as_of,
     )
 
 
@@ -367,6 +367,7 @@ def confidence_votes(votes: list[Vote], config: AlertConfig) -> list[Finding]:
                     "low": str(vote.low),
                     "band": vote.band,
                 },
+                on=vote.vote_date,
             )
         )
     return findings
@@ -409,16 +410,4 @@ def evaluate(year: IndicatorYear, config: AlertConfig, today: dt.date) -> list[F
 
 
 def _as_of(year: IndicatorYear, today: dt.date) -> IndicatorYear:
-    points = tuple(p for p in year.points if p.as_of <= today)
-    if points == year.points:
-        return year
-    return IndicatorYear(
-        year.unit_code,
-        year.indicator,
-        year.plan_year,
-        year.target,
-        points,
-        year.arrivals,
-        year.past_years,
-        year.final_pace,
-    )
+    return dataclasses.replace(year, points=tuple(p for p in year.points if p.as_of <= today))

@@ -9,7 +9,7 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import asyncpg
 from faststream import AckPolicy
@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from services.alerts import outbox
 from services.alerts.config import AlertConfig, load_alert_config
-from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations
+from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding, confidence_votes, evaluate
@@ -114,6 +114,15 @@ class AlertsService:
             ALERT_EVENTS.labels(type(event).__name__).inc()
         return events
 
+    async def evaluate_all(self, today: dt.date) -> list[DomainEvent]:
+        """Evaluate every unit and plan year as of `today`, whether stale or not (a backfill)."""
+        async with self._pool.acquire() as conn:
+            pairs = await units_and_years(conn)
+        events: list[DomainEvent] = []
+        for unit_code, plan_year in pairs:
+            events += await self.evaluate(unit_code, plan_year, today)
+        return events
+
     async def sweep(self, today: dt.date | None = None) -> list[DomainEvent]:
         """Evaluate every unit and year whose facts changed or whose last evaluation was on another date:
         the daily tick of the deadline rules, and a catch-up for notifications lost in a crash."""
@@ -151,7 +160,7 @@ class AlertsService:
                 from_committee=committee,
                 to_committee=escalation_target(facts.unit, top, self.config.routing.top_escalation),
                 reason=f"behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
-                as_of=dt.date.fromisoformat(finding.evidence["as_of"]),
+                as_of=finding.on,
             )
             recorded.append((escalated, key))
         for alert in decision.resolve:
@@ -177,14 +186,14 @@ class AlertsService:
                 finding.severity,
                 finding.summary,
                 evidence,
-                _finding_date(finding),
+                finding.on,
                 leader_id,
                 leader_name,
             )
         return [event for event, _ in recorded]
 
     def _raised(self, facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:
-        as_of = _finding_date(finding)
+        as_of = finding.on
         leader_id, leader_name, evidence = _answerable(facts, finding)
         return AlertRaised(
             fingerprint=finding.fingerprint(facts.unit.unit_code),
@@ -258,17 +267,11 @@ def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str
     evidence = dict(finding.evidence)
     if finding.indicator is None:
         return evidence["leader_id"], evidence["leader_name"] or None, evidence
-    responsible = responsible_on(facts.tenures, finding.indicator, _finding_date(finding))
+    responsible = responsible_on(facts.tenures, finding.indicator, finding.on)
     if responsible.deputy is not None:
         evidence["deputy_in_charge"] = responsible.deputy.leader_name
     head = responsible.head
     return (head.leader_id if head else None), (head.leader_name if head else None), evidence
-
-
-def _finding_date(finding: Finding) -> dt.date:
-    """The data date a finding is about: its report's date, a missing report's deadline, a vote's date."""
-    evidence = finding.evidence
-    return dt.date.fromisoformat(evidence.get("as_of") or evidence.get("deadline") or evidence["vote_date"])
 
 
 async def _write_alert_row(
@@ -335,14 +338,6 @@ async def _write_alert_row(
             event.resolved_by,
             event.conclusion or event.reason,
         )
-
-
-def alert_as_json(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
-    """An alerts row as JSON-ready values (dates as ISO strings)."""
-    out: dict[str, Any] = {}
-    for key, value in dict(row).items():
-        out[key] = value.isoformat() if isinstance(value, dt.date | dt.datetime) else value
-    return out
 
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:

@@ -37,7 +37,7 @@ from services.ingest.submissions import (
     VotesSubmission,
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
-from shared.auth import Principal, Unauthenticated, authenticate
+from shared.auth import Principal, Unauthenticated, bearer_principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import (
     DomainEvent,
@@ -77,12 +77,9 @@ def _rejection(errors: Sequence[RowError], total: int, status_code: int) -> JSON
 
 
 async def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>")
     async with request.app.state.pool.acquire() as conn:
         try:
-            return await authenticate(conn, token.strip())
+            return await bearer_principal(conn, authorization)
         except Unauthenticated as error:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
 
