@@ -168,10 +168,11 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
                 projector = asyncio.create_task(Projector(ready, pool).run())
                 started = time.perf_counter()
 
-                async def projected() -> bool:
+                async def projected() -> bool:  # every event's facts written and the derived rows recomputed
                     async with pool.acquire() as conn:
-                        return bool(await conn.fetchval("SELECT coalesce(sum(next_offset), 0) FROM projector_offsets")
-                                    >= total)  # fmt: skip
+                        return bool(await conn.fetchval(
+                            "SELECT coalesce(sum(next_offset), 0) >= $1 AND NOT EXISTS (SELECT FROM projector_pending)"
+                            " FROM projector_offsets", total))  # fmt: skip
 
                 await _wait(projected, projector, "projector")
                 live_seconds = time.perf_counter() - started

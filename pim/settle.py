@@ -26,11 +26,12 @@ async def is_settled(stack: Stack) -> bool:
                 stack.settings.ledger_topic,
             )
         }
+        derived_behind = await conn.fetchval("SELECT EXISTS (SELECT FROM projector_pending)")
         unevaluated = await stale_evaluations(conn, stack.alerts_today)
         undelivered = await conn.fetchval(
             "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NULL AND attempts < $1", MAX_ATTEMPTS
         )
-    if (relayed or 0) < head or unevaluated or undelivered:
+    if (relayed or 0) < head or derived_behind or unevaluated or undelivered:
         return False
     ends = await topic_end_offsets(stack.settings, stack.settings.ledger_topic)
     return all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0)

@@ -19,7 +19,10 @@ from starlette.routing import Route
 
 EVENTS_RELAYED = Counter("pim_events_relayed", "Events published from the store to the ledger topic")
 EVENTS_PROJECTED = Counter("pim_events_projected", "Ledger events applied to the read models")
-PROJECTOR_BATCH_SECONDS = Histogram("pim_projector_batch_seconds", "Time to apply one ledger batch")
+PROJECTOR_BATCH_SECONDS = Histogram("pim_projector_batch_seconds", "Time to write the facts of one ledger batch")
+PROJECTOR_RECOMPUTE_SECONDS = Histogram(
+    "pim_projector_recompute_seconds", "Time to bring the derived read models up to date with the facts"
+)
 ALERT_EVENTS = Counter("pim_alert_events", "Alert lifecycle events recorded", ["type"])
 ALERT_DELIVERIES = Counter("pim_alert_deliveries", "Alert notification deliveries", ["channel", "outcome"])
 

@@ -1,5 +1,11 @@
 """The projector service: consumes the ledger in batches and keeps the read models current.
 
+Each batch writes its facts, records what they touched (`pending`) and moves the checkpoint in one
+transaction. The derived rows (progress, peer standing, accountability) are recomputed from the facts
+for everything pending once the consumer has caught up, or once the oldest pending work has waited as
+long as the last recompute took: a burst of events costs few recomputes, not one per batch, and the
+read models lag by at most about one recompute.
+
 The consumer position is stored in PostgreSQL in the same transaction as the rows it produced (not in
 Kafka), so a crash between the two is impossible; on assignment the consumer seeks to it. A stored
 offset beyond the partition's end means the broker lost its data: read that partition from the start
@@ -14,17 +20,19 @@ import time
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from services.projector.projection import ProgressChanged, apply_events
+from services.projector import pending
+from services.projector.projection import ProgressChanged, recompute, write_facts
 from services.projector.rebuild import PROJECTOR_LOCK
 from services.projector.rules_config import progress_rules
 from shared.bus import decode_recorded, encode_json, make_consumer, make_producer
-from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS
+from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 20_000  # bigger batches: the derived rows are recomputed once per batch
+MAX_BATCH = 20_000
+MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
 class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -45,6 +53,8 @@ class Projector:
         self._topic = settings.ledger_topic
         self._rules = progress_rules(settings)
         self._consumer: AIOKafkaConsumer | None = None
+        self._pending_since: float | None = time.monotonic()  # a previous run may have left work pending
+        self._last_recompute_s = 0.0
 
     async def run(self) -> None:
         await ensure_topics(self._settings)
@@ -58,8 +68,9 @@ class Projector:
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
                 if batches:
-                    changes = await self.apply_batches(batches)
-                    await self._notify(producer, changes)
+                    await self.apply_batches(batches)
+                if self._recompute_due(consumer, batches):
+                    await self._notify(producer, await self.recompute_pending())
         finally:
             await producer.stop()
             await consumer.stop()
@@ -81,7 +92,15 @@ class Projector:
             else:
                 self._consumer.seek(tp, offset)
 
-    async def apply_batches(self, batches: dict[TopicPartition, list]) -> list[ProgressChanged]:  # type: ignore[type-arg]
+    def _recompute_due(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list]) -> bool:  # type: ignore[type-arg]
+        if self._pending_since is None:
+            return False
+        behind = any((consumer.highwater(tp) or 0) > messages[-1].offset + 1 for tp, messages in batches.items())
+        waited = time.monotonic() - self._pending_since
+        return not behind or waited >= max(MIN_STALENESS_S, self._last_recompute_s)
+
+    async def apply_batches(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
+        """Write the facts of `batches`, record what they touched and move the checkpoint, atomically."""
         started = time.perf_counter()
         events = [decode_recorded(m.value) for messages in batches.values() for m in messages]
         events.sort(key=lambda e: e.position)
@@ -89,14 +108,26 @@ class Projector:
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
             await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
-            changes = await apply_events(conn, events, self._rules)
+            await pending.record(conn, await write_facts(conn, events))
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
                 " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = $3",
                 offsets,
             )
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
         EVENTS_PROJECTED.inc(len(events))
         PROJECTOR_BATCH_SECONDS.observe(time.perf_counter() - started)
+
+    async def recompute_pending(self) -> list[ProgressChanged]:
+        """Bring the derived rows up to date with every fact written so far."""
+        started = time.perf_counter()
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
+            changes = await recompute(conn, await pending.take(conn), self._rules)
+        self._pending_since = None
+        self._last_recompute_s = time.perf_counter() - started
+        PROJECTOR_RECOMPUTE_SECONDS.observe(self._last_recompute_s)
         return changes
 
     async def _notify(self, producer: AIOKafkaProducer, changes: list[ProgressChanged]) -> None:
