@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -33,6 +33,8 @@ from shared.events import (
     UnitsMerged,
 )
 from shared.responsibility import Tenure
+
+KEYS_PER_CHUNK = 250  # (unit, indicator, plan year) keys recomputed per statement: ~60k history rows at most
 
 
 @dataclass(frozen=True, order=True)
@@ -234,15 +236,27 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
 
 
 async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressRules) -> list[ProgressChanged]:
-    """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects."""
+    """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects.
+
+    A few hundred keys at a time, so memory stays flat however much a rebuild or a burst touched."""
     touched.keys |= await _successor_keys(conn, touched.keys, touched.merged)
-    changes = await recompute_progress(conn, sorted(touched.keys), rules)
+    changes = []
+    for chunk in _chunks(sorted(touched.keys)):
+        changes += await recompute_progress(conn, chunk, rules)
     pairs = {(k.indicator, k.plan_year) for k in touched.keys}
     if touched.registered:
         pairs |= await _indicator_years(conn)
-    await recompute_peer_standing(conn, {k.unit_code for k in touched.keys} | touched.registered, pairs)
-    await recompute_accountability(conn, touched.keys | await _keys_of_units(conn, touched.retenured))
+    moved = await recompute_peer_standing(conn, {k.unit_code for k in touched.keys} | touched.registered, pairs)
+    changes += await _current_progress(conn, moved - touched.keys)
+    answerable = touched.keys | await _keys_of_units(conn, touched.retenured)
+    for chunk in _chunks(sorted(answerable)):
+        await recompute_accountability(conn, chunk)
     return changes
+
+
+def _chunks(keys: list[ProgressKey]) -> Iterator[list[ProgressKey]]:
+    for start in range(0, len(keys), KEYS_PER_CHUNK):
+        yield keys[start : start + KEYS_PER_CHUNK]
 
 
 _FIGURE_COLUMNS = (
@@ -387,6 +401,7 @@ async def compute_progress(
         merged[(r["unit_code"], r["indicator"], r["plan_year"])].append(r)
     records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str]] = {}
+    paces: dict[tuple[str, int, dt.date], Decimal] = {}
     async with conn.transaction():
         # Figures grow faster than autovacuum analyses them; on stale statistics the planner takes the
         # CTEs for single rows and nests loops over them (measured: 68 s instead of 0.1 s for 5,000 rows).
@@ -400,7 +415,10 @@ async def compute_progress(
             if row["as_of"] >= predecessor["effective_date"]:
                 target = (target or Decimal(0)) + predecessor["amount"]
                 late += predecessor["late_supplement"]
-        pace = rules.pace(Indicator(row["indicator"]), row["plan_year"], row["as_of"])
+        pace_key = (row["indicator"], row["plan_year"], row["as_of"])
+        pace = paces.get(pace_key)
+        if pace is None:  # a few hundred distinct dates among many thousand rows
+            pace = paces[pace_key] = rules.pace(Indicator(row["indicator"]), row["plan_year"], row["as_of"])
         comparable_target = None if target is None else target - late
         if row["category"] == "":
             progress = rules.assess(target, row["actual_ytd"], pace)
@@ -427,56 +445,92 @@ _PEER_GROUP = "CASE WHEN u.parent_code IS NULL THEN 'national' ELSE u.level || '
 
 async def recompute_peer_standing(
     conn: asyncpg.Connection, units: Iterable[str], indicators: Iterable[tuple[str, int]]
-) -> None:
+) -> set[ProgressKey]:
     """Recompute the peer standing of every unit in the peer groups of `units`, for the given
     (indicator, plan year) pairs, on every date any member reported. On a date a member did not report,
-    its latest earlier figure stands in for it."""
+    its latest earlier figure stands in for it. One group at a time, to keep memory flat.
+
+    Only rows whose standing changed are written. Returns the keys whose current (latest) standing
+    changed: a peer's report moves a unit's standing without any fact of its own."""
     pairs = sorted(set(indicators))
+    moved: set[ProgressKey] = set()
     if not pairs:
-        return
-    rows = await conn.fetch(
-        f"""
-        WITH groups AS (SELECT DISTINCT {_PEER_GROUP} AS peer_group FROM units u WHERE u.unit_code = ANY($1::text[]))
-        SELECT {_PEER_GROUP} AS peer_group, h.unit_code, h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd
-        FROM unit_progress_history h JOIN units u USING (unit_code)
-        JOIN unnest($2::text[], $3::int[]) AS p(indicator, plan_year) USING (indicator, plan_year)
-        WHERE h.category = '' AND {_PEER_GROUP} IN (SELECT peer_group FROM groups)
-        ORDER BY h.as_of
-        """,
+        return moved
+    groups = await conn.fetch(
+        f"SELECT {_PEER_GROUP} AS peer_group, array_agg(m.unit_code) AS members FROM units u"
+        f" JOIN units m ON {_PEER_GROUP.replace('u.', 'm.')} = {_PEER_GROUP}"
+        " WHERE u.unit_code = ANY($1::text[]) GROUP BY 1",
         sorted(set(units)),
-        [i for i, _ in pairs],
-        [y for _, y in pairs],
     )
     merged_on = {
         r["predecessor_code"]: r["effective_date"]
         for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")
     }
-    groups: dict[tuple[str, str, int], dict[str, dict[dt.date, asyncpg.Record]]] = {}
+    for group in groups:
+        moved |= await _recompute_group_standing(
+            conn, group["peer_group"], sorted(set(group["members"])), pairs, merged_on
+        )
+    return moved
+
+
+async def _recompute_group_standing(
+    conn: asyncpg.Connection,
+    peer_group: str,
+    members: list[str],
+    pairs: list[tuple[str, int]],
+    merged_on: dict[str, dt.date],
+) -> set[ProgressKey]:
+    rows = await conn.fetch(
+        "SELECT h.unit_code, h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd, h.peer_group,"
+        " h.peer_average, h.standing, h.peer_rank FROM unit_progress_history h"
+        " JOIN unnest($2::text[], $3::int[]) AS p(indicator, plan_year) USING (indicator, plan_year)"
+        " WHERE h.unit_code = ANY($1::text[]) AND h.category = '' ORDER BY h.as_of",
+        members,
+        [i for i, _ in pairs],
+        [y for _, y in pairs],
+    )
+    series: dict[tuple[str, int], dict[str, dict[dt.date, asyncpg.Record]]] = {}
     for row in rows:
-        group = groups.setdefault((row["peer_group"], row["indicator"], row["plan_year"]), {})
-        group.setdefault(row["unit_code"], {})[row["as_of"]] = row
+        series.setdefault((row["indicator"], row["plan_year"]), {}).setdefault(row["unit_code"], {})[row["as_of"]] = row
+    merged_away = [unit for unit in members if unit in merged_on]
     updates: list[tuple[object, ...]] = []
-    for (peer_group, indicator, plan_year), members in groups.items():
-        latest: dict[str, asyncpg.Record] = {}  # each member's latest row on or before the day
-        for day in sorted({day for reported in members.values() for day in reported}):
-            figures = []
-            for unit, reported in members.items():
-                if day in reported:
-                    latest[unit] = reported[day]
+    moved: set[ProgressKey] = set()
+
+    def stand(unit: str, indicator: str, plan_year: int, day: dt.date, *peer: object) -> None:
+        row = series[(indicator, plan_year)][unit][day]
+        if (row["peer_group"], row["peer_average"], row["standing"], row["peer_rank"]) == peer:
+            return  # unchanged: no write
+        updates.append((unit, indicator, plan_year, day, *peer))
+        if day == last_day[(unit, indicator, plan_year)]:
+            moved.add(ProgressKey(unit, indicator, plan_year))
+
+    last_day = {(unit, *pair): max(reported) for pair, reported_by in series.items()
+                for unit, reported in reported_by.items()}  # fmt: skip
+    for (indicator, plan_year), reported_by in series.items():
+        latest: dict[str, PeerFigures] = {}  # each member's latest figures on or before the day
+        for day in sorted({day for reported in reported_by.values() for day in reported}):
+            reporting = []
+            for unit, reported in reported_by.items():
+                row = reported.get(day)
+                if row is None:
+                    continue
+                reporting.append(unit)
                 if unit in merged_on and day >= merged_on[unit]:
                     # Merged away: its figures count in its successor's from now on; it stands nowhere.
-                    if day in reported:
-                        updates.append((unit, indicator, plan_year, day, peer_group, None, None, None))
-                elif unit in latest:
-                    figures.append(PeerFigures(unit, latest[unit]["target"], latest[unit]["actual_ytd"]))
-            for standing in peer_standings(figures):
-                if day in members[standing.unit_code]:
-                    updates.append(
-                        (standing.unit_code, indicator, plan_year, day, peer_group, standing.peer_average,
-                         standing.standing.value, standing.rank)
-                    )  # fmt: skip
+                    stand(unit, indicator, plan_year, day, peer_group, None, None, None)
+                else:
+                    latest[unit] = PeerFigures(unit, row["target"], row["actual_ytd"])
+            for unit in merged_away:
+                if day >= merged_on[unit]:
+                    latest.pop(unit, None)
+            standings = {s.unit_code: s for s in peer_standings(latest.values())}
+            for unit in reporting:
+                if unit in standings:
+                    standing = standings[unit]
+                    stand(unit, indicator, plan_year, day, peer_group, standing.peer_average,
+                          standing.standing.value, standing.rank)  # fmt: skip
     if not updates:
-        return
+        return moved
     columns = list(zip(*updates, strict=True))
     await conn.execute(
         "UPDATE unit_progress_history h SET peer_group = u.peer_group, peer_average = u.peer_average,"
@@ -487,6 +541,23 @@ async def recompute_peer_standing(
         " = (u.unit_code, u.indicator, u.plan_year, '', u.as_of)",
         *[list(c) for c in columns],
     )
+    return moved
+
+
+async def _current_progress(conn: asyncpg.Connection, keys: set[ProgressKey]) -> list[ProgressChanged]:
+    if not keys:
+        return []
+    ordered = sorted(keys)
+    rows = await conn.fetch(
+        "SELECT p.unit_code, p.indicator, p.plan_year, p.as_of, p.status, p.version FROM unit_progress p"
+        " JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)"
+        " USING (unit_code, indicator, plan_year) ORDER BY 1, 2, 3",
+        [k.unit_code for k in ordered],
+        [k.indicator for k in ordered],
+        [k.plan_year for k in ordered],
+    )
+    return [ProgressChanged(r["unit_code"], r["indicator"], r["plan_year"], r["as_of"], r["status"], r["version"])
+            for r in rows]  # fmt: skip
 
 
 async def _indicator_years(conn: asyncpg.Connection) -> set[tuple[str, int]]:

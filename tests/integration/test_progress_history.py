@@ -185,3 +185,70 @@ async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(p
     assert rows[-1]["rate"] == D("0.425")
     # the predecessors keep their own history up to the merger
     assert {(r["unit_code"], r["actual_ytd"]) for r in predecessors} >= {("dak-nong", 100), ("binh-thuan", 250)}
+
+
+async def test_units_merged_away_leave_their_peer_group_from_the_merger_date(pool: asyncpg.Pool) -> None:
+    """After the merger their figures count only inside the successor's, not a second time on their own,
+    even though they never report again."""
+
+    def province(code: str, name: str) -> UnitRegistered:
+        return UnitRegistered(unit_code=code, name=name, level="province", committee="UBKT Trung ương")
+
+    def report(unit: str, month: int, amount: int) -> DisbursementReported:
+        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
+                                    as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
+
+    def plan(unit: str, amount: int) -> TargetSet:
+        return TargetSet(unit_code=unit, indicator="public_investment_disbursement", plan_year=2025, amount=D(amount))
+
+    events = [
+        province("lam-dong", "Lâm Đồng"), province("dak-nong", "Đắk Nông"), province("khanh-hoa", "Khánh Hòa"),
+        plan("lam-dong", 1000), plan("dak-nong", 500), plan("khanh-hoa", 1000),
+        report("lam-dong", 5, 300), report("dak-nong", 5, 100), report("khanh-hoa", 5, 200),
+        UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong"], effective_date=dt.date(2025, 7, 1)),
+        report("lam-dong", 8, 600), report("khanh-hoa", 8, 400),
+    ]  # fmt: skip
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, recorded(events), RULES)
+        rows = await conn.fetch(
+            "SELECT unit_code, as_of, peer_average, standing, peer_rank FROM unit_progress_history"
+            " WHERE category = '' ORDER BY as_of, unit_code"
+        )
+    standing = {(r["unit_code"], r["as_of"].month): (r["peer_average"], r["standing"], r["peer_rank"]) for r in rows}
+    assert standing[("lam-dong", 5)] == (D("0.24"), "at_or_above", 1)  # (300 + 100 + 200) / 2500
+    assert standing[("dak-nong", 5)] == (D("0.24"), "below", 2)  # tied with Khánh Hòa at 0.2
+    # August: Lâm Đồng 700 of 1500 with Đắk Nông's figures and plan; Đắk Nông is no longer a peer on its own
+    assert standing[("lam-dong", 8)] == (D("0.44"), "at_or_above", 1)  # (700 + 400) / 2500
+    assert standing[("khanh-hoa", 8)] == (D("0.44"), "below", 2)
+
+
+async def test_a_unit_whose_standing_a_peer_moved_is_announced(pool: asyncpg.Pool) -> None:
+    """Đà Nẵng's own facts do not change, but Huế's late report for the same date puts it below the
+    average: the projector announces Đà Nẵng too, so the alerts service need not guess."""
+    plan = [
+        TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=D(1000))
+        for u in ("da-nang", "hue")
+    ]
+    provinces = [
+        UnitRegistered(unit_code=u, name=n, level="province", committee="UBKT Trung ương")
+        for u, n in (("da-nang", "Đà Nẵng"), ("hue", "Huế"))
+    ]
+
+    def report(unit: str, amount: int) -> DisbursementReported:
+        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
+                                    as_of=dt.date(2025, 5, 28), amount=D(amount))  # fmt: skip
+
+    events = recorded([*provinces, *plan, report("da-nang", 300), report("hue", 500)])
+    first, late = events[:-1], events[-1:]  # Huế's report arrives in a later batch
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, first, RULES)
+        before = await conn.fetchrow("SELECT standing, version FROM unit_progress WHERE unit_code = 'da-nang'")
+        async with conn.transaction():
+            changes = await apply_events(conn, late, RULES)
+        after = await conn.fetchrow("SELECT standing, version FROM unit_progress WHERE unit_code = 'da-nang'")
+    assert (before["standing"], after["standing"]) == ("at_or_above", "below")
+    assert {c.unit_code for c in changes} == {"da-nang", "hue"}
+    (da_nang,) = [c for c in changes if c.unit_code == "da-nang"]
+    assert da_nang.version == before["version"] == after["version"]  # no fact of its own changed
