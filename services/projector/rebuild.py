@@ -24,7 +24,7 @@ READ_MODELS = (
 )  # fmt: skip
 VIEWS = ("unit_progress",)
 PROJECTOR_LOCK = 7_431_002  # the live projector holds it shared per batch; the swap holds it exclusively
-BATCH = 50_000
+BATCH = 10_000  # events replayed per transaction: bounds the memory a replay holds
 
 
 async def _replay(

@@ -1,0 +1,59 @@
+"""Actual year-to-date per date and category, from the figures of one unit (and the units merged into it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from services.projector.actuals import TOTAL, Figure, actuals
+
+D = Decimal
+MAY, JUNE, JULY, AUGUST = (dt.date(2025, m, 28) for m in (5, 6, 7, 8))
+position = iter(range(1, 1000))
+
+
+def fig(day: dt.date, amount: int, category: str = "oda", *, period: bool = False, source: str = "hue",
+        project: str = "") -> Figure:  # fmt: skip
+    return Figure(source, category, project, day, next(position), not period, D(amount))
+
+
+def test_a_later_report_for_the_same_date_supersedes_an_earlier_one() -> None:
+    assert actuals("hue", [fig(MAY, 100), fig(MAY, 120)], {}) == {(MAY, "oda"): 120, (MAY, TOTAL): 120}
+
+
+def test_supersession_goes_by_position_not_by_arrival() -> None:
+    early, late = fig(MAY, 100), fig(MAY, 120)
+    assert actuals("hue", [late, early], {})[(MAY, TOTAL)] == 120
+
+
+def test_period_amounts_add_to_the_last_cumulative_figure() -> None:
+    result = actuals("hue", [fig(MAY, 100), fig(JUNE, 30, period=True), fig(JULY, 20, period=True)], {})
+    assert [result[(day, TOTAL)] for day in (MAY, JUNE, JULY)] == [100, 130, 150]
+
+
+def test_a_cumulative_figure_starts_a_new_running_total() -> None:
+    result = actuals("hue", [fig(MAY, 30, period=True), fig(JUNE, 200), fig(JULY, 10, period=True)], {})
+    assert [result[(day, TOTAL)] for day in (MAY, JUNE, JULY)] == [30, 200, 210]
+
+
+def test_a_line_that_did_not_report_carries_its_latest_value_forward() -> None:
+    figures = [fig(MAY, 100, "oda"), fig(MAY, 50, "central_budget"), fig(JUNE, 70, "central_budget")]
+    result = actuals("hue", figures, {})
+    assert result[(JUNE, "oda")] == 100 and result[(JUNE, TOTAL)] == 170
+    assert (MAY, "central_budget") in result and (JULY, TOTAL) not in result  # only dates it reported
+
+
+def test_projects_of_a_category_add_up() -> None:
+    figures = [fig(MAY, 10, project="DA-1"), fig(MAY, 15, project="DA-2"), fig(JUNE, 20, project="DA-1")]
+    result = actuals("hue", figures, {})
+    assert (result[(MAY, "oda")], result[(JUNE, "oda")]) == (25, 35)
+
+
+def test_a_merged_unit_counts_from_the_merger_date_and_only_on_the_successors_dates() -> None:
+    figures = [fig(MAY, 100), fig(MAY, 40, source="quang-tri"), fig(JULY, 60, source="quang-tri"), fig(AUGUST, 150)]
+    result = actuals("hue", figures, {"quang-tri": dt.date(2025, 7, 1)})
+    assert result == {(MAY, "oda"): 100, (MAY, TOTAL): 100, (AUGUST, "oda"): 210, (AUGUST, TOTAL): 210}
+
+
+def test_no_figure_of_its_own_no_rows() -> None:
+    assert actuals("hue", [fig(MAY, 40, source="quang-tri")], {"quang-tri": MAY}) == {}
