@@ -2,8 +2,9 @@
 
 Per line (source unit, category, project) the report that counts for a date is the one with the highest
 position (a later report supersedes); a cumulative report starts a new running total and period reports
-add to it; on a date a line did not report, its latest earlier value carries forward. The units merged
-into this one (sources other than itself) count from the merger date on.
+add to it; on a date a line did not report, its latest earlier value carries forward. A category has
+rows from the first date one of its lines reported. The units merged into this one (sources other than
+itself) count from the merger date on.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def actuals(
         if current is None or current.position < figure.position:
             reports[figure.as_of] = figure
     own_dates = sorted({day for (source, _, _), reports in effective.items() if source == unit_code for day in reports})
-    totals: dict[tuple[dt.date, str], Decimal] = {}
+    totals: dict[tuple[dt.date, str], Decimal] = dict.fromkeys(((day, TOTAL) for day in own_dates), Decimal(0))
     for (source, category, _), reports in effective.items():
         from_day = merged_on.get(source) if source != unit_code else None
         running, value, days = Decimal(0), None, sorted(reports)
@@ -49,7 +50,9 @@ def actuals(
                 figure = reports[days[next_report]]
                 running = figure.amount if figure.cumulative else running + figure.amount
                 value, next_report = running, next_report + 1
-            counted = Decimal(0) if value is None or (from_day is not None and day < from_day) else value
+            if value is None:
+                continue  # a category has rows from its first report on: a new one leaves earlier dates as they were
+            counted = Decimal(0) if from_day is not None and day < from_day else value
             totals[(day, category)] = totals.get((day, category), Decimal(0)) + counted
-            totals[(day, TOTAL)] = totals.get((day, TOTAL), Decimal(0)) + counted
+            totals[(day, TOTAL)] += counted
     return totals

@@ -9,29 +9,30 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.projector.projection import ProgressKey, Touched
+from services.projector.projection import EVER, ProgressKey, Touched
 
 _UNIT_KINDS = ("registered", "retenured", "merged")
 
 
 async def record(conn: asyncpg.Connection, touched: Touched) -> None:
-    rows = [("progress", k.unit_code, k.indicator, k.plan_year) for k in touched.keys]
+    rows = [("progress", k.unit_code, k.indicator, k.plan_year, since) for k, since in touched.keys.items()]
     for kind in _UNIT_KINDS:
-        rows += [(kind, unit, "", 0) for unit in getattr(touched, kind)]
+        rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, kind)]
     if rows:
         await conn.executemany(
-            "INSERT INTO projector_pending (kind, unit_code, indicator, plan_year) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT DO NOTHING",
-            rows,
+            "INSERT INTO projector_pending AS p (kind, unit_code, indicator, plan_year, since)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, unit_code, indicator, plan_year)"
+            " DO UPDATE SET since = least(p.since, excluded.since)",
+            sorted(rows),  # one order for every writer: concurrent batches cannot deadlock on these rows
         )
 
 
 async def take(conn: asyncpg.Connection) -> Touched:
     """Delete and return everything pending (call inside the transaction that recomputes it)."""
     touched = Touched()
-    for r in await conn.fetch("DELETE FROM projector_pending RETURNING kind, unit_code, indicator, plan_year"):
+    for r in await conn.fetch("DELETE FROM projector_pending RETURNING kind, unit_code, indicator, plan_year, since"):
         if r["kind"] == "progress":
-            touched.keys.add(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))
+            touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
         else:
             getattr(touched, r["kind"]).add(r["unit_code"])
     return touched

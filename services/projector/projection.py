@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -67,17 +67,27 @@ class ProgressChanged:
         }
 
 
+EVER = dt.date.min  # "since the first date": every row of a key is recomputed
+
+
 @dataclass
 class Touched:
     """What a batch of facts changed, so the derived rows can be recomputed for just that."""
 
-    keys: set[ProgressKey] = field(default_factory=set)
+    # Each (unit, indicator, plan year) and the earliest date its facts changed: a figure as of a date
+    # changes that date's row and the later ones (values carry forward), a target every row (EVER).
+    keys: dict[ProgressKey, dt.date] = field(default_factory=dict)
     registered: set[str] = field(default_factory=set)  # units (re-)registered: their peer group may change
     retenured: set[str] = field(default_factory=set)  # units whose tenures changed
     merged: set[str] = field(default_factory=set)  # units that took others over
 
+    def touch(self, key: ProgressKey, since: dt.date = EVER) -> None:
+        if key not in self.keys or since < self.keys[key]:
+            self.keys[key] = since
+
     def update(self, other: Touched) -> None:
-        self.keys |= other.keys
+        for key, since in other.keys.items():
+            self.touch(key, since)
         self.registered |= other.registered
         self.retenured |= other.retenured
         self.merged |= other.merged
@@ -94,7 +104,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     """Write the facts `events` carry (idempotently, order-independently); say what they touched."""
     units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
     target_known_on: list[dt.date] = []
-    touched: set[ProgressKey] = set()
+    touched = Touched()
     for recorded in events:
         event = recorded.event()
         position = recorded.position
@@ -134,7 +144,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         position,
                     )
                 )
-                touched.add(ProgressKey(event.unit_code, event.indicator.value, event.plan_year))
+                touched.touch(ProgressKey(event.unit_code, event.indicator.value, event.plan_year))
             case FigureFields():
                 indicator = event.indicator.value
                 reason = event.reason if isinstance(event, FigureCorrected) else None
@@ -154,7 +164,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         known_on,
                     )
                 )
-                touched.add(ProgressKey(event.unit_code, indicator, event.plan_year))
+                touched.touch(ProgressKey(event.unit_code, indicator, event.plan_year), event.as_of)
             case ConfidenceVoteRecorded():
                 votes.append(
                     (
@@ -228,28 +238,24 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
         )
-    return Touched(
-        touched,
-        {unit[0] for unit in units},
-        {a[1] for a in appointments} | {d[1] for d in departures},
-        {m[1] for m in mergers},
-    )
+    touched.registered = {unit[0] for unit in units}
+    touched.retenured = {a[1] for a in appointments} | {d[1] for d in departures}
+    touched.merged = {m[1] for m in mergers}
+    return touched
 
 
 async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressRules) -> list[ProgressChanged]:
     """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects.
 
     A few hundred keys at a time, so memory stays flat however much a rebuild or a burst touched."""
-    touched.keys |= await _successor_keys(conn, touched.keys, touched.merged)
+    for key in await _successor_keys(conn, set(touched.keys), touched.merged):
+        touched.touch(key)
     changes = []
     for chunk in _chunks(sorted(touched.keys)):
-        changes += await recompute_progress(conn, chunk, rules)
-    pairs = {(k.indicator, k.plan_year) for k in touched.keys}
-    if touched.registered:
-        pairs |= await _indicator_years(conn)
-    moved = await recompute_peer_standing(conn, {k.unit_code for k in touched.keys} | touched.registered, pairs)
-    changes += await _current_progress(conn, moved - touched.keys)
-    answerable = touched.keys | await _keys_of_units(conn, touched.retenured)
+        changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
+    moved = await recompute_peer_standing(conn, touched.keys, touched.registered)
+    changes += await _current_progress(conn, moved - set(touched.keys))
+    answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)
     for chunk in _chunks(sorted(answerable)):
         await recompute_accountability(conn, chunk)
     return changes
@@ -269,7 +275,8 @@ _FIGURE_COLUMNS = (
 # Actual year-to-date of each unit, on each date it reported, per category and in total. Per line
 # (category and project), the report that counts for a date is the one with the highest position (a
 # later report supersedes); a cumulative report starts a new running total and period reports add to
-# it; on a date a line did not report, its latest earlier value carries forward.
+# it; on a date a line did not report, its latest earlier value carries forward. A category has rows from
+# the first date one of its lines reported.
 PROGRESS_ACTUALS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
@@ -325,20 +332,18 @@ SELECT unit_code, indicator, plan_year, as_of, coalesce(category, '') AS categor
 FROM filled
 WHERE own
 GROUP BY GROUPING SETS ((unit_code, indicator, plan_year, as_of, category), (unit_code, indicator, plan_year, as_of))
+HAVING GROUPING(category) = 1 OR bool_or(seen > 0)  -- a category has rows from its first report on
 """
 
-# Each key's target (the latest known on $4, or the latest of all when $4 is null) and version.
+# Each key's target (the latest known on $4, or the latest of all when $4 is null), and the newest fact
+# every row of the key reflects (its target, a merger into it); figures add theirs date by date.
 _KEY_FACTS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
 )
 SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplement,
-       greatest((SELECT max(f.position) FROM figures f
-                  WHERE (f.unit_code, f.indicator, f.plan_year) = (k.unit_code, k.indicator, k.plan_year)),
-                (SELECT max(f.position) FROM unit_mergers m JOIN figures f ON f.unit_code = m.predecessor_code
-                  WHERE m.successor_code = k.unit_code AND (f.indicator, f.plan_year) = (k.indicator, k.plan_year)),
-                t.position,
-                (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)) AS version
+       coalesce(greatest(t.position, (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)),
+                0) AS version
 FROM keys k
 LEFT JOIN LATERAL (
     SELECT h.amount, h.late_supplement, h.position FROM target_history h
@@ -390,31 +395,39 @@ HISTORY_COLUMNS = (
 
 
 async def recompute_progress(
-    conn: asyncpg.Connection, keys: Iterable[ProgressKey], rules: ProgressRules
+    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], rules: ProgressRules
 ) -> list[ProgressChanged]:
-    """Rewrite the progress history of `keys`; return the current (latest) state of each."""
-    keys = list(keys)
+    """Rewrite the progress history of each key from the date its facts changed on; return the current
+    (latest) state of each."""
+    keys = sorted(since)
     if not keys:
         return []
-    arrays = ([k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys])
-    records, latest, versions = await compute_progress(conn, keys, rules, known_on=None)
+    records, latest = await compute_progress(conn, keys, rules, known_on=None, since=since)
     await conn.execute(
-        "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[]) AS k(u, i, y)"
-        " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y)",
-        *arrays,
+        "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[], $4::date[])"
+        " AS k(u, i, y, since) WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y) AND h.as_of >= k.since",
+        [k.unit_code for k in keys],
+        [k.indicator for k in keys],
+        [k.plan_year for k in keys],
+        [since[k] for k in keys],
     )
     await conn.copy_records_to_table("unit_progress_history", records=records, columns=HISTORY_COLUMNS)
     return [
-        ProgressChanged(unit, indicator, year, as_of, status, versions[(unit, indicator, year)])
-        for (unit, indicator, year), (as_of, status) in sorted(latest.items())
+        ProgressChanged(unit, indicator, year, as_of, status, version)
+        for (unit, indicator, year), (as_of, status, version) in sorted(latest.items())
     ]
 
 
 async def compute_progress(
-    conn: asyncpg.Connection, keys: list[ProgressKey], rules: ProgressRules, known_on: dt.date | None
-) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, int], tuple[dt.date, str]], dict[tuple[str, str, int], int]]:
+    conn: asyncpg.Connection,
+    keys: list[ProgressKey],
+    rules: ProgressRules,
+    known_on: dt.date | None,
+    since: Mapping[ProgressKey, dt.date] | None = None,
+) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, int], tuple[dt.date, str, int]]]:
     """Progress rows (in `HISTORY_COLUMNS` order) of `keys`, from the facts known on `known_on` (all facts
-    when None); with each key's latest date and status, and its version."""
+    when None), on the dates from `since` on (all when None); with each key's latest date, status and
+    version."""
     arrays = ([k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys])
     facts = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
@@ -430,14 +443,31 @@ async def compute_progress(
         )  # fmt: skip
     merged_on = {r[0]: r[1] for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")}
     records: list[tuple[Any, ...]] = []
-    latest: dict[tuple[str, str, int], tuple[dt.date, str]] = {}
+    latest: dict[tuple[str, str, int], tuple[dt.date, str, int]] = {}
     paces: dict[tuple[str, int, dt.date], Decimal] = {}
     for key, key_figures in figures_of.items():
+        first = EVER if since is None else since[ProgressKey(*key)]
+        versions = _versions_by_date(key_figures, facts[key]["version"])
         for (as_of, category), actual_ytd in sorted(actuals(key[0], key_figures, merged_on).items()):
-            records.append(_progress_row(key, as_of, category, actual_ytd, facts[key], merged[key], rules, paces))
+            if as_of < first:
+                continue  # unchanged: kept as it is
+            version = versions[as_of]
+            records.append(
+                _progress_row(key, as_of, category, actual_ytd, facts[key], merged[key], rules, paces, version)
+            )
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
-                latest[key] = (as_of, records[-1][12])
-    return records, latest, {key: fact["version"] for key, fact in facts.items()}
+                latest[key] = (as_of, records[-1][12], version)
+    return records, latest
+
+
+def _versions_by_date(figures: list[Figure], base: int) -> dict[dt.date, int]:
+    """The newest fact each date's row reflects: the key's own (`base`) or a figure as of that date or
+    earlier. Rows are rewritten from the date a fact changed on, so earlier rows keep theirs."""
+    versions, newest = {}, base
+    for figure in sorted(figures, key=lambda f: f.as_of):
+        newest = max(newest, figure.position)
+        versions[figure.as_of] = newest
+    return versions
 
 
 def _progress_row(
@@ -449,6 +479,7 @@ def _progress_row(
     predecessors: list[asyncpg.Record],
     rules: ProgressRules,
     paces: dict[tuple[str, int, dt.date], Decimal],
+    version: int,
 ) -> tuple[Any, ...]:
     """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
     target, late = fact["target"], fact["late_supplement"] or Decimal(0)
@@ -469,8 +500,7 @@ def _progress_row(
         rate = rules.assess(target, actual_ytd, pace).rate
         comparable, gap, status = None, None, None
     return (
-        *key, category, as_of, target, comparable_target, actual_ytd, rate, comparable, pace, gap, status,
-        fact["version"],
+        *key, category, as_of, target, comparable_target, actual_ytd, rate, comparable, pace, gap, status, version,
     )  # fmt: skip
 
 
@@ -480,54 +510,85 @@ _PEER_GROUP = "CASE WHEN u.parent_code IS NULL THEN 'national' ELSE u.level || '
 
 
 async def recompute_peer_standing(
-    conn: asyncpg.Connection, units: Iterable[str], indicators: Iterable[tuple[str, int]]
+    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], registered: Iterable[str] = ()
 ) -> set[ProgressKey]:
-    """Recompute the peer standing of every unit in the peer groups of `units`, for the given
-    (indicator, plan year) pairs, on every date any member reported. On a date a member did not report,
-    its latest earlier figure stands in for it. One group at a time, to keep memory flat.
+    """Recompute the peer standing in the peer groups of the units of `since`, for their indicators and
+    plan years, on every date any member reported from the earliest date a member's rows changed on (all
+    dates, and every indicator and year, for groups a (re-)registered unit is in). On a date a member did
+    not report, its latest earlier figure stands in for it. One group at a time, to keep memory flat.
 
     Only rows whose standing changed are written. Returns the keys whose current (latest) standing
     changed: a peer's report moves a unit's standing without any fact of its own."""
-    pairs = sorted(set(indicators))
+    registered = set(registered)
+    changed_of: dict[str, list[tuple[tuple[str, int], dt.date]]] = defaultdict(list)
+    for key, day in since.items():
+        changed_of[key.unit_code].append(((key.indicator, key.plan_year), day))
     moved: set[ProgressKey] = set()
-    if not pairs:
+    if not changed_of and not registered:
         return moved
     groups = await conn.fetch(
         f"SELECT {_PEER_GROUP} AS peer_group, array_agg(m.unit_code) AS members FROM units u"
         f" JOIN units m ON {_PEER_GROUP.replace('u.', 'm.')} = {_PEER_GROUP}"
         " WHERE u.unit_code = ANY($1::text[]) GROUP BY 1",
-        sorted(set(units)),
+        sorted(changed_of.keys() | registered),
     )
+    every_pair = await _indicator_years(conn) if registered else set()
     merged_on = {
         r["predecessor_code"]: r["effective_date"]
         for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")
     }
     for group in groups:
-        moved |= await _recompute_group_standing(
-            conn, group["peer_group"], sorted(set(group["members"])), pairs, merged_on
-        )
+        members = sorted(set(group["members"]))
+        starts: dict[tuple[str, int], dt.date] = {}
+        for unit in members:
+            for pair, day in changed_of.get(unit, ()):
+                starts[pair] = min(day, starts.get(pair, day))
+        if registered.intersection(members):
+            starts |= dict.fromkeys(every_pair, EVER)
+        if starts:
+            moved |= await _recompute_group_standing(conn, group["peer_group"], members, starts, merged_on)
     return moved
+
+
+# A peer group's total rows from each (indicator, plan year)'s start date on, and each member's latest
+# row before it: the figures that stand in for it until it reports again.
+_GROUP_ROWS = """
+WITH p AS (SELECT * FROM unnest($2::text[], $3::int[], $4::date[]) AS p(indicator, plan_year, since))
+SELECT h.unit_code, h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd, h.peer_group, h.peer_average,
+       h.standing, h.peer_rank, true AS fresh
+FROM p JOIN unit_progress_history h USING (indicator, plan_year)
+WHERE h.unit_code = ANY($1::text[]) AND h.category = '' AND h.as_of >= p.since
+UNION ALL
+SELECT h.*, false FROM unnest($1::text[]) AS m(unit_code) CROSS JOIN p CROSS JOIN LATERAL (
+    SELECT h.unit_code, h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd, h.peer_group, h.peer_average,
+           h.standing, h.peer_rank
+    FROM unit_progress_history h
+    WHERE (h.unit_code, h.indicator, h.plan_year, h.category) = (m.unit_code, p.indicator, p.plan_year, '')
+      AND h.as_of < p.since
+    ORDER BY h.as_of DESC LIMIT 1
+) h
+"""
 
 
 async def _recompute_group_standing(
     conn: asyncpg.Connection,
     peer_group: str,
     members: list[str],
-    pairs: list[tuple[str, int]],
+    starts: dict[tuple[str, int], dt.date],
     merged_on: dict[str, dt.date],
 ) -> set[ProgressKey]:
+    pairs = sorted(starts)
     rows = await conn.fetch(
-        "SELECT h.unit_code, h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd, h.peer_group,"
-        " h.peer_average, h.standing, h.peer_rank FROM unit_progress_history h"
-        " JOIN unnest($2::text[], $3::int[]) AS p(indicator, plan_year) USING (indicator, plan_year)"
-        " WHERE h.unit_code = ANY($1::text[]) AND h.category = '' ORDER BY h.as_of",
-        members,
-        [i for i, _ in pairs],
-        [y for _, y in pairs],
+        _GROUP_ROWS, members, [i for i, _ in pairs], [y for _, y in pairs], [starts[p] for p in pairs]
     )
+    seeds: dict[tuple[str, int], list[asyncpg.Record]] = defaultdict(list)
     series: dict[tuple[str, int], dict[str, dict[dt.date, asyncpg.Record]]] = {}
     for row in rows:
-        series.setdefault((row["indicator"], row["plan_year"]), {}).setdefault(row["unit_code"], {})[row["as_of"]] = row
+        pair = (row["indicator"], row["plan_year"])
+        if row["fresh"]:
+            series.setdefault(pair, {}).setdefault(row["unit_code"], {})[row["as_of"]] = row
+        else:
+            seeds[pair].append(row)
     merged_away = [unit for unit in members if unit in merged_on]
     updates: list[tuple[object, ...]] = []
     moved: set[ProgressKey] = set()
@@ -543,7 +604,11 @@ async def _recompute_group_standing(
     last_day = {(unit, *pair): max(reported) for pair, reported_by in series.items()
                 for unit, reported in reported_by.items()}  # fmt: skip
     for (indicator, plan_year), reported_by in series.items():
-        latest: dict[str, PeerFigures] = {}  # each member's latest figures on or before the day
+        latest = {  # each member's latest figures on or before the day
+            seed["unit_code"]: PeerFigures(seed["unit_code"], seed["target"], seed["actual_ytd"])
+            for seed in seeds[(indicator, plan_year)]
+            if seed["unit_code"] not in merged_on or seed["as_of"] < merged_on[seed["unit_code"]]
+        }
         for day in sorted({day for reported in reported_by.values() for day in reported}):
             reporting = []
             for unit, reported in reported_by.items():

@@ -23,5 +23,5 @@ async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, rules: Pr
     ]
     if not keys:
         return []
-    records, _, _ = await compute_progress(conn, keys, rules, known_on=day)
+    records, _ = await compute_progress(conn, keys, rules, known_on=day)
     return [dict(zip(HISTORY_COLUMNS, record, strict=True)) for record in records]

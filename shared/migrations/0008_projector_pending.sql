@@ -7,6 +7,7 @@ CREATE TABLE projector_pending (
     unit_code text    NOT NULL,
     indicator text    NOT NULL DEFAULT '',
     plan_year integer NOT NULL DEFAULT 0,
-    since     timestamptz NOT NULL DEFAULT now(),  -- when the oldest of its facts was written
+    since     date    NOT NULL DEFAULT '0001-01-01',  -- progress: the earliest date whose rows changed
+    recorded_at timestamptz NOT NULL DEFAULT now(),  -- when the oldest of its facts was written
     PRIMARY KEY (kind, unit_code, indicator, plan_year)
 );
