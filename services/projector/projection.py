@@ -369,23 +369,54 @@ JOIN LATERAL (
 ) t ON true
 """
 
-# The figures of each key's unit and of the units merged into it (`source`), known on $4 (all when null).
-_KEY_FIGURES = """
+# Each key's unit and the units merged into it (`source`), with the date its rows are recomputed from.
+_SOURCES = """
 WITH keys AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $5::date[]) AS k(unit_code, indicator, plan_year, since)
 ), sources AS (
-    SELECT unit_code, indicator, plan_year, unit_code AS source FROM keys
+    SELECT unit_code, indicator, plan_year, since, unit_code AS source FROM keys
     UNION ALL
-    SELECT k.unit_code, k.indicator, k.plan_year, m.predecessor_code FROM keys k
+    SELECT k.unit_code, k.indicator, k.plan_year, k.since, m.predecessor_code FROM keys k
     JOIN unit_mergers m ON m.successor_code = k.unit_code
 )
-SELECT s.unit_code, s.indicator, s.plan_year, s.source, f.category, f.project_code, f.as_of, f.position,
+"""
+
+# The figures the rows from `since` on depend on, known on $4 (all when null): per line, those from the
+# last date before `since` whose report is cumulative (it starts the running total afresh) on, or all.
+_KEY_FIGURES = f"""{_SOURCES}
+SELECT s.unit_code, s.indicator, s.plan_year, s.source, l.category, l.project_code, f.as_of, f.position,
        f.amount_kind = 'cumulative' AS cumulative, f.amount
-FROM sources s CROSS JOIN LATERAL (
-    SELECT * FROM figures f WHERE (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
-    AND ($4::date IS NULL OR f.known_on <= $4::date)
-    OFFSET 0  -- by index, key by key, rather than a hash join over every figure
+FROM sources s
+CROSS JOIN LATERAL (
+    SELECT DISTINCT category, project_code FROM figures f
+    WHERE (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
+) l
+CROSS JOIN LATERAL (
+    SELECT coalesce((
+        SELECT e.as_of FROM (
+            SELECT DISTINCT ON (g.as_of) g.as_of, g.amount_kind FROM figures g
+            WHERE (g.unit_code, g.indicator, g.plan_year, g.category, g.project_code)
+                = (s.source, s.indicator, s.plan_year, l.category, l.project_code)
+              AND g.as_of < s.since AND ($4::date IS NULL OR g.known_on <= $4::date)
+            ORDER BY g.as_of DESC, g.position DESC
+        ) e WHERE e.amount_kind = 'cumulative' LIMIT 1
+    ), '-infinity'::date) AS start
+) r
+CROSS JOIN LATERAL (
+    SELECT * FROM figures f
+    WHERE (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code)
+        = (s.source, s.indicator, s.plan_year, l.category, l.project_code)
+      AND f.as_of >= r.start AND ($4::date IS NULL OR f.known_on <= $4::date)
+    OFFSET 0  -- by index, line by line, rather than a hash join over every figure
 ) f
+"""
+
+# The newest figure before `since` of each key (the figures above leave some of them out).
+_EARLIER_NEWEST = f"""{_SOURCES}
+SELECT s.unit_code, s.indicator, s.plan_year, max(f.position) AS position
+FROM sources s JOIN figures f ON (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
+WHERE f.as_of < s.since AND ($4::date IS NULL OR f.known_on <= $4::date)
+GROUP BY 1, 2, 3
 """
 
 HISTORY_COLUMNS = (
@@ -435,8 +466,13 @@ async def compute_progress(
     merged: dict[tuple[str, str, int], list[asyncpg.Record]] = defaultdict(list)
     for r in await conn.fetch(_MERGED_TARGETS, *arrays, known_on):
         merged[(r["unit_code"], r["indicator"], r["plan_year"])].append(r)
+    starts = [EVER if since is None else since[k] for k in keys]
+    earlier = {
+        (r["unit_code"], r["indicator"], r["plan_year"]): r["position"]
+        for r in await conn.fetch(_EARLIER_NEWEST, *arrays, known_on, starts)
+    }
     figures_of: dict[tuple[str, str, int], list[Figure]] = defaultdict(list)
-    for r in await conn.fetch(_KEY_FIGURES, *arrays, known_on):
+    for r in await conn.fetch(_KEY_FIGURES, *arrays, known_on, starts):
         figures_of[(r["unit_code"], r["indicator"], r["plan_year"])].append(
             Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
                    r["amount"])
@@ -447,7 +483,7 @@ async def compute_progress(
     paces: dict[tuple[str, int, dt.date], Decimal] = {}
     for key, key_figures in figures_of.items():
         first = EVER if since is None else since[ProgressKey(*key)]
-        versions = _versions_by_date(key_figures, facts[key]["version"])
+        versions = _versions_by_date(key_figures, max(facts[key]["version"], earlier.get(key, 0)))
         for (as_of, category), actual_ytd in sorted(actuals(key[0], key_figures, merged_on).items()):
             if as_of < first:
                 continue  # unchanged: kept as it is

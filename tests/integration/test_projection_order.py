@@ -121,3 +121,49 @@ async def test_shuffled_duplicated_rebatched_delivery_gives_the_same_tables(pool
             assert actual == expected
 
         await asyncio.to_thread(check)
+
+
+report = st.builds(
+    lambda unit, category, project, month, kind, amount: DisbursementReported(
+        unit_code=unit,
+        plan_year=2025,
+        category=category,
+        project_code=project,
+        as_of=dt.date(2025, month, 28),
+        amount_kind=kind,
+        amount=Decimal(amount),
+    ),
+    st.sampled_from(["hue", "da-nang"]),
+    st.sampled_from(["oda", "central_budget"]),
+    st.sampled_from([None, "DA-1"]),
+    st.integers(1, 12),
+    st.sampled_from(["cumulative", "period"]),
+    st.integers(0, 10**9),
+)
+
+
+async def test_reports_projected_a_few_at_a_time_give_the_tables_of_one_batch(pool: asyncpg.Pool) -> None:
+    """Rows are recomputed from the earliest date a batch changed: random reports (late, superseding,
+    cumulative after period, new capital sources and projects), in batches as they come, give the tables
+    one batch of all of them gives."""
+    setup = [
+        *(UnitRegistered(unit_code=u, name=n, level="province", committee="UBKT Trung ương")
+          for u, n in (("hue", "Huế"), ("da-nang", "Đà Nẵng"))),
+        *(TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=Decimal(10**10))
+          for u in ("hue", "da-nang")),
+    ]  # fmt: skip
+    loop = asyncio.get_running_loop()
+    async with pool.acquire() as conn:
+
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None,
+                  derandomize=True)  # fmt: skip
+        @given(reports=st.lists(report, min_size=1, max_size=20), data=st.data())
+        def check(reports: list[DisbursementReported], data: st.DataObject) -> None:
+            events = recorded([*setup, *reports])
+            cuts = sorted(data.draw(st.sets(st.integers(1, len(events) - 1), max_size=8)))
+            batches = [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
+            at_once = asyncio.run_coroutine_threadsafe(project(conn, [events]), loop).result(timeout=60)
+            batched = asyncio.run_coroutine_threadsafe(project(conn, batches), loop).result(timeout=60)
+            assert batched == at_once
+
+        await asyncio.to_thread(check)
