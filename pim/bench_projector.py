@@ -201,7 +201,8 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
         rebuild_seconds=round(rebuild_seconds, 1), raw_sql_progress_seconds=round(raw_sql_seconds, 2),
         raw_sql_events_per_s=round(total / raw_sql_seconds), relay_msgs_per_s=round(relay_rate),
         rss_start_mb=round(memory.start_mb, 1), rss_peak_mb=round(memory.peak_mb, 1),
-        machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+        machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                 "broker": settings.pim_embedded_broker if settings.kafka_bootstrap_servers is None else "external"},
     )  # fmt: skip
 
 

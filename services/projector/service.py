@@ -31,7 +31,7 @@ from shared.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 20_000
+MAX_BATCH = 10_000  # messages per batch: bigger batches gain little and hold more memory
 MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
