@@ -15,7 +15,7 @@ from collections.abc import Callable
 import asyncpg
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import Touched, recompute, write_facts
+from services.projector.projection import FIGURE_TYPES, Touched, copy_figures_from_store, recompute, write_facts
 from shared.event_store import recorded_event
 
 READ_MODELS = (
@@ -27,16 +27,27 @@ PROJECTOR_LOCK = 7_431_002  # the live projector holds it shared per batch; the 
 BATCH = 10_000  # events replayed per transaction: bounds the memory a replay holds
 
 
-async def _replay(
-    conn: asyncpg.Connection, after: int, touched: Touched, on_events: Callable[[int], None] | None
-) -> int:
-    """Write the facts of every event after position `after`; return the last position read."""
+async def _replay(conn: asyncpg.Connection, touched: Touched, on_events: Callable[[int], None] | None) -> int:
+    """Write the facts of every stored event; return the last position read. Figures (most of the
+    ledger) by one statement; the rest event by event."""
+    head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM public.events")
+    async with conn.transaction():
+        touched.update(await copy_figures_from_store(conn, head))
+    figure_types = sorted(FIGURE_TYPES)
+    if on_events is not None:
+        on_events(await conn.fetchval("SELECT count(*) FROM figures"))
+    after = 0
     while True:
         rows = await conn.fetch(
-            "SELECT * FROM public.events WHERE position > $1 ORDER BY position LIMIT $2", after, BATCH
+            "SELECT * FROM public.events WHERE position > $1 AND position <= $2 AND event_type <> ALL($3::text[])"
+            " ORDER BY position LIMIT $4",
+            after,
+            head,
+            figure_types,
+            BATCH,
         )
         if not rows:
-            return after
+            return head
         async with conn.transaction():
             touched.update(await write_facts(conn, [recorded_event(r) for r in rows]))
         after = rows[-1]["position"]
@@ -55,7 +66,7 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
                 await conn.execute(f"CREATE TABLE {schema}.{table} (LIKE public.{table} INCLUDING ALL)")
             await conn.execute(f"SET search_path = {schema}, public")
             touched = Touched()
-            position = await _replay(conn, 0, touched, on_events)
+            position = await _replay(conn, touched, on_events)
             # Derived rows once, for everything, rather than once per batch.
             async with conn.transaction():
                 await recompute(conn, touched, rules)
