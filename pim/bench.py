@@ -97,10 +97,10 @@ def raw_records(path: Path) -> list[tuple[object, ...]]:
 
 
 class PeakMemory:
-    """Samples this process's resident memory in a thread while the work runs."""
+    """Samples a process's resident memory (this one's by default) in a thread while the work runs."""
 
-    def __init__(self) -> None:
-        self._process = psutil.Process()
+    def __init__(self, pid: int | None = None) -> None:
+        self._process = psutil.Process(pid)
         self.start_mb = self._process.memory_info().rss / 2**20
         self.peak_mb = self.start_mb
         self._stop = threading.Event()
@@ -108,7 +108,10 @@ class PeakMemory:
 
     def _sample(self) -> None:
         while not self._stop.wait(0.05):
-            self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+            try:
+                self.peak_mb = max(self.peak_mb, self._process.memory_info().rss / 2**20)
+            except psutil.NoSuchProcess:
+                return  # it finished
 
     def __enter__(self) -> PeakMemory:
         self._thread.start()

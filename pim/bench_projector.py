@@ -5,11 +5,15 @@ statement computing the same unit-progress table)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import datetime as dt
 import json
 import os
+import sys
+import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -24,9 +28,6 @@ from pim.bench import PeakMemory
 from services.ingest.registry import Registry
 from services.ingest.relay import Relay
 from services.projector.projection import PROGRESS_ACTUALS
-from services.projector.rebuild import rebuild
-from services.projector.rules_config import progress_rules
-from services.projector.service import Projector
 from shared.db import create_pool, migrate
 from shared.embedded import infrastructure
 from shared.event_store import EventStore, Submitter
@@ -71,8 +72,8 @@ class ProjectorBench:
     raw_sql_progress_seconds: float
     raw_sql_events_per_s: float
     relay_msgs_per_s: float
-    rss_start_mb: float
-    rss_peak_mb: float
+    live_rss_peak_mb: float  # of the `pim projector` process
+    rebuild_rss_peak_mb: float  # of the `pim projector rebuild` process
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -125,6 +126,38 @@ async def _raw_getmany(settings: Settings, topic: str, expected: int) -> float:
         await consumer.stop()
 
 
+@contextlib.asynccontextmanager
+async def _pim(settings: Settings, *command: str) -> AsyncIterator[tuple[asyncio.Task[None], PeakMemory]]:
+    """Run `pim *command` as a process of its own, as in production, sampling its resident memory; yield a
+    task that ends when it exits (raising if it failed). Stopped on leaving."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "KAFKA_BOOTSTRAP_SERVERS": str(settings.kafka_bootstrap_servers),
+        "KAFKA_ENABLE_IDEMPOTENCE": str(settings.kafka_enable_idempotence).lower(),
+        "PIM_TOPIC_PREFIX": settings.pim_topic_prefix,
+    }
+    with tempfile.TemporaryFile() as errors:
+        process = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("pim")), *command, env=env, stdout=asyncio.subprocess.DEVNULL,
+            stderr=errors,
+        )  # fmt: skip
+
+        async def exited() -> None:
+            if await process.wait() != 0:
+                errors.seek(0)
+                raise RuntimeError(f"pim {' '.join(command)} failed:\n{errors.read().decode(errors='replace')}")
+
+        task = asyncio.create_task(exited())
+        try:
+            with PeakMemory(process.pid) as memory:
+                yield task, memory
+        finally:
+            if process.returncode is None:
+                process.terminate()
+            await asyncio.gather(task, return_exceptions=True)
+
+
 async def _wait(predicate: Any, worker: asyncio.Task[None], what: str, timeout_s: float = 3600) -> None:
     deadline = time.monotonic() + timeout_s
     while not await predicate():
@@ -163,10 +196,9 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
             console.print("Raw aiokafka getmany over the ledger…")
             raw_rate = await _raw_getmany(ready, ready.ledger_topic, total)
 
-            with PeakMemory() as memory:
-                console.print("Live: the projector consumes the ledger into the read models…")
-                projector = asyncio.create_task(Projector(ready, pool).run())
-                started = time.perf_counter()
+            console.print("Live: a `pim projector` process consumes the ledger into the read models…")
+            started = time.perf_counter()
+            async with _pim(ready, "projector") as (projector, live_memory):
 
                 async def projected() -> bool:  # every event's facts written and the derived rows recomputed
                     async with pool.acquire() as conn:
@@ -176,12 +208,11 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
 
                 await _wait(projected, projector, "projector")
                 live_seconds = time.perf_counter() - started
-                projector.cancel()
-                await asyncio.gather(projector, return_exceptions=True)
 
-                console.print("Rebuild from the store…")
-                started = time.perf_counter()
-                await rebuild(pool, progress_rules(ready))
+            console.print("Rebuild: `pim projector rebuild` from the store…")
+            started = time.perf_counter()
+            async with _pim(ready, "projector", "rebuild") as (rebuilder, rebuild_memory):
+                await rebuilder
                 rebuild_seconds = time.perf_counter() - started
 
             console.print("Raw: one set-based statement computing the unit-progress table…")
@@ -200,7 +231,7 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
         raw_getmany_msgs_per_s=round(raw_rate), rebuild_events_per_s=round(total / rebuild_seconds),
         rebuild_seconds=round(rebuild_seconds, 1), raw_sql_progress_seconds=round(raw_sql_seconds, 2),
         raw_sql_events_per_s=round(total / raw_sql_seconds), relay_msgs_per_s=round(relay_rate),
-        rss_start_mb=round(memory.start_mb, 1), rss_peak_mb=round(memory.peak_mb, 1),
+        live_rss_peak_mb=round(live_memory.peak_mb, 1), rebuild_rss_peak_mb=round(rebuild_memory.peak_mb, 1),
         machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                  "broker": settings.pim_embedded_broker if settings.kafka_bootstrap_servers is None else "external"},
     )  # fmt: skip
@@ -215,7 +246,8 @@ def show(result: ProjectorBench, console: Console) -> None:
     raw_sql = f"{result.raw_sql_events_per_s:,.0f} (one SQL statement, {result.raw_sql_progress_seconds} s)"
     table.add_row("rebuild, events/s", f"{result.rebuild_events_per_s:,.0f} ({result.rebuild_seconds} s)", raw_sql)
     table.add_row("relay, messages/s", f"{result.relay_msgs_per_s:,.0f}", "")
-    table.add_row("resident memory", f"{result.rss_start_mb} → peak {result.rss_peak_mb} MB", "")
+    memory = f"projector {result.live_rss_peak_mb} MB, rebuild {result.rebuild_rss_peak_mb} MB"
+    table.add_row("resident memory, peak", memory, "")
     console.print(table)
 
 
