@@ -307,7 +307,9 @@ _FIGURE_COLUMNS = (
 )  # fmt: skip
 
 
-# Actual year-to-date of each unit, on each date it reported, per category and in total. Per line
+# Actual year-to-date of each unit, on each date it reported, per category and in total, as one set-based
+# statement. The projector computes the same in Python (`actuals.py`, fed line by line by index); this
+# statement is the benchmark's raw limit and the independent oracle the tests hold `actuals` to. Per line
 # (category and project), the report that counts for a date is the one with the highest position (a
 # later report supersedes); a cumulative report starts a new running total and period reports add to
 # it; on a date a line did not report, its latest earlier value carries forward. A category has rows from
@@ -325,10 +327,7 @@ WITH keys AS (
     SELECT DISTINCT ON (s.unit_code, s.indicator, s.plan_year, s.source, f.category, f.project_code, f.as_of)
            s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on, f.category, f.project_code, f.as_of,
            f.amount_kind, f.amount
-    FROM sources s CROSS JOIN LATERAL (  -- by index, key by key: a chunk of keys reads only its own figures
-        SELECT * FROM figures f WHERE (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
-        OFFSET 0  -- not flattened into a hash join over every figure
-    ) f
+    FROM sources s JOIN figures f ON (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
     WHERE $4::date IS NULL OR f.known_on <= $4::date
     ORDER BY s.unit_code, s.indicator, s.plan_year, s.source, f.category, f.project_code, f.as_of, f.position DESC
 ), grouped AS (
