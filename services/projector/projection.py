@@ -596,28 +596,39 @@ async def recompute_peer_standing(
     moved: set[ProgressKey] = set()
     if not changed_of and not registered:
         return moved
-    groups = await conn.fetch(
-        f"SELECT {_PEER_GROUP} AS peer_group, array_agg(m.unit_code) AS members FROM units u"
-        f" JOIN units m ON {_PEER_GROUP.replace('u.', 'm.')} = {_PEER_GROUP}"
-        " WHERE u.unit_code = ANY($1::text[]) GROUP BY 1",
-        sorted(changed_of.keys() | registered),
-    )
+    groups = await conn.fetch(_GROUPS, sorted(changed_of.keys() | registered), sorted(registered))
     every_pair = await _indicator_years(conn) if registered else set()
     merged_on = {
         r["predecessor_code"]: r["effective_date"]
         for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")
     }
     for group in groups:
-        members = sorted(set(group["members"]))
+        members = sorted(set(group["members"] or ()))
         starts: dict[tuple[str, int], dt.date] = {}
         for unit in members:
             for pair, day in changed_of.get(unit, ()):
                 starts[pair] = min(day, starts.get(pair, day))
-        if registered.intersection(members):
+        if group["regrouped"]:
             starts |= dict.fromkeys(every_pair, EVER)
-        if starts:
+        if starts and members:
             moved |= await _recompute_group_standing(conn, group["peer_group"], members, starts, merged_on)
     return moved
+
+
+# The peer groups of units $1 with their members now; `regrouped`: a unit of $2, just (re-)registered,
+# joined it or left it (the group it stood in before, from its rows).
+_GROUPS = f"""
+WITH wanted AS (
+    SELECT {_PEER_GROUP} AS peer_group, u.unit_code = ANY($2::text[]) AS regrouped
+    FROM units u WHERE u.unit_code = ANY($1::text[])
+    UNION ALL
+    SELECT DISTINCT h.peer_group, true FROM unit_progress_history h
+    WHERE h.unit_code = ANY($2::text[]) AND h.category = '' AND h.peer_group IS NOT NULL
+)
+SELECT w.peer_group, bool_or(w.regrouped) AS regrouped,
+       (SELECT array_agg(m.unit_code) FROM units m WHERE {_PEER_GROUP.replace("u.", "m.")} = w.peer_group) AS members
+FROM wanted w GROUP BY w.peer_group
+"""
 
 
 # A peer group's total rows from each (indicator, plan year)'s start date on, and each member's latest

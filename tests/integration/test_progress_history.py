@@ -252,3 +252,38 @@ async def test_a_unit_whose_standing_a_peer_moved_is_announced(pool: asyncpg.Poo
     assert {c.unit_code for c in changes} == {"da-nang", "hue"}
     (da_nang,) = [c for c in changes if c.unit_code == "da-nang"]
     assert da_nang.version == before["version"] == after["version"]  # no fact of its own changed
+
+
+async def test_a_unit_moved_to_another_district_leaves_its_old_peer_group(pool: asyncpg.Pool) -> None:
+    """Xã Hòa Vang moves from one district to another (registered again with a new parent): the average of
+    the communes it left no longer counts it, and it stands among its new peers."""
+
+    def commune(code: str, name: str, district: str) -> UnitRegistered:
+        return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
+
+    def report(unit: str, amount: int) -> DisbursementReported:
+        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
+                                    as_of=dt.date(2025, 5, 28), amount=D(amount))  # fmt: skip
+
+    plans = [
+        TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=D(1000))
+        for u in ("hoa-vang", "hoa-bac", "hoa-son")
+    ]
+    events = recorded([
+        commune("hoa-vang", "Hòa Vang", "huyen-a"), commune("hoa-bac", "Hòa Bắc", "huyen-a"),
+        commune("hoa-son", "Hòa Sơn", "huyen-b"), *plans,
+        report("hoa-vang", 900), report("hoa-bac", 100), report("hoa-son", 300),
+        commune("hoa-vang", "Hòa Vang", "huyen-b"),  # moved
+    ])  # fmt: skip
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, events[:-1], RULES)
+        async with conn.transaction():
+            await apply_events(conn, events[-1:], RULES)
+        rows = {
+            r["unit_code"]: (r["peer_group"], r["peer_average"], r["standing"])
+            for r in await conn.fetch("SELECT unit_code, peer_group, peer_average, standing FROM unit_progress")
+        }
+    assert rows["hoa-bac"] == ("commune/huyen-a", D("0.1"), "at_or_above")  # alone now, not (900 + 100) / 2000
+    assert rows["hoa-vang"] == ("commune/huyen-b", D("0.6"), "at_or_above")  # (900 + 300) / 2000
+    assert rows["hoa-son"] == ("commune/huyen-b", D("0.6"), "below")
