@@ -28,9 +28,16 @@ async def record(conn: asyncpg.Connection, touched: Touched) -> None:
 
 
 async def take(conn: asyncpg.Connection) -> Touched:
-    """Delete and return everything pending (call inside the transaction that recomputes it)."""
+    """Delete and return everything pending (call inside the transaction that recomputes it). Rows a
+    batch of another projector instance is writing are skipped, not waited for: that batch's instance
+    recomputes them, and the two never wait on each other."""
     touched = Touched()
-    for r in await conn.fetch("DELETE FROM projector_pending RETURNING kind, unit_code, indicator, plan_year, since"):
+    for r in await conn.fetch(
+        "DELETE FROM projector_pending p USING (SELECT kind, unit_code, indicator, plan_year FROM projector_pending"
+        " FOR UPDATE SKIP LOCKED) t WHERE (p.kind, p.unit_code, p.indicator, p.plan_year)"
+        " = (t.kind, t.unit_code, t.indicator, t.plan_year) RETURNING p.kind, p.unit_code, p.indicator, p.plan_year,"
+        " p.since"
+    ):
         if r["kind"] == "progress":
             touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
         else:

@@ -77,6 +77,8 @@ class Projector:
 
     async def seek_to_checkpoints(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None
+        if self._pending_since is None:  # an instance that had these partitions may have left work pending
+            self._pending_since = time.monotonic()
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT partition, next_offset FROM projector_offsets WHERE topic = $1", self._topic

@@ -13,6 +13,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from services.ingest.relay import Relay
+from services.projector import pending
 from services.projector.service import Projector
 from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
@@ -169,3 +170,20 @@ async def test_work_left_pending_by_a_crash_is_done_by_the_next_run(settings: Se
     async with running(Projector(settings, pool).run()):
         await eventually(lambda: caught_up(settings, pool), what="pending work recomputed")
     assert [r[2] for r in await progress_rows(pool)] == [Decimal(30 * 10**9)] * len(UNITS)
+
+
+async def test_taking_pending_work_skips_rows_another_batch_is_writing(pool: asyncpg.Pool) -> None:
+    """Two projector instances: one recomputing must not wait on (or deadlock with) the other's batch."""
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO projector_pending (kind, unit_code, indicator, plan_year) VALUES"
+            " ('progress', 'hue', 'public_investment_disbursement', 2025),"
+            " ('progress', 'da-nang', 'public_investment_disbursement', 2025)"
+        )
+    async with pool.acquire() as writer, pool.acquire() as taker, writer.transaction():
+        await writer.execute("UPDATE projector_pending SET since = since WHERE unit_code = 'hue'")  # a batch's upsert
+        async with taker.transaction():
+            taken = await asyncio.wait_for(pending.take(taker), timeout=10)
+    assert {k.unit_code for k in taken.keys} == {"da-nang"}
+    async with pool.acquire() as conn:
+        assert [r[0] for r in await conn.fetch("SELECT unit_code FROM projector_pending")] == ["hue"]
