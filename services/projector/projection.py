@@ -457,6 +457,7 @@ HISTORY_COLUMNS = (
     "unit_code", "indicator", "plan_year", "category", "as_of", "target", "comparable_target", "actual_ytd", "rate",
     "comparable_rate", "expected_pace", "gap_to_pace", "status", "version",
 )  # fmt: skip
+_STATUS = HISTORY_COLUMNS.index("status")
 
 
 async def recompute_progress(
@@ -526,7 +527,7 @@ async def compute_progress(
                 _progress_row(key, as_of, category, actual_ytd, facts[key], merged[key], rules, paces, version)
             )
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
-                latest[key] = (as_of, records[-1][12], version)
+                latest[key] = (as_of, records[-1][_STATUS], version)
     return records, latest
 
 
