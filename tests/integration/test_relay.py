@@ -20,7 +20,7 @@ from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported
 from shared.settings import Settings
 from shared.topics import ensure_topics
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import eventually, read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -46,6 +46,12 @@ async def running(relay: Relay) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+async def relayed_up_to(pool: asyncpg.Pool, settings: Settings, position: int) -> bool:
+    async with pool.acquire() as conn:
+        recorded = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", settings.ledger_topic)
+    return (recorded or 0) >= position
 
 
 def positions(records: list) -> list[int]:  # type: ignore[type-arg]
@@ -75,6 +81,9 @@ async def test_relay_resumes_where_it_stopped_without_republishing(settings: Set
     await store.append([figure("hue", 1), figure("hue", 2)], Submitter("t", "test"))
     async with running(Relay(settings, pool)):
         await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 2)
+        # Stopped only once it has recorded how far it got: stopped between the broker's acknowledgement
+        # and that record, it would rightly publish them again (at least once), which is not this test.
+        await eventually(lambda: relayed_up_to(pool, settings, 2), what="relay progress recorded")
     await store.append([figure("hue", 3)], Submitter("t", "test"))
     async with running(Relay(settings, pool)):
         records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 3)
