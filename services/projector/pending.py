@@ -19,11 +19,14 @@ async def record(conn: asyncpg.Connection, touched: Touched) -> None:
     for kind in _UNIT_KINDS:
         rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, kind)]
     if rows:
-        await conn.executemany(
+        rows.sort()  # one order for every writer: concurrent batches cannot deadlock on these rows
+        await conn.execute(
             "INSERT INTO projector_pending AS p (kind, unit_code, indicator, plan_year, since)"
-            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, unit_code, indicator, plan_year)"
-            " DO UPDATE SET since = least(p.since, excluded.since)",
-            sorted(rows),  # one order for every writer: concurrent batches cannot deadlock on these rows
+            " SELECT kind, unit_code, indicator, plan_year, since"
+            " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[])"
+            " WITH ORDINALITY AS r(kind, unit_code, indicator, plan_year, since, n) ORDER BY n"
+            " ON CONFLICT (kind, unit_code, indicator, plan_year) DO UPDATE SET since = least(p.since, excluded.since)",
+            *(list(column) for column in zip(*rows, strict=True)),
         )
 
 
