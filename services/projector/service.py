@@ -32,6 +32,7 @@ from shared.topics import ensure_topics
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000  # messages per batch: bigger batches gain little and hold more memory
+RECOMPUTE_LOCK = 7_431_003  # held by the one projector instance recomputing derived rows
 MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
@@ -126,6 +127,10 @@ class Projector:
         started = time.perf_counter()
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
+            # One recompute at a time across instances: a peer group's standing is computed from its
+            # members' rows, which another instance's recompute may be rewriting; waiting for it means
+            # reading them after its commit (each statement sees what was committed before it began).
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", RECOMPUTE_LOCK)
             changes = await recompute(conn, await pending.take(conn), self._rules)
         self._pending_since = None
         self._last_recompute_s = time.perf_counter() - started

@@ -14,7 +14,8 @@ from aiokafka import TopicPartition
 
 from services.ingest.relay import Relay
 from services.projector import pending
-from services.projector.service import Projector
+from services.projector.projection import write_facts
+from services.projector.service import RECOMPUTE_LOCK, Projector
 from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
@@ -187,3 +188,24 @@ async def test_taking_pending_work_skips_rows_another_batch_is_writing(pool: asy
     assert {k.unit_code for k in taken.keys} == {"da-nang"}
     async with pool.acquire() as conn:
         assert [r[0] for r in await conn.fetch("SELECT unit_code FROM projector_pending")] == ["hue"]
+
+
+async def test_instances_recompute_one_at_a_time(settings: Settings, pool: asyncpg.Pool) -> None:
+    """A recompute reads a peer group's rows; while another instance's recompute holds the lock (and may
+    be rewriting them), it waits, then reads what that one committed."""
+    store = EventStore(pool)
+    await store.append(facts("hue", 1), Submitter("t", "test"))
+    async with pool.acquire() as conn, conn.transaction():
+        await pending.record(conn, await write_facts(conn, await store.read_after(0)))
+    async with pool.acquire() as other, other.transaction():
+        await other.execute("SELECT pg_advisory_xact_lock($1)", RECOMPUTE_LOCK)  # another instance recomputing
+        waiting = asyncio.create_task(Projector(settings, pool).recompute_pending())
+        await eventually(lambda: _waits_for_advisory_lock(other, RECOMPUTE_LOCK), what="recompute waiting")
+        assert not waiting.done()
+    changes = await asyncio.wait_for(waiting, timeout=30)
+    assert [c.unit_code for c in changes] == ["hue"]
+
+
+async def _waits_for_advisory_lock(conn: asyncpg.Connection, key: int) -> bool:
+    return bool(await conn.fetchval("SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND objid = $1"
+                                    " AND NOT granted)", key))  # fmt: skip
