@@ -36,6 +36,13 @@ RECOMPUTE_LOCK = 7_431_003  # held by the one projector instance recomputing der
 MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
+def recompute_due(pending_for_s: float, behind: bool, last_recompute_s: float) -> bool:
+    """With work pending for `pending_for_s`: recompute now if the consumer has caught up; while it is
+    behind, once the work has waited as long as the last recompute took (at least MIN_STALENESS_S), so
+    at most about half the time goes to recomputing and a burst is folded into few recomputes."""
+    return not behind or pending_for_s >= max(MIN_STALENESS_S, last_recompute_s)
+
+
 class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
     def __init__(self, projector: Projector) -> None:
         self._projector = projector
@@ -99,8 +106,7 @@ class Projector:
         if self._pending_since is None:
             return False
         behind = any((consumer.highwater(tp) or 0) > messages[-1].offset + 1 for tp, messages in batches.items())
-        waited = time.monotonic() - self._pending_since
-        return not behind or waited >= max(MIN_STALENESS_S, self._last_recompute_s)
+        return recompute_due(time.monotonic() - self._pending_since, behind, self._last_recompute_s)
 
     async def apply_batches(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         """Write the facts of `batches`, record what they touched and move the checkpoint, atomically."""
