@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.projector.projection import EVER, ProgressKey, Touched
+from services.projector.touched import EVER, ProgressKey, Touched
 
 _UNIT_KINDS = ("registered", "retenured", "merged")
 

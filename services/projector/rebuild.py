@@ -15,7 +15,8 @@ from collections.abc import Callable
 import asyncpg
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import FIGURE_TYPES, Touched, copy_figures_from_store, recompute, write_facts
+from services.projector.projection import FIGURE_TYPES, copy_figures_from_store, recompute, write_facts
+from services.projector.touched import Touched
 from shared.event_store import recorded_event
 
 READ_MODELS = (

@@ -21,9 +21,10 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.projector import pending
-from services.projector.projection import ProgressChanged, recompute, write_facts
+from services.projector.projection import recompute, write_facts
 from services.projector.rebuild import PROJECTOR_LOCK
 from services.projector.rules_config import progress_rules
+from services.projector.touched import ProgressChanged
 from shared.bus import decode_recorded, encode_json, make_consumer, make_producer
 from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
 from shared.settings import Settings

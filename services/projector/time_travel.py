@@ -10,7 +10,8 @@ from typing import Any
 import asyncpg
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import HISTORY_COLUMNS, ProgressKey, compute_progress
+from services.projector.progress_rows import HISTORY_COLUMNS, compute_progress
+from services.projector.touched import ProgressKey
 
 
 async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, rules: ProgressRules) -> list[dict[str, Any]]:

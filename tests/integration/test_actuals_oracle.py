@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.projector.actuals import TOTAL, Figure, actuals
-from services.projector.projection import PROGRESS_ACTUALS
+from services.projector.progress_rows import PROGRESS_ACTUALS
 
 pytestmark = pytest.mark.postgres
 DISB = "public_investment_disbursement"

@@ -1,0 +1,67 @@
+"""What the projector's facts touched, and what it announces after recomputing: plain values shared by
+the projection modules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+
+def key_columns(keys: list[ProgressKey]) -> tuple[list[str], list[str], list[int]]:
+    """`keys` as three columns, for `unnest($1::text[], $2::text[], $3::int[])`."""
+    return [k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys]
+
+
+@dataclass(frozen=True, order=True)
+class ProgressKey:
+    unit_code: str
+    indicator: str
+    plan_year: int
+
+
+@dataclass(frozen=True)
+class ProgressChanged:
+    """What the projector tells the alerts service after a commit."""
+
+    unit_code: str
+    indicator: str
+    plan_year: int
+    as_of: dt.date
+    status: str
+    version: int
+
+    def as_message(self) -> dict[str, object]:
+        return {
+            "unit_code": self.unit_code,
+            "indicator": self.indicator,
+            "plan_year": self.plan_year,
+            "as_of": self.as_of.isoformat(),
+            "status": self.status,
+            "version": self.version,
+        }
+
+
+EVER = dt.date.min  # "since the first date": every row of a key is recomputed
+
+
+@dataclass
+class Touched:
+    """What a batch of facts changed, so the derived rows can be recomputed for just that."""
+
+    # Each (unit, indicator, plan year) and the earliest date its facts changed: a figure as of a date
+    # changes that date's row and the later ones (values carry forward), a target every row (EVER).
+    keys: dict[ProgressKey, dt.date] = field(default_factory=dict)
+    registered: set[str] = field(default_factory=set)  # units (re-)registered: their peer group may change
+    retenured: set[str] = field(default_factory=set)  # units whose tenures changed
+    merged: set[str] = field(default_factory=set)  # units that took others over
+
+    def touch(self, key: ProgressKey, since: dt.date = EVER) -> None:
+        if key not in self.keys or since < self.keys[key]:
+            self.keys[key] = since
+
+    def update(self, other: Touched) -> None:
+        for key, since in other.keys.items():
+            self.touch(key, since)
+        self.registered |= other.registered
+        self.retenured |= other.retenured
+        self.merged |= other.merged
