@@ -18,16 +18,17 @@ _PEER_GROUP = "CASE WHEN u.parent_code IS NULL THEN 'national' ELSE u.level || '
 
 
 async def recompute_peer_standing(
-    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], registered: Iterable[str] = ()
+    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], regrouped: Iterable[str] = ()
 ) -> set[ProgressKey]:
     """Recompute the peer standing in the peer groups of the units of `since`, for their indicators and
     plan years, on every date any member reported from the earliest date a member's rows changed on (all
-    dates, and every indicator and year, for groups a (re-)registered unit is in). On a date a member did
-    not report, its latest earlier figure stands in for it. One group at a time, to keep memory flat.
+    dates, and every indicator and year, for the groups a unit of `regrouped` — registered again, or
+    merged away — is or was in). On a date a member did not report, its latest earlier figure stands in
+    for it. One group at a time, to keep memory flat.
 
     Only rows whose standing changed are written. Returns the keys whose current (latest) standing
     changed: a peer's report moves a unit's standing without any fact of its own."""
-    registered = set(registered)
+    registered = set(regrouped)
     changed_of: dict[str, list[tuple[tuple[str, int], dt.date]]] = defaultdict(list)
     for key, day in since.items():
         changed_of[key.unit_code].append(((key.indicator, key.plan_year), day))

@@ -230,7 +230,9 @@ async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressR
     changes = []
     for chunk in _chunks(sorted(touched.keys)):
         changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
-    moved = await recompute_peer_standing(conn, touched.keys, touched.registered)
+    # Units merged away leave their peer group, which may not be their successor's.
+    regrouped = touched.registered | await _predecessors(conn, touched.merged)
+    moved = await recompute_peer_standing(conn, touched.keys, regrouped)
     changes += await current_progress(conn, moved - set(touched.keys))
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)
     for chunk in _chunks(sorted(answerable)):
@@ -270,3 +272,12 @@ async def _successor_keys(conn: asyncpg.Connection, keys: set[ProgressKey], succ
         sorted(successors),
     )
     return {ProgressKey(r["successor_code"], r["indicator"], r["plan_year"]) for r in rows}
+
+
+async def _predecessors(conn: asyncpg.Connection, successors: set[str]) -> set[str]:
+    if not successors:
+        return set()
+    rows = await conn.fetch(
+        "SELECT predecessor_code FROM unit_mergers WHERE successor_code = ANY($1::text[])", sorted(successors)
+    )
+    return {r["predecessor_code"] for r in rows}

@@ -287,3 +287,36 @@ async def test_a_unit_moved_to_another_district_leaves_its_old_peer_group(pool: 
     assert rows["hoa-bac"] == ("commune/huyen-a", D("0.1"), "at_or_above")  # alone now, not (900 + 100) / 2000
     assert rows["hoa-vang"] == ("commune/huyen-b", D("0.6"), "at_or_above")  # (900 + 300) / 2000
     assert rows["hoa-son"] == ("commune/huyen-b", D("0.6"), "below")
+
+
+async def test_a_commune_merged_into_another_district_leaves_its_old_peer_group(pool: asyncpg.Pool) -> None:
+    """Xã Hòa Phú (district A) is merged into Xã Hòa Khương (district B) from 1 July, the merger recorded
+    after their reports: from that date Hòa Phú no longer counts among district A's communes."""
+
+    def commune(code: str, name: str, district: str) -> UnitRegistered:
+        return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
+
+    def report(unit: str, month: int, amount: int) -> DisbursementReported:
+        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
+                                    as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
+
+    plans = [
+        TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=D(1000))
+        for u in ("hoa-phu", "hoa-lien", "hoa-khuong")
+    ]
+    events = recorded([
+        commune("hoa-phu", "Hòa Phú", "huyen-a"), commune("hoa-lien", "Hòa Liên", "huyen-a"),
+        commune("hoa-khuong", "Hòa Khương", "huyen-b"), *plans,
+        report("hoa-phu", 6, 900), report("hoa-lien", 6, 100), report("hoa-lien", 8, 200),
+        UnitsMerged(unit_code="hoa-khuong", predecessor_codes=["hoa-phu"], effective_date=dt.date(2025, 7, 1)),
+    ])  # fmt: skip
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, events[:-1], RULES)
+        async with conn.transaction():
+            await apply_events(conn, events[-1:], RULES)
+        august = await conn.fetchrow(
+            "SELECT peer_average, standing FROM unit_progress_history"
+            " WHERE unit_code = 'hoa-lien' AND category = '' AND as_of = '2025-08-28'"
+        )
+    assert (august["peer_average"], august["standing"]) == (D("0.2"), "at_or_above")  # alone: not (900+200)/2000
