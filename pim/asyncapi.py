@@ -72,8 +72,8 @@ def documentation_broker(settings: Settings) -> KafkaBroker:
     @broker.subscriber(
         settings.progress_topic,
         title="progress",
-        description="Published by the projector after commit when a unit's progress changed; consumed by "
-        "the alerts service.",
+        description="Published by the projector after each recompute commits, for every unit whose progress "
+        "changed or whose current peer standing a peer's report moved; consumed by the alerts service.",
     )
     async def progress(message: ProgressChangedMessage) -> None: ...
 

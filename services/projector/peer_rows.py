@@ -28,15 +28,15 @@ async def recompute_peer_standing(
 
     Only rows whose standing changed are written. Returns the keys whose current (latest) standing
     changed: a peer's report moves a unit's standing without any fact of its own."""
-    registered = set(regrouped)
+    moving = set(regrouped)
     changed_of: dict[str, list[tuple[tuple[str, int], dt.date]]] = defaultdict(list)
     for key, day in since.items():
         changed_of[key.unit_code].append(((key.indicator, key.plan_year), day))
     moved: set[ProgressKey] = set()
-    if not changed_of and not registered:
+    if not changed_of and not moving:
         return moved
-    groups = await conn.fetch(_GROUPS, sorted(changed_of.keys() | registered), sorted(registered))
-    every_pair = await _indicator_years(conn) if registered else set()
+    groups = await conn.fetch(_GROUPS, sorted(changed_of.keys() | moving), sorted(moving))
+    every_pair = await _indicator_years(conn) if moving else set()
     merged_on = {
         r["predecessor_code"]: r["effective_date"]
         for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")
@@ -54,8 +54,8 @@ async def recompute_peer_standing(
     return moved
 
 
-# The peer groups of units $1 with their members now; `regrouped`: a unit of $2, just (re-)registered,
-# joined it or left it (the group it stood in before, from its rows).
+# The peer groups of units $1 with their members now; `regrouped`: a unit of $2 (registered again, or
+# merged away) joined it or left it (the group it stood in before, from its rows).
 _GROUPS = f"""
 WITH wanted AS (
     SELECT {_PEER_GROUP} AS peer_group, u.unit_code = ANY($2::text[]) AS regrouped

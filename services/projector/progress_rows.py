@@ -119,9 +119,9 @@ _SOURCES = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $5::date[]) AS k(unit_code, indicator, plan_year, since)
 ), sources AS (
-    SELECT unit_code, indicator, plan_year, since, unit_code AS source FROM keys
+    SELECT unit_code, indicator, plan_year, since, unit_code AS source, NULL::date AS merged_on FROM keys
     UNION ALL
-    SELECT k.unit_code, k.indicator, k.plan_year, k.since, m.predecessor_code FROM keys k
+    SELECT k.unit_code, k.indicator, k.plan_year, k.since, m.predecessor_code, m.effective_date FROM keys k
     JOIN unit_mergers m ON m.successor_code = k.unit_code
 )
 """
@@ -129,7 +129,7 @@ WITH keys AS (
 # The figures the rows from `since` on depend on, known on $4 (all when null): per line, those from the
 # last date before `since` whose report is cumulative (it starts the running total afresh) on, or all.
 _KEY_FIGURES = f"""{_SOURCES}
-SELECT s.unit_code, s.indicator, s.plan_year, s.source, l.category, l.project_code, f.as_of, f.position,
+SELECT s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on, l.category, l.project_code, f.as_of, f.position,
        f.amount_kind = 'cumulative' AS cumulative, f.amount
 FROM sources s
 CROSS JOIN LATERAL (
@@ -216,12 +216,14 @@ async def compute_progress(
         for r in await conn.fetch(_EARLIER_NEWEST, *arrays, known_on, starts)
     }
     figures_of: dict[tuple[str, str, int], list[Figure]] = defaultdict(list)
+    merged_on: dict[str, dt.date] = {}  # each merged-in source's merger date
     for r in await conn.fetch(_KEY_FIGURES, *arrays, known_on, starts):
+        if r["merged_on"] is not None:
+            merged_on[r["source"]] = r["merged_on"]
         figures_of[(r["unit_code"], r["indicator"], r["plan_year"])].append(
             Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
                    r["amount"])
         )  # fmt: skip
-    merged_on = {r[0]: r[1] for r in await conn.fetch("SELECT predecessor_code, effective_date FROM unit_mergers")}
     records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str, int]] = {}
     paces: dict[tuple[str, int, dt.date], Decimal] = {}

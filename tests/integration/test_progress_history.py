@@ -39,6 +39,23 @@ def disbursed(category: str, month: int, amount: int, kind: str = "cumulative") 
     )  # fmt: skip
 
 
+def report(unit: str, month: int, amount: int) -> DisbursementReported:
+    return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
+                                as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
+
+
+def plan(unit: str, amount: int = 1000) -> TargetSet:
+    return TargetSet(unit_code=unit, indicator="public_investment_disbursement", plan_year=2025, amount=D(amount))
+
+
+def province(code: str, name: str) -> UnitRegistered:
+    return UnitRegistered(unit_code=code, name=name, level="province", committee="UBKT Trung ương")
+
+
+def commune(code: str, name: str, district: str) -> UnitRegistered:
+    return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
+
+
 async def history(pool: asyncpg.Pool, *events: object) -> dict[tuple[str, int], tuple[object, ...]]:
     async with pool.acquire() as conn, conn.transaction():
         await apply_events(conn, recorded(list(events)), RULES)  # type: ignore[arg-type]
@@ -155,13 +172,6 @@ async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, sett
 
 
 async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(pool: asyncpg.Pool) -> None:
-    def report(unit: str, month: int, amount: int) -> DisbursementReported:
-        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
-                                    as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
-
-    def plan(unit: str, amount: int) -> TargetSet:
-        return TargetSet(unit_code=unit, indicator="public_investment_disbursement", plan_year=2025, amount=D(amount))
-
     events = [
         plan("lam-dong", 1000), plan("dak-nong", 500), plan("binh-thuan", 500),
         report("lam-dong", 5, 300), report("dak-nong", 5, 100), report("binh-thuan", 6, 250),
@@ -191,16 +201,6 @@ async def test_units_merged_away_leave_their_peer_group_from_the_merger_date(poo
     """After the merger their figures count only inside the successor's, not a second time on their own,
     even though they never report again."""
 
-    def province(code: str, name: str) -> UnitRegistered:
-        return UnitRegistered(unit_code=code, name=name, level="province", committee="UBKT Trung ương")
-
-    def report(unit: str, month: int, amount: int) -> DisbursementReported:
-        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
-                                    as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
-
-    def plan(unit: str, amount: int) -> TargetSet:
-        return TargetSet(unit_code=unit, indicator="public_investment_disbursement", plan_year=2025, amount=D(amount))
-
     events = [
         province("lam-dong", "Lâm Đồng"), province("dak-nong", "Đắk Nông"), province("khanh-hoa", "Khánh Hòa"),
         plan("lam-dong", 1000), plan("dak-nong", 500), plan("khanh-hoa", 1000),
@@ -226,20 +226,10 @@ async def test_units_merged_away_leave_their_peer_group_from_the_merger_date(poo
 async def test_a_unit_whose_standing_a_peer_moved_is_announced(pool: asyncpg.Pool) -> None:
     """Đà Nẵng's own facts do not change, but Huế's late report for the same date puts it below the
     average: the projector announces Đà Nẵng too, so the alerts service need not guess."""
-    plan = [
-        TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=D(1000))
-        for u in ("da-nang", "hue")
-    ]
-    provinces = [
-        UnitRegistered(unit_code=u, name=n, level="province", committee="UBKT Trung ương")
-        for u, n in (("da-nang", "Đà Nẵng"), ("hue", "Huế"))
-    ]
-
-    def report(unit: str, amount: int) -> DisbursementReported:
-        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
-                                    as_of=dt.date(2025, 5, 28), amount=D(amount))  # fmt: skip
-
-    events = recorded([*provinces, *plan, report("da-nang", 300), report("hue", 500)])
+    events = recorded([
+        province("da-nang", "Đà Nẵng"), province("hue", "Huế"), plan("da-nang"), plan("hue"),
+        report("da-nang", 5, 300), report("hue", 5, 500),
+    ])  # fmt: skip
     first, late = events[:-1], events[-1:]  # Huế's report arrives in a later batch
     async with pool.acquire() as conn:
         async with conn.transaction():
@@ -258,21 +248,10 @@ async def test_a_unit_moved_to_another_district_leaves_its_old_peer_group(pool: 
     """Xã Hòa Vang moves from one district to another (registered again with a new parent): the average of
     the communes it left no longer counts it, and it stands among its new peers."""
 
-    def commune(code: str, name: str, district: str) -> UnitRegistered:
-        return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
-
-    def report(unit: str, amount: int) -> DisbursementReported:
-        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
-                                    as_of=dt.date(2025, 5, 28), amount=D(amount))  # fmt: skip
-
-    plans = [
-        TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=D(1000))
-        for u in ("hoa-vang", "hoa-bac", "hoa-son")
-    ]
     events = recorded([
         commune("hoa-vang", "Hòa Vang", "huyen-a"), commune("hoa-bac", "Hòa Bắc", "huyen-a"),
-        commune("hoa-son", "Hòa Sơn", "huyen-b"), *plans,
-        report("hoa-vang", 900), report("hoa-bac", 100), report("hoa-son", 300),
+        commune("hoa-son", "Hòa Sơn", "huyen-b"), plan("hoa-vang"), plan("hoa-bac"), plan("hoa-son"),
+        report("hoa-vang", 5, 900), report("hoa-bac", 5, 100), report("hoa-son", 5, 300),
         commune("hoa-vang", "Hòa Vang", "huyen-b"),  # moved
     ])  # fmt: skip
     async with pool.acquire() as conn:
@@ -293,20 +272,9 @@ async def test_a_commune_merged_into_another_district_leaves_its_old_peer_group(
     """Xã Hòa Phú (district A) is merged into Xã Hòa Khương (district B) from 1 July, the merger recorded
     after their reports: from that date Hòa Phú no longer counts among district A's communes."""
 
-    def commune(code: str, name: str, district: str) -> UnitRegistered:
-        return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
-
-    def report(unit: str, month: int, amount: int) -> DisbursementReported:
-        return DisbursementReported(unit_code=unit, plan_year=2025, category="central_budget",
-                                    as_of=dt.date(2025, month, 28), amount=D(amount))  # fmt: skip
-
-    plans = [
-        TargetSet(unit_code=u, indicator="public_investment_disbursement", plan_year=2025, amount=D(1000))
-        for u in ("hoa-phu", "hoa-lien", "hoa-khuong")
-    ]
     events = recorded([
         commune("hoa-phu", "Hòa Phú", "huyen-a"), commune("hoa-lien", "Hòa Liên", "huyen-a"),
-        commune("hoa-khuong", "Hòa Khương", "huyen-b"), *plans,
+        commune("hoa-khuong", "Hòa Khương", "huyen-b"), plan("hoa-phu"), plan("hoa-lien"), plan("hoa-khuong"),
         report("hoa-phu", 6, 900), report("hoa-lien", 6, 100), report("hoa-lien", 8, 200),
         UnitsMerged(unit_code="hoa-khuong", predecessor_codes=["hoa-phu"], effective_date=dt.date(2025, 7, 1)),
     ])  # fmt: skip
