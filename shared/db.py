@@ -6,8 +6,12 @@ transaction, recorded in `schema_migrations`. An advisory lock lets several serv
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from collections.abc import Iterable, Sequence
 from importlib import resources
+from typing import Any
 
 import asyncpg
 
@@ -39,6 +43,29 @@ async def connect(dsn: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn)
     await _init_connection(conn)
     return conn
+
+
+async def copy_rows_as_csv(
+    conn: asyncpg.Connection,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    empty_text: Sequence[str] = (),
+) -> None:
+    """COPY `rows` into `table` as CSV rather than asyncpg's binary COPY, which encodes every numeric in
+    Python (about 1 µs per Decimal here): for rows of many Decimals CSV, written by `str` and the csv
+    module, costs half the time. Values go through `str`, so Decimals stay exact. None is NULL; CSV cannot
+    tell an empty string from NULL, so name the text columns whose empty strings stay strings."""
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    await conn.copy_to_table(
+        table,
+        source=io.BytesIO(buffer.getvalue().encode()),
+        columns=list(columns),
+        format="csv",
+        force_not_null=list(empty_text) or None,
+    )
 
 
 def migration_files() -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ import asyncpg
 
 from services.projector.accountability import ProgressPoint, attribute, plan_period
 from services.projector.touched import ProgressKey, key_columns
+from shared.db import copy_rows_as_csv
 from shared.events import Role
 from shared.responsibility import Tenure
 
@@ -72,4 +73,4 @@ async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[Prog
         " WHERE (a.unit_code, a.indicator, a.plan_year) = (k.u, k.i, k.y)",
         *key_columns(keys),
     )
-    await conn.copy_records_to_table("leader_accountability", records=records, columns=_ACCOUNTABILITY_COLUMNS)
+    await copy_rows_as_csv(conn, "leader_accountability", _ACCOUNTABILITY_COLUMNS, records)

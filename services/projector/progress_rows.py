@@ -16,6 +16,7 @@ import asyncpg
 from services.projector.actuals import TOTAL, Figure, actuals
 from services.projector.progress import ProgressRules
 from services.projector.touched import EVER, ProgressChanged, ProgressKey, key_columns
+from shared.db import copy_rows_as_csv
 from shared.events import Indicator
 
 # Actual year-to-date of each unit, on each date it reported, per category and in total, as one set-based
@@ -186,7 +187,7 @@ async def recompute_progress(
         *key_columns(keys),
         [since[k] for k in keys],
     )
-    await conn.copy_records_to_table("unit_progress_history", records=records, columns=HISTORY_COLUMNS)
+    await copy_rows_as_csv(conn, "unit_progress_history", HISTORY_COLUMNS, records, empty_text=("category",))
     return [
         ProgressChanged(unit, indicator, year, as_of, status, version)
         for (unit, indicator, year), (as_of, status, version) in sorted(latest.items())
