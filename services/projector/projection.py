@@ -189,7 +189,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
 
 
 # The figures of the stored events up to position $1, straight from their payloads: the rebuild's bulk of
-# the ledger, written by one statement rather than decoded event by event. The same columns as
+# the ledger, written into its empty table by one statement rather than decoded event by event. The same columns as
 # `write_facts` writes (tests/integration/test_rebuild.py holds the two to the same tables).
 _FIGURES_FROM_STORE = """
 INSERT INTO figures (position, unit_code, indicator, plan_year, category, project_code, as_of, amount_kind, amount,
@@ -202,7 +202,6 @@ SELECT e.position, e.payload->>'unit_code',
 FROM public.events e
 JOIN unnest($2::text[], $3::text[]) AS k(event_type, indicator) USING (event_type)
 WHERE e.position <= $1
-ON CONFLICT (position) DO NOTHING
 """
 # Each figure event type, with the indicator its type implies (None: the payload names it).
 FIGURE_TYPES: dict[str, str | None] = {
@@ -212,7 +211,8 @@ FIGURE_TYPES: dict[str, str | None] = {
 
 
 async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touched:
-    """Write the figures of every stored event up to position `up_to`; say which keys they touched."""
+    """Write the figures of every stored event up to position `up_to` into an empty `figures` table; say
+    which keys they touched."""
     types = sorted(FIGURE_TYPES)
     await conn.execute(_FIGURES_FROM_STORE, up_to, types, [FIGURE_TYPES[t] for t in types])
     touched = Touched()

@@ -36,6 +36,7 @@ async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: async
             async with conn.transaction():
                 await apply_events(conn, await store.read_after(start, 4), RULES)
         incremental = await snapshot(conn)
+        indexes = await _indexes(conn)
     assert incremental["leader_accountability"] and incremental["unit_progress_history"]
 
     replayed = await rebuild(pool, RULES)
@@ -51,6 +52,18 @@ async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: async
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = 'public' AND c.relkind = 'r'")}  # fmt: skip
         assert set(READ_MODELS) <= tables
+        # with the same keys and indexes (some tables are indexed only once filled)
+        assert await _indexes(conn) == indexes
+
+
+async def _indexes(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+    rows = await conn.fetch(
+        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+        " AND tablename = ANY($1::text[]) ORDER BY 1, 2",
+        list(READ_MODELS),
+    )
+    assert {r["tablename"] for r in rows} == set(READ_MODELS)
+    return [tuple(r) for r in rows]
 
 
 async def test_a_damaged_read_model_is_repaired_by_a_rebuild(pool: asyncpg.Pool) -> None:
