@@ -19,6 +19,7 @@ from services.projector.peer_rows import recompute_peer_standing
 from services.projector.progress import ProgressRules
 from services.projector.progress_rows import current_progress, recompute_progress
 from services.projector.touched import ProgressChanged, ProgressKey, Touched
+from shared.bus import decode_recorded
 from shared.events import (
     ConfidenceVoteRecorded,
     DisbursementReported,
@@ -188,21 +189,6 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     return touched
 
 
-# The figures of the stored events up to position $1, straight from their payloads: the rebuild's bulk of
-# the ledger, written into its empty table by one statement rather than decoded event by event. The same columns as
-# `write_facts` writes (tests/integration/test_rebuild.py holds the two to the same tables).
-_FIGURES_FROM_STORE = """
-INSERT INTO figures (position, unit_code, indicator, plan_year, category, project_code, as_of, amount_kind, amount,
-                     correction_reason, known_on)
-SELECT e.position, e.payload->>'unit_code',
-       coalesce(e.payload->>'indicator', k.indicator), (e.payload->>'plan_year')::int, e.payload->>'category',
-       coalesce(e.payload->>'project_code', ''), (e.payload->>'as_of')::date, e.payload->>'amount_kind',
-       (e.payload->>'amount')::numeric, e.payload->>'reason',
-       coalesce((e.payload->>'document_date')::date, (e.recorded_at AT TIME ZONE 'UTC')::date)
-FROM public.events e
-JOIN unnest($2::text[], $3::text[]) AS k(event_type, indicator) USING (event_type)
-WHERE e.position <= $1
-"""
 # Each figure event type, with the indicator its type implies (None: the payload names it).
 FIGURE_TYPES: dict[str, str | None] = {
     **{cls.model_fields["type"].default: cls.indicator.value for cls in (DisbursementReported, RevenueReported)},
@@ -210,11 +196,74 @@ FIGURE_TYPES: dict[str, str | None] = {
 }
 
 
+def _insert_figures(events: str) -> str:
+    """The figures among `events` (a relation of position, event_type, payload, recorded_at), written
+    straight from their JSON payloads by one statement: the same columns `write_facts` writes from
+    decoded events (tests hold the two to the same tables). $1, $2: `FIGURE_TYPES` as two arrays."""
+    return f"""
+INSERT INTO figures AS f (position, unit_code, indicator, plan_year, category, project_code, as_of, amount_kind,
+                          amount, correction_reason, known_on)
+SELECT e.position, e.payload->>'unit_code',
+       coalesce(e.payload->>'indicator', k.indicator), (e.payload->>'plan_year')::int, e.payload->>'category',
+       coalesce(e.payload->>'project_code', ''), (e.payload->>'as_of')::date, e.payload->>'amount_kind',
+       (e.payload->>'amount')::numeric, e.payload->>'reason',
+       coalesce((e.payload->>'document_date')::date, (e.recorded_at AT TIME ZONE 'UTC')::date)
+FROM {events} e
+JOIN unnest($1::text[], $2::text[]) AS k(event_type, indicator) USING (event_type)
+"""
+
+
+# The rebuild's bulk of the ledger: the figures of the stored events up to position $3.
+_FIGURES_FROM_STORE = _insert_figures(
+    "(SELECT position, event_type, payload, recorded_at FROM public.events WHERE position <= $3)"
+)
+# The live projector's: the figures of a batch of ledger messages (`incoming_messages`), with the keys
+# they changed and the earliest date of each. A figure already written (a redelivery) changes nothing.
+_INCOMING_EVENTS = """(
+    SELECT (message->>'position')::bigint AS position, message->>'event_type' AS event_type,
+           message->'payload' AS payload, (message->>'recorded_at')::timestamptz AS recorded_at
+    FROM incoming_messages
+)"""
+_FIGURES_FROM_MESSAGES = f"""
+WITH written AS ({_insert_figures(_INCOMING_EVENTS)} ON CONFLICT (position) DO NOTHING
+    RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of
+)
+SELECT unit_code, indicator, plan_year, min(as_of) AS since FROM written GROUP BY 1, 2, 3
+"""
+
+
+def _figure_types() -> tuple[list[str], list[str | None]]:
+    types = sorted(FIGURE_TYPES)
+    return types, [FIGURE_TYPES[t] for t in types]
+
+
+async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[bytes]) -> Touched:
+    """Write the facts of ledger messages (`RecordedEvent` JSON); say what they touched. Figures, most
+    of the ledger, go from the JSON to their table in PostgreSQL, set-based (decoding them in Python
+    cost more than the rest of their writing); the other events are decoded and written by `write_facts`."""
+    await conn.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS incoming_messages (message jsonb NOT NULL) ON COMMIT DELETE ROWS"
+    )
+    await conn.execute(
+        "INSERT INTO incoming_messages SELECT m::jsonb FROM unnest($1::text[]) AS m", [m.decode() for m in messages]
+    )
+    types, indicators = _figure_types()
+    touched = Touched()
+    for r in await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators):
+        touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
+    others = await conn.fetch(
+        "SELECT message::text FROM incoming_messages WHERE message->>'event_type' <> ALL($1::text[])"
+        " ORDER BY (message->>'position')::bigint",
+        types,
+    )
+    touched.update(await write_facts(conn, [decode_recorded(r["message"]) for r in others]))
+    return touched
+
+
 async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touched:
     """Write the figures of every stored event up to position `up_to` into an empty `figures` table; say
     which keys they touched."""
-    types = sorted(FIGURE_TYPES)
-    await conn.execute(_FIGURES_FROM_STORE, up_to, types, [FIGURE_TYPES[t] for t in types])
+    await conn.execute(_FIGURES_FROM_STORE, *_figure_types(), up_to)
     touched = Touched()
     for r in await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures"):
         touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))

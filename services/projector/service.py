@@ -21,11 +21,11 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.projector import pending
-from services.projector.projection import recompute, write_facts
+from services.projector.projection import recompute, write_ledger_messages
 from services.projector.rebuild import PROJECTOR_LOCK
 from services.projector.rules_config import progress_rules
 from services.projector.touched import ProgressChanged
-from shared.bus import decode_recorded, encode_json, make_consumer, make_producer
+from shared.bus import encode_json, make_consumer, make_producer
 from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -112,13 +112,12 @@ class Projector:
     async def apply_batches(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
         """Write the facts of `batches`, record what they touched and move the checkpoint, atomically."""
         started = time.perf_counter()
-        events = [decode_recorded(m.value) for messages in batches.values() for m in messages]
-        events.sort(key=lambda e: e.position)
+        values = [m.value for messages in batches.values() for m in messages]
         offsets = [(tp.topic, tp.partition, messages[-1].offset + 1) for tp, messages in batches.items()]
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
             await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
-            await pending.record(conn, await write_facts(conn, events))
+            await pending.record(conn, await write_ledger_messages(conn, values))
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
                 " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = $3",
@@ -126,7 +125,7 @@ class Projector:
             )
         if self._pending_since is None:
             self._pending_since = time.monotonic()
-        EVENTS_PROJECTED.inc(len(events))
+        EVENTS_PROJECTED.inc(len(values))
         PROJECTOR_BATCH_SECONDS.observe(time.perf_counter() - started)
 
     async def recompute_pending(self) -> list[ProgressChanged]:
