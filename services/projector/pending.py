@@ -3,6 +3,10 @@
 Facts are written batch by batch with the checkpoint; what they touched is recorded in the same
 transaction and recomputed later, once for many batches. Taking the record deletes it in the
 transaction that does the recompute, so the work is neither lost nor done twice for good.
+
+Batches only append (a key touched by several batches has a row per batch) and a recompute deletes
+only what was committed when it began: the projector writes the next batches while it recomputes, and
+neither waits for the other.
 """
 
 from __future__ import annotations
@@ -19,28 +23,18 @@ async def record(conn: asyncpg.Connection, touched: Touched) -> None:
     for kind in _UNIT_KINDS:
         rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, kind)]
     if rows:
-        rows.sort()  # one order for every writer: concurrent batches cannot deadlock on these rows
         await conn.execute(
-            "INSERT INTO projector_pending AS p (kind, unit_code, indicator, plan_year, since)"
-            " SELECT kind, unit_code, indicator, plan_year, since"
-            " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[])"
-            " WITH ORDINALITY AS r(kind, unit_code, indicator, plan_year, since, n) ORDER BY n"
-            " ON CONFLICT (kind, unit_code, indicator, plan_year) DO UPDATE SET since = least(p.since, excluded.since)",
+            "INSERT INTO projector_pending (kind, unit_code, indicator, plan_year, since)"
+            " SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::date[])",
             *(list(column) for column in zip(*rows, strict=True)),
         )
 
 
 async def take(conn: asyncpg.Connection) -> Touched:
-    """Delete and return everything pending (call inside the transaction that recomputes it). Rows a
-    batch of another projector instance is writing are skipped, not waited for: that batch's instance
-    recomputes them, and the two never wait on each other."""
+    """Delete and return everything pending (call inside the transaction that recomputes it), each key
+    from the earliest date any of its records names."""
     touched = Touched()
-    for r in await conn.fetch(
-        "DELETE FROM projector_pending p USING (SELECT kind, unit_code, indicator, plan_year FROM projector_pending"
-        " FOR UPDATE SKIP LOCKED) t WHERE (p.kind, p.unit_code, p.indicator, p.plan_year)"
-        " = (t.kind, t.unit_code, t.indicator, t.plan_year) RETURNING p.kind, p.unit_code, p.indicator, p.plan_year,"
-        " p.since"
-    ):
+    for r in await conn.fetch("DELETE FROM projector_pending RETURNING kind, unit_code, indicator, plan_year, since"):
         if r["kind"] == "progress":
             touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
         else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 from collections.abc import AsyncIterator, Coroutine
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,7 @@ from services.ingest.relay import Relay
 from services.projector import pending
 from services.projector.projection import write_facts
 from services.projector.service import RECOMPUTE_LOCK, Projector
+from services.projector.touched import ProgressKey, Touched
 from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
@@ -173,21 +175,48 @@ async def test_work_left_pending_by_a_crash_is_done_by_the_next_run(settings: Se
     assert [r[2] for r in await progress_rows(pool)] == [Decimal(30 * 10**9)] * len(UNITS)
 
 
-async def test_taking_pending_work_skips_rows_another_batch_is_writing(pool: asyncpg.Pool) -> None:
-    """Two projector instances: one recomputing must not wait on (or deadlock with) the other's batch."""
+def _touching(unit: str, since: dt.date) -> Touched:
+    touched = Touched()
+    touched.touch(ProgressKey(unit, "public_investment_disbursement", 2025), since)
+    return touched
+
+
+async def test_taking_pending_work_does_not_wait_for_a_batch_being_written(pool: asyncpg.Pool) -> None:
+    """A recompute takes what batches committed; one still being written (by this instance, or another)
+    is neither waited for nor taken."""
     async with pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO projector_pending (kind, unit_code, indicator, plan_year) VALUES"
-            " ('progress', 'hue', 'public_investment_disbursement', 2025),"
-            " ('progress', 'da-nang', 'public_investment_disbursement', 2025)"
-        )
+        await pending.record(conn, _touching("da-nang", dt.date(2025, 2, 28)))
     async with pool.acquire() as writer, pool.acquire() as taker, writer.transaction():
-        await writer.execute("UPDATE projector_pending SET since = since WHERE unit_code = 'hue'")  # a batch's upsert
+        await pending.record(writer, _touching("hue", dt.date(2025, 3, 31)))
         async with taker.transaction():
             taken = await asyncio.wait_for(pending.take(taker), timeout=10)
     assert {k.unit_code for k in taken.keys} == {"da-nang"}
     async with pool.acquire() as conn:
         assert [r[0] for r in await conn.fetch("SELECT unit_code FROM projector_pending")] == ["hue"]
+
+
+async def test_a_batch_records_work_without_waiting_for_a_recompute_taking_the_same_key(pool: asyncpg.Pool) -> None:
+    """The projector writes the next batches while it recomputes: recording what a batch touched does not
+    wait for the recompute taking the same key, and is there for the next recompute."""
+    key = ProgressKey("hue", "public_investment_disbursement", 2025)
+    async with pool.acquire() as conn:
+        await pending.record(conn, _touching("hue", dt.date(2025, 3, 31)))
+    async with pool.acquire() as taker, pool.acquire() as writer, taker.transaction():
+        taken = await pending.take(taker)  # the recompute is still running: not committed
+        async with writer.transaction():
+            await asyncio.wait_for(pending.record(writer, _touching("hue", dt.date(2025, 1, 31))), timeout=10)
+    assert taken.keys == {key: dt.date(2025, 3, 31)}
+    async with pool.acquire() as conn, conn.transaction():
+        assert (await pending.take(conn)).keys == {key: dt.date(2025, 1, 31)}
+
+
+async def test_a_key_recorded_by_several_batches_is_recomputed_from_its_earliest_date(pool: asyncpg.Pool) -> None:
+    key = ProgressKey("hue", "public_investment_disbursement", 2025)
+    async with pool.acquire() as conn, conn.transaction():
+        for since in (dt.date(2025, 3, 31), dt.date(2025, 1, 31), dt.date(2025, 6, 30)):
+            await pending.record(conn, _touching("hue", since))
+        assert (await pending.take(conn)).keys == {key: dt.date(2025, 1, 31)}
+        assert await conn.fetchval("SELECT count(*) FROM projector_pending") == 0
 
 
 async def test_instances_recompute_one_at_a_time(settings: Settings, pool: asyncpg.Pool) -> None:
