@@ -12,6 +12,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
 
 from shared.events import RecordedEvent
+from shared.fetch_wait import honour_fetch_wait
 from shared.settings import Settings
 
 
@@ -35,6 +36,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
 
 def make_broker(settings: Settings, service: str) -> KafkaBroker:
     """A FastStream broker for `service`; per-message logs at DEBUG (one line a message is too much at INFO)."""
+    honour_fetch_wait()
     return KafkaBroker(
         bootstrap(settings),
         enable_idempotence=settings.kafka_enable_idempotence,
@@ -45,6 +47,7 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
 
 
 def make_consumer(settings: Settings, *topics: str, group: str, **options: Any) -> AIOKafkaConsumer:
+    honour_fetch_wait()
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap(settings),
