@@ -240,7 +240,8 @@ def _figure_types() -> tuple[list[str], list[str | None]]:
 async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[bytes]) -> Touched:
     """Write the facts of ledger messages (`RecordedEvent` JSON); say what they touched. Figures, most
     of the ledger, go from the JSON to their table in PostgreSQL, set-based (decoding them in Python
-    cost more than the rest of their writing); the other events are decoded and written by `write_facts`."""
+    cost more than the rest of their writing); the other events are decoded and written by `write_facts`.
+    Call inside a transaction: the messages' table empties at its commit."""
     await conn.execute(
         "CREATE TEMP TABLE IF NOT EXISTS incoming_messages (message jsonb NOT NULL) ON COMMIT DELETE ROWS"
     )
