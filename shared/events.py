@@ -24,6 +24,13 @@ class Indicator(StrEnum):
     DISBURSEMENT = "public_investment_disbursement"  # giải ngân vốn đầu tư công, against the capital plan
 
 
+def plan_window(indicator: Indicator, plan_year: int) -> tuple[dt.date, dt.date]:
+    """The days a plan year's figures count for: revenue the fiscal year; disbursement until 31 January
+    of the next year (the end of the disbursement window)."""
+    end = dt.date(plan_year + 1, 1, 31) if indicator is Indicator.DISBURSEMENT else dt.date(plan_year, 12, 31)
+    return dt.date(plan_year, 1, 1), end
+
+
 class Role(StrEnum):
     """How a leader answers for a unit (người đứng đầu, quyền, phó phụ trách)."""
 

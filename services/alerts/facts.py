@@ -9,10 +9,10 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.alerts.rules import IndicatorYear, Point, Vote, window_end
+from services.alerts.rules import IndicatorYear, Point, Vote
 from services.alerts.seasonal import Trajectory
 from services.projector.progress import ProgressRules
-from shared.events import Indicator, Role
+from shared.events import Indicator, Role, plan_window
 from shared.responsibility import Tenure
 
 
@@ -137,7 +137,7 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
                 tuple(points[indicator.value]),
                 arrivals[indicator.value],
                 trajectories,
-                rules.pace(indicator, plan_year, window_end(indicator, plan_year)),
+                rules.pace(indicator, plan_year, plan_window(indicator, plan_year)[1]),
             )
         )
     tenures = [

@@ -16,7 +16,7 @@ from typing import Literal
 
 from services.alerts.config import AlertConfig, Severity
 from services.alerts.seasonal import Trajectory, project_final_rate
-from shared.events import Indicator
+from shared.events import Indicator, plan_window
 
 QUANTUM = Decimal("0.0001")
 
@@ -31,11 +31,6 @@ class Point:
     expected_pace: Decimal
     peer_average: Decimal | None = None
     standing: str | None = None  # at_or_above | below | not_assessed
-
-
-def window_end(indicator: Indicator, plan_year: int) -> dt.date:
-    """The last day figures count for a plan year: disbursement runs to 31 January of the next year."""
-    return dt.date(plan_year + 1, 1, 31) if indicator is Indicator.DISBURSEMENT else dt.date(plan_year, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -53,7 +48,8 @@ class IndicatorYear:
 
     @property
     def window_end(self) -> dt.date:
-        return window_end(self.indicator, self.plan_year)
+        """The last day figures count for the plan year (`plan_window`)."""
+        return plan_window(self.indicator, self.plan_year)[1]
 
     def closes_on(self, deadline_days: int) -> dt.date:
         """The day the year's findings are final: the window's last report is due."""

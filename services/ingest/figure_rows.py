@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from services.ingest.errors import ErrorLog, RowError
-from shared.events import FigureCorrected, FigureFields, FigureReported, Indicator
+from shared.events import FigureCorrected, FigureFields, FigureReported, Indicator, plan_window
 from shared.money import MAX_DECIMAL_PLACES
 
 MAX_AMOUNT = Decimal(10) ** 18  # VND; far above any budget, below numeric trouble
@@ -171,19 +171,10 @@ def parse_int_cell(value: object) -> int:
     return int(text)
 
 
-def reporting_window(indicator: Indicator, plan_year: int) -> tuple[dt.date, dt.date]:
-    """Dates a figure of `plan_year` may carry: revenue within the fiscal year; disbursement until
-    31 January of the next year (the end of the disbursement window)."""
-    start = dt.date(plan_year, 1, 1)
-    if indicator is Indicator.DISBURSEMENT:
-        return start, dt.date(plan_year + 1, 1, 31)
-    return start, dt.date(plan_year, 12, 31)
-
-
 def check_figure(figure: FigureRow, today: dt.date) -> list[RowError]:
     """The checks a figure passes on its own, before any state is consulted."""
     errors = []
-    first, last = reporting_window(figure.indicator, figure.plan_year)
+    first, last = plan_window(figure.indicator, figure.plan_year)
     if not first <= figure.as_of <= last:
         errors.append(
             RowError(

@@ -130,9 +130,3 @@ def vote_band(voters: int, low: int) -> str:
     if 2 * low > voters:
         return "review"
     return "none"
-
-
-def plan_period(indicator: str, plan_year: int) -> tuple[dt.date, dt.date]:
-    """The months a plan year's result is made in: disbursement runs to 31 January of the next year."""
-    end = dt.date(plan_year + 1, 1, 31) if indicator == "public_investment_disbursement" else dt.date(plan_year, 12, 31)
-    return dt.date(plan_year, 1, 1), end

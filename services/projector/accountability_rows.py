@@ -8,10 +8,10 @@ from collections.abc import Iterable
 
 import asyncpg
 
-from services.projector.accountability import ProgressPoint, attribute, plan_period
+from services.projector.accountability import ProgressPoint, attribute
 from services.projector.touched import ProgressKey, key_columns
 from shared.db import copy_rows_as_csv
-from shared.events import Role
+from shared.events import Indicator, Role, plan_window
 from shared.responsibility import Tenure
 
 _ACCOUNTABILITY_COLUMNS = (
@@ -50,7 +50,7 @@ async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[Prog
     for key in keys:
         points = points_of[key]
         tenures = tenures_of[key.unit_code]
-        start, end = plan_period(key.indicator, key.plan_year)
+        start, end = plan_window(Indicator(key.indicator), key.plan_year)
         deputies = [t for t in tenures if t.indicator == key.indicator]
         for answerable_as, candidates, roles in (
             ("head", tenures, (Role.HEAD, Role.ACTING_HEAD)),
