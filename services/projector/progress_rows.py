@@ -81,38 +81,38 @@ GROUP BY GROUPING SETS ((unit_code, indicator, plan_year, as_of, category), (uni
 HAVING GROUPING(category) = 1 OR bool_or(seen > 0)  -- a category has rows from its first report on
 """
 
-# Each key's target (the latest known on $4, or the latest of all when $4 is null), and the newest fact
-# every row of the key reflects (its target, a merger into it); figures add theirs date by date.
-_KEY_FACTS = """
+_KEYS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
-)
+)"""
+
+
+def _latest_target(unit: str) -> str:
+    """`unit`'s target for the key's indicator and year: the latest known on $4 (of all, when null)."""
+    return f"""(
+    SELECT h.amount, h.late_supplement, h.position FROM target_history h
+    WHERE (h.unit_code, h.indicator, h.plan_year) = ({unit}, k.indicator, k.plan_year)
+      AND ($4::date IS NULL OR h.known_on <= $4::date)
+    ORDER BY h.position DESC LIMIT 1
+)"""
+
+
+# Each key's target, and the newest fact every row of the key reflects (its target, a merger into it);
+# figures add theirs date by date.
+_KEY_FACTS = f"""{_KEYS}
 SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplement,
        coalesce(greatest(t.position, (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)),
                 0) AS version
 FROM keys k
-LEFT JOIN LATERAL (
-    SELECT h.amount, h.late_supplement, h.position FROM target_history h
-    WHERE (h.unit_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
-      AND ($4::date IS NULL OR h.known_on <= $4::date)
-    ORDER BY h.position DESC LIMIT 1
-) t ON true
+LEFT JOIN LATERAL {_latest_target("k.unit_code")} t ON true
 """
 
 # The targets of the units merged into each key's unit, which join its target from the merger date.
-_MERGED_TARGETS = """
-WITH keys AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
-)
+_MERGED_TARGETS = f"""{_KEYS}
 SELECT k.unit_code, k.indicator, k.plan_year, m.effective_date, t.amount, t.late_supplement
 FROM keys k
 JOIN unit_mergers m ON m.successor_code = k.unit_code
-JOIN LATERAL (
-    SELECT h.amount, h.late_supplement FROM target_history h
-    WHERE (h.unit_code, h.indicator, h.plan_year) = (m.predecessor_code, k.indicator, k.plan_year)
-      AND ($4::date IS NULL OR h.known_on <= $4::date)
-    ORDER BY h.position DESC LIMIT 1
-) t ON true
+JOIN LATERAL {_latest_target("m.predecessor_code")} t ON true
 """
 
 # Each key's unit and the units merged into it (`source`), with the date its rows are recomputed from.
