@@ -16,9 +16,11 @@ import pytest
 from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from services.projector.time_travel import progress_as_known_on
+from services.projector.touched import ProgressChanged
 from shared.events import (
     DisbursementReported,
     FigureCorrected,
+    RecordedEvent,
     TargetAdjusted,
     TargetSet,
     UnitRegistered,
@@ -56,9 +58,18 @@ def commune(code: str, name: str, district: str) -> UnitRegistered:
     return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
 
 
+async def project(conn: asyncpg.Connection, *batches: list[RecordedEvent]) -> list[ProgressChanged]:
+    """Project each batch in a transaction of its own, as the projector does; the changes announced."""
+    changes = []
+    for batch in batches:
+        async with conn.transaction():
+            changes += await apply_events(conn, batch, RULES)
+    return changes
+
+
 async def history(pool: asyncpg.Pool, *events: object) -> dict[tuple[str, int], tuple[object, ...]]:
-    async with pool.acquire() as conn, conn.transaction():
-        await apply_events(conn, recorded(list(events)), RULES)  # type: ignore[arg-type]
+    async with pool.acquire() as conn:
+        await project(conn, recorded(list(events)))  # type: ignore[arg-type]
         rows = await conn.fetch("SELECT * FROM unit_progress_history ORDER BY category, as_of")
     return {
         (r["category"], r["as_of"].month): (r["actual_ytd"], r["rate"], r["comparable_rate"], r["status"]) for r in rows
@@ -130,8 +141,7 @@ async def test_progress_as_known_on_a_past_date_ignores_later_reports(pool: asyn
         for r, at in zip(recorded(events), [on(1, 1), on(5, 2), on(10, 3), on(2, 4)], strict=True)
     ]
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await apply_events(conn, stamped, RULES)
+        await project(conn, stamped)
 
         async def total(day: dt.date) -> object:
             rows = await progress_as_known_on(conn, day, RULES)
@@ -154,8 +164,8 @@ async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, sett
     ]
     days = [dt.datetime(2025, m, d, tzinfo=dt.UTC) for m, d in ((1, 1), (1, 1), (2, 5), (3, 5))]
     stamped = [r.model_copy(update={"recorded_at": at}) for r, at in zip(recorded(events), days, strict=True)]
-    async with pool.acquire() as conn, conn.transaction():
-        await apply_events(conn, stamped, RULES)
+    async with pool.acquire() as conn:
+        await project(conn, stamped)
     env = {**os.environ, "DATABASE_URL": str(settings.database_url), "COLUMNS": "200"}
     pim = str(Path(sys.executable).with_name("pim"))
 
@@ -180,8 +190,7 @@ async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(p
         report("lam-dong", 7, 450), report("lam-dong", 8, 500),
     ]  # fmt: skip
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await apply_events(conn, recorded(events), RULES)
+        await project(conn, recorded(events))
         rows = await conn.fetch(
             "SELECT as_of, target, actual_ytd, rate FROM unit_progress_history"
             " WHERE unit_code = 'lam-dong' AND category = '' ORDER BY as_of"
@@ -209,8 +218,7 @@ async def test_units_merged_away_leave_their_peer_group_from_the_merger_date(poo
         report("lam-dong", 8, 600), report("khanh-hoa", 8, 400),
     ]  # fmt: skip
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await apply_events(conn, recorded(events), RULES)
+        await project(conn, recorded(events))
         rows = await conn.fetch(
             "SELECT unit_code, as_of, peer_average, standing, peer_rank FROM unit_progress_history"
             " WHERE category = '' ORDER BY as_of, unit_code"
@@ -232,11 +240,9 @@ async def test_a_unit_whose_standing_a_peer_moved_is_announced(pool: asyncpg.Poo
     ])  # fmt: skip
     first, late = events[:-1], events[-1:]  # Huế's report arrives in a later batch
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await apply_events(conn, first, RULES)
+        await project(conn, first)
         before = await conn.fetchrow("SELECT standing, version FROM unit_progress WHERE unit_code = 'da-nang'")
-        async with conn.transaction():
-            changes = await apply_events(conn, late, RULES)
+        changes = await project(conn, late)
         after = await conn.fetchrow("SELECT standing, version FROM unit_progress WHERE unit_code = 'da-nang'")
     assert (before["standing"], after["standing"]) == ("at_or_above", "below")
     assert {c.unit_code for c in changes} == {"da-nang", "hue"}
@@ -255,10 +261,7 @@ async def test_a_unit_moved_to_another_district_leaves_its_old_peer_group(pool: 
         commune("hoa-vang", "Hòa Vang", "huyen-b"),  # moved
     ])  # fmt: skip
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await apply_events(conn, events[:-1], RULES)
-        async with conn.transaction():
-            await apply_events(conn, events[-1:], RULES)
+        await project(conn, events[:-1], events[-1:])
         rows = {
             r["unit_code"]: (r["peer_group"], r["peer_average"], r["standing"])
             for r in await conn.fetch("SELECT unit_code, peer_group, peer_average, standing FROM unit_progress")
@@ -279,10 +282,7 @@ async def test_a_commune_merged_into_another_district_leaves_its_old_peer_group(
         UnitsMerged(unit_code="hoa-khuong", predecessor_codes=["hoa-phu"], effective_date=dt.date(2025, 7, 1)),
     ])  # fmt: skip
     async with pool.acquire() as conn:
-        async with conn.transaction():
-            await apply_events(conn, events[:-1], RULES)
-        async with conn.transaction():
-            await apply_events(conn, events[-1:], RULES)
+        await project(conn, events[:-1], events[-1:])
         august = await conn.fetchrow(
             "SELECT peer_average, standing FROM unit_progress_history"
             " WHERE unit_code = 'hoa-lien' AND category = '' AND as_of = '2025-08-28'"
