@@ -14,12 +14,12 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from pim.operator_db import database_url
+from pim.operator_db import database_url, migrated_pool
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
 from shared.auth import Role, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
-from shared.db import connect, create_pool, migrate
+from shared.db import connect, migrate
 from shared.event_store import IdempotencyConflict
 
 tokens = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -123,37 +123,40 @@ def import_command(
 async def _import(
     file: Path, token: str, store_valid: bool, key: str | None, report_path: Path
 ) -> tuple[IntakeResult | None, ErrorLog]:
-    url = database_url()
-    await migrate(url)
-    pool = await create_pool(url, max_size=2)
-    report = RejectedRowsReport(report_path)
+    async with migrated_pool(max_size=2) as pool:
+        report = RejectedRowsReport(report_path)
+        try:
+            return await _import_into(pool, file, token, store_valid, key, report)
+        finally:
+            report.close()
+
+
+async def _import_into(
+    pool: asyncpg.Pool, file: Path, token: str, store_valid: bool, key: str | None, report: RejectedRowsReport
+) -> tuple[IntakeResult | None, ErrorLog]:
     errors = ErrorLog(on_error=[report])
     size = file.stat().st_size  # noqa: ASYNC240 - one stat, before the work starts
-    try:
-        async with pool.acquire() as conn:
-            try:
-                principal = await authenticate(conn, token)
-            except Unauthenticated as refused:
-                raise typer.BadParameter(f"token refused: {refused}") from None
-        columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
-        with Progress(*Progress.get_default_columns()[:1], *columns, console=console, transient=True) as progress:
-            task = progress.add_task(f"Importing {file.name}", total=size)
-            try:
-                result = await import_figure_file(
-                    FigureIntake(pool), file, principal, channel="file", idempotency_key=key,
-                    store_valid=store_valid, errors=errors, on_bytes=lambda done: progress.update(task, completed=done),
-                )  # fmt: skip
-            except SubmissionRejected as rejected:
-                if not errors:  # a file-level refusal (size, encoding, header): not yet in the log
-                    for problem in rejected.errors:
-                        errors.add(problem)
-                return None, errors
-            except IdempotencyConflict as conflict:
-                raise typer.BadParameter(str(conflict)) from None
-        return result, errors
-    finally:
-        report.close()
-        await pool.close()
+    async with pool.acquire() as conn:
+        try:
+            principal = await authenticate(conn, token)
+        except Unauthenticated as refused:
+            raise typer.BadParameter(f"token refused: {refused}") from None
+    columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+    with Progress(*Progress.get_default_columns()[:1], *columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"Importing {file.name}", total=size)
+        try:
+            result = await import_figure_file(
+                FigureIntake(pool), file, principal, channel="file", idempotency_key=key,
+                store_valid=store_valid, errors=errors, on_bytes=lambda done: progress.update(task, completed=done),
+            )  # fmt: skip
+        except SubmissionRejected as rejected:
+            if not errors:  # a file-level refusal (size, encoding, header): not yet in the log
+                for problem in rejected.errors:
+                    errors.add(problem)
+            return None, errors
+        except IdempotencyConflict as conflict:
+            raise typer.BadParameter(str(conflict)) from None
+    return result, errors
 
 
 def _show_errors(errors: list[RowError]) -> None:
