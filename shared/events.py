@@ -101,7 +101,7 @@ class TargetSet(DomainEvent):
     unit_code: UnitCode
     indicator: Indicator
     plan_year: int = Field(ge=2000, le=2100)
-    amount: Amount = Field(description="annual estimate / capital plan, VND")
+    amount: Amount = Field(ge=0, description="annual estimate / capital plan, VND")
     decision_number: Annotated[str, Field(max_length=128)] = ""
     decision_date: dt.date | None = None
     decision_authority: Annotated[str, Field(max_length=300)] = ""
@@ -182,12 +182,18 @@ class TargetAdjusted(DomainEvent):
 
 
 class UnitsMerged(DomainEvent):
-    """Predecessor units merged into `unit_code` (the successor) from `effective_date`."""
+    """Predecessor units merged into `unit_code` (the successor) from `effective_date`.
+
+    `successor_reports`: `consolidated` (the default, as merged provinces reported after 1 July 2025) — from
+    the merger date the successor's year-to-date figures already include what its predecessors disbursed
+    or collected before it; `own_only` — they cover the successor alone, and the predecessors' last figures
+    are added to them."""
 
     type: Literal["UnitsMerged"] = "UnitsMerged"
     unit_code: UnitCode
     predecessor_codes: Annotated[list[UnitCode], Field(min_length=1, max_length=100)]
     effective_date: dt.date
+    successor_reports: Literal["consolidated", "own_only"] = "consolidated"
 
     def occurred_on(self) -> dt.date:
         return self.effective_date

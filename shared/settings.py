@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     pim_pace_file: Path | None = Field(
         default=None, description="TOML pace curves (see infra/pace.toml); unset = the built-in defaults"
     )
+    pim_assessment_file: Path | None = Field(
+        default=None, description="assessment groups YAML (see infra/assessment.yaml); unset = the built-in defaults"
+    )
     pim_disbursement_tolerance_pp: int = Field(
         default=5, description="percentage points a unit may trail its pace before it is flagged"
     )

@@ -95,9 +95,10 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
         )
     }
     history = await conn.fetch(
-        "SELECT indicator, plan_year, as_of, actual_ytd, rate, expected_pace, peer_average, standing, version"
-        " FROM unit_progress_history WHERE unit_code = $1 AND plan_year <= $2 AND category = ''"
-        " ORDER BY indicator, plan_year, as_of",
+        "SELECT h.indicator, h.plan_year, h.as_of, h.actual_ytd, h.rate, h.expected_pace, s.average AS peer_average,"
+        " s.standing, h.version FROM unit_progress_history h"
+        " LEFT JOIN unit_standing_history s USING (unit_code, indicator, plan_year, as_of)"
+        " WHERE h.unit_code = $1 AND h.plan_year <= $2 AND h.category = '' ORDER BY h.indicator, h.plan_year, h.as_of",
         unit_code,
         plan_year,
     )

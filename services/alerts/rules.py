@@ -150,10 +150,10 @@ def _behind_run(points: tuple[Point, ...], tolerance: Decimal) -> int:
 def below_peer_average(year: IndicatorYear, config: AlertConfig) -> Finding | None:
     rule = config.rules.below_peer_average
     point = year.latest()
-    if point is None or point.rate is None or point.peer_average is None:
-        return None
+    if point is None or point.rate is None or point.peer_average is None or point.standing != "below":
+        return None  # the projector's standing, in the unit's home group: the one source of "below"
     if point.rate >= point.peer_average - rule.margin_pp / 100:
-        return None
+        return None  # within the margin the rules file allows
     return Finding(
         "below_peer_average",
         year.indicator,

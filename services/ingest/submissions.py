@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events import (
     ConfidenceVoteRecorded,
@@ -68,9 +68,31 @@ class DeparturesSubmission(Submission):
     departures: Annotated[list[LeaderLeft], Items]
 
 
+class TargetAdjustment(TargetAdjusted):
+    """An adjustment as submitted: a late supplement is capital supplemented after 30 September, so its
+    decision must be dated after 30 September of the plan year (the comparable rate and the standings
+    leave it out from that date)."""
+
+    decision_date: dt.date | None = Field(default=None, validate_default=True)
+
+    @field_validator("decision_date")
+    @classmethod
+    def _late_supplement_decided_late(cls, decision_date: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        late, year = info.data.get("late_supplement"), info.data.get("plan_year")
+        if not late or year is None:
+            return decision_date
+        if decision_date is None or decision_date <= dt.date(year, 9, 30):
+            raise ValueError(
+                f"a late supplement needs its decision dated after 30/09/{year}; got "
+                f"{'none' if decision_date is None else f'{decision_date:%d/%m/%Y}'}"
+                f" — bổ sung sau 30/9 phải có quyết định ban hành sau ngày 30/09/{year}"
+            )
+        return decision_date
+
+
 class TargetsSubmission(Submission):
     targets: Annotated[list[TargetSet], Field(max_length=MAX_ITEMS)] = []
-    adjustments: Annotated[list[TargetAdjusted], Field(max_length=MAX_ITEMS)] = []
+    adjustments: Annotated[list[TargetAdjustment], Field(max_length=MAX_ITEMS)] = []
 
 
 class VotesSubmission(Submission):

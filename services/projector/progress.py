@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
+from services.projector.assessment import DEFAULT_CONFIG, AssessmentConfig
 from shared.events import Indicator
 
 RATE_QUANTUM = Decimal("0.000001")  # rates are kept to 0.0001 percentage points
@@ -59,6 +60,7 @@ class ProgressRules:
 
     tolerance: Decimal = Decimal("0.05")
     curves: Mapping[Indicator, tuple[Milestone, ...]] = field(default_factory=lambda: dict(DEFAULT_CURVES))
+    assessment: AssessmentConfig = DEFAULT_CONFIG  # who is compared with whom
 
     def pace(self, indicator: Indicator, plan_year: int, as_of: dt.date) -> Decimal:
         return expected_pace(self.curves[indicator], plan_year, as_of)

@@ -17,7 +17,7 @@ from services.projector.actuals import TOTAL, Figure, actuals
 from services.projector.progress import ProgressRules
 from services.projector.touched import EVER, ProgressChanged, ProgressKey, key_columns
 from shared.db import copy_rows_as_csv
-from shared.events import Indicator
+from shared.events import Indicator, plan_window
 
 # Actual year-to-date of each unit, on each date it reported, per category and in total, as one set-based
 # statement. The projector computes the same in Python (`actuals.py`, fed line by line by index); this
@@ -30,11 +30,12 @@ PROGRESS_ACTUALS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
 ), sources AS (
-    -- a unit's own figures and, from the merger date on, those of the units merged into it
+    -- a unit's own figures and, from the merger date on, those of the units merged into it when it reports
+    -- its own figures only (consolidated reports already include them)
     SELECT unit_code, indicator, plan_year, unit_code AS source, NULL::date AS merged_on FROM keys
     UNION ALL
     SELECT k.unit_code, k.indicator, k.plan_year, m.predecessor_code, m.effective_date
-    FROM keys k JOIN unit_mergers m ON m.successor_code = k.unit_code
+    FROM keys k JOIN unit_mergers m ON m.successor_code = k.unit_code AND m.successor_reports = 'own_only'
 ), effective AS MATERIALIZED (
     SELECT DISTINCT ON (s.unit_code, s.indicator, s.plan_year, s.source, f.category, f.project_code, f.as_of)
            s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on, f.category, f.project_code, f.as_of,
@@ -102,7 +103,10 @@ def _latest_target(unit: str) -> str:
 _KEY_FACTS = f"""{_KEYS}
 SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplement,
        coalesce(greatest(t.position, (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)),
-                0) AS version
+                0) AS version,
+       (SELECT min(h.known_on) FROM target_history h
+        WHERE (h.unit_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+          AND h.late_supplement > 0 AND ($4::date IS NULL OR h.known_on <= $4::date)) AS late_since
 FROM keys k
 LEFT JOIN LATERAL {_latest_target("k.unit_code")} t ON true
 """
@@ -115,7 +119,8 @@ JOIN unit_mergers m ON m.successor_code = k.unit_code
 JOIN LATERAL {_latest_target("m.predecessor_code")} t ON true
 """
 
-# Each key's unit and the units merged into it (`source`), with the date its rows are recomputed from.
+# Each key's unit and the units merged into it whose figures it adds to its own (`source`: mergers where the
+# successor reports its own figures only), with the date its rows are recomputed from.
 _SOURCES = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $5::date[]) AS k(unit_code, indicator, plan_year, since)
@@ -123,7 +128,7 @@ WITH keys AS (
     SELECT unit_code, indicator, plan_year, since, unit_code AS source, NULL::date AS merged_on FROM keys
     UNION ALL
     SELECT k.unit_code, k.indicator, k.plan_year, k.since, m.predecessor_code, m.effective_date FROM keys k
-    JOIN unit_mergers m ON m.successor_code = k.unit_code
+    JOIN unit_mergers m ON m.successor_code = k.unit_code AND m.successor_reports = 'own_only'
 )
 """
 
@@ -172,22 +177,43 @@ HISTORY_COLUMNS = (
 _STATUS = HISTORY_COLUMNS.index("status")
 
 
+ASSESSMENT_COLUMNS = (
+    "unit_code", "indicator", "plan_year", "as_of", "plan", "comparable_plan", "late_supplemented", "actual", "reported",
+)  # fmt: skip
+
+# Each key's latest total row before the date it is recomputed from: what carries forward into the
+# assessment rows on dates it did not report.
+_PREVIOUS_TOTALS = """
+SELECT DISTINCT ON (h.unit_code, h.indicator, h.plan_year) h.unit_code, h.indicator, h.plan_year, h.actual_ytd
+FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(unit_code, indicator, plan_year, since)
+JOIN unit_progress_history h USING (unit_code, indicator, plan_year)
+WHERE h.category = '' AND h.as_of < k.since
+ORDER BY h.unit_code, h.indicator, h.plan_year, h.as_of DESC
+"""
+
+
 async def recompute_progress(
     conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], rules: ProgressRules
 ) -> list[ProgressChanged]:
-    """Rewrite the progress history of each key from the date its facts changed on; return the current
-    (latest) state of each."""
+    """Rewrite the progress history and the assessment rows of each key from the date its facts changed
+    on; return the current (latest) state of each."""
     keys = sorted(since)
     if not keys:
         return []
-    records, latest = await compute_progress(conn, keys, rules, known_on=None, since=since)
-    await conn.execute(
-        "DELETE FROM unit_progress_history h USING unnest($1::text[], $2::text[], $3::int[], $4::date[])"
-        " AS k(u, i, y, since) WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y) AND h.as_of >= k.since",
-        *key_columns(keys),
-        [since[k] for k in keys],
-    )
+    arrays = (*key_columns(keys), [since[k] for k in keys])
+    previous = {(r["unit_code"], r["indicator"], r["plan_year"]): r["actual_ytd"]
+                for r in await conn.fetch(_PREVIOUS_TOTALS, *arrays)}  # fmt: skip
+    assessed: list[tuple[Any, ...]] = []
+    records, latest = await compute_progress(conn, keys, rules, known_on=None, since=since,
+                                             assessed=(previous, assessed))  # fmt: skip
+    for table in ("unit_progress_history", "assessment_rows"):
+        await conn.execute(
+            f"DELETE FROM {table} h USING unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(u, i, y, since)"
+            " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y) AND h.as_of >= k.since",
+            *arrays,
+        )
     await copy_rows_as_csv(conn, "unit_progress_history", HISTORY_COLUMNS, records, empty_text=("category",))
+    await copy_rows_as_csv(conn, "assessment_rows", ASSESSMENT_COLUMNS, assessed)
     return [
         ProgressChanged(unit, indicator, year, as_of, status, version)
         for (unit, indicator, year), (as_of, status, version) in sorted(latest.items())
@@ -200,10 +226,12 @@ async def compute_progress(
     rules: ProgressRules,
     known_on: dt.date | None,
     since: Mapping[ProgressKey, dt.date] | None = None,
+    assessed: tuple[Mapping[tuple[str, str, int], Decimal], list[tuple[Any, ...]]] | None = None,
 ) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, int], tuple[dt.date, str, int]]]:
     """Progress rows (in `HISTORY_COLUMNS` order) of `keys`, from the facts known on `known_on` (all facts
     when None), on the dates from `since` on (all when None); with each key's latest date, status and
-    version."""
+    version. With `assessed` (each key's year to date before `since`, and a list), the keys' assessment
+    rows from `since` on are added to the list."""
     arrays = key_columns(keys)
     facts = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
@@ -240,7 +268,62 @@ async def compute_progress(
             )
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
                 latest[key] = (as_of, records[-1][_STATUS], version)
+    if assessed is not None:
+        previous, out = assessed
+        reported_on: dict[tuple[str, str, int], dict[dt.date, Decimal]] = defaultdict(dict)
+        for record in records:
+            if record[3] == TOTAL:
+                reported_on[record[:3]][record[4]] = record[7]
+        for key in facts:
+            first = EVER if since is None else since[ProgressKey(*key)]
+            out += _assessment_rows(key, first, reported_on[key], previous.get(key), facts[key], merged[key])
     return records, latest
+
+
+def _plan_on(
+    fact: asyncpg.Record, predecessors: list[asyncpg.Record], as_of: dt.date
+) -> tuple[Decimal | None, Decimal]:
+    """The plan on `as_of` and its late supplement: the unit's own, with the plans of the units merged into
+    it from the merger date."""
+    target, late = fact["target"], fact["late_supplement"] or Decimal(0)
+    for predecessor in predecessors:
+        if as_of >= predecessor["effective_date"]:
+            target = (target or Decimal(0)) + predecessor["amount"]
+            late += predecessor["late_supplement"]
+    return target, late
+
+
+def _assessment_rows(
+    key: tuple[str, str, int],
+    first: dt.date,
+    reported: Mapping[dt.date, Decimal],
+    before: Decimal | None,
+    fact: asyncpg.Record,
+    predecessors: list[asyncpg.Record],
+) -> list[tuple[Any, ...]]:
+    """`ASSESSMENT_COLUMNS` rows of one key from `first` on: on each date it reported, and on the dates its
+    plan changed without a report — the start of the plan year (a unit with a plan counts from then on,
+    with 0 until it reports), a late supplement's decision, a merger into it — carrying its year to date
+    forward. `reported`: its year to date on its report dates from `first` on; `before`: the one before."""
+    start, end = plan_window(Indicator(key[1]), key[2])
+    late_since = fact["late_since"]
+    plan_dates = {start, *(p["effective_date"] for p in predecessors)}
+    if late_since is not None:
+        plan_dates.add(late_since)
+    days = sorted({d for d in plan_dates if start <= d <= end} | set(reported))
+    rows: list[tuple[Any, ...]] = []
+    actual, has_reported = before, before is not None
+    for day in days:
+        if day in reported:
+            actual, has_reported = reported[day], True
+        if day < first:
+            continue
+        plan, late = _plan_on(fact, predecessors, day)
+        if plan is None and not has_reported:
+            continue  # no plan and no figures: nothing to bring to a group
+        rows.append((*key, day, plan, None if plan is None else plan - late,
+                     late_since is not None and day >= late_since, actual or Decimal(0), has_reported))  # fmt: skip
+    return rows
 
 
 def _versions_by_date(figures: list[Figure], base: int) -> dict[dt.date, int]:
@@ -265,11 +348,7 @@ def _progress_row(
     version: int,
 ) -> tuple[Any, ...]:
     """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
-    target, late = fact["target"], fact["late_supplement"] or Decimal(0)
-    for predecessor in predecessors:  # merged units' plans join the successor's from the merger date
-        if as_of >= predecessor["effective_date"]:
-            target = (target or Decimal(0)) + predecessor["amount"]
-            late += predecessor["late_supplement"]
+    target, late = _plan_on(fact, predecessors, as_of)
     pace_key = (key[1], key[2], as_of)
     pace = paces.get(pace_key)
     if pace is None:  # a few hundred distinct dates among many thousand rows
@@ -293,9 +372,11 @@ async def current_progress(conn: asyncpg.Connection, keys: set[ProgressKey]) -> 
         return []
     ordered = sorted(keys)
     rows = await conn.fetch(
-        "SELECT p.unit_code, p.indicator, p.plan_year, p.as_of, p.status, p.version FROM unit_progress p"
+        "SELECT DISTINCT ON (h.unit_code, h.indicator, h.plan_year) h.unit_code, h.indicator, h.plan_year, h.as_of,"
+        " h.status, h.version FROM unit_progress_history h"
         " JOIN unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)"
-        " USING (unit_code, indicator, plan_year) ORDER BY 1, 2, 3",
+        " USING (unit_code, indicator, plan_year) WHERE h.category = ''"
+        " ORDER BY h.unit_code, h.indicator, h.plan_year, h.as_of DESC",
         *key_columns(ordered),
     )
     return [ProgressChanged(r["unit_code"], r["indicator"], r["plan_year"], r["as_of"], r["status"], r["version"])

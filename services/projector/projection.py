@@ -1,5 +1,5 @@
 """Writes the facts ledger events carry, and recomputes the derived rows they touch (progress history,
-peer standing, accountability: `progress_rows`, `peer_rows`, `accountability_rows`).
+peer standing, accountability: `progress_rows`, `assessment_totals`, `accountability_rows`).
 
 Every write is idempotent and order-independent: fact rows carry the position of the event that wrote
 them and a later position wins, so redelivered or reordered events leave the same tables.
@@ -15,7 +15,7 @@ import asyncpg
 
 from services.projector.accountability import vote_band
 from services.projector.accountability_rows import recompute_accountability
-from services.projector.peer_rows import recompute_peer_standing
+from services.projector.assessment_totals import config_is_current, recompute_totals, regroup
 from services.projector.progress import ProgressRules
 from services.projector.progress_rows import current_progress, recompute_progress
 from services.projector.touched import ProgressChanged, ProgressKey, Touched
@@ -57,7 +57,10 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             case UnitRegistered():
                 units.append((event.unit_code, event.name, event.level, event.parent_code, event.committee, position))
             case UnitsMerged():
-                mergers += [(code, event.unit_code, event.effective_date, position) for code in event.predecessor_codes]
+                mergers += [
+                    (code, event.unit_code, event.effective_date, position, event.successor_reports)
+                    for code in event.predecessor_codes
+                ]
             case LeaderAppointed():
                 appointments.append(
                     (
@@ -75,7 +78,8 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 departures.append((event.tenure_id, event.unit_code, event.end_date, position))
             case TargetSet() | TargetAdjusted():
                 late_supplement = event.late_supplement if isinstance(event, TargetAdjusted) else Decimal(0)
-                target_known_on.append(recorded.recorded_at.date())
+                # A plan binds from its decision: "as known on" a meeting date shows the plans decided by then.
+                target_known_on.append(event.decision_date or recorded.recorded_at.date())
                 targets.append(
                     (
                         event.unit_code,
@@ -137,9 +141,9 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
         )
     if mergers:
         await conn.executemany(
-            "INSERT INTO unit_mergers AS m (predecessor_code, successor_code, effective_date, position)"
-            " VALUES ($1, $2, $3, $4) ON CONFLICT (predecessor_code) DO UPDATE SET successor_code = $2,"
-            " effective_date = $3, position = $4 WHERE m.position < $4",
+            "INSERT INTO unit_mergers AS m (predecessor_code, successor_code, effective_date, position,"
+            " successor_reports) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (predecessor_code) DO UPDATE SET"
+            " successor_code = $2, effective_date = $3, position = $4, successor_reports = $5 WHERE m.position < $4",
             mergers,
         )
     if appointments:
@@ -280,9 +284,12 @@ async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressR
     changes = []
     for chunk in _chunks(sorted(touched.keys)):
         changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
-    # Units merged away leave their peer group, which may not be their successor's.
-    regrouped = touched.registered | await _predecessors(conn, touched.merged)
-    moved = await recompute_peer_standing(conn, touched.keys, regrouped)
+    # Units registered (again) may change groups; units merged away leave theirs, which may not be their
+    # successor's; a changed groups file regroups everyone.
+    regrouped: set[str] = set()
+    if touched.registered or touched.merged or not await config_is_current(conn, rules.assessment):
+        regrouped = await regroup(conn, rules.assessment, await _predecessors(conn, touched.merged))
+    moved = await recompute_totals(conn, touched.keys, regrouped)
     changes += await current_progress(conn, moved - set(touched.keys))
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)
     for chunk in _chunks(sorted(answerable)):

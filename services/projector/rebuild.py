@@ -20,10 +20,11 @@ from services.projector.touched import Touched
 from shared.event_store import recorded_event
 
 READ_MODELS = (
-    "units", "unit_mergers", "tenures", "targets", "figures", "confidence_votes", "unit_progress_history",
-    "leader_accountability",
+    "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "confidence_votes",
+    "unit_progress_history", "leader_accountability", "assessment_members", "assessment_rows", "assessment_totals",
+    "assessment_groups", "assessment_lists", "assessment_config",
 )  # fmt: skip
-VIEWS = ("unit_progress",)
+VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history", "unit_progress")
 PROJECTOR_LOCK = 7_431_002  # the live projector holds it shared per batch; the swap holds it exclusively
 BATCH = 10_000  # events replayed per transaction: bounds the memory a replay holds
 # Filled in bulk, so built without indexes and indexed once full: twice as fast as keeping the indexes
@@ -76,7 +77,12 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
                 )
                 if table not in BULK_LOADED:
                     await _index_like_public(conn, schema, table)
+            views = {
+                view: await conn.fetchval("SELECT pg_get_viewdef($1::regclass)", f"public.{view}") for view in VIEWS
+            }
             await conn.execute(f"SET search_path = {schema}, public")
+            for view, definition in views.items():  # over the new tables: the recompute reads them
+                await conn.execute(f"CREATE VIEW {schema}.{view} AS {definition}")
             touched = Touched()
             position = await _replay(conn, schema, touched, on_events)
             # Derived rows once, for everything, rather than once per batch.
@@ -87,12 +93,10 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
                 caught_up = Touched()
                 await _replay_in_transaction(conn, position, caught_up)
                 await recompute(conn, caught_up, rules)
-                views = {
-                    view: await conn.fetchval("SELECT pg_get_viewdef($1::regclass)", f"public.{view}") for view in VIEWS
-                }
                 await conn.execute(f"CREATE SCHEMA {retired}")
-                for view in VIEWS:
+                for view in reversed(VIEWS):  # each after the views that read it
                     await conn.execute(f"DROP VIEW public.{view}")
+                    await conn.execute(f"DROP VIEW {schema}.{view}")
                 for table in READ_MODELS:
                     await conn.execute(f"ALTER TABLE public.{table} SET SCHEMA {retired}")
                     await conn.execute(f"ALTER TABLE {schema}.{table} SET SCHEMA public")

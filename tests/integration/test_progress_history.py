@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
 from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from services.projector.time_travel import progress_as_known_on
@@ -58,13 +59,28 @@ def commune(code: str, name: str, district: str) -> UnitRegistered:
     return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
 
 
-async def project(conn: asyncpg.Connection, *batches: list[RecordedEvent]) -> list[ProgressChanged]:
+async def project(
+    conn: asyncpg.Connection, *batches: list[RecordedEvent], rules: ProgressRules = RULES
+) -> list[ProgressChanged]:
     """Project each batch in a transaction of its own, as the projector does; the changes announced."""
     changes = []
     for batch in batches:
         async with conn.transaction():
-            changes += await apply_events(conn, batch, RULES)
+            changes += await apply_events(conn, batch, rules)
     return changes
+
+
+# Communes compared district by district (the default compares a province's communes together).
+BY_DISTRICT = ProgressRules(
+    tolerance=D("0.05"),
+    assessment=AssessmentConfig(
+        groups=[NATIONAL, AssessmentGroup(id="district", name="Xã của {name}", levels=["commune"], for_each="district")]
+    ),
+)
+
+
+def district(code: str) -> UnitRegistered:
+    return UnitRegistered(unit_code=code, name=f"Huyện {code}", level="district", committee="UBKT")
 
 
 async def history(pool: asyncpg.Pool, *events: object) -> dict[tuple[str, int], tuple[object, ...]]:
@@ -186,7 +202,7 @@ async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(p
         plan("lam-dong", 1000), plan("dak-nong", 500), plan("binh-thuan", 500),
         report("lam-dong", 5, 300), report("dak-nong", 5, 100), report("binh-thuan", 6, 250),
         UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong", "binh-thuan"],
-                    effective_date=dt.date(2025, 7, 1)),
+                    effective_date=dt.date(2025, 7, 1), successor_reports="own_only"),
         report("lam-dong", 7, 450), report("lam-dong", 8, 500),
     ]  # fmt: skip
     async with pool.acquire() as conn:
@@ -206,24 +222,54 @@ async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(p
     assert {(r["unit_code"], r["actual_ytd"]) for r in predecessors} >= {("dak-nong", 100), ("binh-thuan", 250)}
 
 
+async def test_merged_provinces_report_consolidated_year_to_date_figures(pool: asyncpg.Pool) -> None:
+    """From 1 July 2025 a merged province's reports already include what its predecessors disbursed before
+    the merger (the default convention): 1,200 of the joint 2,000 plan is 60 %, not 1,200 plus the
+    predecessors' last figures; the predecessors stand in no list after the merger."""
+    events = [
+        province("lam-dong", "Lâm Đồng"), province("dak-nong", "Đắk Nông"), province("binh-thuan", "Bình Thuận"),
+        plan("lam-dong", 1000), plan("dak-nong", 500), plan("binh-thuan", 500),
+        report("lam-dong", 5, 300), report("dak-nong", 5, 100), report("binh-thuan", 6, 250),
+        UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong", "binh-thuan"],
+                    effective_date=dt.date(2025, 7, 1)),
+        report("lam-dong", 8, 1200),
+    ]  # fmt: skip
+    async with pool.acquire() as conn:
+        await project(conn, recorded(events))
+        august = await conn.fetchrow(
+            "SELECT target, actual_ytd, rate FROM unit_progress WHERE unit_code = 'lam-dong'"
+        )
+        listed = await conn.fetch(
+            "SELECT unit_code, standing FROM assessment_standings WHERE group_id = 'national' AND as_of = '2025-08-28'"
+        )
+        june = await conn.fetch(
+            "SELECT unit_code FROM assessment_standings WHERE group_id = 'national' AND as_of = '2025-06-28'"
+        )
+    assert (august["target"], august["actual_ytd"], august["rate"]) == (2000, 1200, D("0.6"))
+    assert [(r["unit_code"], r["standing"]) for r in listed] == [("lam-dong", "at_or_above")]  # alone, at its own rate
+    assert {r["unit_code"] for r in june} == {"lam-dong", "dak-nong", "binh-thuan"}  # before it: all three
+
+
 async def test_units_merged_away_leave_their_peer_group_from_the_merger_date(pool: asyncpg.Pool) -> None:
     """After the merger their figures count only inside the successor's, not a second time on their own,
-    even though they never report again."""
+    even though they never report again (here the successor reports its own figures only)."""
 
     events = [
         province("lam-dong", "Lâm Đồng"), province("dak-nong", "Đắk Nông"), province("khanh-hoa", "Khánh Hòa"),
         plan("lam-dong", 1000), plan("dak-nong", 500), plan("khanh-hoa", 1000),
         report("lam-dong", 5, 300), report("dak-nong", 5, 100), report("khanh-hoa", 5, 200),
-        UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong"], effective_date=dt.date(2025, 7, 1)),
+        UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong"], effective_date=dt.date(2025, 7, 1),
+                    successor_reports="own_only"),
         report("lam-dong", 8, 600), report("khanh-hoa", 8, 400),
     ]  # fmt: skip
     async with pool.acquire() as conn:
         await project(conn, recorded(events))
         rows = await conn.fetch(
-            "SELECT unit_code, as_of, peer_average, standing, peer_rank FROM unit_progress_history"
-            " WHERE category = '' ORDER BY as_of, unit_code"
+            "SELECT unit_code, as_of, average, standing, rank FROM assessment_standings"
+            " WHERE group_id = 'national' AND extract(day FROM as_of) = 28 ORDER BY as_of, unit_code"
         )
-    standing = {(r["unit_code"], r["as_of"].month): (r["peer_average"], r["standing"], r["peer_rank"]) for r in rows}
+    standing = {(r["unit_code"], r["as_of"].month): (r["average"], r["standing"], r["rank"]) for r in rows}
+    assert ("dak-nong", 8) not in standing
     assert standing[("lam-dong", 5)] == (D("0.24"), "at_or_above", 1)  # (300 + 100 + 200) / 2500
     assert standing[("dak-nong", 5)] == (D("0.24"), "below", 2)  # tied with Khánh Hòa at 0.2
     # August: Lâm Đồng 700 of 1500 with Đắk Nông's figures and plan; Đắk Nông is no longer a peer on its own
@@ -255,20 +301,21 @@ async def test_a_unit_moved_to_another_district_leaves_its_old_peer_group(pool: 
     the communes it left no longer counts it, and it stands among its new peers."""
 
     events = recorded([
+        district("huyen-a"), district("huyen-b"),
         commune("hoa-vang", "Hòa Vang", "huyen-a"), commune("hoa-bac", "Hòa Bắc", "huyen-a"),
         commune("hoa-son", "Hòa Sơn", "huyen-b"), plan("hoa-vang"), plan("hoa-bac"), plan("hoa-son"),
         report("hoa-vang", 5, 900), report("hoa-bac", 5, 100), report("hoa-son", 5, 300),
         commune("hoa-vang", "Hòa Vang", "huyen-b"),  # moved
     ])  # fmt: skip
     async with pool.acquire() as conn:
-        await project(conn, events[:-1], events[-1:])
+        await project(conn, events[:-1], events[-1:], rules=BY_DISTRICT)
         rows = {
             r["unit_code"]: (r["peer_group"], r["peer_average"], r["standing"])
             for r in await conn.fetch("SELECT unit_code, peer_group, peer_average, standing FROM unit_progress")
         }
-    assert rows["hoa-bac"] == ("commune/huyen-a", D("0.1"), "at_or_above")  # alone now, not (900 + 100) / 2000
-    assert rows["hoa-vang"] == ("commune/huyen-b", D("0.6"), "at_or_above")  # (900 + 300) / 2000
-    assert rows["hoa-son"] == ("commune/huyen-b", D("0.6"), "below")
+    assert rows["hoa-bac"] == ("district/huyen-a", D("0.1"), "at_or_above")  # alone now, not (900 + 100) / 2000
+    assert rows["hoa-vang"] == ("district/huyen-b", D("0.6"), "at_or_above")  # (900 + 300) / 2000
+    assert rows["hoa-son"] == ("district/huyen-b", D("0.6"), "below")
 
 
 async def test_a_commune_merged_into_another_district_leaves_its_old_peer_group(pool: asyncpg.Pool) -> None:
@@ -276,15 +323,16 @@ async def test_a_commune_merged_into_another_district_leaves_its_old_peer_group(
     after their reports: from that date Hòa Phú no longer counts among district A's communes."""
 
     events = recorded([
+        district("huyen-a"), district("huyen-b"),
         commune("hoa-phu", "Hòa Phú", "huyen-a"), commune("hoa-lien", "Hòa Liên", "huyen-a"),
         commune("hoa-khuong", "Hòa Khương", "huyen-b"), plan("hoa-phu"), plan("hoa-lien"), plan("hoa-khuong"),
         report("hoa-phu", 6, 900), report("hoa-lien", 6, 100), report("hoa-lien", 8, 200),
         UnitsMerged(unit_code="hoa-khuong", predecessor_codes=["hoa-phu"], effective_date=dt.date(2025, 7, 1)),
     ])  # fmt: skip
     async with pool.acquire() as conn:
-        await project(conn, events[:-1], events[-1:])
+        await project(conn, events[:-1], events[-1:], rules=BY_DISTRICT)
         august = await conn.fetchrow(
-            "SELECT peer_average, standing FROM unit_progress_history"
-            " WHERE unit_code = 'hoa-lien' AND category = '' AND as_of = '2025-08-28'"
+            "SELECT average AS peer_average, standing FROM unit_standing_history"
+            " WHERE unit_code = 'hoa-lien' AND as_of = '2025-08-28'"
         )
     assert (august["peer_average"], august["standing"]) == (D("0.2"), "at_or_above")  # alone: not (900+200)/2000

@@ -34,6 +34,7 @@ def year_of(
     paces: list[str] | None = None,
     indicator: Indicator = DISB,
     peer: str | None = None,
+    standing: str | None = None,
     target: str = "1000",
     arrivals: dict[tuple[int, int], dt.date] | None = None,
     past: tuple[Trajectory, ...] = (),
@@ -48,7 +49,7 @@ def year_of(
             D(rate),
             D(pace),
             None if peer is None else D(peer),
-            None,
+            standing,
         )
         for i, (rate, pace) in enumerate(zip(rates, paces, strict=True))
     )
@@ -87,8 +88,16 @@ def test_behind_on_consecutive_reports_asks_for_escalation_only_after_n() -> Non
 
 
 def test_below_peer_average() -> None:
-    assert rules_found(year_of(["0.29"], ["0.2"], peer="0.30"), TODAY).get("below_peer_average") == "warning"
-    assert "below_peer_average" not in rules_found(year_of(["0.30"], ["0.2"], peer="0.30"), TODAY)
+    below = year_of(["0.29"], ["0.2"], peer="0.30", standing="below")
+    assert rules_found(below, TODAY).get("below_peer_average") == "warning"
+    assert "below_peer_average" not in rules_found(year_of(["0.30"], ["0.2"], peer="0.30", standing="at_or_above"), TODAY)
+
+
+def test_below_peer_average_follows_the_projectors_standing() -> None:
+    # Rates are shown rounded; the projector compares the exact fractions: a unit it finds at or above the
+    # average is not flagged, however its rounded rate reads, nor one it did not assess.
+    assert "below_peer_average" not in rules_found(year_of(["0.29"], ["0.2"], peer="0.30", standing="at_or_above"), TODAY)
+    assert "below_peer_average" not in rules_found(year_of(["0.29"], ["0.2"], peer="0.30", standing="not_assessed"), TODAY)
 
 
 def test_below_sixty_percent_on_the_september_report_only_for_disbursement() -> None:

@@ -1,0 +1,207 @@
+"""Assessment groups (nhóm đánh giá): who is compared with whom, on which plan, and how the lists are
+presented, as the Ministry of Finance publishes its monthly disbursement lists. Pure: the groups file
+parsed and validated, and each group's members worked out from the registry. No I/O.
+
+Rules (README "Assessment rules" gives their sources):
+- the group's average is weighted: total disbursed (or collected) over total plan of its assessed members;
+- every member with a plan counts, reported or not (no report yet: 0, marked "no report");
+- a member without a plan, or with a plan of 0, is not assessed and stays outside the average;
+- capital supplemented after 30 September: by default the member is not assessed from the supplement's
+  decision on (the Ministry's lists leave such units out of both lists); a group may instead assess it
+  on the plan without the supplement (`late_supplement: comparable_plan`);
+- a unit merged into another leaves every group on the merger date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from shared.events import Indicator
+
+Level = Literal["central", "province", "department", "district", "commune"]
+GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
+Basis = Literal["plan", "comparable_plan"]
+LateSupplement = Literal["not_assessed", "comparable_plan"]
+
+
+class AssessmentList(BaseModel):
+    """One of the lists a group is published as (e.g. ministries and central agencies; localities)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: GroupId
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    levels: Annotated[list[Level], Field(min_length=1)]
+
+
+class AssessmentGroup(BaseModel):
+    """Units compared against one weighted average. Members are units of `levels`; with `within`, only
+    those in that unit's subtree; with `units`, exactly those listed. `for_each` makes one group per unit
+    of that level, of the members in its subtree (its id and name take the unit's code and name)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: GroupId
+    name: Annotated[str, Field(min_length=1, max_length=300)]
+    indicators: Annotated[list[Indicator], Field(min_length=1)] = Field(default_factory=lambda: list(Indicator))
+    levels: list[Level] = Field(default_factory=list)
+    within: str | None = None
+    units: list[str] = Field(default_factory=list)
+    for_each: Level | None = None
+    basis: Basis = "plan"
+    late_supplement: LateSupplement = "not_assessed"
+    lists: list[AssessmentList] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _members_are_named(self) -> AssessmentGroup:
+        if not self.levels and not self.units:
+            raise ValueError("name the members: `levels` (optionally `within` or `for_each`) or `units`")
+        if self.units and (self.levels or self.within or self.for_each):
+            raise ValueError("`units` lists the members exactly: leave out `levels`, `within` and `for_each`")
+        if self.within and self.for_each:
+            raise ValueError("`within` and `for_each` exclude each other")
+        listed = [level for lst in self.lists for level in lst.levels]
+        if len(listed) != len(set(listed)):
+            raise ValueError("a level is in two lists")
+        if self.lists and self.levels and set(self.levels) - set(listed):
+            raise ValueError(f"levels {sorted(set(self.levels) - set(listed))} are in no list")
+        if len({lst.id for lst in self.lists}) != len(self.lists):
+            raise ValueError("two lists have the same id")
+        return self
+
+
+class AssessmentConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    groups: Annotated[list[AssessmentGroup], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> AssessmentConfig:
+        ids = [g.id for g in self.groups]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"group ids repeat: {sorted({i for i in ids if ids.count(i) > 1})}")
+        return self
+
+
+NATIONAL = AssessmentGroup(
+    id="national",
+    name="Cả nước / National",
+    levels=["central", "province"],
+    lists=[
+        AssessmentList(id="central", name="Bộ, cơ quan trung ương / Ministries and central agencies", levels=["central"]),
+        AssessmentList(id="local", name="Địa phương / Localities", levels=["province"]),
+    ],
+)
+PROVINCIAL = AssessmentGroup(
+    id="province",
+    name="Các sở, ngành và xã của {name} / Departments and communes of {name}",
+    levels=["department", "district", "commune"],
+    for_each="province",
+    lists=[
+        AssessmentList(id="departments", name="Sở, ngành / Departments", levels=["department"]),
+        AssessmentList(id="local", name="Huyện, xã / Districts and communes", levels=["district", "commune"]),
+    ],
+)
+DEFAULT_CONFIG = AssessmentConfig(groups=[NATIONAL, PROVINCIAL])
+
+
+def parse_assessment_config(text: str, source: str = "assessment groups") -> AssessmentConfig:
+    """The groups file (YAML), validated; raises ValueError naming each setting that is wrong and why."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{source}: not valid YAML: {error}") from None
+    try:
+        return AssessmentConfig.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in error.errors()
+        )
+        raise ValueError(f"{source}: {problems}") from None
+
+
+@dataclass(frozen=True)
+class Unit:
+    unit_code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+@dataclass(frozen=True)
+class Group:
+    """A group as the projector keeps it: a configured group, or one instance of a `for_each` group."""
+
+    group_id: str
+    name: str
+    indicators: tuple[str, ...]
+    basis: Basis
+    late_supplement: LateSupplement
+    lists: tuple[tuple[str, str, tuple[str, ...]], ...]  # (list id, name, levels), in publishing order
+    ordinal: int  # config order: a unit's first group is its home group (the one alerts compare it with)
+
+
+@dataclass(frozen=True, order=True)
+class Membership:
+    group_id: str
+    unit_code: str
+    list_id: str
+    home: bool
+
+
+def groups_and_members(config: AssessmentConfig, units: Iterable[Unit]) -> tuple[list[Group], list[Membership]]:
+    """Every group (`for_each` ones once per unit of their level) and its members, from the registry as it
+    stands. A unit merged away stays a member: it leaves on the merger date (the standings read the date)."""
+    units = sorted(units, key=lambda u: u.unit_code)
+    by_code = {u.unit_code: u for u in units}
+    groups: list[Group] = []
+    members: list[Membership] = []
+    homed: set[str] = set()
+    for spec in config.groups:
+        for anchor, candidates in _instances(spec, units, by_code):
+            ordinal = len(groups)
+            group_id = spec.id if anchor is None else f"{spec.id}/{anchor.unit_code}"
+            name = spec.name if anchor is None else spec.name.replace("{name}", anchor.name)
+            lists = tuple((lst.id, lst.name, tuple(lst.levels)) for lst in spec.lists) or (
+                ("all", name, tuple(spec.levels)),
+            )
+            list_of = {level: list_id for list_id, _, levels in lists for level in levels}
+            groups.append(
+                Group(group_id, name, tuple(i.value for i in spec.indicators), spec.basis, spec.late_supplement,
+                      lists, ordinal)
+            )  # fmt: skip
+            for unit in candidates:
+                home = unit.unit_code not in homed
+                homed.add(unit.unit_code)
+                members.append(Membership(group_id, unit.unit_code, list_of.get(unit.level, lists[0][0]), home))
+    return groups, members
+
+
+def _instances(
+    spec: AssessmentGroup, units: Sequence[Unit], by_code: Mapping[str, Unit]
+) -> Iterable[tuple[Unit | None, list[Unit]]]:
+    if spec.units:
+        yield None, [by_code[code] for code in spec.units if code in by_code]
+        return
+    of_level = [u for u in units if u.level in spec.levels]
+    if spec.for_each is None:
+        root = spec.within
+        yield None, [u for u in of_level if root is None or _under(u, root, by_code)]
+        return
+    for anchor in (u for u in units if u.level == spec.for_each):
+        yield anchor, [u for u in of_level if _under(u, anchor.unit_code, by_code)]
+
+
+def _under(unit: Unit, root: str, by_code: Mapping[str, Unit]) -> bool:
+    """Whether `unit` is below `root` in the registry (not `root` itself)."""
+    seen: set[str] = set()
+    parent = unit.parent_code
+    while parent is not None and parent not in seen:
+        if parent == root:
+            return True
+        seen.add(parent)
+        parent = by_code[parent].parent_code if parent in by_code else None
+    return False

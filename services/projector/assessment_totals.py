@@ -1,0 +1,146 @@
+"""The assessment groups in PostgreSQL: the groups and their members from the groups file and the registry,
+and each group's totals per date. Standing and rank are derived from the totals by views (migration 0010),
+so a member's report rewrites its own rows and its groups' totals, never the other members' rows."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+
+import asyncpg
+
+from services.projector.assessment import AssessmentConfig, Unit, groups_and_members
+from services.projector.touched import EVER, ProgressKey
+
+
+async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: Iterable[str] = ()) -> set[str]:
+    """Write the groups of `config` and their members from the registry as it stands; return the groups
+    whose totals must be recomputed in full: those with a new configuration or membership, and those of
+    the `leaving` units (merged away: they leave on the merger date)."""
+    wanted = config.model_dump_json()
+    stored = await conn.fetchval("SELECT config::text FROM assessment_config")
+    reconfigured = stored is None or AssessmentConfig.model_validate_json(stored) != config
+    units = [
+        Unit(r["unit_code"], r["name"], r["level"], r["parent_code"])
+        for r in await conn.fetch("SELECT unit_code, name, level, parent_code FROM units")
+    ]
+    groups, members = groups_and_members(config, units)
+    before = {tuple(r) for r in await conn.fetch("SELECT group_id, unit_code, list_id, home FROM assessment_members")}
+    after = {(m.group_id, m.unit_code, m.list_id, m.home) for m in members}
+    old_groups = {r["group_id"] for r in await conn.fetch("SELECT group_id FROM assessment_groups")}
+    new_groups = {g.group_id for g in groups}
+    changed = {row[0] for row in before ^ after} | (old_groups ^ new_groups)
+    if reconfigured or old_groups != new_groups:
+        await conn.execute("DELETE FROM assessment_groups")
+        await conn.execute("DELETE FROM assessment_lists")
+        await conn.executemany(
+            "INSERT INTO assessment_groups (group_id, name, indicators, basis, late_supplement, ordinal)"
+            " VALUES ($1, $2, $3, $4, $5, $6)",
+            [(g.group_id, g.name, list(g.indicators), g.basis, g.late_supplement, g.ordinal) for g in groups],
+        )
+        await conn.executemany(
+            "INSERT INTO assessment_lists (group_id, list_id, name, levels, ordinal) VALUES ($1, $2, $3, $4, $5)",
+            [(g.group_id, lid, name, list(levels), n) for g in groups for n, (lid, name, levels) in enumerate(g.lists)],
+        )
+        await conn.execute(
+            "INSERT INTO assessment_config (config) VALUES ($1::text::jsonb)"
+            " ON CONFLICT (singleton) DO UPDATE SET config = excluded.config",
+            wanted,
+        )
+        changed |= new_groups
+    if before != after:
+        await conn.execute("DELETE FROM assessment_members")
+        await conn.copy_records_to_table(
+            "assessment_members", records=sorted(after), columns=("group_id", "unit_code", "list_id", "home")
+        )
+    await conn.execute("DELETE FROM assessment_totals WHERE group_id <> ALL($1::text[])", sorted(new_groups))
+    leaving = sorted(set(leaving))
+    if leaving:
+        changed |= {
+            r["group_id"]
+            for r in await conn.fetch("SELECT group_id FROM assessment_members WHERE unit_code = ANY($1::text[])", leaving)
+        }
+    return changed & new_groups
+
+
+async def config_is_current(conn: asyncpg.Connection, config: AssessmentConfig) -> bool:
+    stored = await conn.fetchval("SELECT config::text FROM assessment_config")
+    return stored is not None and AssessmentConfig.model_validate_json(stored) == config
+
+
+# The totals of each group, indicator and plan year ($1…$3) from date $4 on, from its members' states.
+_FILL_TOTALS = """
+WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since))
+UPDATE assessment_totals t SET members = a.members, assessed = a.assessed, no_report = a.no_report,
+    not_assessed = a.members - a.assessed, total_basis = a.total_basis, total_actual = a.total_actual,
+    average = a.total_actual / nullif(a.total_basis, 0)
+FROM (
+    SELECT s.group_id, s.indicator, s.plan_year, s.as_of, count(*) AS members, count(s.basis) AS assessed,
+           count(*) FILTER (WHERE s.basis IS NOT NULL AND NOT s.reported) AS no_report,
+           sum(s.basis) AS total_basis, sum(s.actual) FILTER (WHERE s.basis IS NOT NULL) AS total_actual
+    FROM w JOIN assessment_states s USING (group_id, indicator, plan_year)
+    WHERE s.as_of >= w.since
+    GROUP BY 1, 2, 3, 4
+) a
+WHERE (t.group_id, t.indicator, t.plan_year, t.as_of) = (a.group_id, a.indicator, a.plan_year, a.as_of)
+"""
+
+
+async def recompute_totals(
+    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], regrouped: set[str]
+) -> set[ProgressKey]:
+    """Recompute the totals of the groups of the units of `since` from the earliest date a member's rows
+    changed on (every date of every indicator and year for the `regrouped` groups). Returns the keys whose
+    current standing may have moved: members whose latest report is on or after a date whose totals were
+    recomputed (a peer's report moves a unit's standing without any fact of its own)."""
+    starts: dict[tuple[str, str, int], dt.date] = {}
+    if since:
+        keys = sorted(since)
+        for r in await conn.fetch(
+            "SELECT m.group_id, k.indicator, k.plan_year, min(k.since) AS since"
+            " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(unit_code, indicator, plan_year, since)"
+            " JOIN assessment_members m USING (unit_code)"
+            " JOIN assessment_groups g ON g.group_id = m.group_id AND k.indicator = ANY (g.indicators)"
+            " GROUP BY 1, 2, 3",
+            [k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys],
+            [since[k] for k in keys],
+        ):  # fmt: skip
+            starts[(r["group_id"], r["indicator"], r["plan_year"])] = r["since"]
+    if regrouped:
+        for r in await conn.fetch(
+            "SELECT DISTINCT m.group_id, r.indicator, r.plan_year FROM assessment_members m"
+            " JOIN assessment_rows r USING (unit_code) WHERE m.group_id = ANY($1::text[])",
+            sorted(regrouped),
+        ):
+            starts[(r["group_id"], r["indicator"], r["plan_year"])] = EVER
+        await conn.execute("DELETE FROM assessment_totals WHERE group_id = ANY($1::text[])", sorted(regrouped))
+    if not starts:
+        return set()
+    wanted = sorted(starts)
+    arrays = ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted], [starts[w] for w in wanted])
+    await conn.execute(
+        "DELETE FROM assessment_totals t USING unnest($1::text[], $2::text[], $3::int[], $4::date[])"
+        " AS w(group_id, indicator, plan_year, since) WHERE (t.group_id, t.indicator, t.plan_year)"
+        " = (w.group_id, w.indicator, w.plan_year) AND t.as_of >= w.since",
+        *arrays,
+    )
+    await conn.execute(
+        "INSERT INTO assessment_totals (group_id, indicator, plan_year, as_of)"
+        " SELECT DISTINCT w.group_id, w.indicator, w.plan_year, r.as_of"
+        " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)"
+        " JOIN assessment_members m USING (group_id)"
+        " JOIN assessment_rows r ON (r.unit_code, r.indicator, r.plan_year) = (m.unit_code, w.indicator, w.plan_year)"
+        " WHERE r.as_of >= w.since",
+        *arrays,
+    )
+    await conn.execute(_FILL_TOTALS, *arrays)
+    rows = await conn.fetch(
+        "SELECT DISTINCT h.unit_code, h.indicator, h.plan_year"
+        " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)"
+        " JOIN assessment_members m ON m.group_id = w.group_id AND m.home"
+        " CROSS JOIN LATERAL (SELECT * FROM unit_progress_history h WHERE (h.unit_code, h.indicator, h.plan_year,"
+        " h.category) = (m.unit_code, w.indicator, w.plan_year, '') ORDER BY h.as_of DESC LIMIT 1) h"
+        " WHERE h.as_of >= w.since",
+        *arrays,
+    )
+    return {ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]) for r in rows}
