@@ -25,6 +25,7 @@ from pim.cli_docs import docs
 from pim.cli_grafana import grafana
 from pim.cli_ingest import import_command, tokens
 from pim.cli_ops import init_command
+from pim.cli_standings import standings_command
 from pim.demo import run_demo
 from pim.operator_db import migrated_pool
 from pim.report import progress_table
@@ -46,6 +47,7 @@ bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the
 app.add_typer(bench, name="bench")
 app.command(name="import")(import_command)
 app.command(name="init")(init_command)
+app.command(name="standings")(standings_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
 

@@ -41,6 +41,7 @@ def load_sample(api_url: str, admin_token: str) -> int:
         ("/v1/units", "registry/units", {"units": [_blank_to_none(r) for r in sample_rows("units.csv")]}),
         ("/v1/tenures", "registry/tenures", {"tenures": tenures}),
         ("/v1/targets", "targets", {"targets": sample_rows("targets.csv")}),
+        ("/v1/targets", "targets/adjustments", {"adjustments": sample_rows("adjustments.csv")}),
         ("/v1/votes", "registry/votes", {"votes": sample_rows("votes.csv")}),
     ]
     submissions = registry + [("/v1/figures", key, body) for key, body in _figure_reports()]

@@ -105,6 +105,25 @@ GIVEN = [
     "Nhung",
 ]
 
+# Ministries and central agencies (bộ, cơ quan trung ương): compared with the provinces against one
+# national average, published as a list of their own. Their plans are smaller than most provinces'.
+CENTRAL_AGENCIES = [
+    "Bộ Giao thông vận tải",
+    "Bộ Nông nghiệp và Môi trường",
+    "Bộ Xây dựng",
+    "Bộ Y tế",
+    "Bộ Giáo dục và Đào tạo",
+    "Bộ Công an",
+    "Bộ Quốc phòng",
+    "Bộ Tài chính",
+    "Bộ Khoa học và Công nghệ",
+    "Bộ Văn hóa, Thể thao và Du lịch",
+    "Đại học Quốc gia Hà Nội",
+    "Ủy ban Dân tộc",
+]
+SILENT = "Ủy ban Dân tộc"  # has a 2025 plan, never reports: counts with 0, marked "no report"
+LATE_SUPPLEMENT = "Quảng Ngãi"  # capital supplemented on 20 October 2025: not assessed from then on
+
 # Disbursement profiles: multiple of the expected pace the unit reaches.
 PROFILES = {"on_track": (1.00, 1.25), "behind": (0.78, 0.88), "badly_behind": (0.30, 0.42)}
 DISBURSEMENT_SPLIT = {"central_budget": 0.6, "local_budget": 0.4}
@@ -243,6 +262,15 @@ def main() -> None:
         row.append((dt.date.fromisoformat(row[4]) + dt.timedelta(days=stories.randint(1, 5))).isoformat())
         if row[0] == slug(LATE_AUGUST) and row[4] == "2025-08-31":
             row[-1] = "2025-09-15"
+    central_tenures, central_targets, central_figures = central_agencies(random.Random(2026), len(tenures))
+    units += [[slug(name), name, "central", "", "Ủy ban Kiểm tra Trung ương"] for name in CENTRAL_AGENCIES]
+    tenures += central_tenures
+    targets += central_targets
+    figures += central_figures
+    plan = next(t for t in targets if t[0] == slug(LATE_SUPPLEMENT) and t[1] == DISBURSEMENT)
+    supplement = 1_500 * BILLION
+    adjustments = [[slug(LATE_SUPPLEMENT), DISBURSEMENT, PLAN_YEAR, int(plan[3]) + supplement, supplement,
+                    "Bổ sung kế hoạch vốn sau 30/9", "1890/QĐ-TTg", "2025-10-20", "Thủ tướng Chính phủ"]]  # fmt: skip
     targets_2024, figures_2024 = history_2024(stories, targets)
     targets += targets_2024
     figures = figures_2024 + figures
@@ -276,7 +304,35 @@ def main() -> None:
         ["unit_code", "indicator", "plan_year", "category", "as_of", "amount", "document_date"],
         figures,
     )
+    write(
+        "adjustments.csv",
+        ["unit_code", "indicator", "plan_year", "amount", "late_supplement", "reason", "decision_number",
+         "decision_date", "decision_authority"],
+        adjustments,
+    )  # fmt: skip
     write("votes.csv", ["unit_code", "leader_id", "vote_date", "voters", "high", "confidence", "low"], votes)
+
+
+def central_agencies(rng: random.Random, tenure_count: int) -> tuple[list[list[object]], ...]:
+    """2025 disbursement of the central agencies: a head each, a plan, monthly reports to October (none
+    from SILENT). A generator of their own keeps the provinces' numbers unchanged."""
+    names = iter(rng.sample([f"{f} {m} {g}" for f in FAMILY for m in MIDDLE for g in GIVEN], len(CENTRAL_AGENCIES)))
+    tenures, targets, figures = [], [], []
+    for number, agency in enumerate(CENTRAL_AGENCIES, start=1):
+        code = slug(agency)
+        tenures.append([f"{code}-{tenure_count + number}", code, f"C{number:03d}", next(names), "head", "",
+                        "2021-06-01", ""])  # fmt: skip
+        plan = rng.randrange(800, 30_000) * BILLION
+        targets.append([code, DISBURSEMENT, PLAN_YEAR, plan, "1500/QĐ-TTg", "2024-12-10", "Thủ tướng Chính phủ"])
+        if agency == SILENT:
+            continue
+        factor = rng.uniform(*PROFILES[rng.choice(["on_track", "on_track", "behind", "badly_behind"])])
+        for month in REPORT_MONTHS:
+            as_of = month_end(PLAN_YEAR, month)
+            amount = round(plan * disbursement_pace(as_of) * factor / 1_000_000) * 1_000_000
+            known = as_of + dt.timedelta(days=rng.randint(1, 5))
+            figures.append([code, DISBURSEMENT, PLAN_YEAR, "central_budget", as_of.isoformat(), amount, known.isoformat()])
+    return tenures, targets, figures
 
 
 def history_2024(rng: random.Random, targets: list[list[object]]) -> tuple[list[list[object]], list[list[object]]]:
