@@ -144,7 +144,7 @@ DISBURSEMENT = "public_investment_disbursement"
 
 def slug(name: str) -> str:
     plain = unicodedata.normalize("NFD", name.replace("Đ", "D").replace("đ", "d"))
-    return "".join(c for c in plain if not unicodedata.combining(c)).lower().replace(" ", "-")
+    return "".join(c for c in plain if not unicodedata.combining(c) and c != ",").lower().replace(" ", "-")
 
 
 def month_end(year: int, month: int) -> dt.date:

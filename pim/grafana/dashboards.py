@@ -67,43 +67,54 @@ PLAN_YEAR = _query_variable(
 )
 INDICATOR = dashboard.CustomVariable("indicator").label("Chỉ tiêu / Indicator").values(INDICATORS)
 
-HEAD_ON_AS_OF = """
-  LEFT JOIN LATERAL (SELECT t.leader_name FROM tenures t WHERE t.unit_code = p.unit_code
-    AND t.role IN ('head',
-    'acting_head') AND t.start_date <= p.as_of AND (t.end_date IS NULL OR t.end_date >= p.as_of)
-    ORDER BY t.start_date DESC LIMIT 1) head ON true"""
+# The overview shows one assessment group on one of its dates, as the projector keeps them: nothing here
+# computes a rate, an average, a standing or a rank (tests hold every number to `pim standings`).
+GROUP = _query_variable(
+    "group", "Nhóm đánh giá / Assessment group",
+    "SELECT name AS __text, group_id AS __value FROM assessment_groups ORDER BY ordinal, group_id",
+)  # fmt: skip
+GROUP_DATE = _query_variable(
+    "as_of", "Số liệu đến ngày / As of",
+    "SELECT DISTINCT as_of::text FROM assessment_totals WHERE group_id = '$group' AND indicator = '$indicator'"
+    " AND plan_year = $plan_year ORDER BY 1 DESC",
+)  # fmt: skip
+AT_GROUP_DATE = "s.group_id = '$group' AND s.indicator = '$indicator' AND s.plan_year = $plan_year AND s.as_of = '$as_of'"
 
 
 def overview() -> dashboard.Dashboard:
     progress = f"""
-      SELECT u.name AS "Đơn vị / Unit", coalesce(head.leader_name, 'khuyết / vacant') AS "Người đứng đầu / Head",
-        p.as_of AS "Số liệu đến / As of", round(p.target / 1e9, 1) AS "Kế hoạch, tỷ đồng / Target, bn VND",
-        round(p.actual_ytd / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND", round(p.rate * 100,
-        2) AS "Tỷ lệ % / Rate %",
-        round(p.expected_pace * 100, 2) AS "Tiến độ yêu cầu % / Pace %",
-        round(p.peer_average * 100, 2) AS "Bình quân % / Peer average %", p.standing AS "So với bình quân / Standing",
-        p.peer_rank AS "Hạng / Rank", p.status AS "Trạng thái / Status",
-        round((p.rate - prev.rate) * 100, 2) AS "So với tháng trước, điểm % / Since last month, pp"
-      FROM unit_progress p JOIN units u USING (unit_code) {HEAD_ON_AS_OF}
-      LEFT JOIN LATERAL (SELECT h.rate FROM unit_progress_history h WHERE (h.unit_code, h.indicator, h.plan_year)
-        = (p.unit_code, p.indicator, p.plan_year) AND h.category = '' AND h.as_of < date_trunc('month', p.as_of)
-        ORDER BY h.as_of DESC LIMIT 1) prev ON true
-      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator' ORDER BY p.rate DESC NULLS LAST"""
-    national = """
-      SELECT round(sum(p.actual_ytd) / nullif(sum(p.target), 0) * 100, 2) AS "Bình quân cả nước % / National %"
-      FROM unit_progress p JOIN units u USING (unit_code)
-      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator' AND u.level IN ('province', 'central')
-        AND p.target > 0"""
-    by_status = """
-      SELECT p.status AS "Trạng thái / Status", count(*) AS "Số đơn vị / Units" FROM unit_progress p
-      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator' GROUP BY 1 ORDER BY 1"""
-    lists = """
-      SELECT p.standing AS "Danh sách / List", u.name AS "Đơn vị / Unit", round(p.rate * 100,
-        2) AS "Tỷ lệ % / Rate %",
-        round(p.peer_average * 100,
-        2) AS "Bình quân % / Average %" FROM unit_progress p JOIN units u USING (unit_code)
-      WHERE p.plan_year = $plan_year AND p.indicator = '$indicator'
-      ORDER BY CASE p.standing WHEN 'below' THEN 0 WHEN 'not_assessed' THEN 1 ELSE 2 END, p.rate"""
+      SELECT s.rank AS "Hạng / Rank", u.name AS "Đơn vị / Unit", l.name AS "Danh sách / List",
+        coalesce(head.leader_name, 'khuyết / vacant') AS "Người đứng đầu / Head",
+        s.figures_as_of AS "Số liệu đến / Figures as of",
+        round(coalesce(s.basis, s.plan) / 1e9, 1) AS "Kế hoạch, tỷ đồng / Plan, bn VND",
+        round(s.actual / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND", round(s.rate * 100, 2) AS "Tỷ lệ % / Rate %",
+        round(h.expected_pace * 100, 2) AS "Tiến độ yêu cầu % / Pace %",
+        round(s.average * 100, 2) AS "Bình quân % / Average %", s.standing AS "So với bình quân / Standing",
+        coalesce(h.status, 'no_report') AS "Trạng thái / Status"
+      FROM assessment_standings s JOIN units u USING (unit_code)
+      JOIN assessment_lists l USING (group_id, list_id)
+      LEFT JOIN unit_progress_history h ON (h.unit_code, h.indicator, h.plan_year, h.category, h.as_of)
+        = (s.unit_code, s.indicator, s.plan_year, '', s.figures_as_of)
+      LEFT JOIN LATERAL (SELECT t.leader_name FROM tenures t WHERE t.unit_code = s.unit_code
+        AND t.role IN ('head', 'acting_head') AND t.start_date <= s.as_of AND (t.end_date IS NULL OR t.end_date >= s.as_of)
+        ORDER BY t.start_date DESC LIMIT 1) head ON true
+      WHERE {AT_GROUP_DATE} ORDER BY s.rank NULLS LAST, u.name"""
+    average = """
+      SELECT round(average * 100, 2) AS "Bình quân % / Average %" FROM assessment_totals
+      WHERE group_id = '$group' AND indicator = '$indicator' AND plan_year = $plan_year AND as_of = '$as_of'"""
+    counts = """
+      SELECT assessed AS "Được đánh giá / Assessed", no_report AS "Chưa báo cáo / No report",
+        not_assessed AS "Không đánh giá / Not assessed", round(total_basis / 1e9, 1) AS "Kế hoạch, tỷ đồng / Plan, bn VND",
+        round(total_actual / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND" FROM assessment_totals
+      WHERE group_id = '$group' AND indicator = '$indicator' AND plan_year = $plan_year AND as_of = '$as_of'"""
+    lists = f"""
+      SELECT l.name AS "Danh sách / List", s.standing AS "So với bình quân / Standing", s.list_rank AS "Hạng / Rank",
+        u.name AS "Đơn vị / Unit", round(s.rate * 100, 2) AS "Tỷ lệ % / Rate %",
+        coalesce(s.not_assessed_reason, CASE WHEN NOT s.reported THEN 'no_report' END, '') AS "Ghi chú / Note"
+      FROM assessment_standings s JOIN units u USING (unit_code) JOIN assessment_lists l USING (group_id, list_id)
+      WHERE {AT_GROUP_DATE}
+      ORDER BY l.ordinal, CASE s.standing WHEN 'at_or_above' THEN 0 WHEN 'below' THEN 1 ELSE 2 END,
+        s.list_rank NULLS LAST, u.name"""
     return (
         dashboard.Dashboard("PIM — Tổng quan / Overview")
         .uid("pim-overview")
@@ -111,10 +122,12 @@ def overview() -> dashboard.Dashboard:
         .time("now-2y", "now")
         .with_variable(PLAN_YEAR)
         .with_variable(INDICATOR)
-        .with_panel(_stat("Bình quân cả nước / National weighted average", national, "percent"))
-        .with_panel(_table("Số đơn vị theo trạng thái / Units by status", by_status, width=18, height=5))
+        .with_variable(GROUP)
+        .with_variable(GROUP_DATE)
+        .with_panel(_stat("Bình quân của nhóm / Group weighted average", average, "percent"))
+        .with_panel(_table("Số đơn vị / Units counted", counts, width=18, height=5))
         .with_panel(_table("Tiến độ theo đơn vị / Progress per unit", progress, height=14))
-        .with_panel(_table("Trên / dưới mức bình quân, chưa đánh giá / At or above, below, not assessed", lists))
+        .with_panel(_table("Trên / dưới mức bình quân, không đánh giá / At or above, below, not assessed", lists))
     )
 
 

@@ -19,6 +19,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID, dashboard_json
 from services.alerts.service import AlertsService
+from shared.standings import standings
 from tests.e2e.conftest import Demo
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -31,6 +32,8 @@ VALUES = {
     "leader": "L046",  # Hồ Quốc Tâm: acting head of Gia Lai, then head; a "review" vote
     "known_on": "2025-09-30",
     "committee": "Ủy ban Kiểm tra Trung ương",
+    "group": "national",
+    "as_of": "2025-10-31",
 }
 NUMERIC = (int, float, Decimal)
 
@@ -105,6 +108,40 @@ async def test_every_panel_and_variable_query_returns_what_its_panel_expects(dem
                     assert target["format"] == "table" and len(rows[0]) >= 2, where
                 checked += 1
     assert checked >= 20
+
+
+def panel_sql(dashboard_name: str, title_start: str) -> str:
+    (panel,) = [p for p in committed(dashboard_name)["panels"] if p["title"].startswith(title_start)]
+    sql: str = panel["targets"][0]["rawSql"]
+    return sql
+
+
+async def test_the_overview_shows_the_projectors_standings_and_nothing_of_its_own(demo: Demo) -> None:
+    """Every number of the Overview (average, counts, each unit's rate, standing and rank) equals the owner's,
+    `pim standings` (shared/standings.py), for the national group on 31 October 2025: twelve central agencies
+    and the provinces against one average, a silent agency counted with 0, a late supplement not assessed."""
+    async with demo.pool.acquire() as conn:
+        (national,) = await standings(conn, dt.date(2025, 10, 31), "public_investment_disbursement", 2025, "national")
+    owner = {u.unit_code: u for lst in national.lists for u in (*lst.at_or_above, *lst.below)}
+    owner |= {u.unit_code: u for u in national.not_assessed}
+    (average,) = await run_as_reader(demo.pool, panel_sql("overview", "Bình quân"))
+    assert average[0] == round(national.average * 100, 2)
+    (counts,) = await run_as_reader(demo.pool, panel_sql("overview", "Số đơn vị"))
+    assert (counts[0], counts[1], counts[2]) == (national.assessed, national.no_report, len(national.not_assessed))
+    rows = await run_as_reader(demo.pool, panel_sql("overview", "Tiến độ"))
+    names = {u.name: u for u in owner.values()}
+    assert len(rows) == len(owner) == 34 + 12
+    for row in rows:
+        unit = names[row["Đơn vị / Unit"]]
+        assert row["Hạng / Rank"] == unit.rank
+        assert row["So với bình quân / Standing"] == unit.standing
+        assert row["Tỷ lệ % / Rate %"] == (None if unit.rate is None else round(unit.rate * 100, 2))
+    # the Ministry's shape: one average, two lists; the silent agency is below with 0; Quảng Ngãi not assessed
+    assert [lst.list_id for lst in national.lists] == ["central", "local"]
+    assert sum(len(lst.at_or_above) + len(lst.below) for lst in national.lists if lst.list_id == "central") == 12
+    assert not owner["uy-ban-dan-toc"].reported and owner["uy-ban-dan-toc"].standing == "below"
+    assert owner["quang-ngai"].not_assessed_reason == "late_supplement"
+    assert national.no_report == 1
 
 
 async def test_the_reader_role_reads_the_read_models_and_nothing_else(demo: Demo) -> None:
