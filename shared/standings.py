@@ -7,7 +7,7 @@ board's screens."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 import asyncpg
@@ -119,9 +119,42 @@ async def standings(
                 (target.at_or_above if unit.standing == "at_or_above" else target.below).append(unit)
         result.append(
             GroupStandings(
-                head["group_id"], head["name"], indicator, plan_year, head["as_of"], head["average"],
-                head["total_basis"], head["total_actual"], head["members"], head["assessed"], head["no_report"],
-                not_assessed, lists,
-            )  # fmt: skip
+                head["group_id"],
+                head["name"],
+                indicator,
+                plan_year,
+                head["as_of"],
+                head["average"],
+                head["total_basis"],
+                head["total_actual"],
+                head["members"],
+                head["assessed"],
+                head["no_report"],
+                not_assessed,
+                lists,
+            )
         )
     return result
+
+
+def _plain(value: object) -> object:
+    """JSON-ready, exact: Decimals as strings (never floats), dates as ISO text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def standings_json(groups: list[GroupStandings]) -> list[dict[str, object]]:
+    """The standings as JSON objects: money and rates exact, as decimal strings."""
+    result = []
+    for group in groups:
+        data = asdict(group)
+        data["at_or_above_count"], data["below_count"] = group.at_or_above_count, group.below_count
+        result.append(_plain(data))
+    return result  # type: ignore[return-value]

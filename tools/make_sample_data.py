@@ -331,7 +331,9 @@ def central_agencies(rng: random.Random, tenure_count: int) -> tuple[list[list[o
             as_of = month_end(PLAN_YEAR, month)
             amount = round(plan * disbursement_pace(as_of) * factor / 1_000_000) * 1_000_000
             known = as_of + dt.timedelta(days=rng.randint(1, 5))
-            figures.append([code, DISBURSEMENT, PLAN_YEAR, "central_budget", as_of.isoformat(), amount, known.isoformat()])
+            figures.append(
+                [code, DISBURSEMENT, PLAN_YEAR, "central_budget", as_of.isoformat(), amount, known.isoformat()]
+            )
     return tenures, targets, figures
 
 

@@ -78,7 +78,9 @@ GROUP_DATE = _query_variable(
     "SELECT DISTINCT as_of::text FROM assessment_totals WHERE group_id = '$group' AND indicator = '$indicator'"
     " AND plan_year = $plan_year ORDER BY 1 DESC",
 )  # fmt: skip
-AT_GROUP_DATE = "s.group_id = '$group' AND s.indicator = '$indicator' AND s.plan_year = $plan_year AND s.as_of = '$as_of'"
+AT_GROUP_DATE = (
+    "s.group_id = '$group' AND s.indicator = '$indicator' AND s.plan_year = $plan_year AND s.as_of = '$as_of'"
+)
 
 
 def overview() -> dashboard.Dashboard:
@@ -96,7 +98,8 @@ def overview() -> dashboard.Dashboard:
       LEFT JOIN unit_progress_history h ON (h.unit_code, h.indicator, h.plan_year, h.category, h.as_of)
         = (s.unit_code, s.indicator, s.plan_year, '', s.figures_as_of)
       LEFT JOIN LATERAL (SELECT t.leader_name FROM tenures t WHERE t.unit_code = s.unit_code
-        AND t.role IN ('head', 'acting_head') AND t.start_date <= s.as_of AND (t.end_date IS NULL OR t.end_date >= s.as_of)
+        AND t.role IN ('head', 'acting_head') AND t.start_date <= s.as_of
+        AND (t.end_date IS NULL OR t.end_date >= s.as_of)
         ORDER BY t.start_date DESC LIMIT 1) head ON true
       WHERE {AT_GROUP_DATE} ORDER BY s.rank NULLS LAST, u.name"""
     average = """
@@ -104,7 +107,8 @@ def overview() -> dashboard.Dashboard:
       WHERE group_id = '$group' AND indicator = '$indicator' AND plan_year = $plan_year AND as_of = '$as_of'"""
     counts = """
       SELECT assessed AS "Được đánh giá / Assessed", no_report AS "Chưa báo cáo / No report",
-        not_assessed AS "Không đánh giá / Not assessed", round(total_basis / 1e9, 1) AS "Kế hoạch, tỷ đồng / Plan, bn VND",
+        not_assessed AS "Không đánh giá / Not assessed",
+        round(total_basis / 1e9, 1) AS "Kế hoạch, tỷ đồng / Plan, bn VND",
         round(total_actual / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND" FROM assessment_totals
       WHERE group_id = '$group' AND indicator = '$indicator' AND plan_year = $plan_year AND as_of = '$as_of'"""
     lists = f"""

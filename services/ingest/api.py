@@ -41,7 +41,9 @@ from shared.auth import Principal, Unauthenticated, bearer_principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import (
     DomainEvent,
+    Indicator,
 )
+from shared.standings import latest_plan_year, standings, standings_json
 
 MAX_ITEMS = 10_000
 EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
@@ -241,6 +243,25 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": 'attachment; filename="pim-figures-template.xlsx"'},
         )
+
+    @app.get("/v1/standings", tags=["standings"])
+    async def get_standings(
+        _: Anyone,
+        as_of: Annotated[dt.date, Query(description="the lists as of this date (YYYY-MM-DD)")],
+        group: Annotated[str | None, Query(description="one assessment group, e.g. national")] = None,
+        indicator: Indicator = Indicator.DISBURSEMENT,
+        plan_year: Annotated[int | None, Query(ge=2000, le=2100, description="default: the newest")] = None,
+    ) -> JSONResponse:
+        """The Ministry-style lists the projector keeps: per assessment group, on its latest date on or
+        before `as_of`, the weighted average, the counts, and the units at or above, below and not assessed,
+        each with its rate and rank. Money and rates are exact decimal strings."""
+        async with pool.acquire() as conn:
+            year = plan_year or await latest_plan_year(conn, indicator.value, as_of)
+            groups = [] if year is None else await standings(conn, as_of, indicator.value, year, group)
+        if group is not None and not groups:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no standings of group {group!r} on or before {as_of}")
+        return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value, "plan_year": year,
+                             "groups": standings_json(groups)})  # fmt: skip
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

@@ -90,7 +90,9 @@ NATIONAL = AssessmentGroup(
     name="Cả nước / National",
     levels=["central", "province"],
     lists=[
-        AssessmentList(id="central", name="Bộ, cơ quan trung ương / Ministries and central agencies", levels=["central"]),
+        AssessmentList(
+            id="central", name="Bộ, cơ quan trung ương / Ministries and central agencies", levels=["central"]
+        ),
         AssessmentList(id="local", name="Địa phương / Localities", levels=["province"]),
     ],
 )
@@ -168,7 +170,7 @@ def groups_and_members(config: AssessmentConfig, units: Iterable[Unit]) -> tuple
             lists = tuple((lst.id, lst.name, tuple(lst.levels)) for lst in spec.lists) or (
                 ("all", name, tuple(spec.levels)),
             )
-            list_of = {level: list_id for list_id, _, levels in lists for level in levels}
+            list_of: dict[str, str] = {level: list_id for list_id, _, levels in lists for level in levels}
             groups.append(
                 Group(group_id, name, tuple(i.value for i in spec.indicators), spec.basis, spec.late_supplement,
                       lists, ordinal)

@@ -58,7 +58,9 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
     if leaving:
         changed |= {
             r["group_id"]
-            for r in await conn.fetch("SELECT group_id FROM assessment_members WHERE unit_code = ANY($1::text[])", leaving)
+            for r in await conn.fetch(
+                "SELECT group_id FROM assessment_members WHERE unit_code = ANY($1::text[])", leaving
+            )
         }
     return changed & new_groups
 
@@ -70,7 +72,9 @@ async def config_is_current(conn: asyncpg.Connection, config: AssessmentConfig) 
 
 # The totals of each group, indicator and plan year ($1…$3) from date $4 on, from its members' states.
 _FILL_TOTALS = """
-WITH w AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since))
+WITH w AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)
+)
 UPDATE assessment_totals t SET members = a.members, assessed = a.assessed, no_report = a.no_report,
     not_assessed = a.members - a.assessed, total_basis = a.total_basis, total_actual = a.total_actual,
     average = a.total_actual / nullif(a.total_basis, 0)

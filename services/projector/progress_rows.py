@@ -178,7 +178,8 @@ _STATUS = HISTORY_COLUMNS.index("status")
 
 
 ASSESSMENT_COLUMNS = (
-    "unit_code", "indicator", "plan_year", "as_of", "plan", "comparable_plan", "late_supplemented", "actual", "reported",
+    "unit_code", "indicator", "plan_year", "as_of", "plan", "comparable_plan", "late_supplemented", "actual",
+    "reported",
 )  # fmt: skip
 
 # Each key's latest total row before the date it is recomputed from: what carries forward into the
@@ -321,8 +322,11 @@ def _assessment_rows(
         plan, late = _plan_on(fact, predecessors, day)
         if plan is None and not has_reported:
             continue  # no plan and no figures: nothing to bring to a group
-        rows.append((*key, day, plan, None if plan is None else plan - late,
-                     late_since is not None and day >= late_since, actual or Decimal(0), has_reported))  # fmt: skip
+        supplemented = late_since is not None and day >= late_since
+        comparable = None if plan is None else plan - late
+        # Before its decision the late supplement was not part of the plan the unit was held to.
+        rows.append((*key, day, plan if supplemented else comparable, comparable, supplemented,
+                     actual or Decimal(0), has_reported))  # fmt: skip
     return rows
 
 

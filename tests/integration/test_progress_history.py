@@ -236,9 +236,7 @@ async def test_merged_provinces_report_consolidated_year_to_date_figures(pool: a
     ]  # fmt: skip
     async with pool.acquire() as conn:
         await project(conn, recorded(events))
-        august = await conn.fetchrow(
-            "SELECT target, actual_ytd, rate FROM unit_progress WHERE unit_code = 'lam-dong'"
-        )
+        august = await conn.fetchrow("SELECT target, actual_ytd, rate FROM unit_progress WHERE unit_code = 'lam-dong'")
         listed = await conn.fetch(
             "SELECT unit_code, standing FROM assessment_standings WHERE group_id = 'national' AND as_of = '2025-08-28'"
         )

@@ -72,7 +72,7 @@ def history() -> list[DomainEvent]:
     return events
 
 
-def recorded(events: list[DomainEvent]) -> list[RecordedEvent]:
+def recorded(events: list[DomainEvent], start: int = 1) -> list[RecordedEvent]:
     return [
         RecordedEvent(
             event_id=uuid.uuid4(),
@@ -87,7 +87,7 @@ def recorded(events: list[DomainEvent]) -> list[RecordedEvent]:
             correlation_id=None,
             payload=event.model_dump(mode="json"),
         )
-        for position, event in enumerate(events, start=1)
+        for position, event in enumerate(events, start=start)
     ]
 
 

@@ -90,14 +90,20 @@ def test_behind_on_consecutive_reports_asks_for_escalation_only_after_n() -> Non
 def test_below_peer_average() -> None:
     below = year_of(["0.29"], ["0.2"], peer="0.30", standing="below")
     assert rules_found(below, TODAY).get("below_peer_average") == "warning"
-    assert "below_peer_average" not in rules_found(year_of(["0.30"], ["0.2"], peer="0.30", standing="at_or_above"), TODAY)
+    assert "below_peer_average" not in rules_found(
+        year_of(["0.30"], ["0.2"], peer="0.30", standing="at_or_above"), TODAY
+    )
 
 
 def test_below_peer_average_follows_the_projectors_standing() -> None:
     # Rates are shown rounded; the projector compares the exact fractions: a unit it finds at or above the
     # average is not flagged, however its rounded rate reads, nor one it did not assess.
-    assert "below_peer_average" not in rules_found(year_of(["0.29"], ["0.2"], peer="0.30", standing="at_or_above"), TODAY)
-    assert "below_peer_average" not in rules_found(year_of(["0.29"], ["0.2"], peer="0.30", standing="not_assessed"), TODAY)
+    assert "below_peer_average" not in rules_found(
+        year_of(["0.29"], ["0.2"], peer="0.30", standing="at_or_above"), TODAY
+    )
+    assert "below_peer_average" not in rules_found(
+        year_of(["0.29"], ["0.2"], peer="0.30", standing="not_assessed"), TODAY
+    )
 
 
 def test_below_sixty_percent_on_the_september_report_only_for_disbursement() -> None:

@@ -1,0 +1,227 @@
+"""Standings as the Ministry of Finance publishes them, from the projector's assessment groups, against
+real PostgreSQL: constructed cases for each rule (README "Assessment rules")."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
+from services.projector.progress import ProgressRules
+from services.projector.projection import apply_events
+from shared.event_store import recorded_event
+from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered
+from shared.standings import GroupStandings, UnitStanding, standings
+from tests.integration.ingest_fixtures import Ingest
+from tests.integration.test_projection_order import recorded
+
+pytestmark = pytest.mark.postgres
+D = Decimal
+RULES = ProgressRules()
+OCT = dt.date(2025, 10, 31)
+DISB = "public_investment_disbursement"
+
+
+def unit(code: str, level: str = "province", parent: str | None = None) -> UnitRegistered:
+    return UnitRegistered(unit_code=code, name=f"Đơn vị {code}", level=level, parent_code=parent, committee="UBKT")  # type: ignore[arg-type]
+
+
+def plan(code: str, amount: int) -> TargetSet:
+    return TargetSet(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount))  # type: ignore[arg-type]
+
+
+def report(code: str, amount: int, on: dt.date = OCT) -> DisbursementReported:
+    return DisbursementReported(unit_code=code, plan_year=2025, category="central_budget", as_of=on, amount=D(amount))
+
+
+async def lists(
+    pool: asyncpg.Pool, events: list[object], group: str = "national", rules: ProgressRules = RULES, on: dt.date = OCT
+) -> GroupStandings:
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, recorded(events), rules)  # type: ignore[arg-type]
+        (result,) = await standings(conn, on, DISB, 2025, group)
+    return result
+
+
+def weighted(group: GroupStandings) -> tuple[Decimal | None, Decimal | None]:
+    """The group's totals: its average is their quotient (kept to 20 significant digits)."""
+    return group.total_actual, group.total_basis
+
+
+def units_of(group: GroupStandings) -> dict[str, UnitStanding]:
+    found = {u.unit_code: u for lst in group.lists for u in (*lst.at_or_above, *lst.below)}
+    return found | {u.unit_code: u for u in group.not_assessed}
+
+
+async def test_central_agencies_and_provinces_under_a_common_parent_are_held_to_one_national_average(
+    pool: asyncpg.Pool,
+) -> None:
+    """Registered under one national unit, the agencies and provinces still make one group: an agency well
+    above the national average is listed at or above it, not held to the other agencies alone."""
+    group = await lists(pool, [
+        unit("viet-nam", "central"), unit("bo-a", "central", "viet-nam"), unit("bo-b", "central", "viet-nam"),
+        unit("tinh-x", "province", "viet-nam"), unit("tinh-y", "province", "viet-nam"),
+        plan("viet-nam", 0), plan("bo-a", 100), plan("bo-b", 100), plan("tinh-x", 1000), plan("tinh-y", 1000),
+        report("bo-a", 50), report("bo-b", 90), report("tinh-x", 300), report("tinh-y", 400),
+    ])  # fmt: skip
+    assert weighted(group) == (840, 2200)  # 38.18 %; the agencies alone would average 70 %
+    shown = units_of(group)
+    assert shown["bo-a"].standing == "at_or_above"  # 50 % > 38.18 %: below the agencies' 70 %, above the nation's
+    assert [lst.list_id for lst in group.lists] == ["central", "local"]
+    assert {u.unit_code for u in group.lists[0].at_or_above} == {"bo-a", "bo-b"}
+    assert [(u.unit_code, u.rank, u.list_rank) for u in group.lists[1].at_or_above] == [("tinh-y", 3, 1)]
+    assert shown["viet-nam"].not_assessed_reason == "no_plan"
+
+
+async def test_the_weighted_average_not_the_mean_of_rates_decides(pool: asyncpg.Pool) -> None:
+    """A small unit at 90 % and a large one at 40 %: the mean of rates (65 %) would put a 50 % unit below;
+    total disbursed over total plan (42.6 %) puts it at or above."""
+    group = await lists(pool, [
+        unit("nho"), unit("lon"), unit("giua"), plan("nho", 100), plan("lon", 10_000), plan("giua", 1000),
+        report("nho", 90), report("lon", 4000), report("giua", 500),
+    ])  # fmt: skip
+    assert weighted(group) == (4590, 11_100)
+    assert units_of(group)["giua"].standing == "at_or_above"
+
+
+async def test_a_unit_with_a_plan_and_no_report_counts_with_zero_and_is_marked(pool: asyncpg.Pool) -> None:
+    """Total disbursed over total plan assigned: the silent unit's plan stays in the denominator."""
+    group = await lists(pool, [
+        unit("a"), unit("b"), unit("im-lang"), plan("a", 1000), plan("b", 2000), plan("im-lang", 3000),
+        report("a", 800), report("b", 1200),
+    ])  # fmt: skip
+    silent = units_of(group)["im-lang"]
+    assert weighted(group) == (2000, 6000)  # 33.33 %, not 2000 / 3000 = 66.67 %
+    assert (silent.reported, silent.actual, silent.standing, silent.rank) == (False, 0, "below", 3)
+    assert (group.assessed, group.no_report, group.members) == (3, 1, 3)
+
+
+async def test_a_unit_without_a_plan_or_with_a_plan_of_zero_is_outside_the_average(pool: asyncpg.Pool) -> None:
+    group = await lists(pool, [
+        unit("a"), unit("b"), unit("c"), plan("a", 1000), plan("b", 0), report("a", 500), report("b", 100),
+        report("c", 100),
+    ])  # fmt: skip
+    assert weighted(group) == (500, 1000)
+    assert {u.unit_code: u.not_assessed_reason for u in group.not_assessed} == {"b": "no_plan", "c": "no_plan"}
+
+
+def late(code: str, amount: int, supplement: int, decided: dt.date = dt.date(2025, 10, 20)) -> TargetAdjusted:
+    return TargetAdjusted(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount),  # type: ignore[arg-type]
+                          late_supplement=D(supplement), decision_date=decided)  # fmt: skip
+
+
+async def test_a_late_supplement_takes_the_unit_out_of_both_lists_from_its_decision(pool: asyncpg.Pool) -> None:
+    events = [
+        unit("a"), unit("b"), unit("bo-sung"), plan("a", 1000), plan("b", 1000), plan("bo-sung", 1000),
+        report("a", 600, dt.date(2025, 9, 30)), report("b", 400, dt.date(2025, 9, 30)),
+        report("bo-sung", 200, dt.date(2025, 9, 30)), late("bo-sung", 1500, 500),
+        report("a", 700), report("b", 500), report("bo-sung", 300),
+    ]  # fmt: skip
+    october = await lists(pool, events)
+    assert units_of(october)["bo-sung"].not_assessed_reason == "late_supplement"
+    assert weighted(october) == (1200, 2000)  # the others only
+    async with pool.acquire() as conn:
+        (september,) = await standings(conn, dt.date(2025, 9, 30), DISB, 2025, "national")
+    assert units_of(september)["bo-sung"].standing == "below"  # before the decision it was assessed
+    assert weighted(september) == (1200, 3000)
+
+
+async def test_a_group_may_assess_a_late_supplement_on_the_comparable_plan(pool: asyncpg.Pool) -> None:
+    comparable = AssessmentGroup.model_validate(NATIONAL.model_dump() | {"late_supplement": "comparable_plan"})
+    rules = ProgressRules(assessment=AssessmentConfig(groups=[comparable]))
+    group = await lists(pool, [
+        unit("a"), unit("bo-sung"), plan("a", 1000), plan("bo-sung", 1000), late("bo-sung", 1500, 500),
+        report("a", 500), report("bo-sung", 900),
+    ], rules=rules)  # fmt: skip
+    shown = units_of(group)["bo-sung"]
+    assert (shown.basis, shown.rate, shown.standing) == (1000, D("0.9"), "at_or_above")  # 900 of 1000, not of 1500
+    assert weighted(group) == (1400, 2000)
+
+
+async def test_a_province_compares_its_own_departments_and_communes(pool: asyncpg.Pool) -> None:
+    group = await lists(pool, [
+        unit("tinh"), unit("so-xd", "department", "tinh"), unit("huyen", "district", "tinh"),
+        unit("xa-1", "commune", "huyen"), unit("xa-2", "commune", "huyen"), unit("tinh-khac"),
+        unit("xa-khac", "commune", "tinh-khac"),
+        plan("so-xd", 100), plan("xa-1", 100), plan("xa-2", 100), plan("xa-khac", 100),
+        report("so-xd", 80), report("xa-1", 20), report("xa-2", 50), report("xa-khac", 99),
+    ], group="province/tinh")  # fmt: skip
+    assert set(units_of(group)) == {"so-xd", "xa-1", "xa-2"}  # its subtree only; the district has no plan, no row
+    assert weighted(group) == (150, 300)
+    assert [lst.list_id for lst in group.lists] == ["departments", "local"]
+    assert [u.unit_code for u in group.lists[1].below] == ["xa-1"]
+
+
+async def test_ranks_tie_only_when_rates_are_equal_as_fractions(pool: asyncpg.Pool) -> None:
+    """1/3 and 333,333/1,000,000 agree to 1e-6 but are not equal; 1/3 and 2/6 are."""
+    group = await lists(pool, [
+        unit("a"), unit("b"), unit("c"), plan("a", 3), plan("b", 1_000_000), plan("c", 6),
+        report("a", 1), report("b", 333_333), report("c", 2),
+    ])  # fmt: skip
+    ranks = {u.unit_code: u.rank for u in units_of(group).values()}
+    assert ranks == {"a": 1, "c": 1, "b": 3}
+
+
+async def test_a_member_reporting_rewrites_its_own_rows_and_the_totals_not_its_peers_rows(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, recorded([unit("a"), unit("b"), plan("a", 100), plan("b", 100),
+                                               report("a", 10), report("b", 20)]), RULES)  # fmt: skip
+        before = await conn.fetch("SELECT xmin::text, * FROM assessment_rows WHERE unit_code = 'b' ORDER BY as_of")
+        async with conn.transaction():
+            await apply_events(conn, recorded([report("a", 90, dt.date(2025, 11, 30))], start=100), RULES)
+        after = await conn.fetch("SELECT xmin::text, * FROM assessment_rows WHERE unit_code = 'b' ORDER BY as_of")
+        (november,) = await standings(conn, dt.date(2025, 11, 30), DISB, 2025, "national")
+    assert before == after  # b's rows untouched
+    assert units_of(november)["b"].standing == "below" and weighted(november) == (110, 200)
+
+
+async def test_standings_over_http_with_any_token_exact_decimals(ingest: Ingest) -> None:
+    response = await ingest.client.post(
+        "/v1/targets",
+        json={"targets": [{"unit_code": "lam-dong", "indicator": DISB, "plan_year": 2025, "amount": "3000"},
+                          {"unit_code": "hue", "indicator": DISB, "plan_year": 2025, "amount": "1000"}]},
+        headers=ingest.admin,
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    assert (await ingest.figures({"unit_code": "hue", "plan_year": 2025, "category": "central_budget",
+                                  "as_of": "2025-10-31", "amount": "700"})).status_code == 201  # fmt: skip
+    async with ingest.pool.acquire() as conn:
+        stored = [recorded_event(r) for r in await conn.fetch("SELECT * FROM events ORDER BY position")]
+        async with conn.transaction():
+            await apply_events(conn, stored, RULES)
+    answer = await ingest.client.get(
+        "/v1/standings", params={"as_of": "2025-11-05", "group": "national"}, headers=ingest.lam_dong
+    )
+    assert answer.status_code == 200, answer.text
+    (national,) = answer.json()["groups"]
+    assert D(national["average"]) == D("0.175") and national["no_report"] == 1
+    central, local = national["lists"]
+    assert central["list_id"] == "central" and central["at_or_above"] == central["below"] == []
+    assert [u["unit_code"] for u in local["at_or_above"]] == ["hue"]
+    assert [(u["unit_code"], u["reported"], u["actual"]) for u in local["below"]] == [("lam-dong", False, "0")]
+    assert (await ingest.client.get("/v1/standings", params={"as_of": "2025-11-05"})).status_code == 401
+
+
+async def test_a_negative_plan_and_an_early_late_supplement_are_refused_naming_the_field(ingest: Ingest) -> None:
+    negative = await ingest.client.post(
+        "/v1/targets",
+        json={"targets": [{"unit_code": "hue", "indicator": DISB, "plan_year": 2025, "amount": "-5"}]},
+        headers=ingest.admin,
+    )
+    assert negative.status_code == 422
+    assert [e["field"] for e in negative.json()["errors"]] == ["targets.amount"]
+    early = await ingest.client.post(
+        "/v1/targets",
+        json={"adjustments": [{"unit_code": "hue", "indicator": DISB, "plan_year": 2025, "amount": "1500",
+                               "late_supplement": "500", "decision_date": "2025-09-15"}]},
+        headers=ingest.admin,
+    )  # fmt: skip
+    assert early.status_code == 422
+    (error,) = early.json()["errors"]
+    assert error["field"] == "adjustments.decision_date" and "30/09/2025" in error["reason"]
+    assert await ingest.event_count() == 3  # the registry only
