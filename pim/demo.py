@@ -1,4 +1,5 @@
-"""`pim demo`: the whole pipeline on the sample data, two tables printed, everything shut down."""
+"""`pim demo`: the whole pipeline on the sample data, its tables printed (progress, the national lists,
+alerts, who answered), everything shut down."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from pim.report import accountability_table, alert_summary_table, flagged_table,
 from pim.sample_loader import load_sample
 from pim.settle import wait_until_settled
 from pim.stack import running_stack
+from pim.standings_report import standings_table
 from shared.auth import create_token
 from shared.embedded import infrastructure
+from shared.events import Indicator
 from shared.settings import Settings
+from shared.standings import standings
 
 # The sample ends with the October 2025 reports, due on 5 November: a board meeting a few days later.
 SAMPLE_MEETING_DATE = dt.date(2025, 11, 10)
@@ -46,6 +50,8 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
             await wait_until_settled(stack)
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))
+                for group in await standings(conn, today, Indicator.DISBURSEMENT.value, today.year, "national"):
+                    console.print(standings_table(group))
                 console.print(await alert_summary_table(conn))
                 console.print(await flagged_table(conn))
                 console.print(await accountability_table(conn))

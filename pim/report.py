@@ -31,7 +31,17 @@ async def progress_table(
     """Each unit's latest progress; `known_on` shows it as it was known on that date instead."""
     names = {r["unit_code"]: r["name"] for r in await conn.fetch("SELECT unit_code, name FROM units")}
     if known_on is None:
-        rows = [dict(r) for r in await conn.fetch("SELECT * FROM unit_progress")]
+        # The standing and rank in the unit's home group on its latest report date, as the projector keeps them.
+        rows = [
+            dict(r)
+            for r in await conn.fetch(
+                "SELECT p.*, s.rank AS peer_rank, g.name AS group_name FROM unit_progress p"
+                " LEFT JOIN assessment_groups g ON g.group_id = p.peer_group"
+                " LEFT JOIN LATERAL (SELECT s.rank FROM assessment_standings s WHERE s.group_id = p.peer_group"
+                " AND s.indicator = p.indicator AND s.plan_year = p.plan_year AND s.as_of = p.as_of"
+                " AND s.unit_code = p.unit_code) s ON true"
+            )
+        ]
         title = "Progress against target and pace (billion VND) — Tiến độ so với kế hoạch"
     else:
         latest: dict[tuple[str, str, int], dict[str, Any]] = {}
@@ -49,8 +59,9 @@ async def progress_table(
         title += f" — {latest_year}"
     rows.sort(key=lambda r: (names.get(r["unit_code"], r["unit_code"]), r["indicator"]))
     table = Table(title=title)
-    for column in ("Unit", "Indicator", "As of", "Target", "Actual YTD", "Rate", "Pace", "Status"):
-        table.add_column(column, justify="right" if column in ("Target", "Actual YTD", "Rate", "Pace") else "left")
+    numeric = ("Target", "Actual YTD", "Rate", "Pace", "Group average", "Rank")
+    for column in ("Unit", "Indicator", "As of", *numeric[:4], "Status", "Group", *numeric[4:], "Standing"):
+        table.add_column(column, justify="right" if column in numeric else "left")
     for r in rows:
         table.add_row(
             names.get(r["unit_code"], r["unit_code"]),
@@ -61,6 +72,10 @@ async def progress_table(
             _pct(r["rate"]),
             _pct(r["expected_pace"]),
             r["status"],
+            r.get("group_name") or r.get("peer_group") or "—",
+            _pct(r.get("peer_average")),
+            "—" if r.get("peer_rank") is None else str(r["peer_rank"]),
+            r.get("standing") or "—",
         )
     return table
 

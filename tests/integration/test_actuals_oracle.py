@@ -34,7 +34,9 @@ figure_rows = st.lists(
 )
 
 
-async def both_ways(conn: asyncpg.Connection, rows: list[tuple[object, ...]], merged: bool) -> tuple[dict, dict]:  # type: ignore[type-arg]
+async def both_ways(conn: asyncpg.Connection, rows: list[tuple[object, ...]], merged: str | None) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """`merged`: None, or how Quảng Trị's successor Huế reports from the merger on (own_only: the
+    predecessor's figures are added to its own; consolidated: its figures already include them)."""
     await conn.execute("TRUNCATE figures, unit_mergers")
     figures = [Figure(src, cat, proj, day, pos, cum, amount)  # type: ignore[arg-type]
                for pos, (src, cat, proj, day, cum, amount) in enumerate(rows, start=1)]  # fmt: skip
@@ -44,14 +46,14 @@ async def both_ways(conn: asyncpg.Connection, rows: list[tuple[object, ...]], me
                   "cumulative" if f.cumulative else "period", f.amount, None, f.as_of) for f in figures],
     )  # fmt: skip
     if merged:
-        await conn.execute("INSERT INTO unit_mergers VALUES ('quang-tri', 'hue', $1, 0)", MERGER)
+        await conn.execute("INSERT INTO unit_mergers VALUES ('quang-tri', 'hue', $1, 0, $2)", MERGER, merged)
     async with conn.transaction():
         await conn.execute("SET LOCAL enable_nestloop = off")
         sql = {
             (r["as_of"], r["category"]): r["actual_ytd"]
             for r in await conn.fetch(PROGRESS_ACTUALS, ["hue"], [DISB], [2025], None)
         }
-    own = [f for f in figures if f.source == "hue" or merged]
+    own = [f for f in figures if f.source == "hue" or merged == "own_only"]
     return actuals("hue", own, {"quang-tri": MERGER} if merged else {}), sql
 
 
@@ -63,8 +65,8 @@ async def test_python_year_to_date_equals_the_sql_statement(pool: asyncpg.Pool) 
 
         @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None,
                   derandomize=True)  # fmt: skip
-        @given(rows=figure_rows, merged=st.booleans())
-        def check(rows: list[tuple[object, ...]], merged: bool) -> None:
+        @given(rows=figure_rows, merged=st.sampled_from([None, "own_only", "consolidated"]))
+        def check(rows: list[tuple[object, ...]], merged: str | None) -> None:
             python, sql = asyncio.run_coroutine_threadsafe(both_ways(conn, rows, merged), loop).result(timeout=60)
             assert python == sql
 
