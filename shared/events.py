@@ -221,6 +221,18 @@ class ConfidenceVoteRecorded(DomainEvent):
         return self.vote_date
 
 
+class CategoryDeclared(DomainEvent):
+    """A capital source or revenue category added to the registry (beyond the Ministry's classification)."""
+
+    type: Literal["CategoryDeclared"] = "CategoryDeclared"
+    indicator: Indicator
+    code: Category = Field(pattern=r"^[a-z0-9_]+$")
+    name: Name = Field(description="Vietnamese / English label")
+
+    def stream_id(self) -> str:
+        return "categories"
+
+
 AlertSeverity = Literal["warning", "critical"]
 
 
@@ -300,6 +312,7 @@ Event = Annotated[
     | TargetAdjusted
     | UnitsMerged
     | ConfidenceVoteRecorded
+    | CategoryDeclared
     | DisbursementReported
     | RevenueReported
     | FigureCorrected

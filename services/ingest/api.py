@@ -26,8 +26,9 @@ from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
 from services.ingest.files import MAX_FILE_BYTES
-from services.ingest.registry import Registry
+from services.ingest.registry import Registry, registry_categories
 from services.ingest.submissions import (
+    CategoriesSubmission,
     DeparturesSubmission,
     FiguresSubmission,
     MergersSubmission,
@@ -169,6 +170,21 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         body: VotesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
         return await registry_submit(list(body.votes), who, key, response)
+
+    @app.post("/v1/categories", status_code=201, tags=["registry"])
+    async def declare_categories(
+        body: CategoriesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
+    ) -> Accepted:
+        """Add capital sources or revenue categories to the registry (the Ministry's classification is
+        there from the start)."""
+        return await registry_submit(list(body.categories), who, key, response)
+
+    @app.get("/v1/categories", tags=["registry"])
+    async def list_categories(_: Anyone) -> dict[str, list[str]]:
+        """The codes a figure's category may take, per indicator."""
+        async with pool.acquire() as conn:
+            known = await registry_categories(conn)
+        return {indicator.value: sorted(codes) for indicator, codes in known.items()}
 
     @app.post("/v1/targets", status_code=201, tags=["targets"])
     async def set_targets(

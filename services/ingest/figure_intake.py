@@ -19,8 +19,10 @@ import asyncpg
 
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_rows import FigureRow, check_figure
+from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, Submitter
+from shared.events import Indicator
 
 CHUNK = 50_000
 WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
@@ -192,7 +194,9 @@ class FigureIntake:
                     return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
                 if from_file:
                     await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                chunks = _Chunks(iter(rows) if from_file else _InMemory(rows), errors, self._clock())  # type: ignore[arg-type]
+                categories = await registry_categories(conn)
+                source = iter(rows) if from_file else _InMemory(rows)  # type: ignore[arg-type]
+                chunks = _Chunks(source, errors, self._clock(), categories)
                 written = await self._apply_chunks(conn, chunks, principal, submitter, store_valid, errors)
                 if chunks.total == 0:
                     raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
@@ -316,10 +320,14 @@ class _Chunks:
     """Pulls parsed rows, applies the checks that need no state, and hands out chunks of valid rows.
     Runs in a worker thread, one `take` at a time."""
 
-    def __init__(self, rows: Iterator[FigureRow | None] | _InMemory, errors: ErrorLog, today: dt.date) -> None:
+    def __init__(
+        self, rows: Iterator[FigureRow | None] | _InMemory, errors: ErrorLog, today: dt.date,
+        categories: dict[Indicator, set[str]],
+    ) -> None:  # fmt: skip
         self._rows = rows
         self._errors = errors
         self._today = today
+        self._categories = categories
         self.total = 0
 
     async def take_soon(self) -> list[FigureRow]:
@@ -335,7 +343,7 @@ class _Chunks:
             self.total += 1
             if figure is None:
                 continue
-            problems = check_figure(figure, self._today)
+            problems = check_figure(figure, self._today, self._categories)
             if problems:
                 for problem in problems:
                     self._errors.add(problem)

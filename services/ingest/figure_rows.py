@@ -11,8 +11,11 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from services.ingest.errors import ErrorLog, RowError
+from shared.categories import known_categories, unknown_category
 from shared.events import FigureCorrected, FigureFields, FigureReported, Indicator, plan_window
 from shared.money import MAX_DECIMAL_PLACES
+
+DEFAULT_KNOWN = known_categories(())
 
 MAX_AMOUNT = Decimal(10) ** 18  # VND; far above any budget, below numeric trouble
 
@@ -171,9 +174,15 @@ def parse_int_cell(value: object) -> int:
     return int(text)
 
 
-def check_figure(figure: FigureRow, today: dt.date) -> list[RowError]:
-    """The checks a figure passes on its own, before any state is consulted."""
+def check_figure(
+    figure: FigureRow, today: dt.date, categories: Mapping[Indicator, set[str]] | None = None
+) -> list[RowError]:
+    """The checks a figure passes on its own and against the registry's categories (the Ministry's
+    classification when None)."""
     errors = []
+    unknown = unknown_category(figure.indicator, figure.category, categories or DEFAULT_KNOWN)
+    if unknown is not None:
+        errors.append(RowError(figure.row, "category", figure.category, unknown))
     first, last = plan_window(figure.indicator, figure.plan_year)
     if not first <= figure.as_of <= last:
         errors.append(

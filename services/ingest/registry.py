@@ -13,10 +13,13 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.ingest.errors import RowError, SubmissionRejected
+from shared.categories import known_categories
 from shared.event_store import AppendResult, EventStore, Submitter, content_hash
 from shared.events import (
+    CategoryDeclared,
     ConfidenceVoteRecorded,
     DomainEvent,
+    Indicator,
     LeaderAppointed,
     LeaderLeft,
     Role,
@@ -186,6 +189,8 @@ class Registry:
                         t.unit_code == event.unit_code and t.leader_id == event.leader_id for t in tenures.values()
                     ):
                         fail("leader_id", event.leader_id, f"holds no recorded post in {event.unit_code}")
+                case CategoryDeclared():
+                    pass  # a code of the right shape (the model checks it); declaring one twice changes nothing
                 case _:
                     fail("type", type(event).__name__, "not a registry or target fact")
         return errors
@@ -206,3 +211,13 @@ class Registry:
                 for tid, t in tenures.items()
             ],
         )
+
+
+async def registry_categories(conn: asyncpg.Connection) -> dict[Indicator, set[str]]:
+    """The capital sources and revenue categories a figure may name: the Ministry's classification and
+    those an admin declared."""
+    declared = await conn.fetch(
+        "SELECT payload->>'indicator' AS indicator, payload->>'code' AS code FROM events"
+        " WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared'"
+    )
+    return known_categories((r["indicator"], r["code"]) for r in declared)

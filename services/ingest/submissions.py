@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events import (
+    CategoryDeclared,
     ConfidenceVoteRecorded,
     DisbursementReported,
     DomainEvent,
@@ -93,6 +94,10 @@ class TargetAdjustment(TargetAdjusted):
 class TargetsSubmission(Submission):
     targets: Annotated[list[TargetSet], Field(max_length=MAX_ITEMS)] = []
     adjustments: Annotated[list[TargetAdjustment], Field(max_length=MAX_ITEMS)] = []
+
+
+class CategoriesSubmission(Submission):
+    categories: Annotated[list[CategoryDeclared], Items]
 
 
 class VotesSubmission(Submission):

@@ -176,3 +176,22 @@ async def test_vietnamese_names_round_trip_through_the_api(ingest: Ingest) -> No
     async with ingest.pool.acquire() as conn:
         payload = await conn.fetchval("SELECT payload FROM events WHERE event_type = 'LeaderAppointed'")
     assert payload["leader_name"] == "Hoàng Thị Ánh Nguyệt"
+
+
+async def test_a_mistyped_capital_source_is_refused_and_an_admin_can_declare_a_new_one(ingest: Ingest) -> None:
+    """A typo must not become a category of its own, added to the unit's total."""
+    before = await ingest.event_count()
+    typo = await ingest.figures(disbursement(category="central_budjet"))
+    assert typo.status_code == 422
+    row, field, value, reason = only_error(typo.json())
+    assert (row, field, value) == (1, "category", "central_budjet") and "did you mean 'central_budget'" in reason
+    new = {"categories": [{"indicator": "public_investment_disbursement", "code": "provincial_bonds",
+                           "name": "Trái phiếu chính quyền địa phương / Local government bonds"}]}  # fmt: skip
+    assert (await ingest.client.post("/v1/categories", json=new, headers=ingest.lam_dong)).status_code == 403
+    declared = await ingest.client.post("/v1/categories", json=new, headers=ingest.admin)
+    assert declared.status_code == 201, declared.text
+    listed = (await ingest.client.get("/v1/categories", headers=ingest.lam_dong)).json()
+    assert "provincial_bonds" in listed["public_investment_disbursement"]
+    assert "provincial_bonds" not in listed["budget_revenue"]
+    assert (await ingest.figures(disbursement(category="provincial_bonds"))).status_code == 201
+    assert await ingest.event_count() == before + 2  # the declaration and the figure

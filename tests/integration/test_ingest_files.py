@@ -70,8 +70,8 @@ async def test_the_same_file_twice_is_stored_once(ingest: Ingest) -> None:
 async def test_one_bad_row_stores_nothing_and_every_bad_row_is_reported(ingest: Ingest) -> None:
     rows = [
         *GOOD,
-        ["hue", "giải ngân", "2025", "x", "2025-05-31", "1"],
-        ["lam-dong", "giải ngân", "2025", "x", "2025-05-31", "1.234"],
+        ["hue", "giải ngân", "2025", "oda", "2025-05-31", "1"],
+        ["lam-dong", "giải ngân", "2025", "oda", "2025-05-31", "1.234"],
     ]
     before = await ingest.event_count()
     response = await upload(ingest, csv_bytes(rows))
@@ -166,7 +166,7 @@ async def test_the_csv_template_has_bilingual_headers(ingest: Ingest) -> None:
 async def test_pim_import_reports_rejected_rows_and_stores_nothing(ingest: Ingest, settings: Settings,
                                                                    tmp_path: Path) -> None:  # fmt: skip
     path = tmp_path / "bao-cao-thang-5.csv"
-    path.write_bytes(csv_bytes([*GOOD, ["lam-dong", "giải ngân", "2025", "x", "2026-05-31", "-5"]]))
+    path.write_bytes(csv_bytes([*GOOD, ["lam-dong", "giải ngân", "2025", "oda", "2026-05-31", "-5"]]))
     token = ingest.lam_dong["Authorization"].removeprefix("Bearer ")
     env = {**os.environ, "DATABASE_URL": str(settings.database_url), "PIM_TOKEN": token}
     pim = str(Path(sys.executable).with_name("pim"))

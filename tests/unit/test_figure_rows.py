@@ -12,6 +12,7 @@ from services.ingest.figure_rows import (
     parse_money_cell,
     parse_money_text,
 )
+from shared.categories import known_categories
 from shared.events import Indicator
 
 TODAY = dt.date(2025, 11, 15)
@@ -88,7 +89,9 @@ def test_disbursement_may_be_reported_until_31_january_of_the_next_year() -> Non
 
 
 def test_revenue_belongs_to_its_fiscal_year() -> None:
-    errors = check_figure(figure(indicator=Indicator.BUDGET_REVENUE, as_of=dt.date(2026, 1, 15)), dt.date(2026, 3, 1))
+    errors = check_figure(
+        figure(indicator=Indicator.BUDGET_REVENUE, category="taxes", as_of=dt.date(2026, 1, 15)), dt.date(2026, 3, 1)
+    )
     assert errors and errors[0].field == "as_of"
 
 
@@ -123,3 +126,17 @@ def test_vietnamese_spellings_of_indicator_and_kind_are_understood() -> None:
     row = parse_figure_cells(cells, 3, errors)
     assert row is not None and not errors
     assert (row.indicator, row.amount_kind, row.amount) == (Indicator.BUDGET_REVENUE, "period", Decimal(1234567))
+
+
+def test_an_unknown_category_is_refused_with_the_nearest_known_one() -> None:
+    (error,) = check_figure(figure(category="central_budjet"), TODAY)
+    assert (error.field, error.value) == ("category", "central_budjet")
+    assert "unknown capital source 'central_budjet'; did you mean 'central_budget'?" in error.reason
+    (revenue,) = check_figure(figure(indicator=Indicator.BUDGET_REVENUE, category="central_budget"), TODAY)
+    assert revenue.reason.startswith("unknown revenue category 'central_budget'")  # not a revenue category
+
+
+def test_a_declared_category_is_known() -> None:
+    known = known_categories([("public_investment_disbursement", "provincial_bonds")])
+    assert check_figure(figure(category="provincial_bonds"), TODAY, known) == []
+    assert check_figure(figure(category="provincial_bonds"), TODAY) != []  # only where it was declared
