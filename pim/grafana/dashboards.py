@@ -137,11 +137,13 @@ def overview() -> dashboard.Dashboard:
 
 def unit_drilldown() -> dashboard.Dashboard:
     curve = """
-      SELECT as_of::timestamptz AS time, round(rate * 100, 2) AS "Tỷ lệ % / Rate %",
-        round(comparable_rate * 100, 2) AS "Tỷ lệ so sánh được % / Comparable rate %",
-        round(expected_pace * 100, 2) AS "Tiến độ yêu cầu % / Pace %"
-      FROM unit_progress_history WHERE unit_code = '$unit' AND indicator = '$indicator' AND plan_year = $plan_year
-        AND category = '' AND $__timeFilter(as_of) ORDER BY as_of"""
+      SELECT h.as_of::timestamptz AS time, round(h.rate * 100, 2) AS "Tỷ lệ % / Rate %",
+        round(h.comparable_rate * 100, 2) AS "Tỷ lệ so sánh được % / Comparable rate %",
+        round(h.expected_pace * 100, 2) AS "Tiến độ yêu cầu % / Pace %",
+        round(s.average * 100, 2) AS "Bình quân nhóm % / Group average %"
+      FROM unit_progress_history h LEFT JOIN unit_standing_history s USING (unit_code, indicator, plan_year, as_of)
+      WHERE h.unit_code = '$unit' AND h.indicator = '$indicator' AND h.plan_year = $plan_year
+        AND h.category = '' AND $__timeFilter(h.as_of) ORDER BY h.as_of"""
     heads = """
       SELECT leader_name AS "Họ tên / Name", role AS "Vai trò / Role", coalesce(indicator,
         '') AS "Phụ trách / In charge of",

@@ -27,10 +27,14 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
     groups, members = groups_and_members(config, units)
     before = {tuple(r) for r in await conn.fetch("SELECT group_id, unit_code, list_id, home FROM assessment_members")}
     after = {(m.group_id, m.unit_code, m.list_id, m.home) for m in members}
-    old_groups = {r["group_id"] for r in await conn.fetch("SELECT group_id FROM assessment_groups")}
+    stored_groups = {
+        (r["group_id"], r["name"]) for r in await conn.fetch("SELECT group_id, name FROM assessment_groups")
+    }
+    old_groups = {group_id for group_id, _ in stored_groups}
     new_groups = {g.group_id for g in groups}
     changed = {row[0] for row in before ^ after} | (old_groups ^ new_groups)
-    if reconfigured or old_groups != new_groups:
+    # A province renamed renames its group: the rows are rewritten, the totals stay.
+    if reconfigured or stored_groups != {(g.group_id, g.name) for g in groups}:
         await conn.execute("DELETE FROM assessment_groups")
         await conn.execute("DELETE FROM assessment_lists")
         await conn.executemany(
@@ -47,7 +51,8 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
             " ON CONFLICT (singleton) DO UPDATE SET config = excluded.config",
             wanted,
         )
-        changed |= new_groups
+        if reconfigured:
+            changed |= new_groups
     if before != after:
         await conn.execute("DELETE FROM assessment_members")
         await conn.copy_records_to_table(
