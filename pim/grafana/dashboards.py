@@ -229,35 +229,33 @@ def leader_scorecard() -> dashboard.Dashboard:
       SELECT vote_date AS "Ngày / Date", voters AS "Số phiếu / Voters", high AS "Tín nhiệm cao / High",
         confidence AS "Tín nhiệm / Confidence", low AS "Tín nhiệm thấp / Low", band AS "Mức / Band"
       FROM confidence_votes WHERE leader_id = '$leader' ORDER BY vote_date DESC"""
+    # What the projector knew at the month end chosen: its snapshot, computed by the same code as
+    # `pim progress --as-known-on` (nothing is summed here).
     known = """
-      WITH latest AS (
-        SELECT DISTINCT ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code) f.*
-        FROM figures f WHERE f.known_on <= '$known_on'::date AND f.amount_kind = 'cumulative'
-          AND f.unit_code IN (SELECT unit_code FROM tenures WHERE leader_id = '$leader')
-        ORDER BY f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of DESC, f.position DESC),
-      target AS (
-        SELECT DISTINCT ON (unit_code, indicator, plan_year) * FROM target_history WHERE known_on <= '$known_on'::date
-        ORDER BY unit_code, indicator, plan_year, position DESC)
-      SELECT u.name AS "Đơn vị / Unit", l.indicator AS "Chỉ tiêu / Indicator", l.plan_year AS "Năm / Year",
-        max(l.as_of) AS "Số liệu đến / As of", round(sum(l.amount) / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND",
-        round(sum(l.amount) / nullif(max(t.amount), 0) * 100, 2) AS "Tỷ lệ % / Rate %"
-      FROM latest l JOIN units u USING (unit_code)
-      LEFT JOIN target t ON (t.unit_code, t.indicator, t.plan_year) = (l.unit_code, l.indicator, l.plan_year)
-      GROUP BY u.name, l.indicator, l.plan_year ORDER BY l.plan_year DESC, u.name"""
+      SELECT u.name AS "Đơn vị / Unit", k.indicator AS "Chỉ tiêu / Indicator", k.plan_year AS "Năm / Year",
+        k.as_of AS "Số liệu đến / As of", round(k.actual_ytd / 1e9, 1) AS "Thực hiện, tỷ đồng / Actual, bn VND",
+        round(k.target / 1e9, 1) AS "Kế hoạch, tỷ đồng / Target, bn VND", round(k.rate * 100, 2) AS "Tỷ lệ % / Rate %",
+        k.status AS "Trạng thái / Status"
+      FROM known_on_progress k JOIN units u USING (unit_code)
+      WHERE k.known_on = '$known_on' AND k.unit_code IN (SELECT unit_code FROM tenures WHERE leader_id = '$leader')
+      ORDER BY k.plan_year DESC, u.name, k.indicator"""
     leader = _query_variable(
         "leader",
         "Lãnh đạo / Leader",
         "SELECT DISTINCT leader_name || ' (' || leader_id || ')' AS __text, leader_id AS __value FROM tenures"
         " WHERE leader_id IS NOT NULL ORDER BY 1",
     )
-    known_on = dashboard.TextBoxVariable("known_on").label("Theo số liệu đã biết đến ngày / As known on (YYYY-MM-DD)")
+    known_on = _query_variable(
+        "known_on", "Theo số liệu đã biết đến ngày / As known on",
+        "SELECT DISTINCT known_on::text FROM known_on_progress ORDER BY 1 DESC",
+    )  # fmt: skip
     return (
         dashboard.Dashboard("PIM — Lãnh đạo / Leader scorecard")
         .uid("pim-leader")
         .tags(["pim"])
         .time("now-2y", "now")
         .with_variable(leader)
-        .with_variable(known_on.default_value("2025-10-31"))
+        .with_variable(known_on)
         .with_panel(_stat("Tổng số tháng chậm tiến độ / Months behind pace", months))
         .with_panel(
             _table("Chỉ tiêu trong nhiệm kỳ / Indicators answered for, tenure only", stints, width=18, height=8)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-import zoneinfo
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -24,6 +23,7 @@ from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding, confidence_votes, evaluate
 from services.projector.rules_config import progress_rules
 from shared.bus import make_broker
+from shared.clock import VIETNAM
 from shared.event_store import EventStore, Submitter
 from shared.events import (
     AlertAcknowledged,
@@ -40,7 +40,6 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 SUBMITTER = Submitter(submitted_by="system:alerts", channel="alerts-service")
-VIETNAM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 E = TypeVar("E", bound=DomainEvent)
 
 

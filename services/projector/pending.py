@@ -20,6 +20,7 @@ _UNIT_KINDS = ("registered", "retenured", "merged")
 
 async def record(conn: asyncpg.Connection, touched: Touched) -> None:
     rows = [("progress", k.unit_code, k.indicator, k.plan_year, since) for k, since in touched.keys.items()]
+    rows += [("known", k.unit_code, k.indicator, k.plan_year, known) for k, known in touched.known.items()]
     for kind in _UNIT_KINDS:
         rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, kind)]
     if rows:
@@ -37,6 +38,8 @@ async def take(conn: asyncpg.Connection) -> Touched:
     for r in await conn.fetch("DELETE FROM projector_pending RETURNING kind, unit_code, indicator, plan_year, since"):
         if r["kind"] == "progress":
             touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
+        elif r["kind"] == "known":  # since: the day its newest facts became known
+            touched.know(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
         else:
             getattr(touched, r["kind"]).add(r["unit_code"])
     return touched

@@ -18,8 +18,10 @@ from services.projector.accountability_rows import recompute_accountability
 from services.projector.assessment_totals import config_is_current, recompute_totals, regroup
 from services.projector.progress import ProgressRules
 from services.projector.progress_rows import current_progress, recompute_progress
-from services.projector.touched import ProgressChanged, ProgressKey, Touched
+from services.projector.time_travel import recompute_snapshots
+from services.projector.touched import EVER, ProgressChanged, ProgressKey, Touched
 from shared.bus import decode_recorded
+from shared.clock import vietnam_today
 from shared.events import (
     ConfidenceVoteRecorded,
     DisbursementReported,
@@ -39,10 +41,10 @@ KEYS_PER_CHUNK = 250  # (unit, indicator, plan year) keys recomputed per stateme
 
 
 async def apply_events(
-    conn: asyncpg.Connection, events: Sequence[RecordedEvent], rules: ProgressRules
+    conn: asyncpg.Connection, events: Sequence[RecordedEvent], rules: ProgressRules, today: dt.date | None = None
 ) -> list[ProgressChanged]:
     """Write `events` into the read models and recompute the progress rows they touch."""
-    return await recompute(conn, await write_facts(conn, events), rules)
+    return await recompute(conn, await write_facts(conn, events), rules, today)
 
 
 async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
@@ -93,7 +95,9 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         position,
                     )
                 )
-                touched.touch(ProgressKey(event.unit_code, event.indicator.value, event.plan_year))
+                key = ProgressKey(event.unit_code, event.indicator.value, event.plan_year)
+                touched.touch(key)
+                touched.know(key, target_known_on[-1])
             case FigureFields():
                 indicator = event.indicator.value
                 reason = event.reason if isinstance(event, FigureCorrected) else None
@@ -113,7 +117,9 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         known_on,
                     )
                 )
-                touched.touch(ProgressKey(event.unit_code, indicator, event.plan_year), event.as_of)
+                key = ProgressKey(event.unit_code, indicator, event.plan_year)
+                touched.touch(key, event.as_of)
+                touched.know(key, known_on)
             case ConfidenceVoteRecorded():
                 votes.append(
                     (
@@ -230,9 +236,9 @@ _INCOMING_EVENTS = """(
 )"""
 _FIGURES_FROM_MESSAGES = f"""
 WITH written AS ({_insert_figures(_INCOMING_EVENTS)} ON CONFLICT (position) DO NOTHING
-    RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of
+    RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of, f.known_on
 )
-SELECT unit_code, indicator, plan_year, min(as_of) AS since FROM written GROUP BY 1, 2, 3
+SELECT unit_code, indicator, plan_year, min(as_of) AS since, min(known_on) AS known FROM written GROUP BY 1, 2, 3
 """
 
 
@@ -255,7 +261,9 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
     types, indicators = _figure_types()
     touched = Touched()
     for r in await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators):
-        touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
+        key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
+        touched.touch(key, r["since"])
+        touched.know(key, r["known"])
     others = await conn.fetch(
         "SELECT message::text FROM incoming_messages WHERE message->>'event_type' <> ALL($1::text[])"
         " ORDER BY (message->>'position')::bigint",
@@ -272,15 +280,22 @@ async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touch
     touched = Touched()
     for r in await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures"):
         touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))
+        touched.know(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))
     return touched
 
 
-async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressRules) -> list[ProgressChanged]:
-    """Recompute the derived rows (progress, peer standing, accountability) that `touched` affects.
+async def recompute(
+    conn: asyncpg.Connection, touched: Touched, rules: ProgressRules, today: dt.date | None = None
+) -> list[ProgressChanged]:
+    """Recompute the derived rows (progress, peer standing, accountability, the "as known on" snapshots of
+    the month ends before `today`) that `touched` affects.
 
     A few hundred keys at a time, so memory stays flat however much a rebuild or a burst touched."""
     for key in await _successor_keys(conn, set(touched.keys), touched.merged):
         touched.touch(key)
+        # What became known of its predecessors (a merger: from its recording, whatever its date: every
+        # snapshot) is known of it.
+        touched.know(key, EVER if touched.merged else min(touched.known.values(), default=EVER))
     changes = []
     for chunk in _chunks(sorted(touched.keys)):
         changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
@@ -294,6 +309,7 @@ async def recompute(conn: asyncpg.Connection, touched: Touched, rules: ProgressR
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)
     for chunk in _chunks(sorted(answerable)):
         await recompute_accountability(conn, chunk)
+    await recompute_snapshots(conn, touched.known, rules, today or vietnam_today())
     return changes
 
 

@@ -54,14 +54,23 @@ class Touched:
     registered: set[str] = field(default_factory=set)  # units (re-)registered: their peer group may change
     retenured: set[str] = field(default_factory=set)  # units whose tenures changed
     merged: set[str] = field(default_factory=set)  # units that took others over
+    # Each key and the earliest day a fact written for it became known (its "known on"): the snapshots
+    # of what was known on a day from then on are out of date.
+    known: dict[ProgressKey, dt.date] = field(default_factory=dict)
 
     def touch(self, key: ProgressKey, since: dt.date = EVER) -> None:
         if key not in self.keys or since < self.keys[key]:
             self.keys[key] = since
 
+    def know(self, key: ProgressKey, known_on: dt.date = EVER) -> None:
+        if key not in self.known or known_on < self.known[key]:
+            self.known[key] = known_on
+
     def update(self, other: Touched) -> None:
         for key, since in other.keys.items():
             self.touch(key, since)
+        for key, known_on in other.known.items():
+            self.know(key, known_on)
         self.registered |= other.registered
         self.retenured |= other.retenured
         self.merged |= other.merged

@@ -19,6 +19,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID, dashboard_json
 from services.alerts.service import AlertsService
+from services.projector.progress import ProgressRules
+from services.projector.time_travel import progress_as_known_on
 from shared.standings import standings
 from tests.e2e.conftest import Demo
 
@@ -45,7 +47,7 @@ def committed(name: str) -> dict[str, Any]:
 
 def expand(sql: str) -> str:
     """Grafana's PostgreSQL macros and the dashboard's variables, as Grafana would substitute them."""
-    sql = re.sub(r"\$__timeFilter\((\w+)\)", r"\1 BETWEEN '2024-01-01T00:00:00Z' AND '2026-12-31T23:59:59Z'", sql)
+    sql = re.sub(r"\$__timeFilter\(([\w.]+)\)", r"\1 BETWEEN '2024-01-01T00:00:00Z' AND '2026-12-31T23:59:59Z'", sql)
     for name, value in VALUES.items():
         sql = sql.replace(f"${{{name}}}", value).replace(f"${name}", value)
     assert "$" not in sql, f"unexpanded macro or variable in: {sql}"
@@ -142,6 +144,29 @@ async def test_the_overview_shows_the_projectors_standings_and_nothing_of_its_ow
     assert not owner["uy-ban-dan-toc"].reported and owner["uy-ban-dan-toc"].standing == "below"
     assert owner["quang-ngai"].not_assessed_reason == "late_supplement"
     assert national.no_report == 1
+
+
+async def test_the_leader_scorecards_as_known_on_is_pim_progress_as_known_on(demo: Demo) -> None:
+    """The leader dashboard's "as known on" shows the projector's snapshot of that month end, equal to what
+    `pim progress --as-known-on` computes (targets known from their decisions, period amounts, mergers)."""
+    rows = await run_as_reader(demo.pool, panel_sql("leader", "Theo số liệu đã biết"))
+    async with demo.pool.acquire() as conn:
+        known = await progress_as_known_on(conn, dt.date(2025, 9, 30), ProgressRules())
+    latest: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in known:
+        key = (row["indicator"], row["plan_year"])
+        if (
+            row["unit_code"] == "gia-lai"
+            and row["category"] == ""
+            and (key not in latest or latest[key]["as_of"] < row["as_of"])
+        ):
+            latest[key] = row
+    assert rows and len(rows) == len(latest)
+    for row in rows:
+        owner = latest[(row["Chỉ tiêu / Indicator"], row["Năm / Year"])]
+        assert row["Số liệu đến / As of"] == owner["as_of"]
+        assert row["Tỷ lệ % / Rate %"] == round(owner["rate"] * 100, 2)
+        assert row["Kế hoạch, tỷ đồng / Target, bn VND"] is not None  # the plans were decided by then
 
 
 async def test_the_reader_role_reads_the_read_models_and_nothing_else(demo: Demo) -> None:

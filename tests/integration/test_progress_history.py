@@ -171,6 +171,43 @@ async def test_progress_as_known_on_a_past_date_ignores_later_reports(pool: asyn
         assert current == 120
 
 
+async def test_month_end_snapshots_hold_what_was_known_then_and_follow_backfills(pool: asyncpg.Pool) -> None:
+    """The snapshot of each month end that has passed equals `progress_as_known_on` that day (the same
+    code); a report known later leaves it alone, a backfill dated before it updates it."""
+
+    def on(month: int, day: int) -> dt.datetime:
+        return dt.datetime(2025, month, day, 9, tzinfo=dt.UTC)
+
+    events = [
+        TargetSet(unit_code="hue", indicator="public_investment_disbursement", plan_year=2025, amount=D(1000),
+                  decision_date=dt.date(2024, 12, 10)),
+        disbursed("central_budget", 1, 100), disbursed("central_budget", 2, 300),
+    ]  # fmt: skip
+    stamped = [r.model_copy(update={"recorded_at": at})
+               for r, at in zip(recorded(events), [on(4, 1), on(2, 3), on(3, 4)], strict=True)]  # fmt: skip
+    backfill = disbursed("local_budget", 1, 40).model_copy(update={"document_date": dt.date(2025, 2, 20)})
+    late = recorded([backfill], start=10)[0].model_copy(update={"recorded_at": on(5, 2)})
+
+    async def snapshots(conn: asyncpg.Connection) -> dict[dt.date, tuple[object, ...]]:
+        rows = await conn.fetch("SELECT known_on, as_of, actual_ytd, target FROM known_on_progress ORDER BY 1")
+        return {r["known_on"]: (r["as_of"].month, r["actual_ytd"], r["target"]) for r in rows}
+
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, stamped, RULES, today=dt.date(2025, 4, 15))
+        before = await snapshots(conn)
+        async with conn.transaction():
+            await apply_events(conn, [late], RULES, today=dt.date(2025, 5, 15))
+        after = await snapshots(conn)
+        known_on_march = [r for r in await progress_as_known_on(conn, dt.date(2025, 3, 31), RULES) if not r["category"]]
+    # January: nothing known; February: the January report, the plan decided in December; March: February's
+    assert before == {dt.date(2025, 2, 28): (1, 100, 1000), dt.date(2025, 3, 31): (2, 300, 1000)}
+    # The backfill of 20 February changes February's and March's snapshots (nothing was known after March:
+    # no later snapshot is kept)
+    assert after == {dt.date(2025, 2, 28): (1, 140, 1000), dt.date(2025, 3, 31): (2, 340, 1000)}
+    assert (known_on_march[-1]["as_of"].month, known_on_march[-1]["actual_ytd"]) == after[dt.date(2025, 3, 31)][:2]
+
+
 async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, settings: Settings) -> None:
     events = [
         UnitRegistered(unit_code="hue", name="Thành phố Huế", level="province", committee="UBKT"),

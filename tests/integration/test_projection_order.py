@@ -35,8 +35,9 @@ from shared.events import (
 pytestmark = pytest.mark.postgres
 
 TABLES = (
-    "units", "unit_mergers", "tenures", "targets", "figures", "unit_progress_history", "confidence_votes",
-    "leader_accountability",
+    "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "unit_progress_history",
+    "confidence_votes", "leader_accountability", "assessment_groups", "assessment_lists", "assessment_config",
+    "assessment_members", "assessment_rows", "assessment_totals", "known_on_progress",
 )  # fmt: skip
 RULES = ProgressRules(tolerance=Decimal("0.05"))
 UNITS = ("u1", "u2", "u3")
@@ -44,10 +45,10 @@ UNITS = ("u1", "u2", "u3")
 
 def history() -> list[DomainEvent]:
     """A year of facts for three units, with the awkward cases: supersession, corrections, a period
-    amount, a target adjustment, a change of head, a merger."""
+    amount, a target adjustment, a backfill, a change of head, a merger."""
     events: list[DomainEvent] = []
     for unit in UNITS:
-        events.append(UnitRegistered(unit_code=unit, name=f"Đơn vị {unit}", level="district", committee="UBKT"))
+        events.append(UnitRegistered(unit_code=unit, name=f"Đơn vị {unit}", level="province", committee="UBKT"))
         events.append(TargetSet(unit_code=unit, indicator="public_investment_disbursement", plan_year=2025,
                                 amount=Decimal(1_000_000)))  # fmt: skip
         for month, amount in ((3, 100_000), (6, 350_000), (9, 500_000)):
@@ -60,6 +61,8 @@ def history() -> list[DomainEvent]:
                         amount=Decimal(450_000), indicator="public_investment_disbursement", reason="đối chiếu KBNN"),
         DisbursementReported(unit_code="u3", plan_year=2025, category="oda", as_of=dt.date(2025, 9, 28),
                              amount_kind="period", amount=Decimal(40_000)),
+        DisbursementReported(unit_code="u3", plan_year=2025, category="local_budget", as_of=dt.date(2025, 3, 28),
+                             amount=Decimal(7_000), document_date=dt.date(2025, 4, 5)),  # a backfill
         TargetAdjusted(unit_code="u3", indicator="public_investment_disbursement", plan_year=2025,
                        amount=Decimal(1_200_000), late_supplement=Decimal(200_000)),
         LeaderAppointed(tenure_id="t1", unit_code="u1", leader_id="L1", leader_name="Nguyễn Văn Ánh", role=Role.HEAD,
@@ -115,8 +118,10 @@ async def test_shuffled_duplicated_rebatched_delivery_gives_the_same_tables(pool
     loop = asyncio.get_running_loop()
     async with pool.acquire() as conn:
         expected = await project(conn, [events])
-        # 3 units × 3 dates × (total + central_budget), and u3's ODA line from its first report (28 September)
-        assert len(expected["unit_progress_history"]) == 3 * 3 * 2 + 1 and expected["unit_mergers"]
+        # 3 units × 3 dates × (total + central_budget), u3's ODA line from its first report (28 September)
+        # and its local-budget line (the backfill of 28 March) on its three dates
+        assert len(expected["unit_progress_history"]) == 3 * 3 * 2 + 1 + 3 and expected["unit_mergers"]
+        assert expected["assessment_totals"] and expected["known_on_progress"]
 
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None,
                   derandomize=True)  # fmt: skip

@@ -38,6 +38,9 @@ async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: async
         incremental = await snapshot(conn)
         indexes = await _indexes(conn)
     assert incremental["leader_accountability"] and incremental["unit_progress_history"]
+    assert incremental["assessment_totals"] and incremental["assessment_rows"] and incremental["known_on_progress"]
+    async with pool.acquire() as conn:
+        standings_before = sorted(tuple(r) for r in await conn.fetch("SELECT * FROM assessment_standings"))
 
     replayed = await rebuild(pool, RULES)
 
@@ -46,6 +49,7 @@ async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: async
         assert await snapshot(conn) == incremental
         # the view reads the new tables, and nothing of the rebuild is left behind
         assert await conn.fetchval("SELECT count(*) FROM unit_progress") == 3
+        assert sorted(tuple(r) for r in await conn.fetch("SELECT * FROM assessment_standings")) == standings_before
         leftovers = await conn.fetch("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'rebuild_%'")
         assert leftovers == []
         tables = {r["relname"] for r in await conn.fetch(

@@ -1,0 +1,12 @@
+"""Today where the units are: Vietnam (UTC+7), whatever the server's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+VIETNAM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def vietnam_today() -> dt.date:
+    return dt.datetime.now(VIETNAM).date()
