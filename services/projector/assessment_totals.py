@@ -5,12 +5,15 @@ so a member's report rewrites its own rows and its groups' totals, never the oth
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable, Mapping
 
 import asyncpg
 
 from services.projector.assessment import AssessmentConfig, Unit, groups_and_members
 from services.projector.touched import EVER, ProgressKey
+
+log = logging.getLogger(__name__)
 
 
 async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: Iterable[str] = ()) -> set[str]:
@@ -25,6 +28,9 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
         for r in await conn.fetch("SELECT unit_code, name, level, parent_code FROM units")
     ]
     groups, members = groups_and_members(config, units)
+    listed = {code for group in config.groups for code in group.units} - {u.unit_code for u in units}
+    if listed:  # a group names units the registry does not hold (yet): say so rather than ignore it
+        log.warning("assessment groups name unregistered units, left out until registered: %s", sorted(listed))
     before = {tuple(r) for r in await conn.fetch("SELECT group_id, unit_code, list_id, home FROM assessment_members")}
     after = {(m.group_id, m.unit_code, m.list_id, m.home) for m in members}
     stored_groups = {

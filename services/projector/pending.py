@@ -21,6 +21,8 @@ _UNIT_KINDS = ("registered", "retenured", "merged")
 async def record(conn: asyncpg.Connection, touched: Touched) -> None:
     rows = [("progress", k.unit_code, k.indicator, k.plan_year, since) for k, since in touched.keys.items()]
     rows += [("known", k.unit_code, k.indicator, k.plan_year, known) for k, known in touched.known.items()]
+    if touched.known_span is not None:
+        rows += [("known_first", "", "", 0, touched.known_span[0]), ("known_last", "", "", 0, touched.known_span[1])]
     for kind in _UNIT_KINDS:
         rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, kind)]
     if rows:
@@ -40,6 +42,8 @@ async def take(conn: asyncpg.Connection) -> Touched:
             touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
         elif r["kind"] == "known":  # since: the day its newest facts became known
             touched.know(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]), r["since"])
+        elif r["kind"] in ("known_first", "known_last"):  # since: a bound of the days facts became known
+            touched.saw_known(r["since"], r["since"])
         else:
             getattr(touched, r["kind"]).add(r["unit_code"])
     return touched

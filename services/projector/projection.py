@@ -98,6 +98,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 key = ProgressKey(event.unit_code, event.indicator.value, event.plan_year)
                 touched.touch(key)
                 touched.know(key, target_known_on[-1])
+                touched.saw_known(target_known_on[-1], target_known_on[-1])
             case FigureFields():
                 indicator = event.indicator.value
                 reason = event.reason if isinstance(event, FigureCorrected) else None
@@ -120,6 +121,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 key = ProgressKey(event.unit_code, indicator, event.plan_year)
                 touched.touch(key, event.as_of)
                 touched.know(key, known_on)
+                touched.saw_known(known_on, known_on)
             case ConfidenceVoteRecorded():
                 votes.append(
                     (
@@ -238,7 +240,8 @@ _FIGURES_FROM_MESSAGES = f"""
 WITH written AS ({_insert_figures(_INCOMING_EVENTS)} ON CONFLICT (position) DO NOTHING
     RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of, f.known_on
 )
-SELECT unit_code, indicator, plan_year, min(as_of) AS since, min(known_on) AS known FROM written GROUP BY 1, 2, 3
+SELECT unit_code, indicator, plan_year, min(as_of) AS since, min(known_on) AS known, max(known_on) AS known_last
+FROM written GROUP BY 1, 2, 3
 """
 
 
@@ -264,6 +267,7 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
         key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
         touched.touch(key, r["since"])
         touched.know(key, r["known"])
+        touched.saw_known(r["known"], r["known_last"])
     others = await conn.fetch(
         "SELECT message::text FROM incoming_messages WHERE message->>'event_type' <> ALL($1::text[])"
         " ORDER BY (message->>'position')::bigint",
@@ -281,6 +285,9 @@ async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touch
     for r in await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures"):
         touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))
         touched.know(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))
+    span = await conn.fetchrow("SELECT min(known_on) AS first, max(known_on) AS last FROM figures")
+    if span["first"] is not None:
+        touched.saw_known(span["first"], span["last"])
     return touched
 
 
@@ -309,7 +316,7 @@ async def recompute(
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)
     for chunk in _chunks(sorted(answerable)):
         await recompute_accountability(conn, chunk)
-    await recompute_snapshots(conn, touched.known, rules, today or vietnam_today())
+    await recompute_snapshots(conn, touched.known, touched.known_span, rules, today or vietnam_today())
     return changes
 
 

@@ -22,7 +22,7 @@ from shared.event_store import recorded_event
 READ_MODELS = (
     "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "confidence_votes",
     "unit_progress_history", "leader_accountability", "assessment_members", "assessment_rows", "assessment_totals",
-    "assessment_groups", "assessment_lists", "assessment_config", "known_on_progress",
+    "assessment_groups", "assessment_lists", "assessment_config", "known_on_progress", "known_on_span",
 )  # fmt: skip
 VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history", "unit_progress")
 PROJECTOR_LOCK = 7_431_002  # the live projector holds it shared per batch; the swap holds it exclusively

@@ -57,6 +57,8 @@ class Touched:
     # Each key and the earliest day a fact written for it became known (its "known on"): the snapshots
     # of what was known on a day from then on are out of date.
     known: dict[ProgressKey, dt.date] = field(default_factory=dict)
+    # The first and last day any fact written became known: the span the month-end snapshots cover.
+    known_span: tuple[dt.date, dt.date] | None = None
 
     def touch(self, key: ProgressKey, since: dt.date = EVER) -> None:
         if key not in self.keys or since < self.keys[key]:
@@ -66,11 +68,18 @@ class Touched:
         if key not in self.known or known_on < self.known[key]:
             self.known[key] = known_on
 
+    def saw_known(self, first: dt.date, last: dt.date) -> None:
+        if self.known_span is not None:
+            first, last = min(first, self.known_span[0]), max(last, self.known_span[1])
+        self.known_span = (first, last)
+
     def update(self, other: Touched) -> None:
         for key, since in other.keys.items():
             self.touch(key, since)
         for key, known_on in other.known.items():
             self.know(key, known_on)
+        if other.known_span is not None:
+            self.saw_known(*other.known_span)
         self.registered |= other.registered
         self.retenured |= other.retenured
         self.merged |= other.merged

@@ -20,6 +20,13 @@ CREATE TABLE known_on_progress (
     PRIMARY KEY (known_on, unit_code, indicator, plan_year)
 );
 
+-- The first and last day any fact became known: the span of month ends the snapshots cover.
+CREATE TABLE known_on_span (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    first     date    NOT NULL,
+    last      date    NOT NULL
+);
+
 CREATE OR REPLACE FUNCTION pim_grant_reader() RETURNS void LANGUAGE sql AS $$
     GRANT USAGE ON SCHEMA public TO pim_reader;
     GRANT SELECT ON units, unit_mergers, tenures, targets, target_history, figures, confidence_votes,

@@ -37,7 +37,7 @@ pytestmark = pytest.mark.postgres
 TABLES = (
     "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "unit_progress_history",
     "confidence_votes", "leader_accountability", "assessment_groups", "assessment_lists", "assessment_config",
-    "assessment_members", "assessment_rows", "assessment_totals", "known_on_progress",
+    "assessment_members", "assessment_rows", "assessment_totals", "known_on_progress", "known_on_span",
 )  # fmt: skip
 RULES = ProgressRules(tolerance=Decimal("0.05"))
 UNITS = ("u1", "u2", "u3")
