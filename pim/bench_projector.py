@@ -239,15 +239,17 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
 
 def show(result: ProjectorBench, console: Console) -> None:
     table = Table(title=f"pim bench projector — {result.events:,} events, {result.units:,} units")
-    for column in ("measure", "PIM", "raw limit, same run"):
+    for column in ("measure", "PIM", "raw limit, same run", "PIM / limit"):
         table.add_column(column, justify="left" if column == "measure" else "right")
     table.add_row("live, events/s", f"{result.live_events_per_s:,.0f} ({result.live_seconds} s)",
-                  f"{result.raw_getmany_msgs_per_s:,.0f} (aiokafka getmany)")  # fmt: skip
+                  f"{result.raw_getmany_msgs_per_s:,.0f} (aiokafka getmany)",
+                  f"{result.live_events_per_s / result.raw_getmany_msgs_per_s:.1%}")  # fmt: skip
     raw_sql = f"{result.raw_sql_events_per_s:,.0f} (one SQL statement, {result.raw_sql_progress_seconds} s)"
-    table.add_row("rebuild, events/s", f"{result.rebuild_events_per_s:,.0f} ({result.rebuild_seconds} s)", raw_sql)
-    table.add_row("relay, messages/s", f"{result.relay_msgs_per_s:,.0f}", "")
+    table.add_row("rebuild, events/s", f"{result.rebuild_events_per_s:,.0f} ({result.rebuild_seconds} s)", raw_sql,
+                  f"{result.rebuild_events_per_s / result.raw_sql_events_per_s:.1%}")  # fmt: skip
+    table.add_row("relay, messages/s", f"{result.relay_msgs_per_s:,.0f}", "", "")
     memory = f"projector {result.live_rss_peak_mb} MB, rebuild {result.rebuild_rss_peak_mb} MB"
-    table.add_row("resident memory, peak", memory, "")
+    table.add_row("resident memory, peak", memory, "", "")
     console.print(table)
 
 
