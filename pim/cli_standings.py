@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
-from pim.standings_report import csv_text, standings_table, write_xlsx
+from pim.standings_report import csv_text, standings_tables, write_xlsx
 from shared.db import connect
 from shared.events import Indicator
 from shared.settings import Settings
@@ -48,7 +48,8 @@ def standings_command(
             out.write_text(csv_text(groups), encoding="utf-8-sig")  # with a BOM: Excel reads the diacritics
     else:
         for item in groups:
-            console.print(standings_table(item))
+            for table in standings_tables(item):
+                console.print(table)
 
 
 async def _read(

@@ -14,7 +14,7 @@ from pim.report import accountability_table, alert_summary_table, flagged_table,
 from pim.sample_loader import load_sample
 from pim.settle import wait_until_settled
 from pim.stack import running_stack
-from pim.standings_report import standings_table
+from pim.standings_report import standings_tables
 from shared.auth import create_token
 from shared.embedded import infrastructure
 from shared.events import Indicator
@@ -51,7 +51,8 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))
                 for group in await standings(conn, today, Indicator.DISBURSEMENT.value, today.year, "national"):
-                    console.print(standings_table(group))
+                    for table in standings_tables(group):
+                        console.print(table)
                 console.print(await alert_summary_table(conn))
                 console.print(await flagged_table(conn))
                 console.print(await accountability_table(conn))

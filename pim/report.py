@@ -72,7 +72,7 @@ async def progress_table(
             _pct(r["rate"]),
             _pct(r["expected_pace"]),
             r["status"],
-            r.get("group_name") or r.get("peer_group") or "—",
+            (r.get("group_name") or r.get("peer_group") or "—").split(" / ")[0],
             _pct(r.get("peer_average")),
             "—" if r.get("peer_rank") is None else str(r["peer_rank"]),
             r.get("standing") or "—",

@@ -51,23 +51,34 @@ def flat_rows(groups: list[GroupStandings]) -> list[list[Any]]:
     return rows
 
 
-def standings_table(group: GroupStandings) -> Table:
-    title = (
+def standings_tables(group: GroupStandings) -> list[Table]:
+    """The group as the Ministry publishes it: a headline (average, counts), then one table per list —
+    its units at or above the average, then below, by rank — and the units not assessed."""
+    headline = (
         f"{group.name} — {group.as_of:%d/%m/%Y} — bình quân / average {percent(group.average)}"
         f" ({billions(group.total_actual)} / {billions(group.total_basis)} tỷ đồng); "
         f"{group.at_or_above_count} bằng hoặc trên / at or above, {group.below_count} dưới / below"
         f" ({group.no_report} chưa báo cáo / no report), {len(group.not_assessed)} không đánh giá / not assessed"
     )
-    table = Table(title=title)
-    for column in ("Danh sách / List", "Hạng / Rank", "Đơn vị / Unit", "Kế hoạch (tỷ) / Plan (bn)",
-                   "Lũy kế (tỷ) / YTD (bn)", "Tỷ lệ / Rate", "Xếp loại / Standing", "Ghi chú / Note"):  # fmt: skip
-        table.add_column(column, justify="right" if "(" in column or column.startswith(("Hạng", "Tỷ")) else "left")
-    for list_name, unit in _units_in_order(group):
-        table.add_row(
-            list_name, "" if unit.rank is None else str(unit.rank), unit.name, billions(unit.basis or unit.plan),
-            billions(unit.actual), percent(unit.rate), STANDING_LABELS[unit.standing].split(" / ")[0], _note(unit),
-        )  # fmt: skip
-    return table
+    tables = []
+    sections = [(lst.name, [*lst.at_or_above, *lst.below]) for lst in group.lists]
+    sections.append((STANDING_LABELS["not_assessed"], group.not_assessed))
+    for number, (name, units) in enumerate(sections):
+        if not units:
+            continue
+        table = Table(title=f"{headline}\n{name}" if number == 0 else name)
+        for column in ("Hạng trong danh sách (trong nhóm) / Rank in list (in group)", "Đơn vị / Unit",
+                       "Kế hoạch (tỷ) / Plan (bn)", "Lũy kế (tỷ) / YTD (bn)", "Tỷ lệ / Rate", "Xếp loại / Standing",
+                       "Ghi chú / Note"):  # fmt: skip
+            table.add_column(column, justify="left" if column.startswith(("Đơn", "Xếp", "Ghi")) else "right")
+        for unit in units:
+            table.add_row(
+                "" if unit.list_rank is None else f"{unit.list_rank} ({unit.rank})", unit.name,
+                billions(unit.basis or unit.plan), billions(unit.actual), percent(unit.rate),
+                STANDING_LABELS[unit.standing].split(" / ")[0], _note(unit),
+            )  # fmt: skip
+        tables.append(table)
+    return tables
 
 
 def write_xlsx(groups: list[GroupStandings], out: Path) -> None:

@@ -17,12 +17,15 @@ from fractions import Fraction
 from importlib import resources
 from pathlib import Path
 
+import openpyxl
 import pytest
 from rich.console import Console
 
 from pim.demo import run_demo
 from shared.auth import create_token
+from shared.display import percent
 from shared.settings import Settings
+from shared.standings import standings
 from tests.e2e.conftest import Demo
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -311,3 +314,44 @@ async def test_below_average_alerts_are_exactly_the_final_below_average_lists(de
             )
         }
     assert below and flagged == below
+
+
+async def test_pim_standings_prints_and_exports_the_projectors_lists(demo: Demo, tmp_path: Path) -> None:
+    """The Ministry-style lists as a table, CSV and XLSX, each holding the projector's numbers exactly."""
+    async with demo.pool.acquire() as conn:
+        (national,) = await standings(conn, dt.date(2025, 10, 31), DISBURSEMENT, 2025, "national")
+    owner = {u.unit_code: u for lst in national.lists for u in (*lst.at_or_above, *lst.below)}
+    owner |= {u.unit_code: u for u in national.not_assessed}
+    printed = await asyncio.to_thread(
+        pim_cli, demo.settings, "standings", "--as-of", "2025-11-10", "--group", "national"
+    )
+    assert printed.returncode == 0, printed.stderr
+    assert (
+        "31/10/2025" in printed.stdout and "Bộ, cơ quan trung ương / Ministries and central agencies" in printed.stdout
+    )
+    assert f"bình quân / average {percent(national.average)}" in printed.stdout
+    assert "chưa báo cáo" in printed.stdout and "bổ sung vốn sau 30/9" in printed.stdout
+
+    exported = await asyncio.to_thread(
+        pim_cli, demo.settings, "standings", "--as-of", "2025-10-31", "--group", "national", "--format", "csv"
+    )
+    assert exported.returncode == 0, exported.stderr
+    rows = list(csv.DictReader(exported.stdout.splitlines()))
+    assert len(rows) == len(owner) == 46
+    for row in rows:
+        unit = owner[row["Mã đơn vị / Unit code"]]
+        assert Decimal(row["Lũy kế (đồng) / Year to date (VND)"]) == unit.actual  # exact, in đồng
+        assert row["Hạng / Rank"] == ("" if unit.rank is None else str(unit.rank))
+
+    book_path = tmp_path / "bxh.xlsx"
+    saved = await asyncio.to_thread(pim_cli, demo.settings, "standings", "--as-of", "2025-10-31", "--format", "xlsx",
+                                    "--out", str(book_path))  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    sheet = openpyxl.load_workbook(book_path).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    national_rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in sheet.iter_rows(min_row=2)
+                     if r[0].value == national.name]  # fmt: skip
+    assert {r["Mã đơn vị / Unit code"]: Decimal(r["Kế hoạch (đồng) / Plan (VND)"]) for r in national_rows} == {
+        code: unit.basis if unit.basis is not None else unit.plan for code, unit in owner.items()
+    }
