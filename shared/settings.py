@@ -39,9 +39,6 @@ class Settings(BaseSettings):
     pim_assessment_file: Path | None = Field(
         default=None, description="assessment groups YAML (see infra/assessment.yaml); unset = the built-in defaults"
     )
-    pim_disbursement_tolerance_pp: int = Field(
-        default=5, description="percentage points a unit may trail its pace before it is flagged"
-    )
 
     pim_alert_rules_file: Path | None = Field(
         default=None, description="alert rules YAML (see infra/alerts/rules.yaml); unset = the built-in defaults"

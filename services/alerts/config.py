@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.events import Indicator
 
@@ -25,10 +25,23 @@ class _Rule(BaseModel):
 
 
 class BelowPace(_Rule):
-    tolerance_pp: Annotated[Decimal, Field(ge=0, le=100)] = Decimal(5)
+    """Fires on the projector's status: `behind` (more than the pace file's tolerance below the pace) at
+    `severity`, `critical` (under half the pace) as critical."""
+
     severity: Severity = "warning"
-    critical_below_half_pace: bool = True
     escalate_after_periods: Annotated[int, Field(ge=1)] = 3
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_settings(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for moved in ("tolerance_pp", "critical_below_half_pace"):
+                if moved in data:
+                    raise ValueError(
+                        f"{moved} is no longer read here: the projector's status decides 'behind' and 'critical',"
+                        " with the tolerance_pp of the pace file (PIM_PACE_FILE): the dashboards and alerts agree"
+                    )
+        return data
 
 
 class BelowPeerAverage(_Rule):

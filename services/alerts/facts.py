@@ -96,7 +96,7 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
     }
     history = await conn.fetch(
         "SELECT h.indicator, h.plan_year, h.as_of, h.actual_ytd, h.rate, h.expected_pace, s.average AS peer_average,"
-        " s.standing, h.version FROM unit_progress_history h"
+        " s.standing, h.status, h.version FROM unit_progress_history h"
         " LEFT JOIN unit_standing_history s USING (unit_code, indicator, plan_year, as_of)"
         " WHERE h.unit_code = $1 AND h.plan_year <= $2 AND h.category = '' ORDER BY h.indicator, h.plan_year, h.as_of",
         unit_code,
@@ -108,7 +108,15 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
     for r in history:
         if r["plan_year"] == plan_year:
             points[r["indicator"]].append(
-                Point(r["as_of"], r["actual_ytd"], r["rate"], r["expected_pace"], r["peer_average"], r["standing"])
+                Point(
+                    r["as_of"],
+                    r["actual_ytd"],
+                    r["rate"],
+                    r["expected_pace"],
+                    r["peer_average"],
+                    r["standing"],
+                    r["status"],
+                )
             )
             version = max(version, r["version"])
         else:

@@ -31,6 +31,7 @@ class Point:
     expected_pace: Decimal
     peer_average: Decimal | None = None
     standing: str | None = None  # at_or_above | below | not_assessed
+    status: str | None = None  # on_track | behind | critical | not_assessed: the projector's, against its tolerance
 
 
 @dataclass(frozen=True)
@@ -113,15 +114,13 @@ def _base_evidence(year: IndicatorYear, point: Point) -> dict[str, str]:
 def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
     rule = config.rules.below_pace
     point = year.latest()
-    if point is None or point.rate is None:
+    # "Behind" is the projector's status (its tolerance, from the pace file): the dashboards show the same.
+    if point is None or point.rate is None or point.status not in BEHIND:
         return None
-    tolerance = rule.tolerance_pp / 100
-    if point.rate >= point.expected_pace - tolerance:
-        return None
-    critical = rule.critical_below_half_pace and point.rate * 2 < point.expected_pace
-    behind_run = _behind_run(year.points, tolerance)
+    critical = point.status == "critical"
+    behind_run = _behind_run(year.points)
     evidence = _base_evidence(year, point) | {
-        "tolerance": str(tolerance),
+        "status": str(point.status),
         "consecutive_reports_behind": str(behind_run),
     }
     return Finding(
@@ -137,11 +136,14 @@ def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
     )
 
 
-def _behind_run(points: tuple[Point, ...], tolerance: Decimal) -> int:
+BEHIND = ("behind", "critical")
+
+
+def _behind_run(points: tuple[Point, ...]) -> int:
     """How many of the latest reports in a row were behind pace."""
     run = 0
     for point in reversed(points):
-        if point.rate is None or point.rate >= point.expected_pace - tolerance:
+        if point.status not in BEHIND:
             break
         run += 1
     return run

@@ -54,31 +54,48 @@ REVENUE_MILESTONES = (Milestone(12, 31, Decimal("1")),)
 DEFAULT_CURVES = {Indicator.DISBURSEMENT: DISBURSEMENT_MILESTONES, Indicator.BUDGET_REVENUE: REVENUE_MILESTONES}
 
 
+DEFAULT_TOLERANCE = Decimal("0.05")  # 5 percentage points, for each indicator
+DEFAULT_TOLERANCES = dict.fromkeys(Indicator, DEFAULT_TOLERANCE)
+
+
 @dataclass(frozen=True)
 class ProgressRules:
-    """How progress is judged: the pace curve of each indicator and the tolerance below it."""
+    """How progress is judged: per indicator, the pace curve and the tolerance a unit may trail it by.
+    The one definition of "behind" and "critical": the progress rows, the accountability rows, the
+    dashboards and the alerts' `below_pace` rule all read the status it gives."""
 
-    tolerance: Decimal = Decimal("0.05")
+    tolerances: Mapping[Indicator, Decimal] = field(default_factory=lambda: dict(DEFAULT_TOLERANCES))
     curves: Mapping[Indicator, tuple[Milestone, ...]] = field(default_factory=lambda: dict(DEFAULT_CURVES))
     assessment: AssessmentConfig = DEFAULT_CONFIG  # who is compared with whom
 
     def pace(self, indicator: Indicator, plan_year: int, as_of: dt.date) -> Decimal:
         return expected_pace(self.curves[indicator], plan_year, as_of)
 
-    def assess(self, target: Decimal | None, actual_ytd: Decimal, pace: Decimal) -> Progress:
-        return assess(target, actual_ytd, pace, self.tolerance)
+    def assess(self, indicator: Indicator, target: Decimal | None, actual_ytd: Decimal, pace: Decimal) -> Progress:
+        return assess(target, actual_ytd, pace, self.tolerances[indicator])
 
 
-def parse_pace_curves(text: str) -> dict[Indicator, tuple[Milestone, ...]]:
-    """Pace curves from TOML: per indicator, `milestones = [{ by = "06-30", share = "0.40" }, …]`, where
-    `by = "+01-31"` means that day of the next year, or `curve = "linear"` over the calendar year.
+def parse_pace_file(text: str) -> tuple[dict[Indicator, tuple[Milestone, ...]], dict[Indicator, Decimal]]:
+    """Pace curves and tolerances from TOML: per indicator, `milestones = [{ by = "06-30", share = "0.40" },
+    …]`, where `by = "+01-31"` means that day of the next year, or `curve = "linear"` over the calendar
+    year; and `tolerance_pp`, the points a unit may trail the pace and still be on track.
     Raises ValueError naming what is wrong."""
-    curves = dict(DEFAULT_CURVES)
+    curves, tolerances = dict(DEFAULT_CURVES), dict(DEFAULT_TOLERANCES)
     for name, spec in tomllib.loads(text).items():
         try:
             indicator = Indicator(name)
         except ValueError:
             raise ValueError(f"unknown indicator {name!r} in the pace curves") from None
+        unknown = set(spec) - {"curve", "milestones", "tolerance_pp"}
+        if unknown:
+            raise ValueError(f"{name}: unknown setting(s) {sorted(unknown)}")
+        if "tolerance_pp" in spec:
+            tolerance = Decimal(str(spec["tolerance_pp"]))
+            if not Decimal(0) <= tolerance <= Decimal(100):
+                raise ValueError(f"{name}.tolerance_pp: {tolerance} is not between 0 and 100 points")
+            tolerances[indicator] = tolerance / 100
+        if "curve" not in spec and "milestones" not in spec:
+            continue  # the default curve
         if spec.get("curve") == "linear":
             curves[indicator] = REVENUE_MILESTONES
             continue
@@ -94,7 +111,7 @@ def parse_pace_curves(text: str) -> dict[Indicator, tuple[Milestone, ...]]:
         if not milestones or dated != sorted(dated) or any(a[1] > b[1] for a, b in itertools.pairwise(dated)):
             raise ValueError(f"{name}: milestones must be given in date order with growing shares")
         curves[indicator] = tuple(milestones)
-    return curves
+    return curves, tolerances
 
 
 @functools.lru_cache(maxsize=1 << 16)  # pure, and asked for the same few hundred dates again and again

@@ -359,11 +359,11 @@ def _progress_row(
         pace = paces[pace_key] = rules.pace(Indicator(key[1]), key[2], as_of)
     comparable_target = None if target is None else target - late
     if category == TOTAL:
-        progress = rules.assess(target, actual_ytd, pace)
-        comparable = rules.assess(comparable_target, actual_ytd, pace).rate
+        progress = rules.assess(Indicator(key[1]), target, actual_ytd, pace)
+        comparable = rules.assess(Indicator(key[1]), comparable_target, actual_ytd, pace).rate
         rate, gap, status = progress.rate, progress.gap_to_pace, progress.status.value
     else:  # a category's share of the unit's target
-        rate = rules.assess(target, actual_ytd, pace).rate
+        rate = rules.assess(Indicator(key[1]), target, actual_ytd, pace).rate
         comparable, gap, status = None, None, None
     return (
         *key, category, as_of, target, comparable_target, actual_ytd, rate, comparable, pace, gap, status, version,

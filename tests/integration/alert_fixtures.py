@@ -61,7 +61,7 @@ class Facts:
             for event in events
         ]
         async with self.pool.acquire() as conn, conn.transaction():
-            await apply_events(conn, batch, ProgressRules(tolerance=Decimal("0.05")))
+            await apply_events(conn, batch, ProgressRules())
 
     async def registry(self) -> None:
         """Lâm Đồng province under its provincial committee, with a district below it; heads in post."""

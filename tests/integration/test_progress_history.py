@@ -32,7 +32,7 @@ from tests.integration.test_projection_order import recorded
 
 pytestmark = pytest.mark.postgres
 D = Decimal
-RULES = ProgressRules(tolerance=D("0.05"))
+RULES = ProgressRules()
 
 
 def disbursed(category: str, month: int, amount: int, kind: str = "cumulative") -> DisbursementReported:
@@ -72,7 +72,6 @@ async def project(
 
 # Communes compared district by district (the default compares a province's communes together).
 BY_DISTRICT = ProgressRules(
-    tolerance=D("0.05"),
     assessment=AssessmentConfig(
         groups=[NATIONAL, AssessmentGroup(id="district", name="Xã của {name}", levels=["commune"], for_each="district")]
     ),

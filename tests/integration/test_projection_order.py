@@ -39,7 +39,7 @@ TABLES = (
     "confidence_votes", "leader_accountability", "assessment_groups", "assessment_lists", "assessment_config",
     "assessment_members", "assessment_rows", "assessment_totals", "known_on_progress", "known_on_span",
 )  # fmt: skip
-RULES = ProgressRules(tolerance=Decimal("0.05"))
+RULES = ProgressRules()
 UNITS = ("u1", "u2", "u3")
 
 

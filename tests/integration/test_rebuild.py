@@ -23,7 +23,7 @@ from shared.settings import Settings
 from tests.integration.test_projection_order import history, snapshot
 
 pytestmark = pytest.mark.postgres
-RULES = ProgressRules(tolerance=Decimal("0.05"))
+RULES = ProgressRules()
 
 
 async def test_rebuilt_tables_equal_the_incremental_ones_row_for_row(pool: asyncpg.Pool) -> None:

@@ -65,10 +65,10 @@ def test_rate_is_exact_for_large_amounts() -> None:
 def test_the_shipped_pace_file_holds_the_defaults() -> None:
     from pathlib import Path
 
-    from services.projector.progress import DEFAULT_CURVES, parse_pace_curves
+    from services.projector.progress import DEFAULT_CURVES, DEFAULT_TOLERANCES, parse_pace_file
 
     shipped = Path(__file__).resolve().parents[2] / "infra" / "pace.toml"
-    assert parse_pace_curves(shipped.read_text(encoding="utf-8")) == DEFAULT_CURVES
+    assert parse_pace_file(shipped.read_text(encoding="utf-8")) == (DEFAULT_CURVES, DEFAULT_TOLERANCES)
 
 
 BAD_PACE_FILES = [
@@ -76,18 +76,20 @@ BAD_PACE_FILES = [
     '[budget_revenue]\nmilestones = [{ by = "06-30", share = "1.5" }]',
     '[budget_revenue]\nmilestones = [{ by = "09-30", share = "0.6" }, { by = "06-30", share = "0.4" }]',
     "[budget_revenue]\nmilestones = [",
+    "[budget_revenue]\ntolerance_pp = 101",
+    "[budget_revenue]\ntolerence_pp = 5",
 ]
 
 
 def test_a_pace_file_changes_the_curve_and_bad_ones_are_refused() -> None:
-    from services.projector.progress import Indicator, ProgressRules, parse_pace_curves
+    from services.projector.progress import Indicator, ProgressRules, parse_pace_file
 
-    curves = parse_pace_curves('[public_investment_disbursement]\nmilestones = [{ by = "12-31", share = "1" }]')
+    curves, _ = parse_pace_file('[public_investment_disbursement]\nmilestones = [{ by = "12-31", share = "1" }]')
     rules = ProgressRules(curves=curves)
     assert rules.pace(Indicator.DISBURSEMENT, 2025, dt.date(2025, 12, 31)) == Decimal(1)
     for bad in BAD_PACE_FILES:
         with pytest.raises(ValueError):
-            parse_pace_curves(bad)
+            parse_pace_file(bad)
 
 
 def test_the_pace_file_setting_is_honoured(tmp_path: object) -> None:
@@ -98,7 +100,22 @@ def test_the_pace_file_setting_is_honoured(tmp_path: object) -> None:
     from shared.settings import Settings
 
     pace = Path(str(tmp_path)) / "pace.toml"
-    pace.write_text('[budget_revenue]\nmilestones = [{ by = "06-30", share = "0.5" }, { by = "12-31", share = "1" }]\n')
-    rules = progress_rules(Settings(pim_pace_file=pace, pim_disbursement_tolerance_pp=3))
-    assert rules.tolerance == Decimal("0.03")
+    pace.write_text(
+        '[budget_revenue]\nmilestones = [{ by = "06-30", share = "0.5" }, { by = "12-31", share = "1" }]\n'
+        "[public_investment_disbursement]\ntolerance_pp = 3\n"
+    )
+    rules = progress_rules(Settings(pim_pace_file=pace))
+    assert rules.tolerances == {Indicator.DISBURSEMENT: Decimal("0.03"), Indicator.BUDGET_REVENUE: Decimal("0.05")}
     assert rules.pace(Indicator.BUDGET_REVENUE, 2025, dt.date(2025, 6, 30)) == Decimal("0.5")
+    assert rules.pace(Indicator.DISBURSEMENT, 2025, dt.date(2025, 6, 30)) == Decimal("0.4")  # the default curve
+    assert rules.assess(Indicator.DISBURSEMENT, Decimal(100), Decimal(36), Decimal("0.4")).status.value == "behind"
+    assert rules.assess(Indicator.BUDGET_REVENUE, Decimal(100), Decimal(36), Decimal("0.4")).status.value == "on_track"
+
+
+def test_the_old_tolerance_setting_stops_the_service_naming_where_it_went(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.projector.rules_config import progress_rules
+    from shared.settings import Settings
+
+    monkeypatch.setenv("PIM_DISBURSEMENT_TOLERANCE_PP", "3")
+    with pytest.raises(ValueError, match="PIM_DISBURSEMENT_TOLERANCE_PP is no longer read: set `tolerance_pp`"):
+        progress_rules(Settings())

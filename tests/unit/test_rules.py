@@ -17,6 +17,7 @@ from services.alerts.rules import (
     pefa_band,
 )
 from services.alerts.seasonal import Trajectory, project_final_rate
+from services.projector.progress import DEFAULT_TOLERANCE, assess
 from shared.events import Indicator
 
 CONFIG = AlertConfig()
@@ -50,6 +51,8 @@ def year_of(
             D(pace),
             None if peer is None else D(peer),
             standing,
+            # the status the projector gives these figures
+            assess(D(target), D(rate) * D(target), D(pace), DEFAULT_TOLERANCE).status.value,
         )
         for i, (rate, pace) in enumerate(zip(rates, paces, strict=True))
     )
@@ -68,6 +71,19 @@ MAY = dt.date(2025, 5, 3)
 def test_below_pace_fires_past_the_tolerance_and_is_critical_under_half_the_pace() -> None:
     assert rules_found(year_of(["0.14"], ["0.20"]), TODAY).get("below_pace") == "warning"
     assert rules_found(year_of(["0.09"], ["0.20"]), TODAY).get("below_pace") == "critical"
+
+
+def test_below_pace_follows_the_projectors_status_not_a_tolerance_of_its_own() -> None:
+    behind = year_of(["0.14"], ["0.20"])
+    point = behind.points[0]
+    on_track = IndicatorYear("x", DISB, 2025, D(1000), (Point(point.as_of, point.actual_ytd, point.rate,
+                             point.expected_pace, status="on_track"),), behind.arrivals)  # fmt: skip
+    assert "below_pace" not in rules_found(on_track, TODAY)  # the projector's tolerance let it pass
+
+
+def test_a_rules_file_with_the_old_tolerance_is_refused_naming_where_it_went() -> None:
+    with pytest.raises(RulesFileError, match="tolerance_pp is no longer read here"):
+        parse_alert_config("rules:\n  below_pace:\n    tolerance_pp: 5\n", "rules.yaml")
 
 
 def test_below_pace_stays_quiet_within_the_tolerance_and_without_a_rate() -> None:
