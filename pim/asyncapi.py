@@ -16,20 +16,10 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pydantic import BaseModel, Field
 
-from services.alerts.service import ProgressChangedMessage
 from services.ingest.submissions import FiguresSubmission
+from shared.contracts import DeadLetter, ProgressChanged
 from shared.events import RecordedEvent
 from shared.settings import Settings
-
-
-class DeadLetter(BaseModel):
-    """A raw submission that was refused, with why; the token is never copied."""
-
-    reason: str
-    errors: list[dict[str, Any]] = Field(description="per row: row, field, value, reason")
-    source: dict[str, Any] = Field(description="topic, partition and offset of the refused message")
-    original: str = Field(description="the message as sent (text, or base64 when not UTF-8)")
-    headers: dict[str, Any] = Field(description="its headers, less authorization")
 
 
 class AlertNotification(BaseModel):
@@ -75,7 +65,7 @@ def documentation_broker(settings: Settings) -> KafkaBroker:
         description="Published by the projector after each recompute commits, for every unit whose progress "
         "changed or whose current peer standing a peer's report moved; consumed by the alerts service.",
     )
-    async def progress(message: ProgressChangedMessage) -> None: ...
+    async def progress(message: ProgressChanged) -> None: ...
 
     broker.publisher(
         settings.alerts_topic,

@@ -13,7 +13,6 @@ from typing import TypeVar
 import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from pydantic import BaseModel
 
 from services.alerts import outbox
 from services.alerts.config import AlertConfig, load_alert_config
@@ -24,6 +23,7 @@ from services.alerts.rules import Finding, confidence_votes, evaluate
 from services.projector.rules_config import progress_rules
 from shared.bus import make_broker
 from shared.clock import VIETNAM
+from shared.contracts import ProgressChanged
 from shared.event_store import EventStore, Submitter
 from shared.events import (
     AlertAcknowledged,
@@ -57,15 +57,6 @@ def clock_from(settings: Settings) -> Callable[[], dt.date]:
     if fixed is not None:
         return lambda: fixed
     return lambda: dt.datetime.now(VIETNAM).date()
-
-
-class ProgressChangedMessage(BaseModel):
-    unit_code: str
-    indicator: str
-    plan_year: int
-    as_of: str
-    status: str
-    version: int
 
 
 class AlertsService:
@@ -349,7 +340,7 @@ def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.ACK,  # commit only after the evaluation committed
     )
-    async def on_progress_changed(message: ProgressChangedMessage) -> None:
+    async def on_progress_changed(message: ProgressChanged) -> None:
         await service.evaluate(message.unit_code, message.plan_year)
         service.progress_seen.set()
 

@@ -26,6 +26,7 @@ from services.ingest.figure_rows import figure_from_event
 from services.ingest.submissions import FiguresSubmission
 from shared.auth import Unauthenticated, authenticate
 from shared.bus import make_broker
+from shared.contracts import DeadLetter, OriginalMessage
 from shared.event_store import IdempotencyConflict, Submitter, content_hash
 from shared.settings import Settings
 
@@ -76,17 +77,18 @@ def dead_letter(reason: str, errors: list[RowError], message: Any) -> dict[str, 
     """What the dead-letter topic carries: the reason, the row errors, and the original message."""
     body: bytes = message.body
     try:
-        original: dict[str, Any] = {"text": body.decode("utf-8")}
+        original = OriginalMessage(text=body.decode("utf-8"))
     except UnicodeDecodeError:
-        original = {"base64": base64.b64encode(body).decode()}
+        original = OriginalMessage(base64=base64.b64encode(body).decode())
     record = message.raw_message
-    return {
-        "reason": reason,
-        "errors": [e.as_dict() for e in errors],
-        "source": {"topic": record.topic, "partition": record.partition, "offset": record.offset},
-        "original": original,
-        "headers": {k: v for k, v in message.headers.items() if k.lower() != "authorization"},
-    }
+    letter = DeadLetter(
+        reason=reason,
+        errors=[e.as_dict() for e in errors],
+        source={"topic": record.topic, "partition": record.partition, "offset": record.offset},
+        original=original,
+        headers={k: v for k, v in message.headers.items() if k.lower() != "authorization"},
+    )
+    return letter.model_dump(mode="json", exclude_none=True)
 
 
 def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:

@@ -15,7 +15,8 @@ import asyncpg
 
 from services.projector.actuals import TOTAL, Figure, actuals
 from services.projector.progress import ProgressRules
-from services.projector.touched import EVER, ProgressChanged, ProgressKey, key_columns
+from services.projector.touched import EVER, ProgressKey, key_columns
+from shared.contracts import ProgressChanged
 from shared.db import copy_rows_as_csv
 from shared.events import Indicator, plan_window
 
@@ -216,7 +217,9 @@ async def recompute_progress(
     await copy_rows_as_csv(conn, "unit_progress_history", HISTORY_COLUMNS, records, empty_text=("category",))
     await copy_rows_as_csv(conn, "assessment_rows", ASSESSMENT_COLUMNS, assessed)
     return [
-        ProgressChanged(unit, indicator, year, as_of, status, version)
+        ProgressChanged(
+            unit_code=unit, indicator=indicator, plan_year=year, as_of=as_of, status=status, version=version
+        )
         for (unit, indicator, year), (as_of, status, version) in sorted(latest.items())
     ]
 
@@ -383,5 +386,5 @@ async def current_progress(conn: asyncpg.Connection, keys: set[ProgressKey]) -> 
         " ORDER BY h.unit_code, h.indicator, h.plan_year, h.as_of DESC",
         *key_columns(ordered),
     )
-    return [ProgressChanged(r["unit_code"], r["indicator"], r["plan_year"], r["as_of"], r["status"], r["version"])
+    return [ProgressChanged(**dict(r))
             for r in rows]  # fmt: skip

@@ -19,9 +19,10 @@ from services.projector.assessment_totals import config_is_current, recompute_to
 from services.projector.progress import ProgressRules
 from services.projector.progress_rows import current_progress, recompute_progress
 from services.projector.time_travel import recompute_snapshots
-from services.projector.touched import EVER, ProgressChanged, ProgressKey, Touched
+from services.projector.touched import EVER, ProgressKey, Touched
 from shared.bus import decode_recorded
 from shared.clock import vietnam_today
+from shared.contracts import ProgressChanged
 from shared.events import (
     ConfidenceVoteRecorded,
     DisbursementReported,

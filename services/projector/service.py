@@ -24,8 +24,8 @@ from services.projector import pending
 from services.projector.projection import recompute, write_ledger_messages
 from services.projector.rebuild import PROJECTOR_LOCK
 from services.projector.rules_config import progress_rules
-from services.projector.touched import ProgressChanged
-from shared.bus import encode_json, make_consumer, make_producer
+from shared.bus import make_consumer, make_producer
+from shared.contracts import ProgressChanged
 from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -145,6 +145,6 @@ class Projector:
 
     async def _notify(self, producer: AIOKafkaProducer, changes: list[ProgressChanged]) -> None:
         topic = self._settings.progress_topic
-        futures = [await producer.send(topic, encode_json(c.as_message()), key=c.unit_code.encode()) for c in changes]
+        futures = [await producer.send(topic, c.model_dump_json().encode(), key=c.unit_code.encode()) for c in changes]
         for future in futures:
             await future

@@ -1,5 +1,5 @@
-"""What the projector's facts touched, and what it announces after recomputing: plain values shared by
-the projection modules."""
+"""What the projector's facts touched: plain values shared by the projection modules. What it announces
+after recomputing is `shared.contracts.ProgressChanged`."""
 
 from __future__ import annotations
 
@@ -17,28 +17,6 @@ class ProgressKey:
     unit_code: str
     indicator: str
     plan_year: int
-
-
-@dataclass(frozen=True)
-class ProgressChanged:
-    """What the projector tells the alerts service after a commit."""
-
-    unit_code: str
-    indicator: str
-    plan_year: int
-    as_of: dt.date
-    status: str
-    version: int
-
-    def as_message(self) -> dict[str, object]:
-        return {
-            "unit_code": self.unit_code,
-            "indicator": self.indicator,
-            "plan_year": self.plan_year,
-            "as_of": self.as_of.isoformat(),
-            "status": self.status,
-            "version": self.version,
-        }
 
 
 EVER = dt.date.min  # "since the first date": every row of a key is recomputed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from services.projector.assessment import NATIONAL, AssessmentConfig, Assessment
 from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from services.projector.time_travel import progress_as_known_on
-from services.projector.touched import ProgressChanged
+from shared.contracts import ProgressChanged
 from shared.events import (
     DisbursementReported,
     FigureCorrected,
@@ -370,3 +371,16 @@ async def test_a_commune_merged_into_another_district_leaves_its_old_peer_group(
             " WHERE unit_code = 'hoa-lien' AND as_of = '2025-08-28'"
         )
     assert (august["peer_average"], august["standing"]) == (D("0.2"), "at_or_above")  # alone: not (900+200)/2000
+
+
+async def test_the_progress_message_the_projector_sends_is_the_one_the_alerts_service_parses(
+    pool: asyncpg.Pool,
+) -> None:
+    """One contract (shared/contracts.py): the projector's announcement, as bytes on the topic, parses back
+    into the same message the alerts service subscribes with."""
+    async with pool.acquire() as conn:
+        (change,) = await project(conn, recorded([plan("hue"), report("hue", 5, 300)]))
+    sent = change.model_dump_json().encode()  # what the projector's producer sends
+    assert ProgressChanged.model_validate_json(sent) == change
+    assert json.loads(sent) == {"unit_code": "hue", "indicator": "public_investment_disbursement", "plan_year": 2025,
+                                "as_of": "2025-05-28", "status": change.status, "version": change.version}  # fmt: skip

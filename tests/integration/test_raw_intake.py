@@ -9,6 +9,7 @@ import pytest
 
 from services.ingest.raw_intake import RawIntake, build_broker
 from shared.bus import make_producer
+from shared.contracts import DeadLetter
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.ingest_fixtures import TODAY, Ingest, disbursement
@@ -51,6 +52,8 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_intake_goes_on(setti
         await producer.stop()
         await broker.stop()
     letters = [json.loads(r.value) for r in dead]
+    for letter in letters:  # each one as the published contract (and the AsyncAPI document made from it) says
+        DeadLetter.model_validate(letter)
     assert [letter["source"]["offset"] for letter in letters] == sorted(
         letter["source"]["offset"] for letter in letters
     )
