@@ -11,8 +11,8 @@ import asyncpg
 
 from services.alerts.rules import IndicatorYear, Point, Vote
 from services.alerts.seasonal import Trajectory
-from services.projector.progress import ProgressRules
 from shared.events import Indicator, Role, plan_window
+from shared.pace import PaceRules
 from shared.responsibility import Tenure
 
 
@@ -77,7 +77,7 @@ async def stale_evaluations(conn: asyncpg.Connection, today: dt.date) -> list[tu
     return [(r["unit_code"], r["plan_year"]) for r in rows]
 
 
-async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, rules: ProgressRules) -> UnitYearFacts:
+async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, rules: PaceRules) -> UnitYearFacts:
     unit_row = await conn.fetchrow(
         "SELECT u.unit_code, u.name, u.committee, p.committee AS parent_committee"
         " FROM units u LEFT JOIN units p ON p.unit_code = u.parent_code WHERE u.unit_code = $1",

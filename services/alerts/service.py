@@ -20,7 +20,6 @@ from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_e
 from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding, confidence_votes, evaluate
-from services.projector.rules_config import progress_rules
 from shared.bus import make_broker
 from shared.clock import VIETNAM
 from shared.contracts import ProgressChanged
@@ -34,6 +33,7 @@ from shared.events import (
     DomainEvent,
 )
 from shared.observability import ALERT_EVENTS
+from shared.pace import pace_rules
 from shared.responsibility import responsible_on
 from shared.settings import Settings
 
@@ -71,7 +71,7 @@ class AlertsService:
         self._store = EventStore(pool)
         self.config = config if config is not None else load_alert_config(settings.pim_alert_rules_file)
         self.clock = clock or clock_from(settings)
-        self._progress_rules = progress_rules(settings)
+        self._pace_rules = pace_rules(settings)
         self._channels = outbox.enabled_channels(settings)
         self._dashboard_url = settings.pim_dashboard_url.rstrip("/")
         self.progress_seen = asyncio.Event()  # set on each progress notification; the scheduler sweeps then
@@ -85,7 +85,7 @@ class AlertsService:
                 "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"alerts/{unit_code}/{plan_year}"
             )
             peers = await peer_state(conn, unit_code, plan_year)  # read first: a later change is seen next time
-            facts = await load_facts(conn, unit_code, plan_year, self._progress_rules)
+            facts = await load_facts(conn, unit_code, plan_year, self._pace_rules)
             findings = [f for year in facts.indicators for f in evaluate(year, self.config, today)]
             if self.config.rules.confidence_vote.enabled:
                 findings += confidence_votes(facts.votes, self.config)

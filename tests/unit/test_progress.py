@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from services.projector.progress import (
+from shared.pace import (
     DISBURSEMENT_MILESTONES,
     REVENUE_MILESTONES,
     Status,
@@ -65,7 +65,7 @@ def test_rate_is_exact_for_large_amounts() -> None:
 def test_the_shipped_pace_file_holds_the_defaults() -> None:
     from pathlib import Path
 
-    from services.projector.progress import DEFAULT_CURVES, DEFAULT_TOLERANCES, parse_pace_file
+    from shared.pace import DEFAULT_CURVES, DEFAULT_TOLERANCES, parse_pace_file
 
     shipped = Path(__file__).resolve().parents[2] / "infra" / "pace.toml"
     assert parse_pace_file(shipped.read_text(encoding="utf-8")) == (DEFAULT_CURVES, DEFAULT_TOLERANCES)
@@ -82,10 +82,11 @@ BAD_PACE_FILES = [
 
 
 def test_a_pace_file_changes_the_curve_and_bad_ones_are_refused() -> None:
-    from services.projector.progress import Indicator, ProgressRules, parse_pace_file
+    from shared.events import Indicator
+    from shared.pace import PaceRules, parse_pace_file
 
     curves, _ = parse_pace_file('[public_investment_disbursement]\nmilestones = [{ by = "12-31", share = "1" }]')
-    rules = ProgressRules(curves=curves)
+    rules = PaceRules(curves=curves)
     assert rules.pace(Indicator.DISBURSEMENT, 2025, dt.date(2025, 12, 31)) == Decimal(1)
     for bad in BAD_PACE_FILES:
         with pytest.raises(ValueError):
@@ -95,8 +96,8 @@ def test_a_pace_file_changes_the_curve_and_bad_ones_are_refused() -> None:
 def test_the_pace_file_setting_is_honoured(tmp_path: object) -> None:
     from pathlib import Path
 
-    from services.projector.progress import Indicator
     from services.projector.rules_config import progress_rules
+    from shared.events import Indicator
     from shared.settings import Settings
 
     pace = Path(str(tmp_path)) / "pace.toml"

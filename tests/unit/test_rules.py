@@ -17,8 +17,8 @@ from services.alerts.rules import (
     pefa_band,
 )
 from services.alerts.seasonal import Trajectory, project_final_rate
-from services.projector.progress import DEFAULT_TOLERANCE, assess
 from shared.events import Indicator
+from shared.pace import DEFAULT_TOLERANCE, assess
 
 CONFIG = AlertConfig()
 D = Decimal
