@@ -35,7 +35,7 @@ compare-brokers: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy shared services pim
+	$(VENV)/bin/mypy shared services pim tests tools
 
 clean:
 	rm -rf $(VENV) .uv

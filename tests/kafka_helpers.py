@@ -13,14 +13,14 @@ from shared.settings import Settings
 
 async def read_topic(
     settings: Settings, topic: str, until: Callable[[list[ConsumerRecord]], bool], timeout_s: float = 30
-) -> list[ConsumerRecord]:  # type: ignore[type-arg]
+) -> list[ConsumerRecord]:
     """Read `topic` from the start (no consumer group) until `until(records)` holds."""
     assert settings.kafka_bootstrap_servers is not None
     consumer = AIOKafkaConsumer(
         topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest", group_id=None
     )
     await consumer.start()
-    records: list[ConsumerRecord] = []  # type: ignore[type-arg]
+    records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout_s
     try:
         while not until(records):

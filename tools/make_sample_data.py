@@ -13,7 +13,9 @@ import itertools
 import random
 import unicodedata
 from pathlib import Path
+from typing import Any
 
+Row = list[Any]  # a CSV row: text, numbers and dates as they are written
 OUT = Path(__file__).resolve().parent.parent / "pim" / "sample"
 PLAN_YEAR = 2025
 REPORT_MONTHS = range(1, 11)  # monthly cumulative reports, January to October
@@ -179,7 +181,10 @@ def main() -> None:
     rng.shuffle(revenue_profiles)
     revenue_profile = dict(zip(PROVINCES, revenue_profiles, strict=True))
 
-    units, tenures, targets, figures = [], [], [], []
+    units: list[Row] = []
+    tenures: list[Row] = []
+    targets: list[Row] = []
+    figures: list[Row] = []
     leader_no = 0
 
     def tenure(code: str, role: str, start: str, end: str = "", indicator: str = "", name: str = "") -> str:
@@ -313,7 +318,7 @@ def main() -> None:
     write("votes.csv", ["unit_code", "leader_id", "vote_date", "voters", "high", "confidence", "low"], votes)
 
 
-def central_agencies(rng: random.Random, tenure_count: int) -> tuple[list[list[object]], ...]:
+def central_agencies(rng: random.Random, tenure_count: int) -> tuple[list[Row], ...]:
     """2025 disbursement of the central agencies: a head each, a plan, monthly reports to October (none
     from SILENT). A generator of their own keeps the provinces' numbers unchanged."""
     names = iter(rng.sample([f"{f} {m} {g}" for f in FAMILY for m in MIDDLE for g in GIVEN], len(CENTRAL_AGENCIES)))
@@ -337,7 +342,7 @@ def central_agencies(rng: random.Random, tenure_count: int) -> tuple[list[list[o
     return tenures, targets, figures
 
 
-def history_2024(rng: random.Random, targets: list[list[object]]) -> tuple[list[list[object]], list[list[object]]]:
+def history_2024(rng: random.Random, targets: list[Row]) -> tuple[list[Row], list[Row]]:
     """Plan year 2024, complete: January 2024 to January 2025 for disbursement, to December for revenue.
     Most units follow the pace curve; BACK_LOADED ones did little until October and then rushed."""
     plan_rows, rows = [], []
@@ -368,7 +373,7 @@ def history_2024(rng: random.Random, targets: list[list[object]]) -> tuple[list[
     return plan_rows, rows
 
 
-def vote_row(tenures: list[list[str]], province: str, role: str, voters: int, low: int) -> list[object]:
+def vote_row(tenures: list[Row], province: str, role: str, voters: int, low: int) -> list[object]:
     """A confidence vote of 15 October 2025 on the person in `role` at the province then."""
     code = slug(province)
     leader = next(t for t in reversed(tenures) if t[1] == code and t[4] == role)
@@ -376,7 +381,7 @@ def vote_row(tenures: list[list[str]], province: str, role: str, voters: int, lo
     return [code, leader[2], "2025-10-15", voters, high, voters - low - high, low]
 
 
-def write(name: str, header: list[str], rows: list[list[object]]) -> None:
+def write(name: str, header: list[str], rows: list[Row]) -> None:
     with (OUT / name).open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(header)

@@ -71,7 +71,8 @@ def test_committed_json_is_what_the_code_builds_and_the_sdk_model_reads_it_back(
 async def run_as_reader(pool: asyncpg.Pool, sql: str) -> list[asyncpg.Record]:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL ROLE pim_reader")
-        return await conn.fetch(expand(sql))
+        rows: list[asyncpg.Record] = await conn.fetch(expand(sql))
+        return rows
 
 
 async def test_every_panel_and_variable_query_returns_what_its_panel_expects(demo: Demo) -> None:
@@ -99,11 +100,11 @@ async def test_every_panel_and_variable_query_returns_what_its_panel_expects(dem
                 if panel["type"] in ("timeseries", "state-timeline"):
                     assert target["format"] == "time_series" and next(iter(rows[0].keys())) == "time"
                     assert all(isinstance(r["time"], dt.datetime) for r in rows), where
-                    values = [v for r in rows for v in list(r.values())[1:]]
+                    shown = [v for r in rows for v in list(r.values())[1:]]
                     kind = NUMERIC if panel["type"] == "timeseries" else str  # a state timeline shows names
-                    assert all(isinstance(v, kind) for v in values if v is not None), where
+                    assert all(isinstance(v, kind) for v in shown if v is not None), where
                     if panel["type"] == "state-timeline":  # Gia Lai's head left in March; acting, then confirmed
-                        assert {"Hồ Thị Nhung", "Hồ Quốc Tâm"} <= set(values), where
+                        assert {"Hồ Thị Nhung", "Hồ Quốc Tâm"} <= set(shown), where
                 elif panel["type"] == "stat":
                     assert len(rows) == 1 and isinstance(rows[0][0], NUMERIC), where
                 else:
@@ -127,7 +128,7 @@ async def test_the_overview_shows_the_projectors_standings_and_nothing_of_its_ow
     owner = {u.unit_code: u for lst in national.lists for u in (*lst.at_or_above, *lst.below)}
     owner |= {u.unit_code: u for u in national.not_assessed}
     (average,) = await run_as_reader(demo.pool, panel_sql("overview", "Bình quân"))
-    assert average[0] == round(national.average * 100, 2)
+    assert national.average is not None and average[0] == round(national.average * 100, 2)
     (counts,) = await run_as_reader(demo.pool, panel_sql("overview", "Số đơn vị"))
     assert (counts[0], counts[1], counts[2]) == (national.assessed, national.no_report, len(national.not_assessed))
     rows = await run_as_reader(demo.pool, panel_sql("overview", "Tiến độ"))

@@ -148,7 +148,7 @@ async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -
             latest[figure["unit_code"], figure["category"]] = Fraction(figure["amount"])
     assessed = {unit: sum((v for (u, _), v in latest.items() if u == unit), Fraction(0)) for unit in targets}
     assessed = {unit: actual for unit, actual in assessed.items() if unit not in late}
-    average = sum(assessed.values()) / sum(targets[u] for u in assessed)
+    average = Fraction(sum(assessed.values())) / sum(targets[u] for u in assessed)
     rate = {unit: assessed[unit] / targets[unit] for unit in assessed}
     expected = {unit: "at_or_above" if rate[unit] >= average else "below" for unit in assessed}
     expected |= dict.fromkeys(late, "not_assessed")

@@ -60,7 +60,7 @@ async def both_ways(conn: asyncpg.Connection, rows: list[tuple[object, ...]], me
 async def test_python_year_to_date_equals_the_sql_statement(pool: asyncpg.Pool) -> None:
     loop = asyncio.get_running_loop()
     async with pool.acquire() as conn:
-        python, sql = await both_ways(conn, [("hue", "oda", "", dt.date(2025, 5, 28), True, Decimal(7))], False)
+        python, sql = await both_ways(conn, [("hue", "oda", "", dt.date(2025, 5, 28), True, Decimal(7))], None)
         assert python == sql == {(dt.date(2025, 5, 28), "oda"): 7, (dt.date(2025, 5, 28), TOTAL): 7}
 
         @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck), database=None,

@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiosmtpd.smtp import SMTP
 from starlette.responses import JSONResponse, Response
 
@@ -135,7 +135,7 @@ class SmtpInbox:
         self.messages: list[email.message.EmailMessage] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
         return "250 OK"
 
 
@@ -164,7 +164,7 @@ async def test_email_reaches_the_committee_over_smtp(
     (mail,) = inbox.messages
     assert mail["To"] == "ubkt@lamdong.example.invalid"
     assert "Tỉnh Lâm Đồng" in mail["Subject"] and "critical" in mail["Subject"]
-    body = mail.get_content()  # type: ignore[attr-defined]
+    body = mail.get_content()
     assert "Nguyễn Ngọc Tú" in body and PROVINCIAL in body and "expected_pace" in body
     assert mail["Message-ID"].startswith("<pim-alert-")
 
@@ -225,7 +225,7 @@ async def test_every_alert_event_reaches_the_kafka_topic(
         )
     finally:
         await producer.stop()
-    messages = []
+    messages: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + 30
     while not messages and time.monotonic() < deadline:
         for batch in (await alerts_consumer.getmany(timeout_ms=500)).values():

@@ -42,7 +42,7 @@ def csv_bytes(rows: list[list[str]], header: list[str] = HEADERS_VI, encoding: s
     return text.encode(encoding)
 
 
-async def upload(ingest: Ingest, data: bytes, headers: dict[str, str] | None = None, **params: object):  # type: ignore[no-untyped-def]
+async def upload(ingest: Ingest, data: bytes, headers: dict[str, str] | None = None, **params: str):  # type: ignore[no-untyped-def]
     return await ingest.client.post(
         "/v1/imports/figures", content=data, headers={**ingest.lam_dong, **(headers or {})}, params=params
     )

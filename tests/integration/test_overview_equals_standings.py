@@ -32,8 +32,8 @@ def generated(seed: int) -> list[Any]:
     agencies = [f"bo-{n}" for n in range(4)]
     for code in provinces + agencies:
         level = "province" if code.startswith("tinh") else "central"
-        events.append(UnitRegistered(unit_code=code, name=f"Đơn vị {code}", level=level, committee="UBKT"))  # type: ignore[arg-type]
-        events.append(TargetSet(unit_code=code, indicator=DISB, plan_year=2025,  # type: ignore[arg-type]
+        events.append(UnitRegistered(unit_code=code, name=f"Đơn vị {code}", level=level, committee="UBKT"))
+        events.append(TargetSet(unit_code=code, indicator=DISB, plan_year=2025,
                                 amount=Decimal(rng.randrange(1_000, 50_000) * 10**9)))  # fmt: skip
     for month in range(1, 11):
         day = dt.date(2025, month + 1, 1) - dt.timedelta(days=1)
@@ -44,7 +44,7 @@ def generated(seed: int) -> list[Any]:
             events.append(DisbursementReported(unit_code=code, plan_year=2025, category="central_budget",
                                                as_of=day, amount=amount))  # fmt: skip
     events.append(UnitsMerged(unit_code="tinh-1", predecessor_codes=["tinh-2"], effective_date=dt.date(2025, 7, 1)))
-    late = TargetAdjusted(unit_code="tinh-3", indicator=DISB, plan_year=2025,  # type: ignore[arg-type]
+    late = TargetAdjusted(unit_code="tinh-3", indicator=DISB, plan_year=2025,
                           amount=Decimal(60_000 * 10**9), late_supplement=Decimal(10_000 * 10**9),
                           decision_date=dt.date(2025, 10, 10))  # fmt: skip
     events.append(late)
@@ -74,7 +74,7 @@ async def test_every_overview_number_is_the_projectors(pool: asyncpg.Pool, as_of
     units = {u.name: u for lst in owner.lists for u in (*lst.at_or_above, *lst.below)}
     units |= {u.name: u for u in owner.not_assessed}
     (average,) = shown["Bình quân của nhóm"]
-    assert average[0] == round(owner.average * 100, 2)
+    assert owner.average is not None and average[0] == round(owner.average * 100, 2)
     (counts,) = shown["Số đơn vị"]
     assert tuple(counts)[:3] == (owner.assessed, owner.no_report, len(owner.not_assessed))
     progress = shown["Tiến độ theo đơn vị"]

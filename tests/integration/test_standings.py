@@ -4,6 +4,7 @@ real PostgreSQL: constructed cases for each rule (README "Assessment rules")."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 import asyncpg
@@ -13,7 +14,7 @@ from services.projector.assessment import NATIONAL, AssessmentConfig, Assessment
 from services.projector.progress import ProgressRules
 from services.projector.projection import apply_events
 from shared.event_store import recorded_event
-from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered
+from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
 from shared.standings import GroupStandings, UnitStanding, standings
 from tests.integration.ingest_fixtures import Ingest
 from tests.integration.test_projection_order import recorded
@@ -26,11 +27,11 @@ DISB = "public_investment_disbursement"
 
 
 def unit(code: str, level: str = "province", parent: str | None = None) -> UnitRegistered:
-    return UnitRegistered(unit_code=code, name=f"Đơn vị {code}", level=level, parent_code=parent, committee="UBKT")  # type: ignore[arg-type]
+    return UnitRegistered(unit_code=code, name=f"Đơn vị {code}", level=level, parent_code=parent, committee="UBKT")
 
 
 def plan(code: str, amount: int) -> TargetSet:
-    return TargetSet(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount))  # type: ignore[arg-type]
+    return TargetSet(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount))
 
 
 def report(code: str, amount: int, on: dt.date = OCT) -> DisbursementReported:
@@ -38,11 +39,15 @@ def report(code: str, amount: int, on: dt.date = OCT) -> DisbursementReported:
 
 
 async def lists(
-    pool: asyncpg.Pool, events: list[object], group: str = "national", rules: ProgressRules = RULES, on: dt.date = OCT
+    pool: asyncpg.Pool,
+    events: Sequence[DomainEvent],
+    group: str = "national",
+    rules: ProgressRules = RULES,
+    on: dt.date = OCT,
 ) -> GroupStandings:
     async with pool.acquire() as conn:
         async with conn.transaction():
-            await apply_events(conn, recorded(events), rules)  # type: ignore[arg-type]
+            await apply_events(conn, recorded(list(events)), rules)
         (result,) = await standings(conn, on, DISB, 2025, group)
     return result
 
@@ -110,7 +115,7 @@ async def test_a_unit_without_a_plan_or_with_a_plan_of_zero_is_outside_the_avera
 
 
 def late(code: str, amount: int, supplement: int, decided: dt.date = dt.date(2025, 10, 20)) -> TargetAdjusted:
-    return TargetAdjusted(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount),  # type: ignore[arg-type]
+    return TargetAdjusted(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount),
                           late_supplement=D(supplement), decision_date=decided)  # fmt: skip
 
 
