@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-MIGRATIONS_LOCK_ID = 7_431_001  # arbitrary, fixed: the advisory lock every migrating process takes
+from shared import locks
 
 
 def _encode_jsonb(value: object) -> bytes:
@@ -78,7 +78,7 @@ async def migrate(dsn: str) -> list[str]:
     """Apply the migrations not yet applied; return their names."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATIONS_LOCK_ID)
+        await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATIONS)
         await conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
@@ -94,7 +94,7 @@ async def migrate(dsn: str) -> list[str]:
             applied.append(name)
         return applied
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATIONS_LOCK_ID)
+        await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATIONS)
         await conn.close()
 
 

@@ -20,6 +20,7 @@ from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_e
 from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding, confidence_votes, evaluate
+from shared import locks
 from shared.bus import make_broker
 from shared.clock import VIETNAM
 from shared.contracts import ProgressChanged
@@ -82,7 +83,7 @@ class AlertsService:
         async with self._pool.acquire() as conn, conn.transaction():
             # One evaluator per unit and year at a time, so two instances never both raise.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"alerts/{unit_code}/{plan_year}"
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", locks.alert_evaluation(unit_code, plan_year)
             )
             peers = await peer_state(conn, unit_code, plan_year)  # read first: a later change is seen next time
             facts = await load_facts(conn, unit_code, plan_year, self._pace_rules)

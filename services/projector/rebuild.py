@@ -17,6 +17,7 @@ import asyncpg
 from services.projector.progress import ProgressRules
 from services.projector.projection import FIGURE_TYPES, copy_figures_from_store, recompute, write_facts
 from services.projector.touched import Touched
+from shared import locks
 from shared.event_store import recorded_event
 
 READ_MODELS = (
@@ -25,7 +26,6 @@ READ_MODELS = (
     "assessment_groups", "assessment_lists", "assessment_config", "known_on_progress", "known_on_span",
 )  # fmt: skip
 VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history", "unit_progress")
-PROJECTOR_LOCK = 7_431_002  # the live projector holds it shared per batch; the swap holds it exclusively
 BATCH = 10_000  # events replayed per transaction: bounds the memory a replay holds
 # Filled in bulk, so built without indexes and indexed once full: twice as fast as keeping the indexes
 # up to date row by row (figures of 200,000 events: 1.8 s -> 0.9 s).
@@ -89,7 +89,7 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
             async with conn.transaction():
                 await recompute(conn, touched, rules)
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", PROJECTOR_LOCK)
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.PROJECTOR)
                 caught_up = Touched()
                 await _replay_in_transaction(conn, position, caught_up)
                 await recompute(conn, caught_up, rules)

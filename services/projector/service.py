@@ -22,8 +22,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 
 from services.projector import pending
 from services.projector.projection import recompute, write_ledger_messages
-from services.projector.rebuild import PROJECTOR_LOCK
 from services.projector.rules_config import progress_rules
+from shared import locks
 from shared.bus import make_consumer, make_producer
 from shared.contracts import ProgressChanged
 from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
@@ -33,7 +33,6 @@ from shared.topics import ensure_topics
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000  # messages per batch: bigger batches gain little and hold more memory
-RECOMPUTE_LOCK = 7_431_003  # held by the one projector instance recomputing derived rows
 MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
@@ -116,7 +115,7 @@ class Projector:
         offsets = [(tp.topic, tp.partition, messages[-1].offset + 1) for tp, messages in batches.items()]
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", locks.PROJECTOR)
             await pending.record(conn, await write_ledger_messages(conn, values))
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
@@ -132,11 +131,11 @@ class Projector:
         """Bring the derived rows up to date with every fact written so far."""
         started = time.perf_counter()
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", PROJECTOR_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", locks.PROJECTOR)
             # One recompute at a time across instances: a peer group's standing is computed from its
             # members' rows, which another instance's recompute may be rewriting; waiting for it means
             # reading them after its commit (each statement sees what was committed before it began).
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", RECOMPUTE_LOCK)
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.RECOMPUTE)
             changes = await recompute(conn, await pending.take(conn), self._rules)
         self._pending_since = None
         self._last_recompute_s = time.perf_counter() - started

@@ -16,11 +16,12 @@ from aiokafka import TopicPartition
 from services.ingest.relay import Relay
 from services.projector import pending
 from services.projector.projection import write_facts
-from services.projector.service import RECOMPUTE_LOCK, Projector
+from services.projector.service import Projector
 from services.projector.touched import ProgressKey, Touched
 from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
+from shared.locks import RECOMPUTE as RECOMPUTE_LOCK
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.kafka_helpers import eventually, read_topic
