@@ -27,7 +27,9 @@ class AlertNotification(BaseModel):
 
     idempotency_key: str = Field(description="pim-alert-<position>: the same on every re-delivery")
     position: int = Field(description="the event's position in the event store")
-    kind: str = Field(description="AlertRaised | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved")
+    kind: str = Field(
+        description="AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved"
+    )
     event: dict[str, Any]
     alert: dict[str, Any] = Field(description="the alerts row: unit, rule, period, severity, evidence, head, …")
     routed_to: str = Field(description="the committee it goes to (escalated_to when escalated)")

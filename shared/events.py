@@ -289,6 +289,25 @@ class AlertSilenced(DomainEvent):
     by: Annotated[str, Field(min_length=1, max_length=300)]
 
 
+class AlertRefreshed(DomainEvent):
+    """A finding that persists, with what changed on the open alert: its severity, summary, evidence or the
+    head answerable now. `previous_severity` is set when the severity changed (people are told then)."""
+
+    type: Literal["AlertRefreshed"] = "AlertRefreshed"
+    fingerprint: str
+    unit_code: UnitCode
+    severity: AlertSeverity
+    previous_severity: AlertSeverity | None = None
+    as_of: dt.date
+    summary: str = ""
+    responsible_leader_id: str | None
+    responsible_leader_name: str | None
+    evidence: dict[str, Any]
+
+    def occurred_on(self) -> dt.date:
+        return self.as_of
+
+
 class AlertResolved(DomainEvent):
     """Back on track (resolved by the system), or closed by the committee with its conclusion."""
 
@@ -301,7 +320,7 @@ class AlertResolved(DomainEvent):
     conclusion: Annotated[str, Field(max_length=4000)] = ""
 
 
-ALERT_EVENTS = (AlertRaised, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved)
+ALERT_EVENTS = (AlertRaised, AlertRefreshed, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved)
 
 
 Event = Annotated[
@@ -317,6 +336,7 @@ Event = Annotated[
     | RevenueReported
     | FigureCorrected
     | AlertRaised
+    | AlertRefreshed
     | AlertEscalated
     | AlertAcknowledged
     | AlertSilenced

@@ -47,6 +47,7 @@ def title(message: dict[str, Any]) -> str:
     kind = {
         "AlertRaised": "",
         "AlertEscalated": "[chuyển cấp trên / escalated] ",
+        "AlertRefreshed": "[thay đổi mức độ / severity changed] ",
         "AlertResolved": "[đã xử lý / resolved] ",
     }
     unit = alert.get("unit_name") or alert["unit_code"]

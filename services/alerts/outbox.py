@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from shared.events import AlertAcknowledged, AlertResolved, AlertSilenced, DomainEvent
+from shared.events import AlertAcknowledged, AlertRefreshed, AlertResolved, AlertSilenced, DomainEvent
 from shared.observability import ALERT_DELIVERIES
 from shared.settings import Settings
 
@@ -73,9 +73,12 @@ def notification(event: DomainEvent, position: int, alert: Mapping[str, Any], da
 
 
 def channels_for(event: DomainEvent, channels: list[str], silenced: bool) -> list[str]:
-    """Every event goes to Kafka; acknowledgements and silences only there; a silenced alert's
-    notifications are held back from people (its resolution still goes out)."""
-    if isinstance(event, AlertAcknowledged | AlertSilenced):
+    """Every event goes to Kafka; acknowledgements, silences and refreshed evidence only there (a refresh
+    reaches people when the severity changed); a silenced alert's notifications are held back from people
+    (its resolution still goes out)."""
+    if isinstance(event, AlertAcknowledged | AlertSilenced) or (
+        isinstance(event, AlertRefreshed) and event.previous_severity is None
+    ):
         return [c for c in channels if c == "kafka"]
     if silenced and not isinstance(event, AlertResolved):
         return [c for c in channels if c not in PEOPLE_CHANNELS]

@@ -29,6 +29,7 @@ from shared.events import (
     AlertAcknowledged,
     AlertEscalated,
     AlertRaised,
+    AlertRefreshed,
     AlertResolved,
     AlertSilenced,
     DomainEvent,
@@ -129,11 +130,12 @@ class AlertsService:
         self, conn: asyncpg.Connection, facts: UnitYearFacts, findings: list[Finding], today: dt.date
     ) -> list[DomainEvent]:
         rows = await conn.fetch(
-            "SELECT fingerprint, rule, severity, escalated_to FROM alerts"
+            "SELECT fingerprint, rule, severity, escalated_to, summary, evidence, responsible_leader_id FROM alerts"
             " WHERE unit_code = $1 AND plan_year = $2 AND status = 'open'",
             facts.unit.unit_code,
             facts.plan_year,
         )
+        current = {r["fingerprint"]: r for r in rows}
         open_alerts = {
             r["fingerprint"]: OpenAlert(r["fingerprint"], r["rule"], r["severity"], r["escalated_to"]) for r in rows
         }
@@ -143,6 +145,11 @@ class AlertsService:
         recorded: list[tuple[DomainEvent, str]] = []
         for finding in decision.raise_:
             recorded.append((self._raised(facts, finding, committee), finding.fingerprint(facts.unit.unit_code)))
+        for finding in decision.refresh:  # still found: the latest evidence, and who answers for it now
+            key = finding.fingerprint(facts.unit.unit_code)
+            refreshed = _refreshed(facts, finding, current[key])
+            if refreshed is not None:  # every change to an alert is an event: the log holds its whole story
+                recorded.append((refreshed, key))
         for finding in decision.escalate:
             key = finding.fingerprint(facts.unit.unit_code)
             escalated = AlertEscalated(
@@ -166,21 +173,6 @@ class AlertsService:
         for (event, key), position in zip(recorded, positions, strict=True):
             await _write_alert_row(conn, event, position, facts)
             await self._enqueue(conn, event, position, key, today)
-        for finding in decision.refresh:  # still found: the latest evidence, and who answers for it now
-            leader_id, leader_name, evidence = _answerable(facts, finding)
-            await conn.execute(
-                "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, as_of = $5, responsible_leader_id = $6,"
-                " responsible_leader_name = $7, updated_at = now() WHERE fingerprint = $1"
-                " AND (severity, summary, evidence, responsible_leader_id)"
-                " IS DISTINCT FROM ($2, $3, $4, $6)",
-                finding.fingerprint(facts.unit.unit_code),
-                finding.severity,
-                finding.summary,
-                evidence,
-                finding.on,
-                leader_id,
-                leader_name,
-            )
         return [event for event, _ in recorded]
 
     def _raised(self, facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:
@@ -252,6 +244,25 @@ class AlertsService:
         return event
 
 
+def _refreshed(facts: UnitYearFacts, finding: Finding, alert: asyncpg.Record) -> AlertRefreshed | None:
+    """The event that brings an open alert up to a finding that persists, or None if nothing changed."""
+    leader_id, leader_name, evidence = _answerable(facts, finding)
+    now = (finding.severity, finding.summary, evidence, leader_id)
+    if now == (alert["severity"], alert["summary"], alert["evidence"], alert["responsible_leader_id"]):
+        return None
+    return AlertRefreshed(
+        fingerprint=finding.fingerprint(facts.unit.unit_code),
+        unit_code=facts.unit.unit_code,
+        severity=finding.severity,
+        previous_severity=alert["severity"] if alert["severity"] != finding.severity else None,
+        as_of=finding.on,
+        summary=finding.summary,
+        responsible_leader_id=leader_id,
+        responsible_leader_name=leader_name,
+        evidence=evidence,
+    )
+
+
 def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str | None, dict[str, str]]:
     """The head (or acting head) in post on the finding's date — none when vacant — and the evidence with
     the deputy in charge of the indicator added. For a vote, the leader voted on."""
@@ -297,6 +308,18 @@ async def _write_alert_row(
             event.committee,
             event.evidence,
             position,
+        )
+    elif isinstance(event, AlertRefreshed):
+        await conn.execute(
+            "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, as_of = $5, responsible_leader_id = $6,"
+            " responsible_leader_name = $7, updated_at = now() WHERE fingerprint = $1",
+            event.fingerprint,
+            event.severity,
+            event.summary,
+            event.evidence,
+            event.as_of,
+            event.responsible_leader_id,
+            event.responsible_leader_name,
         )
     elif isinstance(event, AlertEscalated):
         await conn.execute(

@@ -19,7 +19,7 @@ from services.alerts.api import create_alerts_app
 from services.alerts.facts import stale_evaluations
 from services.alerts.service import AlertClosed
 from shared.auth import create_token
-from shared.events import TargetSet, UnitRegistered
+from shared.events import AlertRefreshed, TargetSet, UnitRegistered
 from shared.settings import Settings
 from tests.integration.alert_fixtures import CENTRAL, DISB, PROVINCIAL, Clock, Facts, alerts_service
 
@@ -59,17 +59,22 @@ async def test_raised_once_refreshed_while_open_and_resolved_when_back_on_track(
         PROVINCIAL,
     )
 
-    await facts.report("lam-dong", 4, 150)  # still behind: the same alert carries the new evidence
-    assert [e for e in await service.evaluate("lam-dong", 2025) if getattr(e, "fingerprint", "") == PACE_KEY] == []
+    await facts.report("lam-dong", 4, 150)  # still behind: the same alert carries the new evidence, by an event
+    (refreshed,) = [e for e in await service.evaluate("lam-dong", 2025) if getattr(e, "fingerprint", "") == PACE_KEY]
+    assert isinstance(refreshed, AlertRefreshed)
+    assert (refreshed.previous_severity, refreshed.severity, refreshed.evidence["as_of"]) == (
+        "critical", "warning", "2025-04-30",
+    )  # fmt: skip
     row = await alert(pool, PACE_KEY)
     assert row["evidence"]["as_of"] == "2025-04-30" and row["severity"] == "warning"
+    assert await service.evaluate("lam-dong", 2025, dt.date(2025, 5, 3)) == []  # nothing changed: no event
 
     await facts.correct("lam-dong", 4, 260)  # corrected figures: on track again
     events = await service.evaluate("lam-dong", 2025)
     assert ("AlertResolved", PACE_KEY) in [(type(e).__name__, getattr(e, "fingerprint", "")) for e in events]
     assert (await alert(pool, PACE_KEY))["status"] == "resolved"
     stored = [e for e in await stored_alert_events(pool) if e[1] == PACE_KEY]
-    assert stored == [("AlertRaised", PACE_KEY), ("AlertResolved", PACE_KEY)]
+    assert stored == [("AlertRaised", PACE_KEY), ("AlertRefreshed", PACE_KEY), ("AlertResolved", PACE_KEY)]
     async with pool.acquire() as conn:  # each lifecycle event went to the outbox for the Kafka topic
         kinds = await conn.fetch("SELECT payload->>'kind' AS kind FROM alert_outbox WHERE channel = 'kafka'")
     assert {"AlertRaised", "AlertResolved"} <= {r["kind"] for r in kinds}
@@ -157,7 +162,9 @@ async def test_committee_actions_are_events_and_a_silence_holds_back_people_chan
         await service.acknowledge(PACE_KEY, "someone")
 
     stored = [kind for kind, key in await stored_alert_events(pool) if key == PACE_KEY]
-    assert stored == ["AlertRaised", "AlertAcknowledged", "AlertSilenced", "AlertEscalated", "AlertResolved"]
+    assert stored == [
+        "AlertRaised", "AlertAcknowledged", "AlertSilenced", "AlertRefreshed", "AlertEscalated", "AlertResolved",
+    ]  # fmt: skip
     row = await alert(pool, PACE_KEY)
     assert (row["status"], row["resolved_by"], row["acknowledged_by"]) == (
         "resolved", "Chủ nhiệm Ủy ban", "Ủy viên Phạm Thị Nga",
@@ -174,6 +181,7 @@ async def test_committee_actions_are_events_and_a_silence_holds_back_people_chan
         "AlertRaised": ["kafka", "webhook"],
         "AlertAcknowledged": ["kafka"],
         "AlertSilenced": ["kafka"],
+        "AlertRefreshed": ["kafka"],  # the evidence of May: the severity stayed
         "AlertEscalated": ["kafka"],  # silenced: people are not told
         "AlertResolved": ["kafka", "webhook"],  # a resolution always goes out
     }
