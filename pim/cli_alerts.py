@@ -22,6 +22,7 @@ from pim.operator_db import migrated_pool
 from services.alerts.alertmanager_config import Timing, alertmanager_config, render
 from services.alerts.config import load_alert_config
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
+from services.alerts.rebuild import rebuild_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
 from shared.settings import Settings
@@ -69,6 +70,16 @@ def evaluate_command(
         counts[type(event).__name__] = counts.get(type(event).__name__, 0) + 1
     summary = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "no changes"
     console.print(f"Evaluated as of {as_of.date()}: {summary}.")
+
+
+@alerts.command("rebuild")
+def rebuild_command() -> None:
+    """Rebuild the alerts table from the alert events in the store (operator: DATABASE_URL)."""
+
+    async def work(_: AlertsService, pool: asyncpg.Pool) -> int:
+        return await rebuild_alerts(pool)
+
+    console.print(f"Rebuilt the alerts from {_with_service(work)} alert events.")
 
 
 @alerts.command("list")

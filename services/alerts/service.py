@@ -15,6 +15,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 
 from services.alerts import outbox
+from services.alerts.alert_rows import apply_alert_event
 from services.alerts.config import AlertConfig, load_alert_config
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from services.alerts.lifecycle import OpenAlert, decide
@@ -171,7 +172,7 @@ class AlertsService:
             recorded.append((resolved, alert.fingerprint))
         positions = await self._append(conn, [event for event, _ in recorded])
         for (event, key), position in zip(recorded, positions, strict=True):
-            await _write_alert_row(conn, event, position, facts)
+            await apply_alert_event(conn, event, position, facts.unit.name)
             await self._enqueue(conn, event, position, key, today)
         return [event for event, _ in recorded]
 
@@ -238,7 +239,7 @@ class AlertsService:
                 raise AlertClosed(f"alert {fingerprint} is already {row['status']}")
             event = draft.model_copy(update={"unit_code": row["unit_code"]})
             (position,) = await self._append(conn, [event])
-            await _write_alert_row(conn, event, position, None)
+            await apply_alert_event(conn, event, position, None)
             await self._enqueue(conn, event, position, fingerprint, self.clock())
         ALERT_EVENTS.labels(type(event).__name__).inc()
         return event
@@ -274,84 +275,6 @@ def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str
         evidence["deputy_in_charge"] = responsible.deputy.leader_name
     head = responsible.head
     return (head.leader_id if head else None), (head.leader_name if head else None), evidence
-
-
-async def _write_alert_row(
-    conn: asyncpg.Connection, event: DomainEvent, position: int, facts: UnitYearFacts | None
-) -> None:
-    """The `alerts` row after one lifecycle event."""
-    if isinstance(event, AlertRaised):
-        await conn.execute(
-            "INSERT INTO alerts (fingerprint, unit_code, unit_name, indicator, plan_year, rule, period, severity,"
-            " status, as_of, summary, responsible_leader_id, responsible_leader_name, committee, evidence,"
-            " raised_position)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $14, $15)"
-            " ON CONFLICT (fingerprint) DO UPDATE SET unit_name = $3, indicator = $4, plan_year = $5, rule = $6,"
-            " period = $7, severity = $8, status = 'open', as_of = $9,"
-            " summary = $10, responsible_leader_id = $11, responsible_leader_name = $12, committee = $13,"
-            " evidence = $14, raised_position = $15, raised_at = now(), updated_at = now(), escalated_to = NULL,"
-            " escalated_at = NULL, acknowledged_by = NULL, acknowledged_note = NULL, acknowledged_at = NULL,"
-            " silenced_until = NULL, silenced_by = NULL, silence_reason = NULL, resolved_at = NULL,"
-            " resolved_by = NULL, resolution = NULL",
-            event.fingerprint,
-            event.unit_code,
-            facts.unit.name if facts else None,
-            event.indicator.value if event.indicator else None,
-            event.plan_year,
-            event.rule,
-            event.period,
-            event.severity,
-            event.as_of,
-            event.summary,
-            event.responsible_leader_id,
-            event.responsible_leader_name,
-            event.committee,
-            event.evidence,
-            position,
-        )
-    elif isinstance(event, AlertRefreshed):
-        await conn.execute(
-            "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, as_of = $5, responsible_leader_id = $6,"
-            " responsible_leader_name = $7, updated_at = now() WHERE fingerprint = $1",
-            event.fingerprint,
-            event.severity,
-            event.summary,
-            event.evidence,
-            event.as_of,
-            event.responsible_leader_id,
-            event.responsible_leader_name,
-        )
-    elif isinstance(event, AlertEscalated):
-        await conn.execute(
-            "UPDATE alerts SET escalated_to = $2, escalated_at = now(), updated_at = now() WHERE fingerprint = $1",
-            event.fingerprint,
-            event.to_committee,
-        )
-    elif isinstance(event, AlertAcknowledged):
-        await conn.execute(
-            "UPDATE alerts SET acknowledged_by = $2, acknowledged_note = $3, acknowledged_at = now(),"
-            " updated_at = now() WHERE fingerprint = $1",
-            event.fingerprint,
-            event.by,
-            event.note,
-        )
-    elif isinstance(event, AlertSilenced):
-        await conn.execute(
-            "UPDATE alerts SET silenced_until = $2, silenced_by = $3, silence_reason = $4, updated_at = now()"
-            " WHERE fingerprint = $1",
-            event.fingerprint,
-            event.until,
-            event.by,
-            event.reason,
-        )
-    elif isinstance(event, AlertResolved):
-        await conn.execute(
-            "UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = $2, resolution = $3,"
-            " updated_at = now() WHERE fingerprint = $1",
-            event.fingerprint,
-            event.resolved_by,
-            event.conclusion or event.reason,
-        )
 
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:

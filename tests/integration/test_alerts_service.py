@@ -270,3 +270,44 @@ async def test_a_peer_reporting_moves_a_unit_below_the_average_and_the_sweep_not
     await service.sweep()
     row = await alert(pool, peer_key)
     assert row["status"] == "open" and Decimal(row["evidence"]["peer_average"]) == Decimal("0.295")
+
+
+async def test_the_alerts_table_is_rebuilt_from_the_alert_events_row_for_row(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """After a mixed history — raised, refreshed (severity changed), acknowledged, silenced, escalated,
+    resolved by the committee, raised again, a vote — `pim alerts rebuild` gives the same rows, timestamps
+    included (an event's recorded_at is the now() of the transaction that applied it live)."""
+    facts, clock = Facts(pool), Clock(dt.date(2025, 6, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)
+    await service.evaluate("lam-dong", 2025)
+    await service.acknowledge(PACE_KEY, "Ủy viên Phạm Thị Nga", "đã giao Đoàn kiểm tra")
+    await facts.report("lam-dong", 4, 150)  # warning now: refreshed
+    await service.silence(PACE_KEY, dt.date(2025, 7, 1), "chờ kết quả kiểm tra", "Ủy viên Phạm Thị Nga")
+    await facts.report("lam-dong", 5, 160)
+    await service.evaluate("lam-dong", 2025)
+    await service.resolve(PACE_KEY, "Chủ nhiệm Ủy ban", "Đã kiểm điểm")
+    await facts.report("lam-dong", 6, 170)
+    await service.evaluate("lam-dong", 2025, dt.date(2025, 7, 3))  # raised again
+    await facts.vote("lam-dong", "L2", low=20)
+    await service.sweep(dt.date(2025, 10, 20))
+    kinds = {kind for kind, _ in await stored_alert_events(pool)}
+    assert {"AlertRaised", "AlertRefreshed", "AlertAcknowledged", "AlertSilenced", "AlertResolved"} <= kinds
+
+    async def table() -> list[tuple[object, ...]]:
+        async with pool.acquire() as conn:
+            return [tuple(r) for r in await conn.fetch("SELECT * FROM alerts ORDER BY fingerprint")]
+
+    live = await table()
+    assert len(live) >= 2
+    async with pool.acquire() as conn:  # damage it: a row lost, another changed by hand
+        await conn.execute("DELETE FROM alerts WHERE rule = 'confidence_vote'")
+        await conn.execute("UPDATE alerts SET severity = 'warning', summary = 'sửa tay'")
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url)}
+    pim = str(Path(sys.executable).with_name("pim"))
+    done = await asyncio.to_thread(subprocess.run, [pim, "alerts", "rebuild"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Rebuilt the alerts from" in done.stdout
+    assert await table() == live
