@@ -56,54 +56,34 @@ async def apply_alert_event(
             at,
         )
     elif isinstance(event, AlertRefreshed):
-        await conn.execute(
-            "UPDATE alerts SET severity = $2, summary = $3, evidence = $4, as_of = $5, responsible_leader_id = $6,"
-            " responsible_leader_name = $7, updated_at = coalesce($8::timestamptz, now()) WHERE fingerprint = $1",
-            event.fingerprint,
-            event.severity,
-            event.summary,
-            event.evidence,
-            event.as_of,
-            event.responsible_leader_id,
-            event.responsible_leader_name,
-            at,
-        )
+        await _update(
+            conn, event.fingerprint, at, (), severity=event.severity, summary=event.summary, evidence=event.evidence,
+            as_of=event.as_of, responsible_leader_id=event.responsible_leader_id,
+            responsible_leader_name=event.responsible_leader_name,
+        )  # fmt: skip
     elif isinstance(event, AlertEscalated):
-        await conn.execute(
-            "UPDATE alerts SET escalated_to = $2, escalated_at = coalesce($3::timestamptz, now()),"
-            " updated_at = coalesce($3::timestamptz, now()) WHERE fingerprint = $1",
-            event.fingerprint,
-            event.to_committee,
-            at,
-        )
+        await _update(conn, event.fingerprint, at, ("escalated_at",), escalated_to=event.to_committee)
     elif isinstance(event, AlertAcknowledged):
-        await conn.execute(
-            "UPDATE alerts SET acknowledged_by = $2, acknowledged_note = $3,"
-            " acknowledged_at = coalesce($4::timestamptz, now()),"
-            " updated_at = coalesce($4::timestamptz, now()) WHERE fingerprint = $1",
-            event.fingerprint,
-            event.by,
-            event.note,
-            at,
+        await _update(
+            conn, event.fingerprint, at, ("acknowledged_at",), acknowledged_by=event.by, acknowledged_note=event.note
         )
     elif isinstance(event, AlertSilenced):
-        await conn.execute(
-            "UPDATE alerts SET silenced_until = $2, silenced_by = $3, silence_reason = $4,"
-            " updated_at = coalesce($5::timestamptz, now())"
-            " WHERE fingerprint = $1",
-            event.fingerprint,
-            event.until,
-            event.by,
-            event.reason,
-            at,
-        )
+        await _update(
+            conn, event.fingerprint, at, (), silenced_until=event.until, silenced_by=event.by,
+            silence_reason=event.reason,
+        )  # fmt: skip
     elif isinstance(event, AlertResolved):
-        await conn.execute(
-            "UPDATE alerts SET status = 'resolved', resolved_at = coalesce($4::timestamptz, now()), resolved_by = $2,"
-            " resolution = $3,"
-            " updated_at = coalesce($4::timestamptz, now()) WHERE fingerprint = $1",
-            event.fingerprint,
-            event.resolved_by,
-            event.conclusion or event.reason,
-            at,
-        )
+        await _update(
+            conn, event.fingerprint, at, ("resolved_at",), status="resolved", resolved_by=event.resolved_by,
+            resolution=event.conclusion or event.reason,
+        )  # fmt: skip
+
+
+async def _update(
+    conn: asyncpg.Connection, fingerprint: str, at: dt.datetime | None, stamped: tuple[str, ...], **values: object
+) -> None:
+    """Set `values` on one alert's row, and the `stamped` columns and `updated_at` to when the event was
+    recorded (now, live). Column names come from this module only."""
+    sets = [f"{column} = ${number}" for number, column in enumerate(values, start=3)]
+    sets += [f"{column} = coalesce($2::timestamptz, now())" for column in (*stamped, "updated_at")]
+    await conn.execute(f"UPDATE alerts SET {', '.join(sets)} WHERE fingerprint = $1", fingerprint, at, *values.values())
