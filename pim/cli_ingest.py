@@ -18,7 +18,7 @@ from pim.operator_db import database_url, migrated_pool
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
-from shared.auth import Role, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
+from shared.auth import TokenRole, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
 from shared.db import connect, migrate
 from shared.event_store import IdempotencyConflict
 
@@ -67,7 +67,7 @@ def tokens_create(
     """Create a token. It is printed once and cannot be shown again."""
     if role not in ("admin", "department", "committee"):
         raise typer.BadParameter("role is admin, department or committee")
-    role_value: Role = role  # type: ignore[assignment]
+    role_value: TokenRole = role  # type: ignore[assignment]
     token = asyncio.run(_with_connection(lambda conn: create_token(conn, name, role_value, unit or [])))
     console.print(f"Token for {name} ({role}) — store it now, it will not be shown again:")
     print(token)

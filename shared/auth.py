@@ -18,14 +18,14 @@ from typing import Literal
 
 import asyncpg
 
-Role = Literal["admin", "department", "committee"]
+TokenRole = Literal["admin", "department", "committee"]
 PREFIX = "pim"
 
 
 @dataclass(frozen=True)
 class Principal:
     name: str
-    role: Role
+    role: TokenRole
     units: tuple[str, ...]
 
     @property
@@ -37,7 +37,7 @@ class Principal:
 class TokenInfo:
     token_id: str
     name: str
-    role: Role
+    role: TokenRole
     units: tuple[str, ...]
     created_at: dt.datetime
     revoked_at: dt.datetime | None
@@ -51,7 +51,7 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-async def create_token(conn: asyncpg.Connection, name: str, role: Role, units: Sequence[str] = ()) -> str:
+async def create_token(conn: asyncpg.Connection, name: str, role: TokenRole, units: Sequence[str] = ()) -> str:
     """Create a token and return it; it cannot be shown again."""
     if role != "admin" and not units:
         raise ValueError(f"a {role} token needs at least one unit in its scope")
@@ -115,7 +115,7 @@ async def units_in_scope(conn: asyncpg.Connection, principal: Principal) -> set[
     rows = await conn.fetch(
         "WITH RECURSIVE scope AS ("
         " SELECT unnest($1::text[]) AS unit_code"
-        " UNION SELECT c.unit_code FROM ingest_units c JOIN scope s ON c.parent_code = s.unit_code)"
+        " UNION SELECT c.unit_code FROM unit_hierarchy c JOIN scope s ON c.parent_code = s.unit_code)"
         " SELECT unit_code FROM scope",
         list(principal.units),
     )

@@ -14,7 +14,7 @@ import asyncpg
 
 from shared.events import DomainEvent, RecordedEvent
 
-NOTIFY_CHANNEL = "pim_events"
+EVENTS_APPENDED_CHANNEL = "pim_events"  # NOTIFY after an append: the relay wakes
 
 
 class ConcurrencyError(Exception):
@@ -238,7 +238,7 @@ class EventStore:
                 first,
                 last,
             )
-        await conn.execute("SELECT pg_notify($1, $2)", NOTIFY_CHANNEL, str(last))
+        await conn.execute("SELECT pg_notify($1, $2)", EVENTS_APPENDED_CHANNEL, str(last))
         return AppendResult(first, last, duplicate=False)
 
     async def event_ids(self, result: AppendResult) -> list[UUID]:

@@ -23,7 +23,7 @@ PROJECTOR_BATCH_SECONDS = Histogram("pim_projector_batch_seconds", "Time to writ
 PROJECTOR_RECOMPUTE_SECONDS = Histogram(
     "pim_projector_recompute_seconds", "Time to bring the derived read models up to date with the facts"
 )
-ALERT_EVENTS = Counter("pim_alert_events", "Alert lifecycle events recorded", ["type"])
+ALERT_EVENTS_RECORDED = Counter("pim_alert_events", "Alert lifecycle events recorded", ["type"])
 ALERT_DELIVERIES = Counter("pim_alert_deliveries", "Alert notification deliveries", ["channel", "outcome"])
 
 Check = Callable[[], Awaitable[None]]

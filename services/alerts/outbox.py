@@ -22,7 +22,7 @@ from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
-NOTIFY_CHANNEL = "pim_alert_outbox"
+OUTBOX_CHANNEL = "pim_alert_outbox"  # NOTIFY after rows enter the outbox: the dispatcher wakes
 MAX_ATTEMPTS = 12
 MAX_BACKOFF_SECONDS = 600
 # Channels that carry lifecycle steps people act on; the Kafka topic carries every event.
@@ -99,7 +99,7 @@ async def enqueue(
         "INSERT INTO alert_outbox (position, channel, payload) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         [(position, channel, message) for channel in targets],
     )
-    await conn.execute(f"NOTIFY {NOTIFY_CHANNEL}")
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
 
 
 class Sender(Protocol):
@@ -161,12 +161,12 @@ class Dispatcher:
         listener = await self._pool.acquire()
         wake = lambda *_: self._wake.set()  # noqa: E731
         try:
-            await listener.add_listener(NOTIFY_CHANNEL, wake)
+            await listener.add_listener(OUTBOX_CHANNEL, wake)
             while True:
                 self._wake.clear()
                 if await self.deliver_due() == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
         finally:
-            await listener.remove_listener(NOTIFY_CHANNEL, wake)
+            await listener.remove_listener(OUTBOX_CHANNEL, wake)
             await self._pool.release(listener)

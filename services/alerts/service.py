@@ -35,7 +35,7 @@ from shared.events import (
     AlertSilenced,
     DomainEvent,
 )
-from shared.observability import ALERT_EVENTS
+from shared.observability import ALERT_EVENTS_RECORDED
 from shared.pace import pace_rules
 from shared.responsibility import responsible_on
 from shared.settings import Settings
@@ -104,7 +104,7 @@ class AlertsService:
                 peers,
             )
         for event in events:  # counted once committed
-            ALERT_EVENTS.labels(type(event).__name__).inc()
+            ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
         return events
 
     async def evaluate_all(self, today: dt.date) -> list[DomainEvent]:
@@ -241,7 +241,7 @@ class AlertsService:
             (position,) = await self._append(conn, [event])
             await apply_alert_event(conn, event, position, None)
             await self._enqueue(conn, event, position, fingerprint, self.clock())
-        ALERT_EVENTS.labels(type(event).__name__).inc()
+        ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
         return event
 
 

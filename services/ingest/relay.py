@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from shared.bus import encode_recorded, make_consumer, make_producer
-from shared.event_store import NOTIFY_CHANNEL, EventStore
+from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
 from shared.observability import EVENTS_RELAYED
 from shared.settings import Settings
 
@@ -42,7 +42,7 @@ class Relay:
         def on_notify(*_: object) -> None:
             self._wake.set()
 
-        await listener.add_listener(NOTIFY_CHANNEL, on_notify)
+        await listener.add_listener(EVENTS_APPENDED_CHANNEL, on_notify)
         try:
             while True:
                 producer = make_producer(self._settings)
@@ -59,7 +59,7 @@ class Relay:
                         with contextlib.suppress(Exception):
                             await client.stop()
         finally:
-            await listener.remove_listener(NOTIFY_CHANNEL, on_notify)
+            await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
             await self._pool.release(listener)
 
     async def _publish_loop(self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer) -> None:
