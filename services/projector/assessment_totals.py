@@ -20,9 +20,7 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
     """Write the groups of `config` and their members from the registry as it stands; return the groups
     whose totals must be recomputed in full: those with a new configuration or membership, and those of
     the `leaving` units (merged away: they leave on the merger date)."""
-    wanted = config.model_dump_json()
-    stored = await conn.fetchval("SELECT config::text FROM assessment_config")
-    reconfigured = stored is None or AssessmentConfig.model_validate_json(stored) != config
+    reconfigured = not await config_is_current(conn, config)
     units = [
         Unit(r["unit_code"], r["name"], r["level"], r["parent_code"])
         for r in await conn.fetch("SELECT unit_code, name, level, parent_code FROM units")
@@ -55,7 +53,7 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
         await conn.execute(
             "INSERT INTO assessment_config (config) VALUES ($1::text::jsonb)"
             " ON CONFLICT (singleton) DO UPDATE SET config = excluded.config",
-            wanted,
+            config.model_dump_json(),
         )
         if reconfigured:
             changed |= new_groups

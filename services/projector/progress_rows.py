@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -205,23 +206,28 @@ async def recompute_progress(
     arrays = (*key_columns(keys), [since[k] for k in keys])
     previous = {(r["unit_code"], r["indicator"], r["plan_year"]): r["actual_ytd"]
                 for r in await conn.fetch(_PREVIOUS_TOTALS, *arrays)}  # fmt: skip
-    assessed: list[tuple[Any, ...]] = []
-    records, latest = await compute_progress(conn, keys, rules, known_on=None, since=since,
-                                             assessed=(previous, assessed))  # fmt: skip
+    computed = await compute_progress(conn, keys, rules, known_on=None, since=since, before=previous)
     for table in ("unit_progress_history", "assessment_rows"):
         await conn.execute(
             f"DELETE FROM {table} h USING unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(u, i, y, since)"
             " WHERE (h.unit_code, h.indicator, h.plan_year) = (k.u, k.i, k.y) AND h.as_of >= k.since",
             *arrays,
         )
-    await copy_rows_as_csv(conn, "unit_progress_history", HISTORY_COLUMNS, records, empty_text=("category",))
-    await copy_rows_as_csv(conn, "assessment_rows", ASSESSMENT_COLUMNS, assessed)
+    await copy_rows_as_csv(conn, "unit_progress_history", HISTORY_COLUMNS, computed.records, empty_text=("category",))
+    await copy_rows_as_csv(conn, "assessment_rows", ASSESSMENT_COLUMNS, computed.assessment)
     return [
         ProgressChanged(
             unit_code=unit, indicator=indicator, plan_year=year, as_of=as_of, status=status, version=version
         )
-        for (unit, indicator, year), (as_of, status, version) in sorted(latest.items())
+        for (unit, indicator, year), (as_of, status, version) in sorted(computed.latest.items())
     ]
+
+
+@dataclass(frozen=True)
+class Computed:
+    records: list[tuple[Any, ...]]  # progress rows, in `HISTORY_COLUMNS` order
+    latest: dict[tuple[str, str, int], tuple[dt.date, str, int]]  # each key's latest date, status, version
+    assessment: list[tuple[Any, ...]]  # assessment rows, in `ASSESSMENT_COLUMNS` order (when asked for)
 
 
 async def compute_progress(
@@ -230,12 +236,11 @@ async def compute_progress(
     rules: ProgressRules,
     known_on: dt.date | None,
     since: Mapping[ProgressKey, dt.date] | None = None,
-    assessed: tuple[Mapping[tuple[str, str, int], Decimal], list[tuple[Any, ...]]] | None = None,
-) -> tuple[list[tuple[Any, ...]], dict[tuple[str, str, int], tuple[dt.date, str, int]]]:
-    """Progress rows (in `HISTORY_COLUMNS` order) of `keys`, from the facts known on `known_on` (all facts
-    when None), on the dates from `since` on (all when None); with each key's latest date, status and
-    version. With `assessed` (each key's year to date before `since`, and a list), the keys' assessment
-    rows from `since` on are added to the list."""
+    before: Mapping[tuple[str, str, int], Decimal] | None = None,
+) -> Computed:
+    """Progress rows of `keys`, from the facts known on `known_on` (all facts when None), on the dates from
+    `since` on (all when None); with each key's latest date, status and version. With `before` (each key's
+    year to date before `since`), also the keys' assessment rows from `since` on."""
     arrays = key_columns(keys)
     facts = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
@@ -272,16 +277,16 @@ async def compute_progress(
             )
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
                 latest[key] = (as_of, records[-1][_STATUS], version)
-    if assessed is not None:
-        previous, out = assessed
+    assessment: list[tuple[Any, ...]] = []
+    if before is not None:
         reported_on: dict[tuple[str, str, int], dict[dt.date, Decimal]] = defaultdict(dict)
         for record in records:
             if record[3] == TOTAL:
                 reported_on[record[:3]][record[4]] = record[7]
         for key in facts:
             first = EVER if since is None else since[ProgressKey(*key)]
-            out += _assessment_rows(key, first, reported_on[key], previous.get(key), facts[key], merged[key])
-    return records, latest
+            assessment += _assessment_rows(key, first, reported_on[key], before.get(key), facts[key], merged[key])
+    return Computed(records, latest, assessment)
 
 
 def _plan_on(

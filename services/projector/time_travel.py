@@ -30,8 +30,8 @@ async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, rules: Pr
     keys = await _keys_known_on(conn, day)
     if not keys:
         return []
-    records, _ = await compute_progress(conn, keys, rules, known_on=day)
-    return [dict(zip(HISTORY_COLUMNS, record, strict=True)) for record in records]
+    computed = await compute_progress(conn, keys, rules, known_on=day)
+    return [dict(zip(HISTORY_COLUMNS, record, strict=True)) for record in computed.records]
 
 
 async def _keys_known_on(
@@ -99,7 +99,8 @@ async def recompute_snapshots(
     `learned`: the first and last day the new facts became known)."""
     dates = await snapshot_dates(conn, learned, today)
     kept = {r["known_on"] for r in await conn.fetch("SELECT DISTINCT known_on FROM known_on_progress")}
-    await conn.execute("DELETE FROM known_on_progress WHERE known_on <> ALL($1::date[])", dates)
+    if kept - set(dates):
+        await conn.execute("DELETE FROM known_on_progress WHERE known_on <> ALL($1::date[])", dates)
     for day in dates:
         if day in kept:
             stale = sorted(key for key, since in known.items() if since <= day)
@@ -115,8 +116,8 @@ async def recompute_snapshots(
             keys = await _keys_known_on(conn, day)
         if not keys:
             continue
-        records, latest = await compute_progress(conn, keys, rules, known_on=day)
-        current = [
-            (day, *r) for r in records if r[3] == "" and latest[(r[0], r[1], r[2])][0] == r[4]
-        ]  # each key's latest total row
+        computed = await compute_progress(conn, keys, rules, known_on=day)
+        current = [  # each key's latest total row
+            (day, *r) for r in computed.records if r[3] == "" and computed.latest[(r[0], r[1], r[2])][0] == r[4]
+        ]
         await conn.copy_records_to_table("known_on_progress", records=current, columns=SNAPSHOT_COLUMNS)

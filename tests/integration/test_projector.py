@@ -239,3 +239,20 @@ async def test_instances_recompute_one_at_a_time(settings: Settings, pool: async
 async def _waits_for_advisory_lock(conn: asyncpg.Connection, key: int) -> bool:
     return bool(await conn.fetchval("SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND objid = $1"
                                     " AND NOT granted)", key))  # fmt: skip
+
+
+async def test_what_facts_told_of_the_snapshots_survives_a_crash_before_the_recompute(pool: asyncpg.Pool) -> None:
+    """The earliest day each key's new facts became known, and the span of those days, are recorded with
+    the facts (projector_pending) and come back whole: a crash between the two transactions leaves the
+    month-end snapshots to be brought up to date by the next run."""
+    touched = Touched()
+    key = ProgressKey("hue", "public_investment_disbursement", 2025)
+    touched.touch(key, dt.date(2025, 3, 31))
+    touched.know(key, dt.date(2025, 4, 5))
+    touched.saw_known(dt.date(2025, 4, 5), dt.date(2025, 6, 2))
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await pending.record(conn, touched)
+        async with conn.transaction():
+            taken = await pending.take(conn)
+    assert (taken.keys, taken.known, taken.known_span) == (touched.keys, touched.known, touched.known_span)
