@@ -12,17 +12,13 @@ from rich.table import Table
 
 from services.projector.progress import ProgressRules
 from services.projector.time_travel import progress_as_known_on
+from shared.display import billions, percent, points
 
-BILLION = Decimal(1_000_000_000)
 INDICATOR_LABEL = {"public_investment_disbursement": "Disbursement", "budget_revenue": "Revenue"}
 
 
 def _pct(fraction: Decimal | None) -> str:
-    return "—" if fraction is None else f"{fraction * 100:.1f}%"
-
-
-def _billions(amount: Decimal | None) -> str:
-    return "—" if amount is None else f"{amount / BILLION:,.0f}"
+    return percent(fraction, 1)
 
 
 async def progress_table(
@@ -67,8 +63,8 @@ async def progress_table(
             names.get(r["unit_code"], r["unit_code"]),
             INDICATOR_LABEL[r["indicator"]],
             r["as_of"].isoformat(),
-            _billions(r["target"]),
-            _billions(r["actual_ytd"]),
+            billions(r["target"]),
+            billions(r["actual_ytd"]),
             _pct(r["rate"]),
             _pct(r["expected_pace"]),
             r["status"],
@@ -142,6 +138,6 @@ async def accountability_table(conn: asyncpg.Connection, indicator: str = "publi
         table.add_row(
             r["name"], r["leader_name"] or "(vacant — trống)", r["role"] or "", r["stint_start"].isoformat(),
             r["stint_end"].isoformat(), _pct(r["rate_at_start"]), _pct(r["rate_at_end"]),
-            "—" if r["gap_arisen"] is None else f"{r['gap_arisen'] * 100:+.1f} pp", str(r["months_behind"]),
+            points(r["gap_arisen"]), str(r["months_behind"]),
         )  # fmt: skip
     return table

@@ -40,3 +40,10 @@ def billions(amount: Decimal | None, places: int = 0) -> str:
 def percent(fraction: Decimal | None, places: int = 2) -> str:
     """A fraction as a percentage: `0.4626` → `46,26 %`."""
     return "—" if fraction is None else f"{_grouped(fraction * 100, places)} %"
+
+
+def points(fraction: Decimal | None, places: int = 1) -> str:
+    """A difference of fractions in percentage points, signed: `0.039` → `+3,9 pp`."""
+    if fraction is None:
+        return "—"
+    return f"{'+' if fraction >= 0 else '-'}{_grouped(abs(fraction) * 100, places)} pp"

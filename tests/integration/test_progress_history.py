@@ -230,8 +230,8 @@ async def test_pim_progress_as_known_on_prints_the_past(pool: asyncpg.Pool, sett
         return done.stdout
 
     past, now = await run("--as-known-on", "2025-02-20"), await run()
-    assert "Thành phố Huế" in past and "2025-01-28" in past and "10.0%" in past
-    assert "2025-02-28" in now and "30.0%" in now
+    assert "Thành phố Huế" in past and "2025-01-28" in past and "10,0 %" in past
+    assert "2025-02-28" in now and "30,0 %" in now
 
 
 async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(pool: asyncpg.Pool) -> None:
