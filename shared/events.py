@@ -7,6 +7,7 @@ the payload as JSON and the envelope (position, stream, who, when) in columns of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
@@ -364,4 +365,56 @@ class RecordedEvent(BaseModel):
     payload: dict[str, Any]
 
     def event(self) -> Event:
-        return EVENT_ADAPTER.validate_python(self.payload)
+        return EVENT_ADAPTER.validate_python(upcast(self.event_type, self.schema_version, self.payload))
+
+
+# Each figure event type with the indicator its type implies (None: the payload names it): the one place
+# the ingest SQL that builds payloads, the projector SQL that reads them and the ingest rebuild look up.
+FIGURE_EVENT_TYPES: dict[str, Indicator | None] = {
+    DisbursementReported.model_fields["type"].default: Indicator.DISBURSEMENT,
+    RevenueReported.model_fields["type"].default: Indicator.BUDGET_REVENUE,
+    FigureCorrected.model_fields["type"].default: None,
+}
+
+
+def figure_event_types() -> tuple[list[str], list[str | None]]:
+    """`FIGURE_EVENT_TYPES` as two parallel arrays, for SQL's `unnest($1::text[], $2::text[])`."""
+    types = sorted(FIGURE_EVENT_TYPES)
+    return types, [None if FIGURE_EVENT_TYPES[t] is None else str(FIGURE_EVENT_TYPES[t]) for t in types]
+
+
+# The upcast hook: when an event's shape changes, its class's `schema_version` goes up and a function
+# from the stored payload of the version before to the new shape is registered here, keyed by event type
+# and the version it reads. Stored events are never rewritten; every reader of the log decodes through
+# `upcast`. None are needed yet: every event is at version 1.
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+UPCASTERS: dict[tuple[str, int], Upcaster] = {}
+
+
+def upcast(event_type: str, schema_version: int, payload: dict[str, Any]) -> dict[str, Any]:
+    """`payload`, stored at `schema_version`, in the current shape of its event type."""
+    current = CURRENT_SCHEMA_VERSIONS.get(event_type, schema_version)
+    if schema_version > current:
+        raise ValueError(f"{event_type} version {schema_version} is newer than this code ({current})")
+    while schema_version < current:
+        step = UPCASTERS.get((event_type, schema_version))
+        if step is None:
+            raise ValueError(f"no upcaster for {event_type} from version {schema_version}")
+        payload, schema_version = step(payload), schema_version + 1
+    return payload
+
+
+def _current_schema_versions() -> dict[str, int]:
+    versions: dict[str, int] = {}
+    for cls in DomainEvent.__subclasses__():
+        stack: list[type[DomainEvent]] = [cls]
+        while stack:
+            model = stack.pop()
+            stack.extend(model.__subclasses__())
+            field = model.model_fields.get("type")
+            if field is not None and isinstance(field.default, str):
+                versions[field.default] = model.schema_version
+    return versions
+
+
+CURRENT_SCHEMA_VERSIONS = _current_schema_versions()

@@ -22,7 +22,7 @@ from services.ingest.figure_rows import FigureRow, check_figure
 from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, Submitter
-from shared.events import Indicator
+from shared.events import FigureFields, Indicator, figure_event_types
 
 CHUNK = 50_000
 WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
@@ -114,16 +114,12 @@ WHERE row_no IS NOT NULL AND NOT correction
 ORDER BY row_no
 """
 
+# $1: the figure events' schema version; $2, $3: `figure_event_types()` (a correction's type names no
+# indicator: its payload does).
 _EVENTS_FROM_STAGED = """
-SELECT s.row_no AS ord, s.unit_code AS stream_id,
-       CASE WHEN s.correction_reason IS NOT NULL THEN 'FigureCorrected'
-            WHEN s.indicator = 'public_investment_disbursement' THEN 'DisbursementReported'
-            ELSE 'RevenueReported' END AS event_type,
-       1 AS schema_version, s.as_of AS occurred_on,
+SELECT s.row_no AS ord, s.unit_code AS stream_id, k.event_type, $1::int AS schema_version, s.as_of AS occurred_on,
        jsonb_build_object(
-           'type', CASE WHEN s.correction_reason IS NOT NULL THEN 'FigureCorrected'
-                        WHEN s.indicator = 'public_investment_disbursement' THEN 'DisbursementReported'
-                        ELSE 'RevenueReported' END,
+           'type', k.event_type,
            'unit_code', s.unit_code, 'plan_year', s.plan_year, 'category', s.category,
            'project_code', nullif(s.project_code, ''), 'as_of', to_char(s.as_of, 'YYYY-MM-DD'),
            'amount_kind', s.amount_kind, 'amount', s.amount::text,
@@ -131,6 +127,8 @@ SELECT s.row_no AS ord, s.unit_code AS stream_id,
        || CASE WHEN s.correction_reason IS NULL THEN '{}'::jsonb
                ELSE jsonb_build_object('indicator', s.indicator, 'reason', s.correction_reason) END AS payload
 FROM staged_figures s
+JOIN unnest($2::text[], $3::text[]) AS k(event_type, indicator)
+  ON CASE WHEN s.correction_reason IS NULL THEN k.indicator = s.indicator ELSE k.indicator IS NULL END
 WHERE NOT EXISTS (SELECT 1 FROM rejected_rows r WHERE r.row_no = s.row_no)
 """
 
@@ -240,7 +238,9 @@ class FigureIntake:
         out_of_scope = await self._check_state(conn, principal, scope, errors)
         if not append:
             return None, out_of_scope
-        written = await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, [], submitter)
+        written = await EventStore.insert_from_query(
+            conn, _EVENTS_FROM_STAGED, [FigureFields.schema_version, *figure_event_types()], submitter
+        )
         if written is not None:
             await conn.execute(_REMEMBER_FIGURES)
         return written, out_of_scope

@@ -75,11 +75,11 @@ class Registry:
             if earlier is not None:
                 return earlier
             units, tenures = await self._load_state(conn, events)
-            errors = self._check(events, units, tenures)
+            errors = apply_registry_events(events, units, tenures)
             if errors:
                 raise SubmissionRejected(errors)
             result = await self._store.append(events, submitter, conn=conn)
-            await self._remember(conn, units, tenures)
+            await remember_state(conn, units, tenures)
             return result
 
     async def _load_state(
@@ -108,110 +108,6 @@ class Registry:
         }
         return units, tenures
 
-    def _check(
-        self, events: Sequence[DomainEvent], units: dict[str, UnitState], tenures: dict[str, TenureState]
-    ) -> list[RowError]:
-        """Apply `events` in order to the state (mutating it); return what is wrong with them."""
-        errors: list[RowError] = []
-        for row, event in enumerate(events, start=1):
-
-            def fail(field: str, value: object, reason: str, row: int = row) -> None:
-                errors.append(RowError(row, field, None if value is None else str(value), reason))
-
-            def require_unit(code: str, on: dt.date | None, field: str = "unit_code") -> bool:
-                unit = units.get(code)
-                if unit is None:
-                    fail(field, code, "unknown unit: register it first")
-                    return False
-                if unit.merged_on is not None and (on is None or on >= unit.merged_on):
-                    fail(field, code, f"unit was merged into {unit.merged_into} on {unit.merged_on}")
-                    return False
-                return True
-
-            match event:
-                case UnitRegistered():
-                    if event.parent_code and event.parent_code not in units:
-                        fail("parent_code", event.parent_code, "unknown parent unit: register it first")
-                    elif event.parent_code == event.unit_code:
-                        fail("parent_code", event.parent_code, "a unit cannot be its own parent")
-                    else:
-                        merged = units.get(event.unit_code)
-                        units[event.unit_code] = UnitState(
-                            event.parent_code,
-                            merged.merged_into if merged else None,
-                            merged.merged_on if merged else None,
-                        )
-                case UnitsMerged():
-                    if require_unit(event.unit_code, event.effective_date):
-                        for code in event.predecessor_codes:
-                            if code == event.unit_code:
-                                fail("predecessor_codes", code, "a unit cannot be merged into itself")
-                            elif require_unit(code, event.effective_date, "predecessor_codes"):
-                                units[code].merged_into, units[code].merged_on = event.unit_code, event.effective_date
-                case LeaderAppointed():
-                    if event.tenure_id in tenures:
-                        fail("tenure_id", event.tenure_id, "this tenure is already recorded")
-                    elif require_unit(event.unit_code, event.start_date):
-                        clash = (
-                            overlapping_head(list(tenures.values()), event.unit_code, event.start_date, None)
-                            if event.role.value in HEAD_ROLES
-                            else None
-                        )
-                        if clash is not None:
-                            fail(
-                                "start_date",
-                                event.start_date,
-                                f"overlaps the tenure of {clash.leader_name} as {clash.role} from {clash.start_date}"
-                                f"{' (no end recorded)' if clash.end_date is None else ' to ' + str(clash.end_date)}:"
-                                " record their departure first",
-                            )
-                        else:
-                            tenures[event.tenure_id] = TenureState(
-                                event.unit_code, event.leader_id, event.leader_name, event.role.value,
-                                event.start_date, None,
-                            )  # fmt: skip
-                case LeaderLeft():
-                    tenure = tenures.get(event.tenure_id)
-                    if tenure is None or tenure.unit_code != event.unit_code:
-                        fail("tenure_id", event.tenure_id, f"no such tenure in {event.unit_code}")
-                    elif tenure.end_date is not None:
-                        fail("tenure_id", event.tenure_id, f"already ended on {tenure.end_date}")
-                    elif event.end_date < tenure.start_date:
-                        fail("end_date", event.end_date, f"before the tenure started ({tenure.start_date})")
-                    else:
-                        tenure.end_date = event.end_date
-                case TargetSet() | TargetAdjusted():
-                    require_unit(event.unit_code, None if event.decision_date is None else event.decision_date)
-                    if isinstance(event, TargetAdjusted) and event.late_supplement > event.amount:
-                        fail("late_supplement", event.late_supplement, "larger than the adjusted target")
-                case ConfidenceVoteRecorded():
-                    if require_unit(event.unit_code, event.vote_date) and not any(
-                        t.unit_code == event.unit_code and t.leader_id == event.leader_id for t in tenures.values()
-                    ):
-                        fail("leader_id", event.leader_id, f"holds no recorded post in {event.unit_code}")
-                case CategoryDeclared():
-                    pass  # a code of the right shape (the model checks it); declaring one twice changes nothing
-                case _:
-                    fail("type", type(event).__name__, "not a registry or target fact")
-        return errors
-
-    async def _remember(
-        self, conn: asyncpg.Connection, units: dict[str, UnitState], tenures: dict[str, TenureState]
-    ) -> None:
-        await conn.executemany(
-            "INSERT INTO ingest_units (unit_code, parent_code, merged_into, merged_on) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (unit_code) DO UPDATE SET parent_code = $2, merged_into = $3, merged_on = $4",
-            [(code, u.parent_code, u.merged_into, u.merged_on) for code, u in units.items()],
-        )
-        await conn.executemany(
-            "INSERT INTO ingest_tenures (tenure_id, unit_code, leader_id, leader_name, role, start_date, end_date)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenure_id) DO UPDATE SET end_date = $7",
-            [
-                (tid, t.unit_code, t.leader_id, t.leader_name, t.role, t.start_date, t.end_date)
-                for tid, t in tenures.items()
-            ],
-        )
-
 
 async def registry_categories(conn: asyncpg.Connection) -> dict[Indicator, set[str]]:
     """The capital sources and revenue categories a figure may name: the Ministry's classification and
@@ -221,3 +117,110 @@ async def registry_categories(conn: asyncpg.Connection) -> dict[Indicator, set[s
         " WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared'"
     )
     return known_categories((r["indicator"], r["code"]) for r in declared)
+
+
+def apply_registry_events(
+    events: Sequence[DomainEvent], units: dict[str, UnitState], tenures: dict[str, TenureState]
+) -> list[RowError]:
+    """Apply `events` in order to the state (mutating it); return what is wrong with them. The one
+    definition of the registry's state: submissions check against it, the rebuild replays the log through it."""
+    errors: list[RowError] = []
+    for row, event in enumerate(events, start=1):
+
+        def fail(field: str, value: object, reason: str, row: int = row) -> None:
+            errors.append(RowError(row, field, None if value is None else str(value), reason))
+
+        def require_unit(code: str, on: dt.date | None, field: str = "unit_code") -> bool:
+            unit = units.get(code)
+            if unit is None:
+                fail(field, code, "unknown unit: register it first")
+                return False
+            if unit.merged_on is not None and (on is None or on >= unit.merged_on):
+                fail(field, code, f"unit was merged into {unit.merged_into} on {unit.merged_on}")
+                return False
+            return True
+
+        match event:
+            case UnitRegistered():
+                if event.parent_code and event.parent_code not in units:
+                    fail("parent_code", event.parent_code, "unknown parent unit: register it first")
+                elif event.parent_code == event.unit_code:
+                    fail("parent_code", event.parent_code, "a unit cannot be its own parent")
+                else:
+                    merged = units.get(event.unit_code)
+                    units[event.unit_code] = UnitState(
+                        event.parent_code,
+                        merged.merged_into if merged else None,
+                        merged.merged_on if merged else None,
+                    )
+            case UnitsMerged():
+                if require_unit(event.unit_code, event.effective_date):
+                    for code in event.predecessor_codes:
+                        if code == event.unit_code:
+                            fail("predecessor_codes", code, "a unit cannot be merged into itself")
+                        elif require_unit(code, event.effective_date, "predecessor_codes"):
+                            units[code].merged_into, units[code].merged_on = event.unit_code, event.effective_date
+            case LeaderAppointed():
+                if event.tenure_id in tenures:
+                    fail("tenure_id", event.tenure_id, "this tenure is already recorded")
+                elif require_unit(event.unit_code, event.start_date):
+                    clash = (
+                        overlapping_head(list(tenures.values()), event.unit_code, event.start_date, None)
+                        if event.role.value in HEAD_ROLES
+                        else None
+                    )
+                    if clash is not None:
+                        fail(
+                            "start_date",
+                            event.start_date,
+                            f"overlaps the tenure of {clash.leader_name} as {clash.role} from {clash.start_date}"
+                            f"{' (no end recorded)' if clash.end_date is None else ' to ' + str(clash.end_date)}:"
+                            " record their departure first",
+                        )
+                    else:
+                        tenures[event.tenure_id] = TenureState(
+                            event.unit_code, event.leader_id, event.leader_name, event.role.value,
+                            event.start_date, None,
+                        )  # fmt: skip
+            case LeaderLeft():
+                tenure = tenures.get(event.tenure_id)
+                if tenure is None or tenure.unit_code != event.unit_code:
+                    fail("tenure_id", event.tenure_id, f"no such tenure in {event.unit_code}")
+                elif tenure.end_date is not None:
+                    fail("tenure_id", event.tenure_id, f"already ended on {tenure.end_date}")
+                elif event.end_date < tenure.start_date:
+                    fail("end_date", event.end_date, f"before the tenure started ({tenure.start_date})")
+                else:
+                    tenure.end_date = event.end_date
+            case TargetSet() | TargetAdjusted():
+                require_unit(event.unit_code, None if event.decision_date is None else event.decision_date)
+                if isinstance(event, TargetAdjusted) and event.late_supplement > event.amount:
+                    fail("late_supplement", event.late_supplement, "larger than the adjusted target")
+            case ConfidenceVoteRecorded():
+                if require_unit(event.unit_code, event.vote_date) and not any(
+                    t.unit_code == event.unit_code and t.leader_id == event.leader_id for t in tenures.values()
+                ):
+                    fail("leader_id", event.leader_id, f"holds no recorded post in {event.unit_code}")
+            case CategoryDeclared():
+                pass  # a code of the right shape (the model checks it); declaring one twice changes nothing
+            case _:
+                fail("type", type(event).__name__, "not a registry or target fact")
+    return errors
+
+
+async def remember_state(
+    conn: asyncpg.Connection, units: dict[str, UnitState], tenures: dict[str, TenureState]
+) -> None:
+    await conn.executemany(
+        "INSERT INTO ingest_units (unit_code, parent_code, merged_into, merged_on) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (unit_code) DO UPDATE SET parent_code = $2, merged_into = $3, merged_on = $4",
+        [(code, u.parent_code, u.merged_into, u.merged_on) for code, u in units.items()],
+    )
+    await conn.executemany(
+        "INSERT INTO ingest_tenures (tenure_id, unit_code, leader_id, leader_name, role, start_date, end_date)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (tenure_id) DO UPDATE SET end_date = $7",
+        [
+            (tid, t.unit_code, t.leader_id, t.leader_name, t.role, t.start_date, t.end_date)
+            for tid, t in tenures.items()
+        ],
+    )

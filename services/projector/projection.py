@@ -25,17 +25,16 @@ from shared.clock import vietnam_today
 from shared.contracts import ProgressChanged
 from shared.events import (
     ConfidenceVoteRecorded,
-    DisbursementReported,
     FigureCorrected,
     FigureFields,
     LeaderAppointed,
     LeaderLeft,
     RecordedEvent,
-    RevenueReported,
     TargetAdjusted,
     TargetSet,
     UnitRegistered,
     UnitsMerged,
+    figure_event_types,
 )
 
 KEYS_PER_CHUNK = 250  # (unit, indicator, plan year) keys recomputed per statement: ~60k history rows at most
@@ -202,17 +201,10 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     return touched
 
 
-# Each figure event type, with the indicator its type implies (None: the payload names it).
-FIGURE_TYPES: dict[str, str | None] = {
-    **{cls.model_fields["type"].default: cls.indicator.value for cls in (DisbursementReported, RevenueReported)},
-    FigureCorrected.model_fields["type"].default: None,
-}
-
-
 def _insert_figures(events: str) -> str:
     """The figures among `events` (a relation of position, event_type, payload, recorded_at), written
     straight from their JSON payloads by one statement: the same columns `write_facts` writes from
-    decoded events (tests hold the two to the same tables). $1, $2: `FIGURE_TYPES` as two arrays."""
+    decoded events (tests hold the two to the same tables). $1, $2: `figure_event_types()`."""
     return f"""
 INSERT INTO figures AS f (position, unit_code, indicator, plan_year, category, project_code, as_of, amount_kind,
                           amount, correction_reason, known_on)
@@ -246,11 +238,6 @@ FROM written GROUP BY 1, 2, 3
 """
 
 
-def _figure_types() -> tuple[list[str], list[str | None]]:
-    types = sorted(FIGURE_TYPES)
-    return types, [FIGURE_TYPES[t] for t in types]
-
-
 async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[bytes]) -> Touched:
     """Write the facts of ledger messages (`RecordedEvent` JSON); say what they touched. Figures, most
     of the ledger, go from the JSON to their table in PostgreSQL, set-based (decoding them in Python
@@ -262,7 +249,7 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
     await conn.execute(
         "INSERT INTO incoming_messages SELECT m::jsonb FROM unnest($1::text[]) AS m", [m.decode() for m in messages]
     )
-    types, indicators = _figure_types()
+    types, indicators = figure_event_types()
     touched = Touched()
     for r in await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators):
         key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
@@ -281,7 +268,7 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
 async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touched:
     """Write the figures of every stored event up to position `up_to` into an empty `figures` table; say
     which keys they touched."""
-    await conn.execute(_FIGURES_FROM_STORE, *_figure_types(), up_to)
+    await conn.execute(_FIGURES_FROM_STORE, *figure_event_types(), up_to)
     touched = Touched()
     for r in await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures"):
         touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))

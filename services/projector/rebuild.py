@@ -15,10 +15,11 @@ from collections.abc import Callable
 import asyncpg
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import FIGURE_TYPES, copy_figures_from_store, recompute, write_facts
+from services.projector.projection import copy_figures_from_store, recompute, write_facts
 from services.projector.touched import Touched
 from shared import locks
 from shared.event_store import recorded_event
+from shared.events import FIGURE_EVENT_TYPES
 
 READ_MODELS = (
     "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "confidence_votes",
@@ -42,7 +43,7 @@ async def _replay(
         touched.update(await copy_figures_from_store(conn, head))
         for table in BULK_LOADED:
             await _index_like_public(conn, schema, table)
-    figure_types = sorted(FIGURE_TYPES)
+    figure_types = sorted(FIGURE_EVENT_TYPES)
     if on_events is not None:
         on_events(await conn.fetchval("SELECT count(*) FROM figures"))
     after = 0

@@ -1,0 +1,64 @@
+"""`pim ingest rebuild`: ingest's own state (the units and tenures the registry checks against, the last
+figure per key the cumulative check compares with) rebuilt from the event store.
+
+The state is what the accepted events say, so it is replayed from the log: the registry's events through
+the same `apply_registry_events` that checked them, the figures by one statement (per key, the one stored
+last wins, as at intake). All in one transaction under the append lock: no submission is checked against
+a half-built state, and nothing is appended meanwhile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.ingest.registry import TenureState, UnitState, apply_registry_events, remember_state
+from shared.event_store import EventStore, recorded_event
+from shared.events import LeaderAppointed, LeaderLeft, UnitRegistered, UnitsMerged, figure_event_types
+
+STATE_TABLES = ("ingest_units", "ingest_tenures", "ingest_figures")
+_REGISTRY_TYPES = sorted(cls.model_fields["type"].default for cls in (UnitRegistered, UnitsMerged, LeaderAppointed, LeaderLeft))
+
+_FIGURES_FROM_STORE = """
+INSERT INTO ingest_figures (unit_code, indicator, plan_year, category, project_code, as_of, amount_kind, amount)
+SELECT DISTINCT ON (1, 2, 3, 4, 5, 6)
+       e.payload->>'unit_code', coalesce(e.payload->>'indicator', k.indicator), (e.payload->>'plan_year')::int,
+       e.payload->>'category', coalesce(e.payload->>'project_code', ''), (e.payload->>'as_of')::date,
+       e.payload->>'amount_kind', (e.payload->>'amount')::numeric
+FROM events e JOIN unnest($1::text[], $2::text[]) AS k(event_type, indicator) USING (event_type)
+ORDER BY 1, 2, 3, 4, 5, 6, e.position DESC
+"""
+
+
+class LogContradictsRegistry(RuntimeError):
+    """A stored event the registry's rules refuse: the log was written past ingest's checks."""
+
+
+@dataclass(frozen=True)
+class IngestRebuilt:
+    units: int
+    tenures: int
+    figures: int
+
+
+async def rebuild_ingest_state(pool: asyncpg.Pool) -> IngestRebuilt:
+    async with pool.acquire() as conn, conn.transaction():
+        await EventStore.lock(conn)
+        await conn.execute(f"TRUNCATE {', '.join(STATE_TABLES)}")
+        units: dict[str, UnitState] = {}
+        tenures: dict[str, TenureState] = {}
+        rows = await conn.fetch(
+            "SELECT * FROM events WHERE event_type = ANY($1::text[]) ORDER BY position", _REGISTRY_TYPES
+        )
+        events = [recorded_event(row).event() for row in rows]
+        errors = apply_registry_events(events, units, tenures)
+        if errors:
+            first = errors[0]
+            raise LogContradictsRegistry(
+                f"{len(errors)} stored registry event(s) break the registry's rules; first: event {first.row}"
+                f" of {len(events)}, {first.field} {first.value!r}: {first.reason}"
+            )
+        await remember_state(conn, units, tenures)
+        status = await conn.execute(_FIGURES_FROM_STORE, *figure_event_types())
+    return IngestRebuilt(len(units), len(tenures), int(status.split()[-1]))
