@@ -18,7 +18,8 @@ from shared.event_store import EventStore, recorded_event
 from shared.events import LeaderAppointed, LeaderLeft, UnitRegistered, UnitsMerged, figure_event_types
 
 STATE_TABLES = ("ingest_units", "ingest_tenures", "ingest_figures")
-_REGISTRY_TYPES = sorted(cls.model_fields["type"].default for cls in (UnitRegistered, UnitsMerged, LeaderAppointed, LeaderLeft))
+_REGISTRY_CLASSES = (UnitRegistered, UnitsMerged, LeaderAppointed, LeaderLeft)  # what the state is made of
+_REGISTRY_TYPES = sorted(cls.model_fields["type"].default for cls in _REGISTRY_CLASSES)
 
 _FIGURES_FROM_STORE = """
 INSERT INTO ingest_figures (unit_code, indicator, plan_year, category, project_code, as_of, amount_kind, amount)

@@ -21,17 +21,38 @@ async def _state(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:
 
 async def _mixed_history(ingest: Ingest) -> None:
     admin = ingest.admin
-    tenure = {"unit_code": "hue", "leader_id": "L1", "leader_name": "Nguyễn Văn Ánh", "role": "head",
-              "start_date": "2021-06-01", "tenure_id": "t1"}  # fmt: skip
-    second = {**tenure, "tenure_id": "t2", "leader_id": "L2", "leader_name": "Trần Thị Bình", "start_date": "2025-06-01"}
-    deputy = {**tenure, "tenure_id": "t3", "leader_id": "L3", "leader_name": "Lê Hoàng Phúc",
-              "role": "deputy_in_charge", "indicator": "budget_revenue", "start_date": "2024-01-01"}  # fmt: skip
+    tenure = {
+        "unit_code": "hue",
+        "leader_id": "L1",
+        "leader_name": "Nguyễn Văn Ánh",
+        "role": "head",
+        "start_date": "2021-06-01",
+        "tenure_id": "t1",
+    }
+    second = {
+        **tenure,
+        "tenure_id": "t2",
+        "leader_id": "L2",
+        "leader_name": "Trần Thị Bình",
+        "start_date": "2025-06-01",
+    }
+    deputy = {
+        **tenure,
+        "tenure_id": "t3",
+        "leader_id": "L3",
+        "leader_name": "Lê Hoàng Phúc",
+        "role": "deputy_in_charge",
+        "indicator": "budget_revenue",
+        "start_date": "2024-01-01",
+    }
     calls = [
         ("/v1/tenures", {"tenures": [tenure, deputy]}),
         ("/v1/departures", {"departures": [{"tenure_id": "t1", "unit_code": "hue", "end_date": "2025-05-31"}]}),
         ("/v1/tenures", {"tenures": [second]}),
-        ("/v1/mergers", {"mergers": [{"unit_code": "lam-dong", "predecessor_codes": ["da-lat"],
-                                      "effective_date": "2025-07-01"}]}),  # fmt: skip
+        (
+            "/v1/mergers",
+            {"mergers": [{"unit_code": "lam-dong", "predecessor_codes": ["da-lat"], "effective_date": "2025-07-01"}]},
+        ),
     ]
     for path, body in calls:
         response = await ingest.client.post(path, json=body, headers=admin)
@@ -39,12 +60,34 @@ async def _mixed_history(ingest: Ingest) -> None:
     reports = [
         [disbursement(amount="1000", as_of="2025-05-31"), disbursement("da-lat", amount="70", as_of="2025-06-30")],
         [disbursement(amount="1400"), disbursement(amount="1500")],  # the later row of one date wins
-        [disbursement(amount="1200", indicator="public_investment_disbursement", reason="đối chiếu kho bạc",
-                      kind="corrections")],  # fmt: skip
-        [disbursement("hue", amount="-5", amount_kind="period", indicator="public_investment_disbursement",
-                      reason="thu hồi vốn tạm ứng", kind="corrections")],  # fmt: skip
-        [{"unit_code": "hue", "plan_year": 2025, "category": "taxes", "as_of": "2025-08-31", "amount": "9000",
-          "kind": "revenues"}],  # fmt: skip
+        [
+            disbursement(
+                amount="1200",
+                indicator="public_investment_disbursement",
+                reason="đối chiếu kho bạc",
+                kind="corrections",
+            )
+        ],
+        [
+            disbursement(
+                "hue",
+                amount="-5",
+                amount_kind="period",
+                indicator="public_investment_disbursement",
+                reason="thu hồi vốn tạm ứng",
+                kind="corrections",
+            )
+        ],
+        [
+            {
+                "unit_code": "hue",
+                "plan_year": 2025,
+                "category": "taxes",
+                "as_of": "2025-08-31",
+                "amount": "9000",
+                "kind": "revenues",
+            }
+        ],
         [disbursement(amount="1300", as_of="2025-07-31", project_code="DA-01")],
     ]
     for rows in reports:
@@ -79,7 +122,13 @@ async def test_after_a_rebuild_ingest_refuses_what_it_refused_before(ingest: Ing
     assert falling.status_code == 422 and "falls below 1200 reported for 2025-06-30" in falling.text
     merged = await ingest.figures(disbursement("da-lat", as_of="2025-07-31"))
     assert merged.status_code == 422 and "merged into lam-dong" in merged.text
-    overlapping = {"unit_code": "hue", "leader_id": "L9", "leader_name": "Phạm Minh", "role": "head",
-                   "start_date": "2025-09-01", "tenure_id": "t9"}  # fmt: skip
+    overlapping = {
+        "unit_code": "hue",
+        "leader_id": "L9",
+        "leader_name": "Phạm Minh",
+        "role": "head",
+        "start_date": "2025-09-01",
+        "tenure_id": "t9",
+    }
     response = await ingest.client.post("/v1/tenures", json={"tenures": [overlapping]}, headers=ingest.admin)
     assert response.status_code == 422 and "Trần Thị Bình" in response.text
