@@ -26,8 +26,8 @@ from rich.table import Table
 
 from pim.bench import PeakMemory
 from services.ingest.registry import Registry
-from services.ingest.relay import Relay
 from services.projector.progress_rows import PROGRESS_ACTUALS
+from services.relay.relay import Relay
 from shared.db import create_pool, migrate
 from shared.embedded import infrastructure
 from shared.event_store import EventStore, Submitter

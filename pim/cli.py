@@ -27,7 +27,6 @@ from pim.cli_ingest import import_command, tokens
 from pim.cli_ops import init_command
 from pim.cli_standings import standings_command
 from pim.demo import run_demo
-from pim.operator_db import migrated_pool
 from pim.report import progress_table
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
 from services.projector.rebuild import rebuild
@@ -36,6 +35,7 @@ from shared.auth import create_token
 from shared.db import connect, migrate
 from shared.embedded import infrastructure
 from shared.observability import JsonFormatter
+from shared.operator_db import migrated_pool
 from shared.settings import Settings
 
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)

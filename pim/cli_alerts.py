@@ -18,13 +18,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pim.operator_db import migrated_pool
 from services.alerts.alertmanager_config import Timing, alertmanager_config, render
 from services.alerts.config import load_alert_config
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.rebuild import rebuild_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
+from shared.operator_db import migrated_pool
 from shared.settings import Settings
 
 alerts = typer.Typer(help="The alerts service, and committees' work on alerts.", invoke_without_command=True)

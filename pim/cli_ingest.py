@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from pim.operator_db import database_url, migrated_pool
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
 from shared.auth import TokenRole, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
 from shared.db import connect, migrate
 from shared.event_store import IdempotencyConflict
+from shared.operator_db import database_url, migrated_pool
 
 tokens = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
 console = Console(width=None if Console().is_terminal else 150)

@@ -25,8 +25,8 @@ from services.alerts.service import build_broker as build_alerts_broker
 from services.ingest.api import create_app
 from services.ingest.raw_intake import RawIntake
 from services.ingest.raw_intake import build_broker as build_ingest_broker
-from services.ingest.relay import Relay
 from services.projector.service import Projector
+from services.relay.relay import Relay
 from shared.db import create_pool, migrate
 from shared.observability import Check, ops_app
 from shared.settings import Settings

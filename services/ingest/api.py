@@ -46,7 +46,6 @@ from shared.events import (
 )
 from shared.standings import latest_plan_year, standings, standings_json
 
-MAX_ITEMS = 10_000
 EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
 
 

@@ -206,9 +206,6 @@ def check_figure(
     return errors
 
 
-FIELDS = ("unit_code", "indicator", "plan_year", "category", "project_code", "as_of", "amount_kind", "amount")
-
-
 def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) -> FigureRow | None:
     """Parse one spreadsheet/CSV row (cells keyed by column key); log every problem, return None if any."""
     problems: list[RowError] = []

@@ -40,13 +40,6 @@ from shared.events import (
 KEYS_PER_CHUNK = 250  # (unit, indicator, plan year) keys recomputed per statement: ~60k history rows at most
 
 
-async def apply_events(
-    conn: asyncpg.Connection, events: Sequence[RecordedEvent], rules: ProgressRules, today: dt.date | None = None
-) -> list[ProgressChanged]:
-    """Write `events` into the read models and recompute the progress rows they touch."""
-    return await recompute(conn, await write_facts(conn, events), rules, today)
-
-
 async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
     """Write the facts `events` carry (idempotently, order-independently); say what they touched."""
     units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []

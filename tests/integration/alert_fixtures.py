@@ -13,7 +13,6 @@ import asyncpg
 from services.alerts.config import AlertConfig, parse_alert_config
 from services.alerts.service import AlertsService
 from services.projector.progress import ProgressRules
-from services.projector.projection import apply_events
 from shared.events import (
     ConfidenceVoteRecorded,
     DisbursementReported,
@@ -26,6 +25,7 @@ from shared.events import (
     UnitRegistered,
 )
 from shared.settings import Settings
+from tests.integration.projector_helpers import apply_events
 
 DISB = "public_investment_disbursement"
 PROVINCIAL = "Ủy ban Kiểm tra Tỉnh ủy Lâm Đồng"

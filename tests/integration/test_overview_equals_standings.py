@@ -15,9 +15,9 @@ import asyncpg
 import pytest
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import apply_events
 from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
 from shared.standings import standings
+from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 
 pytestmark = pytest.mark.postgres

@@ -16,7 +16,6 @@ import pytest
 
 from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
 from services.projector.progress import ProgressRules
-from services.projector.projection import apply_events
 from services.projector.time_travel import progress_as_known_on
 from shared.contracts import ProgressChanged
 from shared.events import (
@@ -29,6 +28,7 @@ from shared.events import (
     UnitsMerged,
 )
 from shared.settings import Settings
+from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 
 pytestmark = pytest.mark.postgres

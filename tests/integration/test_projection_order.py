@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import apply_events, recompute, write_ledger_messages
+from services.projector.projection import recompute, write_ledger_messages
 from shared.bus import encode_recorded
 from shared.events import (
     DisbursementReported,
@@ -31,6 +31,7 @@ from shared.events import (
     UnitRegistered,
     UnitsMerged,
 )
+from tests.integration.projector_helpers import apply_events
 
 pytestmark = pytest.mark.postgres
 

@@ -13,11 +13,11 @@ import asyncpg
 import pytest
 from aiokafka import TopicPartition
 
-from services.ingest.relay import Relay
 from services.projector import pending
 from services.projector.projection import write_facts
 from services.projector.service import Projector
 from services.projector.touched import ProgressKey, Touched
+from services.relay.relay import Relay
 from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet

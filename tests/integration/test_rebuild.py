@@ -15,11 +15,11 @@ import asyncpg
 import pytest
 
 from services.projector.progress import ProgressRules
-from services.projector.projection import apply_events
 from services.projector.rebuild import READ_MODELS, rebuild
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, FigureCorrected, RevenueReported
 from shared.settings import Settings
+from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import history, snapshot
 
 pytestmark = pytest.mark.postgres

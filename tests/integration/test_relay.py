@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.ingest.relay import Relay
+from services.relay.relay import Relay
 from shared.bus import decode_recorded
 from shared.embedded import EmbeddedKafka
 from shared.event_store import EventStore, Submitter

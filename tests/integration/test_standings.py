@@ -12,11 +12,11 @@ import pytest
 
 from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
 from services.projector.progress import ProgressRules
-from services.projector.projection import apply_events
 from shared.event_store import recorded_event
 from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
 from shared.standings import GroupStandings, UnitStanding, standings
 from tests.integration.ingest_fixtures import Ingest
+from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 
 pytestmark = pytest.mark.postgres

@@ -1,0 +1,1 @@
+"""The relay: publishes the event store to the ledger topic, in order, exactly as stored."""
