@@ -1,69 +1,53 @@
-"""The `pim` command."""
+"""The `pim` command: mounts each service's commands, the wings' (demo, bench, docs, grafana, boards)
+and the operator's, and runs the services (`pim up`, or one of them)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import logging
 import signal
-import time
 from collections.abc import Collection
-from pathlib import Path
-from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import Progress
 
-from pim.bench import run_ingest_bench, save, show
-from pim.bench_projector import run_projector_bench
-from pim.bench_projector import save as save_projector
-from pim.bench_projector import show as show_projector
-from pim.cli_alerts import alerts
-from pim.cli_docs import docs
-from pim.cli_grafana import grafana
-from pim.cli_ingest import import_command, tokens
+from pim.bench.cli import bench
+from pim.boards.cli import progress_command, standings_command
 from pim.cli_ops import init_command
-from pim.cli_standings import standings_command
-from pim.demo import run_demo
-from pim.report import progress_table
+from pim.demo.run import run_demo
+from pim.docs.cli import docs
+from pim.grafana.cli import grafana
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
-from services.projector.rebuild import rebuild
-from services.projector.rules_config import progress_rules
+from services.alerts import alerts_commands
+from services.ingest import import_command, ingest_commands, tokens_commands
+from services.projector import projector_commands
 from shared.auth import create_token
-from shared.db import connect, migrate
+from shared.db import migrate
 from shared.embedded import infrastructure
-from shared.observability import JsonFormatter
-from shared.operator_db import migrated_pool
+from shared.observability import configure_logging
 from shared.settings import Settings
 
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
-app.add_typer(tokens, name="tokens")
-app.add_typer(alerts, name="alerts")
-app.add_typer(grafana, name="grafana")
-app.add_typer(docs, name="docs")
-bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
-app.add_typer(bench, name="bench")
+for name, commands in (
+    ("ingest", ingest_commands), ("projector", projector_commands), ("alerts", alerts_commands),
+    ("tokens", tokens_commands), ("grafana", grafana), ("docs", docs), ("bench", bench),
+):  # fmt: skip
+    app.add_typer(commands, name=name)
 app.command(name="import")(import_command)
 app.command(name="init")(init_command)
 app.command(name="standings")(standings_command)
+app.command(name="progress")(progress_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
+Verbose = typer.Option(False, "--verbose", "-v")
 
 
 def _configure_logging(verbose: bool) -> None:
-    """Text lines by default; one JSON object per line with PIM_LOG_FORMAT=json (for log collectors)."""
-    handler = logging.StreamHandler()
-    if Settings().pim_log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    configure_logging(verbose, Settings().pim_log_format)
 
 
 @app.command()
-def demo(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+def demo(verbose: bool = Verbose) -> None:
     """Run the whole pipeline on the bundled sample data, print progress and flagged units, stop."""
     _configure_logging(verbose)
     result = asyncio.run(run_demo(Settings(), console))
@@ -108,53 +92,34 @@ def _run_services(services: Collection[ServiceName], verbose: bool) -> None:
 
 
 @app.command()
-def up(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+def up(verbose: bool = Verbose) -> None:
     """Start every service (embedded PostgreSQL and broker unless configured) and serve until Ctrl-C."""
     _run_services(ALL_SERVICES, verbose)
 
 
 @app.command()
-def ingest(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
-    """Run only the ingest HTTP API."""
-    _run_services(["ingest"], verbose)
-
-
-@app.command()
-def relay(verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+def relay(verbose: bool = Verbose) -> None:
     """Run only the relay (event store → ledger topic)."""
     _run_services(["relay"], verbose)
 
 
-projector = typer.Typer(help="The projector: ledger topic → read models.", invoke_without_command=True)
-app.add_typer(projector, name="projector")
+# `pim ingest`, `pim projector` and `pim alerts` run that service alone; their subcommands are the service's.
+@ingest_commands.callback(invoke_without_command=True)
+def ingest_run(ctx: typer.Context, verbose: bool = Verbose) -> None:
+    """Run only the ingest HTTP API; `pim ingest rebuild` rebuilds its state from the store."""
+    if ctx.invoked_subcommand is None:
+        _run_services(["ingest"], verbose)
 
 
-@projector.callback()
-def projector_run(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+@projector_commands.callback(invoke_without_command=True)
+def projector_run(ctx: typer.Context, verbose: bool = Verbose) -> None:
     """Run only the projector (ledger topic → read models); `pim projector rebuild` rebuilds them."""
     if ctx.invoked_subcommand is None:
         _run_services(["projector"], verbose)
 
 
-@projector.command("rebuild")
-def projector_rebuild() -> None:
-    """Rebuild every read model from the event store into fresh tables and swap them in atomically."""
-    asyncio.run(_rebuild())
-
-
-async def _rebuild() -> None:
-    async with migrated_pool(max_size=2) as pool:
-        async with pool.acquire() as conn:
-            total = await conn.fetchval("SELECT count(*) FROM events")
-        started = time.perf_counter()
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("Replaying the event store", total=total)
-            replayed = await rebuild(pool, progress_rules(Settings()), lambda n: progress.advance(task, n))
-        console.print(f"Rebuilt the read models from {replayed:,} events in {time.perf_counter() - started:.1f} s.")
-
-
-@alerts.callback()
-def alerts_run(ctx: typer.Context, verbose: bool = typer.Option(False, "--verbose", "-v")) -> None:
+@alerts_commands.callback(invoke_without_command=True)
+def alerts_run(ctx: typer.Context, verbose: bool = Verbose) -> None:
     """Run only the alerts service (progress → alerts → deliveries; committees' API); subcommands below."""
     if ctx.invoked_subcommand is None:
         _run_services(["alerts"], verbose)
@@ -168,53 +133,3 @@ def migrate_command() -> None:
         raise typer.BadParameter("set DATABASE_URL to the database to migrate")
     applied = asyncio.run(migrate(settings.database_url))
     console.print(f"Applied {len(applied)} migration(s): {', '.join(applied) or 'none pending'}")
-
-
-@bench.command("ingest")
-def bench_ingest(
-    rows: Annotated[int, typer.Option(help="figure rows in the bulk import")] = 1_000_000,
-    rate: Annotated[int, typer.Option(help="single-report requests per second for the latency run")] = 200,
-    seconds: Annotated[int, typer.Option(help="length of the latency run")] = 10,
-    output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/ingest.json"),
-) -> None:
-    """Bulk CSV import into the event store vs raw COPY; HTTP latency p50/p99 at a fixed rate."""
-    _configure_logging(False)
-    result = asyncio.run(run_ingest_bench(Settings(), rows, rate, seconds, console))
-    show(result, console)
-    save(result, output)
-    console.print(f"Written to {output}")
-
-
-@bench.command("projector")
-def bench_projector(
-    events: Annotated[int, typer.Option(help="events in the store and on the ledger")] = 2_000_000,
-    output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/projector.json"),
-) -> None:
-    """Live consumption from Kafka and rebuild from the store, beside raw getmany and one SQL statement."""
-    _configure_logging(False)
-    result = asyncio.run(run_projector_bench(Settings(), events, console))
-    show_projector(result, console)
-    save_projector(result, output)
-    console.print(f"Written to {output}")
-
-
-@app.command("progress")
-def progress_command(
-    as_known_on: Annotated[
-        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="show what was known on this date (YYYY-MM-DD)")
-    ] = None,
-) -> None:
-    """Print each unit's progress from DATABASE_URL, as it stands or as it was known on a past date."""
-    settings = Settings()
-    if settings.database_url is None:
-        raise typer.BadParameter("set DATABASE_URL to the PIM database")
-
-    async def show() -> None:
-        conn = await connect(settings.database_url or "")
-        try:
-            known_on = as_known_on.date() if as_known_on else None
-            console.print(await progress_table(conn, known_on, progress_rules(settings)))
-        finally:
-            await conn.close()
-
-    asyncio.run(show())

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pim.cli_alerts import alertmanager_text
+from services.alerts import alertmanager_text
 from shared.db import create_pool, ensure_reader_login, migrate
 from shared.settings import Settings
 from shared.topics import ensure_topics

@@ -18,15 +18,11 @@ import asyncpg
 import uvicorn
 from faststream.kafka import KafkaBroker
 
-from services.alerts.api import create_alerts_app
-from services.alerts.runtime import AlertsRuntime
-from services.alerts.service import AlertsService, clock_from
-from services.alerts.service import build_broker as build_alerts_broker
-from services.ingest.api import create_app
-from services.ingest.raw_intake import RawIntake
-from services.ingest.raw_intake import build_broker as build_ingest_broker
-from services.projector.service import Projector
-from services.relay.relay import Relay
+from services.alerts import AlertsRuntime, AlertsService, build_alerts_broker, clock_from, create_alerts_app
+from services.ingest import RawIntake, create_app
+from services.ingest import build_raw_intake_broker as build_ingest_broker
+from services.projector import Projector
+from services.relay import Relay
 from shared.db import create_pool, migrate
 from shared.observability import Check, ops_app
 from shared.settings import Settings
@@ -111,7 +107,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         if "projector" in services:
             start("projector", Projector(settings, pool).run())
         if "alerts" in services:
-            alerts = AlertsService(settings, pool)
+            alerts = AlertsService.from_settings(settings, pool)
             alerts_broker = build_alerts_broker(settings, alerts)
             await alerts_broker.start()
             brokers.append(alerts_broker)

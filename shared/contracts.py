@@ -50,3 +50,20 @@ class DeadLetter(BaseModel):
     source: dict[str, Any] = Field(description="topic, partition and offset of the refused message")
     original: OriginalMessage
     headers: dict[str, Any] = Field(description="its headers, less authorization")
+
+
+class AlertNotification(BaseModel):
+    """Topic `pim.alerts` (and the webhook's body): an alert lifecycle event with the alert as it stands
+    after it. Built by the alerts service's outbox for every channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: str = Field(description="pim-alert-<position>: the same on every re-delivery")
+    position: int = Field(description="the event's position in the event store")
+    kind: str = Field(
+        description="AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved"
+    )
+    event: dict[str, Any]
+    alert: dict[str, Any] = Field(description="the alerts row: unit, rule, period, severity, evidence, head, …")
+    routed_to: str = Field(description="the committee it goes to (escalated_to when escalated)")
+    dashboard_url: str

@@ -1,4 +1,4 @@
-"""Writes the bundled SYNTHETIC sample dataset (pim/sample/*.csv). Run again to regenerate it.
+"""Writes the bundled SYNTHETIC sample dataset (pim/demo/sample/*.csv). Run again to regenerate it.
 
 Province names are real; every leader, amount and vote is invented. The numbers are shaped so the
 sample holds units clearly on track, behind and badly behind, one mid-year change of head, one acting
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 Row = list[Any]  # a CSV row: text, numbers and dates as they are written
-OUT = Path(__file__).resolve().parent.parent / "pim" / "sample"
+OUT = Path(__file__).resolve().parent.parent / "pim" / "demo" / "sample"
 PLAN_YEAR = 2025
 REPORT_MONTHS = range(1, 11)  # monthly cumulative reports, January to October
 BILLION = 1_000_000_000

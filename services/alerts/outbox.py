@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from shared.contracts import AlertNotification
 from shared.events import AlertAcknowledged, AlertRefreshed, AlertResolved, AlertSilenced, DomainEvent
 from shared.observability import ALERT_DELIVERIES
 from shared.settings import Settings
@@ -63,13 +64,14 @@ def alert_view(alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
 
 def notification(event: DomainEvent, position: int, alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
     """What every channel formats: the event, and the alert as it stands after it."""
-    return {
-        "idempotency_key": idempotency_key(position),
-        "position": position,
-        "kind": event.__class__.__name__,
-        "event": event.model_dump(mode="json"),
+    message = AlertNotification(
+        idempotency_key=idempotency_key(position),
+        position=position,
+        kind=event.__class__.__name__,
+        event=event.model_dump(mode="json"),
         **alert_view(alert, dashboard_url),
-    }
+    )
+    return message.model_dump(mode="json")
 
 
 def channels_for(event: DomainEvent, channels: list[str], silenced: bool) -> list[str]:

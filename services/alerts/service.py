@@ -17,9 +17,8 @@ from faststream.kafka import KafkaBroker
 from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
 from services.alerts.config import AlertConfig, load_alert_config
+from services.alerts.decisions import CurrentAlert, alert_events
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
-from services.alerts.lifecycle import OpenAlert, decide
-from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding, confidence_votes, evaluate
 from shared import locks
 from shared.bus import make_broker
@@ -28,16 +27,12 @@ from shared.contracts import ProgressChanged
 from shared.event_store import EventStore, Submitter
 from shared.events import (
     AlertAcknowledged,
-    AlertEscalated,
-    AlertRaised,
-    AlertRefreshed,
     AlertResolved,
     AlertSilenced,
     DomainEvent,
 )
 from shared.observability import ALERT_EVENTS_RECORDED
-from shared.pace import pace_rules
-from shared.responsibility import responsible_on
+from shared.pace import PaceRules, pace_rules
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -63,21 +58,44 @@ def clock_from(settings: Settings) -> Callable[[], dt.date]:
 
 
 class AlertsService:
+    """Evaluations and committee actions. Handed everything it needs (no I/O when built): `from_settings`
+    reads the rules and pace files."""
+
     def __init__(
         self,
+        pool: asyncpg.Pool,
+        config: AlertConfig,
+        pace: PaceRules,
+        channels: Sequence[str],
+        dashboard_url: str,
+        clock: Callable[[], dt.date],
+    ) -> None:
+        self._pool = pool
+        self._store = EventStore(pool)
+        self.config = config
+        self.clock = clock
+        self._pace_rules = pace
+        self._channels = list(channels)
+        self._dashboard_url = dashboard_url.rstrip("/")
+        self.progress_seen = asyncio.Event()  # set on each progress notification; the scheduler sweeps then
+
+    @classmethod
+    def from_settings(
+        cls,
         settings: Settings,
         pool: asyncpg.Pool,
         config: AlertConfig | None = None,
         clock: Callable[[], dt.date] | None = None,
-    ) -> None:
-        self._pool = pool
-        self._store = EventStore(pool)
-        self.config = config if config is not None else load_alert_config(settings.pim_alert_rules_file)
-        self.clock = clock or clock_from(settings)
-        self._pace_rules = pace_rules(settings)
-        self._channels = outbox.enabled_channels(settings)
-        self._dashboard_url = settings.pim_dashboard_url.rstrip("/")
-        self.progress_seen = asyncio.Event()  # set on each progress notification; the scheduler sweeps then
+    ) -> AlertsService:
+        """The service as configured: rules file, pace file, channels, dashboard link, clock."""
+        return cls(
+            pool,
+            config if config is not None else load_alert_config(settings.pim_alert_rules_file),
+            pace_rules(settings),
+            outbox.enabled_channels(settings),
+            settings.pim_dashboard_url,
+            clock or clock_from(settings),
+        )
 
     async def evaluate(self, unit_code: str, plan_year: int, today: dt.date | None = None) -> list[DomainEvent]:
         """Evaluate every rule for one unit and plan year; record what changed; return the events."""
@@ -136,64 +154,13 @@ class AlertsService:
             facts.unit.unit_code,
             facts.plan_year,
         )
-        current = {r["fingerprint"]: r for r in rows}
-        open_alerts = {
-            r["fingerprint"]: OpenAlert(r["fingerprint"], r["rule"], r["severity"], r["escalated_to"]) for r in rows
-        }
-        decision = decide(facts.unit.unit_code, findings, open_alerts)
-        top = self.config.routing.top_committee
-        committee = committee_for(facts.unit, top)
-        recorded: list[tuple[DomainEvent, str]] = []
-        for finding in decision.raise_:
-            recorded.append((self._raised(facts, finding, committee), finding.fingerprint(facts.unit.unit_code)))
-        for finding in decision.refresh:  # still found: the latest evidence, and who answers for it now
-            key = finding.fingerprint(facts.unit.unit_code)
-            refreshed = _refreshed(facts, finding, current[key])
-            if refreshed is not None:  # every change to an alert is an event: the log holds its whole story
-                recorded.append((refreshed, key))
-        for finding in decision.escalate:
-            key = finding.fingerprint(facts.unit.unit_code)
-            escalated = AlertEscalated(
-                fingerprint=key,
-                unit_code=facts.unit.unit_code,
-                from_committee=committee,
-                to_committee=escalation_target(facts.unit, top, self.config.routing.top_escalation),
-                reason=f"behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
-                as_of=finding.on,
-            )
-            recorded.append((escalated, key))
-        for alert in decision.resolve:
-            resolved = AlertResolved(
-                fingerprint=alert.fingerprint,
-                unit_code=facts.unit.unit_code,
-                as_of=today,
-                reason="condition no longer found (back on track or corrected figures)",
-            )
-            recorded.append((resolved, alert.fingerprint))
+        current = {r["fingerprint"]: CurrentAlert(**dict(r)) for r in rows}
+        recorded = alert_events(facts, findings, current, self.config.routing, today)
         positions = await self._append(conn, [event for event, _ in recorded])
         for (event, key), position in zip(recorded, positions, strict=True):
             await apply_alert_event(conn, event, position, facts.unit.name)
             await self._enqueue(conn, event, position, key, today)
         return [event for event, _ in recorded]
-
-    def _raised(self, facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:
-        as_of = finding.on
-        leader_id, leader_name, evidence = _answerable(facts, finding)
-        return AlertRaised(
-            fingerprint=finding.fingerprint(facts.unit.unit_code),
-            unit_code=facts.unit.unit_code,
-            indicator=finding.indicator,
-            plan_year=facts.plan_year,
-            rule=finding.rule,
-            period=finding.period,
-            severity=finding.severity,
-            as_of=as_of,
-            summary=finding.summary,
-            responsible_leader_id=leader_id,
-            responsible_leader_name=leader_name,
-            committee=committee,
-            evidence=evidence,
-        )
 
     async def _append(self, conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> list[int]:
         if not events:
@@ -243,38 +210,6 @@ class AlertsService:
             await self._enqueue(conn, event, position, fingerprint, self.clock())
         ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
         return event
-
-
-def _refreshed(facts: UnitYearFacts, finding: Finding, alert: asyncpg.Record) -> AlertRefreshed | None:
-    """The event that brings an open alert up to a finding that persists, or None if nothing changed."""
-    leader_id, leader_name, evidence = _answerable(facts, finding)
-    now = (finding.severity, finding.summary, evidence, leader_id)
-    if now == (alert["severity"], alert["summary"], alert["evidence"], alert["responsible_leader_id"]):
-        return None
-    return AlertRefreshed(
-        fingerprint=finding.fingerprint(facts.unit.unit_code),
-        unit_code=facts.unit.unit_code,
-        severity=finding.severity,
-        previous_severity=alert["severity"] if alert["severity"] != finding.severity else None,
-        as_of=finding.on,
-        summary=finding.summary,
-        responsible_leader_id=leader_id,
-        responsible_leader_name=leader_name,
-        evidence=evidence,
-    )
-
-
-def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str | None, dict[str, str]]:
-    """The head (or acting head) in post on the finding's date — none when vacant — and the evidence with
-    the deputy in charge of the indicator added. For a vote, the leader voted on."""
-    evidence = dict(finding.evidence)
-    if finding.indicator is None:
-        return evidence["leader_id"], evidence["leader_name"] or None, evidence
-    responsible = responsible_on(facts.tenures, finding.indicator, finding.on)
-    if responsible.deputy is not None:
-        evidence["deputy_in_charge"] = responsible.deputy.leader_name
-    head = responsible.head
-    return (head.leader_id if head else None), (head.leader_name if head else None), evidence
 
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:

@@ -15,7 +15,9 @@ import asyncpg
 
 from services.projector.touched import EVER, ProgressKey, Touched
 
-_UNIT_KINDS = ("registered", "retenured", "merged")
+# The stored kind of each set of units a Touched holds ("merged" names the successors: rows kept from
+# before the field was renamed still read right).
+_UNIT_KINDS = {"registered": "registered", "retenured": "retenured", "merged": "successors"}
 
 
 async def record(conn: asyncpg.Connection, touched: Touched) -> None:
@@ -23,8 +25,8 @@ async def record(conn: asyncpg.Connection, touched: Touched) -> None:
     rows += [("known", k.unit_code, k.indicator, k.plan_year, known) for k, known in touched.known.items()]
     if touched.known_span is not None:
         rows += [("known_first", "", "", 0, touched.known_span[0]), ("known_last", "", "", 0, touched.known_span[1])]
-    for kind in _UNIT_KINDS:
-        rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, kind)]
+    for kind, field in _UNIT_KINDS.items():
+        rows += [(kind, unit, "", 0, EVER) for unit in getattr(touched, field)]
     if rows:
         await conn.execute(
             "INSERT INTO projector_pending (kind, unit_code, indicator, plan_year, since)"
@@ -45,5 +47,5 @@ async def take(conn: asyncpg.Connection) -> Touched:
         elif r["kind"] in ("known_first", "known_last"):  # since: a bound of the days facts became known
             touched.saw_known(r["since"], r["since"])
         else:
-            getattr(touched, r["kind"]).add(r["unit_code"])
+            getattr(touched, _UNIT_KINDS[r["kind"]]).add(r["unit_code"])
     return touched

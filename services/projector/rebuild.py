@@ -14,8 +14,9 @@ from collections.abc import Callable
 
 import asyncpg
 
+from services.projector.facts import copy_figures_from_store, write_facts
 from services.projector.progress import ProgressRules
-from services.projector.projection import copy_figures_from_store, recompute, write_facts
+from services.projector.recompute import recompute
 from services.projector.touched import Touched
 from shared import locks
 from shared.event_store import recorded_event

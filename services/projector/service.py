@@ -21,7 +21,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.projector import pending
-from services.projector.projection import recompute, write_ledger_messages
+from services.projector.facts import write_ledger_messages
+from services.projector.recompute import recompute
 from services.projector.rules_config import progress_rules
 from shared import locks
 from shared.bus import make_consumer, make_producer

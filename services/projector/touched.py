@@ -31,7 +31,7 @@ class Touched:
     keys: dict[ProgressKey, dt.date] = field(default_factory=dict)
     registered: set[str] = field(default_factory=set)  # units (re-)registered: their peer group may change
     retenured: set[str] = field(default_factory=set)  # units whose tenures changed
-    merged: set[str] = field(default_factory=set)  # units that took others over
+    successors: set[str] = field(default_factory=set)  # units that took others over by a merger
     # Each key and the earliest day a fact written for it became known (its "known on"): the snapshots
     # of what was known on a day from then on are out of date.
     known: dict[ProgressKey, dt.date] = field(default_factory=dict)
@@ -60,4 +60,4 @@ class Touched:
             self.saw_known(*other.known_span)
         self.registered |= other.registered
         self.retenured |= other.retenured
-        self.merged |= other.merged
+        self.successors |= other.successors

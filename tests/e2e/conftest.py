@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from rich.console import Console
 
-from pim.demo import DemoResult, run_demo
+from pim.demo.run import DemoResult, run_demo
 from shared.db import create_pool
 from shared.settings import Settings
 from tests.conftest import fresh_database

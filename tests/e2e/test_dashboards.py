@@ -77,7 +77,7 @@ async def run_as_reader(pool: asyncpg.Pool, sql: str) -> list[asyncpg.Record]:
 
 async def test_every_panel_and_variable_query_returns_what_its_panel_expects(demo: Demo) -> None:
     # one committee conclusion this month, for the "resolved this month" panel
-    service = AlertsService(demo.settings, demo.pool, clock=lambda: dt.date(2025, 11, 10))
+    service = AlertsService.from_settings(demo.settings, demo.pool, clock=lambda: dt.date(2025, 11, 10))
     async with demo.pool.acquire() as conn:
         key = await conn.fetchval("SELECT fingerprint FROM alerts WHERE rule = 'revenue_outturn' LIMIT 1")
     await service.resolve(key, "Ủy ban Kiểm tra Trung ương", "Đã giải trình dự toán thu")

@@ -21,7 +21,7 @@ import openpyxl
 import pytest
 from rich.console import Console
 
-from pim.demo import run_demo
+from pim.demo.run import run_demo
 from shared.auth import create_token
 from shared.display import percent
 from shared.settings import Settings
@@ -41,7 +41,7 @@ DISBURSEMENT_CURVE = [
 
 
 def rows(name: str) -> list[dict[str, str]]:
-    with (resources.files("pim") / "sample" / name).open(encoding="utf-8") as source:
+    with (resources.files("pim.demo") / "sample" / name).open(encoding="utf-8") as source:
         return list(csv.DictReader(source))
 
 

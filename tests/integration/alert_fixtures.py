@@ -117,7 +117,7 @@ class Clock:
 def alerts_service(
     settings: Settings, pool: asyncpg.Pool, clock: Clock, config: AlertConfig | None = None, **overrides: object
 ) -> AlertsService:
-    return AlertsService(settings.model_copy(update=overrides), pool, config or AlertConfig(), clock)
+    return AlertsService.from_settings(settings.model_copy(update=overrides), pool, config or AlertConfig(), clock)
 
 
 ONLY_BELOW_PACE = parse_alert_config(

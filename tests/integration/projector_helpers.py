@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from services.projector.facts import write_facts
 from services.projector.progress import ProgressRules
-from services.projector.projection import recompute, write_facts
+from services.projector.recompute import recompute
 from shared.contracts import ProgressChanged
 from shared.events import RecordedEvent
 

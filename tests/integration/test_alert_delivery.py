@@ -35,6 +35,7 @@ from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
 from tests.integration.receivers import Received, http_receiver
+from tests.published_schema import published_problems
 
 pytestmark = pytest.mark.postgres
 SECRET = "bí-mật-của-ủy-ban"
@@ -231,6 +232,7 @@ async def test_every_alert_event_reaches_the_kafka_topic(
         for batch in (await alerts_consumer.getmany(timeout_ms=500)).values():
             messages += batch
     assert messages, "nothing arrived on the alerts topic"
+    assert [published_problems(json.loads(m.value), "AlertNotification") for m in messages] == [[]] * len(messages)
     kinds = {json.loads(m.value)["kind"] for m in messages}
     assert kinds == {"AlertRaised"} and {m.key for m in messages} == {b"lam-dong"}
     assert all(dict(m.headers)["idempotency-key"].startswith(b"pim-alert-") for m in messages)

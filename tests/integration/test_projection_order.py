@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from services.projector.facts import write_ledger_messages
 from services.projector.progress import ProgressRules
-from services.projector.projection import recompute, write_ledger_messages
+from services.projector.recompute import recompute
 from shared.bus import encode_recorded
 from shared.events import (
     DisbursementReported,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 from collections.abc import AsyncIterator, Coroutine
 from decimal import Decimal
 from typing import Any
@@ -14,7 +15,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from services.projector import pending
-from services.projector.projection import write_facts
+from services.projector.facts import write_facts
 from services.projector.service import Projector
 from services.projector.touched import ProgressKey, Touched
 from services.relay.relay import Relay
@@ -25,6 +26,7 @@ from shared.locks import RECOMPUTE as RECOMPUTE_LOCK
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.kafka_helpers import eventually, read_topic
+from tests.published_schema import published_problems
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -72,7 +74,11 @@ async def running(*work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
     finally:
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+        # A service that died while the test waited is the failure to report, not the wait's timeout.
+        crashed = [o for o in outcomes if isinstance(o, BaseException) and not isinstance(o, asyncio.CancelledError)]
+        if crashed:
+            raise crashed[0]
 
 
 async def caught_up(settings: Settings, pool: asyncpg.Pool) -> bool:
@@ -103,6 +109,9 @@ async def test_projection_is_exact_and_survives_duplicates_and_restarts(settings
     # June: 3 + 2 = 5 units of 6 × 10^9 ... per unit: month 6 × (3 + 2) × 10^9 = 3 × 10^10 VND
     assert [r[2] for r in first] == [Decimal(30 * 10**9)] * len(UNITS)
     assert [r[3] for r in first] == [Decimal("0.0003")] * len(UNITS)
+
+    progress = await read_topic(settings, settings.progress_topic, lambda r: len(r) >= len(UNITS))
+    assert [published_problems(json.loads(r.value), "ProgressChanged") for r in progress] == [[]] * len(progress)
 
     # Deliver every ledger message a second time, as a broker retry or a relay re-send would.
     records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= 65)

@@ -14,6 +14,7 @@ from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.ingest_fixtures import TODAY, Ingest, disbursement
 from tests.kafka_helpers import eventually, read_topic
+from tests.published_schema import published_problems
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -54,6 +55,7 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_intake_goes_on(setti
     letters = [json.loads(r.value) for r in dead]
     for letter in letters:  # each one as the published contract (and the AsyncAPI document made from it) says
         DeadLetter.model_validate(letter)
+        assert published_problems(letter, "DeadLetter") == []
     assert [letter["source"]["offset"] for letter in letters] == sorted(
         letter["source"]["offset"] for letter in letters
     )

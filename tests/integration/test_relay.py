@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import tempfile
 from collections import defaultdict
@@ -21,6 +22,7 @@ from shared.events import DisbursementReported
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.kafka_helpers import eventually, read_topic
+from tests.published_schema import published_problems
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -71,6 +73,7 @@ async def test_relay_publishes_every_event_keyed_by_unit_in_order(settings: Sett
     for record in records:
         event = decode_recorded(record.value)
         assert record.key.decode() == event.stream_id
+        assert published_problems(json.loads(record.value), "RecordedEvent") == []
         per_unit[event.stream_id].append(event.stream_version)
     assert all(versions == list(range(1, 21)) for versions in per_unit.values())
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from pim.asyncapi import asyncapi_document
+from pim.docs.asyncapi import asyncapi_document
 from shared.settings import Settings
 
 DOCS = Path(__file__).parents[2] / "docs"

@@ -24,10 +24,10 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from pim.bench import PeakMemory
-from services.ingest.registry import Registry
-from services.projector.progress_rows import PROGRESS_ACTUALS
-from services.relay.relay import Relay
+from pim.bench.ingest import PeakMemory
+from services.ingest import Registry
+from services.projector import PROGRESS_ACTUALS
+from services.relay import Relay
 from shared.db import create_pool, migrate
 from shared.embedded import infrastructure
 from shared.event_store import EventStore, Submitter

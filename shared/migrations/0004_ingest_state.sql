@@ -32,14 +32,3 @@ CREATE TABLE ingest_figures (
     amount       numeric NOT NULL,
     PRIMARY KEY (unit_code, indicator, plan_year, category, project_code, as_of)
 );
-
--- API tokens: only a hash of the secret is kept; the token itself is shown once, at creation.
-CREATE TABLE api_tokens (
-    token_id    text PRIMARY KEY,
-    name        text NOT NULL,
-    secret_hash bytea NOT NULL,
-    role        text NOT NULL CHECK (role IN ('admin', 'department', 'committee')),
-    units       text[] NOT NULL DEFAULT '{}',  -- the units (with their subordinates) it may act for
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    revoked_at  timestamptz
-);

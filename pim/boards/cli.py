@@ -1,4 +1,5 @@
-"""`pim standings`: the Ministry-style monthly lists from DATABASE_URL, as a table, CSV or XLSX."""
+"""`pim standings` (the Ministry-style monthly lists, as a table, CSV or XLSX) and `pim progress`, from
+DATABASE_URL."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from typing import Annotated, Literal
 import typer
 from rich.console import Console
 
-from pim.standings_report import csv_text, standings_tables, write_xlsx
+from pim.boards.progress_report import progress_table
+from pim.boards.standings_report import csv_text, standings_tables, write_xlsx
+from services.projector import progress_rules
 from shared.db import connect
 from shared.events import Indicator
 from shared.settings import Settings
@@ -61,3 +64,25 @@ async def _read(
         return [] if year is None else await standings(conn, as_of, indicator.value, year, group)
     finally:
         await conn.close()
+
+
+def progress_command(
+    as_known_on: Annotated[
+        dt.datetime | None, typer.Option(formats=["%Y-%m-%d"], help="show what was known on this date (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """Print each unit's progress from DATABASE_URL, as it stands or as it was known on a past date."""
+    settings = Settings()
+    if settings.database_url is None:
+        raise typer.BadParameter("set DATABASE_URL to the PIM database")
+
+    async def show() -> None:
+        conn = await connect(settings.database_url or "")
+        try:
+            known_on = as_known_on.date() if as_known_on else None
+            wide = Console(width=None if Console().is_terminal else 150)
+            wide.print(await progress_table(conn, known_on, progress_rules(settings)))
+        finally:
+            await conn.close()
+
+    asyncio.run(show())

@@ -29,9 +29,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
-from services.ingest.figure_intake import FigureIntake
-from services.ingest.file_import import import_figure_file
-from services.ingest.registry import Registry
+from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
 from shared.embedded import EmbeddedPostgres, free_port
@@ -152,7 +150,7 @@ def _serve(dsn: str, port: int) -> None:
     """The ingest API alone, in a process of its own, so the load generator does not share its CPU."""
     import uvicorn
 
-    from services.ingest.api import create_app
+    from services.ingest import create_app
 
     async def main() -> None:
         pool = await create_pool(dsn, max_size=8)

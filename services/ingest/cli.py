@@ -17,12 +17,14 @@ from rich.table import Table
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
+from services.ingest.rebuild import IngestRebuilt, rebuild_ingest_state
 from shared.auth import TokenRole, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
 from shared.db import connect, migrate
 from shared.event_store import IdempotencyConflict
 from shared.operator_db import database_url, migrated_pool
 
 tokens = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
+ingest = typer.Typer(help="The ingest service: HTTP API, files, the raw topic.")
 console = Console(width=None if Console().is_terminal else 150)
 SHOWN_ERRORS = 20
 T = TypeVar("T")
@@ -164,3 +166,18 @@ def _show_errors(errors: list[RowError]) -> None:
     for error in errors[:SHOWN_ERRORS]:
         table.add_row(str(error.row or ""), error.field, error.value or "", error.reason)
     console.print(table)
+
+
+@ingest.command("rebuild")
+def ingest_rebuild() -> None:
+    """Rebuild ingest's own state (units, tenures, last figures) from the event store (operator)."""
+
+    async def run() -> IngestRebuilt:
+        async with migrated_pool(max_size=1) as pool:
+            return await rebuild_ingest_state(pool)
+
+    rebuilt = asyncio.run(run())
+    console.print(
+        f"Rebuilt ingest's state from the event store: {rebuilt.units:,} units, {rebuilt.tenures:,} tenures,"
+        f" {rebuilt.figures:,} figure keys."
+    )

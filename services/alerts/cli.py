@@ -27,7 +27,7 @@ from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
 from shared.operator_db import migrated_pool
 from shared.settings import Settings
 
-alerts = typer.Typer(help="The alerts service, and committees' work on alerts.", invoke_without_command=True)
+alerts = typer.Typer(help="The alerts service, and committees' work on alerts.")
 console = Console(width=None if Console().is_terminal else 150)
 T = TypeVar("T")
 Token = Annotated[str | None, typer.Option(envvar="PIM_TOKEN", help="a committee token: act within its jurisdiction")]
@@ -36,7 +36,7 @@ Token = Annotated[str | None, typer.Option(envvar="PIM_TOKEN", help="a committee
 def _with_service(work: Callable[[AlertsService, asyncpg.Pool], Awaitable[T]]) -> T:
     async def run() -> T:
         async with migrated_pool() as pool:
-            return await work(AlertsService(Settings(), pool), pool)
+            return await work(AlertsService.from_settings(Settings(), pool), pool)
 
     return asyncio.run(run())
 

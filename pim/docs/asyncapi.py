@@ -14,26 +14,11 @@ from typing import Any
 import yaml
 from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
-from pydantic import BaseModel, Field
 
-from services.ingest.submissions import FiguresSubmission
-from shared.contracts import DeadLetter, ProgressChanged
+from services.ingest import FiguresSubmission
+from shared.contracts import AlertNotification, DeadLetter, ProgressChanged
 from shared.events import RecordedEvent
 from shared.settings import Settings
-
-
-class AlertNotification(BaseModel):
-    """An alert lifecycle event with the alert as it stands after it (also the webhook's body)."""
-
-    idempotency_key: str = Field(description="pim-alert-<position>: the same on every re-delivery")
-    position: int = Field(description="the event's position in the event store")
-    kind: str = Field(
-        description="AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved"
-    )
-    event: dict[str, Any]
-    alert: dict[str, Any] = Field(description="the alerts row: unit, rule, period, severity, evidence, head, …")
-    routed_to: str = Field(description="the committee it goes to (escalated_to when escalated)")
-    dashboard_url: str
 
 
 def documentation_broker(settings: Settings) -> KafkaBroker:

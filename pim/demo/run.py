@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 from rich.console import Console
 
-from pim.report import accountability_table, alert_summary_table, flagged_table, progress_table
-from pim.sample_loader import load_sample
-from pim.settle import wait_until_settled
+from pim.boards.progress_report import accountability_table, alert_summary_table, flagged_table, progress_table
+from pim.boards.standings_report import standings_tables
+from pim.demo.sample_loader import load_sample
+from pim.demo.settle import wait_until_settled
 from pim.stack import running_stack
-from pim.standings_report import standings_tables
 from shared.auth import create_token
 from shared.embedded import infrastructure
 from shared.events import Indicator

@@ -1,4 +1,4 @@
-"""Streams the bundled sample dataset (pim/sample/) through the ingest HTTP API, as a finance
+"""Streams the bundled sample dataset (pim/demo/sample/) through the ingest HTTP API, as a finance
 department and a registry clerk would."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from rich.progress import Progress
 
 
 def sample_rows(name: str) -> list[dict[str, str]]:
-    with (resources.files("pim") / "sample" / name).open(encoding="utf-8") as source:
+    with (resources.files("pim.demo") / "sample" / name).open(encoding="utf-8") as source:
         return list(csv.DictReader(source))
 
 

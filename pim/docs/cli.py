@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from pim.asyncapi import write_asyncapi
+from pim.docs.asyncapi import write_asyncapi
 
 docs = typer.Typer(help="Documents generated from the code.", no_args_is_help=True)
 console = Console()

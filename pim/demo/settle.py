@@ -8,8 +8,7 @@ import asyncio
 import time
 
 from pim.stack import Stack
-from services.alerts.facts import stale_evaluations
-from services.alerts.outbox import MAX_ATTEMPTS
+from services.alerts import MAX_ATTEMPTS, stale_evaluations
 from shared.bus import topic_end_offsets
 
 POLL_S = 0.05

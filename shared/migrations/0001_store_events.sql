@@ -39,11 +39,3 @@ CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
 CREATE TRIGGER submissions_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON submissions
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_change();
-
--- How far the relay has published, and the last broker offset it saw acknowledged per partition
--- (an end offset below that later means the broker lost its data and must be refilled).
-CREATE TABLE relay_state (
-    topic             text   PRIMARY KEY,
-    position          bigint NOT NULL,
-    partition_offsets jsonb  NOT NULL DEFAULT '{}'
-);

@@ -10,8 +10,7 @@ from typing import Any
 import asyncpg
 from rich.table import Table
 
-from services.projector.progress import ProgressRules
-from services.projector.time_travel import progress_as_known_on
+from services.projector import ProgressRules, progress_as_known_on
 from shared.display import billions, percent, points
 
 INDICATOR_LABEL = {"public_investment_disbursement": "Disbursement", "budget_revenue": "Revenue"}

@@ -1,0 +1,1 @@
+"""The benchmarks, each measure beside the raw limit of the same machine."""

@@ -1,0 +1,45 @@
+"""`pim bench …`: each benchmark beside the raw limits measured in the same run."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from pim.bench import ingest, projector
+from shared.observability import configure_logging
+from shared.settings import Settings
+
+bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
+console = Console(width=None if Console().is_terminal else 150)
+
+
+@bench.command("ingest")
+def bench_ingest(
+    rows: Annotated[int, typer.Option(help="figure rows in the bulk import")] = 1_000_000,
+    rate: Annotated[int, typer.Option(help="single-report requests per second for the latency run")] = 200,
+    seconds: Annotated[int, typer.Option(help="length of the latency run")] = 10,
+    output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/ingest.json"),
+) -> None:
+    """Bulk CSV import into the event store vs raw COPY; HTTP latency p50/p99 at a fixed rate."""
+    configure_logging(False)
+    result = asyncio.run(ingest.run_ingest_bench(Settings(), rows, rate, seconds, console))
+    ingest.show(result, console)
+    ingest.save(result, output)
+    console.print(f"Written to {output}")
+
+
+@bench.command("projector")
+def bench_projector(
+    events: Annotated[int, typer.Option(help="events in the store and on the ledger")] = 2_000_000,
+    output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/projector.json"),
+) -> None:
+    """Live consumption from Kafka and rebuild from the store, beside raw getmany and one SQL statement."""
+    configure_logging(False)
+    result = asyncio.run(projector.run_projector_bench(Settings(), events, console))
+    projector.show(result, console)
+    projector.save(result, output)
+    console.print(f"Written to {output}")

@@ -1,0 +1,119 @@
+"""What an evaluation records, decided from the facts, the findings and the unit's open alerts alone (no
+I/O, so tests hand it facts built in memory): each raise, refresh, escalation and resolution as the event
+the store will hold, with the fingerprint of the alert it is about."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.alerts.config import Routing
+from services.alerts.facts import UnitYearFacts
+from services.alerts.lifecycle import OpenAlert, decide
+from services.alerts.routing import committee_for, escalation_target
+from services.alerts.rules import Finding
+from shared.events import AlertEscalated, AlertRaised, AlertRefreshed, AlertResolved, DomainEvent
+from shared.responsibility import responsible_on
+
+
+@dataclass(frozen=True)
+class CurrentAlert:
+    """An open alert as its row holds it: what a refresh compares the finding with."""
+
+    fingerprint: str
+    rule: str
+    severity: str
+    escalated_to: str | None
+    summary: str
+    evidence: dict[str, str]
+    responsible_leader_id: str | None
+
+
+def alert_events(
+    facts: UnitYearFacts, findings: list[Finding], current: Mapping[str, CurrentAlert], routing: Routing,
+    today: dt.date,
+) -> list[tuple[DomainEvent, str]]:  # fmt: skip
+    """The events one evaluation records, in order, each with its alert's fingerprint."""
+    unit_code = facts.unit.unit_code
+    open_alerts = {key: OpenAlert(key, a.rule, a.severity, a.escalated_to) for key, a in current.items()}
+    decision = decide(unit_code, findings, open_alerts)
+    committee = committee_for(facts.unit, routing.top_committee)
+    recorded: list[tuple[DomainEvent, str]] = []
+    for finding in decision.raise_:
+        recorded.append((_raised(facts, finding, committee), finding.fingerprint(unit_code)))
+    for finding in decision.refresh:  # still found: the latest evidence, and who answers for it now
+        key = finding.fingerprint(unit_code)
+        refreshed = _refreshed(facts, finding, current[key])
+        if refreshed is not None:  # every change to an alert is an event: the log holds its whole story
+            recorded.append((refreshed, key))
+    for finding in decision.escalate:
+        escalated = AlertEscalated(
+            fingerprint=finding.fingerprint(unit_code),
+            unit_code=unit_code,
+            from_committee=committee,
+            to_committee=escalation_target(facts.unit, routing.top_committee, routing.top_escalation),
+            reason=f"behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
+            as_of=finding.on,
+        )
+        recorded.append((escalated, finding.fingerprint(unit_code)))
+    for alert in decision.resolve:
+        resolved = AlertResolved(
+            fingerprint=alert.fingerprint,
+            unit_code=unit_code,
+            as_of=today,
+            reason="condition no longer found (back on track or corrected figures)",
+        )
+        recorded.append((resolved, alert.fingerprint))
+    return recorded
+
+
+def _raised(facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:
+    leader_id, leader_name, evidence = _answerable(facts, finding)
+    return AlertRaised(
+        fingerprint=finding.fingerprint(facts.unit.unit_code),
+        unit_code=facts.unit.unit_code,
+        indicator=finding.indicator,
+        plan_year=facts.plan_year,
+        rule=finding.rule,
+        period=finding.period,
+        severity=finding.severity,
+        as_of=finding.on,
+        summary=finding.summary,
+        responsible_leader_id=leader_id,
+        responsible_leader_name=leader_name,
+        committee=committee,
+        evidence=evidence,
+    )
+
+
+def _refreshed(facts: UnitYearFacts, finding: Finding, alert: CurrentAlert) -> AlertRefreshed | None:
+    """The event that brings an open alert up to a finding that persists, or None if nothing changed."""
+    leader_id, leader_name, evidence = _answerable(facts, finding)
+    now = (finding.severity, finding.summary, evidence, leader_id)
+    if now == (alert.severity, alert.summary, alert.evidence, alert.responsible_leader_id):
+        return None
+    return AlertRefreshed(
+        fingerprint=finding.fingerprint(facts.unit.unit_code),
+        unit_code=facts.unit.unit_code,
+        severity=finding.severity,
+        previous_severity=alert.severity if alert.severity != finding.severity else None,
+        as_of=finding.on,
+        summary=finding.summary,
+        responsible_leader_id=leader_id,
+        responsible_leader_name=leader_name,
+        evidence=evidence,
+    )
+
+
+def _answerable(facts: UnitYearFacts, finding: Finding) -> tuple[str | None, str | None, dict[str, str]]:
+    """The head (or acting head) in post on the finding's date — none when vacant — and the evidence with
+    the deputy in charge of the indicator added. For a vote, the leader voted on."""
+    evidence = dict(finding.evidence)
+    if finding.indicator is None:
+        return evidence["leader_id"], evidence["leader_name"] or None, evidence
+    responsible = responsible_on(facts.tenures, finding.indicator, finding.on)
+    if responsible.deputy is not None:
+        evidence["deputy_in_charge"] = responsible.deputy.leader_name
+    head = responsible.head
+    return (head.leader_id if head else None), (head.leader_name if head else None), evidence

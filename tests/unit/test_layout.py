@@ -1,0 +1,113 @@
+"""The house rules the folders are meant to say: who imports whom, and who writes which table.
+
+- A service imports only `shared/` and itself; `shared/` imports no service; `pim/` takes from a service
+  only what its package exports (`services/<name>/__init__.py`'s `__all__`).
+- Every migration names its owner; every table and view is created by one owner's migrations; every
+  statement that writes a table is in its owner's code.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import re
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from shared.db import OWNERS, migration_files, migration_owner
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
+CREATED = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_]+)", re.I)
+WRITTEN = re.compile(
+    r"""\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE|COPY)\s+(?:public\.)?([a-z_]+)"""
+    r"""|copy_(?:records_to_table|rows_as_csv|to_table)\((?:conn,\s*)?["']([a-z_]+)["']"""
+)
+# Writes outside the owner's code, each with its reason.
+FOREIGN_WRITES = {
+    ("pim/bench/projector.py", "events"): "the benchmark generates a 2,000,000-event store in SQL, as its input",
+}
+
+
+def _modules(folder: str) -> list[Path]:
+    return sorted((ROOT / folder).rglob("*.py"))
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every `import` and `from … import` in the file."""
+    found: list[tuple[str, list[str]]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, [alias.name for alias in node.names]))
+    return found
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_a_service_imports_only_shared_and_itself(service: str) -> None:
+    reaching = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in _modules(f"services/{service}")
+        for module, _ in _imports(path)
+        if module.startswith(("services.", "pim")) and not module.startswith(f"services.{service}")
+    ]
+    assert reaching == []
+
+
+def test_shared_imports_no_service_and_no_wing() -> None:
+    reaching = [
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in _modules("shared")
+        for module, _ in _imports(path)
+        if module.startswith(("services", "pim"))
+    ]
+    assert reaching == []
+
+
+def test_pim_takes_from_a_service_only_what_it_exports() -> None:
+    internal = []
+    for path in _modules("pim"):
+        for module, names in _imports(path):
+            if not module.startswith("services"):
+                continue
+            parts = module.split(".")
+            exported = set(getattr(importlib.import_module(module), "__all__", ())) if len(parts) == 2 else set()
+            internal += [f"{path.relative_to(ROOT)}: {module}.{name}" for name in names if name not in exported]
+            if len(parts) != 2 or not names:
+                internal.append(f"{path.relative_to(ROOT)}: import {module}")
+    assert internal == []
+
+
+def _created_by_owner() -> dict[str, set[str]]:
+    owners: dict[str, set[str]] = defaultdict(set)
+    for name, sql in migration_files():
+        for relation in CREATED.findall(sql):
+            owners[relation.lower()].add(migration_owner(name))
+    return owners
+
+
+def test_every_migration_names_its_owner_and_every_relation_has_one() -> None:
+    owners = _created_by_owner()
+    assert owners, "no CREATE TABLE found: the pattern no longer matches the migrations"
+    assert {relation: sorted(o) for relation, o in owners.items() if len(o) != 1} == {}
+    with pytest.raises(ValueError, match="names no owner"):
+        migration_owner("0099_misc.sql")
+
+
+def test_every_table_is_written_only_by_its_owner() -> None:
+    owners = {relation: next(iter(o)) for relation, o in _created_by_owner().items()}
+    misplaced = []
+    for folder in ("shared", "services", "pim"):
+        for path in _modules(folder):
+            relative = path.relative_to(ROOT).as_posix()
+            for match in WRITTEN.finditer(path.read_text(encoding="utf-8")):
+                table = match.group(1) or match.group(2)
+                owner = owners.get(table)
+                if owner is None or (relative, table) in FOREIGN_WRITES:
+                    continue  # a temporary table of the writer's own, or a reasoned exception
+                if not relative.startswith(OWNERS[owner]):
+                    misplaced.append(f"{relative} writes {table} (owner: {owner}, {OWNERS[owner]})")
+    assert misplaced == []
