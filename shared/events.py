@@ -54,7 +54,15 @@ class DomainEvent(BaseModel):
         return None
 
 
-UnitCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")]
+# Field limits, defined once: the models use them, and so do the fast parsers that check rows before a
+# model is made (ingest's file rows) and the HTTP query parameters.
+CODE_MAX_LENGTH = 64  # unit codes, categories, project codes
+UNIT_CODE_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+FIRST_PLAN_YEAR, LAST_PLAN_YEAR = 2000, 2100
+REASON_MAX_LENGTH = 500  # a correction's or an adjustment's reason
+PlanYear = Annotated[int, Field(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR)]
+
+UnitCode = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
 
 
@@ -101,7 +109,7 @@ class TargetSet(DomainEvent):
     type: Literal["TargetSet"] = "TargetSet"
     unit_code: UnitCode
     indicator: Indicator
-    plan_year: int = Field(ge=2000, le=2100)
+    plan_year: PlanYear
     amount: Amount = Field(ge=0, description="annual estimate / capital plan, VND")
     decision_number: Annotated[str, Field(max_length=128)] = ""
     decision_date: dt.date | None = None
@@ -109,8 +117,8 @@ class TargetSet(DomainEvent):
 
 
 AmountKind = Literal["cumulative", "period"]
-Category = Annotated[str, Field(min_length=1, max_length=64)]
-ProjectCode = Annotated[str, Field(min_length=1, max_length=64)]
+Category = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH)]
+ProjectCode = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH)]
 
 
 class FigureFields(DomainEvent):
@@ -122,7 +130,7 @@ class FigureFields(DomainEvent):
     """
 
     unit_code: UnitCode
-    plan_year: int = Field(ge=2000, le=2100)
+    plan_year: PlanYear
     category: Category
     project_code: ProjectCode | None = None
     as_of: dt.date
@@ -158,7 +166,7 @@ class FigureCorrected(FigureFields):
 
     type: Literal["FigureCorrected"] = "FigureCorrected"
     indicator: Indicator
-    reason: Annotated[str, Field(min_length=1, max_length=500)]
+    reason: Annotated[str, Field(min_length=1, max_length=REASON_MAX_LENGTH)]
 
 
 class TargetAdjusted(DomainEvent):
@@ -168,12 +176,12 @@ class TargetAdjusted(DomainEvent):
     type: Literal["TargetAdjusted"] = "TargetAdjusted"
     unit_code: UnitCode
     indicator: Indicator
-    plan_year: int = Field(ge=2000, le=2100)
+    plan_year: PlanYear
     amount: Amount = Field(ge=0, description="the adjusted annual target, VND")
     late_supplement: Amount = Field(
         default=Decimal(0), ge=0, description="capital supplemented after 30 September, VND"
     )
-    reason: Annotated[str, Field(max_length=500)] = ""
+    reason: Annotated[str, Field(max_length=REASON_MAX_LENGTH)] = ""
     decision_number: Annotated[str, Field(max_length=128)] = ""
     decision_date: dt.date | None = None
     decision_authority: Annotated[str, Field(max_length=300)] = ""

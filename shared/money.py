@@ -13,6 +13,9 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 MAX_DECIMAL_PLACES = 2
+# Far above any budget (the whole state budget is ~2 × 10^15 VND) and far inside what every reader's
+# arithmetic holds exactly: an amount at or above it is a typing error or an attack, refused at the door.
+MAX_AMOUNT = Decimal(10) ** 18
 _PLAIN_DECIMAL = re.compile(r"-?\d{1,20}(?:\.\d+)?")  # no exponent, no separators: one spelling per value
 
 
@@ -30,6 +33,8 @@ def parse_exact_amount(value: Any) -> Decimal:
         raise ValueError(f"amount must be an integer or a decimal string, got {type(value).__name__}")
     if not amount.is_finite():
         raise ValueError(f"amount {value!r} is not a finite number")
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(f"amount {value!r} is implausibly large: amounts are below 10^18 VND (a million tỷ đồng)")
     exponent = amount.as_tuple().exponent
     if isinstance(exponent, int) and exponent < -MAX_DECIMAL_PLACES:
         raise ValueError(f"amount {value!r} has more than {MAX_DECIMAL_PLACES} decimal places")

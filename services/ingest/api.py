@@ -40,10 +40,7 @@ from services.ingest.submissions import (
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
 from shared.auth import Principal, Unauthenticated, bearer_principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
-from shared.events import (
-    DomainEvent,
-    Indicator,
-)
+from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
 from shared.standings import latest_plan_year, standings, standings_json
 
 EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
@@ -265,7 +262,9 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         as_of: Annotated[dt.date, Query(description="the lists as of this date (YYYY-MM-DD)")],
         group: Annotated[str | None, Query(description="one assessment group, e.g. national")] = None,
         indicator: Indicator = Indicator.DISBURSEMENT,
-        plan_year: Annotated[int | None, Query(ge=2000, le=2100, description="default: the newest")] = None,
+        plan_year: Annotated[
+            int | None, Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR, description="default: the newest")
+        ] = None,
     ) -> JSONResponse:
         """The Ministry-style lists the projector keeps: per assessment group, on its latest date on or
         before `as_of`, the weighted average, the counts, and the units at or above, below and not assessed,

@@ -12,12 +12,21 @@ from typing import NamedTuple
 
 from services.ingest.errors import ErrorLog, RowError
 from shared.categories import known_categories, unknown_category
-from shared.events import FigureCorrected, FigureFields, FigureReported, Indicator, plan_window
-from shared.money import MAX_DECIMAL_PLACES
+from shared.events import (
+    CODE_MAX_LENGTH,
+    FIRST_PLAN_YEAR,
+    LAST_PLAN_YEAR,
+    REASON_MAX_LENGTH,
+    UNIT_CODE_PATTERN,
+    FigureCorrected,
+    FigureFields,
+    FigureReported,
+    Indicator,
+    plan_window,
+)
+from shared.money import MAX_AMOUNT, MAX_DECIMAL_PLACES
 
 DEFAULT_KNOWN = known_categories(())
-
-MAX_AMOUNT = Decimal(10) ** 18  # VND; far above any budget, below numeric trouble
 
 
 class FigureRow(NamedTuple):
@@ -234,8 +243,10 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
     document_date = take("document_date", parse_date_cell, required=False)
     reason_raw = cells.get("correction_reason")
     reason = str(reason_raw).strip() if reason_raw not in (None, "") else None
-    if reason is not None and len(reason) > 500:
-        problems.append(RowError(row, "correction_reason", reason[:40] + "…", "longer than 500 characters"))
+    if reason is not None and len(reason) > REASON_MAX_LENGTH:
+        problems.append(
+            RowError(row, "correction_reason", reason[:40] + "…", f"longer than {REASON_MAX_LENGTH} characters")
+        )
     if problems:
         for problem in problems:
             errors.add(problem)
@@ -253,26 +264,27 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
         reason,
         document_date,  # type: ignore[arg-type]
     )
-    if figure.plan_year < 2000 or figure.plan_year > 2100:
-        errors.add(RowError(row, "plan_year", str(figure.plan_year), "expected a year between 2000 and 2100"))
+    if not FIRST_PLAN_YEAR <= figure.plan_year <= LAST_PLAN_YEAR:
+        reason = f"expected a year between {FIRST_PLAN_YEAR} and {LAST_PLAN_YEAR}"
+        errors.add(RowError(row, "plan_year", str(figure.plan_year), reason))
         return None
     return figure
 
 
-_CODE = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
+_CODE = re.compile(UNIT_CODE_PATTERN)
 
 
 def _unit_code(value: object) -> str:
     text = str(value).strip()
-    if not _CODE.fullmatch(text):
-        raise ValueError("a unit code is 1–64 letters, digits, '.', '_' or '-'")
+    if not _CODE.fullmatch(text) or len(text) > CODE_MAX_LENGTH:
+        raise ValueError(f"a unit code is 1–{CODE_MAX_LENGTH} letters, digits, '.', '_' or '-'")
     return text
 
 
 def _label(value: object, what: str) -> str:
     text = str(value).strip()
-    if len(text) > 64:
-        raise ValueError(f"{what} is longer than 64 characters")
+    if len(text) > CODE_MAX_LENGTH:
+        raise ValueError(f"{what} is longer than {CODE_MAX_LENGTH} characters")
     return text
 
 
@@ -334,14 +346,14 @@ class FigureCellParser:
         measured = _CLEAN_INDICATORS.get(indicator)
         if (
             measured is None
-            or not _CODE.fullmatch(unit)
+            or not (_CODE.fullmatch(unit) and len(unit) <= CODE_MAX_LENGTH)
             or not (len(year) == 4 and year.isdigit())
-            or not 0 < len(category) <= 64
+            or not 0 < len(category) <= CODE_MAX_LENGTH
             or not (len(as_of) == 10 and as_of[4] == "-")
             or not (amount.isdigit() and len(amount) <= 18)
         ):
             return None
-        if project not in (None, "") and not (isinstance(project, str) and len(project.strip()) <= 64):
+        if project not in (None, "") and not (isinstance(project, str) and len(project.strip()) <= CODE_MAX_LENGTH):
             return None
         if kind in (None, ""):
             kind = "cumulative"
@@ -354,7 +366,7 @@ class FigureCellParser:
         except ValueError:
             return None
         plan_year = int(year)
-        if not 2000 <= plan_year <= 2100:
+        if not FIRST_PLAN_YEAR <= plan_year <= LAST_PLAN_YEAR:
             return None
         return FigureRow(
             row, measured, unit, plan_year, category, project.strip() if isinstance(project, str) else "", date,

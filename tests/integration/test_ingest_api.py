@@ -86,7 +86,15 @@ async def test_a_later_report_for_the_same_date_supersedes(ingest: Ingest) -> No
 
 @pytest.mark.parametrize(
     ("amount", "reason"),
-    [(1000.5, "floating-point"), ("1000.123", "decimal places"), ("1.234.567", "plain decimal"), ("1e6", "plain")],
+    [
+        (1000.5, "floating-point"),
+        ("1000.123", "decimal places"),
+        ("1.234.567", "plain decimal"),
+        ("1e6", "plain"),
+        (10**40, "implausibly large"),
+        (str(10**18), "implausibly large"),
+        (-(10**19), "implausibly large"),
+    ],  # fmt: skip
 )
 async def test_money_in_json_must_be_exact_and_plain(ingest: Ingest, amount: object, reason: str) -> None:
     response = await ingest.figures(disbursement(amount=amount))

@@ -4,7 +4,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.events import DisbursementReported
-from shared.money import parse_exact_amount
+from shared.money import MAX_AMOUNT, parse_exact_amount
 
 
 def report(amount: object) -> DisbursementReported:
@@ -52,3 +52,10 @@ def test_amount_serialises_to_a_json_string_without_losing_digits() -> None:
 def test_negative_reported_amount_is_refused() -> None:
     with pytest.raises(ValidationError):
         report(-1)
+
+
+def test_an_amount_at_or_above_the_bound_is_refused_and_just_below_it_is_taken() -> None:
+    assert parse_exact_amount(MAX_AMOUNT - 1) == MAX_AMOUNT - 1
+    for value in (MAX_AMOUNT, 10**40, str(10**18), -(10**18)):
+        with pytest.raises(ValueError, match="implausibly large"):
+            parse_exact_amount(value)
