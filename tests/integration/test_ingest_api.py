@@ -94,7 +94,7 @@ async def test_a_later_report_for_the_same_date_supersedes(ingest: Ingest) -> No
         (10**40, "implausibly large"),
         (str(10**18), "implausibly large"),
         (-(10**19), "implausibly large"),
-    ],  # fmt: skip
+    ],
 )
 async def test_money_in_json_must_be_exact_and_plain(ingest: Ingest, amount: object, reason: str) -> None:
     response = await ingest.figures(disbursement(amount=amount))
