@@ -25,8 +25,8 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench.ingest import PeakMemory
+from pim.bench.year_to_date_sql import YEAR_TO_DATE_SQL
 from services.ingest import Registry
-from services.projector import PROGRESS_ACTUALS
 from services.relay import Relay
 from shared.db import create_pool, migrate
 from shared.embedded import infrastructure
@@ -221,7 +221,7 @@ async def run_projector_bench(settings: Settings, events: int, console: Console)
                 keys = await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures")
                 started = time.perf_counter()
                 await conn.fetch(
-                    PROGRESS_ACTUALS, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], None
+                    YEAR_TO_DATE_SQL, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], None
                 )
                 raw_sql_seconds = time.perf_counter() - started
         finally:

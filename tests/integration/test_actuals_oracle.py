@@ -1,5 +1,5 @@
 """The projector's year-to-date arithmetic (pure Python) against one set-based SQL statement written
-independently (`PROGRESS_ACTUALS`, also the benchmark's raw limit), on random figures: supersession,
+independently (`YEAR_TO_DATE_SQL`, also the benchmark's raw limit), on random figures: supersession,
 cumulative and period reports, several categories and projects, a merger."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pim.bench.year_to_date_sql import YEAR_TO_DATE_SQL
 from services.projector.actuals import TOTAL, Figure, actuals
-from services.projector.progress_rows import PROGRESS_ACTUALS
 
 pytestmark = pytest.mark.postgres
 DISB = "public_investment_disbursement"
@@ -51,7 +51,7 @@ async def both_ways(conn: asyncpg.Connection, rows: list[tuple[object, ...]], me
         await conn.execute("SET LOCAL enable_nestloop = off")
         sql = {
             (r["as_of"], r["category"]): r["actual_ytd"]
-            for r in await conn.fetch(PROGRESS_ACTUALS, ["hue"], [DISB], [2025], None)
+            for r in await conn.fetch(YEAR_TO_DATE_SQL, ["hue"], [DISB], [2025], None)
         }
     own = [f for f in figures if f.source == "hue" or merged == "own_only"]
     return actuals("hue", own, {"quang-tri": MERGER} if merged else {}), sql
