@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -121,6 +121,22 @@ Category = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH)]
 ProjectCode = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH)]
 
 
+class FigureLine(NamedTuple):
+    """A figure's values in one flat shape, the one every table of figures takes (ingest's staging and
+    state, the projector's `figures`): plain values, `project_code` '' for the unit as a whole."""
+
+    unit_code: str
+    indicator: Indicator
+    plan_year: int
+    category: str
+    project_code: str
+    as_of: dt.date
+    amount_kind: str  # cumulative | period
+    amount: Decimal
+    correction_reason: str | None
+    document_date: dt.date | None  # a backfill's source-document date
+
+
 class FigureFields(DomainEvent):
     """An amount for one unit, category (revenue) or capital source (disbursement), as of a date.
 
@@ -142,6 +158,14 @@ class FigureFields(DomainEvent):
 
     def occurred_on(self) -> dt.date:
         return self.as_of
+
+    def line(self) -> FigureLine:
+        indicator: Indicator = getattr(self, "indicator")  # noqa: B009 - a class attribute or a field, per kind
+        reason: str | None = getattr(self, "reason", None)
+        return FigureLine(
+            self.unit_code, indicator, self.plan_year, self.category, self.project_code or "", self.as_of,
+            self.amount_kind, self.amount, reason, self.document_date,
+        )  # fmt: skip
 
 
 class FigureReported(FigureFields):

@@ -41,10 +41,7 @@ CREATE TEMP TABLE IF NOT EXISTS staged_figures (
 );
 CREATE TEMP TABLE IF NOT EXISTS rejected_rows (row_no integer PRIMARY KEY);
 """
-_STAGE_COLUMNS = (
-    "row_no", "indicator", "unit_code", "plan_year", "category", "project_code", "as_of", "amount_kind", "amount",
-    "correction_reason", "document_date",
-)  # fmt: skip
+_STAGE_COLUMNS = ("row_no", *FigureRow._fields[1:])
 
 _UNKNOWN_OR_MERGED = """
 SELECT s.row_no, s.unit_code, s.as_of, u.unit_code IS NULL AS unknown, u.merged_into, u.merged_on

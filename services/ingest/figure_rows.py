@@ -18,9 +18,7 @@ from shared.events import (
     LAST_PLAN_YEAR,
     REASON_MAX_LENGTH,
     UNIT_CODE_PATTERN,
-    FigureCorrected,
     FigureFields,
-    FigureReported,
     Indicator,
     plan_window,
 )
@@ -30,12 +28,13 @@ DEFAULT_KNOWN = known_categories(())
 
 
 class FigureRow(NamedTuple):
-    """One parsed figure, ready to stage; the shape every channel converges on. A tuple, in the staging
-    table's column order, because a million-row import stages a million of them."""
+    """One parsed figure, ready to stage: its row number, then `FigureLine`'s fields in their order (a
+    test holds the two equal). The shape every channel converges on; a tuple of its own rather than a
+    row number beside a FigureLine, because a million-row import stages a million of them as they are."""
 
     row: int
-    indicator: Indicator
     unit_code: str
+    indicator: Indicator
     plan_year: int
     category: str
     project_code: str  # '' for the unit as a whole
@@ -253,8 +252,8 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
         return None
     figure = FigureRow(
         row,
-        indicator,  # type: ignore[arg-type]
         unit_code,  # type: ignore[arg-type]
+        indicator,  # type: ignore[arg-type]
         plan_year,  # type: ignore[arg-type]
         category,  # type: ignore[arg-type]
         project_code or "",  # type: ignore[arg-type]
@@ -290,25 +289,7 @@ def _label(value: object, what: str) -> str:
 
 def figure_from_event(event: FigureFields, row: int) -> FigureRow:
     """The JSON channels send events; they converge on the same row shape as files."""
-    if isinstance(event, FigureCorrected):
-        indicator, reason = event.indicator, event.reason
-    elif isinstance(event, FigureReported):
-        indicator, reason = type(event).indicator, None
-    else:
-        raise TypeError(f"not a figure event: {type(event).__name__}")
-    return FigureRow(
-        row,
-        indicator,
-        event.unit_code,
-        event.plan_year,
-        event.category,
-        event.project_code or "",
-        event.as_of,
-        event.amount_kind,
-        event.amount,
-        reason,
-        event.document_date,
-    )
+    return FigureRow(row, *event.line())
 
 
 _CLEAN_INDICATORS = {
@@ -369,6 +350,6 @@ class FigureCellParser:
         if not FIRST_PLAN_YEAR <= plan_year <= LAST_PLAN_YEAR:
             return None
         return FigureRow(
-            row, measured, unit, plan_year, category, project.strip() if isinstance(project, str) else "", date,
+            row, unit, measured, plan_year, category, project.strip() if isinstance(project, str) else "", date,
             kind, Decimal(amount), None,
         )  # fmt: skip

@@ -18,8 +18,8 @@ from services.projector.touched import ProgressKey, Touched
 from shared.bus import decode_recorded
 from shared.events import (
     ConfidenceVoteRecorded,
-    FigureCorrected,
     FigureFields,
+    FigureLine,
     LeaderAppointed,
     LeaderLeft,
     RecordedEvent,
@@ -84,25 +84,10 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 touched.know(key, target_known_on[-1])
                 touched.saw_known(target_known_on[-1], target_known_on[-1])
             case FigureFields():
-                indicator = event.indicator.value
-                reason = event.reason if isinstance(event, FigureCorrected) else None
-                known_on = event.document_date or recorded.recorded_at.date()
-                figures.append(
-                    (
-                        position,
-                        event.unit_code,
-                        indicator,
-                        event.plan_year,
-                        event.category,
-                        event.project_code or "",
-                        event.as_of,
-                        event.amount_kind,
-                        event.amount,
-                        reason,
-                        known_on,
-                    )
-                )
-                key = ProgressKey(event.unit_code, indicator, event.plan_year)
+                line = event.line()
+                known_on = line.document_date or recorded.recorded_at.date()
+                figures.append((position, *line[:-1], known_on))  # `figures` keeps when it became known
+                key = ProgressKey(line.unit_code, line.indicator.value, line.plan_year)
                 touched.touch(key, event.as_of)
                 touched.know(key, known_on)
                 touched.saw_known(known_on, known_on)
@@ -263,7 +248,4 @@ async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touch
     return touched
 
 
-_FIGURE_COLUMNS = (
-    "position", "unit_code", "indicator", "plan_year", "category", "project_code", "as_of", "amount_kind", "amount",
-    "correction_reason", "known_on",
-)  # fmt: skip
+_FIGURE_COLUMNS = ("position", *FigureLine._fields[:-1], "known_on")

@@ -13,7 +13,7 @@ from services.ingest.figure_rows import (
     parse_money_text,
 )
 from shared.categories import known_categories
-from shared.events import Indicator
+from shared.events import FigureLine, Indicator
 
 TODAY = dt.date(2025, 11, 15)
 
@@ -140,3 +140,7 @@ def test_a_declared_category_is_known() -> None:
     known = known_categories([("public_investment_disbursement", "provincial_bonds")])
     assert check_figure(figure(category="provincial_bonds"), TODAY, known) == []
     assert check_figure(figure(category="provincial_bonds"), TODAY) != []  # only where it was declared
+
+
+def test_a_figure_row_is_its_row_number_then_the_shared_figure_line() -> None:
+    assert FigureRow._fields == ("row", *FigureLine._fields)
