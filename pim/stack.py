@@ -105,7 +105,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         if "relay" in services:
             start("relay", Relay(settings, pool).run())
         if "projector" in services:
-            start("projector", Projector(settings, pool).run())
+            start("projector", Projector.from_settings(settings, pool).run())
         if "alerts" in services:
             alerts = AlertsService.from_settings(settings, pool)
             alerts_broker = build_alerts_broker(settings, alerts)

@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 
 from services.projector import pending
 from services.projector.facts import write_ledger_messages
+from services.projector.progress import ProgressRules
 from services.projector.recompute import recompute
 from services.projector.rules_config import progress_rules
 from shared import locks
@@ -56,14 +57,21 @@ class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class Projector:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+    """The ledger consumer. Handed its rules (no I/O when built): `from_settings` reads the pace and
+    assessment files."""
+
+    def __init__(self, settings: Settings, pool: asyncpg.Pool, rules: ProgressRules) -> None:
         self._settings = settings
         self._pool = pool
         self._topic = settings.ledger_topic
-        self._rules = progress_rules(settings)
+        self._rules = rules
         self._consumer: AIOKafkaConsumer | None = None
         self._pending_since: float | None = time.monotonic()  # a previous run may have left work pending
         self._last_recompute_s = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings, pool: asyncpg.Pool) -> Projector:
+        return cls(settings, pool, progress_rules(settings))
 
     async def run(self) -> None:
         await ensure_topics(self._settings)

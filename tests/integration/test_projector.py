@@ -102,7 +102,7 @@ async def test_projection_is_exact_and_survives_duplicates_and_restarts(settings
     await ensure_topics(settings)
     store = EventStore(pool)
     await seed(store)
-    async with running(Relay(settings, pool).run(), Projector(settings, pool).run()):
+    async with running(Relay(settings, pool).run(), Projector.from_settings(settings, pool).run()):
         await eventually(lambda: caught_up(settings, pool), what="projector caught up")
         await eventually(lambda: _has_rows(pool, len(UNITS)), what="progress rows")
     first = await progress_rows(pool)
@@ -124,7 +124,7 @@ async def test_projection_is_exact_and_survives_duplicates_and_restarts(settings
         await producer.stop()
 
     # A fresh projector instance (a restart) resumes from the checkpoint stored with the rows.
-    async with running(Projector(settings, pool).run()):
+    async with running(Projector.from_settings(settings, pool).run()):
         await eventually(lambda: caught_up(settings, pool), what="projector caught up after duplicates")
     assert await progress_rows(pool) == first
     async with pool.acquire() as conn:
@@ -157,7 +157,7 @@ async def test_rows_and_checkpoint_commit_together(settings: Settings, pool: asy
         ]
     }
     with pytest.raises(asyncpg.RaiseError, match="disk full"):
-        await Projector(settings, pool).apply_batches(batch)
+        await Projector.from_settings(settings, pool).apply_batches(batch)
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM figures") == 0
         assert await conn.fetchval("SELECT count(*) FROM unit_progress") == 0
@@ -174,13 +174,13 @@ async def test_work_left_pending_by_a_crash_is_done_by_the_next_run(settings: Se
     batches: dict[TopicPartition, list[Any]] = {}
     for record in records:
         batches.setdefault(TopicPartition(record.topic, record.partition), []).append(record)
-    await Projector(settings, pool).apply_batches(batches)  # and the process dies here
+    await Projector.from_settings(settings, pool).apply_batches(batches)  # and the process dies here
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM figures") == 60
         assert await conn.fetchval("SELECT count(*) FROM unit_progress") == 0
         assert await conn.fetchval("SELECT count(*) FROM projector_pending") > 0
 
-    async with running(Projector(settings, pool).run()):
+    async with running(Projector.from_settings(settings, pool).run()):
         await eventually(lambda: caught_up(settings, pool), what="pending work recomputed")
     assert [r[2] for r in await progress_rows(pool)] == [Decimal(30 * 10**9)] * len(UNITS)
 
@@ -238,7 +238,7 @@ async def test_instances_recompute_one_at_a_time(settings: Settings, pool: async
         await pending.record(conn, await write_facts(conn, await store.read_after(0)))
     async with pool.acquire() as other, other.transaction():
         await other.execute("SELECT pg_advisory_xact_lock($1)", RECOMPUTE_LOCK)  # another instance recomputing
-        waiting = asyncio.create_task(Projector(settings, pool).recompute_pending())
+        waiting = asyncio.create_task(Projector.from_settings(settings, pool).recompute_pending())
         await eventually(lambda: _waits_for_advisory_lock(other, RECOMPUTE_LOCK), what="recompute waiting")
         assert not waiting.done()
     changes = await asyncio.wait_for(waiting, timeout=30)
