@@ -111,3 +111,11 @@ def test_every_table_is_written_only_by_its_owner() -> None:
                 if not relative.startswith(OWNERS[owner]):
                     misplaced.append(f"{relative} writes {table} (owner: {owner}, {OWNERS[owner]})")
     assert misplaced == []
+
+
+def test_the_projector_rebuild_covers_every_table_and_view_the_projector_owns() -> None:
+    from services.projector.rebuild import READ_MODELS, VIEWS
+
+    owned = {relation for relation, owner in _created_by_owner().items() if owner == {"projector"}}
+    bookkeeping = {"projector_offsets", "projector_pending"}  # where it is in the topic, and work still to do
+    assert owned - bookkeeping == set(READ_MODELS) | set(VIEWS)
