@@ -10,6 +10,7 @@ import logging
 from typing import Any
 
 import asyncpg
+import httpx
 
 from services.alerts.delivery import AlertmanagerSender, alertmanager_alert, senders
 from services.alerts.outbox import Dispatcher, alert_view
@@ -20,6 +21,9 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60.0  # at the latest; sooner after progress changed
+# What a dependency being away raises: the database (refused, restarting, connection lost) or an HTTP
+# peer (refused, timed out, answered 5xx).
+DEPENDENCY_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, httpx.HTTPError)
 DEBOUNCE_SECONDS = 1.0
 
 
@@ -53,19 +57,25 @@ class AlertsRuntime:
             await producer.stop()
 
     async def _tick(self, seconds: float, alertmanager: AlertmanagerSender | None) -> None:
+        """Sweep, then re-push the open alerts to Alertmanager, until cancelled. Neither step's dependency
+        being down (PostgreSQL, Alertmanager) stops the loop, nor keeps the other step from running."""
         while True:
             try:
                 await self.service.sweep()
-                if alertmanager is not None:
-                    messages = await open_alert_views(
-                        self._pool, self.service.clock(), self._settings.pim_dashboard_url
-                    )
-                    now = dt.datetime.now(dt.UTC)
-                    await alertmanager.push([alertmanager_alert(m, now) for m in messages])
-            except (OSError, asyncpg.PostgresError) as error:
+            except DEPENDENCY_ERRORS as error:
                 log.warning("alerts: scheduled sweep failed (%s); next try in %.0f s", error, seconds)
+            if alertmanager is not None:
+                try:
+                    await self._refresh_alertmanager(alertmanager)
+                except DEPENDENCY_ERRORS as error:
+                    log.warning("alerts: Alertmanager refresh failed (%s); next try in %.0f s", error, seconds)
             # Progress changed: a unit's peers may have moved too (their facts did not), so sweep again soon.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.service.progress_seen.wait(), timeout=seconds)
                 await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of notifications land: one sweep for all
             self.service.progress_seen.clear()
+
+    async def _refresh_alertmanager(self, alertmanager: AlertmanagerSender) -> None:
+        messages = await open_alert_views(self._pool, self.service.clock(), self._settings.pim_dashboard_url)
+        now = dt.datetime.now(dt.UTC)
+        await alertmanager.push([alertmanager_alert(m, now) for m in messages])
