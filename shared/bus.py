@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -46,16 +48,34 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
     )
 
 
-def make_consumer(settings: Settings, *topics: str, group: str, **options: Any) -> AIOKafkaConsumer:
+def make_consumer(settings: Settings, *topics: str, group: str | None, **options: Any) -> AIOKafkaConsumer:
+    """A consumer; `group` None: no consumer group (the caller assigns partitions, see `assign_all`)."""
     honour_fetch_wait()
     return AIOKafkaConsumer(
         *topics,
         bootstrap_servers=bootstrap(settings),
-        group_id=settings.consumer_group(group),
+        group_id=None if group is None else settings.consumer_group(group),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         **options,
     )
+
+
+async def assign_all(consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 60) -> list[TopicPartition]:
+    """Assign every partition of `topic` to a started consumer that has no group.
+
+    PIM's consumers keep their positions in PostgreSQL (or need none), so they assign partitions
+    themselves instead of waiting on the broker's group membership: noida-db never hands a killed
+    member's partitions to its successor, which would stop the consumer for good after a kill -9."""
+    deadline = time.monotonic() + timeout_s
+    while not (partitions := consumer.partitions_for_topic(topic)):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"topic {topic} has no partitions after {timeout_s:.0f} s")
+        await consumer.topics()  # refreshes the cluster metadata
+        await asyncio.sleep(0.1)
+    assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+    consumer.assign(assigned)
+    return assigned
 
 
 async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:

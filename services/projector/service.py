@@ -18,7 +18,7 @@ import logging
 import time
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.projector import pending
 from services.projector.facts import write_ledger_messages
@@ -26,7 +26,7 @@ from services.projector.progress import ProgressRules
 from services.projector.recompute import recompute
 from services.projector.rules_config import progress_rules
 from shared import locks
-from shared.bus import make_consumer, make_producer
+from shared.bus import assign_all, make_consumer, make_producer
 from shared.contracts import ProgressChanged
 from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
 from shared.settings import Settings
@@ -43,17 +43,6 @@ def recompute_due(pending_for_s: float, behind: bool, last_recompute_s: float) -
     behind, once the work has waited as long as the last recompute took (at least MIN_STALENESS_S), so
     at most about half the time goes to recomputing and a burst is folded into few recomputes."""
     return not behind or pending_for_s >= max(MIN_STALENESS_S, last_recompute_s)
-
-
-class _SeekToCheckpoint(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, projector: Projector) -> None:
-        self._projector = projector
-
-    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        pass  # nothing buffered: every batch is committed before the next getmany
-
-    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self._projector.seek_to_checkpoints(assigned)
 
 
 class Projector:
@@ -75,13 +64,16 @@ class Projector:
 
     async def run(self) -> None:
         await ensure_topics(self._settings)
-        consumer = make_consumer(self._settings, group="projector")
-        consumer.subscribe([self._topic], listener=_SeekToCheckpoint(self))
+        # No consumer group: every instance reads every partition from the checkpoints in PostgreSQL (the
+        # writes are idempotent and the checkpoints only move forward), so a killed instance's successor
+        # resumes at once, whatever the broker does with group membership. More instances add redundancy.
+        consumer = make_consumer(self._settings, group=None)
         producer = make_producer(self._settings)
         self._consumer = consumer
         await consumer.start()
         await producer.start()
         try:
+            await self.seek_to_checkpoints(await assign_all(consumer, self._topic))
             while True:
                 batches = await consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
                 if batches:
@@ -94,7 +86,7 @@ class Projector:
 
     async def seek_to_checkpoints(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None
-        if self._pending_since is None:  # an instance that had these partitions may have left work pending
+        if self._pending_since is None:  # an instance that died may have left work pending
             self._pending_since = time.monotonic()
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
@@ -107,6 +99,12 @@ class Projector:
             if offset is None or offset > ends[tp]:
                 if offset is not None:
                     log.warning("projector: %s ends at %d, below checkpoint %d; re-reading", tp, ends[tp], offset)
+                    async with self._pool.acquire() as conn:  # checkpoints only move forward: restart this one
+                        await conn.execute(
+                            "UPDATE projector_offsets SET next_offset = 0 WHERE topic = $1 AND partition = $2",
+                            tp.topic,
+                            tp.partition,
+                        )
                 self._consumer.seek(tp, 0)
             else:
                 self._consumer.seek(tp, offset)
@@ -128,7 +126,8 @@ class Projector:
             await pending.record(conn, await write_ledger_messages(conn, values))
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
-                " ON CONFLICT (topic, partition) DO UPDATE SET next_offset = $3",
+                " ON CONFLICT (topic, partition) DO UPDATE"
+                " SET next_offset = greatest(projector_offsets.next_offset, excluded.next_offset)",
                 offsets,
             )
         if self._pending_since is None:
