@@ -10,7 +10,8 @@ from aiokafka.errors import TopicAlreadyExistsError
 from shared.bus import bootstrap
 from shared.settings import Settings
 
-LEDGER_PARTITIONS = 3  # keyed by unit: the unit of parallelism of the projector
+LEDGER_PARTITIONS = 3  # keyed by unit
+PROGRESS_PARTITIONS = 1  # the alerts service reads every partition (no consumer group)
 
 
 async def ensure_topics(settings: Settings) -> None:
@@ -22,7 +23,7 @@ async def ensure_topics(settings: Settings) -> None:
             settings.ledger_topic: LEDGER_PARTITIONS,
             settings.raw_topic: LEDGER_PARTITIONS,
             settings.raw_dead_letter_topic: 1,
-            settings.progress_topic: 1,
+            settings.progress_topic: PROGRESS_PARTITIONS,
             settings.alerts_topic: 1,
         }
         missing = [NewTopic(name, n, 1) for name, n in wanted.items() if name not in existing]

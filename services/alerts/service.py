@@ -12,7 +12,7 @@ from typing import TypeVar
 
 import asyncpg
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, TopicPartition
 
 from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
@@ -34,6 +34,7 @@ from shared.events import (
 from shared.observability import ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
 from shared.settings import Settings
+from shared.topics import PROGRESS_PARTITIONS
 
 log = logging.getLogger(__name__)
 
@@ -216,11 +217,14 @@ def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
     """The FastStream app of the alerts service: progress notifications in; the outbox delivers."""
     broker = make_broker(settings, "alerts")
 
+    # No consumer group and no committed offsets: a progress message only says "evaluate this unit now",
+    # and the sweep at start and on every tick catches up whatever was missed (what changed is read from
+    # the projector's tables). So every instance reads the new messages of every partition, and a killed
+    # instance's successor hears them at once, whatever the broker does with group membership.
     @broker.subscriber(
-        settings.progress_topic,
-        group_id=settings.consumer_group("alerts"),
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.ACK,  # commit only after the evaluation committed
+        partitions=[TopicPartition(settings.progress_topic, p) for p in range(PROGRESS_PARTITIONS)],
+        auto_offset_reset="latest",
+        ack_policy=AckPolicy.MANUAL,  # nothing to commit
     )
     async def on_progress_changed(message: ProgressChanged) -> None:
         await service.evaluate(message.unit_code, message.plan_year)

@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
 import asyncpg
+import httpx
 import pytest
 
 from services.projector.progress import ProgressRules
 from services.projector.rebuild import rebuild
 from services.relay import Relay
-from shared.bus import topic_end_offsets
+from shared.bus import make_producer, topic_end_offsets
+from shared.contracts import ProgressChanged
 from shared.event_store import EventStore, Submitter
 from shared.settings import Settings
 from shared.topics import ensure_topics
+from tests.integration.alert_fixtures import Facts
 from tests.integration.test_projection_order import history, snapshot
 from tests.kafka_helpers import eventually
 
@@ -29,7 +34,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 PIM = str(Path(sys.executable).with_name("pim"))
 
 
-def service_env(settings: Settings) -> dict[str, str]:
+def service_env(settings: Settings, **more: str) -> dict[str, str]:
     """The environment a separate `pim` process needs to work on this test's database, broker and topics."""
     assert settings.database_url is not None and settings.kafka_bootstrap_servers is not None
     return {
@@ -37,12 +42,24 @@ def service_env(settings: Settings) -> dict[str, str]:
         "DATABASE_URL": settings.database_url,
         "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
         "PIM_TOPIC_PREFIX": settings.pim_topic_prefix,
+        "PIM_API_PORT": "0",
+        "PIM_ALERTS_API_PORT": "0",
+        **more,
     }
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 @contextlib.asynccontextmanager
-async def pim_process(settings: Settings, log: IO[bytes], *args: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    process = await asyncio.create_subprocess_exec(PIM, *args, env=service_env(settings), stdout=log, stderr=log)
+async def pim_process(
+    settings: Settings, log: IO[bytes], *args: str, **env: str
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    process = await asyncio.create_subprocess_exec(PIM, *args, env=service_env(settings, **env), stdout=log, stderr=log)
     try:
         yield process
     finally:
@@ -97,3 +114,46 @@ async def test_a_projector_killed_with_kill_9_is_resumed_by_its_successor(
     await rebuild(pool, ProgressRules())
     async with pool.acquire() as conn:
         assert await snapshot(conn) == live
+
+
+async def _metric(url: str, name: str, topic: str) -> float:
+    """The sum of a FastStream metric over the handlers of `topic`, from a /metrics page (0 if absent)."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        try:
+            text = (await client.get(url)).text
+        except httpx.HTTPError:
+            return 0.0  # not serving yet
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{") and topic in line
+    )
+
+
+async def test_an_alerts_service_killed_with_kill_9_is_heard_by_its_successor(
+    settings: Settings, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    await ensure_topics(settings)
+    await Facts(pool).registry()
+    change = ProgressChanged(unit_code="lam-dong", indicator="public_investment_disbursement", plan_year=2025,
+                             as_of=dt.date(2025, 3, 31), status="behind", version=1)  # fmt: skip
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        with (tmp_path / "alerts.log").open("wb") as log:
+            for attempt in ("first", "successor"):
+                port = free_port()
+                metrics = f"http://127.0.0.1:{port}/metrics"
+                async with pim_process(settings, log, "alerts", PIM_OPS_PORT=str(port)) as process:
+
+                    async def heard(metrics: str = metrics) -> bool:
+                        # "latest": a message sent before the consumer found its position is not read, so
+                        # keep sending until one is.
+                        await producer.send_and_wait(settings.progress_topic, change.model_dump_json().encode())
+                        return await _metric(metrics, "faststream_received_messages_total", "progress") > 0
+
+                    await eventually(heard, timeout_s=45, what=f"the {attempt} alerts service hearing progress")
+                    assert process.returncode is None, (tmp_path / "alerts.log").read_text()
+                    if attempt == "first":
+                        process.kill()  # SIGKILL: it never leaves a consumer group
+                        await process.wait()
+    finally:
+        await producer.stop()
