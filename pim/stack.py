@@ -25,6 +25,7 @@ from services.projector import Projector
 from services.relay import Relay
 from shared.db import create_pool, migrate
 from shared.observability import Check, ops_app
+from shared.resilience import supervise
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -42,6 +43,8 @@ class Stack:
     alerts_api_url: str | None = None
     ops_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Services waiting on a dependency (PostgreSQL, the broker) to come back, with the error they met.
+    waiting: dict[str, str] = field(default_factory=dict)
 
     @property
     def alerts_today(self) -> dt.date:
@@ -72,6 +75,8 @@ def _readiness_checks(stack: Stack) -> dict[str, Check]:
 
     async def services() -> None:
         stack.raise_if_failed()
+        if stack.waiting:
+            raise RuntimeError("; ".join(f"{name} waiting: {error}" for name, error in sorted(stack.waiting.items())))
 
     return {"database": database, "services": services}
 
@@ -102,16 +107,18 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
     servers: list[uvicorn.Server] = []
     brokers: list[KafkaBroker] = []
     try:
+        # The loops that talk to PostgreSQL and the broker are supervised: a dependency going away makes
+        # them wait and start again, never exit (shared/resilience.py).
         if "relay" in services:
-            start("relay", Relay(settings, pool).run())
+            start("relay", supervise("relay", Relay(settings, pool).run, stack.waiting))
         if "projector" in services:
-            start("projector", Projector.from_settings(settings, pool).run())
+            start("projector", supervise("projector", Projector.from_settings(settings, pool).run, stack.waiting))
         if "alerts" in services:
             alerts = AlertsService.from_settings(settings, pool)
             alerts_broker = build_alerts_broker(settings, alerts)
             await alerts_broker.start()
             brokers.append(alerts_broker)
-            start("alerts", AlertsRuntime(settings, pool, alerts).run())
+            start("alerts", supervise("alerts", AlertsRuntime(settings, pool, alerts).run, stack.waiting))
             alerts_server = _server(
                 create_alerts_app(pool, alerts), settings.pim_api_host, settings.pim_alerts_api_port
             )

@@ -25,6 +25,9 @@ PROJECTOR_RECOMPUTE_SECONDS = Histogram(
 )
 ALERT_EVENTS_RECORDED = Counter("pim_alert_events", "Alert lifecycle events recorded", ["type"])
 ALERT_DELIVERIES = Counter("pim_alert_deliveries", "Alert notification deliveries", ["channel", "outcome"])
+ALERT_EVALUATION_FAILURES = Counter(
+    "pim_alert_evaluation_failures", "Evaluations of a unit and plan year that failed on its facts (the others go on)"
+)
 
 Check = Callable[[], Awaitable[None]]
 

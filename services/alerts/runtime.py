@@ -10,20 +10,18 @@ import logging
 from typing import Any
 
 import asyncpg
-import httpx
 
 from services.alerts.delivery import AlertmanagerSender, alertmanager_alert, senders
 from services.alerts.outbox import Dispatcher, alert_view
 from services.alerts.service import AlertsService
 from shared.bus import make_producer
+from shared.resilience import DEPENDENCY_ERRORS
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 60.0  # at the latest; sooner after progress changed
-# What a dependency being away raises: the database (refused, restarting, connection lost) or an HTTP
-# peer (refused, timed out, answered 5xx).
-DEPENDENCY_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, httpx.HTTPError)
+
 DEBOUNCE_SECONDS = 1.0
 
 
@@ -62,7 +60,7 @@ class AlertsRuntime:
         while True:
             try:
                 await self.service.sweep()
-            except DEPENDENCY_ERRORS as error:
+            except (*DEPENDENCY_ERRORS, asyncpg.PostgresError) as error:
                 log.warning("alerts: scheduled sweep failed (%s); next try in %.0f s", error, seconds)
             if alertmanager is not None:
                 try:

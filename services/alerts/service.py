@@ -31,8 +31,9 @@ from shared.events import (
     AlertSilenced,
     DomainEvent,
 )
-from shared.observability import ALERT_EVENTS_RECORDED
+from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
+from shared.resilience import DEPENDENCY_ERRORS
 from shared.settings import Settings
 from shared.topics import PROGRESS_PARTITIONS
 
@@ -130,10 +131,7 @@ class AlertsService:
         """Evaluate every unit and plan year as of `today`, whether stale or not (a backfill)."""
         async with self._pool.acquire() as conn:
             pairs = await units_and_years(conn)
-        events: list[DomainEvent] = []
-        for unit_code, plan_year in pairs:
-            events += await self.evaluate(unit_code, plan_year, today)
-        return events
+        return await self._evaluate_each(pairs, today)
 
     async def sweep(self, today: dt.date | None = None) -> list[DomainEvent]:
         """Evaluate every unit and year whose facts changed or whose last evaluation was on another date:
@@ -141,9 +139,20 @@ class AlertsService:
         today = today or self.clock()
         async with self._pool.acquire() as conn:
             pending = await stale_evaluations(conn, today)
+        return await self._evaluate_each(pending, today)
+
+    async def _evaluate_each(self, pairs: Sequence[tuple[str, int]], today: dt.date) -> list[DomainEvent]:
+        """Evaluate each unit and plan year; one whose facts make the evaluation fail is logged and counted,
+        and the others are still evaluated (a dependency going away stops them all: it is raised)."""
         events: list[DomainEvent] = []
-        for unit_code, plan_year in pending:
-            events += await self.evaluate(unit_code, plan_year, today)
+        for unit_code, plan_year in pairs:
+            try:
+                events += await self.evaluate(unit_code, plan_year, today)
+            except DEPENDENCY_ERRORS:
+                raise
+            except Exception:  # an isolation boundary: one unit's bad facts must not silence the others
+                ALERT_EVALUATION_FAILURES.inc()
+                log.exception("alerts: evaluating %s for %d failed; the other units go on", unit_code, plan_year)
         return events
 
     async def _apply(

@@ -41,6 +41,7 @@ from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, fig
 from shared.auth import Principal, Unauthenticated, bearer_principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
+from shared.resilience import answer_unavailable
 from shared.standings import latest_plan_year, standings, standings_json
 
 EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
@@ -101,6 +102,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         description="Budget-revenue and public-investment disbursement figures, targets and the unit registry.",
     )
     app.state.pool = pool
+    answer_unavailable(app)
     store = EventStore(pool)
     registry = Registry(pool)
     intake = FigureIntake(pool, clock)

@@ -50,7 +50,7 @@ class Relay:
                 try:
                     await producer.start()
                     await probe.start()
-                    await self._publish_loop(producer, probe)
+                    await self._publish_loop(producer, probe, listener)
                 except KafkaError as error:
                     log.warning("relay: broker error %r; reconnecting", error)
                     await asyncio.sleep(0.5)
@@ -62,9 +62,13 @@ class Relay:
             await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
             await self._pool.release(listener)
 
-    async def _publish_loop(self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer) -> None:
+    async def _publish_loop(
+        self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer, listener: asyncpg.Connection
+    ) -> None:
         await self.refill_if_broker_lost_data(probe)
         while True:
+            if listener.is_closed():  # PostgreSQL restarted: no NOTIFY comes on it any more
+                raise ConnectionResetError("the relay's NOTIFY connection to PostgreSQL was lost")
             self._wake.clear()
             published = await self.publish_pending(producer)
             if published:
