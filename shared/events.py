@@ -13,9 +13,10 @@ from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal, NamedTuple
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, model_validator
 
 from shared.money import Amount
+from shared.text import TextModel
 
 
 class Indicator(StrEnum):
@@ -40,7 +41,7 @@ class Role(StrEnum):
     DEPUTY_IN_CHARGE = "deputy_in_charge"
 
 
-class DomainEvent(BaseModel):
+class DomainEvent(TextModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     schema_version: ClassVar[int] = 1
 
@@ -61,6 +62,20 @@ UNIT_CODE_PATTERN = r"^[A-Za-z0-9_.\-]+$"
 FIRST_PLAN_YEAR, LAST_PLAN_YEAR = 2000, 2100
 REASON_MAX_LENGTH = 500  # a correction's or an adjustment's reason
 PlanYear = Annotated[int, Field(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR)]
+# The days a fact may be about or decided on: a year 9999 or 0001 is a typing error (and 9999-12-31 is
+# stored as `infinity`, which breaks date arithmetic downstream). Written as text: an epoch number is not
+# a date a person wrote.
+EARLIEST_DATE, LATEST_DATE = dt.date(1990, 1, 1), dt.date(LAST_PLAN_YEAR + 1, 12, 31)
+MAX_VOTERS = 100_000  # far above any council or committee that votes on its leaders
+
+
+def _date_as_text(value: object) -> object:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise ValueError("a date is written YYYY-MM-DD, not as a number")
+    return value
+
+
+FactDate = Annotated[dt.date, BeforeValidator(_date_as_text), Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
 
 UnitCode = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
@@ -83,7 +98,7 @@ class LeaderAppointed(DomainEvent):
     leader_name: Name
     role: Role
     indicator: Indicator | None = Field(default=None, description="for a deputy: the indicator in charge of")
-    start_date: dt.date
+    start_date: FactDate
 
     @model_validator(mode="after")
     def _deputy_names_indicator(self) -> LeaderAppointed:
@@ -99,7 +114,7 @@ class LeaderLeft(DomainEvent):
     type: Literal["LeaderLeft"] = "LeaderLeft"
     tenure_id: Annotated[str, Field(min_length=1, max_length=128)]
     unit_code: UnitCode
-    end_date: dt.date = Field(description="last day in the post")
+    end_date: FactDate = Field(description="last day in the post")
 
     def occurred_on(self) -> dt.date:
         return self.end_date
@@ -112,7 +127,7 @@ class TargetSet(DomainEvent):
     plan_year: PlanYear
     amount: Amount = Field(ge=0, description="annual estimate / capital plan, VND")
     decision_number: Annotated[str, Field(max_length=128)] = ""
-    decision_date: dt.date | None = None
+    decision_date: FactDate | None = None
     decision_authority: Annotated[str, Field(max_length=300)] = ""
 
 
@@ -149,10 +164,10 @@ class FigureFields(DomainEvent):
     plan_year: PlanYear
     category: Category
     project_code: ProjectCode | None = None
-    as_of: dt.date
+    as_of: FactDate
     amount_kind: AmountKind = "cumulative"
     amount: Amount = Field(description="VND")
-    document_date: dt.date | None = Field(
+    document_date: FactDate | None = Field(
         default=None, description="a backfill's source-document date: when the figure became known"
     )
 
@@ -207,7 +222,7 @@ class TargetAdjusted(DomainEvent):
     )
     reason: Annotated[str, Field(max_length=REASON_MAX_LENGTH)] = ""
     decision_number: Annotated[str, Field(max_length=128)] = ""
-    decision_date: dt.date | None = None
+    decision_date: FactDate | None = None
     decision_authority: Annotated[str, Field(max_length=300)] = ""
 
     def occurred_on(self) -> dt.date | None:
@@ -225,7 +240,7 @@ class UnitsMerged(DomainEvent):
     type: Literal["UnitsMerged"] = "UnitsMerged"
     unit_code: UnitCode
     predecessor_codes: Annotated[list[UnitCode], Field(min_length=1, max_length=100)]
-    effective_date: dt.date
+    effective_date: FactDate
     successor_reports: Literal["consolidated", "own_only"] = "consolidated"
 
     def occurred_on(self) -> dt.date:
@@ -238,11 +253,11 @@ class ConfidenceVoteRecorded(DomainEvent):
     type: Literal["ConfidenceVoteRecorded"] = "ConfidenceVoteRecorded"
     unit_code: UnitCode
     leader_id: Annotated[str, Field(min_length=1, max_length=128)]
-    vote_date: dt.date
-    voters: int = Field(gt=0)
-    high: int = Field(ge=0)
-    confidence: int = Field(ge=0)
-    low: int = Field(ge=0)
+    vote_date: FactDate
+    voters: int = Field(gt=0, le=MAX_VOTERS)
+    high: int = Field(ge=0, le=MAX_VOTERS)
+    confidence: int = Field(ge=0, le=MAX_VOTERS)
+    low: int = Field(ge=0, le=MAX_VOTERS)
 
     @model_validator(mode="after")
     def _counts_fit_voters(self) -> ConfidenceVoteRecorded:
@@ -280,7 +295,7 @@ class AlertRaised(DomainEvent):
     rule: str
     period: str = ""
     severity: AlertSeverity
-    as_of: dt.date
+    as_of: FactDate
     summary: str = ""
     responsible_leader_id: str | None
     responsible_leader_name: str | None
@@ -300,7 +315,7 @@ class AlertEscalated(DomainEvent):
     from_committee: str
     to_committee: str
     reason: str
-    as_of: dt.date
+    as_of: FactDate
 
 
 class AlertAcknowledged(DomainEvent):
@@ -317,7 +332,7 @@ class AlertSilenced(DomainEvent):
     type: Literal["AlertSilenced"] = "AlertSilenced"
     fingerprint: str
     unit_code: UnitCode
-    until: dt.date
+    until: FactDate
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
     by: Annotated[str, Field(min_length=1, max_length=300)]
 
@@ -331,7 +346,7 @@ class AlertRefreshed(DomainEvent):
     unit_code: UnitCode
     severity: AlertSeverity
     previous_severity: AlertSeverity | None = None
-    as_of: dt.date
+    as_of: FactDate
     summary: str = ""
     responsible_leader_id: str | None
     responsible_leader_name: str | None
@@ -347,7 +362,7 @@ class AlertResolved(DomainEvent):
     type: Literal["AlertResolved"] = "AlertResolved"
     fingerprint: str
     unit_code: UnitCode
-    as_of: dt.date
+    as_of: FactDate
     reason: str
     resolved_by: str = "system"
     conclusion: Annotated[str, Field(max_length=4000)] = ""

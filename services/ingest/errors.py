@@ -61,5 +61,11 @@ def row_error_from_pydantic(error: dict[str, Any]) -> RowError:
     row = next((part + 1 for part in location if isinstance(part, int)), None)
     field = ".".join(str(part) for part in location if not isinstance(part, int)) or "body"
     value = error.get("input")
-    shown = None if isinstance(value, dict | list) or value is None else str(value)[:200]
+    shown = None if isinstance(value, dict | list) or value is None else shown_value(str(value))
     return RowError(row, field, shown, error["msg"])
+
+
+def shown_value(text: str, limit: int = 200) -> str:
+    """A refused value as an error message may echo it: cut short, and with what is not text (a NUL, an
+    unpaired surrogate) written as an escape, so the answer itself can be encoded and read."""
+    return text[:limit].replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")

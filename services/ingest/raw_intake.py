@@ -18,9 +18,10 @@ import asyncpg
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.message import StreamMessage
 from pydantic import ValidationError
 
-from services.ingest.errors import RowError, SubmissionRejected, row_error_from_pydantic
+from services.ingest.errors import RowError, SubmissionRejected, row_error_from_pydantic, shown_value
 from services.ingest.figure_intake import FigureIntake
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.submissions import FiguresSubmission
@@ -28,6 +29,7 @@ from shared.auth import Unauthenticated, authenticate
 from shared.bus import make_broker
 from shared.contracts import DeadLetter, OriginalMessage
 from shared.event_store import IdempotencyConflict, Submitter, content_hash
+from shared.resilience import DEPENDENCY_ERRORS
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,12 @@ def dead_letter(reason: str, errors: list[RowError], message: Any) -> dict[str, 
     return letter.model_dump(mode="json", exclude_none=True)
 
 
+async def _undecoded(message: StreamMessage[Any]) -> bytes:
+    """The body as it came: FastStream's own JSON decoding would raise on hostile input (50,000 nested
+    brackets) before the handler could park the message, and so read it again for ever."""
+    return message.body
+
+
 def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
     """The FastStream app of raw intake: submissions in, refusals to the dead-letter topic."""
     broker = make_broker(settings, "ingest")
@@ -100,16 +108,26 @@ def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
         settings.raw_topic,
         group_id=settings.consumer_group("ingest-raw"),
         auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,  # a failure of ours: read the message again
+        ack_policy=AckPolicy.NACK_ON_ERROR,  # a dependency away: read the message again
+        decoder=_undecoded,
     )
     async def on_raw_submission(message: KafkaMessage) -> None:  # the raw bytes: bad JSON is ours to report
         headers = {k.lower(): v for k, v in message.headers.items()}
+
+        async def park(reason: str, errors: list[RowError]) -> None:
+            record = message.raw_message
+            key = None if isinstance(record, tuple) else record.key  # a tuple only for batch subscribers
+            await dead_letters.publish(dead_letter(reason, errors, message), key=key)
+
         try:
             await intake.accept(message.body, headers)
         except Refused as refused:
             log.info("raw intake: refused message: %s", refused.reason)
-            record = message.raw_message
-            key = None if isinstance(record, tuple) else record.key  # a tuple only for batch subscribers
-            await dead_letters.publish(dead_letter(refused.reason, refused.errors, message), key=key)
+            await park(refused.reason, refused.errors)
+        except DEPENDENCY_ERRORS:
+            raise  # the database or the broker is away: read the message again when it is back
+        except Exception as error:  # a message we cannot handle is parked, never re-read for ever
+            log.exception("raw intake: a message could not be processed; parked on the dead-letter topic")
+            await park(f"the message could not be processed ({type(error).__name__}: {shown_value(str(error))})", [])
 
     return broker

@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 
 from shared.events import (
     CategoryDeclared,
     ConfidenceVoteRecorded,
     DisbursementReported,
     DomainEvent,
+    FactDate,
     FigureCorrected,
     LeaderAppointed,
     LeaderLeft,
@@ -19,14 +20,16 @@ from shared.events import (
     Role,
     TargetAdjusted,
     TargetSet,
+    UnitCode,
     UnitRegistered,
     UnitsMerged,
 )
+from shared.text import TextModel
 
 MAX_ITEMS = 10_000
 
 
-class Submission(BaseModel):
+class Submission(TextModel):
     model_config = ConfigDict(extra="forbid")
 
 
@@ -45,13 +48,13 @@ class TenureRecord(Submission):
     """A tenure in one record: the appointment and, if it has ended, the departure."""
 
     tenure_id: Annotated[str, Field(min_length=1, max_length=128)]
-    unit_code: str
+    unit_code: UnitCode
     leader_id: Annotated[str, Field(min_length=1, max_length=128)]
     leader_name: Annotated[str, Field(min_length=1, max_length=300)]
     role: Role
     indicator: str | None = None
-    start_date: dt.date
-    end_date: dt.date | None = None
+    start_date: FactDate
+    end_date: FactDate | None = None
 
     def events(self) -> list[DomainEvent]:
         fields = self.model_dump(exclude={"end_date"})
@@ -92,8 +95,8 @@ class TargetAdjustment(TargetAdjusted):
 
 
 class TargetsSubmission(Submission):
-    targets: Annotated[list[TargetSet], Field(max_length=MAX_ITEMS)] = []
-    adjustments: Annotated[list[TargetAdjustment], Field(max_length=MAX_ITEMS)] = []
+    targets: list[TargetSet] = Field(default_factory=list, max_length=MAX_ITEMS)
+    adjustments: list[TargetAdjustment] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class CategoriesSubmission(Submission):
@@ -105,6 +108,6 @@ class VotesSubmission(Submission):
 
 
 class FiguresSubmission(Submission):
-    disbursements: Annotated[list[DisbursementReported], Field(max_length=MAX_ITEMS)] = []
-    revenues: Annotated[list[RevenueReported], Field(max_length=MAX_ITEMS)] = []
-    corrections: Annotated[list[FigureCorrected], Field(max_length=MAX_ITEMS)] = []
+    disbursements: list[DisbursementReported] = Field(default_factory=list, max_length=MAX_ITEMS)
+    revenues: list[RevenueReported] = Field(default_factory=list, max_length=MAX_ITEMS)
+    corrections: list[FigureCorrected] = Field(default_factory=list, max_length=MAX_ITEMS)

@@ -67,3 +67,37 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_intake_goes_on(setti
     async with ingest.pool.acquire() as conn:
         channels = await conn.fetch("SELECT DISTINCT channel FROM events WHERE event_type = 'DisbursementReported'")
     assert [r["channel"] for r in channels] == ["kafka"]
+
+
+async def test_poison_messages_are_parked_and_the_message_behind_them_is_stored(
+    settings: Settings, ingest: Ingest
+) -> None:
+    await ensure_topics(settings)
+    token = {"authorization": ingest.lam_dong["Authorization"]}
+    poison = [
+        b"[" * 50_000 + b"]" * 50_000,  # nested 50,000 deep
+        submission(disbursement(category="central\x00budget")),  # a NUL inside a text field, escaped in JSON
+        submission(disbursement(amount=str(10**40))),
+        b'{"disbursements": [{"unit_code": "lam-dong\x00"}]}',  # a raw NUL byte: not JSON at all
+    ]
+    good = submission(disbursement(amount="1000", as_of="2025-04-30"))
+    before = await ingest.event_count()
+    broker = build_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
+    await broker.start()
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        for value in [*poison, good]:
+            await producer.send_and_wait(settings.raw_topic, value, key=b"lam-dong", headers=list(
+                (k, v.encode()) for k, v in token.items()))  # fmt: skip
+
+        async def good_stored() -> bool:
+            return await ingest.event_count() == before + 1
+
+        await eventually(good_stored, what="the valid message behind the poison stored")
+        dead = await read_topic(settings, settings.raw_dead_letter_topic, lambda r: len(r) >= len(poison))
+    finally:
+        await producer.stop()
+        await broker.stop()
+    assert len(dead) == len(poison)
+    assert all(published_problems(json.loads(r.value), "DeadLetter") == [] for r in dead)
