@@ -45,7 +45,7 @@ HOSTILE: list[tuple[str, str, dict[str, Any], dict[str, str], str]] = [
     ("a lone surrogate in a unit name", "/v1/units",
      {"units": [{"unit_code": "x", "name": "Tỉnh@@", "level": "province", "committee": "UBKT"}]},
      {"@@": "\\udfff"}, "name"),
-    ("a report dated as an epoch number", "/v1/figures", {"disbursements": [disbursement(as_of=1751241600)]}, {},
+    ("a report dated as an epoch number", "/v1/figures", {"disbursements": [{**disbursement(), "as_of": 1751241600}]}, {},
      "as_of"),
     ("a tenure from year 1", "/v1/tenures", {"tenures": [{**TENURE, "start_date": "0001-01-01"}]}, {},
      "start_date"),
