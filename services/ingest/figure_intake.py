@@ -24,6 +24,13 @@ from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, Submitter
 from shared.events import FigureFields, Indicator, figure_event_types
 
+# Departments report their units' figures (an admin may correct anyone's); committees inspect them: a
+# committee token that could write the figures it judges would be judge and party.
+FIGURE_REPORTERS = ("department", "admin")
+COMMITTEES_DO_NOT_REPORT = (
+    "ủy ban kiểm tra giám sát, không báo cáo số liệu: dùng token của sở tài chính / committees inspect figures,"
+    " they do not report them: use a finance department's token"
+)
 CHUNK = 50_000
 WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
 SMALL_CHUNK = 1_000
@@ -174,6 +181,10 @@ class FigureIntake:
 
         Raises SubmissionRejected when any row fails and `store_valid` is off: then nothing is stored.
         """
+        if principal.role not in FIGURE_REPORTERS:
+            raise SubmissionRejected(
+                [RowError(None, "authorization", principal.name, COMMITTEES_DO_NOT_REPORT)], status=403
+            )
         errors = errors if errors is not None else ErrorLog()
         from_file = not isinstance(rows, list)
         async with self._pool.acquire() as conn:

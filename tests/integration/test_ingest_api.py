@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from shared.auth import create_token
 from tests.integration.ingest_fixtures import Ingest, disbursement
 
 pytestmark = pytest.mark.postgres
@@ -203,3 +204,20 @@ async def test_a_mistyped_capital_source_is_refused_and_an_admin_can_declare_a_n
     assert "provincial_bonds" not in listed["budget_revenue"]
     assert (await ingest.figures(disbursement(category="provincial_bonds"))).status_code == 201
     assert await ingest.event_count() == before + 2  # the declaration and the figure
+
+
+async def test_a_committee_token_inspects_but_cannot_report_figures_by_any_channel(ingest: Ingest) -> None:
+    async with ingest.pool.acquire() as conn:
+        committee = await create_token(conn, "ubkt-lam-dong", "committee", ["lam-dong"])
+    headers = {"Authorization": f"Bearer {committee}"}
+    before = await ingest.event_count()
+    response = await ingest.figures(disbursement(), headers=headers)
+    assert response.status_code == 403
+    assert only_error(response.json())[1] == "authorization" and "committees inspect" in response.text
+    upload = await ingest.client.post(
+        "/v1/imports/figures", content=b"unit_code,indicator,plan_year,category,as_of,amount\n"
+        b"lam-dong,giai ngan,2025,central_budget,2025-06-30,1000\n", headers=headers,
+    )  # fmt: skip
+    assert upload.status_code == 403, upload.text
+    assert await ingest.event_count() == before
+    assert (await ingest.client.get("/v1/categories", headers=headers)).status_code == 200  # reading is theirs
