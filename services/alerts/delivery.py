@@ -4,6 +4,7 @@ carries the notification's idempotency key in the form its receiver can use."""
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
 import hashlib
 import hmac
 import json
@@ -92,6 +93,10 @@ class WebhookSender:
         response.raise_for_status()
 
 
+class NoRecipient(RuntimeError):
+    """An alert e-mail with nobody to send it to."""
+
+
 class EmailSender:
     """A plain-text e-mail to the committee the alert is routed to; the Message-ID is the idempotency key."""
 
@@ -108,6 +113,7 @@ class EmailSender:
         mail["To"] = ", ".join(self._config.routing.emails_of(message["routed_to"]))
         mail["Subject"] = f"[PIM {alert['severity']}] {title(message)}"
         mail["Message-ID"] = f"<{message['idempotency_key']}@pim>"
+        mail["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
         lines = [
             f"Đơn vị / unit: {alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})",
             f"Chỉ tiêu / indicator: {alert.get('indicator') or '-'}, năm / plan year {alert['plan_year']}",
@@ -130,8 +136,8 @@ class EmailSender:
 
     async def send(self, message: dict[str, Any]) -> None:
         mail = self.compose(message)
-        if not mail["To"]:
-            return  # nobody to tell: no recipients configured for the committee
+        if not mail["To"]:  # never "delivered" to nobody: the delivery fails and stays visible
+            raise NoRecipient(f"no e-mail recipient for {message['routed_to']} and no routing.default_email")
         await aiosmtplib.send(mail, hostname=self._host, port=self._port, timeout=15)
 
 
@@ -202,12 +208,25 @@ class AlertmanagerSender:
         await self.push([alertmanager_alert(message, dt.datetime.now(dt.UTC))])
 
 
+def check_channels(settings: Settings, config: AlertConfig) -> None:
+    """Refuse, at start, a channel configured so that it would deliver nothing (ValueError naming it)."""
+    if settings.pim_alert_webhook_url and not settings.pim_alert_webhook_secret:
+        raise ValueError("PIM_ALERT_WEBHOOK_URL is set but PIM_ALERT_WEBHOOK_SECRET is not: webhooks are signed")
+    if settings.pim_smtp_host and not (
+        config.routing.default_email or any(c.email for c in config.routing.committees.values())
+    ):
+        raise ValueError(
+            "PIM_SMTP_HOST is set but the rules file names no e-mail recipient (routing.default_email or"
+            " routing.committees.<name>.email): no alert e-mail would reach anyone"
+        )
+
+
 def senders(settings: Settings, config: AlertConfig, producer: AIOKafkaProducer) -> dict[str, Sender]:
     """A sender for every channel the settings configure."""
+    check_channels(settings, config)
     out: dict[str, Sender] = {"kafka": KafkaSender(producer, settings.alerts_topic)}
     if settings.pim_alert_webhook_url:
-        if not settings.pim_alert_webhook_secret:
-            raise ValueError("PIM_ALERT_WEBHOOK_URL is set but PIM_ALERT_WEBHOOK_SECRET is not: webhooks are signed")
+        assert settings.pim_alert_webhook_secret is not None
         out["webhook"] = WebhookSender(settings.pim_alert_webhook_url, settings.pim_alert_webhook_secret)
     if settings.pim_smtp_host:
         out["email"] = EmailSender(settings.pim_smtp_host, settings.pim_smtp_port, settings.pim_smtp_from, config)

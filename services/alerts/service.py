@@ -18,6 +18,7 @@ from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
 from services.alerts.config import AlertConfig, load_alert_config
 from services.alerts.decisions import CurrentAlert, alert_events
+from services.alerts.delivery import check_channels
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from services.alerts.rules import Finding, confidence_votes, evaluate
 from shared import locks
@@ -89,10 +90,13 @@ class AlertsService:
         config: AlertConfig | None = None,
         clock: Callable[[], dt.date] | None = None,
     ) -> AlertsService:
-        """The service as configured: rules file, pace file, channels, dashboard link, clock."""
+        """The service as configured: rules file, pace file, channels, dashboard link, clock. A channel
+        configured to deliver nothing is refused here, at start (ValueError)."""
+        config = config if config is not None else load_alert_config(settings.pim_alert_rules_file)
+        check_channels(settings, config)
         return cls(
             pool,
-            config if config is not None else load_alert_config(settings.pim_alert_rules_file),
+            config,
             pace_rules(settings),
             outbox.enabled_channels(settings),
             settings.pim_dashboard_url,

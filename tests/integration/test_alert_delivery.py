@@ -8,6 +8,7 @@ import asyncio
 import datetime as dt
 import email
 import email.policy
+import email.utils
 import hashlib
 import hmac
 import json
@@ -21,12 +22,13 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiosmtpd.smtp import SMTP
 from starlette.responses import JSONResponse, Response
 
-from services.alerts.config import parse_alert_config
+from services.alerts.config import AlertConfig, parse_alert_config
 from services.alerts.delivery import (
     SIGNATURE_HEADER,
     EmailSender,
     GrafanaAnnotationSender,
     KafkaSender,
+    NoRecipient,
     WebhookSender,
 )
 from services.alerts.outbox import Dispatcher, Sender
@@ -41,12 +43,14 @@ pytestmark = pytest.mark.postgres
 SECRET = "bí-mật-của-ủy-ban"
 
 
-async def raise_one_alert(settings: Settings, pool: asyncpg.Pool, **channels: object) -> None:
+async def raise_one_alert(
+    settings: Settings, pool: asyncpg.Pool, config: AlertConfig = ONLY_BELOW_PACE, **channels: object
+) -> None:
     """Lâm Đồng behind pace in March: one AlertRaised (and its outbox rows) for the channels given."""
     facts = Facts(pool)
     await facts.registry()
     await facts.report("lam-dong", 3, 60)
-    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)), ONLY_BELOW_PACE, **channels)
+    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)), config, **channels)
     await service.evaluate("lam-dong", 2025)
 
 
@@ -159,11 +163,13 @@ async def test_email_reaches_the_committee_over_smtp(
     config = parse_alert_config(
         f'routing:\n  committees:\n    "{PROVINCIAL}": {{ email: [ubkt@lamdong.example.invalid] }}\n'
     )
-    await raise_one_alert(settings, pool, pim_smtp_host="127.0.0.1", pim_smtp_port=port)
+    with_recipients = ONLY_BELOW_PACE.model_copy(update={"routing": config.routing})
+    await raise_one_alert(settings, pool, with_recipients, pim_smtp_host="127.0.0.1", pim_smtp_port=port)
     dispatcher = Dispatcher(pool, {"email": EmailSender("127.0.0.1", port, "pim@example.invalid", config)})
     await deliver_until_done(dispatcher, pool, "email")
     (mail,) = inbox.messages
     assert mail["To"] == "ubkt@lamdong.example.invalid"
+    assert email.utils.parsedate_to_datetime(mail["Date"]).tzinfo is not None
     assert "Tỉnh Lâm Đồng" in mail["Subject"] and "critical" in mail["Subject"]
     body = mail.get_content()
     assert "Nguyễn Ngọc Tú" in body and PROVINCIAL in body and "expected_pace" in body
@@ -236,3 +242,16 @@ async def test_every_alert_event_reaches_the_kafka_topic(
     kinds = {json.loads(m.value)["kind"] for m in messages}
     assert kinds == {"AlertRaised"} and {m.key for m in messages} == {b"lam-dong"}
     assert all(dict(m.headers)["idempotency-key"].startswith(b"pim-alert-") for m in messages)
+
+
+async def test_an_email_channel_with_nobody_to_send_to_is_refused_at_start_and_never_delivered(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    with pytest.raises(ValueError, match="no e-mail recipient"):
+        alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)), ONLY_BELOW_PACE, pim_smtp_host="127.0.0.1")
+    # and where a committee has no recipient after all, its e-mail fails instead of counting as sent
+    message = {"routed_to": "Ủy ban Kiểm tra Huyện ủy X", "idempotency_key": "pim-alert-1", "kind": "AlertRaised",
+               "dashboard_url": "http://grafana/d/pim-unit", "alert": {"severity": "warning", "unit_code": "x",
+               "plan_year": 2025, "period": "2025", "rule": "below_pace"}}  # fmt: skip
+    with pytest.raises(NoRecipient):
+        await EmailSender("127.0.0.1", 1, "pim@example.invalid", ONLY_BELOW_PACE).send(message)
