@@ -282,6 +282,7 @@ class CategoryDeclared(DomainEvent):
 
 
 AlertSeverity = Literal["warning", "critical"]
+SYSTEM_RESOLVER = "system"  # who resolves an alert whose finding is gone; a committee resolves by name
 
 
 class AlertRaised(DomainEvent):
@@ -301,6 +302,10 @@ class AlertRaised(DomainEvent):
     responsible_leader_name: str | None
     committee: str
     evidence: dict[str, Any]
+    reopens: str | None = Field(
+        default=None,
+        description="the committee's resolution of this finding that it reopens, having got worse since",
+    )
 
     def occurred_on(self) -> dt.date:
         return self.as_of
@@ -364,7 +369,7 @@ class AlertResolved(DomainEvent):
     unit_code: UnitCode
     as_of: FactDate
     reason: str
-    resolved_by: str = "system"
+    resolved_by: str = SYSTEM_RESOLVER
     conclusion: Annotated[str, Field(max_length=4000)] = ""
 
 

@@ -30,24 +30,49 @@ class CurrentAlert:
     responsible_leader_id: str | None
 
 
+@dataclass(frozen=True)
+class CommitteeResolution:
+    """A finding a committee closed with its conclusion: it holds until the finding gets worse."""
+
+    severity: str
+    resolution: str
+
+
+SEVERITY_RANK = {"warning": 1, "critical": 2}
+
+
 def alert_events(
     facts: UnitYearFacts, findings: list[Finding], current: Mapping[str, CurrentAlert], routing: Routing,
-    today: dt.date,
+    today: dt.date, resolved: Mapping[str, CommitteeResolution] | None = None,
 ) -> list[tuple[DomainEvent, str]]:  # fmt: skip
-    """The events one evaluation records, in order, each with its alert's fingerprint."""
+    """The events one evaluation records, in order, each with its alert's fingerprint. `resolved`: the
+    findings of the unit a committee resolved, by fingerprint: one found again is not raised again unless
+    its severity rose, and then the new alert says which resolution it reopens (a new period is a new
+    fingerprint, so a new alert anyway)."""
     unit_code = facts.unit.unit_code
     open_alerts = {key: OpenAlert(key, a.rule, a.severity, a.escalated_to) for key, a in current.items()}
     decision = decide(unit_code, findings, open_alerts)
     committee = committee_for(facts.unit, routing.top_committee)
     recorded: list[tuple[DomainEvent, str]] = []
+    held_findings: set[str] = set()
     for finding in decision.raise_:
-        recorded.append((_raised(facts, finding, committee), finding.fingerprint(unit_code)))
+        key = finding.fingerprint(unit_code)
+        earlier = (resolved or {}).get(key)
+        if earlier is not None and SEVERITY_RANK[finding.severity] <= SEVERITY_RANK[earlier.severity]:
+            held_findings.add(key)  # the committee's conclusion stands
+            continue
+        raised = _raised(facts, finding, committee)
+        if earlier is not None:
+            raised = raised.model_copy(update={"reopens": earlier.resolution})
+        recorded.append((raised, key))
     for finding in decision.refresh:  # still found: the latest evidence, and who answers for it now
         key = finding.fingerprint(unit_code)
         refreshed = _refreshed(facts, finding, current[key])
         if refreshed is not None:  # every change to an alert is an event: the log holds its whole story
             recorded.append((refreshed, key))
     for finding in decision.escalate:
+        if finding.fingerprint(unit_code) in held_findings:
+            continue
         escalated = AlertEscalated(
             fingerprint=finding.fingerprint(unit_code),
             unit_code=unit_code,
@@ -58,13 +83,13 @@ def alert_events(
         )
         recorded.append((escalated, finding.fingerprint(unit_code)))
     for alert in decision.resolve:
-        resolved = AlertResolved(
+        gone = AlertResolved(
             fingerprint=alert.fingerprint,
             unit_code=unit_code,
             as_of=today,
             reason="condition no longer found (back on track or corrected figures)",
         )
-        recorded.append((resolved, alert.fingerprint))
+        recorded.append((gone, alert.fingerprint))
     return recorded
 
 

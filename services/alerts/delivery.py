@@ -131,6 +131,10 @@ class EmailSender:
         ]
         if message["kind"] == "AlertResolved":
             lines.insert(0, f"Đã xử lý / resolved: {alert.get('resolution') or ''}\n")
+        if reopened := (message.get("event") or {}).get("reopens"):
+            lines.insert(
+                0, f"Mở lại kết luận đã xử lý (tình trạng nặng hơn) / reopens a resolution, now worse: {reopened}\n"
+            )
         mail.set_content("\n".join(lines))
         return mail
 

@@ -17,7 +17,7 @@ from faststream.kafka import KafkaBroker, TopicPartition
 from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
 from services.alerts.config import AlertConfig, load_alert_config
-from services.alerts.decisions import CurrentAlert, alert_events
+from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.delivery import check_channels
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from services.alerts.rules import Finding, confidence_votes, evaluate
@@ -27,6 +27,7 @@ from shared.clock import VIETNAM
 from shared.contracts import ProgressChanged
 from shared.event_store import EventStore, Submitter
 from shared.events import (
+    SYSTEM_RESOLVER,
     AlertAcknowledged,
     AlertResolved,
     AlertSilenced,
@@ -169,7 +170,17 @@ class AlertsService:
             facts.plan_year,
         )
         current = {r["fingerprint"]: CurrentAlert(**dict(r)) for r in rows}
-        recorded = alert_events(facts, findings, current, self.config.routing, today)
+        resolved = {
+            r["fingerprint"]: CommitteeResolution(r["severity"], r["resolution"] or "")
+            for r in await conn.fetch(
+                "SELECT fingerprint, severity, resolution FROM alerts WHERE unit_code = $1 AND plan_year = $2"
+                " AND status = 'resolved' AND resolved_by IS DISTINCT FROM $3",
+                facts.unit.unit_code,
+                facts.plan_year,
+                SYSTEM_RESOLVER,
+            )
+        }
+        recorded = alert_events(facts, findings, current, self.config.routing, today, resolved)
         positions = await self._append(conn, [event for event, _ in recorded])
         for (event, key), position in zip(recorded, positions, strict=True):
             await apply_alert_event(conn, event, position, facts.unit.name)

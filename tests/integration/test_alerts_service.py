@@ -311,3 +311,33 @@ async def test_the_alerts_table_is_rebuilt_from_the_alert_events_row_for_row(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Rebuilt the alerts from" in done.stdout
     assert await table() == live
+
+
+async def test_a_committees_resolution_sticks_when_a_peer_report_moves_the_average(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """The committee resolved Lâm Đồng's "below the average" finding; another province's report moves the
+    average, Lâm Đồng is still below it, no worse: the resolution holds (it came back as a new alert)."""
+    facts, clock = Facts(pool), Clock(dt.date(2025, 4, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.add(
+        UnitRegistered(unit_code="gia-lai", name="Tỉnh Gia Lai", level="province", parent_code="vn", committee=CENTRAL),
+        TargetSet(unit_code="gia-lai", indicator=DISB, plan_year=2025, amount=Decimal(1000)),
+    )
+    await facts.report("lam-dong", 3, 190)
+    await facts.report("gia-lai", 3, 400)
+    await service.sweep()
+    peer_key = f"lam-dong/{DISB}/below_peer_average/2025"
+    assert (await alert(pool, peer_key))["status"] == "open"
+    await service.resolve(peer_key, "Chủ nhiệm Ủy ban", "Đã làm việc với tỉnh; chênh lệch do giải ngân ODA chậm")
+
+    await facts.report("gia-lai", 3, 450)  # the average moves; Lâm Đồng is still below it
+    async with pool.acquire() as conn:
+        assert ("lam-dong", 2025) in await stale_evaluations(conn, clock.today)
+    await service.sweep()
+
+    row = await alert(pool, peer_key)
+    assert (row["status"], row["resolved_by"]) == ("resolved", "Chủ nhiệm Ủy ban")
+    after = [kind for kind, key in await stored_alert_events(pool) if key == peer_key]
+    assert after == ["AlertRaised", "AlertResolved"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 from services.alerts.config import Routing
-from services.alerts.decisions import CurrentAlert, alert_events
+from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.facts import UnitInfo, UnitYearFacts
 from services.alerts.rules import Finding
 from shared.events import AlertEscalated, AlertRaised, AlertRefreshed, AlertResolved, Indicator, Role
@@ -94,3 +94,19 @@ def test_a_vacant_post_raises_an_alert_answered_by_nobody() -> None:
     [(event, _)] = alert_events(_facts(tenures=[]), [_behind(dt.date(2025, 4, 30))], {}, ROUTING, TODAY)
     assert isinstance(event, AlertRaised)
     assert (event.responsible_leader_id, event.responsible_leader_name) == (None, None)
+
+
+def test_a_committees_resolution_holds_while_the_finding_is_no_worse() -> None:
+    finding = _behind(dt.date(2025, 9, 30))
+    held = {finding.fingerprint("da-lat"): CommitteeResolution("warning", "Đã kiểm điểm, giao khắc phục")}
+    assert alert_events(_facts(), [finding], {}, ROUTING, TODAY, held) == []
+    escalating = _behind(dt.date(2025, 9, 30), escalate=True)  # nor is it escalated behind the committee's back
+    assert alert_events(_facts(), [escalating], {}, ROUTING, TODAY, held) == []
+
+
+def test_a_finding_worse_than_when_resolved_raises_an_alert_that_says_it_reopens_the_resolution() -> None:
+    worse = _behind(dt.date(2025, 10, 31), severity="critical")
+    held = {worse.fingerprint("da-lat"): CommitteeResolution("warning", "Đã kiểm điểm, giao khắc phục")}
+    [(event, _)] = alert_events(_facts(), [worse], {}, ROUTING, TODAY, held)
+    assert isinstance(event, AlertRaised)
+    assert (event.severity, event.reopens) == ("critical", "Đã kiểm điểm, giao khắc phục")
