@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 
-from prometheus_client import REGISTRY, Counter, Histogram, generate_latest
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -25,6 +25,15 @@ PROJECTOR_RECOMPUTE_SECONDS = Histogram(
 )
 ALERT_EVENTS_RECORDED = Counter("pim_alert_events", "Alert lifecycle events recorded", ["type"])
 ALERT_DELIVERIES = Counter("pim_alert_deliveries", "Alert notification deliveries", ["channel", "outcome"])
+OUTBOX_WAITING = Gauge("pim_alert_outbox_waiting", "Alert deliveries not yet made (being retried)", ["channel"])
+OUTBOX_OLDEST_WAITING_SECONDS = Gauge(
+    "pim_alert_outbox_oldest_waiting_seconds", "Age of the oldest alert delivery not yet made", ["channel"]
+)
+OUTBOX_DEAD_LETTERED = Gauge(
+    "pim_alert_outbox_dead_lettered",
+    "Alert deliveries given up after their last attempt (pim alerts deliveries)",
+    ["channel"],
+)
 ALERT_EVALUATION_FAILURES = Counter(
     "pim_alert_evaluation_failures", "Evaluations of a unit and plan year that failed on its facts (the others go on)"
 )

@@ -8,7 +8,7 @@ import asyncio
 import time
 
 from pim.stack import Stack
-from services.alerts import MAX_ATTEMPTS, stale_evaluations
+from services.alerts import stale_evaluations
 from shared.bus import topic_end_offsets
 
 POLL_S = 0.05
@@ -28,7 +28,7 @@ async def is_settled(stack: Stack) -> bool:
         derived_behind = await conn.fetchval("SELECT EXISTS (SELECT FROM projector_pending)")
         unevaluated = await stale_evaluations(conn, stack.alerts_today)
         undelivered = await conn.fetchval(
-            "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NULL AND attempts < $1", MAX_ATTEMPTS
+            "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NULL AND dead_lettered_at IS NULL"
         )
     if (relayed or 0) < head or derived_behind or unevaluated or undelivered:
         return False

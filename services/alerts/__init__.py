@@ -7,12 +7,11 @@ from services.alerts.api import create_alerts_app
 from services.alerts.cli import alertmanager_text
 from services.alerts.cli import alerts as alerts_commands
 from services.alerts.facts import stale_evaluations
-from services.alerts.outbox import MAX_ATTEMPTS
 from services.alerts.runtime import AlertsRuntime
 from services.alerts.service import AlertsService, clock_from
 from services.alerts.service import build_broker as build_alerts_broker
 
 __all__ = [
-    "MAX_ATTEMPTS", "AlertsRuntime", "AlertsService", "alertmanager_text", "alerts_commands", "build_alerts_broker",
+    "AlertsRuntime", "AlertsService", "alertmanager_text", "alerts_commands", "build_alerts_broker",
     "clock_from", "create_alerts_app", "stale_evaluations",
 ]  # fmt: skip

@@ -18,6 +18,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from services.alerts import outbox
 from services.alerts.alertmanager_config import Timing, alertmanager_config, render
 from services.alerts.config import load_alert_config
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
@@ -80,6 +81,38 @@ def rebuild_command() -> None:
         return await rebuild_alerts(pool)
 
     console.print(f"Rebuilt the alerts from {_with_service(work)} alert events.")
+
+
+@alerts.command("deliveries")
+def deliveries_command(
+    retry: Annotated[list[str] | None, typer.Option("--retry", help="POSITION/CHANNEL to send again (repeat)")] = None,
+    retry_dead: Annotated[bool, typer.Option(help="send every dead-lettered delivery again")] = False,
+) -> None:
+    """Deliveries not made (waiting, or dead-lettered after their last attempt), and sending them again
+    (operator: DATABASE_URL). Receivers recognise a repeat by its idempotency key."""
+    chosen: list[tuple[int, str]] | None = None
+    if retry:
+        try:
+            chosen = [(int(item.split("/", 1)[0]), item.split("/", 1)[1]) for item in retry]
+        except (ValueError, IndexError):
+            raise typer.BadParameter("--retry takes POSITION/CHANNEL, e.g. 1234/email") from None
+
+    async def work(_: AlertsService, pool: asyncpg.Pool) -> tuple[int, list[asyncpg.Record]]:
+        async with pool.acquire() as conn:
+            queued = await outbox.retry(conn, chosen) if chosen or retry_dead else 0
+            return queued, await outbox.undelivered(conn)
+
+    queued, rows = _with_service(work)
+    if chosen or retry_dead:
+        console.print(f"Queued {queued} delivery(ies) to be sent again.")
+    table = Table(title=f"Deliveries not made ({len(rows)})")
+    for column in ("Delivery", "Kind", "Alert", "Attempts", "State", "Last error"):
+        table.add_column(column)
+    for r in rows:
+        state = "dead-lettered" if r["dead_lettered_at"] else f"next try {r['next_attempt_at']:%Y-%m-%d %H:%M:%S}"
+        table.add_row(f"{r['position']}/{r['channel']}", r["kind"], r["fingerprint"], str(r["attempts"]), state,
+                      r["last_error"] or "")  # fmt: skip
+    console.print(table)
 
 
 @alerts.command("list")

@@ -18,7 +18,12 @@ import asyncpg
 
 from shared.contracts import AlertNotification
 from shared.events import AlertAcknowledged, AlertRefreshed, AlertResolved, AlertSilenced, DomainEvent
-from shared.observability import ALERT_DELIVERIES
+from shared.observability import (
+    ALERT_DELIVERIES,
+    OUTBOX_DEAD_LETTERED,
+    OUTBOX_OLDEST_WAITING_SECONDS,
+    OUTBOX_WAITING,
+)
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -124,9 +129,8 @@ class Dispatcher:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT position, channel, payload, attempts FROM alert_outbox"
-                " WHERE delivered_at IS NULL AND next_attempt_at <= now() AND attempts < $1 AND channel = ANY($3)"
-                " ORDER BY position, channel LIMIT $2 FOR UPDATE SKIP LOCKED",
-                MAX_ATTEMPTS,
+                " WHERE delivered_at IS NULL AND dead_lettered_at IS NULL AND next_attempt_at <= now()"
+                " AND channel = ANY($2) ORDER BY position, channel LIMIT $1 FOR UPDATE SKIP LOCKED",
                 limit,
                 list(self._senders),
             )
@@ -134,19 +138,7 @@ class Dispatcher:
                 try:
                     await self._senders[row["channel"]].send(row["payload"])
                 except Exception as error:  # any failure of a peer is retried later
-                    backoff = min(2 ** row["attempts"], MAX_BACKOFF_SECONDS)
-                    log.warning(
-                        "alert %s via %s failed (%s); retry in %ds", row["position"], row["channel"], error, backoff
-                    )
-                    await conn.execute(
-                        "UPDATE alert_outbox SET attempts = attempts + 1, last_error = $3,"
-                        " next_attempt_at = now() + make_interval(secs => $4) WHERE position = $1 AND channel = $2",
-                        row["position"],
-                        row["channel"],
-                        f"{type(error).__name__}: {error}"[:1000],
-                        backoff,
-                    )
-                    ALERT_DELIVERIES.labels(row["channel"], "failed").inc()
+                    await self._failed(conn, row["position"], row["channel"], row["attempts"] + 1, error)
                     continue
                 ALERT_DELIVERIES.labels(row["channel"], "delivered").inc()
                 await conn.execute(
@@ -158,6 +150,31 @@ class Dispatcher:
                 delivered += 1
         return delivered
 
+    @staticmethod
+    async def _failed(conn: asyncpg.Connection, position: int, channel: str, attempts: int, error: Exception) -> None:
+        """Schedule the next attempt, or after the last one dead-letter the delivery: explicitly, logged
+        as an error and counted, listed and retried by `pim alerts deliveries`."""
+        reason = f"{type(error).__name__}: {error}"[:1000]
+        if attempts >= MAX_ATTEMPTS:
+            log.error("alert %s via %s failed %d times (%s): dead-lettered; `pim alerts deliveries --retry %s`"
+                      " sends it again", position, channel, attempts, reason, f"{position}/{channel}")  # fmt: skip
+            await conn.execute(
+                "UPDATE alert_outbox SET attempts = $3, last_error = $4, dead_lettered_at = now()"
+                " WHERE position = $1 AND channel = $2",
+                position, channel, attempts, reason,
+            )  # fmt: skip
+            ALERT_DELIVERIES.labels(channel, "dead_lettered").inc()
+            return
+        backoff = min(2 ** (attempts - 1), MAX_BACKOFF_SECONDS)
+        log.warning("alert %s via %s failed (%s); attempt %d of %d in %ds",
+                    position, channel, reason, attempts + 1, MAX_ATTEMPTS, backoff)  # fmt: skip
+        await conn.execute(
+            "UPDATE alert_outbox SET attempts = $3, last_error = $4,"
+            " next_attempt_at = now() + make_interval(secs => $5) WHERE position = $1 AND channel = $2",
+            position, channel, attempts, reason, backoff,
+        )  # fmt: skip
+        ALERT_DELIVERIES.labels(channel, "failed").inc()
+
     async def run(self, poll_seconds: float = 5.0) -> None:
         """Deliver as rows arrive (woken by NOTIFY), and retry failed ones as they fall due."""
         listener = await self._pool.acquire()
@@ -165,10 +182,60 @@ class Dispatcher:
         try:
             await listener.add_listener(OUTBOX_CHANNEL, wake)
             while True:
+                if listener.is_closed():  # PostgreSQL restarted: no NOTIFY comes on it any more
+                    raise ConnectionResetError("the outbox's NOTIFY connection to PostgreSQL was lost")
                 self._wake.clear()
+                await update_outbox_gauges(self._pool)
                 if await self.deliver_due() == 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
         finally:
             await listener.remove_listener(OUTBOX_CHANNEL, wake)
             await self._pool.release(listener)
+
+
+async def update_outbox_gauges(pool: asyncpg.Pool) -> None:
+    """The outbox as /metrics shows it: per channel, what waits, how long the oldest has waited, and what
+    was dead-lettered."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT channel, count(*) FILTER (WHERE delivered_at IS NULL AND dead_lettered_at IS NULL) AS waiting,"
+            " coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE delivered_at IS NULL"
+            "   AND dead_lettered_at IS NULL)), 0) AS oldest_s,"
+            " count(*) FILTER (WHERE dead_lettered_at IS NOT NULL) AS dead"
+            " FROM alert_outbox GROUP BY channel"
+        )
+    for r in rows:
+        OUTBOX_WAITING.labels(r["channel"]).set(r["waiting"])
+        OUTBOX_OLDEST_WAITING_SECONDS.labels(r["channel"]).set(float(r["oldest_s"]))
+        OUTBOX_DEAD_LETTERED.labels(r["channel"]).set(r["dead"])
+
+
+async def undelivered(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Every delivery not made: waiting for its next attempt, or dead-lettered after its last."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT o.position, o.channel, o.attempts, o.next_attempt_at, o.dead_lettered_at, o.last_error,"
+        " o.payload->>'kind' AS kind, o.payload->'alert'->>'fingerprint' AS fingerprint"
+        " FROM alert_outbox o WHERE o.delivered_at IS NULL ORDER BY o.position, o.channel"
+    )
+    return rows
+
+
+async def retry(conn: asyncpg.Connection, deliveries: list[tuple[int, str]] | None) -> int:
+    """Send the given (position, channel) deliveries again from a first attempt, or every dead-lettered
+    one when `deliveries` is None; return how many were queued."""
+    if deliveries is None:
+        status = await conn.execute(
+            "UPDATE alert_outbox SET dead_lettered_at = NULL, attempts = 0, next_attempt_at = now()"
+            " WHERE delivered_at IS NULL AND dead_lettered_at IS NOT NULL"
+        )
+    else:
+        status = await conn.execute(
+            "UPDATE alert_outbox o SET dead_lettered_at = NULL, attempts = 0, next_attempt_at = now()"
+            " FROM unnest($1::bigint[], $2::text[]) AS d(position, channel)"
+            " WHERE (o.position, o.channel) = (d.position, d.channel) AND o.delivered_at IS NULL",
+            [p for p, _ in deliveries],
+            [c for _, c in deliveries],
+        )
+    await conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+    return int(status.split()[-1])

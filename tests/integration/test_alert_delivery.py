@@ -12,14 +12,20 @@ import email.utils
 import hashlib
 import hmac
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiosmtpd.smtp import SMTP
+from prometheus_client import generate_latest
 from starlette.responses import JSONResponse, Response
 
 from services.alerts.config import AlertConfig, parse_alert_config
@@ -31,7 +37,7 @@ from services.alerts.delivery import (
     NoRecipient,
     WebhookSender,
 )
-from services.alerts.outbox import Dispatcher, Sender
+from services.alerts.outbox import MAX_ATTEMPTS, Dispatcher, Sender, update_outbox_gauges
 from shared.bus import bootstrap, make_producer
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -255,3 +261,44 @@ async def test_an_email_channel_with_nobody_to_send_to_is_refused_at_start_and_n
                "plan_year": 2025, "period": "2025", "rule": "below_pace"}}  # fmt: skip
     with pytest.raises(NoRecipient):
         await EmailSender("127.0.0.1", 1, "pim@example.invalid", ONLY_BELOW_PACE).send(message)
+
+
+class AlwaysDown:
+    async def send(self, message: dict[str, Any]) -> None:
+        raise httpx.ConnectError("connection refused")
+
+
+async def test_a_delivery_that_keeps_failing_is_dead_lettered_shown_in_metrics_and_sent_again_on_request(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    await raise_one_alert(settings, pool, pim_alert_webhook_url="http://127.0.0.1:9/h", pim_alert_webhook_secret="s")
+    dispatcher = Dispatcher(pool, {"webhook": AlwaysDown()})
+    for attempt in range(1, MAX_ATTEMPTS + 1):  # each attempt made due at once instead of waiting its backoff
+        async with pool.acquire() as conn:
+            await conn.execute("UPDATE alert_outbox SET next_attempt_at = now() WHERE channel = 'webhook'")
+        await dispatcher.deliver_due()
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM alert_outbox WHERE channel = 'webhook'")
+        assert row["attempts"] == attempt and row["delivered_at"] is None
+    assert row["dead_lettered_at"] is not None and "ConnectError" in row["last_error"]
+    assert await dispatcher.deliver_due() == 0  # no attempt after the last: explicitly given up
+
+    await update_outbox_gauges(pool)
+    metrics = generate_latest().decode()
+    assert 'pim_alert_outbox_dead_lettered{channel="webhook"} 1.0' in metrics
+    assert 'pim_alert_outbox_waiting{channel="webhook"} 0.0' in metrics
+
+    env = {**os.environ, "DATABASE_URL": str(settings.database_url)}
+    pim = str(Path(sys.executable).with_name("pim"))
+    listed = await asyncio.to_thread(
+        subprocess.run, [pim, "alerts", "deliveries"], env=env, capture_output=True, text=True
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert f"{row['position']}/webhook" in listed.stdout and "dead-lettered" in listed.stdout
+    retried = await asyncio.to_thread(
+        subprocess.run, [pim, "alerts", "deliveries", "--retry-dead"], env=env, capture_output=True, text=True
+    )
+    assert "Queued 1 delivery" in retried.stdout, retried.stdout + retried.stderr
+    async with pool.acquire() as conn:
+        again = await conn.fetchrow("SELECT * FROM alert_outbox WHERE channel = 'webhook'")
+    assert (again["attempts"], again["dead_lettered_at"]) == (0, None)
