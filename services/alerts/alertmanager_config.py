@@ -1,6 +1,7 @@
 """Generates Prometheus Alertmanager's configuration from the committees in the registry: one receiver
 per committee, alerts grouped by committee and indicator, a long repeat interval (committees work in
-weeks, not minutes), and warnings inhibited by a critical alert for the same unit."""
+weeks, not minutes), and warnings inhibited by a critical alert for the same unit, indicator and plan
+year."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from services.alerts.config import AlertConfig
 class Timing:
     group_wait: str = "30s"
     group_interval: str = "5m"
-    repeat_interval: str = "168h"
+    # Within Alertmanager's notification log retention (120 h by default): a longer interval would let
+    # it forget it had notified, and repeat early.
+    repeat_interval: str = "96h"
     resolve_timeout: str = "5m"
 
 
@@ -72,7 +75,7 @@ def alertmanager_config(
             {
                 "source_matchers": ['severity="critical"'],
                 "target_matchers": ['severity="warning"'],
-                "equal": ["unit"],
+                "equal": ["unit", "indicator", "plan_year"],  # an old year's or revenue's critical: not this
             }
         ],
         "receivers": [receiver("pim-unrouted", None)] + [receiver(receiver_name(n), n) for n in names],

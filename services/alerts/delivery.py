@@ -169,14 +169,16 @@ class GrafanaAnnotationSender:
 def alertmanager_alert(message: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     """One alert in Alertmanager's v2 form; a resolution is the same labels with `endsAt` now."""
     alert = message["alert"]
+    # Labels identify the alert (they are what Alertmanager groups, inhibits and deduplicates by); who
+    # answers for it and the evidence change while it stays the same alert, so they are annotations.
     labels = {
         "alertname": f"pim_{alert['rule']}",
         "unit": alert["unit_code"],
         "committee": message["routed_to"],
         "indicator": alert.get("indicator") or "-",
         "rule": alert["rule"],
+        "plan_year": str(alert["plan_year"]),
         "severity": alert["severity"],
-        "responsible_head": alert.get("responsible_leader_name") or "vacant",
         "fingerprint": alert["fingerprint"],
     }
     evidence = ", ".join(f"{k}={v}" for k, v in sorted((alert.get("evidence") or {}).items()))
@@ -184,6 +186,7 @@ def alertmanager_alert(message: dict[str, Any], now: dt.datetime) -> dict[str, A
         "labels": labels,
         "annotations": {
             "summary": alert.get("summary") or "",
+            "responsible_head": alert.get("responsible_leader_name") or "khuyết / vacant",
             "evidence": evidence,
             "dashboard": message["dashboard_url"],
         },

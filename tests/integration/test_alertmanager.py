@@ -102,7 +102,7 @@ async def test_grouping_inhibition_and_resolution_through_the_real_alertmanager(
 ) -> None:
     async with http_receiver() as receiver:
         document = alertmanager_config(
-            [PROVINCIAL, CENTRAL], AlertConfig(), webhook_url=f"{receiver.url}/am", timing=Timing("1s", "1s", "168h")
+            [PROVINCIAL, CENTRAL], AlertConfig(), webhook_url=f"{receiver.url}/am", timing=Timing("1s", "1s", "96h")
         )
         config_file = tmp_path / "alertmanager.yml"
         config_file.write_text(render(document), encoding="utf-8")
@@ -122,17 +122,26 @@ async def test_grouping_inhibition_and_resolution_through_the_real_alertmanager(
             # a warning for the same unit as a critical alert: Alertmanager's inhibition holds it back
             shadow = alertmanager_alert(lam_dong, dt.datetime.now(dt.UTC))
             shadow["labels"] |= {"severity": "warning", "rule": "below_peer_average", "fingerprint": "shadow"}
-            await sender.push([shadow])
+            # a warning of another plan year is not the critical alert's business: it goes out
+            next_year = alertmanager_alert(lam_dong, dt.datetime.now(dt.UTC))
+            next_year["labels"] |= {"severity": "warning", "plan_year": "2026", "fingerprint": "next-year"}
+            await sender.push([shadow, next_year])
             await Dispatcher(pool, {"alertmanager": sender}).deliver_due()
 
             await receiver.wait_for(lambda seen: len(seen) >= 1)
             first = notifications(receiver)[0]
             assert first["status"] == "firing" and first["receiver"] == receiver_name(PROVINCIAL)
             assert first["groupLabels"] == {"committee": PROVINCIAL, "indicator": DISB}
-            assert alerts_in(first) == {("lam-dong", "critical", "firing"), ("da-lat", "warning", "firing")}
+            assert alerts_in(first) == {
+                ("lam-dong", "critical", "firing"), ("da-lat", "warning", "firing"), ("lam-dong", "warning", "firing")
+            }  # fmt: skip
+            assert {a["labels"]["fingerprint"] for a in first["alerts"]} >= {"next-year"}
+            assert "shadow" not in {a["labels"]["fingerprint"] for a in first["alerts"]}
             assert first["commonAnnotations"] == {} or "summary" not in first["commonAnnotations"]
             labels = {a["labels"]["unit"]: a["labels"] for a in first["alerts"]}
-            assert labels["lam-dong"]["responsible_head"] == "Nguyễn Ngọc Tú"
+            heads = {a["labels"]["fingerprint"]: a["annotations"]["responsible_head"] for a in first["alerts"]}
+            assert heads[f"lam-dong/{DISB}/below_pace/2025"] == "Nguyễn Ngọc Tú"
+            assert "responsible_head" not in labels["lam-dong"] and labels["da-lat"]["plan_year"] == "2025"
             assert "dashboard" in first["alerts"][0]["annotations"]
             request: Received = receiver.requests[0]
             assert request.query == f"committee={receiver_name(PROVINCIAL)}"
