@@ -10,6 +10,7 @@ import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.alerts.outbox import dashboard_link
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.auth import Principal, Unauthenticated, bearer_principal, units_in_scope
@@ -77,7 +78,10 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
         async with pool.acquire() as conn:
             scope = await units_in_scope(conn, who)
             found = await list_alerts(conn, committee=committee, status=alert_status, unit_code=unit, scope=scope)
-        return {"count": len(found), "alerts": found}
+        linked = [
+            alert | {"dashboard_url": dashboard_link(service.dashboard_url, alert["unit_code"])} for alert in found
+        ]
+        return {"count": len(linked), "alerts": linked}
 
     @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"])
     async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:

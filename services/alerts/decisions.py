@@ -78,7 +78,8 @@ def alert_events(
             unit_code=unit_code,
             from_committee=committee,
             to_committee=escalation_target(facts.unit, routing.top_committee, routing.top_escalation),
-            reason=f"behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
+            reason=f"chậm tiến độ {finding.evidence.get('consecutive_reports_behind')} kỳ báo cáo liên tiếp"
+            f" / behind pace on {finding.evidence.get('consecutive_reports_behind')} consecutive reports",
             as_of=finding.on,
         )
         recorded.append((escalated, finding.fingerprint(unit_code)))
@@ -87,7 +88,8 @@ def alert_events(
             fingerprint=alert.fingerprint,
             unit_code=unit_code,
             as_of=today,
-            reason="condition no longer found (back on track or corrected figures)",
+            reason="không còn vi phạm (đã bắt kịp tiến độ hoặc số liệu được điều chỉnh)"
+            " / condition no longer found (back on track or corrected figures)",
         )
         recorded.append((gone, alert.fingerprint))
     return recorded

@@ -57,13 +57,18 @@ def alert_json(alert: Mapping[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if isinstance(v, dt.date | dt.datetime) else v) for k, v in alert.items()}
 
 
+def dashboard_link(dashboard_url: str, unit_code: str) -> str:
+    """The unit's drill-down dashboard, where every channel and the API point a reader."""
+    return f"{dashboard_url.rstrip('/')}/d/pim-unit/pim-unit?var-unit={unit_code}"
+
+
 def alert_view(alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
     """An alerts row as channels read it: JSON values, where it is routed, and its dashboard link."""
     state = alert_json(alert)
     return {
         "alert": state,
         "routed_to": state.get("escalated_to") or state["committee"],
-        "dashboard_url": f"{dashboard_url}/d/pim-unit/pim-unit?var-unit={state['unit_code']}",
+        "dashboard_url": dashboard_link(dashboard_url, state["unit_code"]),
     }
 
 

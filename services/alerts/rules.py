@@ -16,6 +16,7 @@ from typing import Literal
 
 from services.alerts.config import AlertConfig, Severity
 from services.alerts.seasonal import Trajectory, project_final_rate
+from shared.display import billions, percent
 from shared.events import Indicator, plan_window
 
 QUANTUM = Decimal("0.0001")
@@ -97,17 +98,33 @@ def fingerprint(unit_code: str, indicator: Indicator | str | None, rule: str, pl
     return key if period == str(plan_year) else f"{key}/{period}"
 
 
+# A summary is what a committee member reads first: Vietnamese, then English; rates as percentages,
+# money in tỷ đồng with dots between thousands, dates as Vietnamese write them (shared/display.py).
+# Evidence is data for machines and the appendix: exact decimals, never in exponent notation.
 def _pct(value: Decimal | None) -> str:
-    return "n/a" if value is None else f"{(value * 100).quantize(Decimal('0.01'), ROUND_HALF_EVEN)}%"
+    return percent(value, 1)
+
+
+def _day(day: dt.date) -> str:
+    return f"{day:%d/%m/%Y}"
+
+
+def _plain(value: Decimal | None) -> str:
+    """An exact decimal as digits (`23478000000000`, never `2.34780E+13`); '' for none."""
+    return "" if value is None else format(value, "f")
+
+
+def _amounts(year: IndicatorYear, point: Point) -> str:
+    return f"{billions(point.actual_ytd)}/{billions(year.target)} tỷ đồng"
 
 
 def _base_evidence(year: IndicatorYear, point: Point) -> dict[str, str]:
     return {
         "as_of": point.as_of.isoformat(),
-        "target": str(year.target),
-        "actual_ytd": str(point.actual_ytd),
-        "rate": str(point.rate),
-        "expected_pace": str(point.expected_pace),
+        "target": _plain(year.target),
+        "actual_ytd": _plain(point.actual_ytd),
+        "rate": _plain(point.rate),
+        "expected_pace": _plain(point.expected_pace),
     }
 
 
@@ -129,7 +146,9 @@ def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
         year.plan_year,
         str(year.plan_year),
         "critical" if critical else rule.severity,
-        f"{_pct(point.rate)} against a pace of {_pct(point.expected_pace)} on {point.as_of}",
+        f"Đạt {_pct(point.rate)} so với tiến độ {_pct(point.expected_pace)} ngày {_day(point.as_of)}"
+        f" ({_amounts(year, point)}) / {_pct(point.rate)} against a pace of {_pct(point.expected_pace)}"
+        f" on {point.as_of}",
         evidence,
         on=point.as_of,
         escalate=behind_run >= rule.escalate_after_periods,
@@ -162,8 +181,10 @@ def below_peer_average(year: IndicatorYear, config: AlertConfig) -> Finding | No
         year.plan_year,
         str(year.plan_year),
         rule.severity,
-        f"{_pct(point.rate)} against a peer average of {_pct(point.peer_average)} on {point.as_of}",
-        _base_evidence(year, point) | {"peer_average": str(point.peer_average), "margin": str(rule.margin_pp / 100)},
+        f"Đạt {_pct(point.rate)}, dưới mức bình quân {_pct(point.peer_average)} ngày {_day(point.as_of)}"
+        f" / {_pct(point.rate)} against an average of {_pct(point.peer_average)} on {point.as_of}",
+        _base_evidence(year, point)
+        | {"peer_average": _plain(point.peer_average), "margin": _plain(rule.margin_pp / 100)},
         on=point.as_of,
     )
 
@@ -179,8 +200,9 @@ def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | 
         year.plan_year,
         str(year.plan_year),
         rule.severity,
-        f"{_pct(point.rate)} of the plan on {point.as_of}, under {_pct(rule.share)} at 30 September",
-        _base_evidence(year, point) | {"threshold": str(rule.share)},
+        f"Đến 30/9 đạt {_pct(point.rate)} kế hoạch, dưới {_pct(rule.share)} ({_amounts(year, point)})"
+        f" / {_pct(point.rate)} of the plan on {point.as_of}, under {_pct(rule.share)} at 30 September",
+        _base_evidence(year, point) | {"threshold": _plain(rule.share)},
         on=point.as_of,
     )
 
@@ -198,8 +220,10 @@ def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date)
         year.plan_year,
         str(year.plan_year),
         rule.severity,
-        f"{_pct(point.rate)} of the target when the window closed on {year.window_end}, under {_pct(rule.share)}",
-        _base_evidence(year, point) | {"threshold": str(rule.share), "window_end": year.window_end.isoformat()},
+        f"Hết thời hạn ({_day(year.window_end)}) đạt {_pct(point.rate)}, dưới {_pct(rule.share)}"
+        f" ({_amounts(year, point)}) / {_pct(point.rate)} of the target when the window closed on"
+        f" {year.window_end}, under {_pct(rule.share)}",
+        _base_evidence(year, point) | {"threshold": _plain(rule.share), "window_end": year.window_end.isoformat()},
         on=point.as_of,
     )
 
@@ -230,11 +254,17 @@ def missing_reports(year: IndicatorYear, config: AlertConfig, today: dt.date) ->
         period = f"{y:04d}-{m:02d}"
         if arrived is None or arrived > today:
             days = (today - deadline).days
-            summary = f"no report for {period}, due {deadline} ({days} days overdue)"
+            summary = (
+                f"Chưa báo cáo kỳ {m:02d}/{y}, hạn {_day(deadline)} (quá {days} ngày)"
+                f" / no report for {period}, due {deadline} ({days} days overdue)"
+            )
             details = {"days_overdue": str(days)}
         elif arrived > deadline:
             days = (arrived - deadline).days
-            summary = f"report for {period} arrived {arrived}, {days} days after the deadline {deadline}"
+            summary = (
+                f"Báo cáo kỳ {m:02d}/{y} nộp ngày {_day(arrived)}, chậm {days} ngày so với hạn {_day(deadline)}"
+                f" / report for {period} arrived {arrived}, {days} days after the deadline {deadline}"
+            )
             details = {"arrived": arrived.isoformat(), "days_late": str(days)}
         else:
             continue
@@ -263,13 +293,14 @@ def back_loading(year: IndicatorYear, config: AlertConfig) -> Finding | None:
         year.plan_year,
         str(year.plan_year),
         rule.severity,
-        f"{_pct(share)} of the year's total came after 30 September (limit {_pct(rule.last_quarter_share)})",
+        f"{_pct(share)} giá trị cả năm dồn vào sau 30/9 (giới hạn {_pct(rule.last_quarter_share)})"
+        f" / {_pct(share)} of the year's total came after 30 September (limit {_pct(rule.last_quarter_share)})",
         {
             "as_of": final.as_of.isoformat(),
-            "actual_at_sep30": str(sep30.actual_ytd),
-            "actual_final": str(final.actual_ytd),
-            "last_quarter_share": str(share),
-            "threshold": str(rule.last_quarter_share),
+            "actual_at_sep30": _plain(sep30.actual_ytd),
+            "actual_final": _plain(final.actual_ytd),
+            "last_quarter_share": _plain(share),
+            "threshold": _plain(rule.last_quarter_share),
         },
         on=final.as_of,
     )
@@ -294,13 +325,14 @@ def early_warning(year: IndicatorYear, config: AlertConfig, today: dt.date) -> F
         year.plan_year,
         str(year.plan_year),
         rule.severity,
-        f"projected {_pct(projection.rate)} at {year.window_end} ({projection.basis}), under {_pct(rule.share)}",
+        f"Dự báo đạt {_pct(projection.rate)} khi hết thời hạn {_day(year.window_end)}, dưới {_pct(rule.share)}"
+        f" / projected {_pct(projection.rate)} at {year.window_end} ({projection.basis}), under {_pct(rule.share)}",
         _base_evidence(year, point)
         | {
-            "projected_rate": str(projection.rate),
-            "seasonal_share": str(projection.seasonal_share),
+            "projected_rate": _plain(projection.rate),
+            "seasonal_share": _plain(projection.seasonal_share),
             "basis": projection.basis,
-            "threshold": str(rule.share),
+            "threshold": _plain(rule.share),
         },
         on=point.as_of,
     )
@@ -335,7 +367,8 @@ def revenue_outturn(year: IndicatorYear, config: AlertConfig) -> Finding | None:
         year.plan_year,
         str(year.plan_year),
         rule.band_severity.get(band, "warning"),
-        f"outturn {_pct(point.rate)} of the estimate: PEFA PI-3 band {band}",
+        f"Thu đạt {_pct(point.rate)} dự toán: mức {band} theo PEFA PI-3 / outturn {_pct(point.rate)} of the"
+        f" estimate: PEFA PI-3 band {band}",
         _base_evidence(year, point) | {"band": band},
         on=point.as_of,
     )
@@ -348,7 +381,11 @@ def confidence_votes(votes: list[Vote], config: AlertConfig) -> list[Finding]:
         if vote.band not in ("review", "dismissal"):
             continue
         severity = rule.dismissal_severity if vote.band == "dismissal" else rule.review_severity
-        action = "dismissal recommended (≥ 2/3 low)" if vote.band == "dismissal" else "review (> 1/2 low)"
+        action = (
+            "đề nghị miễn nhiệm (≥ 2/3 tín nhiệm thấp) / dismissal recommended (≥ 2/3 low)"
+            if vote.band == "dismissal"
+            else "xem xét (> 1/2 tín nhiệm thấp) / review (> 1/2 low)"
+        )
         findings.append(
             Finding(
                 "confidence_vote",
@@ -356,7 +393,8 @@ def confidence_votes(votes: list[Vote], config: AlertConfig) -> list[Finding]:
                 vote.vote_date.year,
                 f"{vote.leader_id}@{vote.vote_date.isoformat()}",
                 severity,
-                f"{vote.leader_name or vote.leader_id}: {vote.low} of {vote.voters} low confidence — {action}",
+                f"{vote.leader_name or vote.leader_id}: {vote.low}/{vote.voters} phiếu tín nhiệm thấp"
+                f" / {vote.low} of {vote.voters} low confidence — {action}",
                 {
                     "leader_id": vote.leader_id,
                     "leader_name": vote.leader_name or "",

@@ -80,7 +80,7 @@ class AlertsService:
         self.clock = clock
         self._pace_rules = pace
         self._channels = list(channels)
-        self._dashboard_url = dashboard_url.rstrip("/")
+        self.dashboard_url = dashboard_url.rstrip("/")
         self.progress_seen = asyncio.Event()  # set on each progress notification; the scheduler sweeps then
 
     @classmethod
@@ -198,7 +198,7 @@ class AlertsService:
         alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
         assert alert is not None
         silenced = alert["silenced_until"] is not None and alert["silenced_until"] >= today
-        notification = outbox.notification(event, position, dict(alert), self._dashboard_url)
+        notification = outbox.notification(event, position, dict(alert), self.dashboard_url)
         await outbox.enqueue(conn, event, position, notification, self._channels, silenced=silenced)
 
     # Committee actions: each is an event in the store, so every decision is auditable.

@@ -206,6 +206,9 @@ async def test_committee_http_api_is_scoped_to_the_token_jurisdiction(settings: 
         auth = {"Authorization": f"Bearer {provincial}"}
         listed = (await client.get("/v1/alerts", headers=auth)).json()
         assert listed["count"] > 0 and {a["unit_code"] for a in listed["alerts"]} == {"da-lat"}
+        assert {a["dashboard_url"] for a in listed["alerts"]} == {
+            "http://localhost:3000/d/pim-unit/pim-unit?var-unit=da-lat"
+        }
         theirs = f"da-lat/{DISB}/below_pace/2025"
         response = await client.post(f"/v1/alerts/{theirs}/ack", json={"note": "đã nhận"}, headers=auth)
         assert response.status_code == 200, response.text

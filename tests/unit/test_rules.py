@@ -272,3 +272,13 @@ def test_january_of_the_disbursement_window_and_of_the_next_plan_year_are_two_al
     assert closing.period == opening.period == "2026-01"
     assert closing.fingerprint("lam-dong") == f"lam-dong/{DISB}/missing_report/2025/2026-01"
     assert opening.fingerprint("lam-dong") != closing.fingerprint("lam-dong")
+
+
+def test_a_summary_reads_as_people_write_it_and_evidence_is_never_in_exponent_notation() -> None:
+    year = year_of(["0.05", "0.06"], ["0.3", "0.35"], target="2.34780E+13")  # an exact decimal in exponent form
+    [finding] = [f for f in evaluate(year, CONFIG, TODAY) if f.rule == "below_pace"]
+    assert finding.evidence["target"] == "23478000000000"
+    assert "E+" not in "".join(finding.evidence.values())
+    vietnamese, english = finding.summary.split(" / ", 1)
+    assert vietnamese.startswith("Đạt 6,0 % so với tiến độ 35,0 %") and "(1.409/23.478 tỷ đồng)" in vietnamese
+    assert "against a pace of 35,0 %" in english
