@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
-import hashlib
-import hmac
 import json
 from email.message import EmailMessage
 from typing import Any
@@ -15,12 +13,12 @@ import aiosmtplib
 import httpx
 from aiokafka import AIOKafkaProducer
 from grafana_client.api import AsyncGrafanaApi
+from standardwebhooks.webhooks import Webhook
 
 from services.alerts.config import AlertConfig
 from services.alerts.outbox import Sender
 from shared.settings import Settings
 
-SIGNATURE_HEADER = "X-PIM-Signature"
 RULE_TITLES = {
     "below_pace": "Chậm so với tiến độ / below pace",
     "below_peer_average": "Dưới mức bình quân / below the peer average",
@@ -38,9 +36,10 @@ def canonical_body(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
 
 
-def sign(secret: str, body: bytes) -> str:
-    """HMAC-SHA256 of the raw body, as the receiver should recompute it: `sha256=<hex>`."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def webhook_signer(secret: str) -> Webhook:
+    """The Standard Webhooks signer for PIM_ALERT_WEBHOOK_SECRET: a `whsec_<base64>` secret as the scheme
+    writes it, or any other text, whose UTF-8 bytes are then the key."""
+    return Webhook(secret if secret.startswith("whsec_") else secret.encode())
 
 
 def title(message: dict[str, Any]) -> str:
@@ -72,22 +71,27 @@ class KafkaSender:
 
 
 class WebhookSender:
-    """POST of the notification, signed with HMAC-SHA256 over the body; 2xx is delivered."""
+    """POST of the notification, signed as Standard Webhooks sign (HMAC-SHA256 over id, timestamp and
+    body, so a captured call cannot be replayed later or with another body); 2xx is delivered. The id is
+    the idempotency key: the same on every re-delivery, as the scheme asks."""
 
     def __init__(self, url: str, secret: str, client: httpx.AsyncClient | None = None) -> None:
         self._url = url
-        self._secret = secret
+        self._signer = webhook_signer(secret)
         self._client = client or httpx.AsyncClient(timeout=10)
 
     async def send(self, message: dict[str, Any]) -> None:
         body = canonical_body(message)
+        key, now = message["idempotency_key"], dt.datetime.now(dt.UTC)
         response = await self._client.post(
             self._url,
             content=body,
             headers={
                 "Content-Type": "application/json; charset=utf-8",
-                SIGNATURE_HEADER: sign(self._secret, body),
-                "Idempotency-Key": message["idempotency_key"],
+                "webhook-id": key,
+                "webhook-timestamp": str(int(now.timestamp())),
+                "webhook-signature": self._signer.sign(key, now, body.decode()),
+                "Idempotency-Key": key,
             },
         )
         response.raise_for_status()
