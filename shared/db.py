@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -90,6 +91,17 @@ RENAMED = {
     "0011_known_on_snapshots.sql": ("0011_projector_known_on_snapshots.sql",),
     "0012_unit_hierarchy_view.sql": ("0012_ingest_unit_hierarchy_view.sql",),
 }
+
+
+def redacted(dsn: str) -> str:
+    """A connection URL fit to print: its password replaced by `***`."""
+    parts = urlsplit(dsn)
+    if not parts.password:
+        return dsn
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def migration_owner(name: str) -> str:

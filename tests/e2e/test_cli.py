@@ -86,3 +86,30 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
     assert process.returncode == 0, rest
     assert "Stopped." in rest
     assert not [p for p in psutil.process_iter(attrs=["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
+
+
+def _banner_of_pim_up(env: dict[str, str]) -> list[str]:
+    """Start `pim up`, read its banner, stop it with SIGTERM; the banner's lines."""
+    pim = str(Path(sys.executable).with_name("pim"))
+    process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    printed = []
+    for line in process.stdout:  # pytest-timeout bounds this wait
+        printed.append(line)
+        if "Ctrl-C stops." in line:
+            break
+    else:
+        pytest.fail("pim up ended before serving:\n" + "".join(printed))
+    process.send_signal(signal.SIGTERM)
+    rest, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, rest
+    return printed
+
+
+def test_a_kept_embedded_database_gets_one_admin_token_not_one_per_start(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0"}
+    first, second = _banner_of_pim_up(env), _banner_of_pim_up(env)
+    assert sum("admin token for this embedded database" in line for line in first) == 1
+    assert not any("shown once" in line for line in second)  # the kept database keeps its one admin token
+    assert any("admin tokens: 1" in line for line in second)

@@ -34,3 +34,10 @@ async def test_ready_reports_each_failing_check_with_503() -> None:
         assert ready.json()["failures"] == {"database": "ConnectionError: database unreachable"}
         assert (await client.get("/health")).status_code == 200
         assert "pim_events_relayed_total" in (await client.get("/metrics")).text
+
+
+def test_a_database_url_is_printed_without_its_password() -> None:
+    from shared.db import redacted
+
+    assert redacted("postgresql://pim:s3cr%C3%AAt@db:5432/pim") == "postgresql://pim:***@db:5432/pim"
+    assert redacted("postgresql://postgres:@/pim?host=/tmp/pim") == "postgresql://postgres:@/pim?host=/tmp/pim"
