@@ -71,6 +71,8 @@ async def copy_rows_as_csv(
     )
 
 
+READER_STATEMENT_TIMEOUT = "30s"
+
 # Who may own a migration, and where that owner's code lives.
 OWNERS = {
     "store": "shared/event_store.py", "auth": "shared/auth.py", "relay": "services/relay/",
@@ -158,3 +160,5 @@ async def ensure_reader_login(conn: asyncpg.Connection, login: str, password: st
     else:
         await conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD {secret}")
     await conn.execute(f"GRANT pim_reader TO {name}")
+    # A dashboard's query is cut off rather than left holding the database (settings apply per login).
+    await conn.execute(f"ALTER ROLE {name} SET statement_timeout = '{READER_STATEMENT_TIMEOUT}'")

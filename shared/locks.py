@@ -1,14 +1,20 @@
-"""Every PostgreSQL advisory lock PIM takes, in one place, with what it protects. The ids are fixed
-numbers: every process of every service must agree on them."""
+"""Every lock PIM takes, in one place, with what it protects.
+
+Mutual exclusion between PIM's processes is held as row locks (`SELECT … FOR SHARE / FOR UPDATE`) on
+rows only PIM's own login may lock: locking a row needs UPDATE on its table, which the read-only login
+has not, whereas an advisory lock can be taken by any login and so could freeze a service with one
+SELECT. Only the migrations, which run before any table exists, take an advisory lock.
+"""
 
 from __future__ import annotations
 
-MIGRATIONS = 7_431_001  # session lock of a migrating process: several services may start at once
-PROJECTOR = 7_431_002  # live projector batches hold it shared; a rebuild's swap holds it exclusively
-RECOMPUTE = 7_431_003  # the one projector instance recomputing derived rows: a group spans partitions
+MIGRATIONS = 7_431_001  # session advisory lock of a migrating process: several services may start at once
 
-
-def alert_evaluation(unit_code: str, plan_year: int) -> str:
-    """The key (hashed by `hashtextextended`) of the transaction lock one alerts evaluation of a unit and
-    plan year holds, so several alerts instances never decide on the same open alerts at once."""
-    return f"alerts/{unit_code}/{plan_year}"
+# Live projector batches hold it shared; a rebuild's swap holds it exclusively.
+PROJECTOR_BATCHES_SHARED = "SELECT 1 FROM public.projector_locks WHERE name = 'batches' FOR SHARE"
+PROJECTOR_BATCHES_EXCLUSIVE = "SELECT 1 FROM public.projector_locks WHERE name = 'batches' FOR UPDATE"
+# The one projector instance recomputing derived rows: a peer group spans partitions.
+PROJECTOR_RECOMPUTE = "SELECT 1 FROM public.projector_locks WHERE name = 'recompute' FOR UPDATE"
+# One alerts evaluation of a unit and plan year at a time, so several alerts instances never decide on
+# the same open alerts at once: the row lock of its evaluation row (services/alerts/service.py, which
+# owns that table, makes the row first if there is none).

@@ -21,7 +21,6 @@ from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_e
 from services.alerts.delivery import check_channels
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from services.alerts.rules import Finding, confidence_votes, evaluate
-from shared import locks
 from shared.bus import make_broker
 from shared.clock import VIETNAM
 from shared.contracts import ProgressChanged
@@ -41,6 +40,15 @@ from shared.topics import PROGRESS_PARTITIONS
 
 log = logging.getLogger(__name__)
 
+# One evaluation of a unit and plan year at a time (shared/locks.py): the row lock of its evaluation row,
+# made first (as a placeholder the evaluation overwrites) if it is the first evaluation. A concurrent
+# first one waits on the new row's key until this commits.
+_EVALUATION_LOCK = """
+WITH made AS (
+    INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on) VALUES ($1, $2, -1, $3)
+    ON CONFLICT (unit_code, plan_year) DO NOTHING RETURNING 1
+)
+SELECT 1 FROM alert_evaluations WHERE unit_code = $1 AND plan_year = $2 FOR UPDATE"""
 SUBMITTER = Submitter(submitted_by="system:alerts", channel="alerts-service")
 E = TypeVar("E", bound=DomainEvent)
 
@@ -109,9 +117,7 @@ class AlertsService:
         today = today or self.clock()
         async with self._pool.acquire() as conn, conn.transaction():
             # One evaluator per unit and year at a time, so two instances never both raise.
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", locks.alert_evaluation(unit_code, plan_year)
-            )
+            await conn.execute(_EVALUATION_LOCK, unit_code, plan_year, today)
             peers = await peer_state(conn, unit_code, plan_year)  # read first: a later change is seen next time
             facts = await load_facts(conn, unit_code, plan_year, self._pace_rules)
             findings = [f for year in facts.indicators for f in evaluate(year, self.config, today)]

@@ -91,7 +91,7 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
             async with conn.transaction():
                 await recompute(conn, touched, rules)
             async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.PROJECTOR)
+                await conn.execute(locks.PROJECTOR_BATCHES_EXCLUSIVE)
                 caught_up = Touched()
                 await _replay_in_transaction(conn, position, caught_up)
                 await recompute(conn, caught_up, rules)

@@ -122,7 +122,7 @@ class Projector:
         offsets = [(tp.topic, tp.partition, messages[-1].offset + 1) for tp, messages in batches.items()]
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", locks.PROJECTOR)
+            await conn.execute(locks.PROJECTOR_BATCHES_SHARED)
             await pending.record(conn, await write_ledger_messages(conn, values))
             await conn.executemany(
                 "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
@@ -139,11 +139,11 @@ class Projector:
         """Bring the derived rows up to date with every fact written so far."""
         started = time.perf_counter()
         async with self._pool.acquire() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock_shared($1)", locks.PROJECTOR)
+            await conn.execute(locks.PROJECTOR_BATCHES_SHARED)
             # One recompute at a time across instances: a peer group's standing is computed from its
             # members' rows, which another instance's recompute may be rewriting; waiting for it means
             # reading them after its commit (each statement sees what was committed before it began).
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", locks.RECOMPUTE)
+            await conn.execute(locks.PROJECTOR_RECOMPUTE)
             changes = await recompute(conn, await pending.take(conn), self._rules)
         self._pending_since = None
         self._last_recompute_s = time.perf_counter() - started

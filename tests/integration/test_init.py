@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from shared import locks
 from shared.bus import topic_end_offsets
 from shared.settings import Settings
 
@@ -54,5 +55,11 @@ async def test_init_prepares_database_topics_reader_login_and_alertmanager(setti
             await conn.fetchval("SELECT count(*) FROM api_tokens")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("DELETE FROM alerts")
+        assert await conn.fetchval("SHOW statement_timeout") == "30s"  # a dashboard query cannot hold on
+        # nor can the reader take the projector's locks (an advisory lock it could, and froze projection)
+        for lock in (locks.PROJECTOR_BATCHES_EXCLUSIVE, locks.PROJECTOR_RECOMPUTE):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                async with conn.transaction():
+                    await conn.execute(lock)
     finally:
         await conn.close()

@@ -19,10 +19,10 @@ from services.projector.facts import write_facts
 from services.projector.service import Projector
 from services.projector.touched import ProgressKey, Touched
 from services.relay.relay import Relay
+from shared import locks
 from shared.bus import make_producer, topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
-from shared.locks import RECOMPUTE as RECOMPUTE_LOCK
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.kafka_helpers import eventually, read_topic
@@ -237,17 +237,19 @@ async def test_instances_recompute_one_at_a_time(settings: Settings, pool: async
     async with pool.acquire() as conn, conn.transaction():
         await pending.record(conn, await write_facts(conn, await store.read_after(0)))
     async with pool.acquire() as other, other.transaction():
-        await other.execute("SELECT pg_advisory_xact_lock($1)", RECOMPUTE_LOCK)  # another instance recomputing
+        await other.execute(locks.PROJECTOR_RECOMPUTE)  # another instance recomputing
         waiting = asyncio.create_task(Projector.from_settings(settings, pool).recompute_pending())
-        await eventually(lambda: _waits_for_advisory_lock(other, RECOMPUTE_LOCK), what="recompute waiting")
+        await eventually(lambda: _waits_for_a_lock(other), what="recompute waiting")
         assert not waiting.done()
     changes = await asyncio.wait_for(waiting, timeout=30)
     assert [c.unit_code for c in changes] == ["hue"]
 
 
-async def _waits_for_advisory_lock(conn: asyncpg.Connection, key: int) -> bool:
-    return bool(await conn.fetchval("SELECT EXISTS (SELECT FROM pg_locks WHERE locktype = 'advisory' AND objid = $1"
-                                    " AND NOT granted)", key))  # fmt: skip
+async def _waits_for_a_lock(conn: asyncpg.Connection) -> bool:
+    """Another session of this database waits for a lock (the row lock `conn` holds)."""
+    return bool(await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock')"
+    ))  # fmt: skip
 
 
 async def test_what_facts_told_of_the_snapshots_survives_a_crash_before_the_recompute(pool: asyncpg.Pool) -> None:

@@ -117,5 +117,5 @@ def test_the_projector_rebuild_covers_every_table_and_view_the_projector_owns() 
     from services.projector.rebuild import READ_MODELS, VIEWS
 
     owned = {relation for relation, owner in _created_by_owner().items() if owner == {"projector"}}
-    bookkeeping = {"projector_offsets", "projector_pending"}  # where it is in the topic, and work still to do
+    bookkeeping = {"projector_offsets", "projector_pending", "projector_locks"}  # position, work to do, locks
     assert owned - bookkeeping == set(READ_MODELS) | set(VIEWS)
