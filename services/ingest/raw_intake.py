@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, TopicPartition
 from faststream.kafka.annotations import KafkaMessage
 from faststream.message import StreamMessage
 from pydantic import ValidationError
@@ -31,6 +31,7 @@ from shared.contracts import DeadLetter, OriginalMessage
 from shared.event_store import IdempotencyConflict, Submitter, content_hash
 from shared.resilience import DEPENDENCY_ERRORS
 from shared.settings import Settings
+from shared.topics import LEDGER_PARTITIONS
 
 log = logging.getLogger(__name__)
 CHANNEL = "kafka"
@@ -47,8 +48,10 @@ class RawIntake:
         self._pool = pool
         self._intake = FigureIntake(pool, clock)
 
-    async def accept(self, body: bytes, headers: dict[str, str]) -> int:
-        """Store one raw submission; return how many events it produced. Raises Refused."""
+    async def accept(self, body: bytes, headers: dict[str, str], origin: str | None = None) -> int:
+        """Store one raw submission; return how many events it produced. Raises Refused. `origin` (topic,
+        partition and offset) names the message: without an idempotency key of its own, it is the key, so
+        a message read again after a crash is stored once."""
         try:
             submission = FiguresSubmission.model_validate_json(body)
         except ValidationError as invalid:
@@ -64,7 +67,11 @@ class RawIntake:
                 raise Refused(f"token refused: {error}") from None
         events = [*submission.disbursements, *submission.revenues, *submission.corrections]
         key = headers.get("idempotency-key") or None
-        submitter = Submitter(principal.name, CHANNEL, source=principal.name if key else None, idempotency_key=key)
+        if key is not None:
+            submitter = Submitter(principal.name, CHANNEL, source=principal.name, idempotency_key=key)
+        else:
+            source = None if origin is None else "raw-topic"
+            submitter = Submitter(principal.name, CHANNEL, source=source, idempotency_key=origin)
         rows = [figure_from_event(event, row) for row, event in enumerate(events, start=1)]
         try:
             result = await self._intake.submit(rows, principal, submitter, content_hash(events))
@@ -104,8 +111,11 @@ def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
     broker = make_broker(settings, "ingest")
     dead_letters = broker.publisher(settings.raw_dead_letter_topic)
 
+    # The partitions are assigned here, not by group membership (noida-db never hands a killed member's
+    # partitions to its successor); the group only keeps the committed offsets. Every instance reads
+    # every partition: a message read twice is stored once (its idempotency key, or the content digest).
     @broker.subscriber(
-        settings.raw_topic,
+        partitions=[TopicPartition(settings.raw_topic, p) for p in range(LEDGER_PARTITIONS)],
         group_id=settings.consumer_group("ingest-raw"),
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,  # a dependency away: read the message again
@@ -119,8 +129,10 @@ def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
             key = None if isinstance(record, tuple) else record.key  # a tuple only for batch subscribers
             await dead_letters.publish(dead_letter(reason, errors, message), key=key)
 
+        record = message.raw_message
+        origin = None if isinstance(record, tuple) else f"{record.topic}/{record.partition}/{record.offset}"
         try:
-            await intake.accept(message.body, headers)
+            await intake.accept(message.body, headers, origin)
         except Refused as refused:
             log.info("raw intake: refused message: %s", refused.reason)
             await park(refused.reason, refused.errors)

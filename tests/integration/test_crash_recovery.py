@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import json
 import os
 import socket
 import sys
@@ -27,6 +28,7 @@ from shared.event_store import EventStore, Submitter
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import Facts
+from tests.integration.ingest_fixtures import Ingest, disbursement
 from tests.integration.test_projection_order import history, snapshot
 from tests.kafka_helpers import eventually
 
@@ -157,3 +159,50 @@ async def test_an_alerts_service_killed_with_kill_9_is_heard_by_its_successor(
                         await process.wait()
     finally:
         await producer.stop()
+
+
+async def test_raw_intake_killed_with_kill_9_is_resumed_and_stores_each_message_once(
+    settings: Settings, ingest: Ingest, tmp_path: Path
+) -> None:
+    await ensure_topics(settings)
+    token = ingest.lam_dong["Authorization"].encode()
+    producer = make_producer(settings)
+    await producer.start()
+
+    async def send(numbers: range) -> None:
+        for n in numbers:  # one figure per message, each of its own project: each is stored once or not
+            body = {"disbursements": [disbursement(project_code=f"DA-{n:03d}", amount=str(1000 + n))]}
+            await producer.send_and_wait(settings.raw_topic, json.dumps(body).encode(), key=f"{n}".encode(),
+                                         headers=[("authorization", token)])  # fmt: skip
+
+    async def stored() -> int:
+        async with ingest.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT count(*) FROM events WHERE event_type = 'DisbursementReported'"))
+
+    try:
+        await send(range(20))
+        with (tmp_path / "ingest.log").open("wb") as log:
+            async with pim_process(settings, log, "ingest") as first:
+
+                async def some_stored() -> bool:
+                    return await stored() >= 3
+
+                await eventually(some_stored, timeout_s=60, what="the first raw intake at work")
+                first.kill()
+                await first.wait()
+            await send(range(20, 40))
+            async with pim_process(settings, log, "ingest") as second:
+
+                async def all_stored() -> bool:
+                    assert second.returncode is None, (tmp_path / "ingest.log").read_text()
+                    return await stored() >= 40
+
+                await eventually(all_stored, timeout_s=60, what="every message stored after the restart")
+    finally:
+        await producer.stop()
+    async with ingest.pool.acquire() as conn:
+        per_message = await conn.fetch(
+            "SELECT payload->>'project_code' AS project, count(*) AS n FROM events"
+            " WHERE event_type = 'DisbursementReported' GROUP BY 1"
+        )
+    assert len(per_message) == 40 and {r["n"] for r in per_message} == {1}  # none lost, none twice
