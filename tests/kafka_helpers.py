@@ -14,11 +14,13 @@ from shared.settings import Settings
 async def read_topic(
     settings: Settings, topic: str, until: Callable[[list[ConsumerRecord]], bool], timeout_s: float = 30
 ) -> list[ConsumerRecord]:
-    """Read `topic` from the start (no consumer group) until `until(records)` holds."""
+    """Read `topic` from the start (no consumer group) until `until(records)` holds; partitions added
+    meanwhile are read too (metadata refreshed every half second)."""
     assert settings.kafka_bootstrap_servers is not None
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest", group_id=None
-    )
+        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest", group_id=None,
+        metadata_max_age_ms=500,
+    )  # fmt: skip
     await consumer.start()
     records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout_s

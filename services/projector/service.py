@@ -35,6 +35,7 @@ from shared.topics import ensure_topics
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000  # messages per batch: bigger batches gain little and hold more memory
+PARTITION_CHECK_S = 10.0  # how often the projector looks for partitions added to the ledger
 MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
@@ -73,8 +74,17 @@ class Projector:
         await consumer.start()
         await producer.start()
         try:
-            await self.seek_to_checkpoints(await assign_all(consumer, self._topic))
+            assigned = await assign_all(consumer, self._topic)
+            await self.seek_to_checkpoints(assigned)
+            looked = time.monotonic()
             while True:
+                if time.monotonic() - looked > PARTITION_CHECK_S:  # a broker that lost its data may come
+                    looked = time.monotonic()  # back with the ledger's partitions re-created one by one
+                    await consumer.topics()
+                    if len(consumer.partitions_for_topic(self._topic) or ()) > len(assigned):
+                        log.warning("projector: the ledger has new partitions; reading them too")
+                        assigned = await assign_all(consumer, self._topic)
+                        await self.seek_to_checkpoints(assigned)
                 batches = await consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
                 if batches:
                     await self.apply_batches(batches)

@@ -11,20 +11,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.bus import encode_recorded, make_consumer, make_producer
+from shared.bus import decode_recorded, encode_recorded, make_consumer, make_producer
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
 from shared.observability import EVENTS_RELAYED
 from shared.settings import Settings
+from shared.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
 BATCH_SIZE = 5000
 IDLE_CHECK_S = 2.0  # how often an idle relay checks whether the broker lost the ledger
+
+
+@dataclass(frozen=True)
+class Mark:
+    """The last offset the broker acknowledged in a partition, and the event published there (None for
+    marks stored before positions were kept)."""
+
+    offset: int
+    position: int | None
+
+
+def _mark(stored: object) -> Mark:
+    if isinstance(stored, int):  # the earlier form: the offset alone
+        return Mark(stored, None)
+    assert isinstance(stored, dict)
+    return Mark(int(stored["offset"]), None if stored.get("position") is None else int(stored["position"]))
 
 
 class Relay:
@@ -48,6 +66,9 @@ class Relay:
                 producer = make_producer(self._settings)
                 probe = make_consumer(self._settings, group="relay-probe")  # reads end offsets only
                 try:
+                    # Before anything is produced: a broker that lost its data would otherwise auto-create
+                    # the ledger with one partition on the first send.
+                    await ensure_topics(self._settings)
                     await producer.start()
                     await probe.start()
                     await self._publish_loop(producer, probe, listener)
@@ -78,51 +99,75 @@ class Relay:
             if not self._wake.is_set():
                 await self.refill_if_broker_lost_data(probe)
 
-    async def _state(self) -> tuple[int, dict[str, int]]:
+    async def _state(self) -> tuple[int, dict[str, Mark]]:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 "SELECT position, partition_offsets FROM relay_state WHERE topic = $1", self._topic
             )
         if row is None:
             return 0, {}
-        return row["position"], dict(row["partition_offsets"])
+        return row["position"], {p: _mark(value) for p, value in dict(row["partition_offsets"]).items()}
 
-    async def _save_state(self, position: int, offsets: dict[str, int]) -> None:
+    async def _save_state(self, position: int, marks: dict[str, Mark]) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "INSERT INTO relay_state (topic, position, partition_offsets) VALUES ($1, $2, $3)"
                 " ON CONFLICT (topic) DO UPDATE SET position = $2, partition_offsets = $3",
                 self._topic,
                 position,
-                offsets,
+                {p: {"offset": m.offset, "position": m.position} for p, m in marks.items()},
             )
 
     async def publish_pending(self, producer: AIOKafkaProducer) -> int:
         """Publish the next batch of unpublished events; return how many were sent."""
-        position, offsets = await self._state()
+        position, marks = await self._state()
         events = await self._store.read_after(position, BATCH_SIZE)
         if not events:
             return 0
         # Sends are queued in position order; aiokafka keeps one batch in flight per partition and the
         # idempotent producer de-duplicates its retries, so per-unit order holds on the topic.
         futures = [await producer.send(self._topic, encode_recorded(e), key=e.stream_id.encode()) for e in events]
-        for metadata in await asyncio.gather(*futures):
+        for event, metadata in zip(events, await asyncio.gather(*futures), strict=True):
             partition = str(metadata.partition)
-            offsets[partition] = max(offsets.get(partition, -1), metadata.offset)
-        await self._save_state(events[-1].position, offsets)
+            if partition not in marks or metadata.offset > marks[partition].offset:
+                marks[partition] = Mark(metadata.offset, event.position)
+        await self._save_state(events[-1].position, marks)
         EVENTS_RELAYED.inc(len(events))
         return len(events)
 
     async def refill_if_broker_lost_data(self, probe: AIOKafkaConsumer) -> bool:
-        """If the ledger ends below offsets the broker once acknowledged, republish from position 0."""
-        _, offsets = await self._state()
-        if not offsets:
+        """If the ledger no longer holds what the broker once acknowledged, republish from position 0.
+
+        Each partition's mark is the last offset acknowledged and the event published there. The data is
+        lost when the partition is gone, ends at or below the offset, or holds another event there: a
+        broker that restarted empty may already have taken new events, which pushes its end offsets past
+        the old ones, so comparing ends alone missed a second loss."""
+        _, marks = await self._state()
+        if not marks:
             return False
-        partitions = [TopicPartition(self._topic, int(p)) for p in offsets]
-        ends = await probe.end_offsets(partitions)
-        lost = [tp.partition for tp in partitions if ends.get(tp, 0) <= offsets[str(tp.partition)]]
+        await probe.topics()  # fresh metadata: a partition acknowledged before may be gone
+        existing = probe.partitions_for_topic(self._topic) or set()
+        lost = [int(p) for p in marks if int(p) not in existing]
+        for p, mark in marks.items():
+            if int(p) in existing and not await self._holds(probe, TopicPartition(self._topic, int(p)), mark):
+                lost.append(int(p))
         if not lost:
             return False
-        log.warning("relay: ledger partitions %s lost data; republishing from the event store", lost)
+        log.warning("relay: ledger partitions %s lost data; republishing from the event store", sorted(lost))
         await self._save_state(0, {})
         return True
+
+    @staticmethod
+    async def _holds(probe: AIOKafkaConsumer, tp: TopicPartition, mark: Mark) -> bool:
+        """Whether the partition still holds the marked event at the marked offset."""
+        end = (await probe.end_offsets([tp]))[tp]
+        if end <= mark.offset:
+            return False
+        if mark.position is None:
+            return True  # an old mark: only its offset is known
+        probe.assign([tp])
+        probe.seek(tp, mark.offset)
+        records = (await probe.getmany(tp, timeout_ms=5_000, max_records=1)).get(tp, [])
+        if not records:
+            return True  # nothing came back in time: not evidence of a loss; the next check looks again
+        return records[0].offset == mark.offset and decode_recorded(records[0].value).position == mark.position

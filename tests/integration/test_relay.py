@@ -13,14 +13,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from aiokafka import ConsumerRecord
 
 from services.relay.relay import Relay
-from shared.bus import decode_recorded
+from shared.bus import decode_recorded, topic_end_offsets
 from shared.embedded import EmbeddedKafka
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported
 from shared.settings import Settings
-from shared.topics import ensure_topics
+from shared.topics import LEDGER_PARTITIONS, ensure_topics
 from tests.kafka_helpers import eventually, read_topic
 from tests.published_schema import published_problems
 
@@ -93,10 +94,11 @@ async def test_relay_resumes_where_it_stopped_without_republishing(settings: Set
     assert sorted(positions(records)) == [1, 2, 3]
 
 
-async def test_broker_that_restarts_empty_is_refilled_from_the_store(
+async def test_broker_that_restarts_empty_is_refilled_from_the_store_every_time(
     infra: Settings, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    """The embedded broker may lose everything; nothing committed to the store may be lost."""
+    """The embedded broker may lose everything, more than once; nothing committed to the store may be lost,
+    and the relay itself re-creates the topics with their partitions (no one else does it here)."""
     folder = Path(tempfile.mkdtemp(prefix="pim-broker-"))
     broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "first")
     try:
@@ -106,16 +108,23 @@ async def test_broker_that_restarts_empty_is_refilled_from_the_store(
         async with running(Relay(own, pool)):
             await store.append([figure(f"u{i}", i) for i in range(30)], Submitter("t", "test"))
             await read_topic(own, own.ledger_topic, lambda r: len(r) >= 30)
+            head = 30
+            for loss in ("second", "third"):  # two losses: the relay notices each one
+                broker.stop()
+                await store.append([figure(f"u{i}", head + i) for i in range(10)], Submitter("t", "test"))
+                head += 10
+                # Same port, empty data: a broker that lost everything.
+                broker = EmbeddedKafka(infra.pim_embedded_broker, folder / loss, port=broker.port)
+                await broker.start()
+                everything = set(range(1, head + 1))
 
-            broker.stop()
-            await store.append([figure(f"u{i}", 100 + i) for i in range(10)], Submitter("t", "test"))
-            # Same port, empty data: a broker that lost everything.
-            broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "second", port=broker.port)
-            await broker.start()
-            await ensure_topics(own)
+                def complete(records: list[ConsumerRecord[bytes, bytes]], every: set[int] = everything) -> bool:
+                    return set(positions(records)) >= every
 
-            records = await read_topic(own, own.ledger_topic, lambda r: set(positions(r)) >= set(range(1, 41)), 60)
-        assert set(positions(records)) == set(range(1, 41))
+                records = await read_topic(own, own.ledger_topic, complete, 60)
+                assert set(positions(records)) == everything
+                ends = await topic_end_offsets(own, own.ledger_topic)
+                assert len(ends) == LEDGER_PARTITIONS, ends  # not the one partition an auto-create makes
     finally:
         broker.stop()
         shutil.rmtree(folder, ignore_errors=True)
