@@ -16,7 +16,8 @@ MAX_DECIMAL_PLACES = 2
 # Far above any budget (the whole state budget is ~2 × 10^15 VND) and far inside what every reader's
 # arithmetic holds exactly: an amount at or above it is a typing error or an attack, refused at the door.
 MAX_AMOUNT = Decimal(10) ** 18
-_PLAIN_DECIMAL = re.compile(r"-?\d{1,20}(?:\.\d+)?")  # no exponent, no separators: one spelling per value
+# No exponent, no separators, ASCII digits only (`\d` would take ١٢٣): one spelling per value.
+_PLAIN_DECIMAL = re.compile(r"-?[0-9]{1,20}(?:\.[0-9]+)?")
 
 
 def parse_exact_amount(value: Any) -> Decimal:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
+from services.ingest.errors import ErrorLog, RowError, SubmissionRejected, spreadsheet_safe
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.file_import import import_figure_file
 from services.ingest.rebuild import IngestRebuilt, rebuild_ingest_state
@@ -43,7 +43,8 @@ class RejectedRowsReport:
             self._file = self.path.open("w", newline="", encoding="utf-8-sig")
             self._writer = csv.writer(self._file)
             self._writer.writerow(["row", "field", "value", "reason"])
-        self._writer.writerow([error.row or "", error.field, error.value or "", error.reason])
+        cells = [error.row or "", error.field, error.value or "", error.reason]
+        self._writer.writerow([spreadsheet_safe(c) if isinstance(c, str) else c for c in cells])
 
     def close(self) -> None:
         if self._file is not None:

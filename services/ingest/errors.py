@@ -69,3 +69,22 @@ def shown_value(text: str, limit: int = 200) -> str:
     """A refused value as an error message may echo it: cut short, and with what is not text (a NUL, an
     unpaired surrogate) written as an escape, so the answer itself can be encoded and read."""
     return text[:limit].replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """A cell value a spreadsheet will show, not run: one that starts like a formula (`=cmd|' /C calc'!A0`)
+    gets a leading apostrophe, as OWASP advises for CSV files; a plain negative number stays a number."""
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(".", "").replace(",", "."))
+    except ValueError:
+        return False
+    return True

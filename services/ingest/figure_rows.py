@@ -90,7 +90,12 @@ def parse_amount_kind(text: str) -> str:
         raise ValueError("expected cumulative (lũy kế) or period (phát sinh)") from None
 
 
-_GROUPED = {".": re.compile(r"\d{1,3}(?:\.\d{3})+"), ",": re.compile(r"\d{1,3}(?:,\d{3})+")}
+_GROUPED = {".": re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+"), ",": re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+")}
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: `str.isdigit` also takes Arabic-Indic (١٢٣), superscript and other digits."""
+    return text.isascii() and text.isdigit()
 
 
 def parse_money_text(text: str) -> Decimal:
@@ -102,7 +107,7 @@ def parse_money_text(text: str) -> Decimal:
     digits = spelled[1:] if negative else spelled
     if not digits:
         raise ValueError("the amount is empty")
-    if digits.isdigit():
+    if _digits(digits):
         whole, fraction = digits, ""
     else:
         dots, commas = digits.count("."), digits.count(",")
@@ -110,7 +115,7 @@ def parse_money_text(text: str) -> Decimal:
             decimal_mark = "," if digits.rfind(",") > digits.rfind(".") else "."
             grouping = "." if decimal_mark == "," else ","
             whole, _, fraction = digits.rpartition(decimal_mark)
-            if not _GROUPED[grouping].fullmatch(whole) or not fraction.isdigit():
+            if not _GROUPED[grouping].fullmatch(whole) or not _digits(fraction):
                 raise ValueError(f"{text!r} mixes separators in a way that is not a number")
             whole = whole.replace(grouping, "")
         else:
@@ -126,7 +131,7 @@ def parse_money_text(text: str) -> Decimal:
                 whole, fraction = digits.replace(mark, ""), ""
             else:
                 whole, _, fraction = digits.partition(mark)
-                if not whole.isdigit() or not fraction.isdigit():
+                if not _digits(whole) or not _digits(fraction):
                     raise ValueError(f"{text!r} is not a number")
     if len(fraction) > MAX_DECIMAL_PLACES:
         raise ValueError(f"{text!r} has more than {MAX_DECIMAL_PLACES} decimal places")
@@ -177,7 +182,7 @@ def parse_int_cell(value: object) -> int:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     text = str(value).strip()
-    if not text.isdigit():
+    if not _digits(text):
         raise ValueError("expected a whole number")
     return int(text)
 
@@ -328,10 +333,10 @@ class FigureCellParser:
         if (
             measured is None
             or not (_CODE.fullmatch(unit) and len(unit) <= CODE_MAX_LENGTH)
-            or not (len(year) == 4 and year.isdigit())
+            or not (len(year) == 4 and _digits(year))
             or not 0 < len(category) <= CODE_MAX_LENGTH
             or not (len(as_of) == 10 and as_of[4] == "-")
-            or not (amount.isdigit() and len(amount) <= 18)
+            or not (_digits(amount) and len(amount) <= 18)
         ):
             return None
         if project not in (None, "") and not (isinstance(project, str) and len(project.strip()) <= CODE_MAX_LENGTH):

@@ -54,6 +54,8 @@ HOSTILE: list[tuple[str, str, dict[str, Any], dict[str, str], str]] = [
     ("a document dated in year 9999", "/v1/figures",
      {"disbursements": [disbursement(document_date="9999-01-01")]}, {}, "document_date"),
     ("an amount of 10^40", "/v1/figures", {"disbursements": [disbursement(amount=10**40)]}, {}, "amount"),
+    ("an amount in Arabic-Indic digits", "/v1/figures", {"disbursements": [disbursement(amount="١٢٣")]}, {},
+     "amount"),
 ]  # fmt: skip
 
 

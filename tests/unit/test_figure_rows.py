@@ -1,5 +1,7 @@
+import csv
 import datetime as dt
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -144,3 +146,22 @@ def test_a_declared_category_is_known() -> None:
 
 def test_a_figure_row_is_its_row_number_then_the_shared_figure_line() -> None:
     assert FigureRow._fields == ("row", *FigureLine._fields)
+
+
+def test_a_rejected_rows_report_never_echoes_a_cell_a_spreadsheet_would_run(tmp_path: Path) -> None:
+    from services.ingest.cli import RejectedRowsReport
+    from services.ingest.errors import RowError
+
+    report = RejectedRowsReport(tmp_path / "report.csv")
+    report(RowError(2, "unit_code", "=cmd|' /C calc'!A0", "unknown unit"))
+    report(RowError(3, "amount", "-5", "negative: only a correction with a reason may be"))
+    report(RowError(4, "category", "@SUM(A1:A9)", "unknown category"))
+    report.close()
+    rows = list(csv.reader((tmp_path / "report.csv").open(encoding="utf-8-sig")))
+    assert [r[2] for r in rows[1:]] == ["'=cmd|' /C calc'!A0", "-5", "'@SUM(A1:A9)"]
+
+
+@pytest.mark.parametrize("text", ["١٢٣", "１２３", "12³", "١.٢٣٤.٥٦٧"])
+def test_amounts_take_ascii_digits_only(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_money_text(text)
