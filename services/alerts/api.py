@@ -14,6 +14,7 @@ from services.alerts.outbox import dashboard_link
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.auth import Principal, Unauthenticated, bearer_principal, units_in_scope
+from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 
 
@@ -50,6 +51,7 @@ Committee = Annotated[Principal, Depends(committee_principal)]
 def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     app = FastAPI(title="PIM alerts", version="1", description=__doc__)
     answer_unavailable(app)
+    app.add_middleware(JsonBodyLimits)
     app.state.pool = pool
 
     async def in_scope(who: Principal, fingerprint: str) -> None:

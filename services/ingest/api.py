@@ -41,6 +41,7 @@ from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, fig
 from shared.auth import Principal, Unauthenticated, bearer_principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
+from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import latest_plan_year, standings, standings_json
 
@@ -103,6 +104,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     )
     app.state.pool = pool
     answer_unavailable(app)
+    app.add_middleware(JsonBodyLimits)
     store = EventStore(pool)
     registry = Registry(pool)
     intake = FigureIntake(pool, clock)

@@ -6,10 +6,12 @@ consumers downstream."""
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
+from shared.request_limits import MAX_JSON_BYTES
 from tests.integration.ingest_fixtures import Ingest, disbursement
 
 pytestmark = pytest.mark.postgres
@@ -71,4 +73,31 @@ async def test_hostile_input_is_refused_naming_the_field_and_nothing_is_stored(
     assert response.status_code == 422, response.text
     fields = [error["field"] for error in response.json()["errors"]]
     assert any(f == field or f.endswith("." + field) for f in fields), fields
+    assert await ingest.event_count() == before
+
+
+async def test_a_json_body_over_the_limit_is_refused_at_the_door_declared_or_not(ingest: Ingest) -> None:
+    big = json.dumps({"disbursements": [disbursement(project_code=f"P{i}") for i in range(1)]}).encode()
+    huge = big[:-3] + b" " * (MAX_JSON_BYTES + 1) + big[-3:]  # valid JSON, padded past the limit
+    headers = {**ingest.admin, "Content-Type": "application/json"}
+    declared = await ingest.client.post("/v1/figures", content=huge, headers=headers)
+    assert declared.status_code == 413 and "too large" in declared.json()["detail"]
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: counted as it streams
+        for start in range(0, len(huge), 1 << 20):
+            yield huge[start : start + (1 << 20)]
+
+    streamed = await ingest.client.post("/v1/figures", content=chunks(), headers=headers)
+    assert streamed.status_code == 413, streamed.text
+
+
+@pytest.mark.parametrize(("encoding", "bom"), [("utf-16", b""), ("utf-16-le", b""), ("utf-32", b""),
+                                               ("utf-8", b"\xef\xbb\xbf")])  # fmt: skip
+async def test_json_that_is_not_utf8_is_refused_with_415(ingest: Ingest, encoding: str, bom: bytes) -> None:
+    before = await ingest.event_count()
+    body = bom + json.dumps({"disbursements": [disbursement()]}).encode(encoding)
+    response = await ingest.client.post(
+        "/v1/figures", content=body, headers={**ingest.admin, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 415 and "UTF-8" in response.json()["detail"]
     assert await ingest.event_count() == before
