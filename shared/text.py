@@ -5,9 +5,9 @@ naming the field, instead of failing later in the database."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
@@ -46,3 +46,7 @@ class TextModel(BaseModel):
     @classmethod
     def _text_only(cls, value: Any) -> Any:
         return refuse_unprintable(value)
+
+
+# A query parameter of text: at most 300 characters, and text (422 naming it otherwise).
+TextParameter = Annotated[str, Field(max_length=300), AfterValidator(refuse_unprintable)]

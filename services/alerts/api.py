@@ -13,9 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.alerts.outbox import dashboard_link
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
+from shared.api_errors import answer_invalid_requests
 from shared.auth import Principal, Unauthenticated, bearer_principal, units_in_scope
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
+from shared.text import TextParameter, text_problem
 
 
 class Acknowledge(BaseModel):
@@ -51,10 +53,13 @@ Committee = Annotated[Principal, Depends(committee_principal)]
 def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     app = FastAPI(title="PIM alerts", version="1", description=__doc__)
     answer_unavailable(app)
+    answer_invalid_requests(app)
     app.add_middleware(JsonBodyLimits)
     app.state.pool = pool
 
     async def in_scope(who: Principal, fingerprint: str) -> None:
+        if text_problem(fingerprint) is not None:  # no alert has it; the database could not even compare it
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such alert in your jurisdiction")
         async with pool.acquire() as conn:
             allowed = await in_jurisdiction(conn, fingerprint, await units_in_scope(conn, who))
         if not allowed:
@@ -73,9 +78,9 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     @app.get("/v1/alerts", tags=["alerts"])
     async def get_alerts(
         who: Committee,
-        committee: Annotated[str | None, Query(description="raised for or escalated to")] = None,
+        committee: Annotated[TextParameter | None, Query(description="raised for or escalated to")] = None,
         alert_status: Annotated[StatusFilter, Query(alias="status")] = "open",
-        unit: str | None = None,
+        unit: Annotated[TextParameter | None, Query(description="one unit's alerts")] = None,
     ) -> dict[str, Any]:
         async with pool.acquire() as conn:
             scope = await units_in_scope(conn, who)

@@ -11,17 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from services.ingest.errors import ErrorLog, RowError, SubmissionRejected, row_error_from_pydantic
+from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
@@ -38,6 +37,7 @@ from services.ingest.submissions import (
     VotesSubmission,
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
+from shared.api_errors import answer_invalid_requests, rejection
 from shared.auth import Principal, Unauthenticated, bearer_principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
@@ -64,17 +64,6 @@ class ImportReport(BaseModel):
     first_position: int | None
     last_position: int | None
     duplicate: bool
-
-
-def _rejection(errors: Sequence[RowError], total: int, status_code: int) -> JSONResponse:
-    return JSONResponse(
-        status_code=status_code,
-        content={
-            "detail": f"{total} error(s); nothing was stored",
-            "error_count": total,
-            "errors": [e.as_dict() for e in errors],
-        },
-    )
 
 
 async def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
@@ -109,14 +98,11 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     registry = Registry(pool)
     intake = FigureIntake(pool, clock)
 
-    @app.exception_handler(RequestValidationError)
-    async def on_invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [row_error_from_pydantic(dict(e)) for e in exc.errors()]
-        return _rejection(errors, len(errors), status.HTTP_422_UNPROCESSABLE_CONTENT)
+    answer_invalid_requests(app)
 
     @app.exception_handler(SubmissionRejected)
     async def on_rejected(_: Request, exc: SubmissionRejected) -> JSONResponse:
-        return _rejection(exc.errors, exc.total, exc.status)
+        return rejection(exc.errors, exc.total, exc.status)
 
     @app.exception_handler(IdempotencyConflict)
     async def on_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:

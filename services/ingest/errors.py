@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
+from shared.api_errors import RowError, row_error_from_pydantic, shown_value
 
-@dataclass(frozen=True)
-class RowError:
-    row: int | None  # 1-based; in files the header is row 1, so the first data row is row 2
-    field: str
-    value: str | None
-    reason: str
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+__all__ = ["ErrorLog", "RowError", "SubmissionRejected", "row_error_from_pydantic", "shown_value", "spreadsheet_safe"]
 
 
 @dataclass
@@ -53,22 +45,6 @@ class SubmissionRejected(Exception):
         first = errors[0] if errors else None
         where = f" (first: row {first.row}, {first.field}: {first.reason})" if first else ""
         super().__init__(f"{self.total} error(s){where}")
-
-
-def row_error_from_pydantic(error: dict[str, Any]) -> RowError:
-    """A pydantic validation error as a RowError: the first list index is the row."""
-    location = [part for part in error["loc"] if part != "body"]
-    row = next((part + 1 for part in location if isinstance(part, int)), None)
-    field = ".".join(str(part) for part in location if not isinstance(part, int)) or "body"
-    value = error.get("input")
-    shown = None if isinstance(value, dict | list) or value is None else shown_value(str(value))
-    return RowError(row, field, shown, error["msg"])
-
-
-def shown_value(text: str, limit: int = 200) -> str:
-    """A refused value as an error message may echo it: cut short, and with what is not text (a NUL, an
-    unpaired surrogate) written as an escape, so the answer itself can be encoded and read."""
-    return text[:limit].replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
