@@ -11,6 +11,7 @@ import json
 import os
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
@@ -18,6 +19,7 @@ from typing import IO
 import asyncpg
 import httpx
 import pytest
+from starlette.responses import JSONResponse, Response
 
 from services.projector.progress import ProgressRules
 from services.projector.rebuild import rebuild
@@ -29,6 +31,7 @@ from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import Facts
 from tests.integration.ingest_fixtures import Ingest, disbursement
+from tests.integration.receivers import Received, http_receiver
 from tests.integration.test_projection_order import history, snapshot
 from tests.kafka_helpers import eventually
 
@@ -206,3 +209,42 @@ async def test_raw_intake_killed_with_kill_9_is_resumed_and_stores_each_message_
             " WHERE event_type = 'DisbursementReported' GROUP BY 1"
         )
     assert len(per_message) == 40 and {r["n"] for r in per_message} == {1}  # none lost, none twice
+
+
+async def test_alert_deliveries_survive_a_kill_9_repeated_perhaps_never_skipped(
+    settings: Settings, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """A slow committee webhook; `pim alerts` killed with kill -9 while it delivers; its successor delivers
+    the rest: every alert event reaches the receiver, each under its one idempotency key."""
+    await ensure_topics(settings)
+    facts = Facts(pool)
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)
+    await facts.report("da-lat", 3, 30)
+
+    def slow(_: Received, __: list[Received]) -> Response:
+        time.sleep(0.3)  # a receiver that takes its time: the kill lands between deliveries
+        return JSONResponse({"ok": True})
+
+    async with http_receiver(slow) as receiver:
+        env = {"PIM_ALERT_WEBHOOK_URL": f"{receiver.url}/hook", "PIM_ALERT_WEBHOOK_SECRET": "bí-mật",
+               "PIM_ALERTS_TODAY": "2025-04-03"}  # fmt: skip
+        with (tmp_path / "alerts.log").open("wb") as log:
+            async with pim_process(settings, log, "alerts", **env) as first:
+                await receiver.wait_for(lambda seen: len(seen) >= 1, timeout_s=60)
+                first.kill()
+                await first.wait()
+            async with pim_process(settings, log, "alerts", **env):
+
+                async def all_delivered() -> bool:
+                    async with pool.acquire() as conn:
+                        return not await conn.fetchval(
+                            "SELECT count(*) FROM alert_outbox WHERE channel = 'webhook' AND delivered_at IS NULL"
+                        )
+
+                await eventually(all_delivered, timeout_s=90, what="every webhook delivery made")
+    async with pool.acquire() as conn:
+        expected = {r["key"] for r in await conn.fetch(
+            "SELECT payload->>'idempotency_key' AS key FROM alert_outbox WHERE channel = 'webhook'")}  # fmt: skip
+    received = [r.headers["idempotency-key"] for r in receiver.requests]
+    assert len(expected) >= 2 and set(received) == expected  # none skipped; a repeat has the same key
