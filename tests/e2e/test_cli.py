@@ -48,26 +48,31 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
         assert leftovers == []
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
-def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0", "PIM_OPS_PORT": "0"}
+def _start_pim_up(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
+    """`pim up` started, and its banner read up to "Ctrl-C stops."."""
     pim = str(Path(sys.executable).with_name("pim"))
     process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     printed = []
     for line in process.stdout:  # pytest-timeout bounds this wait
         printed.append(line)
+        if "Ctrl-C stops." in line:
+            return process, printed
+    pytest.fail("pim up ended before serving:\n" + "".join(printed))
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0", "PIM_OPS_PORT": "0"}
+    process, printed = _start_pim_up(env)
+    for line in printed:
         if "ingest API:" in line:
             api_url = line.split()[2]
         if "admin token" in line:
             token = line.split()[-1]
         if "health, readiness, metrics:" in line:
             ops_url = line.split()[3]
-        if "Ctrl-C stops." in line:
-            break
-    else:
-        pytest.fail("pim up ended before serving:\n" + "".join(printed))
     response = httpx.post(
         f"{api_url}/v1/units",
         headers={"Authorization": f"Bearer {token}"},
@@ -90,16 +95,7 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
 
 def _banner_of_pim_up(env: dict[str, str]) -> list[str]:
     """Start `pim up`, read its banner, stop it with SIGTERM; the banner's lines."""
-    pim = str(Path(sys.executable).with_name("pim"))
-    process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    printed = []
-    for line in process.stdout:  # pytest-timeout bounds this wait
-        printed.append(line)
-        if "Ctrl-C stops." in line:
-            break
-    else:
-        pytest.fail("pim up ended before serving:\n" + "".join(printed))
+    process, printed = _start_pim_up(env)
     process.send_signal(signal.SIGTERM)
     rest, _ = process.communicate(timeout=60)
     assert process.returncode == 0, rest

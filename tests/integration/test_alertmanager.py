@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from services.alerts.alertmanager_config import Timing, alertmanager_config, rec
 from services.alerts.config import AlertConfig
 from services.alerts.delivery import AlertmanagerSender, alertmanager_alert
 from services.alerts.outbox import Dispatcher
+from shared.embedded import free_port
 from shared.settings import Settings
 from tests.integration.alert_fixtures import CENTRAL, DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
 from tests.integration.receivers import Received, Receiver, http_receiver
@@ -37,13 +37,6 @@ def binaries() -> tuple[str, str]:
     if not all(found):
         pytest.fail("Alertmanager is not installed: `make test` installs Debian's prometheus-alertmanager")
     return found  # type: ignore[return-value]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.contextmanager

@@ -251,17 +251,22 @@ async def test_pim_alerts_evaluate_backfills_as_of_a_date(settings: Settings, po
     assert later == 0
 
 
+async def _lam_dong_and_a_peer(facts: Facts) -> None:
+    """The registry, and Gia Lai: a province of the same national group with a plan of its own."""
+    await facts.registry()
+    await facts.add(
+        UnitRegistered(unit_code="gia-lai", name="Tỉnh Gia Lai", level="province", parent_code="vn", committee=CENTRAL),
+        TargetSet(unit_code="gia-lai", indicator=DISB, plan_year=2025, amount=Decimal(1000)),
+    )
+
+
 async def test_a_peer_reporting_moves_a_unit_below_the_average_and_the_sweep_notices(
     settings: Settings, pool: asyncpg.Pool
 ) -> None:
     """Lâm Đồng's own facts do not change, but a peer's report lowers its standing: it is evaluated again."""
     facts, clock = Facts(pool), Clock(dt.date(2025, 4, 3))
     service = alerts_service(settings, pool, clock)
-    await facts.registry()
-    await facts.add(
-        UnitRegistered(unit_code="gia-lai", name="Tỉnh Gia Lai", level="province", parent_code="vn", committee=CENTRAL),
-        TargetSet(unit_code="gia-lai", indicator=DISB, plan_year=2025, amount=Decimal(1000)),
-    )
+    await _lam_dong_and_a_peer(facts)
     await facts.report("lam-dong", 3, 190)  # 19 %: on pace, and alone in its peer group so far
     await service.sweep()
     peer_key = f"lam-dong/{DISB}/below_peer_average/2025"
@@ -323,11 +328,7 @@ async def test_a_committees_resolution_sticks_when_a_peer_report_moves_the_avera
     average, Lâm Đồng is still below it, no worse: the resolution holds (it came back as a new alert)."""
     facts, clock = Facts(pool), Clock(dt.date(2025, 4, 3))
     service = alerts_service(settings, pool, clock)
-    await facts.registry()
-    await facts.add(
-        UnitRegistered(unit_code="gia-lai", name="Tỉnh Gia Lai", level="province", parent_code="vn", committee=CENTRAL),
-        TargetSet(unit_code="gia-lai", indicator=DISB, plan_year=2025, amount=Decimal(1000)),
-    )
+    await _lam_dong_and_a_peer(facts)
     await facts.report("lam-dong", 3, 190)
     await facts.report("gia-lai", 3, 400)
     await service.sweep()

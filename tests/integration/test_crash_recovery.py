@@ -9,7 +9,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -26,6 +25,7 @@ from services.projector.rebuild import rebuild
 from services.relay import Relay
 from shared.bus import make_producer, topic_end_offsets
 from shared.contracts import ProgressChanged
+from shared.embedded import free_port
 from shared.event_store import EventStore, Submitter
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -51,13 +51,6 @@ def service_env(settings: Settings, **more: str) -> dict[str, str]:
         "PIM_ALERTS_API_PORT": "0",
         **more,
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @contextlib.asynccontextmanager

@@ -6,26 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import socket
 
 import asyncpg
 import pytest
 
 from services.alerts.delivery import AlertmanagerSender
 from services.alerts.runtime import AlertsRuntime
+from shared.embedded import free_port
 from shared.settings import Settings
 from tests.integration.alert_fixtures import Clock, Facts, alerts_service
 from tests.kafka_helpers import eventually
 
 pytestmark = pytest.mark.postgres
-
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 async def test_alertmanager_unreachable_does_not_stop_the_sweeps(settings: Settings, pool: asyncpg.Pool) -> None:
@@ -43,7 +35,7 @@ async def test_alertmanager_unreachable_does_not_stop_the_sweeps(settings: Setti
         return await sweep(today)
 
     service.sweep = counted_sweep  # type: ignore[method-assign]
-    ticking = asyncio.create_task(runtime._tick(0.05, AlertmanagerSender(f"http://127.0.0.1:{_closed_port()}")))
+    ticking = asyncio.create_task(runtime._tick(0.05, AlertmanagerSender(f"http://127.0.0.1:{free_port()}")))
     try:
 
         async def swept_again() -> bool:

@@ -3,7 +3,9 @@ bad ones go to the dead-letter topic with the reason, and intake goes on."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -23,6 +25,28 @@ def submission(*rows: dict[str, object]) -> bytes:
     return json.dumps({"disbursements": list(rows)}).encode()
 
 
+Send = Callable[[bytes, dict[str, str]], Awaitable[None]]
+
+
+@contextlib.asynccontextmanager
+async def raw_intake(settings: Settings, ingest: Ingest) -> AsyncIterator[Send]:
+    """Raw intake running on the broker, and a way to send it a message with headers."""
+    broker = build_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
+    await broker.start()
+    producer = make_producer(settings)
+    await producer.start()
+
+    async def send(value: bytes, headers: dict[str, str]) -> None:
+        encoded = [(k, v.encode()) for k, v in headers.items()]
+        await producer.send_and_wait(settings.raw_topic, value, key=b"lam-dong", headers=encoded)
+
+    try:
+        yield send
+    finally:
+        await producer.stop()
+        await broker.stop()
+
+
 async def test_bad_messages_go_to_the_dead_letter_topic_and_intake_goes_on(settings: Settings, ingest: Ingest) -> None:
     await ensure_topics(settings)
     token = ingest.lam_dong["Authorization"]
@@ -34,24 +58,15 @@ async def test_bad_messages_go_to_the_dead_letter_topic_and_intake_goes_on(setti
         (submission(disbursement(amount="2000", as_of="2025-05-31")), {"authorization": token, "idempotency-key": "k"}),
     ]
     before = await ingest.event_count()
-    broker = build_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
-    await broker.start()
-    producer = make_producer(settings)
-    await producer.start()
-    try:
+    async with raw_intake(settings, ingest) as send:
         for value, headers in messages:
-            await producer.send_and_wait(
-                settings.raw_topic, value, key=b"lam-dong", headers=[(k, v.encode()) for k, v in headers.items()]
-            )
+            await send(value, headers)
 
         async def both_stored() -> bool:
             return await ingest.event_count() == before + 2
 
         await eventually(both_stored, what="the two good submissions stored")
         dead = await read_topic(settings, settings.raw_dead_letter_topic, lambda r: len(r) >= 3)
-    finally:
-        await producer.stop()
-        await broker.stop()
     letters = [json.loads(r.value) for r in dead]
     for letter in letters:  # each one as the published contract (and the AsyncAPI document made from it) says
         DeadLetter.model_validate(letter)
@@ -82,22 +97,14 @@ async def test_poison_messages_are_parked_and_the_message_behind_them_is_stored(
     ]
     good = submission(disbursement(amount="1000", as_of="2025-04-30"))
     before = await ingest.event_count()
-    broker = build_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
-    await broker.start()
-    producer = make_producer(settings)
-    await producer.start()
-    try:
+    async with raw_intake(settings, ingest) as send:
         for value in [*poison, good]:
-            await producer.send_and_wait(settings.raw_topic, value, key=b"lam-dong", headers=list(
-                (k, v.encode()) for k, v in token.items()))  # fmt: skip
+            await send(value, token)
 
         async def good_stored() -> bool:
             return await ingest.event_count() == before + 1
 
         await eventually(good_stored, what="the valid message behind the poison stored")
         dead = await read_topic(settings, settings.raw_dead_letter_topic, lambda r: len(r) >= len(poison))
-    finally:
-        await producer.stop()
-        await broker.stop()
     assert len(dead) == len(poison)
     assert all(published_problems(json.loads(r.value), "DeadLetter") == [] for r in dead)
