@@ -89,7 +89,7 @@ _EVENT_COLUMNS = (
 _APPEND_QUERY = """
 WITH new AS (
     SELECT row_number() OVER (ORDER BY q.ord) AS n, q.* FROM ({query}) AS q
-), streams AS (
+), streams AS MATERIALIZED (  -- once per stream: inlined, it re-read the stream's versions for every row
     SELECT d.stream_id, coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = d.stream_id), 0) AS v
     FROM (SELECT DISTINCT stream_id FROM new) AS d
 )
@@ -99,6 +99,15 @@ SELECT ${head} + new.n, gen_random_uuid(), new.stream_id,
        new.event_type, new.schema_version, new.occurred_on, ${by}, ${channel}, ${correlation}, new.payload
 FROM new JOIN streams USING (stream_id)
 """
+
+
+def append_statement(query: str, args: int) -> str:
+    """The statement `insert_from_query` runs for `query` (taking `args` parameters), for the caller's
+    parameters then head, submitted_by, channel, correlation id."""
+    n = args
+    return _APPEND_QUERY.format(
+        query=query, columns=", ".join(_EVENT_COLUMNS), head=n + 1, by=n + 2, channel=n + 3, correlation=n + 4
+    )
 
 
 class EventStore:
@@ -214,10 +223,7 @@ class EventStore:
         through Python. Returns the (first, last) positions written, or None if the query yielded nothing.
         A submission may call this several times, then `finish_submission` once."""
         head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-        n = len(args)
-        sql = _APPEND_QUERY.format(
-            query=query, columns=", ".join(_EVENT_COLUMNS), head=n + 1, by=n + 2, channel=n + 3, correlation=n + 4
-        )
+        sql = append_statement(query, len(args))
         status = await conn.execute(
             sql, *args, head, submitter.submitted_by, submitter.channel, submitter.correlation_id
         )
