@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test lint compare-brokers clean alertmanager
+.PHONY: run test lint compare-brokers clean alertmanager chromium
 
 $(UV):
 	python3 -m venv .uv
@@ -18,7 +18,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 run: $(STAMP)
 	$(VENV)/bin/pim demo
 
-test: $(STAMP) alertmanager
+test: $(STAMP) alertmanager chromium
 	$(VENV)/bin/pytest -q
 
 # Debian's Prometheus Alertmanager: the alert-delivery tests run against the real binary.
@@ -26,6 +26,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 alertmanager:
 	@command -v prometheus-alertmanager >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus-alertmanager; }
+
+# Debian's Chromium, headless: a test opens the API docs as a clerk's browser would, with no internet.
+chromium:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
 
 # The broker tests (marked `kafka`) against each embedded broker; see README "Embedded broker".
 compare-brokers: $(STAMP)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.alerts.outbox import dashboard_link
@@ -51,7 +52,7 @@ Committee = Annotated[Principal, Depends(committee_principal)]
 
 
 def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
-    app = FastAPI(title="PIM alerts", version="1", description=__doc__)
+    app = FastAPIOffline(title="PIM alerts", version="1", description=__doc__)  # docs render offline
     answer_unavailable(app)
     answer_invalid_requests(app)
     app.add_middleware(JsonBodyLimits)

@@ -58,17 +58,24 @@ async def http_receiver(respond: Responder = ok) -> AsyncIterator[Receiver]:
         return respond(received, receiver.requests)
 
     app = Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])])
+    async with serving(app) as url:
+        receiver.url = url
+        yield receiver
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free loopback port; its base URL."""
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     try:
         deadline = time.monotonic() + 10
         while not server.started:
             if task.done() or time.monotonic() > deadline:
-                raise RuntimeError("receiver did not start")
+                raise RuntimeError("server did not start")
             await asyncio.sleep(0.01)
         port = server.servers[0].sockets[0].getsockname()[1]
-        receiver.url = f"http://127.0.0.1:{port}"
-        yield receiver
+        yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         await task

@@ -1,0 +1,65 @@
+"""The API pages a clerk or an inspector opens work with no internet: /docs (Swagger UI) and /redoc of both
+APIs load only scripts and styles PIM itself serves (the CDN's left the pages blank here)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import shutil
+import subprocess
+
+import asyncpg
+import httpx
+import pytest
+
+from services.alerts.api import create_alerts_app
+from services.ingest.api import create_app
+from shared.settings import Settings
+from tests.integration.alert_fixtures import Clock, alerts_service
+from tests.integration.receivers import serving
+
+pytestmark = pytest.mark.postgres
+ASSET = re.compile(r"""(?:src|href)=["']([^"']+)["']""")
+
+
+async def _assets_are_local_and_served(app: object, page: str) -> list[str]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://pim") as client:
+        html = await client.get(page)
+        assert html.status_code == 200 and "<html" in html.text.lower()
+        assets = [a for a in ASSET.findall(html.text) if not a.startswith("#")]
+        assert assets, f"{page} names no script or style"
+        external = [a for a in assets if re.match(r"^(https?:)?//", a)]
+        assert external == [], f"{page} loads from the internet: {external}"
+        for asset in assets:
+            served = await client.get(asset)
+            assert served.status_code == 200 and len(served.content) > 100, asset
+        return assets
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_ingest_api_pages_need_no_internet(pool: asyncpg.Pool, page: str) -> None:
+    assets = await _assets_are_local_and_served(create_app(pool), page)
+    assert any(a.endswith(".js") for a in assets)
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+async def test_the_alerts_api_pages_need_no_internet(settings: Settings, pool: asyncpg.Pool, page: str) -> None:
+    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))
+    assets = await _assets_are_local_and_served(create_alerts_app(pool, service), page)
+    assert any(a.endswith(".js") for a in assets)
+
+
+async def test_the_docs_page_renders_the_operations_in_a_headless_browser(pool: asyncpg.Pool) -> None:
+    """What a clerk sees: Chromium, with no network but loopback, opens /docs and Swagger UI renders the
+    operations (the page was white when its scripts came from a CDN)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert chromium is not None, "make test installs Debian's chromium"
+    async with serving(create_app(pool)) as url:
+        command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=15000",
+                   "--dump-dom", f"{url}/docs"]  # fmt: skip
+        done = await asyncio.to_thread(subprocess.run, command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "opblock-summary-path" in done.stdout  # Swagger UI drew the operations
+    assert "/v1/figures" in done.stdout and "/v1/imports/figures" in done.stdout
