@@ -100,14 +100,6 @@ async def authenticate(conn: asyncpg.Connection, token: str) -> Principal:
     return Principal(row["name"], row["role"], tuple(row["units"]))
 
 
-async def bearer_principal(conn: asyncpg.Connection, authorization: str | None) -> Principal:
-    """Who an `Authorization: Bearer <token>` header speaks for; Unauthenticated without a valid one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("send Authorization: Bearer <token>")
-    return await authenticate(conn, token.strip())
-
-
 async def units_in_scope(conn: asyncpg.Connection, principal: Principal) -> set[str] | None:
     """The units `principal` may report for: its units and all below them. None means all (admin)."""
     if principal.is_admin:

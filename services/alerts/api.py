@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Annotated, Any
 
 import asyncpg
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Query, status
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,7 +15,8 @@ from services.alerts.outbox import dashboard_link
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.api_errors import answer_invalid_requests
-from shared.auth import Principal, Unauthenticated, bearer_principal, units_in_scope
+from shared.auth import Principal, units_in_scope
+from shared.http_auth import request_principal
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.text import TextParameter, text_problem
@@ -37,12 +38,7 @@ class Resolve(BaseModel):
     conclusion: Annotated[str, Field(min_length=1, max_length=4000, description="the committee's conclusion")]
 
 
-async def committee_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    async with request.app.state.pool.acquire() as conn:
-        try:
-            who = await bearer_principal(conn, authorization)
-        except Unauthenticated as error:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
+async def committee_principal(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
     if who.role not in ("committee", "admin"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "alerts are for committee (or admin) tokens")
     return who

@@ -39,9 +39,10 @@ from services.ingest.submissions import (
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
 from shared.api_errors import answer_invalid_requests, rejection
-from shared.auth import Principal, Unauthenticated, bearer_principal
+from shared.auth import Principal
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
+from shared.http_auth import request_principal
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import latest_plan_year, standings, standings_json
@@ -67,15 +68,7 @@ class ImportReport(BaseModel):
     duplicate: bool
 
 
-async def current_principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal:
-    async with request.app.state.pool.acquire() as conn:
-        try:
-            return await bearer_principal(conn, authorization)
-        except Unauthenticated as error:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from None
-
-
-async def admin_principal(who: Annotated[Principal, Depends(current_principal)]) -> Principal:
+async def admin_principal(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
     if not who.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "registry and target changes need an admin token")
     return who
@@ -83,7 +76,7 @@ async def admin_principal(who: Annotated[Principal, Depends(current_principal)])
 
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Admin = Annotated[Principal, Depends(admin_principal)]
-Anyone = Annotated[Principal, Depends(current_principal)]
+Anyone = Annotated[Principal, Depends(request_principal)]
 
 
 def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:

@@ -63,3 +63,25 @@ async def test_the_docs_page_renders_the_operations_in_a_headless_browser(pool: 
     assert done.returncode == 0, done.stderr[-2000:]
     assert "opblock-summary-path" in done.stdout  # Swagger UI drew the operations
     assert "/v1/figures" in done.stdout and "/v1/imports/figures" in done.stdout
+
+
+async def test_both_apis_declare_the_bearer_scheme_and_say_how_to_authenticate(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    apps = {
+        "ingest": create_app(pool),
+        "alerts": create_alerts_app(pool, alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))),
+    }
+    for name, app in apps.items():
+        document = app.openapi()
+        schemes = document["components"]["securitySchemes"]
+        assert {s["type"]: s["scheme"] for s in schemes.values()} == {"http": "bearer"}, name
+        secured = [op for item in document["paths"].values() for op in item.values() if op.get("security")]
+        assert secured, f"{name}: no operation names its security"
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://pim") as client:
+            path = "/v1/categories" if name == "ingest" else "/v1/alerts"
+            missing = await client.get(path)
+            assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer", name
+            wrong = await client.get(path, headers={"Authorization": "Bearer not-a-token"})
+            assert wrong.status_code == 401 and "invalid_token" in wrong.headers["WWW-Authenticate"], name

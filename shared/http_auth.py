@@ -1,0 +1,33 @@
+"""Who an HTTP request speaks for, for both APIs: a bearer token, declared to OpenAPI as a security scheme
+(so the docs page has its "Authorize" button), and a 401 that says how to authenticate (WWW-Authenticate)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.auth import Principal, Unauthenticated, authenticate
+
+BEARER = HTTPBearer(
+    auto_error=False,
+    description="An API token (`pim tokens create NAME --role department|committee|admin`), sent as"
+    " `Authorization: Bearer <token>`.",
+)
+
+
+async def request_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
+) -> Principal:
+    if credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
+        )
+    async with request.app.state.pool.acquire() as conn:
+        try:
+            return await authenticate(conn, credentials.credentials.strip())
+        except Unauthenticated as error:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+            ) from None
