@@ -31,19 +31,26 @@ class _Refused(HTTPException):
 
 
 class JsonBodyLimits:
-    """ASGI middleware: JSON request bodies at most `max_bytes`, in UTF-8 with no byte-order mark."""
+    """ASGI middleware: JSON request bodies at most `max_bytes`, in UTF-8 with no byte-order mark; other
+    bodies (file uploads) at most `other_max_bytes` when given, counted as they stream."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_JSON_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_JSON_BYTES, other_max_bytes: int | None = None) -> None:
         self._app = app
-        self._max = max_bytes
+        self._json_max = max_bytes
+        self._other_max = other_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_json(scope):
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        is_json = _is_json(scope)
+        limit = self._json_max if is_json else self._other_max
+        if limit is None:
             await self._app(scope, receive, send)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self._max:
-            await _answer(send, 413, self._too_large(declared))
+        if declared is not None and declared > limit:
+            await _answer(send, 413, _too_large(declared, limit))
             return
         seen = 0
         first = True
@@ -55,9 +62,9 @@ class JsonBodyLimits:
             if message["type"] == "http.request":
                 chunk: bytes = message.get("body", b"")
                 seen += len(chunk)
-                if seen > self._max:
-                    raise _Refused(413, self._too_large(seen))
-                if first and chunk:
+                if seen > limit:
+                    raise _Refused(413, _too_large(seen, limit))
+                if is_json and first and chunk:
                     first = False
                     if chunk.startswith(_NOT_UTF8_STARTS) or b"\x00" in chunk[:4]:
                         raise _Refused(415, NOT_UTF8)
@@ -75,12 +82,13 @@ class JsonBodyLimits:
                 raise
             await _answer(send, refused.status, refused.detail)
 
-    def _too_large(self, size: int) -> str:
-        return (
-            f"Nội dung JSON quá lớn ({size:,} byte, tối đa {self._max:,}): chia thành nhiều lần gửi, hoặc tải tệp"
-            f" lên /v1/imports/figures / the JSON body is too large ({size:,} bytes, the limit is {self._max:,}):"
-            " send it in parts, or upload it as a file to /v1/imports/figures"
-        )
+
+def _too_large(size: int, limit: int) -> str:
+    return (
+        f"Nội dung quá lớn ({size:,} byte, tối đa {limit:,}): chia thành nhiều lần gửi, hoặc tải tệp lên"
+        f" /v1/imports/figures / the body is too large ({size:,} bytes, the limit is {limit:,}): send it in"
+        " parts, or a JSON body as a file to /v1/imports/figures"
+    )
 
 
 NOT_UTF8 = (

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +20,7 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Res
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
+from starlette.datastructures import UploadFile as StarletteUpload
 
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
@@ -47,7 +48,19 @@ from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import latest_plan_year, standings, standings_json
 
-EVENT_IDS_UP_TO = 10_000  # larger submissions answer with the position range only
+EVENT_IDS_UP_TO = 10_000
+# The upload's body in OpenAPI: the file as it is, or a form with the field `file`.
+_FILE = {"type": "string", "format": "binary"}
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/csv": {"schema": _FILE},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": _FILE},
+            "multipart/form-data": {"schema": {"type": "object", "properties": {"file": _FILE}, "required": ["file"]}},
+        },
+    }
+}  # larger submissions answer with the position range only
 
 
 class Accepted(BaseModel):
@@ -87,7 +100,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     )
     app.state.pool = pool
     answer_unavailable(app)
-    app.add_middleware(JsonBodyLimits)
+    app.add_middleware(JsonBodyLimits, other_max_bytes=MAX_FILE_BYTES + (1 << 20))  # a form's envelope
     store = EventStore(pool)
     registry = Registry(pool)
     intake = FigureIntake(pool, clock)
@@ -190,14 +203,15 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             raise SubmissionRejected(result.errors, total=len(result.errors))
         return await accepted(result.append, response)
 
-    @app.post("/v1/imports/figures", tags=["figures"], response_model=ImportReport)
+    @app.post("/v1/imports/figures", tags=["figures"], response_model=ImportReport, openapi_extra=UPLOAD_BODY)
     async def import_figures(
         request: Request,
         who: Anyone,
         key: IdempotencyKey = None,
         store_valid: Annotated[bool, Query(description="store the valid rows even if some fail")] = False,
     ) -> JSONResponse:
-        """Upload a CSV (UTF-8) or XLSX file as the request body, e.g. `curl --data-binary @file.xlsx`."""
+        """Upload a CSV (UTF-8) or XLSX file: as the request body (`curl --data-binary @file.xlsx`) or as the
+        form field `file` (`curl -F file=@file.xlsx`)."""
         declared = int(request.headers.get("content-length") or 0)
         if declared > MAX_FILE_BYTES:
             raise SubmissionRejected(
@@ -208,7 +222,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             path = Path(folder) / "upload"
             size = 0
             with path.open("wb") as out:
-                async for block in request.stream():
+                async for block in _file_blocks(request):
                     size += len(block)
                     if size > MAX_FILE_BYTES:  # a client that lied about (or left out) the length
                         raise SubmissionRejected(
@@ -223,6 +237,24 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         report = _import_report(result)
         code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
         return JSONResponse(status_code=code, content=json.loads(report.model_dump_json()))
+
+    async def _file_blocks(request: Request) -> AsyncIterator[bytes]:
+        """The uploaded file's bytes: the body itself, or the one file of a multipart form."""
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            async for block in request.stream():
+                yield block
+            return
+        form = await request.form(max_files=1, max_fields=10)
+        upload = form.get("file") or next((v for v in form.values() if isinstance(v, StarletteUpload)), None)
+        if not isinstance(upload, StarletteUpload):
+            raise SubmissionRejected(
+                [RowError(None, "file", None, "the form has no file: send it as the field `file`")]
+            )
+        try:
+            while block := await upload.read(1 << 20):
+                yield block
+        finally:
+            await form.close()
 
     @app.get("/v1/templates/figures.csv", tags=["figures"])
     async def figures_template_csv() -> Response:

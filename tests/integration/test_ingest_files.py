@@ -203,3 +203,21 @@ async def test_pim_tokens_create_list_revoke(ingest: Ingest, settings: Settings)
     revoked = await run("tokens", "revoke", token.split("_")[1])
     assert revoked.returncode == 0, revoked.stdout
     assert (await ingest.client.post("/v1/figures", json={"disbursements": []}, headers=headers)).status_code == 401
+
+
+async def test_a_file_sent_as_a_form_field_is_read_like_the_body_and_openapi_documents_both(ingest: Ingest) -> None:
+    before = await ingest.event_count()
+    form = await ingest.client.post(
+        "/v1/imports/figures", files={"file": ("bao-cao-thang-5.csv", csv_bytes(GOOD), "text/csv")},
+        headers=ingest.lam_dong,
+    )  # fmt: skip
+    assert form.status_code == 201, form.text  # as `curl -F file=@bao-cao-thang-5.csv` sends it
+    assert await ingest.event_count() == before + len(GOOD)
+    no_file = b'--b\r\nContent-Disposition: form-data; name="note"\r\n\r\nx\r\n--b--\r\n'  # a form with a note only
+    form_headers = {**ingest.lam_dong, "Content-Type": "multipart/form-data; boundary=b"}
+    empty = await ingest.client.post("/v1/imports/figures", content=no_file, headers=form_headers)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["field"] == "file"
+    body = ingest.client._transport.app.openapi()["paths"]["/v1/imports/figures"]["post"]["requestBody"]  # type: ignore[attr-defined]
+    assert set(body["content"]) == {
+        "text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "multipart/form-data"
+    }  # fmt: skip
