@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 @dataclass(frozen=True)
@@ -52,12 +53,20 @@ def rejection(errors: Sequence[RowError], total: int, status_code: int, detail: 
 
 
 def answer_invalid_requests(app: FastAPI) -> None:
-    """A request FastAPI cannot validate (body, query, path) answers 422 in the shape above. FastAPI's own
-    answer echoes the input as it came, and fails to encode an infinite number or a lone surrogate (500)."""
+    """A request FastAPI cannot validate (body, query, path) answers 422 in the shape above (FastAPI's own
+    answer echoes the input as it came, and fails to encode an infinite number or a lone surrogate: 500),
+    and every refusal (401, 403, 404, 409, 413 …) answers in the same shape."""
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         errors = [row_error_from_pydantic(dict(e)) for e in exc.errors()]
         return rejection(errors, len(errors), status.HTTP_422_UNPROCESSABLE_CONTENT)
 
+    async def refused(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        response = rejection([], 0, exc.status_code, detail=str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+
     app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(StarletteHTTPException, refused)  # 401, 403, 404, 409 …: the same shape

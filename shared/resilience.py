@@ -78,6 +78,7 @@ def answer_unavailable(app: FastAPI) -> None:
             content={
                 "detail": "Cơ sở dữ liệu tạm thời không sẵn sàng, vui lòng thử lại sau "
                 f"{RETRY_AFTER_S} giây. / The database is unavailable for the moment: retry in {RETRY_AFTER_S} s.",
+                "error_count": 0,
                 "errors": [],
             },
         )

@@ -113,7 +113,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
 
     @app.exception_handler(IdempotencyConflict)
     async def on_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
-        return JSONResponse(status_code=status.HTTP_409_CONFLICT, content={"detail": str(exc)})
+        return rejection([], 0, status.HTTP_409_CONFLICT, detail=str(exc))
 
     def submitter(who: Principal, key: str | None, channel: str = "http") -> Submitter:
         return Submitter(who.name, channel, source=who.name if key else None, idempotency_key=key)

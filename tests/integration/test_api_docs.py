@@ -15,6 +15,7 @@ import pytest
 
 from services.alerts.api import create_alerts_app
 from services.ingest.api import create_app
+from shared.auth import create_token
 from shared.settings import Settings
 from tests.integration.alert_fixtures import Clock, alerts_service
 from tests.integration.receivers import serving
@@ -85,3 +86,22 @@ async def test_both_apis_declare_the_bearer_scheme_and_say_how_to_authenticate(
             assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer", name
             wrong = await client.get(path, headers={"Authorization": "Bearer not-a-token"})
             assert wrong.status_code == 401 and "invalid_token" in wrong.headers["WWW-Authenticate"], name
+
+
+async def test_both_apis_refuse_in_one_error_shape(settings: Settings, pool: asyncpg.Pool) -> None:
+    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))
+    async with pool.acquire() as conn:
+        department = await create_token(conn, "so-tai-chinh", "department", ["lam-dong"])
+    shape = {"detail", "error_count", "errors"}
+    requests = {
+        "ingest": [("GET", "/v1/categories", {}), ("POST", "/v1/units", {"Authorization": f"Bearer {department}"}),
+                   ("POST", "/v1/figures", {"Authorization": f"Bearer {department}"})],
+        "alerts": [("GET", "/v1/alerts", {}), ("GET", "/v1/alerts", {"Authorization": f"Bearer {department}"})],
+    }  # fmt: skip
+    apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service)}
+    for name, app in apps.items():
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pim") as client:
+            for method, path, headers in requests[name]:
+                response = await client.request(method, path, headers=headers, json={"x": 1})
+                assert response.status_code in (401, 403, 422), (name, path, response.status_code)
+                assert set(response.json()) == shape, (name, path, response.json())
