@@ -1,26 +1,25 @@
-"""`pim tokens …` and `pim import FILE`: the operator's and the clerk's command-line side of ingest."""
+"""`pim tokens …` (the operator's, on the database) and `pim import FILE` (the clerk's: over the ingest API,
+with a token): the command-line side of ingest."""
 
 from __future__ import annotations
 
 import asyncio
 import csv
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import IO, Annotated, Any, TypeVar
 
 import asyncpg
+import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from services.ingest.errors import ErrorLog, RowError, SubmissionRejected, spreadsheet_safe
-from services.ingest.figure_intake import FigureIntake, IntakeResult
-from services.ingest.file_import import import_figure_file
+from services.ingest.errors import RowError, spreadsheet_safe
 from services.ingest.rebuild import IngestRebuilt, rebuild_ingest_state
-from shared.auth import TokenRole, Unauthenticated, authenticate, create_token, list_tokens, revoke_token
+from shared.auth import TokenRole, create_token, list_tokens, revoke_token
 from shared.db import connect, migrate
-from shared.event_store import IdempotencyConflict
 from shared.operator_db import database_url, migrated_pool
 
 tokens = typer.Typer(help="API tokens: create (shown once), list, revoke.", no_args_is_help=True)
@@ -100,66 +99,72 @@ def tokens_revoke(token_id: Annotated[str, typer.Argument(help="the id shown by 
 def import_command(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="a CSV (UTF-8) or XLSX figure file")],
     token: Annotated[str, typer.Option(envvar="PIM_TOKEN", help="your API token (or set PIM_TOKEN)")],
+    api_url: Annotated[str, typer.Option(envvar="PIM_API_URL", help="the ingest API (or set PIM_API_URL)")] = (
+        "http://127.0.0.1:8000"
+    ),
     store_valid: Annotated[bool, typer.Option(help="store the valid rows even if some fail")] = False,
     key: Annotated[str | None, typer.Option(help="idempotency key (default: the file's hash)")] = None,
     report: Annotated[
         Path | None, typer.Option(help="where to write rejected rows (default FILE.rejected.csv)")
     ] = None,
 ) -> None:
-    """Import a figure file into PIM: all rows or none (unless --store-valid), with a rejected-rows report."""
+    """Import a figure file into PIM through the ingest API with your token: all rows or none (unless
+    --store-valid), with a rejected-rows report. Needs no database access."""
     report_path = report or file.with_name(file.name + ".rejected.csv")
-    result, errors = asyncio.run(_import(file, token, store_valid, key, report_path))
-    if result is None:
-        console.print(f"[red]Nothing stored[/]: {errors.count} problem(s). Every one is in {report_path}.")
-        _show_errors(errors.kept)
-        raise typer.Exit(1)
-    if result.duplicate:
-        console.print(f"Already imported: {result.stored} events (positions {result.append.first_position}–"  # type: ignore[union-attr]
-                      f"{result.append.last_position}); nothing new stored.")  # type: ignore[union-attr]  # fmt: skip
-        return
-    console.print(f"Stored {result.stored:,} of {result.rows:,} rows.")
+    answer = asyncio.run(_upload(file, api_url.rstrip("/"), token, store_valid, key))
+    body = answer.json() if answer.headers.get("content-type", "").startswith("application/json") else {}
+    errors = [RowError(e.get("row"), e["field"], e.get("value"), e["reason"]) for e in body.get("errors", [])]
     if errors:
-        console.print(f"[yellow]{result.rejected:,} row(s) rejected[/]; every one is in {report_path}.")
-        _show_errors(errors.kept)
+        rejected = RejectedRowsReport(report_path)
+        for error in errors:
+            rejected(error)
+        rejected.close()
+    if answer.status_code >= 400:
+        console.print(f"[red]Nothing stored[/] ({answer.status_code}): {body.get('detail', answer.text[:500])}")
+        if errors:
+            console.print(f"Every problem listed is in {report_path}.")
+            _show_errors(errors)
+        raise typer.Exit(1)
+    if body["duplicate"]:
+        console.print(f"Already imported: {body['stored']:,} events (positions {body['first_position']}–"
+                      f"{body['last_position']}); nothing new stored.")  # fmt: skip
+        return
+    console.print(f"Stored {body['stored']:,} of {body['rows']:,} rows.")
+    if errors:
+        console.print(f"[yellow]{body['rejected']:,} row(s) rejected[/]; every one listed is in {report_path}.")
+        _show_errors(errors)
 
 
-async def _import(
-    file: Path, token: str, store_valid: bool, key: str | None, report_path: Path
-) -> tuple[IntakeResult | None, ErrorLog]:
-    async with migrated_pool(max_size=2) as pool:
-        report = RejectedRowsReport(report_path)
-        try:
-            return await _import_into(pool, file, token, store_valid, key, report)
-        finally:
-            report.close()
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-async def _import_into(
-    pool: asyncpg.Pool, file: Path, token: str, store_valid: bool, key: str | None, report: RejectedRowsReport
-) -> tuple[IntakeResult | None, ErrorLog]:
-    errors = ErrorLog(on_error=[report])
+async def _upload(file: Path, api_url: str, token: str, store_valid: bool, key: str | None) -> httpx.Response:
+    """Send the file as the upload's body, with a progress bar of what has gone."""
     size = file.stat().st_size  # noqa: ASYNC240 - one stat, before the work starts
-    async with pool.acquire() as conn:
-        try:
-            principal = await authenticate(conn, token)
-        except Unauthenticated as refused:
-            raise typer.BadParameter(f"token refused: {refused}") from None
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": XLSX if file.suffix.lower() == ".xlsx" else "text/csv",
+    }
+    if key:
+        headers["Idempotency-Key"] = key
     columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
     with Progress(*Progress.get_default_columns()[:1], *columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"Importing {file.name}", total=size)
-        try:
-            result = await import_figure_file(
-                FigureIntake(pool), file, principal, channel="file", idempotency_key=key,
-                store_valid=store_valid, errors=errors, on_bytes=lambda done: progress.update(task, completed=done),
-            )  # fmt: skip
-        except SubmissionRejected as rejected:
-            if not errors:  # a file-level refusal (size, encoding, header): not yet in the log
-                for problem in rejected.errors:
-                    errors.add(problem)
-            return None, errors
-        except IdempotencyConflict as conflict:
-            raise typer.BadParameter(str(conflict)) from None
-    return result, errors
+        task = progress.add_task(f"Sending {file.name}", total=size)
+
+        async def body() -> AsyncIterator[bytes]:
+            with file.open("rb") as source:
+                while block := source.read(1 << 20):
+                    progress.advance(task, len(block))
+                    yield block
+
+        async with httpx.AsyncClient(timeout=httpx.Timeout(30, read=None)) as client:
+            try:
+                return await client.post(
+                    f"{api_url}/v1/imports/figures", content=body(), headers=headers,
+                    params={"store_valid": "true" if store_valid else "false"},
+                )  # fmt: skip
+            except httpx.HTTPError as error:
+                raise typer.BadParameter(f"the ingest API at {api_url} cannot be reached: {error}") from None
 
 
 def _show_errors(errors: list[RowError]) -> None:

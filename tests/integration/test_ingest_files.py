@@ -20,6 +20,7 @@ from services.ingest.errors import SubmissionRejected
 from services.ingest.files import FIGURE_COLUMNS, MAX_FILE_BYTES, read_rows
 from shared.settings import Settings
 from tests.integration.ingest_fixtures import Ingest
+from tests.integration.receivers import serving
 
 pytestmark = pytest.mark.postgres
 
@@ -163,27 +164,32 @@ async def test_the_csv_template_has_bilingual_headers(ingest: Ingest) -> None:
     assert header == [c.header for c in FIGURE_COLUMNS]
 
 
-async def test_pim_import_reports_rejected_rows_and_stores_nothing(ingest: Ingest, settings: Settings,
-                                                                   tmp_path: Path) -> None:  # fmt: skip
+async def test_pim_import_talks_to_the_api_with_a_token_reports_rejected_rows_and_stores_nothing(
+    ingest: Ingest, tmp_path: Path
+) -> None:
+    """A clerk's machine has a token and the API's address, no database login (no DATABASE_URL here)."""
     path = tmp_path / "bao-cao-thang-5.csv"
     path.write_bytes(csv_bytes([*GOOD, ["lam-dong", "giải ngân", "2025", "oda", "2026-05-31", "-5"]]))
     token = ingest.lam_dong["Authorization"].removeprefix("Bearer ")
-    env = {**os.environ, "DATABASE_URL": str(settings.database_url), "PIM_TOKEN": token}
     pim = str(Path(sys.executable).with_name("pim"))
     before = await ingest.event_count()
-    refused = await asyncio.to_thread(
-        subprocess.run, [pim, "import", str(path)], env=env, capture_output=True, text=True
-    )
-    assert refused.returncode == 1, refused.stdout + refused.stderr
-    report = list(csv.DictReader((tmp_path / "bao-cao-thang-5.csv.rejected.csv").open(encoding="utf-8-sig")))
-    assert {(r["row"], r["field"]) for r in report} == {("5", "as_of"), ("5", "amount")}
-    assert await ingest.event_count() == before
-    stored = await asyncio.to_thread(
-        subprocess.run, [pim, "import", str(path), "--store-valid"], env=env, capture_output=True, text=True
-    )
-    assert stored.returncode == 0, stored.stdout + stored.stderr
-    assert "Stored 3 of 4 rows" in stored.stdout
-    assert await ingest.event_count() == before + 3
+    async with serving(ingest.client._transport.app) as url:  # type: ignore[attr-defined]
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"PIM_TOKEN": token, "PIM_API_URL": url}
+
+        async def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return await asyncio.to_thread(subprocess.run, [pim, *args], env=env, capture_output=True, text=True)
+
+        refused = await run("import", str(path))
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        report = list(csv.DictReader((tmp_path / "bao-cao-thang-5.csv.rejected.csv").open(encoding="utf-8-sig")))
+        assert {(r["row"], r["field"]) for r in report} == {("5", "as_of"), ("5", "amount")}
+        assert await ingest.event_count() == before
+        stored = await run("import", str(path), "--store-valid")
+        assert stored.returncode == 0, stored.stdout + stored.stderr
+        assert "Stored 3 of 4 rows" in stored.stdout
+        assert await ingest.event_count() == before + 3
+        wrong = await run("import", str(path), "--token", "not-a-token")
+        assert wrong.returncode == 1 and "401" in wrong.stdout
 
 
 async def test_pim_tokens_create_list_revoke(ingest: Ingest, settings: Settings) -> None:
