@@ -1,8 +1,6 @@
-"""`pim alerts …`: a committee's command-line side of the alerts (list, ack, silence, resolve), the
-backfill of evaluations, and Alertmanager's generated configuration.
-
-With `--token` (or PIM_TOKEN) a committee token's jurisdiction applies, as over HTTP; without one the
-command acts as the operator, with direct database access."""
+"""`pim alerts …`: a committee's command-line side of the alerts (list, ack, silence, resolve: clients of
+the alerts API with the committee's token, within its jurisdiction, no database login), and the
+operator's (evaluate, rebuild, deliveries, alertmanager-config: on DATABASE_URL)."""
 
 from __future__ import annotations
 
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -21,17 +20,14 @@ from rich.table import Table
 from services.alerts import outbox
 from services.alerts.alertmanager_config import Timing, alertmanager_config, render
 from services.alerts.config import load_alert_config
-from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.rebuild import rebuild_alerts
-from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
-from shared.auth import Principal, Unauthenticated, authenticate, units_in_scope
+from services.alerts.service import AlertsService
 from shared.operator_db import migrated_pool
 from shared.settings import Settings
 
 alerts = typer.Typer(help="The alerts service, and committees' work on alerts.")
 console = Console(width=None if Console().is_terminal else 150)
 T = TypeVar("T")
-Token = Annotated[str | None, typer.Option(envvar="PIM_TOKEN", help="a committee token: act within its jurisdiction")]
 
 
 def _with_service(work: Callable[[AlertsService, asyncpg.Pool], Awaitable[T]]) -> T:
@@ -40,20 +36,6 @@ def _with_service(work: Callable[[AlertsService, asyncpg.Pool], Awaitable[T]]) -
             return await work(AlertsService.from_settings(Settings(), pool), pool)
 
     return asyncio.run(run())
-
-
-async def _principal(pool: asyncpg.Pool, token: str | None) -> tuple[Principal | None, set[str] | None]:
-    """The token's principal and units (None: every unit)."""
-    if token is None:
-        return None, None
-    async with pool.acquire() as conn:
-        try:
-            who = await authenticate(conn, token)
-        except Unauthenticated as error:
-            raise typer.BadParameter(f"token refused: {error}") from None
-        if who.role not in ("committee", "admin"):
-            raise typer.BadParameter("alerts are for committee (or admin) tokens")
-        return who, await units_in_scope(conn, who)
 
 
 @alerts.command("evaluate")
@@ -115,25 +97,46 @@ def deliveries_command(
     console.print(table)
 
 
+AlertsApi = Annotated[
+    str, typer.Option("--api-url", envvar="PIM_ALERTS_API_URL", help="the alerts API (or set PIM_ALERTS_API_URL)")
+]
+CommitteeToken = Annotated[str, typer.Option(envvar="PIM_TOKEN", help="a committee token (or set PIM_TOKEN)")]
+
+
+def _call(api_url: str, token: str, method: str, path: str, **kwargs: Any) -> Any:
+    """One call to the alerts API with the committee's token; its JSON, or a clear failure."""
+
+    async def call() -> httpx.Response:
+        async with httpx.AsyncClient(base_url=api_url.rstrip("/"), timeout=30) as client:
+            return await client.request(method, path, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+
+    try:
+        answer = asyncio.run(call())
+    except httpx.HTTPError as error:
+        raise typer.BadParameter(f"the alerts API at {api_url} cannot be reached: {error}") from None
+    if answer.status_code >= 400:
+        detail = (
+            answer.json().get("detail")
+            if answer.headers.get("content-type", "").startswith("application/json")
+            else answer.text
+        )
+        console.print(f"[red]Refused ({answer.status_code})[/red]: {detail}")
+        raise typer.Exit(1)
+    return answer.json()
+
+
 @alerts.command("list")
 def list_command(
+    token: CommitteeToken,
     committee: Annotated[str | None, typer.Option(help="raised for or escalated to this committee")] = None,
     status: Annotated[str, typer.Option(help="open | resolved | all")] = "open",
     unit: Annotated[str | None, typer.Option(help="one unit's alerts")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
-    token: Token = None,
+    api_url: AlertsApi = "http://127.0.0.1:8001",
 ) -> None:
-    """List alerts, newest first."""
-    if status not in ("open", "resolved", "all"):
-        raise typer.BadParameter("status is one of open, resolved, all")
-
-    async def work(_: AlertsService, pool: asyncpg.Pool) -> list[dict[str, Any]]:
-        _who, scope = await _principal(pool, token)
-        async with pool.acquire() as conn:
-            chosen: StatusFilter = status  # type: ignore[assignment]
-            return await list_alerts(conn, committee=committee, status=chosen, unit_code=unit, scope=scope)
-
-    found = _with_service(work)
+    """List the alerts in your token's jurisdiction, newest first (over the alerts API)."""
+    params = {k: v for k, v in {"committee": committee, "status": status, "unit": unit}.items() if v is not None}
+    found: list[dict[str, Any]] = _call(api_url, token, "GET", "/v1/alerts", params=params)["alerts"]
     if as_json:
         for alert in found:
             typer.echo(json.dumps(alert, ensure_ascii=False, default=str))
@@ -151,58 +154,40 @@ def list_command(
     console.print(table)
 
 
-def _act(
-    fingerprint: str, token: str | None, by: str | None, action: Callable[[AlertsService, str], Awaitable[Any]]
-) -> None:
-    async def work(service: AlertsService, pool: asyncpg.Pool) -> Any:
-        who, scope = await _principal(pool, token)
-        async with pool.acquire() as conn:
-            allowed = await in_jurisdiction(conn, fingerprint, scope)
-        if not allowed:
-            raise typer.BadParameter(f"no alert {fingerprint}" + (" in your jurisdiction" if scope is not None else ""))
-        actor = who.name if who is not None else by
-        if not actor:
-            raise typer.BadParameter("say who acts: --by NAME (or use a committee --token)")
-        return await action(service, actor)
-
-    try:
-        event = _with_service(work)
-    except (AlertNotFound, AlertClosed) as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-    console.print(f"Recorded {type(event).__name__} for {fingerprint}.")
-
-
-By = Annotated[str | None, typer.Option(help="who acts (taken from the token when one is given)")]
+def _act(api_url: str, token: str, fingerprint: str, action: str, body: dict[str, Any]) -> None:
+    event = _call(api_url, token, "POST", f"/v1/alerts/{fingerprint}/{action}", json=body)["event"]
+    console.print(f"Recorded {event['type']} for {fingerprint}.")
 
 
 @alerts.command("ack")
-def ack_command(fingerprint: str, note: str = "", by: By = None, token: Token = None) -> None:
-    """Acknowledge an alert: the committee has it in hand."""
-    _act(fingerprint, token, by, lambda service, actor: service.acknowledge(fingerprint, actor, note))
+def ack_command(
+    fingerprint: str, token: CommitteeToken, note: str = "", api_url: AlertsApi = "http://127.0.0.1:8001"
+) -> None:
+    """Acknowledge an alert: the committee has it in hand (who acts is the token's name)."""
+    _act(api_url, token, fingerprint, "ack", {"note": note})
 
 
 @alerts.command("silence")
 def silence_command(
     fingerprint: str,
+    token: CommitteeToken,
     until: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="no notifications until this date")],
     reason: Annotated[str, typer.Option(help="why")],
-    by: By = None,
-    token: Token = None,
+    api_url: AlertsApi = "http://127.0.0.1:8001",
 ) -> None:
     """Hold back an alert's notifications until a date (it stays open and evaluated)."""
-    _act(fingerprint, token, by, lambda service, actor: service.silence(fingerprint, until.date(), reason, actor))
+    _act(api_url, token, fingerprint, "silence", {"until": until.date().isoformat(), "reason": reason})
 
 
 @alerts.command("resolve")
 def resolve_command(
     fingerprint: str,
+    token: CommitteeToken,
     conclusion: Annotated[str, typer.Option(help="the committee's conclusion")],
-    by: By = None,
-    token: Token = None,
+    api_url: AlertsApi = "http://127.0.0.1:8001",
 ) -> None:
     """Close an alert with the committee's conclusion."""
-    _act(fingerprint, token, by, lambda service, actor: service.resolve(fingerprint, actor, conclusion))
+    _act(api_url, token, fingerprint, "resolve", {"conclusion": conclusion})
 
 
 async def alertmanager_text(

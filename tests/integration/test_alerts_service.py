@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from shared.auth import create_token
 from shared.events import AlertRefreshed, TargetSet, UnitRegistered
 from shared.settings import Settings
 from tests.integration.alert_fixtures import CENTRAL, DISB, PROVINCIAL, Clock, Facts, alerts_service
+from tests.integration.receivers import serving
 
 pytestmark = pytest.mark.postgres
 PACE_KEY = f"lam-dong/{DISB}/below_pace/2025"
@@ -345,3 +347,42 @@ async def test_a_committees_resolution_sticks_when_a_peer_report_moves_the_avera
     assert (row["status"], row["resolved_by"]) == ("resolved", "Chủ nhiệm Ủy ban")
     after = [kind for kind, key in await stored_alert_events(pool) if key == peer_key]
     assert after == ["AlertRaised", "AlertResolved"]
+
+
+async def test_a_committee_works_its_alerts_from_the_command_line_with_a_token_only(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """`pim alerts list | ack | silence | resolve` are clients of the alerts API: no DATABASE_URL here."""
+    facts, clock = Facts(pool), Clock(dt.date(2025, 4, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("lam-dong", 3, 60)
+    await facts.report("da-lat", 3, 60)
+    await service.evaluate("lam-dong", 2025)
+    await service.evaluate("da-lat", 2025)
+    async with pool.acquire() as conn:
+        provincial = await create_token(conn, "UBKT Tỉnh ủy Lâm Đồng", "committee", ["da-lat"])
+    pim = str(Path(sys.executable).with_name("pim"))
+    theirs, not_theirs = f"da-lat/{DISB}/below_pace/2025", PACE_KEY
+    async with serving(create_alerts_app(pool, service)) as url:
+        env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+        env |= {"PIM_TOKEN": provincial, "PIM_ALERTS_API_URL": url}
+
+        async def run(*args: str) -> subprocess.CompletedProcess[str]:
+            return await asyncio.to_thread(subprocess.run, [pim, "alerts", *args], env=env, capture_output=True,
+                                           text=True)  # fmt: skip
+
+        listed = await run("list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert {json.loads(line)["unit_code"] for line in listed.stdout.splitlines()} == {"da-lat"}
+        assert (await run("ack", theirs, "--note", "đã giao Đoàn kiểm tra")).returncode == 0
+        silenced = await run("silence", theirs, "--until", "2025-05-01", "--reason", "chờ kết quả")
+        assert silenced.returncode == 0, silenced.stdout + silenced.stderr
+        resolved = await run("resolve", theirs, "--conclusion", "Đã kiểm điểm")
+        assert resolved.returncode == 0 and "AlertResolved" in resolved.stdout
+        outside = await run("resolve", not_theirs, "--conclusion", "x")
+        assert outside.returncode == 1 and "404" in outside.stdout  # outside its jurisdiction: as if absent
+    row = await alert(pool, theirs)
+    assert (row["status"], row["acknowledged_by"], row["resolved_by"]) == ("resolved", "UBKT Tỉnh ủy Lâm Đồng",
+                                                                           "UBKT Tỉnh ủy Lâm Đồng")  # fmt: skip
+    assert (await alert(pool, not_theirs))["status"] == "open"
