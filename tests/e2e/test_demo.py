@@ -22,11 +22,13 @@ import pytest
 from rich.console import Console
 
 from pim.demo.run import run_demo
+from services.alerts import AlertsService, create_alerts_app
 from shared.auth import create_token
 from shared.display import percent
 from shared.settings import Settings
 from shared.standings import standings
 from tests.e2e.conftest import Demo
+from tests.integration.receivers import serving
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -255,9 +257,10 @@ def expected_2024_shortfalls() -> set[str]:
     }
 
 
-def pim_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"DATABASE_URL": str(settings.database_url), "COLUMNS": "200"}
-    env.pop("PIM_TOKEN", None)
+def pim_cli(settings: Settings, *args: str, **more: str) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"DATABASE_URL": str(settings.database_url), "COLUMNS": "200"} | more
+    if "PIM_TOKEN" not in more:
+        env.pop("PIM_TOKEN", None)
     pim = str(Path(sys.executable).with_name("pim"))
     return subprocess.run([pim, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
 
@@ -266,25 +269,29 @@ async def test_a_committee_works_its_alerts_from_the_command_line(demo: Demo, tm
     async with demo.pool.acquire() as conn:
         token = await create_token(conn, "UBKT phụ trách Gia Lai", "committee", ["gia-lai"])
         outside = await conn.fetchval("SELECT fingerprint FROM alerts WHERE unit_code = 'ha-noi' LIMIT 1")
-    listed = await asyncio.to_thread(pim_cli, demo.settings, "alerts", "list", "--json", "--token", token)
-    assert listed.returncode == 0, listed.stderr
-    alerts = [json.loads(line) for line in listed.stdout.splitlines()]
-    assert alerts and {a["unit_code"] for a in alerts} == {"gia-lai"}
-    vote = next(a for a in alerts if a["rule"] == "confidence_vote")
-    assert vote["responsible_leader_name"] == "Hồ Quốc Tâm"
+    service = AlertsService.from_settings(demo.settings, demo.pool)
+    async with serving(create_alerts_app(demo.pool, service)) as url:  # the committee's commands are its clients
+        api = {"PIM_ALERTS_API_URL": url}
+        listed = await asyncio.to_thread(pim_cli, demo.settings, "alerts", "list", "--json", "--token", token, **api)
+        assert listed.returncode == 0, listed.stderr
+        alerts = [json.loads(line) for line in listed.stdout.splitlines()]
+        assert alerts and {a["unit_code"] for a in alerts} == {"gia-lai"}
+        vote = next(a for a in alerts if a["rule"] == "confidence_vote")
+        assert vote["responsible_leader_name"] == "Hồ Quốc Tâm"
 
-    acked = await asyncio.to_thread(
-        pim_cli, demo.settings, "alerts", "ack", vote["fingerprint"], "--note", "Đã lập đoàn kiểm tra", "--token", token
-    )
-    assert acked.returncode == 0, acked.stdout + acked.stderr
-    async with demo.pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", vote["fingerprint"])
-        event = await conn.fetchval("SELECT payload FROM events WHERE event_type = 'AlertAcknowledged'")
-    assert (row["acknowledged_by"], row["acknowledged_note"]) == ("UBKT phụ trách Gia Lai", "Đã lập đoàn kiểm tra")
-    assert event["by"] == "UBKT phụ trách Gia Lai"
+        acked = await asyncio.to_thread(
+            pim_cli, demo.settings, "alerts", "ack", vote["fingerprint"], "--note", "Đã lập đoàn kiểm tra",
+            "--token", token, **api,
+        )  # fmt: skip
+        assert acked.returncode == 0, acked.stdout + acked.stderr
+        async with demo.pool.acquire() as conn:
+            row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", vote["fingerprint"])
+            event = await conn.fetchval("SELECT payload FROM events WHERE event_type = 'AlertAcknowledged'")
+        assert (row["acknowledged_by"], row["acknowledged_note"]) == ("UBKT phụ trách Gia Lai", "Đã lập đoàn kiểm tra")
+        assert event["by"] == "UBKT phụ trách Gia Lai"
 
-    refused = await asyncio.to_thread(pim_cli, demo.settings, "alerts", "ack", outside, "--token", token)
-    assert refused.returncode != 0 and "jurisdiction" in refused.stdout + refused.stderr
+        refused = await asyncio.to_thread(pim_cli, demo.settings, "alerts", "ack", outside, "--token", token, **api)
+        assert refused.returncode != 0 and "jurisdiction" in refused.stdout + refused.stderr
 
     config_file = tmp_path / "alertmanager.yml"
     written = await asyncio.to_thread(
