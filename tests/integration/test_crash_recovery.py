@@ -20,10 +20,11 @@ import httpx
 import pytest
 from starlette.responses import JSONResponse, Response
 
+from services.alerts.facts import stale_evaluations
 from services.projector.progress import ProgressRules
 from services.projector.rebuild import rebuild
 from services.relay import Relay
-from shared.bus import make_producer, topic_end_offsets
+from shared.bus import make_producer
 from shared.contracts import ProgressChanged
 from shared.embedded import free_port
 from shared.event_store import EventStore, Submitter
@@ -31,6 +32,7 @@ from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import Facts
 from tests.integration.ingest_fixtures import Ingest, disbursement
+from tests.integration.projector_helpers import caught_up
 from tests.integration.receivers import Received, http_receiver
 from tests.integration.test_projection_order import history, snapshot
 from tests.kafka_helpers import eventually
@@ -71,14 +73,6 @@ async def _checkpointed(pool: asyncpg.Pool) -> int:
         return int(await conn.fetchval("SELECT coalesce(sum(next_offset), 0) FROM projector_offsets"))
 
 
-async def _caught_up(settings: Settings, pool: asyncpg.Pool) -> bool:
-    ends = await topic_end_offsets(settings, settings.ledger_topic)
-    async with pool.acquire() as conn:
-        stored = dict(await conn.fetch("SELECT partition, next_offset FROM projector_offsets"))
-        pending = await conn.fetchval("SELECT EXISTS (SELECT FROM projector_pending)")
-    return not pending and sum(ends.values()) > 0 and all(stored.get(p, 0) >= end for p, end in ends.items())
-
-
 async def test_a_projector_killed_with_kill_9_is_resumed_by_its_successor(
     settings: Settings, pool: asyncpg.Pool, tmp_path: Path
 ) -> None:
@@ -101,7 +95,7 @@ async def test_a_projector_killed_with_kill_9_is_resumed_by_its_successor(
             for start in range(half, len(events), 3):  # the ledger goes on while no projector runs
                 await store.append(events[start : start + 3], Submitter("test", "test"))
             async with pim_process(settings, log, "projector") as second:
-                await eventually(lambda: _caught_up(settings, pool), timeout_s=60, what="successor caught up")
+                await eventually(lambda: caught_up(settings, pool), timeout_s=60, what="successor caught up")
                 assert second.returncode is None, (tmp_path / "projector.log").read_text()
     finally:
         relay.cancel()
@@ -229,8 +223,10 @@ async def test_alert_deliveries_survive_a_kill_9_repeated_perhaps_never_skipped(
                 await first.wait()
             async with pim_process(settings, log, "alerts", **env):
 
-                async def all_delivered() -> bool:
+                async def all_delivered() -> bool:  # every unit evaluated, and what that raised delivered
                     async with pool.acquire() as conn:
+                        if await stale_evaluations(conn, dt.date(2025, 4, 3)):
+                            return False
                         return not await conn.fetchval(
                             "SELECT count(*) FROM alert_outbox WHERE channel = 'webhook' AND delivered_at IS NULL"
                         )

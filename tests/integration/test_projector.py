@@ -20,11 +20,12 @@ from services.projector.service import Projector
 from services.projector.touched import ProgressKey, Touched
 from services.relay.relay import Relay
 from shared import locks
-from shared.bus import make_producer, topic_end_offsets
+from shared.bus import make_producer
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, TargetSet
 from shared.settings import Settings
 from shared.topics import ensure_topics
+from tests.integration.projector_helpers import caught_up
 from tests.kafka_helpers import eventually, read_topic
 from tests.published_schema import published_problems
 
@@ -81,15 +82,6 @@ async def running(*work: Coroutine[Any, Any, None]) -> AsyncIterator[None]:
             raise crashed[0]
 
 
-async def caught_up(settings: Settings, pool: asyncpg.Pool) -> bool:
-    ends = await topic_end_offsets(settings, settings.ledger_topic)
-    async with pool.acquire() as conn:
-        stored = dict(await conn.fetch("SELECT partition, next_offset FROM projector_offsets"))
-        if await conn.fetchval("SELECT EXISTS (SELECT FROM projector_pending)"):
-            return False  # facts written, derived rows not yet recomputed
-    return all(stored.get(p, 0) >= end for p, end in ends.items())
-
-
 async def progress_rows(pool: asyncpg.Pool) -> list[tuple[Any, ...]]:
     async with pool.acquire() as conn:
         rows = await conn.fetch(
@@ -125,7 +117,7 @@ async def test_projection_is_exact_and_survives_duplicates_and_restarts(settings
 
     # A fresh projector instance (a restart) resumes from the checkpoint stored with the rows.
     async with running(Projector.from_settings(settings, pool).run()):
-        await eventually(lambda: caught_up(settings, pool), what="projector caught up after duplicates")
+        await eventually(lambda: caught_up(settings, pool, relay_running=False), what="caught up after duplicates")
     assert await progress_rows(pool) == first
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM figures") == 60
@@ -181,7 +173,7 @@ async def test_work_left_pending_by_a_crash_is_done_by_the_next_run(settings: Se
         assert await conn.fetchval("SELECT count(*) FROM projector_pending") > 0
 
     async with running(Projector.from_settings(settings, pool).run()):
-        await eventually(lambda: caught_up(settings, pool), what="pending work recomputed")
+        await eventually(lambda: caught_up(settings, pool, relay_running=False), what="pending work recomputed")
     assert [r[2] for r in await progress_rows(pool)] == [Decimal(30 * 10**9)] * len(UNITS)
 
 
