@@ -190,8 +190,9 @@ class Dispatcher:
                 if listener.is_closed():  # PostgreSQL restarted: no NOTIFY comes on it any more
                     raise ConnectionResetError("the outbox's NOTIFY connection to PostgreSQL was lost")
                 self._wake.clear()
-                await update_outbox_gauges(self._pool)
                 if await self.deliver_due() == 0:
+                    # The gauges when a round is done, not once per batch while deliveries stream.
+                    await update_outbox_gauges(self._pool)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
         finally:

@@ -52,6 +52,10 @@ class Relay:
         self._store = EventStore(pool)
         self._topic = settings.ledger_topic
         self._wake = asyncio.Event()
+        # Per partition, the (end offset, mark) last found intact: while neither moved, the idle check (every
+        # IDLE_CHECK_S) needs no fetch of the marked record. A loss shows as a shorter partition, or the
+        # relay's own republishing moves the marks; a record written by anyone else moves the end.
+        self._verified: dict[TopicPartition, tuple[int, Mark]] = {}
 
     async def run(self) -> None:
         """Publish forever; reconnect after broker failures."""
@@ -157,17 +161,19 @@ class Relay:
         await self._save_state(0, {})
         return True
 
-    @staticmethod
-    async def _holds(probe: AIOKafkaConsumer, tp: TopicPartition, mark: Mark) -> bool:
+    async def _holds(self, probe: AIOKafkaConsumer, tp: TopicPartition, mark: Mark) -> bool:
         """Whether the partition still holds the marked event at the marked offset."""
         end = (await probe.end_offsets([tp]))[tp]
         if end <= mark.offset:
             return False
-        if mark.position is None:
-            return True  # an old mark: only its offset is known
+        if mark.position is None or self._verified.get(tp) == (end, mark):
+            return True  # an old mark (only its offset is known), or nothing moved since it was found intact
         probe.assign([tp])
         probe.seek(tp, mark.offset)
         records = (await probe.getmany(tp, timeout_ms=5_000, max_records=1)).get(tp, [])
         if not records:
             return True  # nothing came back in time: not evidence of a loss; the next check looks again
-        return records[0].offset == mark.offset and decode_recorded(records[0].value).position == mark.position
+        intact = records[0].offset == mark.offset and decode_recorded(records[0].value).position == mark.position
+        if intact:
+            self._verified[tp] = (end, mark)
+        return intact
