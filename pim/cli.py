@@ -22,7 +22,7 @@ from services.alerts import alerts_commands
 from services.ingest import import_command, ingest_commands, tokens_commands
 from services.projector import projector_commands
 from shared.auth import create_token, list_tokens
-from shared.db import migrate, redacted
+from shared.db import connected, migrate, redacted
 from shared.embedded import infrastructure
 from shared.observability import configure_logging
 from shared.settings import Settings
@@ -66,12 +66,12 @@ async def _serve(services: Collection[ServiceName]) -> None:
     configured = Settings()
     async with infrastructure(configured) as settings, running_stack(settings, services) as stack:
         console.print(f"PIM running: {', '.join(services)}")
-        console.print(f"  database: {redacted(settings.database_url or '')}")
+        console.print(f"  database: {redacted(stack.database_url)}")
         console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
         if stack.api_url:
             console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
             if configured.database_url is None:  # the embedded database: its first start makes one admin token
-                async with stack.pool.acquire() as conn:
+                async with connected(settings.database_url or "") as conn:  # the operator's login
                     admins = [t for t in await list_tokens(conn) if t.role == "admin" and t.revoked_at is None]
                     token = None if admins else await create_token(conn, "admin (pim up)", "admin")
                 if token is not None:

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 
 from services.alerts import alertmanager_text
-from shared.db import create_pool, ensure_reader_login, migrate
+from shared.db import create_pool, ensure_reader_login, ensure_service_login, migrate
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -26,8 +26,9 @@ def init_command(
     ] = None,
     webhook_url: Annotated[str | None, typer.Option(help="committees' webhook in that configuration")] = None,
 ) -> None:
-    """Migrate the database, create the topics, make the read-only login (when PIM_READER_PASSWORD is set)
-    and write Alertmanager's configuration; safe to run again."""
+    """As the owner (DATABASE_URL): migrate the database, create the topics, make the services' login
+    (PIM_SERVICE_LOGIN, when PIM_SERVICE_PASSWORD is set) and the read-only login (when PIM_READER_PASSWORD
+    is set), and write Alertmanager's configuration; safe to run again."""
     settings = Settings()
     if settings.database_url is None or settings.kafka_bootstrap_servers is None:
         raise typer.BadParameter("set DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS")
@@ -41,6 +42,10 @@ def init_command(
         console.print("Topics ready")
         pool = await create_pool(settings.database_url, max_size=2)
         try:
+            if settings.pim_service_password:
+                async with pool.acquire() as conn:
+                    await ensure_service_login(conn, settings.pim_service_login, settings.pim_service_password)
+                console.print(f"Services' login {settings.pim_service_login} ready (role pim_service, owns nothing)")
             if password:
                 async with pool.acquire() as conn:
                     await ensure_reader_login(conn, reader_login, password)

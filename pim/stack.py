@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import AsyncIterator, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import uvicorn
@@ -23,7 +25,15 @@ from services.ingest import RawIntake, create_app
 from services.ingest import build_raw_intake_broker as build_ingest_broker
 from services.projector import Projector
 from services.relay import Relay
-from shared.db import create_pool, migrate
+from shared.db import (
+    connect,
+    create_pool,
+    ensure_service_login,
+    is_operator_login,
+    migrate,
+    require_current_schema,
+    with_login,
+)
 from shared.observability import Check, ops_app
 from shared.resilience import supervise
 from shared.settings import Settings
@@ -39,6 +49,7 @@ ALL_SERVICES: tuple[ServiceName, ...] = ("ingest", "relay", "projector", "alerts
 class Stack:
     settings: Settings
     pool: asyncpg.Pool
+    database_url: str  # the services' login (owns nothing), not the operator's
     api_url: str | None = None
     alerts_api_url: str | None = None
     ops_url: str | None = None
@@ -63,6 +74,34 @@ def _database_url(settings: Settings) -> str:
     if settings.database_url is None:
         raise RuntimeError("DATABASE_URL is not set and no embedded PostgreSQL was started")
     return settings.database_url
+
+
+def _derived_password(operator_dsn: str) -> str:
+    # The same for every process given the same operator login, whichever database: roles are the
+    # cluster's, so processes on two databases of one server must not reset each other's password.
+    parts = urlsplit(operator_dsn)
+    return hashlib.sha256(b"pim-service\0" + urlunsplit(parts._replace(path="")).encode()).hexdigest()
+
+
+async def service_database_url(settings: Settings) -> str:
+    """The URL the services connect with, never a login that owns the schema. Given the operator's login
+    (the embedded database's, or a configured one that may create in the schema), apply pending migrations,
+    make the services' login (`pim_service` role) and use that; given any other, use it once the schema is
+    current (`pim init` made it so)."""
+    dsn = _database_url(settings)
+    conn = await connect(dsn)
+    try:
+        if not await is_operator_login(conn):
+            await conn.close()
+            await require_current_schema(dsn)
+            return dsn
+        await migrate(dsn)
+        password = settings.pim_service_password or _derived_password(dsn)
+        await ensure_service_login(conn, settings.pim_service_login, password)
+    finally:
+        if not conn.is_closed():
+            await conn.close()
+    return with_login(dsn, settings.pim_service_login, password)
 
 
 SERVER_TASKS = ("ingest", "alerts-api", "ops")  # uvicorn servers: asked to exit, not cancelled
@@ -95,11 +134,10 @@ async def _started(stack: Stack, server: uvicorn.Server) -> str:
 
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, services: Collection[ServiceName] = ALL_SERVICES) -> AsyncIterator[Stack]:
-    dsn = _database_url(settings)
-    await migrate(dsn)
+    dsn = await service_database_url(settings)
     await ensure_topics(settings)
     pool = await create_pool(dsn)
-    stack = Stack(settings, pool)
+    stack = Stack(settings, pool, database_url=dsn)
 
     def start(name: str, work: Coroutine[Any, Any, None]) -> None:
         stack.tasks.append(asyncio.create_task(work, name=name))

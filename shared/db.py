@@ -1,20 +1,22 @@
 """PostgreSQL connections and the schema-migration runner.
 
-Migrations are plain SQL files in `shared/migrations/`, applied in name order, each in its own
-transaction, recorded in `schema_migrations`. An advisory lock lets several services start at once.
+Migrations are plain SQL files in `shared/migrations/`, applied in name order in one transaction,
+recorded in `schema_migrations`, by the operator's login (`pim init`, `pim migrate`, `pim up`);
+the services run as a login in `pim_service`, which owns nothing, and check the schema is current.
 Each file is named `NNNN_<owner>_<what>.sql`: its owner is the one writer of the tables it creates
 (tests hold every write statement to its owner's code).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -46,6 +48,16 @@ async def connect(dsn: str) -> asyncpg.Connection:
     conn = await asyncpg.connect(dsn)
     await _init_connection(conn)
     return conn
+
+
+@contextlib.asynccontextmanager
+async def connected(dsn: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection on `dsn`, closed on exit."""
+    conn = await connect(dsn)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def copy_rows_as_csv(
@@ -120,34 +132,102 @@ def migration_files() -> list[tuple[str, str]]:
     return files
 
 
+class SchemaNotCurrent(RuntimeError):
+    """The database lacks migrations this code needs; the operator's `pim init` applies them."""
+
+
 async def migrate(dsn: str) -> list[str]:
-    """Apply the migrations not yet applied; return their names."""
+    """Apply the migrations not yet applied, all in one transaction; return their names.
+
+    Run with the operator's login, which owns what the migrations create. Several processes may start at
+    once: the table lock makes the second wait, then find nothing left to apply."""
     conn = await asyncpg.connect(dsn)
     try:
-        await conn.execute("SELECT pg_advisory_lock($1)", locks.MIGRATIONS)
-        await conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
-        if renamed := sorted(done & RENAMED.keys()):
-            async with conn.transaction():
+        with contextlib.suppress(asyncpg.UniqueViolationError, asyncpg.DuplicateTableError):
+            await conn.execute(  # two first runs at once: one creates it, the other finds it made
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+        async with conn.transaction():
+            await conn.execute(locks.MIGRATIONS)
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            if renamed := sorted(done & RENAMED.keys()):
                 await conn.execute("DELETE FROM schema_migrations WHERE name = ANY($1::text[])", renamed)
                 new_names = [new for old in renamed for new in RENAMED[old]]
                 await conn.execute("INSERT INTO schema_migrations (name) SELECT unnest($1::text[])", new_names)
-            done = (done - set(renamed)) | set(new_names)
-        applied = []
-        for name, sql in migration_files():
-            if name in done:
-                continue
-            async with conn.transaction():
-                await conn.execute(sql)
-                await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
-            applied.append(name)
+                done = (done - set(renamed)) | set(new_names)
+            applied = []
+            for name, sql in migration_files():
+                if name not in done:
+                    await conn.execute(sql)
+                    await conn.execute("INSERT INTO schema_migrations (name) VALUES ($1)", name)
+                    applied.append(name)
+            if applied and await conn.fetchval("SELECT to_regproc('pim_grant_service') IS NOT NULL"):
+                await conn.execute("SELECT pim_grant_service()")  # tables a later migration made too
         return applied
     finally:
-        await conn.execute("SELECT pg_advisory_unlock($1)", locks.MIGRATIONS)
         await conn.close()
+
+
+async def pending_migrations(conn: asyncpg.Connection) -> list[str]:
+    """The migrations this code has that the database has not applied (any login may ask)."""
+    applied: set[str] = set()
+    if await conn.fetchval("SELECT to_regclass('public.schema_migrations') IS NOT NULL"):
+        applied = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+    for old, news in RENAMED.items():
+        if old in applied:
+            applied |= set(news)
+    return [name for name, _ in migration_files() if name not in applied]
+
+
+async def require_current_schema(dsn: str) -> None:
+    """Raise SchemaNotCurrent, naming what is missing, unless every migration is applied."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        missing = await pending_migrations(conn)
+    finally:
+        await conn.close()
+    if missing:
+        raise SchemaNotCurrent(
+            f"the database lacks {len(missing)} migration(s) ({', '.join(missing)}): run `pim init` (or"
+            " `pim migrate`) with the operator's login, which owns the schema, then start the services"
+        )
+
+
+async def is_operator_login(conn: asyncpg.Connection) -> bool:
+    """Whether this login may change the schema (a superuser, or one that may create in it): the
+    operator's, never the one services should run as."""
+    return bool(
+        await conn.fetchval(
+            "SELECT rolsuper OR has_schema_privilege(current_user, 'public', 'CREATE')"
+            " FROM pg_roles WHERE rolname = current_user"
+        )
+    )
+
+
+SERVICE_ROLE = "pim_service"  # what the services' login may do (0016_platform_service_role.sql)
+
+
+def with_login(dsn: str, login: str, password: str | None) -> str:
+    """`dsn` with another login (and its password): the same server, database and options."""
+    parts = urlsplit(dsn)
+    netloc = quote(login, safe="") + (f":{quote(password, safe='')}" if password else "") + "@"
+    netloc += parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def ensure_service_login(conn: asyncpg.Connection, login: str, password: str) -> None:
+    """A login in `pim_service` (the services' role, which owns nothing): created, its password set."""
+    name = await conn.fetchval("SELECT quote_ident($1)", login)
+    secret = await conn.fetchval("SELECT quote_literal($1)", password)
+    async with conn.transaction():
+        await conn.execute(locks.MIGRATIONS)  # one process at a time alters the role (cluster-wide)
+        if await conn.fetchval("SELECT true FROM pg_roles WHERE rolname = $1", login):
+            await conn.execute(f"ALTER ROLE {name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {secret}")
+        else:
+            await conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD {secret}")
+        if not await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", login, SERVICE_ROLE):
+            await conn.execute(f"GRANT {SERVICE_ROLE} TO {name}")
 
 
 async def ensure_reader_login(conn: asyncpg.Connection, login: str, password: str) -> None:

@@ -12,6 +12,7 @@ from uuid import UUID
 
 import asyncpg
 
+from shared import locks
 from shared.events import DomainEvent, RecordedEvent
 
 EVENTS_APPENDED_CHANNEL = "pim_events"  # NOTIFY after an append: the relay wakes
@@ -118,15 +119,15 @@ class EventStore:
     async def lock(conn: asyncpg.Connection) -> int:
         """Take the append lock for the rest of the transaction; return the head position.
 
-        Gap safety: one appender at a time. EXCLUSIVE blocks other writers until this transaction ends
-        but not readers, so positions become visible in the order they were assigned: a reader that has
+        Gap safety: one appender at a time. The lock row blocks other appenders until this transaction
+        ends but not readers, so positions become visible in the order they were assigned: a reader that has
         seen position N never later finds a new event below N. (A sequence alone would let a transaction
         holding N+1 commit before one holding N.) Positions are max + 1 under the lock, so rolled-back
         appends leave no holes either. Appends are batched per submission, which keeps this cheap;
         callers that validate against the store's state take the lock first, so the state they checked
         is the state they append to.
         """
-        await conn.execute("LOCK TABLE events IN EXCLUSIVE MODE")
+        await conn.execute(locks.STORE_APPEND)
         head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
         return head
 

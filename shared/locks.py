@@ -3,12 +3,16 @@
 Mutual exclusion between PIM's processes is held as row locks (`SELECT … FOR SHARE / FOR UPDATE`) on
 rows only PIM's own login may lock: locking a row needs UPDATE on its table, which the read-only login
 has not, whereas an advisory lock can be taken by any login and so could freeze a service with one
-SELECT. Only the migrations, which run before any table exists, take an advisory lock.
+SELECT. The migrations (and the operator's other set-up steps) hold `schema_migrations`, on which the
+read-only and services' logins hold no lock-taking privilege.
 """
 
 from __future__ import annotations
 
-MIGRATIONS = 7_431_001  # session advisory lock of a migrating process: several services may start at once
+# One operator's set-up at a time (several processes may start at once); readers of the table still read.
+MIGRATIONS = "LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE"
+# One appender at a time (gap safety: shared/event_store.py), held until its transaction ends.
+STORE_APPEND = "SELECT 1 FROM public.store_locks WHERE name = 'append' FOR UPDATE"
 
 # Live projector batches hold it shared; a rebuild's swap holds it exclusively.
 PROJECTOR_BATCHES_SHARED = "SELECT 1 FROM public.projector_locks WHERE name = 'batches' FOR SHARE"

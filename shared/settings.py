@@ -22,6 +22,12 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", extra="ignore")
 
     database_url: str | None = Field(default=None, description="PostgreSQL DSN; unset = embedded")
+    pim_service_login: str = Field(
+        default="pim_app", description="the login the services run as, made by `pim init` / `pim up` (owns nothing)"
+    )
+    pim_service_password: str | None = Field(
+        default=None, description="its password; unset = derived from the operator's DATABASE_URL by `pim up`"
+    )
     kafka_bootstrap_servers: str | None = Field(default=None, description="host:port[,…]; unset = embedded")
     kafka_enable_idempotence: bool = Field(
         default=True, description="idempotent producer; turned off for brokers that lack InitProducerId"
@@ -33,6 +39,12 @@ class Settings(BaseSettings):
     pim_topic_prefix: str = Field(default="pim", description="prefix of every topic name")
     pim_api_host: str = "127.0.0.1"
     pim_api_port: int = Field(default=8000, description="ingest HTTP API port (0 = any free port)")
+    pim_projector_catch_up_lag: int = Field(
+        default=20_000,
+        ge=0,
+        description="a ledger backlog of more messages than this, found at start, is written from the event"
+        " store in chunks instead (bounded memory: noida-db hands one fetch the whole backlog)",
+    )
     pim_pace_file: Path | None = Field(
         default=None, description="TOML pace curves (see infra/pace.toml); unset = the built-in defaults"
     )

@@ -16,6 +16,7 @@ from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
 from pim.stack import running_stack
 from shared.auth import create_token
+from shared.db import connected
 from shared.embedded import infrastructure
 from shared.events import Indicator
 from shared.settings import Settings
@@ -44,7 +45,8 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
         async with running_stack(demo_settings) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
-            async with stack.pool.acquire() as conn:
+            assert ready.database_url is not None
+            async with connected(ready.database_url) as conn:  # tokens are the operator's to make
                 token = await create_token(conn, "sample-loader", "admin")
             events = await asyncio.to_thread(load_sample, stack.api_url, token)
             await wait_until_settled(stack)

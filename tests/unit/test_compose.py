@@ -32,10 +32,10 @@ PIM_SERVICES = {name: s for name, s in SERVICES.items() if s.get("image") == "pi
 
 def interpolate(value: str) -> str:
     """Compose's `${VAR:-default}` with every variable unset (the defaults must work), and a required
-    `${VAR:?message}` with the value an operator sets."""
+    `${VAR:?message}` with the value an operator sets (one of its own for each variable)."""
 
     def value_of(match: re.Match[str]) -> str:
-        return "set-by-the-operator" if match.group(2) == "?" else match.group(3) or ""
+        return f"operator-set-{match.group(1)}" if match.group(2) == "?" else match.group(3) or ""
 
     return re.sub(r"\$\{(\w+)(?::?([-?])([^}]*))?\}", value_of, value)
 
@@ -95,8 +95,6 @@ def test_database_broker_and_alertmanager_addresses_point_at_their_services() ->
     for service in PIM_SERVICES:
         database = urlsplit(env(service)["DATABASE_URL"])
         assert (database.hostname, database.port, database.path) == ("postgres", 5432, f"/{postgres['POSTGRES_DB']}")
-        assert database.username == postgres["POSTGRES_USER"]
-        assert database.password == postgres["POSTGRES_PASSWORD"]
         advertised = env("kafka")["KAFKA_ADVERTISED_LISTENERS"].split("://", 1)[1]
         assert env(service)["KAFKA_BOOTSTRAP_SERVERS"] == advertised
     alertmanager = urlsplit(env("alerts")["PIM_ALERTMANAGER_URL"])
@@ -104,11 +102,22 @@ def test_database_broker_and_alertmanager_addresses_point_at_their_services() ->
     assert alertmanager.hostname == "alertmanager" and f":{alertmanager.port}" == listen.split("=")[1]
 
 
+def test_only_init_holds_the_owners_login_and_the_services_run_as_the_login_it_makes() -> None:
+    postgres, init = env("postgres"), env("init")
+    owner = urlsplit(init["DATABASE_URL"])
+    assert (owner.username, owner.password) == (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"])
+    for service in set(PIM_SERVICES) - {"init"}:
+        login = urlsplit(env(service)["DATABASE_URL"])
+        assert login.username == Settings().pim_service_login  # the login init makes
+        assert login.password == init["PIM_SERVICE_PASSWORD"] != postgres["POSTGRES_PASSWORD"]
+        assert postgres["POSTGRES_PASSWORD"] not in env(service).values()
+
+
 def test_only_the_apis_and_grafana_are_published_and_no_secret_has_a_default() -> None:
     published = {name for name, service in SERVICES.items() if service.get("ports")}
     assert published == {"ingest", "alerts", "grafana"}  # Alertmanager has no authentication of its own
     text = COMPOSE_TEXT
-    for secret in ("POSTGRES_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD"):
+    for secret in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD"):
         uses = re.findall(r"\$\{" + secret + r"(:?[-?])", text)
         assert uses and set(uses) == {":?"}, (secret, uses)  # required, never a fallback value
 
