@@ -16,6 +16,7 @@ import asyncpg
 from services.projector.accountability import vote_band
 from services.projector.touched import ProgressKey, Touched
 from shared.bus import decode_recorded
+from shared.event_store import recorded_event
 from shared.events import (
     ConfidenceVoteRecorded,
     FigureFields,
@@ -207,6 +208,48 @@ FROM written GROUP BY 1, 2, 3
 """
 
 
+# The catch-up's: the figures of the stored events in a range of positions ($3, $4], as the live
+# projector writes them from messages.
+_FIGURES_FROM_STORE_RANGE = f"""
+WITH written AS ({
+    _insert_figures(
+        "(SELECT position, event_type, payload, recorded_at FROM public.events WHERE position > $3 AND position <= $4)"
+    )
+} ON CONFLICT (position) DO NOTHING
+    RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of, f.known_on
+)
+SELECT unit_code, indicator, plan_year, min(as_of) AS since, min(known_on) AS known, max(known_on) AS known_last
+FROM written GROUP BY 1, 2, 3
+"""
+
+
+def _touched_by_figures(rows: Sequence[asyncpg.Record]) -> Touched:
+    touched = Touched()
+    for r in rows:
+        key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
+        touched.touch(key, r["since"])
+        touched.know(key, r["known"])
+        touched.saw_known(r["known"], r["known_last"])
+    return touched
+
+
+async def write_store_range(conn: asyncpg.Connection, after: int, up_to: int) -> Touched:
+    """Write the facts of the stored events at positions in (`after`, `up_to`], as `write_ledger_messages`
+    writes them from the ledger (the figures set-based, the rest through `write_facts`); say what they
+    touched. Events already written change nothing."""
+    types, indicators = figure_event_types()
+    touched = _touched_by_figures(await conn.fetch(_FIGURES_FROM_STORE_RANGE, types, indicators, after, up_to))
+    others = await conn.fetch(
+        "SELECT * FROM public.events WHERE position > $1 AND position <= $2 AND event_type <> ALL($3::text[])"
+        " ORDER BY position",
+        after,
+        up_to,
+        types,
+    )
+    touched.update(await write_facts(conn, [recorded_event(r) for r in others]))
+    return touched
+
+
 async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[bytes]) -> Touched:
     """Write the facts of ledger messages (`RecordedEvent` JSON); say what they touched. Figures, most
     of the ledger, go from the JSON to their table in PostgreSQL, set-based (decoding them in Python
@@ -219,12 +262,7 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
         "INSERT INTO incoming_messages SELECT m::jsonb FROM unnest($1::text[]) AS m", [m.decode() for m in messages]
     )
     types, indicators = figure_event_types()
-    touched = Touched()
-    for r in await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators):
-        key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
-        touched.touch(key, r["since"])
-        touched.know(key, r["known"])
-        touched.saw_known(r["known"], r["known_last"])
+    touched = _touched_by_figures(await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators))
     others = await conn.fetch(
         "SELECT message::text FROM incoming_messages WHERE message->>'event_type' <> ALL($1::text[])"
         " ORDER BY (message->>'position')::bigint",

@@ -7,20 +7,22 @@ long as the last recompute took: a burst of events costs few recomputes, not one
 read models lag by at most about one recompute.
 
 The consumer position is stored in PostgreSQL in the same transaction as the rows it produced (not in
-Kafka), so a crash between the two is impossible; on assignment the consumer seeks to it. A stored
+Kafka), so a crash between the two is impossible; on assignment the consumer seeks to it, after writing
+a long backlog from the event store instead (catch_up.py: bounded memory whatever the broker hands over). A stored
 offset beyond the partition's end means the broker lost its data: read that partition from the start
 (the relay refills it, and re-applied events are no-ops).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.projector import pending
+from services.projector import catch_up, pending
 from services.projector.facts import write_ledger_messages
 from services.projector.progress import ProgressRules
 from services.projector.recompute import recompute
@@ -74,8 +76,7 @@ class Projector:
         await consumer.start()
         await producer.start()
         try:
-            assigned = await assign_all(consumer, self._topic)
-            await self.seek_to_checkpoints(assigned)
+            assigned = await self._assign(consumer)
             looked = time.monotonic()
             while True:
                 if time.monotonic() - looked > PARTITION_CHECK_S:  # a broker that lost its data may come
@@ -83,8 +84,7 @@ class Projector:
                     await consumer.topics()
                     if len(consumer.partitions_for_topic(self._topic) or ()) > len(assigned):
                         log.warning("projector: the ledger has new partitions; reading them too")
-                        assigned = await assign_all(consumer, self._topic)
-                        await self.seek_to_checkpoints(assigned)
+                        assigned = await self._assign(consumer)
                 batches = await consumer.getmany(timeout_ms=500, max_records=MAX_BATCH)
                 if batches:
                     await self.apply_batches(batches)
@@ -93,6 +93,31 @@ class Projector:
         finally:
             await producer.stop()
             await consumer.stop()
+
+    async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
+        """Read every partition of the ledger from its checkpoint, after catching up from the store if far
+        behind. Paused meanwhile: the consumer would otherwise start fetching from the earliest offset."""
+        assigned = await assign_all(consumer, self._topic)
+        consumer.pause(*assigned)
+        await self.catch_up_if_far_behind(assigned)
+        await self.seek_to_checkpoints(assigned)
+        consumer.resume(*assigned)
+        return assigned
+
+    async def catch_up_if_far_behind(self, assigned: list[TopicPartition]) -> int:
+        """Write a long backlog from the event store rather than the ledger (services/projector/catch_up.py);
+        return the number of events written so."""
+        assert self._consumer is not None
+        ends = {tp.partition: end for tp, end in (await self._consumer.end_offsets(assigned)).items()}
+        async with self._pool.acquire() as conn:
+            work = await catch_up.plan(conn, self._topic, ends, self._settings.pim_projector_catch_up_lag)
+        if work is None:
+            return 0
+        log.info("projector: far behind the ledger; writing positions %d-%d from the store", work.start + 1, work.up_to)
+        written = await catch_up.catch_up(self._pool, self._topic, work)
+        self._pending_since = self._pending_since or time.monotonic()
+        EVENTS_PROJECTED.inc(written)
+        return written
 
     async def seek_to_checkpoints(self, assigned: list[TopicPartition]) -> None:
         assert self._consumer is not None
@@ -111,7 +136,8 @@ class Projector:
                     log.warning("projector: %s ends at %d, below checkpoint %d; re-reading", tp, ends[tp], offset)
                     async with self._pool.acquire() as conn:  # checkpoints only move forward: restart this one
                         await conn.execute(
-                            "UPDATE projector_offsets SET next_offset = 0 WHERE topic = $1 AND partition = $2",
+                            "UPDATE projector_offsets SET next_offset = 0, position = 0"
+                            " WHERE topic = $1 AND partition = $2",
                             tp.topic,
                             tp.partition,
                         )
@@ -129,17 +155,16 @@ class Projector:
         """Write the facts of `batches`, record what they touched and move the checkpoint, atomically."""
         started = time.perf_counter()
         values = [m.value for messages in batches.values() for m in messages]
-        offsets = [(tp.topic, tp.partition, messages[-1].offset + 1) for tp, messages in batches.items()]
+        # The position of each partition's last message (one decoded per partition): see catch_up.py.
+        offsets = [
+            (tp.topic, tp.partition, messages[-1].offset + 1, json.loads(messages[-1].value)["position"])
+            for tp, messages in batches.items()
+        ]
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
             await conn.execute(locks.PROJECTOR_BATCHES_SHARED)
             await pending.record(conn, await write_ledger_messages(conn, values))
-            await conn.executemany(
-                "INSERT INTO projector_offsets (topic, partition, next_offset) VALUES ($1, $2, $3)"
-                " ON CONFLICT (topic, partition) DO UPDATE"
-                " SET next_offset = greatest(projector_offsets.next_offset, excluded.next_offset)",
-                offsets,
-            )
+            await conn.executemany(catch_up.MOVE_CHECKPOINT, offsets)
         if self._pending_since is None:
             self._pending_since = time.monotonic()
         EVENTS_PROJECTED.inc(len(values))
