@@ -26,6 +26,10 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # shut down, restarting, "cannot connect now"
     asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.InterfaceError,  # the pool's connection was closed under it
+    # A pooled connection whose server is shutting down: the termination notice arrived while it was idle
+    # and the next query finds it still consuming that error ("cannot switch to state 12; another
+    # operation (2) is in progress"). Seen answered 500 in the fault suite while PostgreSQL restarted.
+    asyncpg.exceptions.InternalClientError,
 )
 # OSError covers refused and reset connections and timeouts (TimeoutError is an OSError).
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (OSError, KafkaError, httpx.HTTPError, *DATABASE_ERRORS)

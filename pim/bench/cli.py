@@ -35,11 +35,14 @@ def bench_ingest(
 @bench.command("projector")
 def bench_projector(
     events: Annotated[int, typer.Option(help="events in the store and on the ledger")] = 2_000_000,
+    catch_up_lag: Annotated[
+        int, typer.Option(help="the projector's PIM_PROJECTOR_CATCH_UP_LAG (a backlog above it comes from the store)")
+    ] = Settings.model_fields["pim_projector_catch_up_lag"].get_default(),
     output: Annotated[Path, typer.Option(help="where to write the JSON result")] = Path("bench-results/projector.json"),
 ) -> None:
     """Live consumption from Kafka and rebuild from the store, beside raw getmany and one SQL statement."""
     configure_logging(False)
-    result = asyncio.run(projector.run_projector_bench(Settings(), events, console))
+    result = asyncio.run(projector.run_projector_bench(Settings(), events, catch_up_lag, console))
     projector.show(result, console)
     projector.save(result, output)
     console.print(f"Written to {output}")

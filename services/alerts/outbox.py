@@ -196,8 +196,11 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
         finally:
-            await listener.remove_listener(OUTBOX_CHANNEL, wake)
-            await self._pool.release(listener)
+            # A connection PostgreSQL dropped is already detached from the pool: nothing to undo, and the
+            # error that ended the loop is the one to report.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await listener.remove_listener(OUTBOX_CHANNEL, wake)
+                await self._pool.release(listener)
 
 
 async def update_outbox_gauges(pool: asyncpg.Pool) -> None:

@@ -84,8 +84,11 @@ class Relay:
                         with contextlib.suppress(Exception):
                             await client.stop()
         finally:
-            await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
-            await self._pool.release(listener)
+            # A connection PostgreSQL dropped is already detached from the pool: nothing to undo, and the
+            # error that ended the loop is the one to report.
+            with contextlib.suppress(asyncpg.InterfaceError):
+                await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
+                await self._pool.release(listener)
 
     async def _publish_loop(
         self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer, listener: asyncpg.Connection
