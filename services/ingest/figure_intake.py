@@ -1,11 +1,13 @@
 """Takes figure rows from any channel (JSON, CSV/XLSX, the raw topic) into the event store.
 
-Under the append lock, rows are applied in chunks, in submission order: each chunk is copied into a
-temporary table, checked against the stored state with set-based SQL (unknown or merged units, scope,
-falling cumulatives — earlier chunks count as stored), then appended by one INSERT … SELECT, so the
-rows never come back through Python. While the database works on one chunk, a worker thread parses the
-next (memory stays flat; parsing and writing overlap on two cores). All or nothing by default: any
-error rolls the whole transaction back. `store_valid` keeps the rows that passed.
+Without the append lock, every row is parsed and copied, chunk by chunk, into a temporary table (while the
+database copies one chunk, a worker thread parses the next: memory stays flat, parsing and copying
+overlap on two cores), then checked against the stored state with set-based SQL (unknown or merged
+units, scope, falling cumulatives): every problem of the file is found before anything is appended, and
+other submissions go on meanwhile. Then, under the lock, the checks run again only if what they read
+changed in between (a report for one of the same units, a unit registered or merged, a category
+declared), and the rows are appended by one INSERT … SELECT: they never come back through Python. All or
+nothing by default; `store_valid` keeps the rows that passed.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from services.ingest.figure_rows import FigureRow, check_figure
 from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, Submitter
-from shared.events import FigureFields, Indicator, figure_event_types
+from shared.events import CategoryDeclared, FigureFields, Indicator, UnitRegistered, UnitsMerged, figure_event_types
 
 # Departments report their units' figures (an admin may correct anyone's); committees inspect them: a
 # committee token that could write the figures it judges would be judge and party.
@@ -31,7 +33,7 @@ COMMITTEES_DO_NOT_REPORT = (
     "ủy ban kiểm tra giám sát, không báo cáo số liệu: dùng token của sở tài chính / committees inspect figures,"
     " they do not report them: use a finance department's token"
 )
-CHUNK = 50_000
+CHUNK = 50_000  # rows parsed and copied into staging at a time
 WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
 SMALL_CHUNK = 1_000
 STAGING_BLOAT_BYTES = 8 * 1024 * 1024
@@ -55,6 +57,17 @@ SELECT s.row_no, s.unit_code, s.as_of, u.unit_code IS NULL AS unknown, u.merged_
 FROM staged_figures s LEFT JOIN ingest_units u USING (unit_code)
 WHERE u.unit_code IS NULL OR s.as_of >= u.merged_on
 ORDER BY s.row_no
+"""
+
+# What the state checks read, besides the rows themselves: the units (registered, merged, their hierarchy for
+# the scope), the declared categories, and the stored figures of the same units. An append of any of these
+# between the checks and the lock makes the checks run again under it.
+STATE_EVENT_TYPES = sorted(cls.model_fields["type"].default for cls in (UnitRegistered, UnitsMerged, CategoryDeclared))
+_STATE_CHANGED_SINCE = """
+SELECT EXISTS (
+    SELECT 1 FROM events
+    WHERE position > $1 AND (event_type = ANY($2::text[]) OR stream_id = ANY($3::text[]))
+)
 """
 
 _OUT_OF_SCOPE = """
@@ -192,87 +205,82 @@ class FigureIntake:
                 earlier = await self._store.earlier_submission(conn, submitter, digest)
                 if earlier is not None:
                     return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
+            await conn.execute(_STAGE)
+            # Parse, stage and check everything without the append lock: other submissions go on meanwhile.
             async with conn.transaction():
-                await conn.execute(_STAGE)
+                if from_file:
+                    await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                checked_at = await self._store.head()
+                categories = await registry_categories(conn)
+                source = iter(rows) if from_file else _InMemory(rows)  # type: ignore[arg-type]
+                chunks = _Chunks(source, errors, self._clock(), categories)
+                await self._stage(conn, chunks)
+                if chunks.total == 0:
+                    raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
+                scope = await units_in_scope(conn, principal)
+                out_of_scope = await self._check_state(conn, principal, scope, errors)
+                units = await conn.fetchval("SELECT array_agg(DISTINCT unit_code) FROM staged_figures")
+            self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
+            # Under the lock only what must be: the checks again if what they read has changed since
+            # (rarely: a report for the same units, or the registry), then the append.
+            async with conn.transaction():
                 await EventStore.lock(conn)
                 earlier = await self._store.earlier_submission(conn, submitter, digest)
                 if earlier is not None:
                     return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
-                if from_file:
-                    await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                categories = await registry_categories(conn)
-                source = iter(rows) if from_file else _InMemory(rows)  # type: ignore[arg-type]
-                chunks = _Chunks(source, errors, self._clock(), categories)
-                written = await self._apply_chunks(conn, chunks, principal, submitter, store_valid, errors)
-                if chunks.total == 0:
-                    raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
-                if errors and not store_valid:
-                    status = 403 if written.out_of_scope else 422
-                    raise SubmissionRejected(errors.kept, total=errors.count, status=status)
+                if await conn.fetchval(_STATE_CHANGED_SINCE, checked_at, STATE_EVENT_TYPES, units):
+                    out_of_scope += await self._check_state(conn, principal, scope, errors, recheck=True)
+                    self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
                 result = None
-                if written.first is not None and written.last is not None:
-                    result = await self._store.finish_submission(conn, submitter, digest, written.first, written.last)
+                written = await EventStore.insert_from_query(
+                    conn, _EVENTS_FROM_STAGED, [FigureFields.schema_version, *figure_event_types()], submitter
+                )
+                if written is not None:
+                    await conn.execute(_REMEMBER_FIGURES)
+                    result = await self._store.finish_submission(conn, submitter, digest, *written)
         stored = result.count if result is not None else 0
         return IntakeResult(chunks.total, stored, chunks.total - stored, errors.kept, result)
 
-    async def _apply_chunks(
-        self, conn: asyncpg.Connection, chunks: _Chunks, principal: Principal, submitter: Submitter,
-        store_valid: bool, errors: ErrorLog,
-    ) -> _Written:  # fmt: skip
-        """Apply every chunk in order; the next chunk is parsed while the database works on this one."""
-        scope = await units_in_scope(conn, principal)
-        written = _Written()
+    @staticmethod
+    def _reject_unless_stored_valid(errors: ErrorLog, store_valid: bool, out_of_scope: int) -> None:
+        """Nothing stored when a row failed, unless the valid ones are to be kept. 403 only when rows out of
+        the token's scope are all that is wrong: the clerk sees every mistake at once, not one kind at a time."""
+        if errors and not store_valid:
+            only_scope = out_of_scope == errors.count
+            raise SubmissionRejected(errors.kept, total=errors.count, status=403 if only_scope else 422)
+
+    async def _stage(self, conn: asyncpg.Connection, chunks: _Chunks) -> None:
+        """Copy every valid row into the staging table; the next chunk is parsed while this one is copied."""
+        await _empty_staging(conn, large=not isinstance(chunks.rows, _InMemory))
         next_chunk = asyncio.create_task(chunks.take_soon())
+        staged = 0
         while chunk := await next_chunk:
             next_chunk = asyncio.create_task(chunks.take_soon())
-            # With an error already found and no partial storing, only checking goes on.
-            positions, out_of_scope = await self._apply(
-                conn, chunk, principal, scope, errors, submitter,
-                append=store_valid or not errors, first_chunk=written.chunks == 0,
-            )  # fmt: skip
-            written.add(positions, out_of_scope)
-        return written
-
-    async def _apply(
-        self, conn: asyncpg.Connection, chunk: list[FigureRow], principal: Principal, scope: set[str] | None,
-        errors: ErrorLog, submitter: Submitter, append: bool, first_chunk: bool,
-    ) -> tuple[tuple[int, int] | None, bool]:  # fmt: skip
-        """Stage and check one chunk, and append its valid rows if `append`; return the positions written
-        and whether a row was outside the principal's scope."""
-        await _empty_staging(conn, large=len(chunk) > SMALL_CHUNK)
-        await conn.copy_records_to_table("staged_figures", records=chunk, columns=_STAGE_COLUMNS)
-        if first_chunk and len(chunk) > 1000:  # real numbers for the planner; later chunks look alike
+            await conn.copy_records_to_table("staged_figures", records=chunk, columns=_STAGE_COLUMNS)
+            staged += len(chunk)
+        if staged > SMALL_CHUNK:  # real numbers for the planner
             await conn.execute("ANALYZE staged_figures")
-        out_of_scope = await self._check_state(conn, principal, scope, errors)
-        if not append:
-            return None, out_of_scope
-        written = await EventStore.insert_from_query(
-            conn, _EVENTS_FROM_STAGED, [FigureFields.schema_version, *figure_event_types()], submitter
-        )
-        if written is not None:
-            await conn.execute(_REMEMBER_FIGURES)
-        return written, out_of_scope
 
     async def _check_state(
-        self, conn: asyncpg.Connection, principal: Principal, scope: set[str] | None, errors: ErrorLog
-    ) -> bool:
-        """Log the errors that depend on what is stored; mark their rows rejected. True if any row was
-        outside the principal's scope."""
-        rejected: list[int] = []
+        self, conn: asyncpg.Connection, principal: Principal, scope: set[str] | None, errors: ErrorLog,
+        recheck: bool = False,
+    ) -> int:  # fmt: skip
+        """Log the errors that depend on what is stored; mark their rows rejected; return how many rows
+        were outside the principal's scope. On a `recheck` rows already rejected are not reported again."""
+        already = {r["row_no"] for r in await conn.fetch("SELECT row_no FROM rejected_rows")} if recheck else set()
+        found: list[RowError] = []
         for r in await conn.fetch(_UNKNOWN_OR_MERGED):
             reason = (
                 "unknown unit: register it first"
                 if r["unknown"]
                 else f"unit was merged into {r['merged_into']} on {r['merged_on']}: report for {r['merged_into']}"
             )
-            errors.add(RowError(r["row_no"], "unit_code", r["unit_code"], reason))
-            rejected.append(r["row_no"])
-        out_of_scope = False
+            found.append(RowError(r["row_no"], "unit_code", r["unit_code"], reason))
+        scope_errors: list[RowError] = []
         if scope is not None:
             for r in await conn.fetch(_OUT_OF_SCOPE, sorted(scope)):
-                errors.add(RowError(r["row_no"], "unit_code", r["unit_code"], f"outside the scope of {principal.name}"))
-                rejected.append(r["row_no"])
-                out_of_scope = True
+                reason = f"outside the scope of {principal.name}"
+                scope_errors.append(RowError(r["row_no"], "unit_code", r["unit_code"], reason))
         for r in await conn.fetch(_CUMULATIVE_FALLS):
             if r["prev_amount"] is not None and r["amount"] < r["prev_amount"]:
                 reason = (
@@ -281,13 +289,15 @@ class FigureIntake:
                 )
             else:
                 reason = f"cumulative exceeds {r['next_amount']} already reported for the later date {r['next_date']}"
-            errors.add(RowError(r["row_no"], "amount", str(r["amount"]), reason))
-            rejected.append(r["row_no"])
-        if rejected:
+            found.append(RowError(r["row_no"], "amount", str(r["amount"]), reason))
+        found = [e for e in found + scope_errors if e.row not in already]
+        for error in sorted(found, key=lambda e: e.row or 0):
+            errors.add(error)
+        if found:
             await conn.executemany(
-                "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(n,) for n in rejected]
+                "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(e.row,) for e in found]
             )
-        return out_of_scope
+        return sum(1 for e in scope_errors if e.row not in already)
 
 
 async def _empty_staging(conn: asyncpg.Connection, large: bool) -> None:
@@ -295,23 +305,6 @@ async def _empty_staging(conn: asyncpg.Connection, large: bool) -> None:
         await conn.execute("TRUNCATE staged_figures, rejected_rows")
     else:
         await conn.execute("DELETE FROM staged_figures; DELETE FROM rejected_rows")
-
-
-@dataclass
-class _Written:
-    """What the chunks of one submission wrote."""
-
-    first: int | None = None
-    last: int | None = None
-    out_of_scope: bool = False
-    chunks: int = 0
-
-    def add(self, positions: tuple[int, int] | None, out_of_scope: bool) -> None:
-        self.chunks += 1
-        self.out_of_scope |= out_of_scope
-        if positions is not None:
-            self.first = positions[0] if self.first is None else self.first
-            self.last = positions[1]
 
 
 class _InMemory:
@@ -332,7 +325,7 @@ class _Chunks:
         self, rows: Iterator[FigureRow | None] | _InMemory, errors: ErrorLog, today: dt.date,
         categories: dict[Indicator, set[str]],
     ) -> None:  # fmt: skip
-        self._rows = rows
+        self.rows = rows
         self._errors = errors
         self._today = today
         self._categories = categories
@@ -341,13 +334,13 @@ class _Chunks:
     async def take_soon(self) -> list[FigureRow]:
         """The next chunk: parsed in a worker thread when the rows come from a file (so parsing overlaps
         the database's work), directly when they are already in memory (a thread hop costs more)."""
-        if isinstance(self._rows, _InMemory):
+        if isinstance(self.rows, _InMemory):
             return self.take()
         return await asyncio.to_thread(self.take)
 
     def take(self) -> list[FigureRow]:
         chunk: list[FigureRow] = []
-        for figure in self._rows:  # resumes where the previous chunk stopped
+        for figure in self.rows:  # resumes where the previous chunk stopped
             self.total += 1
             if figure is None:
                 continue

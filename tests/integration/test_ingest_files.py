@@ -76,9 +76,13 @@ async def test_one_bad_row_stores_nothing_and_every_bad_row_is_reported(ingest: 
     ]
     before = await ingest.event_count()
     response = await upload(ingest, csv_bytes(rows))
-    assert response.status_code == 403  # a row outside the department's scope
+    # a row outside the department's scope and a bad amount: 422 with both, not a 403 that hides the other
+    assert response.status_code == 422
     assert {(e["row"], e["field"]) for e in response.json()["errors"]} == {(5, "unit_code"), (6, "amount")}
     assert await ingest.event_count() == before
+    only_scope = await upload(ingest, csv_bytes([*GOOD, ["hue", "giải ngân", "2025", "oda", "2025-05-31", "1"]]))
+    assert only_scope.status_code == 403  # being out of scope is all that is wrong
+    assert [(e["row"], e["field"]) for e in only_scope.json()["errors"]] == [(5, "unit_code")]
     partial = await upload(ingest, csv_bytes(rows), store_valid="true")
     assert partial.status_code == 201
     assert (partial.json()["stored"], partial.json()["rejected"]) == (3, 2)
