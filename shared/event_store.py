@@ -265,10 +265,14 @@ class EventStore:
             )
         return [recorded_event(row) for row in rows]
 
-    async def head(self) -> int:
-        async with self._pool.acquire() as conn:
+    async def head(self, conn: asyncpg.Connection | None = None) -> int:
+        """The last position appended (0 for none); on `conn` when given, so a caller holding a connection
+        never waits for a second one from the pool (several such callers at once would wait for ever)."""
+        if conn is not None:
             value: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-        return value
+            return value
+        async with self._pool.acquire() as own:
+            return await self.head(own)
 
 
 def recorded_event(row: asyncpg.Record) -> RecordedEvent:

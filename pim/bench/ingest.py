@@ -39,6 +39,7 @@ from shared.settings import Settings
 
 CATEGORIES = ("central_budget", "local_budget", "oda", "other")
 PLAN_YEAR = 2025
+PROBE_UNITS = 100  # other departments' units, which the single reports are for (never the import's)
 
 
 @dataclass
@@ -57,6 +58,16 @@ class IngestBench:
     http_p99_ms: float
     http_max_ms: float
     http_errors: int
+    # (b) the same single reports while a second import of `rows` runs (figures of another project code)
+    during_import_rows_per_s: float
+    during_p50_ms: float
+    during_p99_ms: float
+    during_max_ms: float
+    during_errors: int
+    # (a) `one_unit_rows` rows for one unit (a province's file: many projects, one unit)
+    one_unit_rows: int
+    one_unit_rows_per_s: float
+    one_unit_seconds: float
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -64,23 +75,26 @@ def bench_units(rows: int) -> int:
     return max(1, rows // (len(CATEGORIES) * 50))  # 50 weekly reports per unit and source
 
 
-def write_figures_csv(path: Path, rows: int) -> None:
-    """Weekly cumulative disbursement for `rows / 200` communes, four capital sources each."""
-    units = bench_units(rows)
-    weeks = -(-rows // (units * len(CATEGORIES)))
+def write_figures_csv(path: Path, rows: int, *, units: int | None = None, projects: int = 0, prefix: str = "p") -> None:
+    """Weekly cumulative disbursement for `units` communes (`rows / 200` unless given), four capital
+    sources each, and with `projects` a figure per project (`prefix` + number) instead of one per unit."""
+    units = units or bench_units(rows)
+    project_codes = [f"{prefix}{n:05d}" for n in range(projects)] or [""]
+    weeks = -(-rows // (units * len(CATEGORIES) * len(project_codes)))
     written = 0
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
-        writer.writerow(["unit_code", "indicator", "plan_year", "category", "as_of", "amount"])
+        writer.writerow(["unit_code", "indicator", "plan_year", "category", "project_code", "as_of", "amount"])
         for week in range(weeks):
             as_of = (dt.date(PLAN_YEAR, 1, 3) + dt.timedelta(weeks=week)).isoformat()
             for unit in range(units):
-                for source, category in enumerate(CATEGORIES):
-                    if written == rows:
-                        return
-                    amount = (week + 1) * (1_000_000 + unit * 1_000 + source) * 1_000
-                    writer.writerow([f"xa-{unit:05d}", "giải ngân", PLAN_YEAR, category, as_of, amount])
-                    written += 1
+                for project in project_codes:
+                    for source, category in enumerate(CATEGORIES):
+                        if written == rows:
+                            return
+                        amount = (week + 1) * (1_000_000 + unit * 1_000 + source) * 1_000
+                        writer.writerow([f"xa-{unit:05d}", "giải ngân", PLAN_YEAR, category, project, as_of, amount])
+                        written += 1
 
 
 def raw_records(path: Path) -> list[tuple[object, ...]]:
@@ -88,8 +102,8 @@ def raw_records(path: Path) -> list[tuple[object, ...]]:
     with path.open(encoding="utf-8") as source:
         reader = csv.reader(source)
         next(reader)
-        for row_no, (unit, _, year, category, as_of, amount) in enumerate(reader, start=2):
-            records.append((row_no, "public_investment_disbursement", unit, int(year), category, "",
+        for row_no, (unit, _, year, category, project, as_of, amount) in enumerate(reader, start=2):
+            records.append((row_no, "public_investment_disbursement", unit, int(year), category, project,
                             dt.date.fromisoformat(as_of), "cumulative", Decimal(amount), None))  # fmt: skip
     return records
 
@@ -160,7 +174,17 @@ def _serve(dsn: str, port: int) -> None:
     asyncio.run(main())
 
 
-async def measure_latency(dsn: str, token: str, units: int, rate: int, seconds: int) -> tuple[list[float], int]:
+async def measure_latency(
+    dsn: str,
+    token: str,
+    rate: int,
+    seconds: int,
+    *,
+    offset: int = 0,
+    until: asyncio.Task[Any] | None = None,
+) -> tuple[list[float], int]:
+    """Single reports at `rate` a second for `seconds`, or until `until` is done if that is later; their
+    latencies in ms and the number that failed. `offset` keeps their keys apart from an earlier run's."""
     port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(dsn, port), daemon=True)
     server.start()
@@ -184,7 +208,7 @@ async def measure_latency(dsn: str, token: str, units: int, rate: int, seconds: 
 
             async def one(index: int) -> None:
                 nonlocal errors
-                body = {"disbursements": [{"unit_code": f"xa-{index % units:05d}", "plan_year": PLAN_YEAR,
+                body = {"disbursements": [{"unit_code": f"khac-{index % PROBE_UNITS:03d}", "plan_year": PLAN_YEAR,
                                            "category": "latency-probe", "project_code": f"p{index}",
                                            "as_of": "2025-06-30", "amount": str(1000 + index)}]}  # fmt: skip
                 started = time.perf_counter()
@@ -198,11 +222,13 @@ async def measure_latency(dsn: str, token: str, units: int, rate: int, seconds: 
             # Open loop: requests leave on schedule whether or not earlier ones have returned.
             tasks = []
             start = time.perf_counter()
-            for index in range(rate * seconds):
-                delay = start + index / rate - time.perf_counter()
+            index = offset
+            while index - offset < rate * seconds or (until is not None and not until.done()):
+                delay = start + (index - offset) / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
                 tasks.append(asyncio.create_task(one(index)))
+                index += 1
             await asyncio.gather(*tasks)
     finally:
         server.terminate()
@@ -219,13 +245,18 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
             registry = [
                 UnitRegistered(unit_code=f"xa-{u:05d}", name=f"Xã số {u}", level="commune", committee="Ủy ban Kiểm tra")
                 for u in range(units)
+            ] + [
+                UnitRegistered(
+                    unit_code=f"khac-{u:03d}", name=f"Xã khác {u}", level="commune", committee="Ủy ban Kiểm tra"
+                )
+                for u in range(PROBE_UNITS)
             ]
             for start in range(0, units, 5000):
                 await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
             async with pool.acquire() as conn:
                 token = await create_token(conn, "bench", "admin")
             console.print(f"HTTP single-report latency at {rate} requests/s for {seconds} s (before the bulk import)…")
-            latencies, errors = await measure_latency(dsn, token, units, rate, seconds)
+            latencies, errors = await measure_latency(dsn, token, rate, seconds)
             with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
                 path = Path(folder) / "figures.csv"
                 console.print(f"Writing {rows:,} figure rows for {units:,} units…")
@@ -243,15 +274,39 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                     elapsed = time.perf_counter() - started
                 assert result.stored == rows, result
                 console.print(f"  {rows / elapsed:,.0f} rows/s ({elapsed:.1f} s), raw COPY {raw_rate:,.0f} rows/s")
+
+                console.print(f"(b) The same single reports while a second import of {rows:,} rows runs…")
+                await asyncio.to_thread(write_figures_csv, path, rows, projects=1, prefix="bulk-b")
+                intake = FigureIntake(pool)
+                principal = Principal("bench", "admin", ())
+                started = time.perf_counter()
+                second = asyncio.create_task(import_figure_file(intake, path, principal, channel="bench"))
+                during, during_errors = await measure_latency(dsn, token, rate, seconds, offset=10**7, until=second)
+                assert (await second).stored == rows
+                during_rate = rows / (time.perf_counter() - started)
+                console.print(f"  import {during_rate:,.0f} rows/s meanwhile")
+
+                one_unit = min(rows, 200_000)
+                console.print(f"(a) {one_unit:,} rows for one unit (1,000 projects)…")
+                await asyncio.to_thread(write_figures_csv, path, one_unit, units=1, projects=1000, prefix="one-")
+                started = time.perf_counter()
+                assert (await import_figure_file(intake, path, principal, channel="bench")).stored == one_unit
+                one_unit_seconds = time.perf_counter() - started
+                console.print(f"  {one_unit / one_unit_seconds:,.0f} rows/s ({one_unit_seconds:.1f} s)")
         finally:
             await pool.close()
     quantiles = statistics.quantiles(latencies, n=100)
+    during_q = statistics.quantiles(during, n=100)
     return IngestBench(
         rows=rows, units=units, raw_copy_rows_per_s=round(raw_rate), import_rows_per_s=round(rows / elapsed),
         import_seconds=round(elapsed, 2), ratio_to_raw=round(rows / elapsed / raw_rate, 3),
         rss_start_mb=round(memory.start_mb, 1), rss_peak_mb=round(memory.peak_mb, 1), http_rate_per_s=rate,
         http_requests=len(latencies), http_p50_ms=round(quantiles[49], 2), http_p99_ms=round(quantiles[98], 2),
         http_max_ms=round(max(latencies), 2), http_errors=errors,
+        during_import_rows_per_s=round(during_rate), during_p50_ms=round(during_q[49], 2),
+        during_p99_ms=round(during_q[98], 2), during_max_ms=round(max(during), 2), during_errors=during_errors,
+        one_unit_rows=one_unit, one_unit_rows_per_s=round(one_unit / one_unit_seconds),
+        one_unit_seconds=round(one_unit_seconds, 2),
         machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
     )  # fmt: skip
 
@@ -271,6 +326,18 @@ def show(result: IngestBench, console: Console) -> None:
         f"HTTP p50 / p99 at {result.http_rate_per_s}/s", f"{result.http_p50_ms} / {result.http_p99_ms} ms", ""
     )
     table.add_row("HTTP errors", f"{result.http_errors} of {result.http_requests}", "")
+    table.add_row(
+        f"(b) HTTP p50 / p99 / max during a {result.rows:,}-row import",
+        f"{result.during_p50_ms} / {result.during_p99_ms} / {result.during_max_ms} ms",
+        "",
+    )
+    table.add_row("(b) HTTP errors during the import", str(result.during_errors), "")
+    table.add_row("(b) that import, rows/s", f"{result.during_import_rows_per_s:,.0f}", "")
+    table.add_row(
+        f"(a) {result.one_unit_rows:,} rows for one unit, rows/s",
+        f"{result.one_unit_rows_per_s:,.0f} ({result.one_unit_seconds} s)",
+        f"{result.one_unit_rows_per_s / result.import_rows_per_s:.0%} of the many-unit rate",
+    )
     console.print(table)
 
 

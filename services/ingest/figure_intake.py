@@ -210,7 +210,7 @@ class FigureIntake:
             async with conn.transaction():
                 if from_file:
                     await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                checked_at = await self._store.head()
+                checked_at = await self._store.head(conn)
                 categories = await registry_categories(conn)
                 source = iter(rows) if from_file else _InMemory(rows)  # type: ignore[arg-type]
                 chunks = _Chunks(source, errors, self._clock(), categories)

@@ -3,6 +3,7 @@ state (plan-year window, future dates, negative amounts). Pure functions, no I/O
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 import unicodedata
@@ -98,15 +99,49 @@ def _digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+def _both(vietnamese: str, english: str) -> str:
+    """A message a clerk reads: Vietnamese first, English beside it."""
+    return f"{vietnamese} / {english}"
+
+
+# What a clerk writes after an amount: the currency (read as it is) or a scale (read, then multiplied).
+_SCALES = {"tỷ": 10**9, "tỉ": 10**9, "triệu": 10**6, "nghìn": 10**3, "ngàn": 10**3}
+_AMOUNT_WORDS = re.compile(
+    r"(?P<number>.*?)\s*(?:(?P<scale>tỷ|tỉ|triệu|nghìn|ngàn)\s*(?:đồng|đ|vnđ|vnd)?|đồng|đ|vnđ|vnd|₫)", re.IGNORECASE
+)
+
+
 def parse_money_text(text: str) -> Decimal:
     """A VND amount typed by a person: "1234567", "1.234.567" (Vietnamese grouping), "1,234,567"
-    (English grouping), "1.234.567,5" or "1,234,567.5". A lone separator followed by three digits
-    ("1.234") could be either a grouping or a decimal point, so it is refused as ambiguous."""
-    spelled = text.strip().replace("\u00a0", "").replace(" ", "")
+    (English grouping), "1.234.567,5" or "1,234,567.5", with or without the currency after it
+    ("5.500.000.000.000 đ", "… đồng", "… VND") or a scale ("52,5 tỷ", "120 triệu đồng"). A lone separator
+    followed by three digits ("1.234") could be either a grouping or a decimal point: refused as ambiguous."""
+    spelled = unicodedata.normalize("NFC", text).strip()
+    if words := _AMOUNT_WORDS.fullmatch(spelled):
+        scale = _SCALES[words["scale"].lower()] if words["scale"] else 1
+        places = MAX_DECIMAL_PLACES + len(str(scale)) - 1  # 1,2345 triệu is 1.234.500 đ
+        amount = _parse_number(words["number"], text, places) * scale
+        whole = amount.quantize(Decimal(1))
+        if amount != amount.quantize(Decimal(1).scaleb(-MAX_DECIMAL_PLACES)):
+            vietnamese = f"{text!r} có quá {MAX_DECIMAL_PLACES} chữ số thập phân sau khi nhân"
+            raise ValueError(_both(vietnamese, f"{text!r} has more than {MAX_DECIMAL_PLACES} decimal places"))
+        return _bounded(whole if amount == whole else amount, text)  # 52,5 tỷ is 52500000000, not 5.25E+10
+    return _bounded(_parse_number(spelled, text), text)
+
+
+def _bounded(amount: Decimal, text: str) -> Decimal:
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError(_both(f"{text!r} lớn bất thường", f"{text!r} is implausibly large"))
+    return amount
+
+
+def _parse_number(number: str, text: str, places: int = MAX_DECIMAL_PLACES) -> Decimal:
+    """The number part of `text`, its separators read as `parse_money_text` says."""
+    spelled = number.strip().replace("\u00a0", "").replace(" ", "")
     negative = spelled.startswith("-")
     digits = spelled[1:] if negative else spelled
     if not digits:
-        raise ValueError("the amount is empty")
+        raise ValueError(_both("số tiền trống", "the amount is empty"))
     if _digits(digits):
         whole, fraction = digits, ""
     else:
@@ -116,29 +151,32 @@ def parse_money_text(text: str) -> Decimal:
             grouping = "." if decimal_mark == "," else ","
             whole, _, fraction = digits.rpartition(decimal_mark)
             if not _GROUPED[grouping].fullmatch(whole) or not _digits(fraction):
-                raise ValueError(f"{text!r} mixes separators in a way that is not a number")
+                raise ValueError(_both(f"{text!r} dùng dấu phân cách không thành số",
+                                       f"{text!r} mixes separators in a way that is not a number"))  # fmt: skip
             whole = whole.replace(grouping, "")
         else:
             mark = "." if dots else ","
             count = dots or commas
             if count > 1 or (count == 1 and len(digits.rpartition(mark)[2]) == 3):
                 if not _GROUPED[mark].fullmatch(digits):
-                    raise ValueError(f"{text!r} is not a number: groups of three digits expected")
+                    raise ValueError(_both(f"{text!r} không phải là số: cần nhóm ba chữ số",
+                                           f"{text!r} is not a number: groups of three digits expected"))  # fmt: skip
                 if count == 1:
-                    raise ValueError(
-                        f"{text!r} is ambiguous: thousands separator or decimal point? Write 1234 or 1234,00"
-                    )
+                    raise ValueError(_both(
+                        f"{text!r} không rõ: dấu phân cách hàng nghìn hay dấu thập phân? Viết 1234 hoặc 1234,00",
+                        f"{text!r} is ambiguous: thousands separator or decimal point? Write 1234 or 1234,00",
+                    ))  # fmt: skip
                 whole, fraction = digits.replace(mark, ""), ""
             else:
                 whole, _, fraction = digits.partition(mark)
                 if not _digits(whole) or not _digits(fraction):
-                    raise ValueError(f"{text!r} is not a number")
-    if len(fraction) > MAX_DECIMAL_PLACES:
-        raise ValueError(f"{text!r} has more than {MAX_DECIMAL_PLACES} decimal places")
-    amount = Decimal(f"{'-' if negative else ''}{whole}{'.' + fraction if fraction else ''}")
-    if abs(amount) >= MAX_AMOUNT:
-        raise ValueError(f"{text!r} is implausibly large")
-    return amount
+                    raise ValueError(_both(f"{text!r} không phải là số", f"{text!r} is not a number"))
+    if len(fraction) > places:
+        raise ValueError(_both(f"{text!r} có quá {places} chữ số thập phân",
+                               f"{text!r} has more than {places} decimal places"))  # fmt: skip
+    if len(whole) > 19:  # before Decimal is made of it: a million digits must not be parsed
+        raise ValueError(_both(f"{text!r} lớn bất thường", f"{text!r} is implausibly large"))
+    return Decimal(f"{'-' if negative else ''}{whole}{'.' + fraction if fraction else ''}")
 
 
 def parse_money_cell(value: object) -> Decimal:
@@ -161,19 +199,51 @@ def parse_money_cell(value: object) -> Decimal:
     raise ValueError(f"expected an amount, got {type(value).__name__}")
 
 
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # day 0 of Excel's (and LibreOffice's) date serials
+_SERIALS = range(20_000, 80_000)  # 1954 – 2119: a whole number here in a date column is a serial
+_ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+_VIETNAMESE_DATE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
+_EXPECTED_DATE = _both("cần ngày dạng DD/MM/YYYY hoặc YYYY-MM-DD", "expected a date as YYYY-MM-DD or DD/MM/YYYY")
+
+
 def parse_date_cell(value: object) -> dt.date:
+    """A date as typed (`31/10/2025`, `2025-10-31`) or a date cell; explains an Excel serial number (a
+    date cell formatted as a number) and a day the month does not have."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
         return value
+    serial = value if isinstance(value, int | float) and not isinstance(value, bool) else None
     text = str(value).strip()
+    if serial is None and _digits(text):
+        serial = int(text)
+    if serial is not None and int(serial) == serial and int(serial) in _SERIALS:
+        meant = EXCEL_EPOCH + dt.timedelta(days=int(serial))
+        raise ValueError(_both(
+            f"{int(serial)} là số ngày kiểu Excel (= {meant:%d/%m/%Y}): định dạng ô là ngày hoặc gõ {meant:%d/%m/%Y}",
+            f"{int(serial)} is an Excel date serial (= {meant.isoformat()}): format the cell as a date"
+            f" or type {meant:%d/%m/%Y}",
+        ))  # fmt: skip
+    if iso := _ISO_DATE.fullmatch(text):
+        year, month, day = (int(part) for part in iso.groups())
+    elif vietnamese := _VIETNAMESE_DATE.fullmatch(text):
+        day, month, year = (int(part) for part in vietnamese.groups())
+    else:
+        raise ValueError(_EXPECTED_DATE)
     try:
-        if "/" in text:
-            day, month, year = (int(part) for part in text.split("/"))
-            return dt.date(year, month, day)
-        return dt.date.fromisoformat(text)
+        return dt.date(year, month, day)
     except ValueError:
-        raise ValueError("expected a date as YYYY-MM-DD or DD/MM/YYYY") from None
+        raise ValueError(_no_such_date(text, year, month, day)) from None
+
+
+def _no_such_date(text: str, year: int, month: int, day: int) -> str:
+    if not 1 <= month <= 12:
+        return _both(f"{text}: không có tháng {month} (1–12)", f"{text}: there is no month {month} (1–12)")
+    days = calendar.monthrange(year, month)[1] if dt.MINYEAR <= year <= dt.MAXYEAR else 31
+    return _both(
+        f"{text}: không có ngày {day}, tháng {month}/{year} có {days} ngày",
+        f"{text}: no such day, {calendar.month_name[month]} {year} has {days} days",
+    )
 
 
 def parse_int_cell(value: object) -> int:

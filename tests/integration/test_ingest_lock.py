@@ -18,8 +18,10 @@ from services.ingest.figure_intake import FigureIntake
 from services.ingest.figure_rows import FigureRow
 from shared import locks
 from shared.auth import Principal
+from shared.db import create_pool
 from shared.event_store import Submitter
 from shared.events import Indicator
+from shared.settings import Settings
 from tests.integration.ingest_fixtures import TODAY, Ingest
 from tests.kafka_helpers import eventually
 
@@ -91,3 +93,24 @@ async def test_two_reports_racing_on_one_unit_cannot_both_pass_the_check_the_oth
 
 async def _waiting(pool: asyncpg.Pool, count: int) -> bool:
     return await _waiting_on_locks(pool) >= count
+
+
+async def test_many_submissions_at_once_on_a_small_pool_all_complete(ingest: Ingest, settings: Settings) -> None:
+    """Each submission works on the one connection it holds: one that waited for a second would deadlock
+    the pool once as many submissions as connections ran at once (as the bench's 200 reports/s did)."""
+    small = await create_pool(str(settings.database_url), max_size=2)
+    try:
+        intake = FigureIntake(small, clock=lambda: TODAY)
+        reports = [
+            intake.submit(
+                [figure(1, "hue", dt.date(2025, 5, 1) + dt.timedelta(days=n), 10 * (n + 1))],
+                ADMIN,
+                Submitter("admin", "api"),
+                b"",
+            )
+            for n in range(6)
+        ]
+        results = await asyncio.wait_for(asyncio.gather(*reports), timeout=30)
+        assert [r.stored for r in results] == [1] * 6
+    finally:
+        await small.close()

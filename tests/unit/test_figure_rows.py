@@ -165,3 +165,52 @@ def test_a_rejected_rows_report_never_echoes_a_cell_a_spreadsheet_would_run(tmp_
 def test_amounts_take_ascii_digits_only(text: str) -> None:
     with pytest.raises(ValueError):
         parse_money_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("5.500.000.000.000 đ", Decimal(5_500_000_000_000)),
+        ("5.500.000.000.000 đồng", Decimal(5_500_000_000_000)),
+        ("5500000000000 VND", Decimal(5_500_000_000_000)),
+        ("52,5 tỷ", Decimal(52_500_000_000)),
+        ("52,5 tỷ đồng", Decimal(52_500_000_000)),
+        ("120 triệu đồng", Decimal(120_000_000)),
+        ("1,2345 triệu", Decimal("1234500")),
+    ],
+)
+def test_the_currency_and_the_scale_words_clerks_write_are_read(text: str, amount: Decimal) -> None:
+    read = parse_money_text(text)
+    assert read == amount and "E" not in str(read)  # never 5.25E+10: the payload carries str(amount)
+
+
+def test_a_scaled_amount_is_still_refused_when_ambiguous_or_too_fine() -> None:
+    with pytest.raises(ValueError, match="ambiguous"):
+        parse_money_text("1.234 tỷ")
+    with pytest.raises(ValueError, match="decimal places"):
+        parse_money_text("0,000000000001 tỷ")
+
+
+def test_money_messages_are_vietnamese_first_with_english_beside() -> None:
+    with pytest.raises(ValueError) as refused:
+        parse_money_text("1.23.456")
+    vietnamese, english = str(refused.value).split(" / ")
+    assert "nhóm ba chữ số" in vietnamese and "groups of three digits" in english
+
+
+@pytest.mark.parametrize("text", ["2025-11-31", "31/11/2025"])
+def test_a_day_the_month_does_not_have_is_named_as_such(text: str) -> None:
+    with pytest.raises(ValueError, match="November 2025 has 30 days") as refused:
+        parse_date_cell(text)
+    assert "tháng 11/2025 có 30 ngày" in str(refused.value)
+    with pytest.raises(ValueError, match="no month 13"):
+        parse_date_cell("2025-13-01")
+
+
+@pytest.mark.parametrize("cell", ["serial text", "serial number"])
+def test_an_excel_date_serial_is_explained_with_the_date_it_stands_for(cell: str) -> None:
+    meant = dt.date(2025, 10, 31)
+    serial = (meant - dt.date(1899, 12, 30)).days  # Excel's day 0 (its 1900 leap-year bug included)
+    with pytest.raises(ValueError, match="Excel date serial") as refused:
+        parse_date_cell(str(serial) if cell == "serial text" else float(serial))
+    assert "31/10/2025" in str(refused.value) and "2025-10-31" in str(refused.value)
