@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -25,9 +26,14 @@ async def request_principal(
             status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
         )
     async with request.app.state.pool.acquire() as conn:
-        try:
-            return await authenticate(conn, credentials.credentials.strip())
-        except Unauthenticated as error:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-            ) from None
+        return await authenticated(conn, credentials.credentials)
+
+
+async def authenticated(conn: asyncpg.Connection, token: str) -> Principal:
+    """The token's principal, or a 401 that says why."""
+    try:
+        return await authenticate(conn, token.strip())
+    except Unauthenticated as error:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None

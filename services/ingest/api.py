@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
@@ -27,7 +28,7 @@ from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
 from services.ingest.files import MAX_FILE_BYTES
-from services.ingest.registry import Registry, registry_categories
+from services.ingest.registry import Registry, registry_categories, units_with_names
 from services.ingest.submissions import (
     CategoriesSubmission,
     DeparturesSubmission,
@@ -40,10 +41,10 @@ from services.ingest.submissions import (
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
 from shared.api_errors import answer_invalid_requests, rejection
-from shared.auth import Principal
+from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
-from shared.http_auth import request_principal
+from shared.http_auth import BEARER, authenticated, request_principal
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import latest_plan_year, standings, standings_json
@@ -265,9 +266,18 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         )
 
     @app.get("/v1/templates/figures.xlsx", tags=["figures"])
-    async def figures_template_xlsx() -> Response:
+    async def figures_template_xlsx(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> Response:
+        """The spreadsheet template; sent with a token, it lists the units that token may report for."""
+        async with pool.acquire() as conn:
+            categories = await registry_categories(conn)
+            units: list[tuple[str, str]] = []
+            if credentials is not None:
+                principal = await authenticated(conn, credentials.credentials)
+                units = await units_with_names(conn, await units_in_scope(conn, principal))
         return Response(
-            figures_xlsx_template(),
+            figures_xlsx_template(categories, units),
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": 'attachment; filename="pim-figures-template.xlsx"'},
         )

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import difflib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import asyncpg
 
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
-from services.ingest.figure_rows import FigureRow, check_figure
+from services.ingest.figure_rows import FigureRow, check_figure, code_like
 from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
+from shared.display import vnd
 from shared.event_store import AppendResult, EventStore, Submitter
 from shared.events import CategoryDeclared, FigureFields, Indicator, UnitRegistered, UnitsMerged, figure_event_types
 
@@ -269,12 +271,13 @@ class FigureIntake:
         were outside the principal's scope. On a `recheck` rows already rejected are not reported again."""
         already = {r["row_no"] for r in await conn.fetch("SELECT row_no FROM rejected_rows")} if recheck else set()
         found: list[RowError] = []
-        for r in await conn.fetch(_UNKNOWN_OR_MERGED):
-            reason = (
-                "unknown unit: register it first"
-                if r["unknown"]
-                else f"unit was merged into {r['merged_into']} on {r['merged_on']}: report for {r['merged_into']}"
-            )
+        unknown_or_merged = await conn.fetch(_UNKNOWN_OR_MERGED)
+        suggest = await _unit_suggestions(conn, {r["unit_code"] for r in unknown_or_merged if r["unknown"]}, scope)
+        for r in unknown_or_merged:
+            if r["unknown"]:
+                reason = f"unknown unit: register it first{suggest.get(r['unit_code'], '')}"
+            else:
+                reason = f"unit was merged into {r['merged_into']} on {r['merged_on']}: report for {r['merged_into']}"
             found.append(RowError(r["row_no"], "unit_code", r["unit_code"], reason))
         scope_errors: list[RowError] = []
         if scope is not None:
@@ -284,12 +287,16 @@ class FigureIntake:
         for r in await conn.fetch(_CUMULATIVE_FALLS):
             if r["prev_amount"] is not None and r["amount"] < r["prev_amount"]:
                 reason = (
-                    f"cumulative falls below {r['prev_amount']} reported for {r['prev_date']}:"
-                    " send it as a correction with a reason"
+                    f"lũy kế giảm xuống dưới {vnd(r['prev_amount'])} đã báo cáo ngày {r['prev_date']:%d/%m/%Y}: gửi"
+                    f" dưới dạng điều chỉnh có lý do / cumulative falls below {vnd(r['prev_amount'])} reported for"
+                    f" {r['prev_date']}: send it as a correction with a reason"
                 )
             else:
-                reason = f"cumulative exceeds {r['next_amount']} already reported for the later date {r['next_date']}"
-            found.append(RowError(r["row_no"], "amount", str(r["amount"]), reason))
+                reason = (
+                    f"lũy kế vượt {vnd(r['next_amount'])} đã báo cáo cho ngày sau {r['next_date']:%d/%m/%Y} /"
+                    f" cumulative exceeds {vnd(r['next_amount'])} already reported for the later date {r['next_date']}"
+                )
+            found.append(RowError(r["row_no"], "amount", f"{r['amount']:f}", reason))
         found = [e for e in found + scope_errors if e.row not in already]
         for error in sorted(found, key=lambda e: e.row or 0):
             errors.add(error)
@@ -298,6 +305,22 @@ class FigureIntake:
                 "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(e.row,) for e in found]
             )
         return sum(1 for e in scope_errors if e.row not in already)
+
+
+async def _unit_suggestions(conn: asyncpg.Connection, unknown: set[str], scope: set[str] | None) -> dict[str, str]:
+    """For each unknown unit code, a "did you mean" naming the nearest registered code (within the token's
+    scope when it has one): by spelling, or by the unit's name typed instead of its code ("Lâm Đồng")."""
+    if not unknown:
+        return {}
+    codes = (
+        sorted(scope) if scope is not None else [r[0] for r in await conn.fetch("SELECT unit_code FROM ingest_units")]
+    )
+    hints = {}
+    for typed in unknown:
+        nearest = difflib.get_close_matches(code_like(typed), codes, n=1, cutoff=0.6)
+        if nearest:
+            hints[typed] = f"; có phải {nearest[0]!r}? / did you mean {nearest[0]!r}?"
+    return hints
 
 
 async def _empty_staging(conn: asyncpg.Connection, large: bool) -> None:

@@ -280,13 +280,24 @@ def check_figure(
         errors.append(RowError(figure.row, "as_of", figure.as_of.isoformat(), f"in the future (today is {today})"))
     if figure.amount < 0 and figure.correction_reason is None:
         errors.append(
-            RowError(figure.row, "amount", str(figure.amount), "negative: only a correction with a reason may be")
+            RowError(figure.row, "amount", f"{figure.amount:f}", "negative: only a correction with a reason may be")
         )
     if figure.amount < 0 and figure.amount_kind == "cumulative":
         errors.append(
-            RowError(figure.row, "amount", str(figure.amount), "a cumulative year-to-date total cannot be negative")
+            RowError(figure.row, "amount", f"{figure.amount:f}", "a cumulative year-to-date total cannot be negative")
         )
     return errors
+
+
+# A required cell that reads empty. In a spreadsheet two causes look the same from the file: a merged cell
+# (only its first row holds the value) and a formula whose value was never saved (files written by a
+# program, not by Excel or LibreOffice): both are named, with what to do.
+EMPTY_CELL = _both(
+    "trống; nếu là ô gộp (merge), hãy bỏ gộp và điền ở mọi dòng; nếu là ô công thức, hãy mở tệp trong Excel hoặc"
+    " LibreOffice rồi lưu lại để giá trị được lưu",
+    "missing; a merged cell holds its value on its first row only: unmerge it and fill every row; a formula cell"
+    " with no saved value: open the file in Excel or LibreOffice and save it again",
+)
 
 
 def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) -> FigureRow | None:
@@ -298,7 +309,7 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
         text = "" if raw is None else raw if not isinstance(raw, str) else raw.strip()
         if text == "":
             if required:
-                problems.append(RowError(row, key, None, "missing"))
+                problems.append(RowError(row, key, None, EMPTY_CELL))
             return None
         try:
             return parse(text)  # type: ignore[operator]
@@ -351,8 +362,20 @@ _CODE = re.compile(UNIT_CODE_PATTERN)
 def _unit_code(value: object) -> str:
     text = str(value).strip()
     if not _CODE.fullmatch(text) or len(text) > CODE_MAX_LENGTH:
-        raise ValueError(f"a unit code is 1–{CODE_MAX_LENGTH} letters, digits, '.', '_' or '-'")
+        rule = f"a unit code is 1–{CODE_MAX_LENGTH} letters, digits, '.', '_' or '-'"
+        meant = code_like(text)
+        if meant and _CODE.fullmatch(meant) and len(meant) <= CODE_MAX_LENGTH:  # a name typed for its code
+            raise ValueError(_both(f"{text!r} không phải mã đơn vị (mã viết không dấu); có phải {meant!r}?",
+                                   f"{text!r} is not a unit code ({rule}); did you mean {meant!r}?"))  # fmt: skip
+        raise ValueError(rule)
     return text
+
+
+def code_like(text: str) -> str:
+    """`Tỉnh Lâm Đồng` → `tinh-lam-dong`: a name or a code typed loosely, spelled as unit codes are."""
+    bare = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
+    bare = "".join(c for c in bare if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "-", bare).strip("-")
 
 
 def _label(value: object, what: str) -> str:

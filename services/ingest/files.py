@@ -52,11 +52,17 @@ FIGURE_COLUMNS = (
 )  # fmt: skip
 
 
+# A row-number column ("STT", "TT", "Số thứ tự", "No.") many official spreadsheets start with: read past.
+ROW_NUMBER_LABELS = frozenset(normalise_label(label) for label in ("STT", "TT", "Số thứ tự", "số TT", "No.", "No"))
+ROW_NUMBER = "row number"  # the key such a column maps to: no field of a figure
+TITLE_ROWS = 10  # rows above the header (a title, the unit, the period) looked through for the header
+
+
 def file_rejected(reason: str, field: str = "file", row: int | None = None, status: int = 422) -> SubmissionRejected:
     return SubmissionRejected([RowError(row, field, None, reason)], status=status)
 
 
-def _header_map(cells: list[object], columns: tuple[Column, ...]) -> list[str | None]:
+def _header_map(cells: list[object], columns: tuple[Column, ...], row: int = 1) -> list[str | None]:
     """Column key for each header cell (None for a blank trailing cell); refuses missing/extra columns."""
     spellings = {}
     for column in columns:
@@ -69,15 +75,15 @@ def _header_map(cells: list[object], columns: tuple[Column, ...]) -> list[str | 
         if not label:
             keys.append(None)
             continue
-        key = spellings.get(label)
+        key = ROW_NUMBER if label in ROW_NUMBER_LABELS else spellings.get(label)
         if key is None:
-            errors.append(RowError(1, f"column {position}", str(cell), "unknown column: use the template's headers"))
-        elif key in keys:
-            errors.append(RowError(1, f"column {position}", str(cell), f"column {key} appears twice"))
+            errors.append(RowError(row, f"column {position}", str(cell), "unknown column: use the template's headers"))
+        elif key in keys and key != ROW_NUMBER:
+            errors.append(RowError(row, f"column {position}", str(cell), f"column {key} appears twice"))
         keys.append(key)
     for column in columns:
         if column.required and column.key not in keys:
-            errors.append(RowError(1, column.key, None, f"missing column {column.header}"))
+            errors.append(RowError(row, column.key, None, f"missing column {column.header}"))
     if errors:
         raise SubmissionRejected(errors)
     return keys
@@ -86,16 +92,18 @@ def _header_map(cells: list[object], columns: tuple[Column, ...]) -> list[str | 
 def _rows_from_cells(
     cell_rows: Iterator[list[object]], columns: tuple[Column, ...]
 ) -> Iterator[tuple[int, list[object], list[RowError]]]:
-    """(row number, cells in `columns` order with None where absent, problems) for each non-blank row."""
-    header = next(cell_rows, None)
-    if header is None or all(c in (None, "") for c in header):
+    """(row number, cells in `columns` order with None where absent, problems) for each non-blank row. The
+    header is the first row naming the required columns among the first TITLE_ROWS (the rows above it, a
+    sheet's title and such, are read past); with none, the first non-blank row, whose errors say why."""
+    header, first_row, cell_rows = _find_header(cell_rows, columns)
+    if header is None:
         raise file_rejected("the file is empty")
-    keys = _header_map(list(header), columns)
+    keys = _header_map(list(header), columns, first_row)
     positions = [keys.index(c.key) if c.key in keys else None for c in columns]
     width = len(keys)
     unnamed = [p for p, key in enumerate(keys) if key is None]  # blank header cells must stay blank
     seen = 0
-    for row_no, cells in enumerate(cell_rows, start=2):
+    for row_no, cells in enumerate(cell_rows, start=first_row + 1):
         if not any(cells):
             continue  # blank lines are not rows
         seen += 1
@@ -110,7 +118,26 @@ def _rows_from_cells(
         count = len(cells)
         yield row_no, [cells[p] if p is not None and p < count else None for p in positions], problems
     if seen == 0:
-        raise file_rejected("the file has a header but no data rows", row=2)
+        raise file_rejected("the file has a header but no data rows", row=first_row + 1)
+
+
+def _find_header(
+    cell_rows: Iterator[list[object]], columns: tuple[Column, ...]
+) -> tuple[list[object] | None, int, Iterator[list[object]]]:
+    """The header row, its row number, and the rows after it (see `_rows_from_cells`)."""
+    required = {c.key for c in columns if c.required}
+    spellings = {normalise_label(s): c.key for c in columns for s in (c.key, c.vietnamese, c.header)}
+    looked: list[list[object]] = []
+    for cells in itertools.islice(cell_rows, TITLE_ROWS):
+        looked.append(cells)
+        named = {spellings.get(normalise_label(str(cell))) for cell in cells if cell not in (None, "")}
+        if required <= named:
+            return cells, len(looked), cell_rows
+    rows = iter(looked)
+    for row_no, cells in enumerate(rows, start=1):  # no header found: the first non-blank row is taken as one
+        if any(c not in (None, "") for c in cells):
+            return cells, row_no, itertools.chain(rows, cell_rows)
+    return None, 0, cell_rows
 
 
 def _csv_cells(stream: IO[bytes]) -> Iterator[list[object]]:

@@ -119,6 +119,19 @@ async def registry_categories(conn: asyncpg.Connection) -> dict[Indicator, set[s
     return known_categories((r["indicator"], r["code"]) for r in declared)
 
 
+async def units_with_names(conn: asyncpg.Connection, scope: set[str] | None) -> list[tuple[str, str]]:
+    """(code, name) of the units not merged away, within `scope` (None: all), by code."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (e.stream_id) e.stream_id AS code, e.payload->>'name' AS name"
+        " FROM events e JOIN ingest_units u ON u.unit_code = e.stream_id"
+        " WHERE e.event_type = 'UnitRegistered' AND u.merged_into IS NULL"
+        " AND ($1::text[] IS NULL OR e.stream_id = ANY($1::text[]))"
+        " ORDER BY e.stream_id, e.position DESC",
+        None if scope is None else sorted(scope),
+    )
+    return [(r["code"], r["name"]) for r in rows]
+
+
 def apply_registry_events(
     events: Sequence[DomainEvent], units: dict[str, UnitState], tenures: dict[str, TenureState]
 ) -> list[RowError]:

@@ -35,6 +35,25 @@ async def test_unknown_unit_is_refused_naming_row_field_value(ingest: Ingest) ->
     assert await ingest.event_count() == before  # the valid first row was not stored either
 
 
+async def test_a_misspelt_unit_code_gets_a_did_you_mean(ingest: Ingest) -> None:
+    misspelt = await ingest.figures(disbursement(unit="da-latt"))
+    assert misspelt.status_code == 422
+    row, field, value, reason = only_error(misspelt.json())
+    assert (row, field, value) == (1, "unit_code", "da-latt")
+    assert "có phải 'da-lat'? / did you mean 'da-lat'?" in reason
+    far_off = await ingest.figures(disbursement(unit="atlantis"))
+    assert "did you mean" not in only_error(far_off.json())[3]
+
+
+async def test_money_in_a_refusal_is_written_as_people_write_it(ingest: Ingest) -> None:
+    assert (await ingest.figures(disbursement(amount="11000000000000", as_of="2025-10-31"))).status_code == 201
+    falls = await ingest.figures(disbursement(amount="10", as_of="2025-11-14"))
+    _, field, value, reason = only_error(falls.json())
+    assert (field, value) == ("amount", "10") and "E+" not in reason
+    assert "lũy kế giảm xuống dưới 11.000.000.000.000 đ đã báo cáo ngày 31/10/2025" in reason
+    assert "cumulative falls below 11.000.000.000.000 đ reported for 2025-10-31" in reason
+
+
 async def test_a_unit_merged_away_takes_no_figures_dated_from_the_merger(ingest: Ingest) -> None:
     merged = await ingest.client.post(
         "/v1/mergers",
@@ -71,7 +90,7 @@ async def test_a_cumulative_may_not_fall_without_a_correction(ingest: Ingest) ->
     assert response.status_code == 422
     row, field, value, reason = only_error(response.json())
     assert (row, field, value) == (1, "amount", "900")
-    assert "falls below 1000 reported for 2025-05-31" in reason
+    assert "falls below 1.000 đ reported for 2025-05-31" in reason  # money as people write it
     # nor may an earlier date exceed a later one already stored
     response = await ingest.figures(disbursement(amount="1100", as_of="2025-04-30"))
     assert response.status_code == 422 and "later date 2025-05-31" in only_error(response.json())[3]

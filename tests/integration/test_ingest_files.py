@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import openpyxl
+import openpyxl.utils
 import pytest
 
 from services.ingest.errors import SubmissionRejected
@@ -160,6 +161,71 @@ async def test_the_xlsx_template_filled_in_is_imported(ingest: Ingest) -> None:
     async with ingest.pool.acquire() as conn:
         payload = await conn.fetchval("SELECT payload FROM events ORDER BY position DESC LIMIT 1")
     assert (payload["unit_code"], payload["amount"], payload["as_of"]) == ("da-lat", "987654321000", "2025-06-30")
+
+
+async def test_a_units_name_typed_for_its_code_gets_the_code_it_meant(ingest: Ingest) -> None:
+    response = await upload(ingest, csv_bytes([["Lâm Đồng", *GOOD[0][1:]]]))
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert (error["row"], error["field"], error["value"]) == (2, "unit_code", "Lâm Đồng")
+    assert "có phải 'lam-dong'?" in error["reason"] and "did you mean 'lam-dong'?" in error["reason"]
+
+
+async def test_a_sheet_with_a_title_above_the_header_and_an_stt_column_is_read(ingest: Ingest) -> None:
+    """As official spreadsheets are laid out: a title and the period above the header, a row-number column."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["BÁO CÁO TÌNH HÌNH GIẢI NGÂN VỐN ĐẦU TƯ CÔNG"])
+    sheet.append(["Tháng 5 năm 2025"])
+    sheet.append([])
+    sheet.append(["STT", *HEADERS_VI])
+    for number, row in enumerate(GOOD, start=1):
+        sheet.append([number, *row])
+    data = io.BytesIO()
+    workbook.save(data)
+    response = await upload(ingest, data.getvalue())
+    assert response.status_code == 201, response.text
+    assert response.json()["stored"] == 3
+
+
+async def test_an_empty_required_cell_says_what_a_merged_or_formula_cell_needs(ingest: Ingest) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADERS_VI)
+    sheet.append(GOOD[0])
+    sheet.append([None, *GOOD[1][1:]])  # the unit code merged down from the row above
+    sheet.merge_cells("A2:A3")
+    data = io.BytesIO()
+    workbook.save(data)
+    response = await upload(ingest, data.getvalue())
+    assert response.status_code == 422
+    error = response.json()["errors"][0]
+    assert (error["row"], error["field"]) == (3, "unit_code")
+    assert "ô gộp" in error["reason"] and "unmerge it and fill every row" in error["reason"]
+    assert "formula cell" in error["reason"]
+
+
+async def test_the_xlsx_template_guides_a_clerk_and_its_examples_import_as_they_are(ingest: Ingest) -> None:
+    template = await ingest.client.get("/v1/templates/figures.xlsx", headers=ingest.lam_dong)
+    workbook = openpyxl.load_workbook(io.BytesIO(template.content))
+    figures, example = workbook["Số liệu (figures)"], workbook["Ví dụ (example)"]
+    assert figures.freeze_panes == "A2"
+    letters = {c.key: openpyxl.utils.get_column_letter(n) for n, c in enumerate(FIGURE_COLUMNS, start=1)}
+    lists = {str(v.sqref).split(":")[0][:-1]: v.formula1 for v in figures.data_validations.dataValidation}
+    assert {letters[k] for k in ("indicator", "category", "amount_kind", "unit_code")} <= set(lists)
+    units = [tuple(row) for row in workbook["Đơn vị (units)"].iter_rows(min_row=2, values_only=True)]
+    assert units == [("da-lat", "Thành phố Đà Lạt"), ("lam-dong", "Tỉnh Lâm Đồng")]  # the token's, not Huế
+    guide = [row[3] for row in workbook["Hướng dẫn (guide)"].iter_rows(min_row=2, max_row=2, values_only=True)]
+    assert guide[0].startswith("mã đơn vị") and " / the unit's code" in guide[0]  # Vietnamese first
+    for row in example.iter_rows(min_row=2, values_only=True):  # the examples, copied to the figures sheet
+        figures.append(list(row))
+    filled = io.BytesIO()
+    workbook.save(filled)
+    response = await upload(ingest, filled.getvalue())
+    assert response.status_code == 201, response.text
+    assert response.json()["stored"] == example.max_row - 1 == 3
 
 
 async def test_the_csv_template_has_bilingual_headers(ingest: Ingest) -> None:

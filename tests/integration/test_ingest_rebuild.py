@@ -119,7 +119,7 @@ async def test_after_a_rebuild_ingest_refuses_what_it_refused_before(ingest: Ing
         await conn.execute(f"TRUNCATE {', '.join(STATE_TABLES)}")
     await rebuild_ingest_state(ingest.pool)
     falling = await ingest.figures(disbursement(amount="1100", as_of="2025-08-31"))
-    assert falling.status_code == 422 and "falls below 1200 reported for 2025-06-30" in falling.text
+    assert falling.status_code == 422 and "falls below 1.200 đ reported for 2025-06-30" in falling.text
     merged = await ingest.figures(disbursement("da-lat", as_of="2025-07-31"))
     assert merged.status_code == 422 and "merged into lam-dong" in merged.text
     overlapping = {
