@@ -261,7 +261,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 )
                 for u in range(PROBE_UNITS)
             ]
-            for start in range(0, units, 5000):
+            for start in range(0, len(registry), 5000):
                 await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
             async with pool.acquire() as conn:
                 token = await create_token(conn, "bench", "admin")

@@ -21,8 +21,6 @@ import pytest
 from starlette.responses import JSONResponse, Response
 
 from services.alerts.facts import stale_evaluations
-from services.projector.progress import ProgressRules
-from services.projector.rebuild import rebuild
 from services.relay import Relay
 from shared.bus import make_producer
 from shared.contracts import ProgressChanged
@@ -34,7 +32,7 @@ from tests.integration.alert_fixtures import Facts
 from tests.integration.ingest_fixtures import Ingest, disbursement
 from tests.integration.projector_helpers import caught_up
 from tests.integration.receivers import Received, http_receiver
-from tests.integration.test_projection_order import history, snapshot
+from tests.integration.test_projection_order import assert_live_equals_a_rebuild, history
 from tests.kafka_helpers import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -101,11 +99,7 @@ async def test_a_projector_killed_with_kill_9_is_resumed_by_its_successor(
         relay.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await relay
-    async with pool.acquire() as conn:
-        live = await snapshot(conn)
-    await rebuild(pool, ProgressRules())
-    async with pool.acquire() as conn:
-        assert await snapshot(conn) == live
+    await assert_live_equals_a_rebuild(pool)
 
 
 async def _metric(url: str, name: str, topic: str) -> float:

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from services.projector.facts import write_ledger_messages
 from services.projector.progress import ProgressRules
+from services.projector.rebuild import rebuild
 from services.projector.recompute import recompute
 from shared.bus import encode_recorded
 from shared.events import (
@@ -98,6 +99,15 @@ def recorded(events: list[DomainEvent], start: int = 1) -> list[RecordedEvent]:
 
 async def snapshot(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
     return {table: sorted(tuple(r) for r in await conn.fetch(f"SELECT * FROM {table}")) for table in TABLES}
+
+
+async def assert_live_equals_a_rebuild(pool: asyncpg.Pool) -> None:
+    """The read models as the live projector left them equal those `pim projector rebuild` makes."""
+    async with pool.acquire() as conn:
+        live = await snapshot(conn)
+    await rebuild(pool, ProgressRules())
+    async with pool.acquire() as conn:
+        assert await snapshot(conn) == live
 
 
 async def project(

@@ -16,14 +16,13 @@ from services.projector import Projector
 from services.projector import catch_up as catch_up_module
 from services.projector.catch_up import plan
 from services.projector.progress import ProgressRules
-from services.projector.rebuild import rebuild
 from services.relay import Relay
 from shared.bus import topic_end_offsets
 from shared.event_store import EventStore, Submitter
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.projector_helpers import caught_up
-from tests.integration.test_projection_order import history, snapshot
+from tests.integration.test_projection_order import assert_live_equals_a_rebuild, history
 from tests.kafka_helpers import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -73,11 +72,7 @@ async def test_a_projector_far_behind_writes_the_backlog_from_the_store_then_rea
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-    async with pool.acquire() as conn:
-        live = await snapshot(conn)
-    await rebuild(pool, ProgressRules())
-    async with pool.acquire() as conn:
-        assert await snapshot(conn) == live
+    await assert_live_equals_a_rebuild(pool)
 
 
 async def test_the_catch_up_starts_at_the_least_position_applied_and_only_when_it_is_safe(
