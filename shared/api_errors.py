@@ -11,6 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
@@ -70,3 +71,35 @@ def answer_invalid_requests(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(StarletteHTTPException, refused)  # 401, 403, 404, 409 …: the same shape
+
+
+class ErrorItem(BaseModel):
+    row: int | None
+    field: str
+    value: str | None
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """The one error shape (see the module's docstring)."""
+
+    detail: str
+    error_count: int
+    errors: list[ErrorItem]
+
+
+MEANINGS = {
+    401: "no token, or one unknown or revoked (the answer carries WWW-Authenticate: Bearer)",
+    403: "the token's role or scope does not allow it (alone: any other problem is answered 422 with it)",
+    404: "nothing of that name within the token's jurisdiction",
+    409: "the same Idempotency-Key with other content, or an alert already closed",
+    413: "the body is larger than accepted (JSON 20 MB; files 100 MB)",
+    415: "JSON that is not UTF-8, or a file that is neither CSV (UTF-8) nor XLSX",
+    422: "refused rows, fields or parameters: each error names the row, the field, the value and the reason",
+    503: "PostgreSQL or the broker is unavailable: try again after Retry-After seconds",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the error statuses a route answers with, each in the one error shape."""
+    return {code: {"model": ErrorBody, "description": MEANINGS[code]} for code in codes}

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.alerts.outbox import dashboard_link
 from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
-from shared.api_errors import answer_invalid_requests
+from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.http_auth import request_principal
 from shared.request_limits import JsonBodyLimits
@@ -36,6 +36,12 @@ class Silence(BaseModel):
 class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
     conclusion: Annotated[str, Field(min_length=1, max_length=4000, description="the committee's conclusion")]
+
+
+# The error statuses each route answers with, documented in its OpenAPI in the one error shape.
+LIST_ERRORS = error_responses(401, 403, 422, 503)
+ACTION_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 503)
+HEALTH_ERRORS = error_responses(503)
 
 
 async def committee_principal(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
@@ -72,7 +78,7 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
         return {"event": event.model_dump(mode="json")}
 
-    @app.get("/v1/alerts", tags=["alerts"])
+    @app.get("/v1/alerts", tags=["alerts"], responses=LIST_ERRORS)
     async def get_alerts(
         who: Committee,
         committee: Annotated[TextParameter | None, Query(description="raised for or escalated to")] = None,
@@ -87,24 +93,24 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
         ]
         return {"count": len(linked), "alerts": linked}
 
-    @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"])
+    @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"], responses=ACTION_ERRORS)
     async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:
         await in_scope(who, fingerprint)
         return await act(fingerprint, service.acknowledge(fingerprint, who.name, body.note))
 
-    @app.post("/v1/alerts/{fingerprint:path}/silence", tags=["alerts"])
+    @app.post("/v1/alerts/{fingerprint:path}/silence", tags=["alerts"], responses=ACTION_ERRORS)
     async def silence(fingerprint: str, body: Silence, who: Committee) -> dict[str, Any]:
         if body.until < service.clock():
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"until {body.until} is in the past")
         await in_scope(who, fingerprint)
         return await act(fingerprint, service.silence(fingerprint, body.until, body.reason, who.name))
 
-    @app.post("/v1/alerts/{fingerprint:path}/resolve", tags=["alerts"])
+    @app.post("/v1/alerts/{fingerprint:path}/resolve", tags=["alerts"], responses=ACTION_ERRORS)
     async def resolve(fingerprint: str, body: Resolve, who: Committee) -> dict[str, Any]:
         await in_scope(who, fingerprint)
         return await act(fingerprint, service.resolve(fingerprint, who.name, body.conclusion))
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)
     async def health() -> dict[str, str]:
         async with pool.acquire() as conn:
             await conn.fetchval("SELECT 1")

@@ -40,7 +40,7 @@ from services.ingest.submissions import (
     VotesSubmission,
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
-from shared.api_errors import answer_invalid_requests, rejection
+from shared.api_errors import answer_invalid_requests, error_responses, rejection
 from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
@@ -88,6 +88,11 @@ async def admin_principal(who: Annotated[Principal, Depends(request_principal)])
     return who
 
 
+# The error statuses each kind of route answers with, documented in its OpenAPI in the one error shape.
+WRITE_ERRORS = error_responses(401, 403, 409, 413, 415, 422, 503)
+READ_ERRORS = error_responses(401, 503)
+QUERY_ERRORS = error_responses(401, 422, 503)
+HEALTH_ERRORS = error_responses(503)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Admin = Annotated[Principal, Depends(admin_principal)]
 Anyone = Annotated[Principal, Depends(request_principal)]
@@ -135,37 +140,37 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     ) -> Accepted:
         return await accepted(await registry.submit(events, submitter(who, key)), response)
 
-    @app.post("/v1/units", status_code=201, tags=["registry"])
+    @app.post("/v1/units", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def register_units(
         body: UnitsSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
         return await registry_submit(list(body.units), who, key, response)
 
-    @app.post("/v1/mergers", status_code=201, tags=["registry"])
+    @app.post("/v1/mergers", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def merge_units(
         body: MergersSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
         return await registry_submit(list(body.mergers), who, key, response)
 
-    @app.post("/v1/tenures", status_code=201, tags=["registry"])
+    @app.post("/v1/tenures", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def record_tenures(
         body: TenuresSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
         return await registry_submit([e for t in body.tenures for e in t.events()], who, key, response)
 
-    @app.post("/v1/departures", status_code=201, tags=["registry"])
+    @app.post("/v1/departures", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def record_departures(
         body: DeparturesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
         return await registry_submit(list(body.departures), who, key, response)
 
-    @app.post("/v1/votes", status_code=201, tags=["registry"])
+    @app.post("/v1/votes", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def record_votes(
         body: VotesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
         return await registry_submit(list(body.votes), who, key, response)
 
-    @app.post("/v1/categories", status_code=201, tags=["registry"])
+    @app.post("/v1/categories", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def declare_categories(
         body: CategoriesSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
@@ -173,14 +178,14 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         there from the start)."""
         return await registry_submit(list(body.categories), who, key, response)
 
-    @app.get("/v1/categories", tags=["registry"])
+    @app.get("/v1/categories", tags=["registry"], responses=READ_ERRORS)
     async def list_categories(_: Anyone) -> dict[str, list[str]]:
         """The codes a figure's category may take, per indicator."""
         async with pool.acquire() as conn:
             known = await registry_categories(conn)
         return {indicator.value: sorted(codes) for indicator, codes in known.items()}
 
-    @app.post("/v1/targets", status_code=201, tags=["targets"])
+    @app.post("/v1/targets", status_code=201, tags=["targets"], responses=WRITE_ERRORS)
     async def set_targets(
         body: TargetsSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
@@ -189,7 +194,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             raise SubmissionRejected([RowError(None, "targets", None, "the submission holds no targets")])
         return await registry_submit(events, who, key, response)
 
-    @app.post("/v1/figures", status_code=201, tags=["figures"])
+    @app.post("/v1/figures", status_code=201, tags=["figures"], responses=WRITE_ERRORS)
     async def report_figures(
         body: FiguresSubmission,
         response: Response,
@@ -204,7 +209,13 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             raise SubmissionRejected(result.errors, total=len(result.errors))
         return await accepted(result.append, response)
 
-    @app.post("/v1/imports/figures", tags=["figures"], response_model=ImportReport, openapi_extra=UPLOAD_BODY)
+    @app.post(
+        "/v1/imports/figures",
+        tags=["figures"],
+        response_model=ImportReport,
+        openapi_extra=UPLOAD_BODY,
+        responses=WRITE_ERRORS,
+    )
     async def import_figures(
         request: Request,
         who: Anyone,
@@ -265,7 +276,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             headers={"Content-Disposition": 'attachment; filename="pim-figures-template.csv"'},
         )
 
-    @app.get("/v1/templates/figures.xlsx", tags=["figures"])
+    @app.get("/v1/templates/figures.xlsx", tags=["figures"], responses=READ_ERRORS)
     async def figures_template_xlsx(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> Response:
@@ -282,7 +293,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             headers={"Content-Disposition": 'attachment; filename="pim-figures-template.xlsx"'},
         )
 
-    @app.get("/v1/standings", tags=["standings"])
+    @app.get("/v1/standings", tags=["standings"], responses=QUERY_ERRORS)
     async def get_standings(
         _: Anyone,
         as_of: Annotated[dt.date, Query(description="the lists as of this date (YYYY-MM-DD)")],
@@ -303,7 +314,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value, "plan_year": year,
                              "groups": standings_json(groups)})  # fmt: skip
 
-    @app.get("/health", tags=["operations"])
+    @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 

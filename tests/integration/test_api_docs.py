@@ -11,6 +11,7 @@ import subprocess
 
 import asyncpg
 import httpx
+import jsonschema
 import pytest
 
 from services.alerts.api import create_alerts_app
@@ -105,3 +106,49 @@ async def test_both_apis_refuse_in_one_error_shape(settings: Settings, pool: asy
                 response = await client.request(method, path, headers=headers, json={"x": 1})
                 assert response.status_code in (401, 403, 422), (name, path, response.status_code)
                 assert set(response.json()) == shape, (name, path, response.json())
+
+
+async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is_answered_in(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """Each route's OpenAPI names the error statuses it answers with, each in the one error shape; real
+    refusals of each of those statuses validate against the schema their route documents."""
+    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))
+    async with pool.acquire() as conn:
+        department = {"Authorization": f"Bearer {await create_token(conn, 'so-tai-chinh', 'department', ['hue'])}"}
+        committee = {"Authorization": f"Bearer {await create_token(conn, 'ubkt', 'committee', ['hue'])}"}
+    apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service)}
+    figure = {"unit_code": "hue", "plan_year": 2025, "category": "oda", "as_of": "2025-05-31", "amount": "1"}
+    refusals = [  # (app, method, path, whose token, body, the status it is answered with)
+        ("ingest", "POST", "/v1/figures", "none", {"disbursements": [figure]}, 401),
+        ("ingest", "POST", "/v1/units", "department", {"units": []}, 403),
+        ("ingest", "POST", "/v1/figures", "department", {"disbursements": [{"amount": "x"}]}, 422),
+        ("ingest", "GET", "/v1/standings", "department", None, 422),
+        ("alerts", "GET", "/v1/alerts", "department", None, 403),
+        ("alerts", "POST", "/v1/alerts/nothing/ack", "committee", {"note": "xem"}, 404),
+    ]
+    tokens = {"none": {}, "department": department, "committee": committee}
+    for name, app in apps.items():
+        document = app.openapi()
+        error_schema = {"$ref": "#/components/schemas/ErrorBody"}
+        for path, item in document["paths"].items():
+            for method, operation in item.items():
+                errors = {code: r for code, r in operation["responses"].items() if code.startswith(("4", "5"))}
+                if path != "/v1/templates/figures.csv":  # the one route that reads no database
+                    assert "503" in errors, (name, method, path)
+                for code, documented in errors.items():
+                    assert documented["content"]["application/json"]["schema"] == error_schema, (path, code)
+                    assert documented["description"], (path, code)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pim") as client:
+            for app_name, method, path, who, body, status in refusals:
+                if app_name != name:
+                    continue
+                response = await client.request(method, path, headers=tokens[who], json=body)
+                assert response.status_code == status, (path, response.text)
+                operation = next(
+                    op for template, item in document["paths"].items() for verb, op in item.items()
+                    if verb == method.lower() and re.fullmatch(re.sub(r"\{[^}]+\}", ".+", template), path)
+                )  # fmt: skip
+                assert str(status) in operation["responses"], (path, status)  # the status is documented
+                schema = {**error_schema, "components": document["components"]}
+                jsonschema.validate(response.json(), schema)  # and answered in the shape documented
