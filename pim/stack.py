@@ -26,7 +26,7 @@ from services.ingest import build_raw_intake_broker as build_ingest_broker
 from services.projector import Projector
 from services.relay import Relay
 from shared.db import (
-    connect,
+    connected,
     create_pool,
     ensure_service_login,
     is_operator_login,
@@ -89,18 +89,15 @@ async def service_database_url(settings: Settings) -> str:
     make the services' login (`pim_service` role) and use that; given any other, use it once the schema is
     current (`pim init` made it so)."""
     dsn = _database_url(settings)
-    conn = await connect(dsn)
-    try:
-        if not await is_operator_login(conn):
-            await conn.close()
-            await require_current_schema(dsn)
-            return dsn
-        await migrate(dsn)
-        password = settings.pim_service_password or _derived_password(dsn)
+    async with connected(dsn) as conn:
+        operator = await is_operator_login(conn)
+    if not operator:
+        await require_current_schema(dsn)
+        return dsn
+    await migrate(dsn)
+    password = settings.pim_service_password or _derived_password(dsn)
+    async with connected(dsn) as conn:
         await ensure_service_login(conn, settings.pim_service_login, password)
-    finally:
-        if not conn.is_closed():
-            await conn.close()
     return with_login(dsn, settings.pim_service_login, password)
 
 

@@ -62,12 +62,14 @@ def file_rejected(reason: str, field: str = "file", row: int | None = None, stat
     return SubmissionRejected([RowError(row, field, None, reason)], status=status)
 
 
+def _spellings(columns: tuple[Column, ...]) -> dict[str, str]:
+    """Each way a header may name a column (its key, its Vietnamese name, both), normalised → the key."""
+    return {normalise_label(s): c.key for c in columns for s in (c.key, c.vietnamese, c.header)}
+
+
 def _header_map(cells: list[object], columns: tuple[Column, ...], row: int = 1) -> list[str | None]:
     """Column key for each header cell (None for a blank trailing cell); refuses missing/extra columns."""
-    spellings = {}
-    for column in columns:
-        for spelling in (column.key, column.vietnamese, column.header):
-            spellings[normalise_label(spelling)] = column.key
+    spellings = _spellings(columns)
     keys: list[str | None] = []
     errors = []
     for position, cell in enumerate(cells, start=1):
@@ -126,7 +128,7 @@ def _find_header(
 ) -> tuple[list[object] | None, int, Iterator[list[object]]]:
     """The header row, its row number, and the rows after it (see `_rows_from_cells`)."""
     required = {c.key for c in columns if c.required}
-    spellings = {normalise_label(s): c.key for c in columns for s in (c.key, c.vietnamese, c.header)}
+    spellings = _spellings(columns)
     looked: list[list[object]] = []
     for cells in itertools.islice(cell_rows, TITLE_ROWS):
         looked.append(cells)
