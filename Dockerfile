@@ -1,6 +1,9 @@
 # One image for every PIM service; the command picks the service (`pim ingest`, `pim relay`, …).
 FROM python:3.11-slim
 ENV PYTHONUNBUFFERED=1 UV_PROJECT_ENVIRONMENT=/opt/pim
+# Pango and a font with Vietnamese diacritics: WeasyPrint renders the board pack's PDF with them
+RUN apt-get update && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir uv==0.13.8
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./

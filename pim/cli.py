@@ -7,14 +7,16 @@ import asyncio
 import contextlib
 import signal
 from collections.abc import Collection
+from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from pim.bench.cli import bench
-from pim.boards.cli import progress_command, standings_command
+from pim.boards.cli import progress_command, report, standings_command
 from pim.cli_ops import init_command
-from pim.demo.run import run_demo
+from pim.demo.run import SAMPLE_MEETING_DATE, run_demo
 from pim.docs.cli import docs
 from pim.grafana.cli import grafana
 from pim.stack import ALL_SERVICES, ServiceName, running_stack
@@ -30,7 +32,7 @@ from shared.settings import Settings
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
 for name, commands in (
     ("ingest", ingest_commands), ("projector", projector_commands), ("alerts", alerts_commands),
-    ("tokens", tokens_commands), ("grafana", grafana), ("docs", docs), ("bench", bench),
+    ("tokens", tokens_commands), ("grafana", grafana), ("docs", docs), ("bench", bench), ("report", report),
 ):  # fmt: skip
     app.add_typer(commands, name=name)
 app.command(name="import")(import_command)
@@ -40,6 +42,7 @@ app.command(name="progress")(progress_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
 Verbose = typer.Option(False, "--verbose", "-v")
+DEMO_BOARD_PACK = Path("board-pack") / f"pim-board-pack-{SAMPLE_MEETING_DATE:%Y-%m-%d}.pdf"
 
 
 def _configure_logging(verbose: bool) -> None:
@@ -47,10 +50,16 @@ def _configure_logging(verbose: bool) -> None:
 
 
 @app.command()
-def demo(verbose: bool = Verbose) -> None:
-    """Run the whole pipeline on the bundled sample data, print progress and flagged units, stop."""
+def demo(
+    verbose: bool = Verbose,
+    board_pack: Annotated[
+        Path, typer.Option(help="where the meeting's board pack is written (PDF, and HTML beside it)")
+    ] = DEMO_BOARD_PACK,
+) -> None:
+    """Run the whole pipeline on the bundled sample data, print progress and flagged units, write the
+    meeting's board pack, stop."""
     _configure_logging(verbose)
-    result = asyncio.run(run_demo(Settings(), console))
+    result = asyncio.run(run_demo(Settings(), console, board_pack.resolve()))
     console.print(
         f"Done: {result.events} events through ingest → store → relay → projector → alerts in {result.seconds:.1f} s."
     )

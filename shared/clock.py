@@ -10,3 +10,7 @@ VIETNAM = zoneinfo.ZoneInfo("Asia/Ho_Chi_Minh")
 
 def vietnam_today() -> dt.date:
     return dt.datetime.now(VIETNAM).date()
+
+
+def vietnam_now() -> dt.datetime:
+    return dt.datetime.now(VIETNAM)

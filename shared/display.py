@@ -12,6 +12,40 @@ STANDING_LABELS = {
     "below": "Dưới bình quân / below the average",
     "not_assessed": "Không đánh giá / not assessed",
 }
+# The words and colours every screen shows for the projector's and the alerts' codes (the board pack, the
+# dashboards' value mappings): one place, Vietnamese first.
+STATUS_LABELS = {
+    "on_track": "Đạt tiến độ / on track",
+    "behind": "Chậm tiến độ / behind pace",
+    "critical": "Chậm nghiêm trọng / critically behind",
+    "not_assessed": "Không đánh giá / not assessed",
+}
+SEVERITY_LABELS = {"warning": "Cảnh báo / warning", "critical": "Nghiêm trọng / critical"}
+RULE_LABELS = {
+    "below_pace": "Chậm so với tiến độ / below pace",
+    "below_peer_average": "Dưới bình quân / below the average",
+    "below_share_at_sep30": "Dưới 60 % đến 30/9 / under 60 % by 30 September",
+    "year_end_shortfall": "Cả năm chưa đạt / year short of the plan",
+    "missing_report": "Thiếu báo cáo / report missing",
+    "back_loading": "Dồn việc cuối năm / back-loaded",
+    "early_warning": "Dự báo không đạt / projected to fall short",
+    "confidence_vote": "Tín nhiệm thấp / low confidence vote",
+    "revenue_outturn": "Thu ngân sách lệch dự toán / revenue outturn off the estimate",
+}
+ROLE_LABELS = {
+    "head": "Người đứng đầu / head",
+    "acting_head": "Quyền người đứng đầu / acting head",
+    "deputy_in_charge": "Phó phụ trách / deputy in charge",
+}
+VOTE_BAND_LABELS = {  # Regulation 96-QĐ/TW
+    "none": "Không thuộc diện xem xét / no action",
+    "review": "Trên 1/2 tín nhiệm thấp: xem xét cho thôi giữ chức / over half low: review",
+    "dismissal": "Từ 2/3 tín nhiệm thấp: miễn nhiệm / two thirds or more low: dismissal",
+}
+COLOURS = {  # status, standing and severity: green, amber, red; grey for not assessed
+    "on_track": "green", "at_or_above": "green", "behind": "orange", "warning": "orange", "below": "red",
+    "critical": "red", "not_assessed": "gray", "none": "green", "review": "orange", "dismissal": "red",
+}  # fmt: skip
 NOT_ASSESSED_REASONS = {
     "no_plan": "chưa giao kế hoạch / no plan",
     "late_supplement": "bổ sung vốn sau 30/9 / capital supplemented after 30 September",

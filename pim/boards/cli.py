@@ -14,7 +14,8 @@ from rich.console import Console
 from pim.boards.progress_report import progress_table
 from pim.boards.standings_report import csv_text, standings_tables, write_xlsx
 from services.projector import progress_rules
-from shared.db import connect
+from services.projector.board_pack.make import write_board_pack
+from shared.db import connect, connected
 from shared.events import Indicator
 from shared.settings import Settings
 from shared.standings import GroupStandings, latest_plan_year, standings
@@ -64,6 +65,43 @@ async def _read(
         return [] if year is None else await standings(conn, as_of, indicator.value, year, group)
     finally:
         await conn.close()
+
+
+report = typer.Typer(help="Reports for organization boards.", no_args_is_help=True)
+
+
+@report.command("board")
+def board_command(
+    as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="the figures as of this date (YYYY-MM-DD)")],
+    out: Annotated[Path, typer.Option(help="FILE.pdf or FILE.html")],
+    known_on: Annotated[
+        dt.datetime | None,
+        typer.Option(formats=["%Y-%m-%d"], help="as known on this past meeting date, with what changed since"),
+    ] = None,
+    group: Annotated[str | None, typer.Option(help="one assessment group, e.g. national; default: every group")] = None,
+    indicator: Annotated[Indicator, typer.Option(help="the indicator")] = Indicator.DISBURSEMENT,
+) -> None:
+    """The monthly board pack from DATABASE_URL: the lists, a page per unit below the average (its year to
+    date against the pace, who answered stint by stint, its open alerts), each answerable leader's
+    scorecard, and where every figure came from."""
+    settings = Settings()
+    if settings.database_url is None:
+        raise typer.BadParameter("set DATABASE_URL to the PIM database")
+    if out.suffix.lower() not in (".pdf", ".html"):
+        raise typer.BadParameter(f"--out {out.name}: give a .pdf or .html file")
+    if known_on is not None and known_on > as_of:
+        raise typer.BadParameter(f"--known-on {known_on:%Y-%m-%d} is after --as-of {as_of:%Y-%m-%d}")
+
+    async def write() -> bool:
+        async with connected(settings.database_url or "") as conn:
+            return await write_board_pack(conn, out, as_of.date(), indicator, group, known_on and known_on.date(),
+                                          progress_rules(settings))  # fmt: skip
+
+    if not asyncio.run(write()):
+        console.print(f"No standings on or before {as_of:%d/%m/%Y}{f' for group {group}' if group else ''}"
+                      " — chưa có số liệu xếp loại.")  # fmt: skip
+        raise typer.Exit(1)
+    console.print(f"Board pack written to {out} — báo cáo đã ghi vào {out}")
 
 
 def progress_command(

@@ -7,6 +7,7 @@ import asyncio
 import datetime as dt
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 
@@ -15,6 +16,8 @@ from pim.boards.standings_report import standings_tables
 from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
 from pim.stack import running_stack
+from services.projector import progress_rules
+from services.projector.board_pack.make import write_board_pack
 from shared.auth import create_token
 from shared.db import connected
 from shared.embedded import infrastructure
@@ -32,7 +35,9 @@ class DemoResult:
     seconds: float
 
 
-async def run_demo(settings: Settings, console: Console) -> DemoResult:
+async def run_demo(settings: Settings, console: Console, board_pack: Path | None = None) -> DemoResult:
+    """The pipeline on the sample; with `board_pack`, the meeting's board pack is written there too (and
+    beside it as HTML, when it is a PDF)."""
     started = time.monotonic()
     async with infrastructure(settings) as ready:
         broker = "external" if settings.kafka_bootstrap_servers else ready.pim_embedded_broker
@@ -58,4 +63,15 @@ async def run_demo(settings: Settings, console: Console) -> DemoResult:
                 console.print(await alert_summary_table(conn))
                 console.print(await flagged_table(conn))
                 console.print(await accountability_table(conn))
+            if board_pack is not None:
+                await _write_board_pack(demo_settings, board_pack, today, console)
     return DemoResult(events, time.monotonic() - started)
+
+
+async def _write_board_pack(settings: Settings, out: Path, meeting: dt.date, console: Console) -> None:
+    await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
+    rules = progress_rules(settings)
+    async with connected(settings.database_url or "") as conn:
+        for path in (out, out.with_suffix(".html")) if out.suffix.lower() == ".pdf" else (out,):
+            await write_board_pack(conn, path, meeting, Indicator.DISBURSEMENT, None, None, rules)
+    console.print(f"Board pack of the {meeting:%d/%m/%Y} meeting — báo cáo cho Ban Tổ chức: {out}")

@@ -33,12 +33,7 @@ def actuals(
 ) -> dict[tuple[dt.date, str], Decimal]:
     """{(date, category): year-to-date} on each date `unit_code` itself reported, per category and in
     total (category `TOTAL`). `merged_on` gives the merger date of each other source."""
-    effective: dict[tuple[str, str, str], dict[dt.date, Figure]] = {}
-    for figure in figures:
-        reports = effective.setdefault((figure.source, figure.category, figure.project_code), {})
-        current = reports.get(figure.as_of)
-        if current is None or current.position < figure.position:
-            reports[figure.as_of] = figure
+    effective = _effective(figures)
     own_dates = sorted({day for (source, _, _), reports in effective.items() if source == unit_code for day in reports})
     totals: dict[tuple[dt.date, str], Decimal] = dict.fromkeys(((day, TOTAL) for day in own_dates), Decimal(0))
     for (source, category, _), reports in effective.items():
@@ -56,3 +51,51 @@ def actuals(
             totals[(day, category)] = totals.get((day, category), Decimal(0)) + counted
             totals[(day, TOTAL)] += counted
     return totals
+
+
+Line = tuple[str, str, str]  # source unit, category, project
+
+
+def _effective(figures: Iterable[Figure]) -> dict[Line, dict[dt.date, Figure]]:
+    """Per line and date, the report that counts: the highest position."""
+    effective: dict[Line, dict[dt.date, Figure]] = {}
+    for figure in figures:
+        reports = effective.setdefault((figure.source, figure.category, figure.project_code), {})
+        current = reports.get(figure.as_of)
+        if current is None or current.position < figure.position:
+            reports[figure.as_of] = figure
+    return effective
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A report that makes up a year to date, with the earlier reports for its line and date it superseded."""
+
+    figure: Figure
+    superseded: tuple[Figure, ...]
+
+
+def counted_reports(
+    unit_code: str, figures: Iterable[Figure], merged_on: Mapping[str, dt.date], day: dt.date
+) -> list[Counted]:
+    """The reports `actuals` adds up for the year to date on `day`: per line, its reports up to `day` from
+    the latest cumulative one on (each date's counting report), a merged source's only from its merger
+    date. Their amounts, added as `actuals` adds them, give its total on `day`."""
+    figures = list(figures)
+    effective = _effective(figures)
+    beaten: dict[tuple[Line, dt.date], list[Figure]] = {}
+    for figure in figures:
+        line = (figure.source, figure.category, figure.project_code)
+        if effective[line][figure.as_of] is not figure:
+            beaten.setdefault((line, figure.as_of), []).append(figure)
+    result = []
+    for line, reports in sorted(effective.items()):
+        from_day = merged_on.get(line[0]) if line[0] != unit_code else None
+        if from_day is not None and day < from_day:
+            continue
+        days = [d for d in sorted(reports) if d <= day]
+        starts = [i for i, d in enumerate(days) if reports[d].cumulative]
+        for d in days[starts[-1] if starts else 0 :]:
+            superseded = sorted(beaten.get((line, d), []), key=lambda f: f.position)
+            result.append(Counted(reports[d], tuple(superseded)))
+    return result

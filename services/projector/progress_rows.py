@@ -133,17 +133,20 @@ ORDER BY h.unit_code, h.indicator, h.plan_year, h.as_of DESC
 
 
 async def recompute_progress(
-    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], rules: ProgressRules
+    conn: asyncpg.Connection,
+    since: Mapping[ProgressKey, dt.date],
+    rules: ProgressRules,
+    known_on: dt.date | None = None,
 ) -> list[ProgressChanged]:
     """Rewrite the progress history and the assessment rows of each key from the date its facts changed
-    on; return the current (latest) state of each."""
+    on (from the facts known on `known_on`: the board pack's workspace); return the current state of each."""
     keys = sorted(since)
     if not keys:
         return []
     arrays = (*key_columns(keys), [since[k] for k in keys])
     previous = {(r["unit_code"], r["indicator"], r["plan_year"]): r["actual_ytd"]
                 for r in await conn.fetch(_PREVIOUS_TOTALS, *arrays)}  # fmt: skip
-    computed = await compute_progress(conn, keys, rules, known_on=None, since=since, before=previous)
+    computed = await compute_progress(conn, keys, rules, known_on=known_on, since=since, before=previous)
     for table in ("unit_progress_history", "assessment_rows"):
         await conn.execute(
             f"DELETE FROM {table} h USING unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(u, i, y, since)"
@@ -190,15 +193,7 @@ async def compute_progress(
         (r["unit_code"], r["indicator"], r["plan_year"]): r["position"]
         for r in await conn.fetch(_EARLIER_NEWEST, *arrays, known_on, starts)
     }
-    figures_of: dict[tuple[str, str, int], list[Figure]] = defaultdict(list)
-    merged_on: dict[str, dt.date] = {}  # each merged-in source's merger date
-    for r in await conn.fetch(_KEY_FIGURES, *arrays, known_on, starts):
-        if r["merged_on"] is not None:
-            merged_on[r["source"]] = r["merged_on"]
-        figures_of[(r["unit_code"], r["indicator"], r["plan_year"])].append(
-            Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
-                   r["amount"])
-        )  # fmt: skip
+    figures_of, merged_on = await fetch_key_figures(conn, keys, known_on, starts)
     records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str, int]] = {}
     paces: dict[tuple[str, int, dt.date], Decimal] = {}
@@ -224,6 +219,23 @@ async def compute_progress(
             first = EVER if since is None else since[ProgressKey(*key)]
             assessment += _assessment_rows(key, first, reported_on[key], before.get(key), facts[key], merged[key])
     return Computed(records, latest, assessment)
+
+
+async def fetch_key_figures(
+    conn: asyncpg.Connection, keys: list[ProgressKey], known_on: dt.date | None, starts: list[dt.date]
+) -> tuple[dict[tuple[str, str, int], list[Figure]], dict[str, dt.date]]:
+    """The figures each key's rows from its start on depend on, known on `known_on` (all when None), and
+    each merged-in source's merger date."""
+    figures_of: dict[tuple[str, str, int], list[Figure]] = defaultdict(list)
+    merged_on: dict[str, dt.date] = {}
+    for r in await conn.fetch(_KEY_FIGURES, *key_columns(keys), known_on, starts):
+        if r["merged_on"] is not None:
+            merged_on[r["source"]] = r["merged_on"]
+        figures_of[(r["unit_code"], r["indicator"], r["plan_year"])].append(
+            Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
+                   r["amount"])
+        )  # fmt: skip
+    return figures_of, merged_on
 
 
 def _plan_on(

@@ -1,0 +1,55 @@
+"""The board pack from the read models: as they stand, or as known on a past meeting date (with what
+changed since), as HTML; `render_pdf` makes the PDF of it."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import asyncpg
+
+from services.projector.board_pack.changes import changes_since
+from services.projector.board_pack.contents import read_pack
+from services.projector.board_pack.render import render_html, render_pdf
+from services.projector.known_on_workspace import known_on as known_on_workspace
+from services.projector.progress import ProgressRules
+from shared.events import Indicator
+
+
+async def board_pack_html(
+    conn: asyncpg.Connection,
+    as_of: dt.date,
+    indicator: Indicator,
+    group: str | None,
+    known_on: dt.date | None,
+    rules: ProgressRules,
+) -> str | None:
+    """The pack's HTML; None when there are no standings on or before `as_of` (for `group`)."""
+    if known_on is None:
+        pack, changes = await read_pack(conn, as_of, indicator.value, group, None), None
+    else:
+        async with known_on_workspace(conn, known_on, rules):
+            pack = await read_pack(conn, as_of, indicator.value, group, known_on)
+        changes = None if pack is None else await changes_since(conn, pack.groups, as_of, known_on, group)
+    return None if pack is None else render_html(pack, rules.curves[indicator], changes)
+
+
+async def write_board_pack(
+    conn: asyncpg.Connection,
+    out: Path,
+    as_of: dt.date,
+    indicator: Indicator,
+    group: str | None,
+    known_on: dt.date | None,
+    rules: ProgressRules,
+) -> bool:
+    """Write the pack to `out`: PDF for `.pdf`, else HTML. False when there is nothing to write."""
+    html = await board_pack_html(conn, as_of, indicator, group, known_on, rules)
+    if html is None:
+        return False
+    if out.suffix.lower() == ".pdf":  # seconds of CPU: off the event loop
+        await asyncio.to_thread(lambda: out.write_bytes(render_pdf(html)))
+    else:
+        await asyncio.to_thread(out.write_text, html, encoding="utf-8")
+    return True
