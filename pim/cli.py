@@ -93,6 +93,8 @@ async def _serve(services: Collection[ServiceName]) -> None:
             console.print(f"  health, readiness, metrics: {stack.ops_url}  (/health, /ready, /metrics)")
         if stack.alerts_api_url:
             console.print(f"  alerts API: {stack.alerts_api_url}  (committees; OpenAPI docs at /docs)")
+        if stack.boards_api_url:
+            console.print(f"  boards API: {stack.boards_api_url}  (the board pack: /v1/board-pack; docs at /docs)")
         console.print("Ctrl-C stops.")
         while not stop.is_set():
             stack.raise_if_failed()

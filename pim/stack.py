@@ -23,7 +23,7 @@ from faststream.kafka import KafkaBroker
 from services.alerts import AlertsRuntime, AlertsService, build_alerts_broker, clock_from, create_alerts_app
 from services.ingest import RawIntake, create_app
 from services.ingest import build_raw_intake_broker as build_ingest_broker
-from services.projector import Projector
+from services.projector import Projector, create_projector_app
 from services.relay import Relay
 from shared.db import (
     connected,
@@ -52,6 +52,7 @@ class Stack:
     database_url: str  # the services' login (owns nothing), not the operator's
     api_url: str | None = None
     alerts_api_url: str | None = None
+    boards_api_url: str | None = None
     ops_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Services waiting on a dependency (PostgreSQL, the broker) to come back, with the error they met.
@@ -101,7 +102,7 @@ async def service_database_url(settings: Settings) -> str:
     return with_login(dsn, settings.pim_service_login, password)
 
 
-SERVER_TASKS = ("ingest", "alerts-api", "ops")  # uvicorn servers: asked to exit, not cancelled
+SERVER_TASKS = ("ingest", "alerts-api", "boards-api", "ops")  # uvicorn servers: asked to exit, not cancelled
 
 
 def _readiness_checks(stack: Stack) -> dict[str, Check]:
@@ -147,7 +148,14 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         if "relay" in services:
             start("relay", supervise("relay", Relay(settings, pool).run, stack.waiting))
         if "projector" in services:
-            start("projector", supervise("projector", Projector.from_settings(settings, pool).run, stack.waiting))
+            projector = Projector.from_settings(settings, pool)
+            start("projector", supervise("projector", projector.run, stack.waiting))
+            boards_server = _server(
+                create_projector_app(pool, projector.rules), settings.pim_api_host, settings.pim_boards_api_port
+            )
+            servers.append(boards_server)
+            start("boards-api", boards_server.serve())
+            stack.boards_api_url = await _started(stack, boards_server)
         if "alerts" in services:
             alerts = AlertsService.from_settings(settings, pool)
             alerts_broker = build_alerts_broker(settings, alerts)

@@ -3,7 +3,8 @@
 A token is `pim_<id>_<secret>`: the id finds the row, the secret is checked against its SHA-256 (the
 secret is 256 random bits, so a slow password hash buys nothing). The token is shown once, at creation.
 A department token acts for its units and everything below them; an admin token for everything,
-including the registry and targets.
+including the registry and targets. A board token reads the board pack only: of every group, or of the
+groups whose members all lie within its units.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Literal
 
 import asyncpg
 
-TokenRole = Literal["admin", "department", "committee"]
+TokenRole = Literal["admin", "department", "committee", "board"]
 PREFIX = "pim"
 
 
@@ -53,7 +54,7 @@ def _hash(secret: str) -> bytes:
 
 async def create_token(conn: asyncpg.Connection, name: str, role: TokenRole, units: Sequence[str] = ()) -> str:
     """Create a token and return it; it cannot be shown again."""
-    if role != "admin" and not units:
+    if role not in ("admin", "board") and not units:  # a board token without units reads every group
         raise ValueError(f"a {role} token needs at least one unit in its scope")
     token_id = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)

@@ -13,7 +13,7 @@ from shared.auth import Principal, Unauthenticated, authenticate
 
 BEARER = HTTPBearer(
     auto_error=False,
-    description="An API token (`pim tokens create NAME --role department|committee|admin`), sent as"
+    description="An API token (`pim tokens create NAME --role department|committee|board|admin`), sent as"
     " `Authorization: Bearer <token>`.",
 )
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
         default=None, description="evaluate alerts as of this date instead of today (demos, backfills)"
     )
     pim_alerts_api_port: int = Field(default=8001, description="committee alerts HTTP API port (0 = any free port)")
+    pim_boards_api_port: int = Field(
+        default=8002, description="the boards' HTTP API port, served by the projector (0 = any free port)"
+    )
     pim_dashboard_url: str = Field(default="http://localhost:3000", description="Grafana base URL for links")
     pim_alert_webhook_url: str | None = Field(default=None, description="signed webhook for alert notifications")
     pim_alert_webhook_secret: str | None = Field(default=None, description="HMAC-SHA256 key of the webhook")

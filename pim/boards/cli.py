@@ -13,8 +13,7 @@ from rich.console import Console
 
 from pim.boards.progress_report import progress_table
 from pim.boards.standings_report import csv_text, standings_tables, write_xlsx
-from services.projector import progress_rules
-from services.projector.board_pack.make import write_board_pack
+from services.projector import progress_rules, write_board_pack
 from shared.db import connect, connected
 from shared.events import Indicator
 from shared.settings import Settings

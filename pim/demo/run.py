@@ -16,8 +16,7 @@ from pim.boards.standings_report import standings_tables
 from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
 from pim.stack import running_stack
-from services.projector import progress_rules
-from services.projector.board_pack.make import write_board_pack
+from services.projector import progress_rules, write_board_pack
 from shared.auth import create_token
 from shared.db import connected
 from shared.embedded import infrastructure
@@ -45,7 +44,7 @@ async def run_demo(settings: Settings, console: Console, board_pack: Path | None
         today = settings.pim_alerts_today or SAMPLE_MEETING_DATE
         console.print(f"Alerts are evaluated as of {today} (PIM_ALERTS_TODAY)")
         demo_settings = ready.model_copy(
-            update={"pim_api_port": 0, "pim_alerts_api_port": 0, "pim_alerts_today": today}
+            update={"pim_api_port": 0, "pim_alerts_api_port": 0, "pim_boards_api_port": 0, "pim_alerts_today": today}
         )
         async with running_stack(demo_settings) as stack:
             assert stack.api_url is not None

@@ -63,12 +63,12 @@ async def _with_connection(work: Callable[[asyncpg.Connection], Awaitable[T]]) -
 @tokens.command("create")
 def tokens_create(
     name: Annotated[str, typer.Argument(help="who the token is for, e.g. so-tai-chinh-lam-dong")],
-    role: Annotated[str, typer.Option(help="admin | department | committee")] = "department",
+    role: Annotated[str, typer.Option(help="admin | department | committee | board")] = "department",
     unit: Annotated[list[str] | None, typer.Option(help="a unit in scope (repeat); subordinates included")] = None,
 ) -> None:
     """Create a token. It is printed once and cannot be shown again."""
-    if role not in ("admin", "department", "committee"):
-        raise typer.BadParameter("role is admin, department or committee")
+    if role not in ("admin", "department", "committee", "board"):
+        raise typer.BadParameter("role is admin, department, committee or board")
     role_value: TokenRole = role  # type: ignore[assignment]
     token = asyncio.run(_with_connection(lambda conn: create_token(conn, name, role_value, unit or [])))
     console.print(f"Token for {name} ({role}) — store it now, it will not be shown again:")

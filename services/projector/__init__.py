@@ -1,8 +1,11 @@
-"""The projector: the read models (progress, standings, accountability) built from the ledger topic.
+"""The projector: the read models (progress, standings, accountability) built from the ledger topic, and
+the board pack made from them (`pim report board`, the boards' API).
 
 What the rest of PIM (the `pim` command, the stack, the wings) may use; everything else is internal.
 """
 
+from services.projector.api import create_projector_app
+from services.projector.board_pack.make import write_board_pack
 from services.projector.cli import projector as projector_commands
 from services.projector.progress import ProgressRules
 from services.projector.rules_config import progress_rules
@@ -10,5 +13,6 @@ from services.projector.service import Projector
 from services.projector.time_travel import progress_as_known_on
 
 __all__ = [
-    "ProgressRules", "Projector", "progress_as_known_on", "progress_rules", "projector_commands",
+    "ProgressRules", "Projector", "create_projector_app", "progress_as_known_on", "progress_rules",
+    "projector_commands", "write_board_pack",
 ]  # fmt: skip

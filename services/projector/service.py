@@ -61,6 +61,10 @@ class Projector:
         self._pending_since: float | None = time.monotonic()  # a previous run may have left work pending
         self._last_recompute_s = 0.0
 
+    @property
+    def rules(self) -> ProgressRules:
+        return self._rules
+
     @classmethod
     def from_settings(cls, settings: Settings, pool: asyncpg.Pool) -> Projector:
         return cls(settings, pool, progress_rules(settings))

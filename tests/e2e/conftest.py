@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import asyncpg
 import pytest
@@ -21,17 +22,19 @@ class Demo:
     pool: asyncpg.Pool
     result: DemoResult
     printed: str
+    board_pack: Path  # the meeting's pack the demo wrote (PDF; the HTML beside it)
 
 
 @pytest.fixture(scope="package")
-async def demo(infra: Settings) -> AsyncIterator[Demo]:
+async def demo(infra: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Demo]:
     """One `pim demo` run on a database of its own, shared by the tests that read its results."""
     async with fresh_database(infra) as settings:
         console = Console(record=True, width=200)
-        result = await run_demo(settings, console)
+        board_pack = tmp_path_factory.mktemp("board-pack") / "pack.pdf"
+        result = await run_demo(settings, console, board_pack)
         assert settings.database_url is not None
         pool = await create_pool(settings.database_url)
         try:
-            yield Demo(settings, pool, result, console.export_text())
+            yield Demo(settings, pool, result, console.export_text(), board_pack)
         finally:
             await pool.close()

@@ -64,7 +64,13 @@ def _start_pim_up(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_signal: int) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0", "PIM_OPS_PORT": "0"}
+    env |= {
+        "PIM_DATA_DIR": str(tmp_path),
+        "PIM_API_PORT": "0",
+        "PIM_ALERTS_API_PORT": "0",
+        "PIM_OPS_PORT": "0",
+        "PIM_BOARDS_API_PORT": "0",
+    }
     process, printed = _start_pim_up(env)
     for line in printed:
         if "ingest API:" in line:
@@ -104,7 +110,7 @@ def _banner_of_pim_up(env: dict[str, str]) -> list[str]:
 
 def test_a_kept_embedded_database_gets_one_admin_token_not_one_per_start(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0"}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0", "PIM_BOARDS_API_PORT": "0"}
     first, second = _banner_of_pim_up(env), _banner_of_pim_up(env)
     assert sum("admin token for this embedded database" in line for line in first) == 1
     assert not any("shown once" in line for line in second)  # the kept database keeps its one admin token

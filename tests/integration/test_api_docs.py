@@ -16,6 +16,8 @@ import pytest
 
 from services.alerts.api import create_alerts_app
 from services.ingest.api import create_app
+from services.projector.api import create_projector_app
+from services.projector.progress import ProgressRules
 from shared.auth import create_token
 from shared.settings import Settings
 from tests.integration.alert_fixtures import Clock, alerts_service
@@ -73,6 +75,7 @@ async def test_both_apis_declare_the_bearer_scheme_and_say_how_to_authenticate(
     apps = {
         "ingest": create_app(pool),
         "alerts": create_alerts_app(pool, alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))),
+        "boards": create_projector_app(pool, ProgressRules()),
     }
     for name, app in apps.items():
         document = app.openapi()
@@ -82,7 +85,9 @@ async def test_both_apis_declare_the_bearer_scheme_and_say_how_to_authenticate(
         assert secured, f"{name}: no operation names its security"
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://pim") as client:
-            path = "/v1/categories" if name == "ingest" else "/v1/alerts"
+            path = {"ingest": "/v1/categories", "alerts": "/v1/alerts", "boards": "/v1/board-pack?as_of=2025-11-10"}[
+                name
+            ]
             missing = await client.get(path)
             assert missing.status_code == 401 and missing.headers["WWW-Authenticate"] == "Bearer", name
             wrong = await client.get(path, headers={"Authorization": "Bearer not-a-token"})
@@ -98,8 +103,11 @@ async def test_both_apis_refuse_in_one_error_shape(settings: Settings, pool: asy
         "ingest": [("GET", "/v1/categories", {}), ("POST", "/v1/units", {"Authorization": f"Bearer {department}"}),
                    ("POST", "/v1/figures", {"Authorization": f"Bearer {department}"})],
         "alerts": [("GET", "/v1/alerts", {}), ("GET", "/v1/alerts", {"Authorization": f"Bearer {department}"})],
+        "boards": [("GET", "/v1/board-pack?as_of=2025-11-10", {"Authorization": f"Bearer {department}"}),
+                   ("GET", "/v1/board-pack?as_of=someday", {"Authorization": f"Bearer {department}"})],
     }  # fmt: skip
-    apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service)}
+    apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service),
+            "boards": create_projector_app(pool, ProgressRules())}  # fmt: skip
     for name, app in apps.items():
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://pim") as client:
             for method, path, headers in requests[name]:
@@ -117,7 +125,8 @@ async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is
     async with pool.acquire() as conn:
         department = {"Authorization": f"Bearer {await create_token(conn, 'so-tai-chinh', 'department', ['hue'])}"}
         committee = {"Authorization": f"Bearer {await create_token(conn, 'ubkt', 'committee', ['hue'])}"}
-    apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service)}
+    apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service),
+            "boards": create_projector_app(pool, ProgressRules())}  # fmt: skip
     figure = {"unit_code": "hue", "plan_year": 2025, "category": "oda", "as_of": "2025-05-31", "amount": "1"}
     refusals = [  # (app, method, path, whose token, body, the status it is answered with)
         ("ingest", "POST", "/v1/figures", "none", {"disbursements": [figure]}, 401),
@@ -126,6 +135,8 @@ async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is
         ("ingest", "GET", "/v1/standings", "department", None, 422),
         ("alerts", "GET", "/v1/alerts", "department", None, 403),
         ("alerts", "POST", "/v1/alerts/nothing/ack", "committee", {"note": "xem"}, 404),
+        ("boards", "GET", "/v1/board-pack?as_of=2025-11-10", "department", None, 403),
+        ("boards", "GET", "/v1/board-pack?as_of=2025-11-10", "none", None, 401),
     ]
     tokens = {"none": {}, "department": department, "committee": committee}
     for name, app in apps.items():
@@ -147,7 +158,7 @@ async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is
                 assert response.status_code == status, (path, response.text)
                 operation = next(
                     op for template, item in document["paths"].items() for verb, op in item.items()
-                    if verb == method.lower() and re.fullmatch(re.sub(r"\{[^}]+\}", ".+", template), path)
+                    if verb == method.lower() and re.fullmatch(re.sub(r"\{[^}]+\}", ".+", template), path.split("?")[0])
                 )  # fmt: skip
                 assert str(status) in operation["responses"], (path, status)  # the status is documented
                 schema = {**error_schema, "components": document["components"]}

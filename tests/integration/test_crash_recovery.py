@@ -49,6 +49,7 @@ def service_env(settings: Settings, **more: str) -> dict[str, str]:
         "PIM_TOPIC_PREFIX": settings.pim_topic_prefix,
         "PIM_API_PORT": "0",
         "PIM_ALERTS_API_PORT": "0",
+        "PIM_BOARDS_API_PORT": "0",
         **more,
     }
 

@@ -142,7 +142,8 @@ async def test_every_fault_at_once_nothing_lost_nothing_twice_everything_settles
             token = await create_token(conn, "faults", "admin")
         api_port = free_port()
         env = {"PIM_API_PORT": str(api_port), "PIM_ALERT_WEBHOOK_URL": f"{receiver.url}/hook",
-               "PIM_ALERT_WEBHOOK_SECRET": "bí-mật", "PIM_ALERTS_TODAY": TODAY.isoformat()}  # fmt: skip
+               "PIM_ALERT_WEBHOOK_SECRET": "bí-mật", "PIM_ALERTS_TODAY": TODAY.isoformat(),
+               "PIM_BOARDS_API_PORT": str(free_port())}  # fmt: skip
         all_reports = reports()
         with (tmp_path / "services.log").open("wb") as log:
             fleet = Fleet(settings, log, env)

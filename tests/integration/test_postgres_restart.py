@@ -65,6 +65,7 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
             "database_url": postgres.dsn,
             "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}",
             "pim_api_port": 0,
+            "pim_boards_api_port": 0,
             "pim_ops_port": 0,
         }
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from services.projector.actuals import TOTAL, Figure, actuals
+from services.projector.actuals import TOTAL, Figure, actuals, counted_reports
 
 D = Decimal
 MAY, JUNE, JULY, AUGUST = (dt.date(2025, m, 28) for m in (5, 6, 7, 8))
@@ -57,3 +57,34 @@ def test_a_merged_unit_counts_from_the_merger_date_and_only_on_the_successors_da
 
 def test_no_figure_of_its_own_no_rows() -> None:
     assert actuals("hue", [fig(MAY, 40, source="quang-tri")], {"quang-tri": MAY}) == {}
+
+
+def _added(reports: list[Figure]) -> Decimal:
+    """Amounts added as a reader would: per line in date order, a cumulative replaces, a period adds."""
+    lines: dict[tuple[str, str, str], Decimal] = {}
+    for report in sorted(reports, key=lambda r: r.as_of):
+        key = (report.source, report.category, report.project_code)
+        lines[key] = report.amount if report.cumulative else lines.get(key, D(0)) + report.amount
+    return sum(lines.values(), D(0))
+
+
+def test_the_reports_counted_for_a_date_add_up_to_its_year_to_date_and_name_what_they_superseded() -> None:
+    first_may = fig(MAY, 100)
+    resent_may = fig(MAY, 120)
+    figures = [
+        first_may, resent_may, fig(JUNE, 30, period=True), fig(MAY, 50, "central_budget"),
+        fig(JULY, 200, "central_budget"), fig(AUGUST, 10, "central_budget", period=True),
+        fig(JUNE, 999, source="gia-lai"),  # merged in from August: not counted before
+    ]  # fmt: skip
+    merged = {"gia-lai": AUGUST}
+    totals = actuals("hue", figures, merged)
+    for day in (MAY, JUNE, JULY, AUGUST):
+        counted = counted_reports("hue", figures, merged, day)
+        assert _added([c.figure for c in counted]) == totals[(day, TOTAL)], day
+    july = counted_reports("hue", figures, merged, JULY)
+    assert [c.figure.amount for c in july if c.figure.category == "central_budget"] == [200]  # from its cumulative on
+    assert {c.figure.position: c.superseded for c in july}[resent_may.position] == (first_may,)
+    assert not any(c.figure.source == "gia-lai" for c in july)
+    assert [
+        c.figure.amount for c in counted_reports("hue", figures, merged, AUGUST) if c.figure.source == "gia-lai"
+    ] == [999]

@@ -115,7 +115,7 @@ def test_only_init_holds_the_owners_login_and_the_services_run_as_the_login_it_m
 
 def test_only_the_apis_and_grafana_are_published_and_no_secret_has_a_default() -> None:
     published = {name for name, service in SERVICES.items() if service.get("ports")}
-    assert published == {"ingest", "alerts", "grafana"}  # Alertmanager has no authentication of its own
+    assert published == {"ingest", "alerts", "projector", "grafana"}  # Alertmanager has no authentication of its own
     text = COMPOSE_TEXT
     for secret in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD"):
         uses = re.findall(r"\$\{" + secret + r"(:?[-?])", text)
@@ -133,7 +133,9 @@ def test_the_production_image_holds_no_embedded_servers() -> None:
 
 
 def test_published_ports_and_health_checks_match_the_ports_the_services_listen_on() -> None:
-    for variable, service in (("PIM_API_PORT", "ingest"), ("PIM_ALERTS_API_PORT", "alerts")):
+    for variable, service in (
+        ("PIM_API_PORT", "ingest"), ("PIM_ALERTS_API_PORT", "alerts"), ("PIM_BOARDS_API_PORT", "projector"),
+    ):  # fmt: skip
         port = env(service)[variable]
         assert f"{port}:{port}" in SERVICES[service]["ports"]
         assert env(service)["PIM_API_HOST"] == "0.0.0.0"  # reachable from outside the container

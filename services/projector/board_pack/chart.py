@@ -17,8 +17,8 @@ from matplotlib.dates import DateFormatter, date2num
 from services.projector.board_pack.contents import Point
 from shared.pace import Milestone
 
-matplotlib.rcParams.update({"font.family": "DejaVu Sans", "font.size": 8, "svg.fonttype": "none",
-                            "svg.hashsalt": "pim"})  # fmt: skip  # text stays text; the same input draws the same file
+# Text stays text (searchable, drawn with the pack's font).
+matplotlib.rcParams.update({"font.family": "DejaVu Sans", "font.size": 8, "svg.fonttype": "none"})
 
 
 def _pct(value: Decimal) -> float:
@@ -30,8 +30,15 @@ def _day(day: dt.date) -> float:
 
 
 def progress_svg(
-    points: Sequence[Point], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None
+    name: str, points: Sequence[Point], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None
 ) -> str:
+    """`name` seeds the drawing's element ids: the same input draws the same file, and the charts of one
+    page never share an id (a clip path would cut another chart)."""
+    with matplotlib.rc_context({"svg.hashsalt": name}):
+        return _draw(points, milestones, plan_year, average)
+
+
+def _draw(points: Sequence[Point], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None) -> str:
     figure, axes = pyplot.subplots(figsize=(6.4, 2.6))
     try:
         axes.plot([_day(p.as_of) for p in points], [_pct(p.expected_pace) for p in points], color="#7f7f7f",
@@ -58,7 +65,7 @@ def progress_svg(
         figure.autofmt_xdate()
         figure.tight_layout()
         out = io.StringIO()
-        figure.savefig(out, format="svg", metadata={"Date": None})
+        figure.savefig(out, format="svg", metadata=dict.fromkeys(("Creator", "Date", "Format", "Type")))
         return out.getvalue()
     finally:
         pyplot.close(figure)

@@ -57,7 +57,9 @@ def _label(labels: dict[str, str], code: str | None) -> str:
 
 def render_html(pack: Pack, milestones: Sequence[Milestone], changes: list[UnitChange] | None) -> str:
     charts = {
-        page.unit.unit_code: progress_svg(page.history, milestones, pack.plan_year, page.group.average)
+        page.unit.unit_code: progress_svg(
+            page.unit.unit_code, page.history, milestones, pack.plan_year, page.group.average
+        )
         for page in pack.units
     }
     context: dict[str, Any] = {
