@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
@@ -27,6 +28,17 @@ async def request_principal(
         )
     async with request.app.state.pool.acquire() as conn:
         return await authenticated(conn, credentials.credentials)
+
+
+def principal_with_role(*roles: str, refusal: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: the request's principal when its role is one of `roles`, else a 403 saying `refusal`."""
+
+    async def check(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
+        if who.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
+        return who
+
+    return check
 
 
 async def authenticated(conn: asyncpg.Connection, token: str) -> Principal:

@@ -93,7 +93,7 @@ def board_command(
 
     async def write() -> bool:
         async with connected(settings.database_url or "") as conn:
-            return await write_board_pack(conn, out, as_of.date(), indicator, group, known_on and known_on.date(),
+            return await write_board_pack(conn, [out], as_of.date(), indicator, group, known_on and known_on.date(),
                                           progress_rules(settings))  # fmt: skip
 
     if not asyncio.run(write()):

@@ -71,6 +71,6 @@ async def _write_board_pack(settings: Settings, out: Path, meeting: dt.date, con
     await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
     rules = progress_rules(settings)
     async with connected(settings.database_url or "") as conn:
-        for path in (out, out.with_suffix(".html")) if out.suffix.lower() == ".pdf" else (out,):
-            await write_board_pack(conn, path, meeting, Indicator.DISBURSEMENT, None, None, rules)
+        outs = [out, out.with_suffix(".html")] if out.suffix.lower() == ".pdf" else [out]
+        await write_board_pack(conn, outs, meeting, Indicator.DISBURSEMENT, None, None, rules)
     console.print(f"Board pack of the {meeting:%d/%m/%Y} meeting — báo cáo cho Ban Tổ chức: {out}")

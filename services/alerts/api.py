@@ -16,7 +16,7 @@ from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
-from shared.http_auth import request_principal
+from shared.http_auth import principal_with_role
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.text import TextParameter, text_problem
@@ -44,13 +44,9 @@ ACTION_ERRORS = error_responses(401, 403, 404, 409, 413, 415, 422, 503)
 HEALTH_ERRORS = error_responses(503)
 
 
-async def committee_principal(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
-    if who.role not in ("committee", "admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "alerts are for committee (or admin) tokens")
-    return who
-
-
-Committee = Annotated[Principal, Depends(committee_principal)]
+Committee = Annotated[
+    Principal, Depends(principal_with_role("committee", "admin", refusal="alerts are for committee (or admin) tokens"))
+]
 
 
 def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:

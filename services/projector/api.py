@@ -18,20 +18,16 @@ from services.projector.progress import ProgressRules
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.events import Indicator
-from shared.http_auth import request_principal
+from shared.http_auth import principal_with_role
 from shared.resilience import answer_unavailable
 
 PACK_ERRORS = error_responses(401, 403, 404, 422, 503)
 HEALTH_ERRORS = error_responses(503)
 
 
-async def board_principal(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
-    if who.role not in ("board", "admin"):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the board pack is for board (or admin) tokens")
-    return who
-
-
-Board = Annotated[Principal, Depends(board_principal)]
+Board = Annotated[
+    Principal, Depends(principal_with_role("board", "admin", refusal="the board pack is for board (or admin) tokens"))
+]
 
 
 async def _groups_outside(conn: asyncpg.Connection, who: Principal, group: str | None) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -37,19 +38,22 @@ async def board_pack_html(
 
 async def write_board_pack(
     conn: asyncpg.Connection,
-    out: Path,
+    outs: Sequence[Path],
     as_of: dt.date,
     indicator: Indicator,
     group: str | None,
     known_on: dt.date | None,
     rules: ProgressRules,
 ) -> bool:
-    """Write the pack to `out`: PDF for `.pdf`, else HTML. False when there is nothing to write."""
+    """Write the pack, read once, to each of `outs`: PDF for `.pdf`, else HTML. False when there is nothing
+    to write."""
     html = await board_pack_html(conn, as_of, indicator, group, known_on, rules)
     if html is None:
         return False
-    if out.suffix.lower() == ".pdf":  # seconds of CPU: off the event loop
-        await asyncio.to_thread(lambda: out.write_bytes(render_pdf(html)))
-    else:
-        await asyncio.to_thread(out.write_text, html, encoding="utf-8")
+    for out in outs:
+        if out.suffix.lower() == ".pdf":  # seconds of CPU: off the event loop
+            pdf = await asyncio.to_thread(render_pdf, html)
+            await asyncio.to_thread(out.write_bytes, pdf)
+        else:
+            await asyncio.to_thread(out.write_text, html, encoding="utf-8")
     return True
