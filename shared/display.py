@@ -20,6 +20,12 @@ STATUS_LABELS = {
     "critical": "Chậm nghiêm trọng / critically behind",
     "not_assessed": "Không đánh giá / not assessed",
 }
+INDICATOR_LABELS = {
+    "public_investment_disbursement": "Giải ngân vốn đầu tư công / public-investment disbursement",
+    "budget_revenue": "Thu ngân sách / budget revenue",
+}
+NO_REPORT = {"no_report": "Chưa báo cáo / no report"}  # a unit with a plan and no report yet (counted with 0)
+ALERT_STATUS_LABELS = {"open": "Đang mở / open", "resolved": "Đã xử lý / resolved"}
 SEVERITY_LABELS = {"warning": "Cảnh báo / warning", "critical": "Nghiêm trọng / critical"}
 RULE_LABELS = {
     "below_pace": "Chậm so với tiến độ / below pace",
@@ -45,6 +51,7 @@ VOTE_BAND_LABELS = {  # Regulation 96-QĐ/TW
 COLOURS = {  # status, standing and severity: green, amber, red; grey for not assessed
     "on_track": "green", "at_or_above": "green", "behind": "orange", "warning": "orange", "below": "red",
     "critical": "red", "not_assessed": "gray", "none": "green", "review": "orange", "dismissal": "red",
+    "no_report": "purple", "open": "orange", "resolved": "green",
 }  # fmt: skip
 NOT_ASSESSED_REASONS = {
     "no_plan": "chưa giao kế hoạch / no plan",

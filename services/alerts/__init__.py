@@ -6,12 +6,13 @@ What the rest of PIM (the `pim` command, the stack, the wings) may use; everythi
 from services.alerts.api import create_alerts_app
 from services.alerts.cli import alertmanager_text
 from services.alerts.cli import alerts as alerts_commands
+from services.alerts.config import Rules, load_alert_config
 from services.alerts.facts import stale_evaluations
 from services.alerts.runtime import AlertsRuntime
 from services.alerts.service import AlertsService, clock_from
 from services.alerts.service import build_broker as build_alerts_broker
 
 __all__ = [
-    "AlertsRuntime", "AlertsService", "alertmanager_text", "alerts_commands", "build_alerts_broker",
-    "clock_from", "create_alerts_app", "stale_evaluations",
+    "AlertsRuntime", "AlertsService", "Rules", "alertmanager_text", "alerts_commands", "build_alerts_broker",
+    "clock_from", "create_alerts_app", "load_alert_config", "stale_evaluations",
 ]  # fmt: skip

@@ -27,11 +27,11 @@ async def apply_alert_event(
         await conn.execute(
             "INSERT INTO alerts (fingerprint, unit_code, unit_name, indicator, plan_year, rule, period, severity,"
             " status, as_of, summary, responsible_leader_id, responsible_leader_name, committee, evidence,"
-            " raised_position, raised_at, updated_at)"
+            " raised_position, raised_at, updated_at, raised_as_of)"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $14, $15,"
-            " coalesce($16::timestamptz, now()), coalesce($16::timestamptz, now()))"
+            " coalesce($16::timestamptz, now()), coalesce($16::timestamptz, now()), $9)"
             " ON CONFLICT (fingerprint) DO UPDATE SET unit_name = $3, indicator = $4, plan_year = $5, rule = $6,"
-            " period = $7, severity = $8, status = 'open', as_of = $9,"
+            " period = $7, severity = $8, status = 'open', as_of = $9, raised_as_of = $9, resolved_as_of = NULL,"
             " summary = $10, responsible_leader_id = $11, responsible_leader_name = $12, committee = $13,"
             " evidence = $14, raised_position = $15, raised_at = coalesce($16::timestamptz, now()),"
             " updated_at = coalesce($16::timestamptz, now()), escalated_to = NULL,"
@@ -75,7 +75,7 @@ async def apply_alert_event(
     elif isinstance(event, AlertResolved):
         await _update(
             conn, event.fingerprint, at, ("resolved_at",), status="resolved", resolved_by=event.resolved_by,
-            resolution=event.conclusion or event.reason,
+            resolution=event.conclusion or event.reason, resolved_as_of=event.as_of,
         )  # fmt: skip
 
 

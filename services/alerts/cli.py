@@ -142,14 +142,15 @@ def list_command(
             typer.echo(json.dumps(alert, ensure_ascii=False, default=str))
         return
     table = Table(title=f"Alerts ({len(found)})")
-    for column in ("Fingerprint", "Severity", "Status", "Summary", "Responsible head", "Committee"):
+    for column in ("Fingerprint", "Severity", "Status", "Since", "Age, days", "Summary", "Responsible head",
+                   "Committee"):  # fmt: skip
         table.add_column(column)
     for a in found:
         state = a["status"] + (" ack" if a["acknowledged_by"] else "") + (" silenced" if a["silenced_until"] else "")
         committee_shown = a["committee"] + (f" → {a['escalated_to']}" if a["escalated_to"] else "")
         table.add_row(
-            a["fingerprint"], a["severity"], state, a["summary"], a["responsible_leader_name"] or "(vacant)",
-            committee_shown,
+            a["fingerprint"], a["severity"], state, a["since"], str(a["age_days"]), a["summary"],
+            a["responsible_leader_name"] or "(vacant)", committee_shown,
         )  # fmt: skip
     console.print(table)
 

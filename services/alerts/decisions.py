@@ -87,12 +87,19 @@ def alert_events(
         gone = AlertResolved(
             fingerprint=alert.fingerprint,
             unit_code=unit_code,
-            as_of=today,
+            as_of=_data_date(facts, today),
             reason="không còn vi phạm (đã bắt kịp tiến độ hoặc số liệu được điều chỉnh)"
             " / condition no longer found (back on track or corrected figures)",
         )
         recorded.append((gone, alert.fingerprint))
     return recorded
+
+
+def _data_date(facts: UnitYearFacts, today: dt.date) -> dt.date:
+    """The date of the latest figures behind an evaluation (what a finding that is gone was last checked
+    against), or `today` when the unit has none: an alert resolved by a report is resolved as of its date."""
+    latest = [year.points[-1].as_of for year in facts.indicators if year.points]
+    return max(latest, default=today)
 
 
 def _raised(facts: UnitYearFacts, finding: Finding, committee: str) -> AlertRaised:

@@ -21,10 +21,12 @@ async def list_alerts(
     scope: Collection[str] | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
-    """Alerts newest first. `committee` matches the committee an alert was raised for or escalated to;
-    `scope` (units a token may see) of None means every unit."""
+    """Alerts newest first, each with `since` (its first data date) and `age_days` as the alerts service
+    counts them (the `alert_ages` view the dashboards read too). `committee` matches the committee an
+    alert was raised for or escalated to; `scope` (units a token may see) of None means every unit."""
     rows = await conn.fetch(
-        "SELECT * FROM alerts WHERE ($1::text IS NULL OR committee = $1 OR escalated_to = $1)"
+        "SELECT a.*, g.since, g.age_days FROM alerts a JOIN alert_ages g USING (fingerprint)"
+        " WHERE ($1::text IS NULL OR committee = $1 OR escalated_to = $1)"
         " AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR unit_code = $3)"
         " AND ($4::text[] IS NULL OR unit_code = ANY($4)) ORDER BY raised_at DESC, fingerprint LIMIT $5",
         committee,

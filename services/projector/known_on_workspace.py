@@ -26,7 +26,7 @@ from services.projector.touched import EVER, ProgressKey
 SHADOWED_TABLES = ("unit_progress_history", "assessment_rows", "assessment_totals", "leader_accountability")
 # In the order they are built on one another.
 SHADOWED_VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history",
-                  "unit_progress")  # fmt: skip
+                  "unit_progress", "leader_scorecards")  # fmt: skip
 
 
 @asynccontextmanager

@@ -27,7 +27,8 @@ READ_MODELS = (
     "unit_progress_history", "leader_accountability", "assessment_members", "assessment_rows", "assessment_totals",
     "assessment_groups", "assessment_lists", "assessment_config", "known_on_progress", "known_on_span",
 )  # fmt: skip
-VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history", "unit_progress")
+VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history", "unit_progress",
+         "leader_scorecards")  # fmt: skip
 BATCH = 10_000  # events replayed per transaction: bounds the memory a replay holds
 # Filled in bulk, so built without indexes and indexed once full: twice as fast as keeping the indexes
 # up to date row by row (figures of 200,000 events: 1.8 s -> 0.9 s).

@@ -1,7 +1,9 @@
 """The Grafana dashboards, checked without a Grafana server (none can run here): the committed JSON is
 what the code builds, it loads into grafana-foundation-sdk's dashboard model unchanged, and every
-panel's and variable's SQL — Grafana's macros and variables expanded — runs as the read-only role
-against PostgreSQL loaded with the sample, returning the columns and types the panel expects."""
+panel's and variable's SQL — Grafana's macros and variables expanded as Grafana expands them — runs as
+the read-only role against PostgreSQL loaded with the sample, returning the columns and types the panel
+expects; every code it returns is shown in words, every link opens a dashboard that has the variables it
+sets, and every number a board reads is its owner's."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID, dashboard_json
+from services.alerts.queries import list_alerts
 from services.alerts.service import AlertsService
 from services.projector.progress import ProgressRules
 from services.projector.time_travel import progress_as_known_on
+from shared.display import STATUS_LABELS
 from shared.standings import standings
 from tests.e2e.conftest import Demo
 
@@ -37,6 +41,11 @@ VALUES = {
     "group": "national",
     "as_of": "2025-10-31",
 }
+WHOLE_SAMPLE = ("2024-01-01T00:00:00Z", "2026-12-31T23:59:59Z")
+# Columns holding codes (status, standing, severity, rule, role, band, indicator): never shown raw.
+CODE_COLUMNS = {"Trạng thái / Status", "So với bình quân / Standing", "Mức độ / Severity", "Quy tắc / Rule",
+                "Vai trò / Role", "Mức / Band", "Tình trạng / Status", "Chỉ tiêu / Indicator",
+                "Phụ trách / In charge of", "Ghi chú / Note"}  # fmt: skip
 NUMERIC = (int, float, Decimal)
 
 
@@ -45,11 +54,12 @@ def committed(name: str) -> dict[str, Any]:
     return data
 
 
-def expand(sql: str) -> str:
-    """Grafana's PostgreSQL macros and the dashboard's variables, as Grafana would substitute them."""
-    sql = re.sub(r"\$__timeFilter\(([\w.]+)\)", r"\1 BETWEEN '2024-01-01T00:00:00Z' AND '2026-12-31T23:59:59Z'", sql)
-    for name, value in VALUES.items():
-        sql = sql.replace(f"${{{name}}}", value).replace(f"${name}", value)
+def expand(sql: str, values: dict[str, str] = VALUES, time_range: tuple[str, str] = WHOLE_SAMPLE) -> str:
+    """Grafana's PostgreSQL macros and the dashboard's variables, as Grafana substitutes them: the time
+    filter between the range's ends, a variable in `sqlstring` format quoted with its quotes doubled."""
+    since, until = time_range
+    sql = re.sub(r"\$__timeFilter\(([\w.]+)\)", rf"\1 BETWEEN '{since}' AND '{until}'", sql)
+    sql = re.sub(r"\$\{(\w+):sqlstring\}", lambda m: "'" + values[m[1]].replace("'", "''") + "'", sql)
     assert "$" not in sql, f"unexpanded macro or variable in: {sql}"
     return sql
 
@@ -66,12 +76,30 @@ def test_committed_json_is_what_the_code_builds_and_the_sdk_model_reads_it_back(
         assert position["x"] + position["w"] <= 24, f"{panel['title']} runs off the grid"
         assert panel["datasource"]["uid"] == DATASOURCE_UID and " / " in panel["title"]
         assert all(t["rawSql"] for t in panel["targets"])
+    assert data["timezone"] == "Asia/Ho_Chi_Minh"
+    uses_time = any("$__timeFilter" in t["rawSql"] for p in data["panels"] for t in p["targets"])
+    assert data.get("timepicker", {}).get("hidden", False) is not uses_time, "a time picker only where a panel reads it"
 
 
-async def run_as_reader(pool: asyncpg.Pool, sql: str) -> list[asyncpg.Record]:
+def test_every_variable_enters_sql_quoted_and_cast() -> None:
+    """No variable is pasted into SQL as text: each is in Grafana's `sqlstring` format (quoted, quotes
+    doubled) and cast to its type; the time range only through the time filter macro."""
+    for name in DASHBOARDS:
+        data = committed(name)
+        queries = [t["rawSql"] for p in data["panels"] for t in p["targets"]]
+        queries += [v["query"] for v in data["templating"]["list"] if v["type"] == "query"]
+        for sql in queries:
+            rest = re.sub(r"\$\{\w+:sqlstring\}::(text|integer|date)\b", "", sql)
+            rest = re.sub(r"\$__timeFilter\([\w.]+\)", "", rest)
+            assert "$" not in rest, f"{name}: a variable outside sqlstring or uncast in: {sql}"
+
+
+async def run_as_reader(
+    pool: asyncpg.Pool, sql: str, values: dict[str, str] = VALUES, time_range: tuple[str, str] = WHOLE_SAMPLE
+) -> list[asyncpg.Record]:
     async with pool.acquire() as conn, conn.transaction():
         await conn.execute("SET LOCAL ROLE pim_reader")
-        rows: list[asyncpg.Record] = await conn.fetch(expand(sql))
+        rows: list[asyncpg.Record] = await conn.fetch(expand(sql, values, time_range))
         return rows
 
 
@@ -189,3 +217,157 @@ async def test_the_reader_role_reads_the_read_models_and_nothing_else(demo: Demo
                 else:
                     with pytest.raises(asyncpg.InsufficientPrivilegeError):
                         await conn.execute(sql)
+
+
+async def test_a_hostile_variable_value_is_a_value_not_sql(demo: Demo) -> None:
+    """A "known on" edited in the URL to carry SQL is quoted by Grafana's sqlstring format and refused by
+    the cast; nothing it says runs."""
+    hostile = {**VALUES, "known_on": "2025-09-30'::date; DROP TABLE units; SELECT '"}
+    with pytest.raises(asyncpg.InvalidDatetimeFormatError):
+        await run_as_reader(demo.pool, panel_sql("leader", "Theo số liệu đã biết"), hostile)
+    async with demo.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM units") > 0
+
+
+def _links(data: dict[str, Any]) -> list[tuple[dict[str, Any], str, dict[str, str]]]:
+    """(panel, column, link) for every data link of a dashboard's panels."""
+    found = []
+    for panel in data["panels"]:
+        for override in panel.get("fieldConfig", {}).get("overrides", []):
+            for prop in override["properties"]:
+                if prop["id"] == "links":
+                    found += [(panel, override["matcher"]["options"], target) for target in prop["value"]]
+    return found
+
+
+async def test_every_link_opens_a_dashboard_that_has_the_variables_it_sets(demo: Demo) -> None:
+    """Overview → unit → leader scorecard → the committee's alerts (and back): each link's dashboard
+    exists, every variable it sets is one of that dashboard's, and every row field it reads is a column
+    the panel's query returns (hidden where it is only for the link)."""
+    boards = {committed(name)["uid"]: committed(name) for name in DASHBOARDS}
+    variables = {uid: {v["name"] for v in board["templating"]["list"]} for uid, board in boards.items()}
+    reached: set[tuple[str, str]] = set()
+    for uid, board in boards.items():
+        for panel, column, target in _links(board):
+            where = f"{uid} / {panel['title']} / {column}"
+            match = re.fullmatch(r"/d/([\w-]+)/[\w-]+\?(.*)", target["url"])
+            assert match, f"{where}: {target['url']}"
+            to, query = match[1], dict(part.split("=", 1) for part in match[2].split("&"))
+            assert to in boards, f"{where}: no dashboard {to}"
+            assert {k.removeprefix("var-") for k in query} <= variables[to], f"{where}: {query}"
+            assert " / " in target["title"]
+            rows = await run_as_reader(demo.pool, panel["targets"][0]["rawSql"])
+            columns = set(rows[0].keys())
+            assert column in columns, f"{where}: the linked column is not in the query"
+            for value in query.values():
+                field = re.fullmatch(r"\$\{__data\.fields\.(\w+)\}", value)
+                if field:
+                    assert field[1] in columns, f"{where}: the link reads {field[1]}, which the query lacks"
+                    empty = [
+                        dict(r) for r in rows if r[field[1]] is None and r[column] not in (None, "khuyết / vacant")
+                    ]
+                    assert not empty, f"{where}: {field[1]} empty in {empty[:1]}"
+                else:
+                    assert re.fullmatch(r"\$\{(\w+)\}", value)[1] in variables[uid], f"{where}: {value}"  # type: ignore[index]
+            reached.add((uid, to))
+    chain = {("pim-overview", "pim-unit"), ("pim-unit", "pim-leader"), ("pim-leader", "pim-alerts"),
+             ("pim-unit", "pim-alerts"), ("pim-alerts", "pim-unit"), ("pim-overview", "pim-leader")}  # fmt: skip
+    assert chain <= reached
+
+
+def _mappings(panel: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        override["matcher"]["options"]: prop["value"][0]["options"]
+        for override in panel.get("fieldConfig", {}).get("overrides", [])
+        for prop in override["properties"]
+        if prop["id"] == "mappings"
+    }
+
+
+async def test_every_code_a_panel_returns_is_shown_in_words_and_money_in_ty_dong(demo: Demo) -> None:
+    """Statuses, standings, severities, rules, roles, bands and indicators reach a reader through value
+    mappings (Vietnamese / English, coloured where they judge), for every value the sample has; money is
+    exact (numeric, never float) in tỷ đồng with grouped thousands; rates are percentages."""
+    shown = 0
+    for name in DASHBOARDS:
+        for panel in committed(name)["panels"]:
+            if panel["type"] != "table":
+                continue
+            mappings = _mappings(panel)
+            rows = await run_as_reader(demo.pool, panel["targets"][0]["rawSql"])
+            for column in dict(rows[0]):
+                values = {r[column] for r in rows} - {None, ""}
+                if column in CODE_COLUMNS:
+                    assert column in mappings, f"{name} / {panel['title']}: {column} shown raw"
+                    assert values <= set(mappings[column]), f"{name}: {column}: {values - set(mappings[column])}"
+                    assert all(" / " in o["text"] for o in mappings[column].values())
+                    shown += len(values)
+                if "tỷ đồng" in column:
+                    assert all(isinstance(v, Decimal) for v in values), f"{name}: {column}"
+            for override in panel["fieldConfig"]["overrides"]:
+                if {"id": "custom.hidden", "value": True} in override["properties"]:
+                    assert override["matcher"]["options"] in dict(rows[0]), f"{name}: hides a column it lacks"
+            overrides = {o["matcher"]["options"]: o["properties"] for o in panel["fieldConfig"]["overrides"]}
+            assert {"id": "unit", "value": "locale"} in overrides[".*tỷ đồng.*"]
+            assert {"id": "unit", "value": "percent"} in overrides[".*%$"]
+    assert shown >= 20
+    (status,) = [p for p in committed("overview")["panels"] if p["title"].startswith("Tiến độ")]
+    options = _mappings(status)["Trạng thái / Status"]
+    assert {k: v["text"] for k, v in options.items() if k in STATUS_LABELS} == STATUS_LABELS
+    assert options["critical"]["color"] == "red" and options["on_track"]["color"] == "green"
+
+
+async def test_alert_dates_and_ages_are_the_alerts_services_from_data_dates(demo: Demo) -> None:
+    """The "since" and "age" on the alerts board are the alerts service's own (the committees' API answers the
+    same), counted from the data date that first showed the finding: the sample's are 2025 dates, though
+    the sample was recorded today."""
+    committee = VALUES["committee"]
+    rows = await run_as_reader(demo.pool, panel_sql("alerts", "Cảnh báo đang mở"))
+    async with demo.pool.acquire() as conn:
+        owner = {a["fingerprint"]: a for a in await list_alerts(conn, committee=committee)}
+        recorded = await conn.fetchval("SELECT max(raised_at)::date FROM alerts")
+    assert rows and len(rows) == len(owner)
+    for row in rows:
+        alert = owner[row["fingerprint"]]
+        assert row["Từ ngày số liệu / Since (data date)"].isoformat() == alert["since"]
+        assert row["Số ngày / Age, days"] == alert["age_days"]
+        assert row["Từ ngày số liệu / Since (data date)"] < dt.date(2026, 1, 1) <= recorded
+    assert len({r["Từ ngày số liệu / Since (data date)"] for r in rows}) > 1
+
+
+async def test_resolved_this_month_means_this_month(demo: Demo) -> None:
+    """The alerts board opens on this month (in Vietnam's time zone) and lists what was resolved in it, by
+    the resolution's date: a committee's conclusion of 10 November 2025 in November, nothing of October."""
+    data = committed("alerts")
+    assert (data["time"]["from"], data["time"]["to"]) == ("now/M", "now/M")
+    service = AlertsService.from_settings(demo.settings, demo.pool, clock=lambda: dt.date(2025, 11, 10))
+    async with demo.pool.acquire() as conn:
+        key, unit = await conn.fetchrow(
+            "SELECT fingerprint, unit_code FROM alerts WHERE status = 'open' AND committee = $1 LIMIT 1",
+            VALUES["committee"],
+        )
+    await service.resolve(key, VALUES["committee"], "Đã kiểm tra, giải trình đạt yêu cầu")
+    november = ("2025-10-31T17:00:00Z", "2025-11-30T16:59:59Z")  # 1–30 November, Vietnam time
+    rows = await run_as_reader(demo.pool, panel_sql("alerts", "Đã xử lý"), time_range=november)
+    assert any(r["unit_code"] == unit and r["Người xử lý / By"] == VALUES["committee"] for r in rows)
+    first, last = dt.date(2025, 11, 1), dt.date(2025, 11, 30)
+    outside = [dict(r) for r in rows if not first <= r["Ngày xử lý / Resolved on"] <= last]
+    assert not outside, outside[:2]
+    async with demo.pool.acquire() as conn:
+        resolved = await conn.fetchval(
+            "SELECT count(*) FROM alerts WHERE status = 'resolved' AND (committee = $1 OR escalated_to = $1)",
+            VALUES["committee"],
+        )
+    assert len(rows) < resolved
+
+
+async def test_the_leaders_months_behind_are_the_projectors_total(demo: Demo) -> None:
+    """The scorecard's "months behind" is the projector's total for the plan year (leader_scorecards, which
+    the board pack reads): the sum of the leader's stints that year, whatever units and indicators."""
+    (row,) = await run_as_reader(demo.pool, panel_sql("leader", "Tổng số tháng chậm"))
+    async with demo.pool.acquire() as conn:
+        stints = await conn.fetch(
+            "SELECT months_behind FROM leader_accountability WHERE leader_id = $1 AND plan_year = 2025",
+            VALUES["leader"],
+        )
+    assert stints and row[0] == sum(s["months_behind"] for s in stints) > 0

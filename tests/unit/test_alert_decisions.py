@@ -4,11 +4,12 @@ records for the findings and the unit's open alerts."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from services.alerts.config import Routing
 from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.facts import UnitInfo, UnitYearFacts
-from services.alerts.rules import Finding
+from services.alerts.rules import Finding, IndicatorYear, Point
 from shared.events import AlertEscalated, AlertRaised, AlertRefreshed, AlertResolved, Indicator, Role
 from shared.responsibility import Tenure
 
@@ -83,7 +84,21 @@ def test_escalation_goes_one_level_up_once() -> None:
     assert alert_events(_facts(), [finding], already, ROUTING, TODAY) == []
 
 
-def test_an_open_alert_whose_finding_is_gone_is_resolved_by_the_system_as_of_today() -> None:
+def test_an_open_alert_whose_finding_is_gone_is_resolved_as_of_the_report_that_cleared_it() -> None:
+    """Resolved as of the data date, as it was raised: the latest report's, not the evaluation's clock (a
+    history replayed today resolves its alerts on their months, not all today)."""
+    finding = _behind(dt.date(2025, 9, 30))
+    year = IndicatorYear(
+        "da-lat", Indicator.DISBURSEMENT, 2025, Decimal(100),
+        (Point(dt.date(2025, 9, 30), Decimal(40), Decimal("0.4"), Decimal("0.6")),
+         Point(dt.date(2025, 10, 31), Decimal(70), Decimal("0.7"), Decimal("0.7"))),
+    )  # fmt: skip
+    facts = UnitYearFacts(unit=DA_LAT, plan_year=2025, indicators=[year], votes=[], tenures=HEADS, version=2)
+    [(event, _)] = alert_events(facts, [], {finding.fingerprint("da-lat"): _current(finding)}, ROUTING, TODAY)
+    assert isinstance(event, AlertResolved) and event.as_of == dt.date(2025, 10, 31)
+
+
+def test_an_open_alert_whose_finding_is_gone_is_resolved_by_the_system_as_of_today_without_reports() -> None:
     finding = _behind(dt.date(2025, 9, 30))
     [(event, key)] = alert_events(_facts(), [], {finding.fingerprint("da-lat"): _current(finding)}, ROUTING, TODAY)
     assert isinstance(event, AlertResolved) and key == finding.fingerprint("da-lat")

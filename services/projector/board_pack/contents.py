@@ -53,10 +53,7 @@ class Scorecard:
     stints: list[dict[str, Any]]  # every stint of the leader's in the plan year, any unit or indicator
     alerts: list[dict[str, Any]]
     votes: list[dict[str, Any]]
-
-    @property
-    def months_behind(self) -> int:
-        return sum(s["months_behind"] for s in self.stints)
+    months_behind: int  # over those stints, from the projector's leader_scorecards (the dashboards' too)
 
 
 @dataclass
@@ -172,11 +169,13 @@ async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings
 async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name: str) -> Scorecard:
     stints = await conn.fetch(
         "SELECT l.*, u.name AS unit_name FROM leader_accountability l LEFT JOIN units u USING (unit_code)"
-        " WHERE l.leader_id = $1 AND l.plan_year = $2 AND l.stint_start <= $3"
+        " WHERE l.leader_id = $1 AND l.plan_year = $2"
         " ORDER BY l.stint_start, l.unit_code, l.indicator, l.answerable_as",
         leader_id,
         pack.plan_year,
-        pack.as_of,
+    )
+    months_behind = await conn.fetchval(
+        "SELECT months_behind FROM leader_scorecards WHERE leader_id = $1 AND plan_year = $2", leader_id, pack.plan_year
     )
     votes = await conn.fetch(
         "SELECT v.*, u.name AS unit_name FROM confidence_votes v LEFT JOIN units u USING (unit_code)"
@@ -186,5 +185,5 @@ async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name:
     )
     return Scorecard(
         leader_id, name, [dict(s) for s in stints], await _alerts(conn, "responsible_leader_id", leader_id, pack),
-        [dict(v) for v in votes],
+        [dict(v) for v in votes], months_behind or 0,
     )  # fmt: skip

@@ -16,6 +16,7 @@ from services.projector.board_pack.contents import Pack
 from shared.clock import vietnam_now
 from shared.display import (
     COLOURS,
+    INDICATOR_LABELS,
     NOT_ASSESSED_REASONS,
     ROLE_LABELS,
     RULE_LABELS,
@@ -29,11 +30,6 @@ from shared.display import (
     vnd,
 )
 from shared.pace import Milestone
-
-INDICATOR_LABELS = {
-    "public_investment_disbursement": "Giải ngân vốn đầu tư công / public-investment disbursement",
-    "budget_revenue": "Thu ngân sách / budget revenue",
-}
 
 SHORT_STANDING_LABELS = {"at_or_above": "≥ bình quân / ≥ average", "below": "< bình quân / < average",
                          "not_assessed": "không đánh giá / not assessed"}  # fmt: skip
