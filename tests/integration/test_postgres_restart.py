@@ -1,6 +1,6 @@
 """PostgreSQL restarted under running services (a PostgreSQL of the test's own, stopped and started
-again): clients get 503 with Retry-After meanwhile, `/ready` says the database is down, no service
-exits, and once it is back the pipeline carries on."""
+again): clients (of the ingest API and of the boards' API) get 503 with Retry-After meanwhile, `/ready`
+says the database is down, no service exits, and once it is back the pipeline carries on."""
 
 from __future__ import annotations
 
@@ -72,7 +72,13 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
     async with running_stack(settings, ["ingest", "relay", "projector"]) as stack, httpx.AsyncClient() as client:
         async with connected(postgres.dsn) as conn:  # tokens are the operator's to make
             admin = {"Authorization": f"Bearer {await create_token(conn, 'admin', 'admin')}"}
+            board = {"Authorization": f"Bearer {await create_token(conn, 'board', 'board')}"}
         api, ops = stack.api_url, stack.ops_url
+
+        async def board_pack() -> httpx.Response:
+            query = {"as_of": "2025-06-30", "format": "html"}
+            return await client.get(f"{stack.boards_api_url}/v1/board-pack", params=query, headers=board)
+
         registered = await client.post(f"{api}/v1/units", json={"units": UNITS}, headers=admin)
         assert registered.status_code == 201, registered.text
         target = {"unit_code": "lam-dong", "indicator": "public_investment_disbursement", "plan_year": 2025,
@@ -99,6 +105,8 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
         down = await report("2000", "2025-06-30")
         assert down.status_code == 503, down.text
         assert down.headers["Retry-After"] == "5" and "retry" in down.json()["detail"]
+        pack_down = await board_pack()  # the boards' API, on the projector, answers the same way
+        assert pack_down.status_code == 503 and pack_down.headers["Retry-After"] == "5", pack_down.text
         ready = await client.get(f"{ops}/ready")
         assert ready.status_code == 503 and "database" in ready.text
 
@@ -117,4 +125,6 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
         await eventually(accepted, timeout_s=30, what="reports accepted again")
         await eventually(lambda: projected(2000), timeout_s=60, what="the report after the restart projected")
         await eventually(lambda: _actual(client, ops or ""), timeout_s=60, what="/ready again")
+        pack = await board_pack()
+        assert pack.status_code == 200 and "Lâm Đồng" in pack.text, pack.text[:500]
         stack.raise_if_failed()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -66,6 +67,13 @@ def _draw(points: Sequence[Point], milestones: Sequence[Milestone], plan_year: i
         figure.tight_layout()
         out = io.StringIO()
         figure.savefig(out, format="svg", metadata=dict.fromkeys(("Creator", "Date", "Format", "Type")))
-        return out.getvalue()
+        return _unreferenced_ids_dropped(out.getvalue())
     finally:
         pyplot.close(figure)
+
+
+def _unreferenced_ids_dropped(svg: str) -> str:
+    """Matplotlib numbers its elements' ids per figure (`text_21`, `line2d_39`), so two charts on one page
+    repeat them; only the ids something points at (clip paths, seeded per unit) are kept."""
+    referenced = set(re.findall(r"(?:url\(#|href=\"#)([^)\"]+)", svg))
+    return re.sub(r' id="([^"]+)"', lambda m: m[0] if m[1] in referenced else "", svg)

@@ -4,6 +4,7 @@ style is in the page, and any other URL is refused."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,11 @@ from shared.display import (
     vnd,
 )
 from shared.pace import Milestone
+
+# WeasyPrint reads an inline SVG's presentation attributes through its CSS parser and logs a warning for
+# each one it does not know as CSS (`fill`, `stroke`, …: thousands per pack), though it draws them: only
+# its errors are worth a reader's terminal.
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 SHORT_STANDING_LABELS = {"at_or_above": "≥ bình quân / ≥ average", "below": "< bình quân / < average",
                          "not_assessed": "không đánh giá / not assessed"}  # fmt: skip
