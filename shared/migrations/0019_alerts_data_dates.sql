@@ -5,12 +5,13 @@
 ALTER TABLE alerts ADD COLUMN raised_as_of date, ADD COLUMN resolved_as_of date;
 UPDATE alerts a SET raised_as_of = (e.payload->>'as_of')::date FROM events e WHERE e.position = a.raised_position;
 UPDATE alerts a SET raised_as_of = as_of WHERE raised_as_of IS NULL;
-UPDATE alerts a SET resolved_as_of = (
-    SELECT (e.payload->>'as_of')::date FROM events e
-    WHERE e.event_type = 'AlertResolved' AND e.payload->>'fingerprint' = a.fingerprint
-      AND e.position > a.raised_position
-    ORDER BY e.position DESC LIMIT 1
-) WHERE a.status = 'resolved';
+-- One pass over the log (no index serves a payload field): each fingerprint's latest resolution.
+UPDATE alerts a SET resolved_as_of = r.as_of
+FROM (SELECT DISTINCT ON (payload->>'fingerprint') payload->>'fingerprint' AS fingerprint,
+             (payload->>'as_of')::date AS as_of, position
+      FROM events WHERE event_type = 'AlertResolved'
+      ORDER BY payload->>'fingerprint', position DESC) r
+WHERE a.status = 'resolved' AND r.fingerprint = a.fingerprint AND r.position > a.raised_position;
 ALTER TABLE alerts ALTER COLUMN raised_as_of SET NOT NULL;
 
 -- How long each alert has held, in days, as the alerts service counts it: from the data date that first

@@ -27,6 +27,7 @@ from services.projector.time_travel import progress_as_known_on
 from shared.display import STATUS_LABELS
 from shared.standings import standings
 from tests.e2e.conftest import Demo
+from tests.grafana_sql import WHOLE_SAMPLE, expand
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 FOLDER = Path(__file__).parents[2] / "infra" / "grafana" / "dashboards"
@@ -41,7 +42,6 @@ VALUES = {
     "group": "national",
     "as_of": "2025-10-31",
 }
-WHOLE_SAMPLE = ("2024-01-01T00:00:00Z", "2026-12-31T23:59:59Z")
 # Columns holding codes (status, standing, severity, rule, role, band, indicator): never shown raw.
 CODE_COLUMNS = {"Trạng thái / Status", "So với bình quân / Standing", "Mức độ / Severity", "Quy tắc / Rule",
                 "Vai trò / Role", "Mức / Band", "Tình trạng / Status", "Chỉ tiêu / Indicator",
@@ -52,16 +52,6 @@ NUMERIC = (int, float, Decimal)
 def committed(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((FOLDER / f"pim-{name}.json").read_text(encoding="utf-8"))
     return data
-
-
-def expand(sql: str, values: dict[str, str] = VALUES, time_range: tuple[str, str] = WHOLE_SAMPLE) -> str:
-    """Grafana's PostgreSQL macros and the dashboard's variables, as Grafana substitutes them: the time
-    filter between the range's ends, a variable in `sqlstring` format quoted with its quotes doubled."""
-    since, until = time_range
-    sql = re.sub(r"\$__timeFilter\(([\w.]+)\)", rf"\1 BETWEEN '{since}' AND '{until}'", sql)
-    sql = re.sub(r"\$\{(\w+):sqlstring\}", lambda m: "'" + values[m[1]].replace("'", "''") + "'", sql)
-    assert "$" not in sql, f"unexpanded macro or variable in: {sql}"
-    return sql
 
 
 @pytest.mark.parametrize("name", list(DASHBOARDS))

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import pytest
 from services.projector.progress import ProgressRules
 from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
 from shared.standings import standings
+from tests.grafana_sql import expand
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 
@@ -52,13 +52,6 @@ def generated(seed: int) -> list[Any]:
     return events
 
 
-def fill(sql: str, variables: dict[str, str]) -> str:
-    """The variables as Grafana's `sqlstring` format writes them: quoted, quotes doubled."""
-    sql = re.sub(r"\$\{(\w+):sqlstring\}", lambda m: "'" + variables[m[1]].replace("'", "''") + "'", sql)
-    assert "$" not in sql, sql
-    return sql
-
-
 @pytest.mark.parametrize("as_of", ["2025-06-30", "2025-10-31"])
 async def test_every_overview_number_is_the_projectors(pool: asyncpg.Pool, as_of: str) -> None:
     day = dt.date.fromisoformat(as_of)
@@ -71,7 +64,7 @@ async def test_every_overview_number_is_the_projectors(pool: asyncpg.Pool, as_of
         variables = {"plan_year": "2025", "indicator": DISB, "group": "national", "as_of": as_of}
         async with conn.transaction():
             await conn.execute("SET LOCAL ROLE pim_reader")
-            shown = {title: await conn.fetch(fill(sql, variables)) for title, sql in panels.items()}
+            shown = {title: await conn.fetch(expand(sql, variables)) for title, sql in panels.items()}
     units = {u.name: u for lst in owner.lists for u in (*lst.at_or_above, *lst.below)}
     units |= {u.name: u for u in owner.not_assessed}
     (average,) = shown["Bình quân của nhóm"]
