@@ -1,11 +1,20 @@
-"""The PostgreSQL event store: append-only, idempotent per source, gap-safe for readers."""
+"""The PostgreSQL event store: append-only, idempotent per source, gap-safe for readers.
+
+Positions are the global order readers follow. A small append takes them under the append lock and holds
+it until it commits (milliseconds). A bulk append reserves its positions on a connection of its own (the
+lock held for that alone), then writes them, for as long as that takes, while other appends go on above
+it; readers read up to the store's horizon, just below the first reservation still being written, so a
+reader that has seen position N never later finds a new event below N. Every append first locks the
+streams it writes (one writer per stream), then takes the lock: whoever holds the lock waits for nothing.
+A reservation whose transaction rolled back leaves a hole in the positions, which readers pass.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -71,6 +80,11 @@ def content_hash(events: Sequence[DomainEvent]) -> bytes:
     return hashlib.sha256(canonical.encode()).digest()
 
 
+# A stream's lock row, made by its first writer (a second waits on the first's insert until it commits).
+_NEW_STREAMS = (
+    "WITH new AS (INSERT INTO store_stream_locks (stream_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING) "
+)
+
 _EVENT_COLUMNS = (
     "position",
     "event_id",
@@ -116,20 +130,57 @@ class EventStore:
         self._pool = pool
 
     @staticmethod
-    async def lock(conn: asyncpg.Connection) -> int:
-        """Take the append lock for the rest of the transaction; return the head position.
+    async def lock_streams(conn: asyncpg.Connection, streams: Iterable[str]) -> None:
+        """Lock `streams` for the rest of the transaction: one writer per stream, so its versions continue
+        without a race and what the writer checked about them holds until it commits. Before `lock`."""
+        await conn.execute(_NEW_STREAMS + locks.STORE_STREAMS, sorted(set(streams)))
 
-        Gap safety: one appender at a time. The lock row blocks other appenders until this transaction
-        ends but not readers, so positions become visible in the order they were assigned: a reader that has
-        seen position N never later finds a new event below N. (A sequence alone would let a transaction
-        holding N+1 commit before one holding N.) Positions are max + 1 under the lock, so rolled-back
-        appends leave no holes either. Appends are batched per submission, which keeps this cheap;
-        callers that validate against the store's state take the lock first, so the state they checked
-        is the state they append to.
+    @staticmethod
+    async def lock(conn: asyncpg.Connection) -> int:
+        """Take the append lock for the rest of the transaction; return the head (the last position taken).
+
+        Gap safety for small appends: one at a time, each until it commits, so their positions become
+        visible in the order they were assigned, and rolled-back ones leave no holes. (A sequence alone
+        would let a transaction holding N+1 commit before one holding N.) Callers that validate against the
+        store's state lock its streams (`lock_streams`), then this, so what they checked is what they
+        append to. Bulk appends `reserve` instead.
         """
         await conn.execute(locks.STORE_APPEND)
-        head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        head: int = await conn.fetchval("SELECT store_head()")
         return head
+
+    @staticmethod
+    async def reserve(own: asyncpg.Connection, writer_xid: int, count: int) -> tuple[int, int]:
+        """Reserve `count` positions for the transaction `writer_xid` (its `pg_current_xact_id()`), which
+        will write them, holding the append lock only for this. Committed on `own`, a connection beside the
+        writer's, so readers see the reservation (and stop below it) while the writer runs; the writer
+        deletes it as it commits (`release`). Returns the (first, last) positions reserved."""
+        async with own.transaction():
+            await own.execute(locks.STORE_APPEND)
+            # Reservations left by transactions that are over rolled back; the head stays above them.
+            await own.execute(
+                "DELETE FROM store_reservations WHERE pg_visible_in_snapshot(xid, pg_current_snapshot())"
+                " AND last_position < (SELECT max(position) FROM events)"
+            )
+            row = await own.fetchrow(
+                "INSERT INTO store_reservations (first_position, last_position, xid)"
+                " SELECT head + 1, head + $1, $2::xid8 FROM store_head() AS head"
+                " RETURNING first_position, last_position",
+                count,
+                writer_xid,
+            )
+        return row["first_position"], row["last_position"]
+
+    @staticmethod
+    async def writer_xid(conn: asyncpg.Connection) -> int:
+        """The id of `conn`'s transaction, for `reserve`."""
+        xid: int = await conn.fetchval("SELECT pg_current_xact_id()")
+        return xid
+
+    @staticmethod
+    async def release(conn: asyncpg.Connection, first: int) -> None:
+        """Drop the reservation starting at `first`, in the writer's transaction: it goes as the events come."""
+        await conn.execute("DELETE FROM store_reservations WHERE first_position = $1", first)
 
     @staticmethod
     async def earlier_submission(conn: asyncpg.Connection, submitter: Submitter, digest: bytes) -> AppendResult | None:
@@ -172,6 +223,7 @@ class EventStore:
         submitter: Submitter,
         expected_versions: Mapping[str, int] | None,
     ) -> AppendResult:
+        await self.lock_streams(conn, (e.stream_id() for e in events))
         head = await self.lock(conn)
         digest = content_hash(events) if submitter.idempotency_key is not None else b""
         earlier = await self.earlier_submission(conn, submitter, digest)
@@ -217,13 +269,14 @@ class EventStore:
 
     @staticmethod
     async def insert_from_query(
-        conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter
+        conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter, *, after: int | None = None
     ) -> tuple[int, int] | None:
-        """Insert the events a query yields (see `_APPEND_QUERY`) after the current head, inside the
-        caller's transaction, which must hold the lock (`lock`). For bulk imports: the rows never travel
-        through Python. Returns the (first, last) positions written, or None if the query yielded nothing.
-        A submission may call this several times, then `finish_submission` once."""
-        head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        """Insert the events a query yields (see `_APPEND_QUERY`) at the positions after `after`: a
+        reservation's first position - 1, or by default the head, when the caller holds the lock (`lock`).
+        Inside the caller's transaction, which has locked the streams. For bulk imports: the rows never
+        travel through Python. Returns the (first, last) positions written, or None if the query yielded
+        nothing. A submission may call this several times, then `finish_submission` once."""
+        head: int = after if after is not None else await conn.fetchval("SELECT store_head()")
         sql = append_statement(query, len(args))
         status = await conn.execute(
             sql, *args, head, submitter.submitted_by, submitter.channel, submitter.correlation_id
@@ -236,15 +289,20 @@ class EventStore:
     ) -> AppendResult:
         """Record the submission's positions (for idempotency) and wake the relay."""
         if submitter.idempotency_key is not None:
-            await conn.execute(
-                "INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)"
-                " VALUES ($1, $2, $3, $4, $5)",
-                submitter.source,
-                submitter.idempotency_key,
-                digest,
-                first,
-                last,
-            )
+            try:
+                await conn.execute(
+                    "INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)"
+                    " VALUES ($1, $2, $3, $4, $5)",
+                    submitter.source,
+                    submitter.idempotency_key,
+                    digest,
+                    first,
+                    last,
+                )
+            except asyncpg.UniqueViolationError:
+                # Another submission under the key committed meanwhile: the same content would have waited
+                # for it on the same streams and been answered as a duplicate, so this one differs.
+                raise IdempotencyConflict(str(submitter.source), submitter.idempotency_key) from None
         await conn.execute("SELECT pg_notify($1, $2)", EVENTS_APPENDED_CHANNEL, str(last))
         return AppendResult(first, last, duplicate=False)
 
@@ -258,10 +316,13 @@ class EventStore:
         return [r["event_id"] for r in rows]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[RecordedEvent]:
-        """Events with a position above `position`, in position order."""
+        """Events with a position above `position` and up to the horizon, in position order."""
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                "SELECT * FROM events WHERE position > $1 ORDER BY position LIMIT $2", position, limit
+                "SELECT * FROM events WHERE position > $1 AND position <= (SELECT store_horizon())"
+                " ORDER BY position LIMIT $2",
+                position,
+                limit,
             )
         return [recorded_event(row) for row in rows]
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 
 # One operator's set-up at a time (several processes may start at once); readers of the table still read.
 MIGRATIONS = "LOCK TABLE schema_migrations IN SHARE ROW EXCLUSIVE MODE"
-# One appender at a time (gap safety: shared/event_store.py), held until its transaction ends.
+# Positions are taken one appender at a time (gap safety: shared/event_store.py): held until a small
+# append's transaction ends, and only while a bulk append reserves its positions.
 STORE_APPEND = "SELECT 1 FROM public.store_locks WHERE name = 'append' FOR UPDATE"
+# One writer per stream until its transaction ends ($1: the stream ids, sorted, so two writers take them in
+# the same order). Taken before the append lock, never while holding it (shared/event_store.py, which
+# makes a stream's row as its first writer locks it).
+STORE_STREAMS = (
+    "SELECT 1 FROM public.store_stream_locks WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE"
+)
 
 # Live projector batches hold it shared; a rebuild's swap holds it exclusively.
 PROJECTOR_BATCHES_SHARED = "SELECT 1 FROM public.projector_locks WHERE name = 'batches' FOR SHARE"

@@ -1,21 +1,24 @@
 """Takes figure rows from any channel (JSON, CSV/XLSX, the raw topic) into the event store.
 
-Without the append lock, every row is parsed and copied, chunk by chunk, into a temporary table (while the
+Holding no lock, every row is parsed and copied, chunk by chunk, into a temporary table (while the
 database copies one chunk, a worker thread parses the next: memory stays flat, parsing and copying
 overlap on two cores), then checked against the stored state with set-based SQL (unknown or merged
 units, scope, falling cumulatives): every problem of the file is found before anything is appended, and
-other submissions go on meanwhile. Then, under the lock, the checks run again only if what they read
-changed in between (a report for one of the same units, a unit registered or merged, a category
-declared), and the rows are appended by one INSERT … SELECT: they never come back through Python. All or
-nothing by default; `store_valid` keeps the rows that passed.
+other submissions go on meanwhile. Then the units' streams are locked (one writer per unit), the checks
+run again only if what they read changed in between (a report for one of the same units, a unit merged, a
+category declared), and the rows are appended by one INSERT … SELECT: they never come back through
+Python. A file reserves its positions and writes them without the store's append lock, so other units'
+reports are not held up however long it takes. All or nothing by default; `store_valid` keeps the rows
+that passed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import difflib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import asyncpg
@@ -26,7 +29,7 @@ from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.display import vnd
 from shared.event_store import AppendResult, EventStore, Submitter
-from shared.events import CategoryDeclared, FigureFields, Indicator, UnitRegistered, UnitsMerged, figure_event_types
+from shared.events import FigureFields, Indicator, figure_event_types
 
 # Departments report their units' figures (an admin may correct anyone's); committees inspect them: a
 # committee token that could write the figures it judges would be judge and party.
@@ -39,6 +42,7 @@ CHUNK = 50_000  # rows parsed and copied into staging at a time
 WORK_MEM = "64MB"  # the per-chunk sorts fit in memory
 SMALL_CHUNK = 1_000
 STAGING_BLOAT_BYTES = 8 * 1024 * 1024
+WRITER_IDLE_LIMIT = "60s"
 
 # Per connection, kept across transactions and emptied by each submission before use. Not ON COMMIT
 # DELETE ROWS: that truncates at every commit, and a truncation makes PostgreSQL re-plan every cached
@@ -61,17 +65,25 @@ WHERE u.unit_code IS NULL OR s.as_of >= u.merged_on
 ORDER BY s.row_no
 """
 
-# What the state checks read, besides the rows themselves: the units (registered, merged, their hierarchy for
-# the scope), the declared categories, and the stored figures of the same units. An append of any of these
-# between the checks and the lock makes the checks run again under it.
-STATE_EVENT_TYPES = sorted(cls.model_fields["type"].default for cls in (UnitRegistered, UnitsMerged, CategoryDeclared))
-# Bounded on both sides, so even a cached generic plan walks the primary key over the few positions
-# appended in between (open-ended, it was planned as a scan of the whole log: 285 ms a report, under the lock).
-_STATE_CHANGED_SINCE = """
-SELECT EXISTS (
-    SELECT 1 FROM events
-    WHERE position > $1 AND position <= $2 AND (event_type = ANY($3::text[]) OR stream_id = ANY($4::text[]))
-)
+# The registered units among the staged rows: the streams the submission writes.
+_KNOWN_STAGED_UNITS = """
+SELECT coalesce(array_agg(DISTINCT s.unit_code ORDER BY s.unit_code), '{}')
+FROM staged_figures s JOIN ingest_units USING (unit_code)
+"""
+
+# What the state checks read of each unit, besides the rows themselves: its registration (merger, parent,
+# so scope) and its stream's version (its figures); and the declared categories' stream. Read before the
+# checks and again with the streams locked: if it differs, something was appended in between and the
+# checks run again. A stream's version is one index probe, however much is stored.
+_STATE_OF_UNITS = """
+SELECT c.code, u.unit_code IS NOT NULL AS registered, u.parent_code, u.merged_into, u.merged_on,
+       (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = c.code) AS version
+FROM unnest($1::text[] || 'categories'::text) AS c(code) LEFT JOIN ingest_units u ON u.unit_code = c.code
+ORDER BY c.code
+"""
+
+_PASSED_COUNT = """
+SELECT count(*) FROM staged_figures s WHERE NOT EXISTS (SELECT 1 FROM rejected_rows r WHERE r.row_no = s.row_no)
 """
 
 _OUT_OF_SCOPE = """
@@ -183,6 +195,7 @@ class FigureIntake:
         self._pool = pool
         self._store = EventStore(pool)
         self._clock = clock
+        self._pairing = asyncio.Lock()
 
     async def submit(
         self,
@@ -204,48 +217,88 @@ class FigureIntake:
             )
         errors = errors if errors is not None else ErrorLog()
         from_file = not isinstance(rows, list)
-        async with self._pool.acquire() as conn:
+        async with self._connections(bulk=from_file) as (conn, reserver):
             if from_file:  # a re-sent file is answered before it is read
                 earlier = await self._store.earlier_submission(conn, submitter, digest)
                 if earlier is not None:
                     return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
             await conn.execute(_STAGE)
-            # Parse, stage and check everything without the append lock: other submissions go on meanwhile.
+            # Parse, stage and check everything holding no lock: other submissions go on meanwhile.
             async with conn.transaction():
                 if from_file:
                     await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                checked_at = await self._store.head(conn)
                 categories = await registry_categories(conn)
                 source = iter(rows) if from_file else _InMemory(rows)  # type: ignore[arg-type]
                 chunks = _Chunks(source, errors, self._clock(), categories)
                 await self._stage(conn, chunks)
                 if chunks.total == 0:
                     raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
+                units = await conn.fetchval(_KNOWN_STAGED_UNITS)
+                checked = await _state_of(conn, units)  # before the checks read it: a later change shows
                 scope = await units_in_scope(conn, principal)
                 out_of_scope = await self._check_state(conn, principal, scope, errors)
-                units = await conn.fetchval("SELECT array_agg(DISTINCT unit_code) FROM staged_figures")
             self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
-            # Under the lock only what must be: the checks again if what they read has changed since
-            # (rarely: a report for the same units, or the registry), then the append.
+            # Then the units' streams locked to the end: the checks again only if what they read has changed
+            # since (rarely: a report for the same units, the registry), and the append.
             async with conn.transaction():
-                head = await EventStore.lock(conn)
+                await EventStore.lock_streams(conn, units)
                 earlier = await self._store.earlier_submission(conn, submitter, digest)
                 if earlier is not None:
                     return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
-                if head > checked_at and await conn.fetchval(
-                    _STATE_CHANGED_SINCE, checked_at, head, STATE_EVENT_TYPES, units
-                ):
+                if await _state_of(conn, units) != checked:
                     out_of_scope += await self._check_state(conn, principal, scope, errors, recheck=True)
                     self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
+                written = await self._append(conn, reserver, submitter)
                 result = None
-                written = await EventStore.insert_from_query(
-                    conn, _EVENTS_FROM_STAGED, [FigureFields.schema_version, *figure_event_types()], submitter
-                )
                 if written is not None:
                     await conn.execute(_REMEMBER_FIGURES)
                     result = await self._store.finish_submission(conn, submitter, digest, *written)
         stored = result.count if result is not None else 0
         return IntakeResult(chunks.total, stored, chunks.total - stored, errors.kept, result)
+
+    async def _append(
+        self, conn: asyncpg.Connection, reserver: asyncpg.Connection | None, submitter: Submitter
+    ) -> tuple[int, int] | None:
+        """Append the staged rows that passed. A small submission holds the append lock until it commits;
+        a bulk one reserves its positions on `reserver` and writes them without the lock, so the reports
+        others send meanwhile are stored above it at their usual pace (readers see them once it commits)."""
+        args = [FigureFields.schema_version, *figure_event_types()]
+        if reserver is None:
+            await EventStore.lock(conn)
+            return await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter)
+        count = await conn.fetchval(_PASSED_COUNT)
+        if count == 0:
+            return None
+        # A writer that stops answering (a client frozen mid-transaction) must not hold readers back for ever.
+        await conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{WRITER_IDLE_LIMIT}'")
+        first, last = await EventStore.reserve(reserver, await EventStore.writer_xid(conn), count)
+        written = await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter, after=first - 1)
+        if written != (first, last):
+            raise RuntimeError(f"reserved positions {first}–{last} for {count} events but wrote {written}")
+        await EventStore.release(conn, first)
+        return written
+
+    @contextlib.asynccontextmanager
+    async def _connections(self, *, bulk: bool) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection | None]]:
+        """The connection a submission works on and, for a bulk one, a second for its reservation. Both are
+        taken before anything is locked, one pair at a time: two submissions each holding one connection of
+        a pair would otherwise wait for ever for the last free one."""
+        if not bulk:
+            async with self._pool.acquire() as conn:
+                yield conn, None
+            return
+        async with self._pairing:
+            conn = await self._pool.acquire()
+            try:
+                reserver = await self._pool.acquire()
+            except BaseException:
+                await self._pool.release(conn)
+                raise
+        try:
+            yield conn, reserver
+        finally:
+            await self._pool.release(reserver)
+            await self._pool.release(conn)
 
     @staticmethod
     def _reject_unless_stored_valid(errors: ErrorLog, store_valid: bool, out_of_scope: int) -> None:
@@ -309,6 +362,10 @@ class FigureIntake:
                 "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(e.row,) for e in found]
             )
         return sum(1 for e in scope_errors if e.row not in already)
+
+
+async def _state_of(conn: asyncpg.Connection, units: list[str]) -> list[tuple[object, ...]]:
+    return [tuple(r) for r in await conn.fetch(_STATE_OF_UNITS, units)]
 
 
 async def _unit_suggestions(conn: asyncpg.Connection, unknown: set[str], scope: set[str] | None) -> dict[str, str]:

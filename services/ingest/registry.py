@@ -1,7 +1,8 @@
 """Registry and target submissions (admin): units, mergers, tenures, targets, confidence votes.
 
 Each submission is checked in order against the ingest state and the earlier items of the same
-submission, under the append lock, then appended and remembered in one transaction.
+submission, with the units it touches and the append lock held, then appended and remembered in one
+transaction.
 """
 
 from __future__ import annotations
@@ -52,6 +53,18 @@ class TenureState:
         return (self.end_date is None or start <= self.end_date) and (end is None or self.start_date <= end)
 
 
+def _codes_read(events: Sequence[DomainEvent]) -> set[str]:
+    """The streams a registry submission writes and the units it reads: predecessors, parents."""
+    codes = set()
+    for event in events:
+        codes.add(event.stream_id())
+        if isinstance(event, UnitsMerged):
+            codes.update(event.predecessor_codes)
+        if isinstance(event, UnitRegistered) and event.parent_code:
+            codes.add(event.parent_code)
+    return codes
+
+
 def overlapping_head(tenures: Sequence[TenureState], unit_code: str, start: dt.date, end: dt.date | None,
                      ignore: TenureState | None = None) -> TenureState | None:  # fmt: skip
     """Another head or acting head of the unit in post during [start, end], if any: a unit has one head."""
@@ -69,12 +82,16 @@ class Registry:
 
     async def submit(self, events: Sequence[DomainEvent], submitter: Submitter) -> AppendResult:
         digest = content_hash(events)
+        codes = _codes_read(events)
         async with self._pool.acquire() as conn, conn.transaction():
+            # Every unit it reads or changes, so a figure file for a unit being merged waits for the merger
+            # (and then checks again), or the merger for the file.
+            await EventStore.lock_streams(conn, codes)
             await EventStore.lock(conn)
             earlier = await EventStore.earlier_submission(conn, submitter, digest)
             if earlier is not None:
                 return earlier
-            units, tenures = await self._load_state(conn, events)
+            units, tenures = await self._load_state(conn, codes, events)
             errors = apply_registry_events(events, units, tenures)
             if errors:
                 raise SubmissionRejected(errors)
@@ -83,15 +100,8 @@ class Registry:
             return result
 
     async def _load_state(
-        self, conn: asyncpg.Connection, events: Sequence[DomainEvent]
+        self, conn: asyncpg.Connection, codes: set[str], events: Sequence[DomainEvent]
     ) -> tuple[dict[str, UnitState], dict[str, TenureState]]:
-        codes = set()
-        for event in events:
-            codes.add(event.stream_id())
-            if isinstance(event, UnitsMerged):
-                codes.update(event.predecessor_codes)
-            if isinstance(event, UnitRegistered) and event.parent_code:
-                codes.add(event.parent_code)
         units = {
             r["unit_code"]: UnitState(r["parent_code"], r["merged_into"], r["merged_on"])
             for r in await conn.fetch("SELECT * FROM ingest_units WHERE unit_code = ANY($1::text[])", sorted(codes))

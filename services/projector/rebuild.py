@@ -40,7 +40,7 @@ async def _replay(
 ) -> int:
     """Write the facts of every stored event; return the last position read. Figures (most of the
     ledger) by one statement; the rest event by event."""
-    head: int = await conn.fetchval("SELECT coalesce(max(position), 0) FROM public.events")
+    head: int = await conn.fetchval("SELECT public.store_horizon()")  # every event up to it is final
     async with conn.transaction():
         touched.update(await copy_figures_from_store(conn, head))
         for table in BULK_LOADED:

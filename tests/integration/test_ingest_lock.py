@@ -1,6 +1,8 @@
-"""A big import holds the append lock only to write: it parses, stages and checks every row first, with
-other submissions going on meanwhile; under the lock the checks run again only when what they read has
-changed since, so two submissions racing on the same unit can never both pass a check the other breaks."""
+"""A big import holds no lock while it parses, stages and checks every row, and not the store's append lock
+while it writes them either: other units' reports are stored meanwhile, and readers see them only after
+it (positions stay in the order readers follow). With the units' streams locked the checks run again only
+when what they read has changed since, so two submissions racing on the same unit can never both pass a
+check the other breaks."""
 
 from __future__ import annotations
 
@@ -14,12 +16,12 @@ import asyncpg
 import pytest
 
 from services.ingest.errors import SubmissionRejected
-from services.ingest.figure_intake import FigureIntake
+from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import FigureRow
 from shared import locks
 from shared.auth import Principal
 from shared.db import create_pool
-from shared.event_store import Submitter
+from shared.event_store import EventStore, Submitter
 from shared.events import Indicator
 from shared.settings import Settings
 from tests.integration.ingest_fixtures import TODAY, Ingest
@@ -89,6 +91,104 @@ async def test_two_reports_racing_on_one_unit_cannot_both_pass_the_check_the_oth
     stored = [o for o in outcomes if not isinstance(o, BaseException)]
     assert len(refused) == 1 and len(stored) == 1, outcomes
     assert refused[0].errors[0].field == "amount" and "cumulative" in refused[0].errors[0].reason
+
+
+def file_rows(unit: str, count: int) -> Iterator[FigureRow | None]:
+    """A file's rows (a generator, as a parsed file arrives): one cumulative a day from 1 January."""
+    for n in range(count):
+        yield figure(n + 2, unit, dt.date(2025, 1, 1) + dt.timedelta(days=n), 1_000 * (n + 1))
+
+
+async def _held_after_writing_its_events(
+    ingest: Ingest, blocker: asyncpg.Connection
+) -> tuple[asyncio.Task[IntakeResult], int]:
+    """A 300-row file for Lâm Đồng, stopped after it has reserved and written its events, before it commits:
+    `blocker` holds the row of a stored figure the file updates next (ingest's own record of figures).
+    Returns the file's task and the store's head before it."""
+    intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
+    await intake.submit([figure(1, "lam-dong", dt.date(2025, 1, 1), 500)], ADMIN, Submitter("admin", "api"), b"")
+    before = await EventStore(ingest.pool).head()
+    await blocker.execute("SELECT 1 FROM ingest_figures WHERE unit_code = 'lam-dong' FOR UPDATE")
+    big = asyncio.create_task(intake.submit(file_rows("lam-dong", 300), ADMIN, Submitter("admin", "upload"), b"big"))
+
+    async def written() -> bool:
+        async with ingest.pool.acquire() as conn:
+            return bool(await conn.fetchval(
+                "SELECT EXISTS (SELECT FROM store_reservations) AND EXISTS (SELECT FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO ingest_figures AS f%')"
+            ))  # fmt: skip
+
+    await eventually(written, timeout_s=30, what="the file's events written, its commit held")
+    return big, before
+
+
+async def test_other_units_reports_are_stored_while_a_big_file_is_written_and_read_after_it(ingest: Ingest) -> None:
+    store = EventStore(ingest.pool)
+    async with ingest.pool.acquire() as blocker, blocker.transaction():
+        big, before = await _held_after_writing_its_events(ingest, blocker)
+        # Before, the file held the append lock until it committed: this waited for it.
+        single = FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
+            [figure(1, "hue", dt.date(2025, 5, 31), 7)], ADMIN, Submitter("admin", "api"), b"one"
+        )
+        stored = await asyncio.wait_for(single, timeout=30)
+        assert stored.stored == 1 and not big.done()
+        # Readers stop below the file's reservation: the report, stored above it, is not read before the file.
+        assert await store.read_after(before) == []
+    result = await big
+    assert result.stored == 300 and result.append is not None and stored.append is not None
+    assert result.append.last_position < stored.append.first_position
+    read = await store.read_after(before)
+    assert [e.position for e in read] == sorted(e.position for e in read)
+    assert [e.stream_id for e in read] == ["lam-dong"] * 300 + ["hue"]
+
+
+async def test_a_big_file_killed_while_writing_leaves_a_hole_readers_pass(ingest: Ingest) -> None:
+    store = EventStore(ingest.pool)
+    async with ingest.pool.acquire() as blocker, blocker.transaction():
+        big, before = await _held_after_writing_its_events(ingest, blocker)
+        stored = await FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
+            [figure(1, "hue", dt.date(2025, 5, 31), 7)], ADMIN, Submitter("admin", "api"), b"one"
+        )
+        async with ingest.pool.acquire() as conn:  # as if its process were killed: PostgreSQL rolls it back
+            await conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO ingest_figures AS f%'"
+            )
+    with pytest.raises((asyncpg.PostgresError, asyncpg.InterfaceError, ConnectionError)):
+        await big
+    assert stored.append is not None
+
+    async def passed() -> bool:
+        return bool(await store.read_after(before))
+
+    await eventually(passed, timeout_s=30, what="the report read past the hole")
+    read = await store.read_after(before)
+    assert [(e.stream_id, e.position) for e in read] == [("hue", stored.append.first_position)]
+    after = await FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
+        [figure(1, "hue", dt.date(2025, 6, 30), 8)], ADMIN, Submitter("admin", "api"), b"two"
+    )
+    assert after.append is not None and after.append.first_position == stored.append.last_position + 1
+
+
+async def test_a_report_for_the_unit_a_big_file_is_being_read_for_makes_it_check_again(ingest: Ingest) -> None:
+    intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
+    reached, gate = threading.Event(), threading.Event()
+    big = asyncio.create_task(
+        intake.submit(gated_rows("lam-dong", 300, reached, gate), ADMIN, Submitter("admin", "upload"), b"big")
+    )
+
+    async def half_read() -> bool:
+        return reached.is_set()
+
+    try:
+        await eventually(half_read, timeout_s=30, what="the file half-read")
+        # Stored while the file is read, for a later date than the file's: the file's cumulatives exceed it.
+        await intake.submit([figure(1, "lam-dong", dt.date(2025, 11, 14), 5)], ADMIN, Submitter("admin", "api"), b"")
+    finally:
+        gate.set()
+    with pytest.raises(SubmissionRejected) as refused:
+        await big
+    assert refused.value.errors[0].field == "amount" and "cumulative" in refused.value.errors[0].reason
 
 
 async def _waiting(pool: asyncpg.Pool, count: int) -> bool:
