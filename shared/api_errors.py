@@ -43,14 +43,16 @@ def row_error_from_pydantic(error: dict[str, Any]) -> RowError:
 
 
 def rejection(errors: Sequence[RowError], total: int, status_code: int, detail: str | None = None) -> JSONResponse:
-    return JSONResponse(
-        status_code=status_code,
-        content={
-            "detail": detail or f"{total} error(s); nothing was stored",
-            "error_count": total,
-            "errors": [e.as_dict() for e in errors],
-        },
-    )
+    return JSONResponse(status_code=status_code, content=rejection_body(errors, total, detail))
+
+
+def rejection_body(errors: Sequence[RowError], total: int, detail: str | None = None) -> dict[str, Any]:
+    """The one error shape (`ErrorBody`)."""
+    return {
+        "detail": detail or f"{total} error(s); nothing was stored",
+        "error_count": total,
+        "errors": [e.as_dict() for e in errors],
+    }
 
 
 def answer_invalid_requests(app: FastAPI) -> None:

@@ -34,6 +34,12 @@ DATABASE_ERRORS: tuple[type[Exception], ...] = (
 # OSError covers refused and reset connections and timeouts (TimeoutError is an OSError).
 DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (OSError, KafkaError, httpx.HTTPError, *DATABASE_ERRORS)
 RETRY_AFTER_S = 5
+UNAVAILABLE_BODY = {  # in the APIs' one error shape
+    "detail": "Cơ sở dữ liệu tạm thời không sẵn sàng, vui lòng thử lại sau "
+    f"{RETRY_AFTER_S} giây. / The database is unavailable for the moment: retry in {RETRY_AFTER_S} s.",
+    "error_count": 0,
+    "errors": [],
+}
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 1.0, 30.0
 HEALTHY_RUN_S = 60.0  # a run that lasted this long starts the backoff again from the first step
 RECOVERED_AFTER_S = 5.0  # a run that lasted this long is no longer reported as waiting
@@ -76,16 +82,7 @@ def answer_unavailable(app: FastAPI) -> None:
     async def unavailable(request: Request, error: Exception) -> JSONResponse:
         log.warning("%s %s: a dependency is unavailable (%s: %s)", request.method, request.url.path,
                     type(error).__name__, error)  # fmt: skip
-        return JSONResponse(
-            status_code=503,
-            headers={"Retry-After": str(RETRY_AFTER_S)},
-            content={
-                "detail": "Cơ sở dữ liệu tạm thời không sẵn sàng, vui lòng thử lại sau "
-                f"{RETRY_AFTER_S} giây. / The database is unavailable for the moment: retry in {RETRY_AFTER_S} s.",
-                "error_count": 0,
-                "errors": [],
-            },
-        )
+        return JSONResponse(status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)}, content=UNAVAILABLE_BODY)
 
     for error_class in DEPENDENCY_ERRORS:
         app.add_exception_handler(error_class, unavailable)

@@ -8,8 +8,10 @@ field, the value and the reason.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,7 +19,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
@@ -27,7 +29,8 @@ from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
-from services.ingest.files import MAX_FILE_BYTES
+from services.ingest.files import MAX_FILE_BYTES, count_rows
+from services.ingest.import_progress import NDJSON, RowsRead, progress_lines, wants_progress
 from services.ingest.registry import Registry, registry_categories, units_with_names
 from services.ingest.submissions import (
     CategoriesSubmission,
@@ -90,6 +93,16 @@ async def admin_principal(who: Annotated[Principal, Depends(request_principal)])
 
 # The error statuses each kind of route answers with, documented in its OpenAPI in the one error shape.
 WRITE_ERRORS = error_responses(401, 403, 409, 413, 415, 422, 503)
+# Asked for with `Accept: application/x-ndjson` (services/ingest/import_progress.py).
+PROGRESS_STREAM: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": 'With `Accept: application/x-ndjson`: a line `{"progress": {"rows_read": n,'
+        ' "rows_total": n|null}}` every half second while the file is read, then `{"status": code,'
+        ' "body": …}`, the status and body the request would otherwise get (the report, or the error shape).'
+        " Without it: the file had been imported before, its report.",
+        "content": {NDJSON: {"schema": {"type": "string"}}},
+    }
+}
 READ_ERRORS = error_responses(401, 503)
 QUERY_ERRORS = error_responses(401, 422, 503)
 HEALTH_ERRORS = error_responses(503)
@@ -213,15 +226,16 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         "/v1/imports/figures",
         tags=["figures"],
         response_model=ImportReport,
+        status_code=status.HTTP_201_CREATED,
         openapi_extra=UPLOAD_BODY,
-        responses=WRITE_ERRORS,
+        responses={**WRITE_ERRORS, **PROGRESS_STREAM},
     )
     async def import_figures(
         request: Request,
         who: Anyone,
         key: IdempotencyKey = None,
         store_valid: Annotated[bool, Query(description="store the valid rows even if some fail")] = False,
-    ) -> JSONResponse:
+    ) -> Response:
         """Upload a CSV (UTF-8) or XLSX file: as the request body (`curl --data-binary @file.xlsx`) or as the
         form field `file` (`curl -F file=@file.xlsx`)."""
         declared = int(request.headers.get("content-length") or 0)
@@ -230,25 +244,37 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
                 [RowError(None, "file", None, f"the file is {declared:,} bytes; the limit is {MAX_FILE_BYTES:,}")],
                 status=413,
             )
-        with tempfile.TemporaryDirectory(prefix="pim-upload-") as folder:
-            path = Path(folder) / "upload"
-            size = 0
-            with path.open("wb") as out:
-                async for block in _file_blocks(request):
-                    size += len(block)
-                    if size > MAX_FILE_BYTES:  # a client that lied about (or left out) the length
-                        raise SubmissionRejected(
-                            [RowError(None, "file", None, f"the file exceeds the limit of {MAX_FILE_BYTES:,} bytes")],
-                            status=413,
-                        )
-                    out.write(block)
-            errors = ErrorLog()
-            result = await import_figure_file(
-                intake, path, who, channel="http-upload", idempotency_key=key, store_valid=store_valid, errors=errors
-            )
-        report = _import_report(result)
-        code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
-        return JSONResponse(status_code=code, content=json.loads(report.model_dump_json()))
+        folder = Path(tempfile.mkdtemp(prefix="pim-upload-"))
+        try:
+            path = await _receive(request, folder / "upload")
+            read = RowsRead()
+            work = asyncio.ensure_future(import_figure_file(
+                intake, path, who, channel="http-upload", idempotency_key=key, store_valid=store_valid,
+                errors=ErrorLog(), on_rows=read,
+            ))  # fmt: skip
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        work.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
+        if wants_progress(request.headers.get("accept", "")):
+            total = await asyncio.to_thread(count_rows, path)
+            return StreamingResponse(progress_lines(work, read, total, _answer), media_type=NDJSON)
+        code, body = _answer(await work)
+        return JSONResponse(status_code=code, content=body)
+
+    async def _receive(request: Request, path: Path) -> Path:
+        """Write the uploaded file to `path`, refusing it once it passes the size limit."""
+        size = 0
+        with path.open("wb") as out:
+            async for block in _file_blocks(request):
+                size += len(block)
+                if size > MAX_FILE_BYTES:  # a client that lied about (or left out) the length
+                    raise SubmissionRejected(
+                        [RowError(None, "file", None, f"the file exceeds the limit of {MAX_FILE_BYTES:,} bytes")],
+                        status=413,
+                    )
+                out.write(block)
+        return path
 
     async def _file_blocks(request: Request) -> AsyncIterator[bytes]:
         """The uploaded file's bytes: the body itself, or the one file of a multipart form."""
@@ -319,6 +345,12 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return {"status": "ok"}
 
     return app
+
+
+def _answer(result: IntakeResult) -> tuple[int, dict[str, Any]]:
+    """An import's status and body: 201 with its report, 200 when the file had been imported before."""
+    code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
+    return code, json.loads(_import_report(result).model_dump_json())
 
 
 def _import_report(result: IntakeResult) -> ImportReport:

@@ -23,11 +23,12 @@ def file_digest(path: Path) -> bytes:
 
 
 def figure_rows(
-    path: Path, errors: ErrorLog, on_bytes: Callable[[int], None] | None = None
+    path: Path, errors: ErrorLog, on_rows: Callable[[int], None] | None = None
 ) -> Iterator[FigureRow | None]:
-    """The file's rows parsed; None for a row whose problems went to `errors`."""
+    """The file's rows parsed; None for a row whose problems went to `errors`. `on_rows` hears how many
+    have been read (from the parsing thread)."""
     parse = FigureCellParser([c.key for c in FIGURE_COLUMNS])
-    for row_no, cells, problems in read_rows(path, FIGURE_COLUMNS, on_bytes):
+    for row_no, cells, problems in read_rows(path, FIGURE_COLUMNS, on_rows):
         for problem in problems:
             errors.add(problem)
         figure = parse(cells, row_no, errors)
@@ -43,7 +44,7 @@ async def import_figure_file(
     idempotency_key: str | None = None,
     store_valid: bool = False,
     errors: ErrorLog | None = None,
-    on_bytes: Callable[[int], None] | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> IntakeResult:
     """Import a figure file. Without an explicit key, the file's own hash is the key: importing the same
     file twice stores it once."""
@@ -55,5 +56,5 @@ async def import_figure_file(
         source=principal.name,
         idempotency_key=idempotency_key or f"file:{digest.hex()}",
     )
-    rows = figure_rows(path, errors, on_bytes)
+    rows = figure_rows(path, errors, on_rows)
     return await intake.submit(rows, principal, submitter, digest, errors=errors, store_valid=store_valid)

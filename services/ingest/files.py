@@ -22,6 +22,7 @@ MAX_FILE_BYTES = 100 * 1024 * 1024  # 100 MB, the largest file accepted
 MAX_XLSX_UNCOMPRESSED = 400 * 1024 * 1024  # what an accepted spreadsheet may unpack to
 MAX_XLSX_RATIO = 200  # compression ratio beyond which an entry is treated as a zip bomb
 XLSX_MAGIC = b"PK\x03\x04"
+HEARD_EVERY = 1000  # rows between two reports of how far reading has got
 
 
 @dataclass(frozen=True)
@@ -197,10 +198,10 @@ def _xlsx_cells(path: Path) -> Iterator[list[object]]:
 
 
 def read_rows(
-    path: Path, columns: tuple[Column, ...] = FIGURE_COLUMNS, on_bytes: Callable[[int], None] | None = None
+    path: Path, columns: tuple[Column, ...] = FIGURE_COLUMNS, on_rows: Callable[[int], None] | None = None
 ) -> Iterator[tuple[int, list[object], list[RowError]]]:
     """Rows of a CSV or XLSX file as (row number, cells in `columns` order, problems), streamed.
-    `on_bytes` hears how far into the file reading has got (for a progress bar)."""
+    `on_rows` hears how many rows have been read, every thousand and at the end (for a progress bar)."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise file_rejected(f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", status=413)
@@ -209,10 +210,40 @@ def read_rows(
     with path.open("rb") as stream:
         is_xlsx = stream.read(4) == XLSX_MAGIC
         stream.seek(0)
-        if is_xlsx:
-            yield from _rows_from_cells(_xlsx_cells(path), columns)
-            return
-        for row in _rows_from_cells(_csv_cells(stream), columns):
-            if on_bytes is not None and row[0] % 1000 == 0:
-                on_bytes(stream.tell())
+        read = 0
+        for read, row in enumerate(_rows_from_cells(_xlsx_cells(path) if is_xlsx else _csv_cells(stream), columns), 1):
+            if on_rows is not None and read % HEARD_EVERY == 0:
+                on_rows(read)
             yield row
+        if on_rows is not None:
+            on_rows(read)
+
+
+def count_rows(path: Path) -> int | None:
+    """About how many rows below the header the file holds, for a progress bar's total: a CSV's lines less
+    one, an XLSX's first sheet as its size is recorded in the file (None where it records none)."""
+    with path.open("rb") as stream:
+        if stream.read(4) == XLSX_MAGIC:
+            return _xlsx_rows(path)
+        stream.seek(0)
+        lines = sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b""))
+    return max(lines - 1, 0)
+
+
+def _xlsx_rows(path: Path) -> int | None:
+    import openpyxl
+
+    try:
+        check_xlsx_is_safe(path)
+    except SubmissionRejected:
+        return None  # the import itself will say what is wrong
+    with path.open("rb") as stream:
+        try:
+            workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        except Exception:  # a damaged file: the import will say so
+            return None
+        try:
+            rows = workbook.worksheets[0].max_row
+        finally:
+            workbook.close()
+    return None if rows is None else max(rows - 1, 0)
