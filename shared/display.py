@@ -65,6 +65,11 @@ def _grouped(amount: Decimal, places: int) -> str:
     return text.replace(",", " ").replace(".", ",").replace(" ", ".")
 
 
+def count(n: int) -> str:
+    """A count as Vietnamese write it: `400.000`."""
+    return _grouped(Decimal(n), 0)
+
+
 def vnd(amount: Decimal | None) -> str:
     """`23.478.000.000.000 đ`; decimals (đồng has none in practice) are kept when there are any."""
     if amount is None:

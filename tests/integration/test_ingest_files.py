@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import os
 import subprocess
 import sys
@@ -260,6 +261,23 @@ async def test_pim_import_talks_to_the_api_with_a_token_reports_rejected_rows_an
         assert await ingest.event_count() == before + 3
         wrong = await run("import", str(path), "--token", "not-a-token")
         assert wrong.returncode == 1 and "401" in wrong.stdout
+
+
+async def test_an_upload_asked_for_its_progress_streams_lines_then_the_plain_answer(ingest: Ingest) -> None:
+    bad = csv_bytes([*GOOD, ["lam-dong", "giải ngân", "2025", "oda", "31/11/2025", "5"]])
+    plain = await upload(ingest, bad)
+    streamed = await upload(ingest, bad, headers={"Accept": "application/x-ndjson"})
+    assert streamed.status_code == 200 and streamed.headers["content-type"].startswith("application/x-ndjson")
+    lines = [json.loads(line) for line in streamed.text.splitlines()]
+    assert all("progress" in line for line in lines[:-1])
+    assert lines[-1] == {"status": plain.status_code, "body": plain.json()} and plain.status_code == 422
+    before = await ingest.event_count()
+    good = await upload(ingest, csv_bytes(GOOD), headers={"Accept": "application/x-ndjson"})
+    last = json.loads(good.text.splitlines()[-1])
+    assert last["status"] == 201 and last["body"]["stored"] == len(GOOD)
+    assert await ingest.event_count() == before + len(GOOD)
+    again = await upload(ingest, csv_bytes(GOOD))  # the same file, plainly: answered from the streamed import
+    assert again.status_code == 200 and again.json()["duplicate"]
 
 
 async def test_pim_tokens_create_list_revoke(ingest: Ingest, settings: Settings) -> None:

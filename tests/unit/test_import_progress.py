@@ -1,0 +1,84 @@
+"""An upload's progress by rows read, for CSV and XLSX alike, and the lines the API streams of it."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from pathlib import Path
+
+import openpyxl
+
+from services.ingest.errors import SubmissionRejected
+from services.ingest.figure_intake import IntakeResult
+from services.ingest.files import FIGURE_COLUMNS, count_rows, read_rows
+from services.ingest.import_progress import RowsRead, progress_lines
+from shared.api_errors import RowError
+
+HEADER = [c.vietnamese for c in FIGURE_COLUMNS if c.required]
+ROW = ["lam-dong", "giải ngân", "2025", "central_budget", "31/05/2025", "1.234.567.000"]
+
+
+def write_csv(path: Path, rows: int) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(HEADER)
+        writer.writerows([ROW] * rows)
+    return path
+
+
+def write_xlsx(path: Path, rows: int) -> Path:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(HEADER)
+    for _ in range(rows):
+        sheet.append(ROW)
+    workbook.save(path)
+    return path
+
+
+def test_csv_and_xlsx_both_report_rows_read_and_their_total(tmp_path: Path) -> None:
+    for path in (write_csv(tmp_path / "a.csv", 2_500), write_xlsx(tmp_path / "a.xlsx", 2_500)):
+        heard: list[int] = []
+        rows = list(read_rows(path, on_rows=heard.append))
+        assert len(rows) == 2_500
+        assert heard == [1_000, 2_000, 2_500], path.suffix  # before, a spreadsheet reported nothing
+        assert count_rows(path) == 2_500, path.suffix
+
+
+def test_a_damaged_spreadsheet_has_no_total_and_says_nothing_until_read(tmp_path: Path) -> None:
+    path = tmp_path / "broken.xlsx"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    assert count_rows(path) is None
+
+
+async def _next(lines: object) -> dict[str, object]:
+    line = await asyncio.wait_for(lines.__anext__(), timeout=10)  # type: ignore[attr-defined]
+    value: dict[str, object] = json.loads(line)
+    return value
+
+
+async def test_the_lines_say_how_far_reading_has_got_then_the_answer() -> None:
+    work: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+    read = RowsRead()
+    lines = progress_lines(work, read, 400_000, lambda r: (201, {"stored": r.stored}))
+    read(41_000)
+    assert await _next(lines) == {"progress": {"rows_read": 41_000, "rows_total": 400_000}}
+    read(250_000)
+    assert await _next(lines) == {"progress": {"rows_read": 250_000, "rows_total": 400_000}}
+    work.set_result(IntakeResult(rows=400_000, stored=400_000, rejected=0, errors=[], append=None))
+    assert await _next(lines) == {"status": 201, "body": {"stored": 400_000}}
+
+
+async def test_a_refused_import_ends_with_its_status_and_the_one_error_shape() -> None:
+    work: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
+    work.set_exception(SubmissionRejected([RowError(9, "as_of", "31/11/2025", "no such day")]))
+    lines = progress_lines(work, RowsRead(), None, lambda r: (201, {}))
+    last = await _next(lines)
+    assert last["status"] == 422
+    assert last["body"] == {
+        "detail": "1 error(s); nothing was stored",
+        "error_count": 1,
+        "errors": [{"row": 9, "field": "as_of", "value": "31/11/2025", "reason": "no such day"}],
+    }
