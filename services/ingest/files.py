@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ class Column:
     required: bool
     example: str
     hint: str
+    per_row: bool = False  # a value each row states itself: a merged cell is refused, not read on every row
 
     @property
     def header(self) -> str:
@@ -47,7 +49,8 @@ FIGURE_COLUMNS = (
     Column("project_code", "Mã dự án", False, "", "optional: the project, for project-level figures"),
     Column("as_of", "Số liệu đến ngày", True, "2025-10-31", "YYYY-MM-DD or DD/MM/YYYY"),
     Column("amount_kind", "Loại số liệu", False, "lũy kế", "lũy kế (cumulative, default) or phát sinh (period)"),
-    Column("amount", "Số tiền (đồng)", True, "4.200.000.000.000", "VND; 1.234.567 or 1,234,567 or 1234567"),
+    Column("amount", "Số tiền (đồng)", True, "4.200.000.000.000", "VND; 1.234.567 or 1,234,567 or 1234567",
+           per_row=True),
     Column("correction_reason", "Lý do điều chỉnh", False, "", "fill only to correct an earlier report"),
     Column("document_date", "Ngày văn bản gốc", False, "", "for a late backfill: the date of the source document"),
 )  # fmt: skip
@@ -119,7 +122,13 @@ def _rows_from_cells(
                         RowError(row_no, f"column {position + 1}", str(cell), "a value outside the columns")
                     )
         count = len(cells)
-        yield row_no, [cells[p] if p is not None and p < count else None for p in positions], problems
+        values = [cells[p] if p is not None and p < count else None for p in positions]
+        for index, (column, value) in enumerate(zip(columns, values, strict=True)):
+            if isinstance(value, MergedValue):
+                values[index] = value.value
+                if column.per_row:
+                    problems.append(RowError(row_no, column.key, _shown(value.value), _merged_refused(value)))
+        yield row_no, values, problems
     if seen == 0:
         raise file_rejected("the file has a header but no data rows", row=first_row + 1)
 
@@ -184,6 +193,7 @@ def _xlsx_cells(path: Path) -> Iterator[list[object]]:
     import openpyxl  # imported here: only spreadsheet imports pay for it
 
     check_xlsx_is_safe(path)
+    merges = merged_ranges(path)
     with path.open("rb") as stream:  # a stream, not a path: openpyxl would insist on a .xlsx file name
         try:
             workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
@@ -191,10 +201,109 @@ def _xlsx_cells(path: Path) -> Iterator[list[object]]:
             raise file_rejected(f"not a readable XLSX file: {error}", status=415) from None
         try:
             sheet = workbook.worksheets[0]
-            for cells in sheet.iter_rows(values_only=True):
-                yield list(cells)
+            yield from _merged_filled((list(cells) for cells in sheet.iter_rows(values_only=True)), merges)
         finally:
             workbook.close()
+
+
+@dataclass(frozen=True, order=True)
+class MergedRange:
+    first_row: int
+    last_row: int
+    first_column: int  # 1-based, as in the sheet
+    last_column: int
+
+
+@dataclass(frozen=True)
+class MergedValue:
+    """A cell covered by a merged cell (not its first): the merged cell's value, as the sheet shows it."""
+
+    value: object
+    merged: MergedRange
+
+
+_TAG_AT_MOST = 512  # bytes: longer than any <mergeCell …/> tag
+_MERGE_REF = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
+
+
+def merged_ranges(path: Path) -> list[MergedRange]:
+    """The first sheet's merged cells, read from its XML: openpyxl's read-only mode, which streams rows,
+    does not give them. They are listed after the rows, so the sheet is scanned once before it is read."""
+    from openpyxl.utils import column_index_from_string
+
+    sheet = _first_sheet_part(path)
+    if sheet is None:
+        return []
+    found: list[tuple[bytes, ...]] = []
+    with zipfile.ZipFile(path) as archive, archive.open(sheet) as xml:
+        tail = b""
+        while True:
+            block = xml.read(1 << 20)
+            text = tail + block
+            # A tag starting in the last bytes may be cut by the block's end: it is read with the next block.
+            limit = len(text) - _TAG_AT_MOST if block else len(text)
+            found += [m.groups() for m in _MERGE_REF.finditer(text) if m.start() < limit]
+            if not block:
+                break
+            tail = text[max(limit, 0) :]
+    return sorted(
+        MergedRange(int(r1), int(r2), column_index_from_string(c1.decode()), column_index_from_string(c2.decode()))
+        for c1, r1, c2, r2 in found
+    )
+
+
+def _first_sheet_part(path: Path) -> str | None:
+    """The zip entry of the workbook's first sheet (the one imported), through the workbook's relations."""
+    import xml.etree.ElementTree as ElementTree
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    relation = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, ElementTree.ParseError):
+        return None  # not the usual layout: the sheet is read without its merges
+    sheet = workbook.find(f"{main}sheets/{main}sheet")
+    if sheet is None:
+        return None
+    target = next((r.get("Target") for r in rels if r.get("Id") == sheet.get(relation)), None)
+    if target is None:
+        return None
+    return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+
+
+def _merged_filled(rows: Iterator[list[object]], merges: list[MergedRange]) -> Iterator[list[object]]:
+    """The rows with each merged cell's value on every cell it covers, as `MergedValue`: a unit code merged
+    down over a province's rows is that unit's on each of them, as the clerk sees it."""
+    starting: dict[int, list[MergedRange]] = {}
+    for merged in merges:
+        starting.setdefault(merged.first_row, []).append(merged)
+    open_merges: list[tuple[MergedRange, object]] = []
+    for row_no, cells in enumerate(rows, start=1):
+        for merged in starting.pop(row_no, []):
+            first = merged.first_column - 1
+            open_merges.append((merged, cells[first] if first < len(cells) else None))
+        open_merges = [(m, v) for m, v in open_merges if m.last_row >= row_no]
+        for merged, value in open_merges:
+            if len(cells) < merged.last_column:
+                cells += [None] * (merged.last_column - len(cells))
+            for column in range(merged.first_column, merged.last_column + 1):
+                if (row_no, column) != (merged.first_row, merged.first_column):
+                    cells[column - 1] = MergedValue(value, merged)
+        yield cells
+
+
+def _merged_refused(value: MergedValue) -> str:
+    rows = f"{value.merged.first_row}–{value.merged.last_row}"
+    return (
+        f"ô gộp (merge) các dòng {rows}: mỗi dòng cần số tiền riêng, hãy bỏ gộp và điền từng dòng /"
+        f" a merged cell over rows {rows}: each row needs its own amount, unmerge it and fill every row"
+    )
+
+
+def _shown(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 def read_rows(

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import unicodedata
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import openpyxl
@@ -190,17 +190,47 @@ async def test_a_sheet_with_a_title_above_the_header_and_an_stt_column_is_read(i
     assert response.json()["stored"] == 3
 
 
-async def test_an_empty_required_cell_says_what_a_merged_or_formula_cell_needs(ingest: Ingest) -> None:
+def xlsx_bytes(rows: Sequence[Sequence[object]], merges: tuple[str, ...] = ()) -> bytes:
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     assert sheet is not None
     sheet.append(HEADERS_VI)
-    sheet.append(GOOD[0])
-    sheet.append([None, *GOOD[1][1:]])  # the unit code merged down from the row above
-    sheet.merge_cells("A2:A3")
+    for row in rows:
+        sheet.append(list(row))
+    for merged in merges:
+        sheet.merge_cells(merged)
     data = io.BytesIO()
     workbook.save(data)
-    response = await upload(ingest, data.getvalue())
+    return data.getvalue()
+
+
+async def test_a_unit_code_merged_down_over_rows_is_read_on_each_of_them(ingest: Ingest) -> None:
+    rows: list[list[object]] = [
+        list(GOOD[0]),
+        [None, *GOOD[1][1:]],
+        [None, "giải ngân", "2025", "oda", "31/05/2025", "5"],
+    ]
+    before = await ingest.event_count()
+    response = await upload(ingest, xlsx_bytes(rows, merges=("A2:A4",)))
+    assert response.status_code == 201, response.text  # before: 422, "unit_code missing" on rows 3 and 4
+    assert response.json()["stored"] == 3
+    async with ingest.pool.acquire() as conn:
+        units = await conn.fetch("SELECT stream_id FROM events WHERE position > $1", before)
+    assert [r["stream_id"] for r in units] == ["lam-dong"] * 3
+
+
+async def test_an_amount_merged_over_rows_is_refused_with_what_to_do(ingest: Ingest) -> None:
+    rows: list[list[object]] = [list(GOOD[0]), [*GOOD[1][:-1], None]]
+    response = await upload(ingest, xlsx_bytes(rows, merges=("F2:F3",)))
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert (error["row"], error["field"], error["value"]) == (3, "amount", GOOD[0][-1])
+    assert "ô gộp" in error["reason"] and "merged cell over rows 2–3" in error["reason"]
+
+
+async def test_an_empty_required_cell_says_what_a_merged_or_formula_cell_needs(ingest: Ingest) -> None:
+    # A formula written by a program, never calculated: the file holds no value for it.
+    response = await upload(ingest, xlsx_bytes([GOOD[0], ["=A2", *GOOD[1][1:]]]))
     assert response.status_code == 422
     error = response.json()["errors"][0]
     assert (error["row"], error["field"]) == (3, "unit_code")

@@ -82,3 +82,28 @@ async def test_a_refused_import_ends_with_its_status_and_the_one_error_shape() -
         "error_count": 1,
         "errors": [{"row": 9, "field": "as_of", "value": "31/11/2025", "reason": "no such day"}],
     }
+
+
+def test_merged_cells_are_read_from_a_sheet_however_long(tmp_path: Path) -> None:
+    """The merges are listed after a sheet's rows, in an XML read block by block: none is lost or counted
+    twice where a block ends, whatever the writer's namespace prefix."""
+    import zipfile
+
+    from services.ingest.files import MergedRange, merged_ranges
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    tags = "".join(f'<x:mergeCell ref="A{2 * n + 2}:B{2 * n + 3}"/>' for n in range(60_000))
+    path = tmp_path / "merged.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        workbook = f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" r:id="rId1"/>'
+        archive.writestr("xl/workbook.xml", workbook + "</sheets></workbook>")
+        archive.writestr("xl/_rels/workbook.xml.rels",
+                         '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                         '<Relationship Id="rId1" Target="worksheets/sheet1.xml"/></Relationships>')  # fmt: skip
+        archive.writestr("xl/worksheets/sheet1.xml", f'<x:worksheet xmlns:x="{main}"><x:sheetData/>'
+                                                     f"<x:mergeCells>{tags}</x:mergeCells></x:worksheet>")  # fmt: skip
+    assert len(tags) > 1 << 20  # more than one block
+    found = merged_ranges(path)
+    assert len(found) == 60_000
+    assert found[0] == MergedRange(2, 3, 1, 2) and found[-1] == MergedRange(120_000, 120_001, 1, 2)
