@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
+import logging
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -93,6 +95,8 @@ async def admin_principal(who: Annotated[Principal, Depends(request_principal)])
 
 # The error statuses each kind of route answers with, documented in its OpenAPI in the one error shape.
 WRITE_ERRORS = error_responses(401, 403, 409, 413, 415, 422, 503)
+Refusals = (SubmissionRejected, IdempotencyConflict)  # answers, not faults
+log = logging.getLogger(__name__)
 # Asked for with `Accept: application/x-ndjson` (services/ingest/import_progress.py).
 PROGRESS_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
@@ -255,7 +259,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        work.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))
+        work.add_done_callback(functools.partial(_finished, folder))
         if wants_progress(request.headers.get("accept", "")):
             total = await asyncio.to_thread(count_rows, path)
             return StreamingResponse(progress_lines(work, read, total, _answer), media_type=NDJSON)
@@ -345,6 +349,14 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return {"status": "ok"}
 
     return app
+
+
+def _finished(folder: Path, work: asyncio.Future[IntakeResult]) -> None:
+    """An upload's import is over: its file goes. Its outcome is the answer's, or nobody's if the client
+    left before it (then it is only logged)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    if not work.cancelled() and (error := work.exception()) is not None and not isinstance(error, Refusals):
+        log.warning("an upload's import failed: %s: %s", type(error).__name__, error)
 
 
 def _answer(result: IntakeResult) -> tuple[int, dict[str, Any]]:

@@ -269,9 +269,10 @@ class FigureIntake:
         count = await conn.fetchval(_PASSED_COUNT)
         if count == 0:
             return None
-        # A writer that stops answering (a client frozen mid-transaction) must not hold readers back for ever.
-        await conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{WRITER_IDLE_LIMIT}'")
         first, last = await EventStore.reserve(reserver, await EventStore.writer_xid(conn), count)
+        # Readers wait below the reservation until this commits: a writer that stops answering (its process
+        # frozen mid-transaction) is ended by PostgreSQL rather than holding them back for ever.
+        await conn.execute(f"SET LOCAL idle_in_transaction_session_timeout = '{WRITER_IDLE_LIMIT}'")
         written = await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter, after=first - 1)
         if written != (first, last):
             raise RuntimeError(f"reserved positions {first}–{last} for {count} events but wrote {written}")

@@ -141,6 +141,7 @@ def _find_header(
     spellings = _spellings(columns)
     looked: list[list[object]] = []
     for cells in itertools.islice(cell_rows, TITLE_ROWS):
+        cells = [None if isinstance(c, MergedValue) else c for c in cells]  # a title or header: as it was typed
         looked.append(cells)
         named = {spellings.get(normalise_label(str(cell))) for cell in cells if cell not in (None, "")}
         if required <= named:
@@ -283,7 +284,9 @@ def _merged_filled(rows: Iterator[list[object]], merges: list[MergedRange]) -> I
     for row_no, cells in enumerate(rows, start=1):
         for merged in starting.pop(row_no, []):
             first = merged.first_column - 1
-            open_merges.append((merged, cells[first] if first < len(cells) else None))
+            value = cells[first] if first < len(cells) else None
+            if value not in (None, ""):  # an empty merged cell leaves its rows as blank as they look
+                open_merges.append((merged, value))
         open_merges = [(m, v) for m, v in open_merges if m.last_row >= row_no]
         for merged, value in open_merges:
             if len(cells) < merged.last_column:

@@ -219,6 +219,25 @@ async def test_a_unit_code_merged_down_over_rows_is_read_on_each_of_them(ingest:
     assert [r["stream_id"] for r in units] == ["lam-dong"] * 3
 
 
+async def test_merged_titles_headers_and_empty_cells_read_as_they_look(ingest: Ingest) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["BÁO CÁO GIẢI NGÂN THÁNG 5/2025"])  # a title merged across the columns
+    sheet.append([*HEADERS_VI, None])  # the amount's header merged over one more column
+    sheet.append(GOOD[0])
+    sheet.append([])  # an empty merged block between rows
+    sheet.append([])
+    sheet.append(GOOD[1])
+    for merged in ("A1:G1", "F2:G2", "A4:F5"):
+        sheet.merge_cells(merged)
+    data = io.BytesIO()
+    workbook.save(data)
+    response = await upload(ingest, data.getvalue())
+    assert response.status_code == 201, response.text
+    assert response.json()["stored"] == 2
+
+
 async def test_an_amount_merged_over_rows_is_refused_with_what_to_do(ingest: Ingest) -> None:
     rows: list[list[object]] = [list(GOOD[0]), [*GOOD[1][:-1], None]]
     response = await upload(ingest, xlsx_bytes(rows, merges=("F2:F3",)))
