@@ -7,9 +7,10 @@ check the other breaks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 
 import asyncpg
@@ -53,24 +54,31 @@ async def _waiting_on_locks(pool: asyncpg.Pool) -> int:
         ))  # fmt: skip
 
 
-async def test_another_report_is_stored_while_a_big_import_is_still_being_read(ingest: Ingest) -> None:
-    intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
+@contextlib.asynccontextmanager
+async def file_half_read(intake: FigureIntake, unit: str) -> AsyncIterator[asyncio.Task[IntakeResult]]:
+    """A 300-row file for `unit` being imported, its reading stopped half-way until the block ends."""
     reached, gate = threading.Event(), threading.Event()
     big = asyncio.create_task(
-        intake.submit(gated_rows("lam-dong", 300, reached, gate), ADMIN, Submitter("admin", "upload"), b"big")
+        intake.submit(gated_rows(unit, 300, reached, gate), ADMIN, Submitter("admin", "upload"), b"big")
     )
 
     async def half_read() -> bool:
         return reached.is_set()
 
     try:
-        await eventually(half_read, timeout_s=30, what="the import half-read")
+        await eventually(half_read, timeout_s=30, what="the file half-read")
+        yield big
+    finally:
+        gate.set()
+
+
+async def test_another_report_is_stored_while_a_big_import_is_still_being_read(ingest: Ingest) -> None:
+    intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
+    async with file_half_read(intake, "lam-dong") as big:
         # The import is mid-file. Before, it held the append lock from its first row: this waited for it.
         single = intake.submit([figure(1, "hue", dt.date(2025, 5, 31), 7)], ADMIN, Submitter("admin", "api"), b"one")
         result = await asyncio.wait_for(single, timeout=30)
         assert result.stored == 1 and not big.done()
-    finally:
-        gate.set()
     assert (await big).stored == 300
 
 
@@ -122,15 +130,20 @@ async def _held_after_writing_its_events(
     return big, before
 
 
+async def _report_for_hue(ingest: Ingest, as_of: dt.date, amount: int) -> IntakeResult:
+    """A single report for Huế, a unit the file does not touch: bounded, so a wait for the file fails."""
+    single = FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
+        [figure(1, "hue", as_of, amount)], ADMIN, Submitter("admin", "api"), b""
+    )
+    return await asyncio.wait_for(single, timeout=30)
+
+
 async def test_other_units_reports_are_stored_while_a_big_file_is_written_and_read_after_it(ingest: Ingest) -> None:
     store = EventStore(ingest.pool)
     async with ingest.pool.acquire() as blocker, blocker.transaction():
         big, before = await _held_after_writing_its_events(ingest, blocker)
         # Before, the file held the append lock until it committed: this waited for it.
-        single = FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
-            [figure(1, "hue", dt.date(2025, 5, 31), 7)], ADMIN, Submitter("admin", "api"), b"one"
-        )
-        stored = await asyncio.wait_for(single, timeout=30)
+        stored = await _report_for_hue(ingest, dt.date(2025, 5, 31), 7)
         assert stored.stored == 1 and not big.done()
         # Readers stop below the file's reservation: the report, stored above it, is not read before the file.
         assert await store.read_after(before) == []
@@ -146,10 +159,7 @@ async def test_a_big_file_killed_while_writing_leaves_a_hole_readers_pass(ingest
     store = EventStore(ingest.pool)
     async with ingest.pool.acquire() as blocker, blocker.transaction():
         big, before = await _held_after_writing_its_events(ingest, blocker)
-        single = FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
-            [figure(1, "hue", dt.date(2025, 5, 31), 7)], ADMIN, Submitter("admin", "api"), b"one"
-        )
-        stored = await asyncio.wait_for(single, timeout=30)
+        stored = await _report_for_hue(ingest, dt.date(2025, 5, 31), 7)
         async with ingest.pool.acquire() as conn:  # as if its process were killed: PostgreSQL rolls it back
             await conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
@@ -165,28 +175,15 @@ async def test_a_big_file_killed_while_writing_leaves_a_hole_readers_pass(ingest
     await eventually(passed, timeout_s=30, what="the report read past the hole")
     read = await store.read_after(before)
     assert [(e.stream_id, e.position) for e in read] == [("hue", stored.append.first_position)]
-    after = await FigureIntake(ingest.pool, clock=lambda: TODAY).submit(
-        [figure(1, "hue", dt.date(2025, 6, 30), 8)], ADMIN, Submitter("admin", "api"), b"two"
-    )
+    after = await _report_for_hue(ingest, dt.date(2025, 6, 30), 8)
     assert after.append is not None and after.append.first_position == stored.append.last_position + 1
 
 
 async def test_a_report_for_the_unit_a_big_file_is_being_read_for_makes_it_check_again(ingest: Ingest) -> None:
     intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
-    reached, gate = threading.Event(), threading.Event()
-    big = asyncio.create_task(
-        intake.submit(gated_rows("lam-dong", 300, reached, gate), ADMIN, Submitter("admin", "upload"), b"big")
-    )
-
-    async def half_read() -> bool:
-        return reached.is_set()
-
-    try:
-        await eventually(half_read, timeout_s=30, what="the file half-read")
+    async with file_half_read(intake, "lam-dong") as big:
         # Stored while the file is read, for a later date than the file's: the file's cumulatives exceed it.
         await intake.submit([figure(1, "lam-dong", dt.date(2025, 11, 14), 5)], ADMIN, Submitter("admin", "api"), b"")
-    finally:
-        gate.set()
     with pytest.raises(SubmissionRejected) as refused:
         await big
     assert refused.value.errors[0].field == "amount" and "cumulative" in refused.value.errors[0].reason
