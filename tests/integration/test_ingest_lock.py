@@ -212,3 +212,21 @@ async def test_many_submissions_at_once_on_a_small_pool_all_complete(ingest: Ing
         assert [r.stored for r in results] == [1] * 6
     finally:
         await small.close()
+
+
+async def test_two_files_racing_under_one_key_make_a_conflict_not_a_fault(ingest: Ingest) -> None:
+    """Files for different units no longer wait for each other: both can pass the key's check before either
+    commits. The second to commit finds the key taken: a conflict (HTTP 409), not a database error."""
+    intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
+    for unit in ("lam-dong", "hue"):
+        await intake.submit([figure(1, unit, dt.date(2025, 1, 1), 500)], ADMIN, Submitter("admin", "api"), b"")
+    key = Submitter("admin", "upload", source="admin", idempotency_key="bao-cao-thang-5")
+    async with ingest.pool.acquire() as blocker, blocker.transaction():
+        await blocker.execute("SELECT 1 FROM ingest_figures WHERE as_of = '2025-01-01' FOR UPDATE")
+        files = [
+            asyncio.create_task(intake.submit(file_rows(unit, 300), ADMIN, key, unit.encode()))
+            for unit in ("lam-dong", "hue")
+        ]
+        await eventually(lambda: _waiting(ingest.pool, 2), timeout_s=30, what="both files written, both held")
+    outcomes = await asyncio.gather(*files, return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["IdempotencyConflict", "IntakeResult"], outcomes
