@@ -100,9 +100,10 @@ log = logging.getLogger(__name__)
 # Asked for with `Accept: application/x-ndjson` (services/ingest/import_progress.py).
 PROGRESS_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": 'With `Accept: application/x-ndjson`: a line `{"progress": {"rows_read": n,'
-        ' "rows_total": n|null}}` every half second while the file is read, then `{"status": code,'
-        ' "body": …}`, the status and body the request would otherwise get (the report, or the error shape).'
+        "description": 'With `Accept: application/x-ndjson`: a line `{"progress": {"phase": "reading" |'
+        ' "storing", "rows_read": n, "rows_total": n|null}}` every half second while the file is read, checked'
+        ' and stored, then `{"status": code, "body": …}`, the status and body the request would otherwise get'
+        " (the report, or the error shape)."
         " Without it: the file had been imported before, its report.",
         "content": {NDJSON: {"schema": {"type": "string"}}},
     }

@@ -124,22 +124,29 @@ def import_command(
             rejected(error)
         rejected.close()
     if answer.status >= 400:
-        console.print(f"[red]Nothing stored[/] ({answer.status}): {body.get('detail', answer.text[:500])}")
+        console.print(
+            f"[red]Không lưu gì / nothing stored[/] ({answer.status}): {body.get('detail', answer.text[:500])}"
+        )
         if errors:
-            console.print(f"Every problem listed is in {report_path}.")
+            console.print(f"Mọi lỗi có trong / every problem listed is in {report_path}.")
             _show_errors(errors)
         raise typer.Exit(1)
     if body["duplicate"]:
-        console.print(f"Already imported: {body['stored']:,} events (positions {body['first_position']}–"
-                      f"{body['last_position']}); nothing new stored.")  # fmt: skip
+        where = f"positions {body['first_position']}–{body['last_position']}"
+        console.print(f"Tệp đã được nhập trước đây, không lưu thêm / already imported: {body['stored']:,} events"
+                      f" ({where}); nothing new stored.")  # fmt: skip
         return
-    console.print(f"Stored {body['stored']:,} of {body['rows']:,} rows.")
+    stored, rows = count(body["stored"]), count(body["rows"])
+    console.print(f"Đã lưu {stored} trên {rows} dòng / Stored {body['stored']:,} of {body['rows']:,} rows.")
     if errors:
-        console.print(f"[yellow]{body['rejected']:,} row(s) rejected[/]; every one listed is in {report_path}.")
+        console.print(f"[yellow]{count(body['rejected'])} dòng bị từ chối / row(s) rejected[/];"
+                      f" mọi dòng có trong / every one listed is in {report_path}.")  # fmt: skip
         _show_errors(errors)
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+READING = "Máy chủ đọc / server reading"
+STORING = "Kiểm tra, lưu / checking, storing"
 
 
 @dataclass(frozen=True)
@@ -179,12 +186,11 @@ async def _upload(file: Path, api_url: str, token: str, store_valid: bool, key: 
                     if not response.headers.get("content-type", "").startswith(NDJSON):
                         text = (await response.aread()).decode(errors="replace")
                         return Answer(response.status_code, _json_or_empty(response, text), text)
-                    reading = progress.add_task("Máy chủ đọc / server reading", total=None, rows="")
+                    reading = progress.add_task(READING, total=None, rows="")
                     async for line in response.aiter_lines():
                         message = json.loads(line)
                         if "progress" in message:
-                            _show_rows(progress, reading, message["progress"]["rows_read"],
-                                       message["progress"]["rows_total"])  # fmt: skip
+                            _show_rows(progress, reading, message["progress"])
                         else:
                             return Answer(message["status"], message["body"], line)
             except httpx.HTTPError as error:
@@ -192,12 +198,16 @@ async def _upload(file: Path, api_url: str, token: str, store_valid: bool, key: 
     raise typer.BadParameter(f"the ingest API at {api_url} ended its answer before the import's result")
 
 
-def _show_rows(progress: Progress, task: TaskID, read: int, total: int | None) -> None:
-    """`41.000 / 400.000 dòng (rows)`; a file whose size is not recorded shows the count alone."""
+def _show_rows(progress: Progress, task: TaskID, seen: dict[str, Any]) -> None:
+    """`41.000 / 400.000 dòng (rows)` while the server reads (the count alone for a sheet that records no
+    size), then that it checks and stores them."""
+    read, total = seen["rows_read"], seen["rows_total"]
+    if seen.get("phase") == "storing":
+        progress.update(task, description=STORING, completed=read, total=read, rows=f"{count(read)} dòng (rows)")
+        return
     of = f" / {count(total)}" if total is not None else ""
-    progress.update(
-        task, completed=read, total=None if total is None else max(total, read), rows=f"{count(read)}{of} dòng (rows)"
-    )
+    progress.update(task, completed=read, total=None if total is None else max(total, read),
+                    rows=f"{count(read)}{of} dòng (rows)")  # fmt: skip
 
 
 def _json_or_empty(response: httpx.Response, text: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def file_digest(path: Path) -> bytes:
 
 
 def figure_rows(
-    path: Path, errors: ErrorLog, on_rows: Callable[[int], None] | None = None
+    path: Path, errors: ErrorLog, on_rows: Callable[[int, bool], None] | None = None
 ) -> Iterator[FigureRow | None]:
     """The file's rows parsed; None for a row whose problems went to `errors`. `on_rows` hears how many
     have been read (from the parsing thread)."""
@@ -44,7 +44,7 @@ async def import_figure_file(
     idempotency_key: str | None = None,
     store_valid: bool = False,
     errors: ErrorLog | None = None,
-    on_rows: Callable[[int], None] | None = None,
+    on_rows: Callable[[int, bool], None] | None = None,
 ) -> IntakeResult:
     """Import a figure file. Without an explicit key, the file's own hash is the key: importing the same
     file twice stores it once."""

@@ -310,10 +310,11 @@ def _shown(value: object) -> str | None:
 
 
 def read_rows(
-    path: Path, columns: tuple[Column, ...] = FIGURE_COLUMNS, on_rows: Callable[[int], None] | None = None
+    path: Path, columns: tuple[Column, ...] = FIGURE_COLUMNS, on_rows: Callable[[int, bool], None] | None = None
 ) -> Iterator[tuple[int, list[object], list[RowError]]]:
     """Rows of a CSV or XLSX file as (row number, cells in `columns` order, problems), streamed.
-    `on_rows` hears how many rows have been read, every thousand and at the end (for a progress bar)."""
+    `on_rows` hears how many rows have been read, every thousand, and at the end that reading is done (for
+    a progress bar)."""
     size = path.stat().st_size
     if size > MAX_FILE_BYTES:
         raise file_rejected(f"the file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", status=413)
@@ -325,10 +326,10 @@ def read_rows(
         read = 0
         for read, row in enumerate(_rows_from_cells(_xlsx_cells(path) if is_xlsx else _csv_cells(stream), columns), 1):
             if on_rows is not None and read % HEARD_EVERY == 0:
-                on_rows(read)
+                on_rows(read, False)
             yield row
         if on_rows is not None:
-            on_rows(read)
+            on_rows(read, True)
 
 
 def count_rows(path: Path) -> int | None:

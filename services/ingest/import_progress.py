@@ -1,6 +1,7 @@
 """An upload's progress while the server reads it, for a client that asks (`Accept: application/x-ndjson`):
-a JSON line every half second while the file is read, checked and stored
-(`{"progress": {"rows_read": 41000, "rows_total": 400000}}`), then the answer as the last line
+a JSON line every half second while the file is read, then checked and stored
+(`{"progress": {"phase": "reading", "rows_read": 41000, "rows_total": 400000}}`; the phase becomes
+"storing" once every row is read), then the answer as the last line
 (`{"status": 422, "body": {…}}`): the status and body the plain request would have got."""
 
 from __future__ import annotations
@@ -28,13 +29,14 @@ def wants_progress(accept: str) -> bool:
 
 
 class RowsRead:
-    """How many rows the parser has read; set from its thread (an int's assignment is atomic)."""
+    """How many rows the parser has read, and whether it is done; set from its thread (plain assignments)."""
 
     def __init__(self) -> None:
         self.rows = 0
+        self.done = False
 
-    def __call__(self, rows: int) -> None:
-        self.rows = rows
+    def __call__(self, rows: int, done: bool) -> None:
+        self.rows, self.done = rows, done
 
 
 async def progress_lines(
@@ -48,7 +50,8 @@ async def progress_lines(
     while not work.done():
         await asyncio.wait({work}, timeout=EVERY_S)
         if not work.done():
-            yield _line({"progress": {"rows_read": read.rows, "rows_total": rows_total}})
+            phase = "storing" if read.done else "reading"
+            yield _line({"progress": {"phase": phase, "rows_read": read.rows, "rows_total": rows_total}})
     status, body = outcome(work, answer)
     yield _line({"status": status, "body": body})
 

@@ -40,10 +40,13 @@ def write_xlsx(path: Path, rows: int) -> Path:
 
 def test_csv_and_xlsx_both_report_rows_read_and_their_total(tmp_path: Path) -> None:
     for path in (write_csv(tmp_path / "a.csv", 2_500), write_xlsx(tmp_path / "a.xlsx", 2_500)):
-        heard: list[int] = []
-        rows = list(read_rows(path, on_rows=heard.append))
-        assert len(rows) == 2_500
-        assert heard == [1_000, 2_000, 2_500], path.suffix  # before, a spreadsheet reported nothing
+        heard: list[tuple[int, bool]] = []
+
+        def hear(rows: int, done: bool, heard: list[tuple[int, bool]] = heard) -> None:
+            heard.append((rows, done))
+
+        assert len(list(read_rows(path, on_rows=hear))) == 2_500
+        assert heard == [(1_000, False), (2_000, False), (2_500, True)], path.suffix  # before: XLSX said nothing
         assert count_rows(path) == 2_500, path.suffix
 
 
@@ -63,10 +66,10 @@ async def test_the_lines_say_how_far_reading_has_got_then_the_answer() -> None:
     work: asyncio.Future[IntakeResult] = asyncio.get_running_loop().create_future()
     read = RowsRead()
     lines = progress_lines(work, read, 400_000, lambda r: (201, {"stored": r.stored}))
-    read(41_000)
-    assert await _next(lines) == {"progress": {"rows_read": 41_000, "rows_total": 400_000}}
-    read(250_000)
-    assert await _next(lines) == {"progress": {"rows_read": 250_000, "rows_total": 400_000}}
+    read(41_000, False)
+    assert await _next(lines) == {"progress": {"phase": "reading", "rows_read": 41_000, "rows_total": 400_000}}
+    read(400_000, True)  # every row read: checked and stored now
+    assert await _next(lines) == {"progress": {"phase": "storing", "rows_read": 400_000, "rows_total": 400_000}}
     work.set_result(IntakeResult(rows=400_000, stored=400_000, rejected=0, errors=[], append=None))
     assert await _next(lines) == {"status": 201, "body": {"stored": 400_000}}
 
