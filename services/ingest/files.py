@@ -275,8 +275,9 @@ def _first_sheet_part(path: Path) -> str | None:
 
 
 def _merged_filled(rows: Iterator[list[object]], merges: list[MergedRange]) -> Iterator[list[object]]:
-    """The rows with each merged cell's value on every cell it covers, as `MergedValue`: a unit code merged
-    down over a province's rows is that unit's on each of them, as the clerk sees it."""
+    """The rows with each merged cell's value on every row it covers, in its first column, as `MergedValue`:
+    a unit code merged down over a province's rows is that unit's on each of them, as the clerk sees it.
+    The other columns a merge spans stay empty: a value typed once belongs to one column."""
     starting: dict[int, list[MergedRange]] = {}
     for merged in merges:
         starting.setdefault(merged.first_row, []).append(merged)
@@ -289,11 +290,10 @@ def _merged_filled(rows: Iterator[list[object]], merges: list[MergedRange]) -> I
                 open_merges.append((merged, value))
         open_merges = [(m, v) for m, v in open_merges if m.last_row >= row_no]
         for merged, value in open_merges:
-            if len(cells) < merged.last_column:
-                cells += [None] * (merged.last_column - len(cells))
-            for column in range(merged.first_column, merged.last_column + 1):
-                if (row_no, column) != (merged.first_row, merged.first_column):
-                    cells[column - 1] = MergedValue(value, merged)
+            if row_no > merged.first_row:
+                if len(cells) < merged.first_column:
+                    cells += [None] * (merged.first_column - len(cells))
+                cells[merged.first_column - 1] = MergedValue(value, merged)
         yield cells
 
 

@@ -224,18 +224,23 @@ async def test_merged_titles_headers_and_empty_cells_read_as_they_look(ingest: I
     sheet = workbook.active
     assert sheet is not None
     sheet.append(["BÁO CÁO GIẢI NGÂN THÁNG 5/2025"])  # a title merged across the columns
-    sheet.append([*HEADERS_VI, None])  # the amount's header merged over one more column
+    sheet.append([*HEADERS_VI, None])  # the amount's header merged over one more column, as its cells are
     sheet.append(GOOD[0])
     sheet.append([])  # an empty merged block between rows
     sheet.append([])
     sheet.append(GOOD[1])
-    for merged in ("A1:G1", "F2:G2", "A4:F5"):
+    sheet.append(GOOD[2])
+    sheet.append([None, None, *GOOD[2][2:4], "30/04/2025", "6000000"])  # its indicator merged down; no unit
+    for merged in ("A1:G1", "F2:G2", "F3:G3", "A4:F5", "F6:G6", "B7:B8"):
         sheet.merge_cells(merged)
     data = io.BytesIO()
     workbook.save(data)
-    response = await upload(ingest, data.getvalue())
+    response = await upload(ingest, data.getvalue(), store_valid="true")
     assert response.status_code == 201, response.text
-    assert response.json()["stored"] == 2
+    # Only the unit left empty is wrong: the indicator was read from its merge, a merge's other columns are
+    # empty (nothing outside the columns), the empty block is no row.
+    assert [(e["row"], e["field"]) for e in response.json()["errors"]] == [(8, "unit_code")]
+    assert response.json()["stored"] == 3
 
 
 async def test_an_amount_merged_over_rows_is_refused_with_what_to_do(ingest: Ingest) -> None:
