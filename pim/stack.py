@@ -35,7 +35,7 @@ from shared.db import (
     with_login,
 )
 from shared.observability import Check, ops_app
-from shared.resilience import supervise
+from shared.resilience import supervise, when_available
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -132,9 +132,10 @@ async def _started(stack: Stack, server: uvicorn.Server) -> str:
 
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, services: Collection[ServiceName] = ALL_SERVICES) -> AsyncIterator[Stack]:
-    dsn = await service_database_url(settings)
-    await ensure_topics(settings)
-    pool = await create_pool(dsn)
+    # Started while PostgreSQL or the broker is away (a restart, a host coming up): wait for them.
+    dsn = await when_available("start-up", lambda: service_database_url(settings))
+    await when_available("start-up", lambda: ensure_topics(settings))
+    pool = await when_available("start-up", lambda: create_pool(dsn))
     stack = Stack(settings, pool, database_url=dsn)
 
     def start(name: str, work: Coroutine[Any, Any, None]) -> None:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import httpx
@@ -20,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DATABASE_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,  # the connection failed or was lost
@@ -43,6 +44,21 @@ UNAVAILABLE_BODY = {  # in the APIs' one error shape
 FIRST_BACKOFF_S, MAX_BACKOFF_S = 1.0, 30.0
 HEALTHY_RUN_S = 60.0  # a run that lasted this long starts the backoff again from the first step
 RECOVERED_AFTER_S = 5.0  # a run that lasted this long is no longer reported as waiting
+
+
+async def when_available(what: str, attempt: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """`attempt()`'s result, trying again after a backoff while a dependency fails it: a service starting
+    while PostgreSQL restarts (or the broker is away) waits for it, as a running one does, rather than exit.
+    A refusal (a wrong password, a schema not made) is not a dependency away: it still stops the start."""
+    backoff = FIRST_BACKOFF_S
+    while True:
+        try:
+            return await attempt()
+        except DEPENDENCY_ERRORS as error:
+            log.warning("%s: waiting for a dependency (%s: %s); trying again in %.0f s",
+                        what, type(error).__name__, error, backoff)  # fmt: skip
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF_S)
 
 
 async def supervise(

@@ -128,3 +128,31 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
         pack = await board_pack()
         assert pack.status_code == 200 and "Lâm Đồng" in pack.text, pack.text[:500]
         stack.raise_if_failed()
+
+
+async def test_a_service_started_while_postgres_is_down_waits_for_it(
+    infra: Settings, postgres: RestartablePostgres, caplog: pytest.LogCaptureFixture
+) -> None:
+    """As after a kill -9 whose restart meets a PostgreSQL restart (the fault suite's seed 2512173148): the
+    new process's first connection was refused and it exited; now it waits and starts when it can."""
+    settings = infra.model_copy(
+        update={"database_url": postgres.dsn, "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}", "pim_ops_port": 0}
+    )
+    await asyncio.to_thread(postgres.stop_now)
+
+    async def run() -> int:
+        async with running_stack(settings, ["relay"]) as stack, stack.pool.acquire() as conn:
+            return int(await conn.fetchval("SELECT 1"))
+
+    starting = asyncio.create_task(run())
+    try:
+
+        async def waiting() -> bool:
+            assert not starting.done(), starting  # it neither exits nor starts without its database
+            return any("waiting for a dependency" in r.getMessage() for r in caplog.records)
+
+        await eventually(waiting, timeout_s=30, what="the start-up waiting for PostgreSQL")
+        await asyncio.to_thread(postgres.start_again)
+        assert await asyncio.wait_for(starting, timeout=90) == 1
+    finally:
+        starting.cancel()
