@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
 import json
-import logging
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -27,7 +25,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
+from services.ingest.errors import ErrorLog, RowError, SubmissionRejected, refusal
 from services.ingest.figure_intake import FigureIntake, IntakeResult
 from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
@@ -45,7 +43,7 @@ from services.ingest.submissions import (
     VotesSubmission,
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
-from shared.api_errors import answer_invalid_requests, error_responses, rejection
+from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
@@ -95,8 +93,6 @@ async def admin_principal(who: Annotated[Principal, Depends(request_principal)])
 
 # The error statuses each kind of route answers with, documented in its OpenAPI in the one error shape.
 WRITE_ERRORS = error_responses(401, 403, 409, 413, 415, 422, 503)
-Refusals = (SubmissionRejected, IdempotencyConflict)  # answers, not faults
-log = logging.getLogger(__name__)
 # Asked for with `Accept: application/x-ndjson` (services/ingest/import_progress.py).
 PROGRESS_STREAM: dict[int | str, dict[str, Any]] = {
     200: {
@@ -133,11 +129,13 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
 
     @app.exception_handler(SubmissionRejected)
     async def on_rejected(_: Request, exc: SubmissionRejected) -> JSONResponse:
-        return rejection(exc.errors, exc.total, exc.status)
+        code, body = refusal(exc)
+        return JSONResponse(status_code=code, content=body)
 
     @app.exception_handler(IdempotencyConflict)
     async def on_conflict(_: Request, exc: IdempotencyConflict) -> JSONResponse:
-        return rejection([], 0, status.HTTP_409_CONFLICT, detail=str(exc))
+        code, body = refusal(exc)
+        return JSONResponse(status_code=code, content=body)
 
     def submitter(who: Principal, key: str | None, channel: str = "http") -> Submitter:
         return Submitter(who.name, channel, source=who.name if key else None, idempotency_key=key)
@@ -260,7 +258,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        work.add_done_callback(functools.partial(_finished, folder))
+        work.add_done_callback(lambda _: shutil.rmtree(folder, ignore_errors=True))  # the file goes with it
         if wants_progress(request.headers.get("accept", "")):
             total = await asyncio.to_thread(count_rows, path)
             return StreamingResponse(progress_lines(work, read, total, _answer), media_type=NDJSON)
@@ -350,14 +348,6 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return {"status": "ok"}
 
     return app
-
-
-def _finished(folder: Path, work: asyncio.Future[IntakeResult]) -> None:
-    """An upload's import is over: its file goes. Its outcome is the answer's, or nobody's if the client
-    left before it (then it is only logged)."""
-    shutil.rmtree(folder, ignore_errors=True)
-    if not work.cancelled() and (error := work.exception()) is not None and not isinstance(error, Refusals):
-        log.warning("an upload's import failed: %s: %s", type(error).__name__, error)
 
 
 def _answer(result: IntakeResult) -> tuple[int, dict[str, Any]]:

@@ -5,10 +5,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
-from shared.api_errors import RowError, row_error_from_pydantic, shown_value
+from shared.api_errors import RowError, rejection_body, row_error_from_pydantic, shown_value
+from shared.event_store import IdempotencyConflict
 
-__all__ = ["ErrorLog", "RowError", "SubmissionRejected", "row_error_from_pydantic", "shown_value", "spreadsheet_safe"]
+__all__ = [
+    "ErrorLog", "RowError", "SubmissionRejected", "refusal", "row_error_from_pydantic", "shown_value",
+    "spreadsheet_safe",
+]  # fmt: skip
 
 
 @dataclass
@@ -45,6 +50,14 @@ class SubmissionRejected(Exception):
         first = errors[0] if errors else None
         where = f" (first: row {first.row}, {first.field}: {first.reason})" if first else ""
         super().__init__(f"{self.total} error(s){where}")
+
+
+def refusal(error: SubmissionRejected | IdempotencyConflict) -> tuple[int, dict[str, Any]]:
+    """The status and body (the one error shape) a refused submission is answered with, however it is sent:
+    the API's exception handlers and an upload's progress stream both answer with this."""
+    if isinstance(error, IdempotencyConflict):
+        return 409, rejection_body([], 0, detail=str(error))
+    return error.status, rejection_body(error.errors, error.total)
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

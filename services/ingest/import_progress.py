@@ -12,9 +12,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from services.ingest.errors import SubmissionRejected
+from services.ingest.errors import SubmissionRejected, refusal
 from services.ingest.figure_intake import IntakeResult
-from shared.api_errors import rejection_body
 from shared.event_store import IdempotencyConflict
 from shared.resilience import DEPENDENCY_ERRORS, UNAVAILABLE_BODY
 
@@ -62,10 +61,8 @@ def outcome(
     """The status and body of a finished import, in the API's one error shape when it failed."""
     try:
         return answer(work.result())
-    except SubmissionRejected as rejected:
-        return rejected.status, rejection_body(rejected.errors, rejected.total)
-    except IdempotencyConflict as conflict:
-        return 409, rejection_body([], 0, detail=str(conflict))
+    except (SubmissionRejected, IdempotencyConflict) as refused:
+        return refusal(refused)
     except DEPENDENCY_ERRORS as error:
         log.warning("an upload's import failed: a dependency is unavailable (%s: %s)", type(error).__name__, error)
         return 503, UNAVAILABLE_BODY
