@@ -36,6 +36,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     """Write the facts `events` carry (idempotently, order-independently); say what they touched."""
     units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
     target_known_on: list[dt.date] = []
+    target_in_force: list[dt.date] = []
     touched = Touched()
     for recorded in events:
         event = recorded.event()
@@ -65,8 +66,10 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 departures.append((event.tenure_id, event.unit_code, event.end_date, position))
             case TargetSet() | TargetAdjusted():
                 late_supplement = event.late_supplement if isinstance(event, TargetAdjusted) else Decimal(0)
-                # A plan binds from its decision: "as known on" a meeting date shows the plans decided by then.
+                # A plan binds from its decision: "as known on" a meeting date shows the plans decided by then,
+                # and a list "as of" a date uses the plan in force then (undated: the whole year's plan).
                 target_known_on.append(event.decision_date or recorded.recorded_at.date())
+                target_in_force.append(event.decision_date or dt.date(event.plan_year, 1, 1))
                 targets.append(
                     (
                         event.unit_code,
@@ -150,9 +153,12 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             targets,
         )
         await conn.executemany(
-            "INSERT INTO target_history (position, unit_code, indicator, plan_year, amount, late_supplement, known_on)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (position) DO NOTHING",
-            [(t[8], *t[:5], known) for t, known in zip(targets, target_known_on, strict=True)],
+            "INSERT INTO target_history (position, unit_code, indicator, plan_year, amount, late_supplement, known_on,"
+            " in_force_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
+            [
+                (t[8], *t[:5], known, in_force)
+                for t, known, in_force in zip(targets, target_known_on, target_in_force, strict=True)
+            ],
         )
     if figures:
         # Figures are most of the ledger: COPY them in, then keep the ones not already there.

@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from services.projector.actuals import TOTAL, Figure, actuals
+from services.projector.plans_in_force import KeyPlans, PlanDecision
 from services.projector.progress import ProgressRules
 from services.projector.touched import EVER, ProgressKey, key_columns
 from shared.contracts import ProgressChanged
@@ -27,35 +28,33 @@ WITH keys AS (
 )"""
 
 
-def _latest_target(unit: str) -> str:
-    """`unit`'s target for the key's indicator and year: the latest known on $4 (of all, when null)."""
-    return f"""(
-    SELECT h.amount, h.late_supplement, h.position FROM target_history h
-    WHERE (h.unit_code, h.indicator, h.plan_year) = ({unit}, k.indicator, k.plan_year)
-      AND ($4::date IS NULL OR h.known_on <= $4::date)
-    ORDER BY h.position DESC LIMIT 1
-)"""
-
-
-# Each key's target, and the newest fact every row of the key reflects (its target, a merger into it);
-# figures add theirs date by date.
+# Each key's version (the newest fact every row of the key reflects: a plan decision, a merger into it) and
+# the day a late supplement was first known; figures add their versions date by date.
 _KEY_FACTS = f"""{_KEYS}
-SELECT k.unit_code, k.indicator, k.plan_year, t.amount AS target, t.late_supplement,
-       coalesce(greatest(t.position, (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)),
+SELECT k.unit_code, k.indicator, k.plan_year,
+       coalesce(greatest((SELECT max(h.position) FROM target_history h
+                          WHERE (h.unit_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+                            AND ($4::date IS NULL OR h.known_on <= $4::date)),
+                         (SELECT max(position) FROM unit_mergers WHERE successor_code = k.unit_code)),
                 0) AS version,
        (SELECT min(h.known_on) FROM target_history h
         WHERE (h.unit_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
           AND h.late_supplement > 0 AND ($4::date IS NULL OR h.known_on <= $4::date)) AS late_since
 FROM keys k
-LEFT JOIN LATERAL {_latest_target("k.unit_code")} t ON true
 """
 
-# The targets of the units merged into each key's unit, which join its target from the merger date.
-_MERGED_TARGETS = f"""{_KEYS}
-SELECT k.unit_code, k.indicator, k.plan_year, m.effective_date, t.amount, t.late_supplement
+# Every plan decision known on $4 (all when null) of each key's unit and of the units merged into it (with
+# the merger date): which one is in force on a date is decided row by row (plans_in_force.py).
+_KEY_PLANS = f"""{_KEYS}
+SELECT k.unit_code, k.indicator, k.plan_year, s.source, s.merged_on,
+       h.in_force_from, h.position, h.amount, h.late_supplement
 FROM keys k
-JOIN unit_mergers m ON m.successor_code = k.unit_code
-JOIN LATERAL {_latest_target("m.predecessor_code")} t ON true
+CROSS JOIN LATERAL (
+    SELECT k.unit_code AS source, NULL::date AS merged_on
+    UNION ALL SELECT m.predecessor_code, m.effective_date FROM unit_mergers m WHERE m.successor_code = k.unit_code
+) s
+JOIN target_history h ON (h.unit_code, h.indicator, h.plan_year) = (s.source, k.indicator, k.plan_year)
+WHERE $4::date IS NULL OR h.known_on <= $4::date
 """
 
 # Each key's unit and the units merged into it whose figures it adds to its own (`source`: mergers where the
@@ -185,9 +184,7 @@ async def compute_progress(
     facts = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
     }
-    merged: dict[tuple[str, str, int], list[asyncpg.Record]] = defaultdict(list)
-    for r in await conn.fetch(_MERGED_TARGETS, *arrays, known_on):
-        merged[(r["unit_code"], r["indicator"], r["plan_year"])].append(r)
+    plans = await fetch_key_plans(conn, arrays, known_on)
     starts = [EVER if since is None else since[k] for k in keys]
     earlier = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r["position"]
@@ -204,9 +201,7 @@ async def compute_progress(
             if as_of < first:
                 continue  # unchanged: kept as it is
             version = versions[as_of]
-            records.append(
-                _progress_row(key, as_of, category, actual_ytd, facts[key], merged[key], rules, paces, version)
-            )
+            records.append(_progress_row(key, as_of, category, actual_ytd, plans[key], rules, paces, version))
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
                 latest[key] = (as_of, records[-1][_STATUS], version)
     assessment: list[tuple[Any, ...]] = []
@@ -217,7 +212,7 @@ async def compute_progress(
                 reported_on[record[:3]][record[4]] = record[7]
         for key in facts:
             first = EVER if since is None else since[ProgressKey(*key)]
-            assessment += _assessment_rows(key, first, reported_on[key], before.get(key), facts[key], merged[key])
+            assessment += _assessment_rows(key, first, reported_on[key], before.get(key), facts[key], plans[key])
     return Computed(records, latest, assessment)
 
 
@@ -238,17 +233,25 @@ async def fetch_key_figures(
     return figures_of, merged_on
 
 
-def _plan_on(
-    fact: asyncpg.Record, predecessors: list[asyncpg.Record], as_of: dt.date
-) -> tuple[Decimal | None, Decimal]:
-    """The plan on `as_of` and its late supplement: the unit's own, with the plans of the units merged into
-    it from the merger date."""
-    target, late = fact["target"], fact["late_supplement"] or Decimal(0)
-    for predecessor in predecessors:
-        if as_of >= predecessor["effective_date"]:
-            target = (target or Decimal(0)) + predecessor["amount"]
-            late += predecessor["late_supplement"]
-    return target, late
+async def fetch_key_plans(
+    conn: asyncpg.Connection, arrays: tuple[list[str], list[str], list[int]], known_on: dt.date | None
+) -> defaultdict[tuple[str, str, int], KeyPlans]:
+    """Each key's plan decisions known on `known_on` (all when None): its unit's and its predecessors'."""
+    own: defaultdict[tuple[str, str, int], list[PlanDecision]] = defaultdict(list)
+    merged: defaultdict[tuple[str, str, int], defaultdict[tuple[dt.date, str], list[PlanDecision]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for r in await conn.fetch(_KEY_PLANS, *arrays, known_on):
+        key = (r["unit_code"], r["indicator"], r["plan_year"])
+        decision = PlanDecision(r["in_force_from"], r["position"], r["amount"], r["late_supplement"])
+        (own[key] if r["merged_on"] is None else merged[key][r["merged_on"], r["source"]]).append(decision)
+    plans: defaultdict[tuple[str, str, int], KeyPlans] = defaultdict(KeyPlans)
+    for key in own.keys() | merged.keys():
+        plans[key] = KeyPlans(
+            tuple(sorted(own[key])),
+            tuple((day, tuple(sorted(ds))) for (day, _), ds in sorted(merged[key].items())),
+        )
+    return plans
 
 
 def _assessment_rows(
@@ -257,15 +260,16 @@ def _assessment_rows(
     reported: Mapping[dt.date, Decimal],
     before: Decimal | None,
     fact: asyncpg.Record,
-    predecessors: list[asyncpg.Record],
+    plans: KeyPlans,
 ) -> list[tuple[Any, ...]]:
     """`ASSESSMENT_COLUMNS` rows of one key from `first` on: on each date it reported, and on the dates its
     plan changed without a report — the start of the plan year (a unit with a plan counts from then on,
-    with 0 until it reports), a late supplement's decision, a merger into it — carrying its year to date
-    forward. `reported`: its year to date on its report dates from `first` on; `before`: the one before."""
+    with 0 until it reports), a plan decided or revised, a late supplement's decision, a merger into it —
+    carrying its year to date forward. `reported`: its year to date on its report dates from `first` on;
+    `before`: the one before."""
     start, end = plan_window(Indicator(key[1]), key[2])
     late_since = fact["late_since"]
-    plan_dates = {start, *(p["effective_date"] for p in predecessors)}
+    plan_dates = {start, *plans.change_dates()}
     if late_since is not None:
         plan_dates.add(late_since)
     days = sorted({d for d in plan_dates if start <= d <= end} | set(reported))
@@ -276,7 +280,7 @@ def _assessment_rows(
             actual, has_reported = reported[day], True
         if day < first:
             continue
-        plan, late = _plan_on(fact, predecessors, day)
+        plan, late = plans.on(day)
         if plan is None and not has_reported:
             continue  # no plan and no figures: nothing to bring to a group
         supplemented = late_since is not None and day >= late_since
@@ -302,14 +306,13 @@ def _progress_row(
     as_of: dt.date,
     category: str,
     actual_ytd: Decimal,
-    fact: asyncpg.Record,
-    predecessors: list[asyncpg.Record],
+    plans: KeyPlans,
     rules: ProgressRules,
     paces: dict[tuple[str, int, dt.date], Decimal],
     version: int,
 ) -> tuple[Any, ...]:
     """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
-    target, late = _plan_on(fact, predecessors, as_of)
+    target, late = plans.on(as_of)
     pace_key = (key[1], key[2], as_of)
     pace = paces.get(pace_key)
     if pace is None:  # a few hundred distinct dates among many thousand rows

@@ -1,0 +1,59 @@
+"""The plan in force on a date: pure, no I/O.
+
+A plan binds from its decision (quyết định giao kế hoạch): a list as of D uses the newest decision dated on
+or before D, so a revision decided in December changes the lists from its decision date on and leaves every
+earlier list as it was. A decision without a date is taken as the plan of the whole year (in force from the
+plan year's first day), as PIM read every plan before decisions were dated. A unit merged into another
+brings its plan in force to the successor from the merger date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True, order=True)
+class PlanDecision:
+    """A `TargetSet` or `TargetAdjusted` of one unit, indicator and plan year: the year's plan from
+    `in_force_from` on. Ordered as they supersede each other: by date in force, then as recorded."""
+
+    in_force_from: dt.date
+    position: int
+    amount: Decimal
+    late_supplement: Decimal  # the part supplemented after 30 September
+
+
+def decision_in_force(decisions: Iterable[PlanDecision], day: dt.date) -> PlanDecision | None:
+    """The decision that sets the plan on `day`: the newest in force by then, None before the first."""
+    return max((d for d in decisions if d.in_force_from <= day), default=None)
+
+
+@dataclass(frozen=True)
+class KeyPlans:
+    """The plan decisions one unit's rows for an indicator and year depend on: its own, and those of the
+    units merged into it (each unit's, with its merger date)."""
+
+    own: tuple[PlanDecision, ...] = ()
+    merged: tuple[tuple[dt.date, tuple[PlanDecision, ...]], ...] = field(default_factory=tuple)
+
+    def on(self, day: dt.date) -> tuple[Decimal | None, Decimal]:
+        """The plan on `day` and its late supplement: the unit's own in force, plus from each merger date
+        the plan then in force of the unit merged in."""
+        own = decision_in_force(self.own, day)
+        plan, late = (None, Decimal(0)) if own is None else (own.amount, own.late_supplement)
+        for merged_on, decisions in self.merged:
+            brought = decision_in_force(decisions, day) if day >= merged_on else None
+            if brought is not None:
+                plan = (plan or Decimal(0)) + brought.amount
+                late += brought.late_supplement
+        return plan, late
+
+    def change_dates(self) -> set[dt.date]:
+        """The dates the plan may change on without a report: each decision's, and each merger's."""
+        dates = {d.in_force_from for d in self.own}
+        for merged_on, decisions in self.merged:
+            dates |= {max(merged_on, d.in_force_from) for d in decisions}
+        return dates

@@ -1,0 +1,91 @@
+"""A past list never moves: the lists as of a date, read before and after later facts (a plan revised, a
+merger), are byte for byte the same; a later fact changes the lists only from the date it is about."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+from decimal import Decimal
+
+import asyncpg
+import pytest
+
+from services.projector.progress import ProgressRules
+from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
+from shared.standings import standings, standings_json
+from tests.integration.projector_helpers import apply_events
+from tests.integration.test_projection_order import recorded
+
+pytestmark = pytest.mark.postgres
+D = Decimal
+RULES = ProgressRules()
+DISB = "public_investment_disbursement"
+NOV_30, DEC_11, DEC_28 = dt.date(2025, 11, 30), dt.date(2025, 12, 11), dt.date(2025, 12, 28)
+
+
+def unit(code: str) -> UnitRegistered:
+    return UnitRegistered(unit_code=code, name=f"Tỉnh {code}", level="province", committee="UBKT")
+
+
+def plan(code: str, amount: int) -> TargetSet:
+    return TargetSet(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount),
+                     decision_number="1500/QĐ-TTg", decision_date=dt.date(2024, 12, 10))  # fmt: skip
+
+
+def revised(code: str, amount: int, decided: dt.date) -> TargetAdjusted:
+    return TargetAdjusted(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount),
+                          decision_number="2000/QĐ-TTg", decision_date=decided)  # fmt: skip
+
+
+def report(code: str, amount: int, on: dt.date = NOV_30) -> DisbursementReported:
+    return DisbursementReported(unit_code=code, plan_year=2025, category="central_budget", as_of=on, amount=D(amount))
+
+
+async def apply(conn: asyncpg.Connection, events: Sequence[DomainEvent], start: int) -> None:
+    async with conn.transaction():
+        await apply_events(conn, recorded(list(events), start=start), RULES)
+
+
+async def published(conn: asyncpg.Connection, on: dt.date) -> str:
+    """The national lists as of `on` as the API sends them."""
+    return json.dumps(standings_json(await standings(conn, on, DISB, 2025, "national")), ensure_ascii=False)
+
+
+async def list_rows(conn: asyncpg.Connection, through: dt.date) -> list[asyncpg.Record]:
+    """Every row of the lists (what the dashboards read) on the dates up to `through`."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT * FROM assessment_standings WHERE as_of <= $1 ORDER BY group_id, as_of, unit_code", through
+    )
+    return rows
+
+
+async def test_a_plan_revised_in_december_leaves_the_lists_before_its_decision_as_they_were(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("a"), unit("b"), plan("a", 1000), plan("b", 1000),
+                           report("a", 500), report("b", 450)], start=1)  # fmt: skip
+        on_dec_11, rows_before = await published(conn, DEC_11), await list_rows(conn, DEC_11)
+        await apply(conn, [revised("a", 2000, DEC_28)], start=100)
+
+        assert await published(conn, DEC_11) == on_dec_11
+        assert await list_rows(conn, DEC_28 - dt.timedelta(days=1)) == rows_before
+        (before,) = await standings(conn, DEC_11, DISB, 2025, "national")
+        (after,) = await standings(conn, DEC_28, DISB, 2025, "national")
+    assert (before.total_actual, before.total_basis) == (950, 2000)
+    assert [u.unit_code for u in before.lists[1].at_or_above] == ["a"]  # 50 % against 47.5 %
+    # The revision's decision date is a date of the lists of its own, with no report that day.
+    assert after.as_of == DEC_28 and (after.total_actual, after.total_basis) == (950, 3000)
+    assert [u.unit_code for u in after.lists[1].at_or_above] == ["b"]  # a: 25 % against 31.7 %
+
+
+async def test_progress_rows_use_the_plan_in_force_on_their_date(pool: asyncpg.Pool) -> None:
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("a"), plan("a", 1000), report("a", 500), revised("a", 2000, DEC_28),
+                           report("a", 900, dt.date(2025, 12, 31))], start=1)  # fmt: skip
+        rows = await conn.fetch(
+            "SELECT as_of, target, rate FROM unit_progress_history WHERE category = '' ORDER BY as_of"
+        )
+    assert [(r["as_of"], r["target"], r["rate"]) for r in rows] == [
+        (NOV_30, 1000, D("0.5")),
+        (dt.date(2025, 12, 31), 2000, D("0.45")),
+    ]
