@@ -15,6 +15,7 @@ from prometheus_client import REGISTRY
 
 from shared.events import RecordedEvent
 from shared.fetch_wait import honour_fetch_wait
+from shared.money import plain_json
 from shared.settings import Settings
 
 
@@ -103,4 +104,4 @@ def decode_recorded(value: bytes) -> RecordedEvent:
 
 
 def encode_json(message: dict[str, Any]) -> bytes:
-    return json.dumps(message, ensure_ascii=False, default=str).encode()
+    return json.dumps(message, ensure_ascii=False, default=plain_json).encode()

@@ -42,9 +42,21 @@ def parse_exact_amount(value: Any) -> Decimal:
     return amount
 
 
+def plain_decimal(value: Decimal) -> str:
+    """An exact decimal as people and programs read it: digits, never an exponent (`2400000000000`, not
+    `2.4000E+12`, which `str` gives for a sum of database numerics). Trailing zeros are kept: the same value."""
+    return format(value, "f")
+
+
+def plain_json(value: object) -> str:
+    """`json.dumps`'s `default` for what JSON has no type for: Decimals as plain decimal strings, the rest
+    (dates, UUIDs) as their text."""
+    return plain_decimal(value) if isinstance(value, Decimal) else str(value)
+
+
 Amount = Annotated[
     Decimal,
     BeforeValidator(parse_exact_amount),
-    PlainSerializer(lambda amount: str(amount), return_type=str, when_used="json"),
+    PlainSerializer(plain_decimal, return_type=str, when_used="json"),
 ]
 """A VND amount, exact; serialised to JSON as a string so no reader turns it into a float."""

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import asyncpg
 
+from shared.money import plain_decimal
+
 
 @dataclass(frozen=True)
 class UnitStanding:
@@ -140,7 +142,7 @@ async def standings(
 def _plain(value: object) -> object:
     """JSON-ready, exact: Decimals as strings (never floats), dates as ISO text."""
     if isinstance(value, Decimal):
-        return str(value)
+        return plain_decimal(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from openpyxl.styles import Font
 from rich.table import Table
 
 from shared.display import NOT_ASSESSED_REASONS, STANDING_LABELS, billions, percent
+from shared.money import plain_decimal
 from shared.standings import GroupStandings, UnitStanding
 
 COLUMNS = (
@@ -101,5 +103,5 @@ def csv_text(groups: list[GroupStandings]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
-    writer.writerows(flat_rows(groups))
+    writer.writerows([plain_decimal(c) if isinstance(c, Decimal) else c for c in row] for row in flat_rows(groups))
     return buffer.getvalue()

@@ -22,6 +22,7 @@ from services.alerts.alertmanager_config import Timing, alertmanager_config, ren
 from services.alerts.config import load_alert_config
 from services.alerts.rebuild import rebuild_alerts
 from services.alerts.service import AlertsService
+from shared.money import plain_json
 from shared.operator_db import migrated_pool
 from shared.settings import Settings
 
@@ -139,7 +140,7 @@ def list_command(
     found: list[dict[str, Any]] = _call(api_url, token, "GET", "/v1/alerts", params=params)["alerts"]
     if as_json:
         for alert in found:
-            typer.echo(json.dumps(alert, ensure_ascii=False, default=str))
+            typer.echo(json.dumps(alert, ensure_ascii=False, default=plain_json))
         return
     table = Table(title=f"Alerts ({len(found)})")
     for column in ("Fingerprint", "Severity", "Status", "Since", "Age, days", "Summary", "Responsible head",

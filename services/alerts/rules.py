@@ -18,6 +18,7 @@ from services.alerts.config import AlertConfig, Severity
 from services.alerts.seasonal import Trajectory, project_final_rate
 from shared.display import billions, percent
 from shared.events import Indicator, plan_window
+from shared.money import plain_decimal
 
 QUANTUM = Decimal("0.0001")
 
@@ -111,7 +112,7 @@ def _day(day: dt.date) -> str:
 
 def _plain(value: Decimal | None) -> str:
     """An exact decimal as digits (`23478000000000`, never `2.34780E+13`); '' for none."""
-    return "" if value is None else format(value, "f")
+    return "" if value is None else plain_decimal(value)
 
 
 def _amounts(year: IndicatorYear, point: Point) -> str:

@@ -4,6 +4,7 @@ real PostgreSQL: constructed cases for each rule (README "Assessment rules")."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -230,3 +231,44 @@ async def test_a_negative_plan_and_an_early_late_supplement_are_refused_naming_t
     (error,) = early.json()["errors"]
     assert error["field"] == "adjustments.decision_date" and "30/09/2025" in error["reason"]
     assert await ingest.event_count() == 3  # the registry only
+
+
+def decimals_in(value: object, field: str = "") -> list[tuple[str, str]]:
+    """Every (field, text) of the answer's money and rates."""
+    money = {"plan", "basis", "actual", "rate", "average", "total_basis", "total_actual"}
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in decimals_in(v, k)]
+    if isinstance(value, list):
+        return [pair for v in value for pair in decimals_in(v, field)]
+    return [(field, value)] if field in money and isinstance(value, str) else []
+
+
+async def test_standings_leave_the_api_as_plain_decimals_never_in_exponent_notation(ingest: Ingest) -> None:
+    """Sums of PostgreSQL numerics come back as Decimal('2.4000E+12'): the API sends digits, which its own
+    input accepts, and the same values."""
+    response = await ingest.client.post(
+        "/v1/targets",
+        json={"targets": [{"unit_code": "lam-dong", "indicator": DISB, "plan_year": 2025, "amount": "2400000000000"},
+                          {"unit_code": "hue", "indicator": DISB, "plan_year": 2025, "amount": "30000000000000"}]},
+        headers=ingest.admin,
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    for code, amount in (("hue", "15516550000000"), ("lam-dong", "1200000000000.50")):
+        figure = {"unit_code": code, "plan_year": 2025, "category": "central_budget", "as_of": "2025-10-31",
+                  "amount": amount}  # fmt: skip
+        assert (await ingest.figures(figure)).status_code == 201
+    async with ingest.pool.acquire() as conn:
+        stored = [recorded_event(r) for r in await conn.fetch("SELECT * FROM events ORDER BY position")]
+        async with conn.transaction():
+            await apply_events(conn, stored, RULES)
+    answer = await ingest.client.get("/v1/standings", params={"as_of": "2025-11-05"}, headers=ingest.lam_dong)
+    assert answer.status_code == 200, answer.text
+    shown = decimals_in(answer.json())
+    assert {field for field, _ in shown} >= {"plan", "actual", "rate", "average", "total_basis", "total_actual"}
+    assert [(f, t) for f, t in shown if not re.fullmatch(r"-?[0-9]+(\.[0-9]+)?", t)] == []
+    by_field = {f: t for f, t in shown}
+    assert D(by_field["total_actual"]) == D("16716550000000.50")
+    units = {
+        u["unit_code"]: u for lst in answer.json()["groups"][0]["lists"] for u in lst["at_or_above"] + lst["below"]
+    }
+    assert (units["lam-dong"]["plan"], units["hue"]["actual"]) == ("2400000000000", "15516550000000")

@@ -1,10 +1,12 @@
+import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
 from shared.events import DisbursementReported
-from shared.money import MAX_AMOUNT, parse_exact_amount
+from shared.money import MAX_AMOUNT, parse_exact_amount, plain_decimal, plain_json
 
 
 def report(amount: object) -> DisbursementReported:
@@ -59,3 +61,13 @@ def test_an_amount_at_or_above_the_bound_is_refused_and_just_below_it_is_taken()
     for value in (MAX_AMOUNT, 10**40, str(10**18), -(10**18)):
         with pytest.raises(ValueError, match="implausibly large"):
             parse_exact_amount(value)
+
+
+def test_amounts_and_rates_leave_as_plain_decimals() -> None:
+    assert plain_decimal(Decimal("2.4000E+12")) == "2400000000000"
+    assert plain_decimal(Decimal("1.551655000E+13")) == "15516550000000"
+    assert plain_decimal(Decimal("0.47500000000000000000")) == "0.47500000000000000000"
+    assert plain_decimal(Decimal("-1E+3")) == "-1000"
+    assert json.dumps({"amount": Decimal("5E+2"), "on": dt.date(2025, 1, 31)}, default=plain_json) == (
+        '{"amount": "500", "on": "2025-01-31"}'
+    )
