@@ -136,6 +136,7 @@ HEAD_CHANGED = "Lâm Đồng"  # head replaced on 1 June
 ACTING_THEN_CONFIRMED = "Gia Lai"  # head left 15 March; acting head, confirmed on 1 August
 VACANT = "Cà Mau"  # head left 15 September; post vacant since
 CORRECTED = "Nghệ An"  # re-sends its October report with a higher figure
+CORRECTION_REASON = "Bổ sung khối lượng nghiệm thu tháng 10 chưa tổng hợp / October works accepted but left out"
 # Alert stories.
 MISSING_SEPTEMBER = "Sơn La"  # never sent its September 2025 disbursement report
 LATE_AUGUST = "Điện Biên"  # sent its August 2025 report on 15 September, ten days late
@@ -258,7 +259,9 @@ def main() -> None:
                     figures.append([code, indicator, PLAN_YEAR, category, as_of.isoformat(), amount])
 
     corrected = next(r for r in figures if r[0] == slug(CORRECTED) and r[4] == "2025-10-31" and r[3] == "local_budget")
-    figures.append([*corrected[:5], corrected[5] + round(corrected[5] * 0.1 / 1_000_000) * 1_000_000])
+    # A changed figure is a correction: it carries its reason (a re-sent figure without one is refused).
+    resent = [*corrected[:5], corrected[5] + round(corrected[5] * 0.1 / 1_000_000) * 1_000_000]
+    figures.append(resent)
     # Rows of the alert stories; a generator of their own keeps the 2025 numbers above unchanged.
     stories = random.Random(2024)
     missing = (slug(MISSING_SEPTEMBER), DISBURSEMENT, PLAN_YEAR)
@@ -304,9 +307,11 @@ def main() -> None:
         ],
         targets,
     )
+    for row in figures:
+        row.append(CORRECTION_REASON if row is resent else "")
     write(
         "figures.csv",
-        ["unit_code", "indicator", "plan_year", "category", "as_of", "amount", "document_date"],
+        ["unit_code", "indicator", "plan_year", "category", "as_of", "amount", "document_date", "correction_reason"],
         figures,
     )
     write(

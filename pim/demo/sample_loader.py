@@ -26,9 +26,12 @@ def _figure_reports() -> Iterator[tuple[str, dict[str, list[dict[str, str]]]]]:
     """One report per unit and date, in file order (a later report for the same date supersedes)."""
     rows = sample_rows("figures.csv")
     for index, ((unit, as_of), group) in enumerate(itertools.groupby(rows, key=lambda r: (r["unit_code"], r["as_of"]))):
-        body: dict[str, list[dict[str, str]]] = {"disbursements": [], "revenues": []}
+        body: dict[str, list[dict[str, str]]] = {"disbursements": [], "revenues": [], "corrections": []}
         for row in group:
-            fields = {k: v for k, v in row.items() if k != "indicator" and v != ""}
+            fields = {k: v for k, v in row.items() if k not in ("indicator", "correction_reason") and v != ""}
+            if row.get("correction_reason"):  # a changed figure is sent as a correction, with its reason
+                body["corrections"].append(fields | {"indicator": row["indicator"], "reason": row["correction_reason"]})
+                continue
             kind = "disbursements" if row["indicator"] == "public_investment_disbursement" else "revenues"
             body[kind].append(fields)
         yield f"figures/{unit}/{as_of}/{index}", body

@@ -147,6 +147,27 @@ WHERE row_no IS NOT NULL AND NOT correction
 ORDER BY row_no
 """
 
+# A figure that changes one already stored (same unit, indicator, year, category, project and date) replaces
+# it: that is a correction, and needs its reason. The same figure sent again stays a harmless duplicate.
+# Two rows of one submission that disagree on the same figure are the same silent replacement.
+_CHANGED_WITHOUT_REASON = """
+SELECT s.row_no, s.amount, s.as_of, f.amount AS stored_amount, f.amount_kind AS stored_kind, o.row_no AS other_row
+FROM staged_figures s
+LEFT JOIN ingest_figures f
+  ON (f.unit_code, f.indicator, f.plan_year, f.category, f.project_code, f.as_of)
+   = (s.unit_code, s.indicator, s.plan_year, s.category, s.project_code, s.as_of)
+ AND (f.amount, f.amount_kind) IS DISTINCT FROM (s.amount, s.amount_kind)
+LEFT JOIN LATERAL (
+    SELECT o.row_no FROM staged_figures o
+    WHERE (o.unit_code, o.indicator, o.plan_year, o.category, o.project_code, o.as_of)
+        = (s.unit_code, s.indicator, s.plan_year, s.category, s.project_code, s.as_of)
+      AND o.row_no < s.row_no AND (o.amount, o.amount_kind) IS DISTINCT FROM (s.amount, s.amount_kind)
+    ORDER BY o.row_no LIMIT 1
+) o ON true
+WHERE s.correction_reason IS NULL AND (f.unit_code IS NOT NULL OR o.row_no IS NOT NULL)
+ORDER BY s.row_no
+"""
+
 # $1: the figure events' schema version; $2, $3: `figure_event_types()` (a correction's type names no
 # indicator: its payload does).
 _EVENTS_FROM_STAGED = """
@@ -218,10 +239,11 @@ class FigureIntake:
         errors = errors if errors is not None else ErrorLog()
         from_file = not isinstance(rows, list)
         async with self._connections(bulk=from_file) as (conn, reserver):
-            if from_file:  # a re-sent file is answered before it is read
-                earlier = await self._store.earlier_submission(conn, submitter, digest)
-                if earlier is not None:
-                    return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
+            # A re-sent submission is answered (or its changed content refused) before it is read and checked:
+            # its figures are stored already, and checked against themselves they would look changed.
+            earlier = await self._store.earlier_submission(conn, submitter, digest)
+            if earlier is not None:
+                return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
             await conn.execute(_STAGE)
             # Parse, stage and check everything holding no lock: other submissions go on meanwhile.
             async with conn.transaction():
@@ -355,6 +377,8 @@ class FigureIntake:
                     f" cumulative exceeds {vnd(r['next_amount'])} already reported for the later date {r['next_date']}"
                 )
             found.append(RowError(r["row_no"], "amount", f"{r['amount']:f}", reason))
+        for r in await conn.fetch(_CHANGED_WITHOUT_REASON):
+            found.append(RowError(r["row_no"], "correction_reason", f"{r['amount']:f}", _changed_without_reason(r)))
         found = [e for e in found + scope_errors if e.row not in already]
         for error in sorted(found, key=lambda e: e.row or 0):
             errors.add(error)
@@ -363,6 +387,25 @@ class FigureIntake:
                 "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(e.row,) for e in found]
             )
         return sum(1 for e in scope_errors if e.row not in already)
+
+
+def _changed_without_reason(r: asyncpg.Record) -> str:
+    """Why a changed figure with no reason is refused, and what to do, Vietnamese first."""
+    day = f"{r['as_of']:%d/%m/%Y}"
+    if r["stored_amount"] is not None:
+        kind = "" if r["stored_kind"] == "cumulative" else " (số phát sinh / period amount)"
+        return (
+            f"ngày {day} đã báo cáo {vnd(r['stored_amount'])}{kind}, nay gửi {vnd(r['amount'])}: thay số đã báo"
+            f" cáo là điều chỉnh, cần ghi lý do (correction_reason); gửi lại đúng số cũ thì không cần /"
+            f" {vnd(r['stored_amount'])}{kind} is already reported for {r['as_of']}, this row says {vnd(r['amount'])}:"
+            " changing a reported figure is a correction and needs a correction_reason (the same figure re-sent"
+            " needs none)"
+        )
+    return (
+        f"dòng {r['other_row']} gửi số khác cho cùng đơn vị, chỉ tiêu, nguồn và ngày {day}: giữ một dòng, hoặc ghi"
+        f" lý do điều chỉnh (correction_reason) / row {r['other_row']} gives another amount for the same unit,"
+        f" category and date {r['as_of']}: keep one row, or give a correction_reason"
+    )
 
 
 async def _state_of(conn: asyncpg.Connection, units: list[str]) -> list[tuple[object, ...]]:

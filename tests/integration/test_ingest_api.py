@@ -99,9 +99,30 @@ async def test_a_cumulative_may_not_fall_without_a_correction(ingest: Ingest) ->
     assert (await ingest.figures(correction)).status_code == 201
 
 
-async def test_a_later_report_for_the_same_date_supersedes(ingest: Ingest) -> None:
+async def test_a_changed_figure_is_a_correction_and_needs_its_reason(ingest: Ingest) -> None:
+    """A figure re-sent as it was is a harmless duplicate; a changed one silently replaced the earlier
+    figure: now it needs a correction reason, and with one it supersedes."""
     assert (await ingest.figures(disbursement(amount="1000"))).status_code == 201
-    assert (await ingest.figures(disbursement(amount="1200"))).status_code == 201
+    assert (await ingest.figures(disbursement(amount="1000.00"))).status_code == 201  # the same figure
+    lower = await ingest.figures(disbursement(amount="800"))
+    assert lower.status_code == 422
+    row, field, value, reason = only_error(lower.json())
+    assert (row, field, value) == (1, "correction_reason", "800")
+    assert reason.startswith("ngày 30/06/2025 đã báo cáo 1.000 đ, nay gửi 800 đ")  # Vietnamese first
+    assert "needs a correction_reason" in reason
+    assert await ingest.event_count() == 5  # the registry's three, the figure and its duplicate; nothing of it
+    correction = disbursement(amount="800", indicator="public_investment_disbursement",
+                              reason="đối chiếu kho bạc", kind="corrections")  # fmt: skip
+    assert (await ingest.figures(correction)).status_code == 201
+    assert (await ingest.figures(disbursement(amount="800"))).status_code == 201  # now the stored figure
+
+
+async def test_two_rows_of_one_report_that_disagree_on_a_figure_are_refused(ingest: Ingest) -> None:
+    both = await ingest.figures(disbursement(amount="1000"), disbursement(amount="1200"))
+    assert both.status_code == 422
+    row, field, _, reason = only_error(both.json())
+    assert (row, field) == (2, "correction_reason") and reason.startswith("dòng 1 gửi số khác")
+    assert await ingest.event_count() == 3
 
 
 @pytest.mark.parametrize(

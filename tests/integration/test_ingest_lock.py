@@ -114,7 +114,8 @@ async def _held_after_writing_its_events(
     `blocker` holds the row of a stored figure the file updates next (ingest's own record of figures).
     Returns the file's task and the store's head before it."""
     intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
-    await intake.submit([figure(1, "lam-dong", dt.date(2025, 1, 1), 500)], ADMIN, Submitter("admin", "api"), b"")
+    # The file's own first figure, stored before it: the file re-sends it (a duplicate, not a change).
+    await intake.submit([figure(1, "lam-dong", dt.date(2025, 1, 1), 1000)], ADMIN, Submitter("admin", "api"), b"")
     before = await EventStore(ingest.pool).head()
     await blocker.execute("SELECT 1 FROM ingest_figures WHERE unit_code = 'lam-dong' FOR UPDATE")
     big = asyncio.create_task(intake.submit(file_rows("lam-dong", 300), ADMIN, Submitter("admin", "upload"), b"big"))
@@ -219,7 +220,7 @@ async def test_two_files_racing_under_one_key_make_a_conflict_not_a_fault(ingest
     commits. The second to commit finds the key taken: a conflict (HTTP 409), not a database error."""
     intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
     for unit in ("lam-dong", "hue"):
-        await intake.submit([figure(1, unit, dt.date(2025, 1, 1), 500)], ADMIN, Submitter("admin", "api"), b"")
+        await intake.submit([figure(1, unit, dt.date(2025, 1, 1), 1000)], ADMIN, Submitter("admin", "api"), b"")
     key = Submitter("admin", "upload", source="admin", idempotency_key="bao-cao-thang-5")
     async with ingest.pool.acquire() as blocker, blocker.transaction():
         await blocker.execute("SELECT 1 FROM ingest_figures WHERE as_of = '2025-01-01' FOR UPDATE")
