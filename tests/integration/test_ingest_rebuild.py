@@ -59,7 +59,12 @@ async def _mixed_history(ingest: Ingest) -> None:
         assert response.status_code == 201, response.text
     reports = [
         [disbursement(amount="1000", as_of="2025-05-31"), disbursement("da-lat", amount="70", as_of="2025-06-30")],
-        [disbursement(amount="1400"), disbursement(amount="1500")],  # the later row of one date wins
+        [  # the later row of one date wins (a row that changes another needs its reason)
+            disbursement(amount="1400"),
+            disbursement(
+                amount="1500", indicator="public_investment_disbursement", reason="gõ nhầm", kind="corrections"
+            ),
+        ],
         [
             disbursement(
                 amount="1200",
