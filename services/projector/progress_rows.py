@@ -57,23 +57,27 @@ JOIN target_history h ON (h.unit_code, h.indicator, h.plan_year) = (s.source, k.
 WHERE $4::date IS NULL OR h.known_on <= $4::date
 """
 
-# Each key's unit and the units merged into it whose figures it adds to its own (`source`: mergers where the
-# successor reports its own figures only), with the date its rows are recomputed from.
+# Each key's unit and the units merged into it (`source`), whose figures it adds to its own from the merger
+# date (`consolidated`: only until its own first report from then on), with the date its rows are
+# recomputed from.
 _SOURCES = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $5::date[]) AS k(unit_code, indicator, plan_year, since)
 ), sources AS (
-    SELECT unit_code, indicator, plan_year, since, unit_code AS source, NULL::date AS merged_on FROM keys
+    SELECT unit_code, indicator, plan_year, since, unit_code AS source, NULL::date AS merged_on,
+           false AS consolidated FROM keys
     UNION ALL
-    SELECT k.unit_code, k.indicator, k.plan_year, k.since, m.predecessor_code, m.effective_date FROM keys k
-    JOIN unit_mergers m ON m.successor_code = k.unit_code AND m.successor_reports = 'own_only'
+    SELECT k.unit_code, k.indicator, k.plan_year, k.since, m.predecessor_code, m.effective_date,
+           m.successor_reports = 'consolidated' FROM keys k
+    JOIN unit_mergers m ON m.successor_code = k.unit_code
 )
 """
 
 # The figures the rows from `since` on depend on, known on $4 (all when null): per line, those from the
 # last date before `since` whose report is cumulative (it starts the running total afresh) on, or all.
 _KEY_FIGURES = f"""{_SOURCES}
-SELECT s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on, l.category, l.project_code, f.as_of, f.position,
+SELECT s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on, s.consolidated, l.category, l.project_code,
+       f.as_of, f.position,
        f.amount_kind = 'cumulative' AS cumulative, f.amount
 FROM sources s
 CROSS JOIN LATERAL (
@@ -190,14 +194,17 @@ async def compute_progress(
         (r["unit_code"], r["indicator"], r["plan_year"]): r["position"]
         for r in await conn.fetch(_EARLIER_NEWEST, *arrays, known_on, starts)
     }
-    figures_of, merged_on = await fetch_key_figures(conn, keys, known_on, starts)
+    figures_of, merged = await fetch_key_figures(conn, keys, known_on, starts)
     records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str, int]] = {}
     paces: dict[tuple[str, int, dt.date], Decimal] = {}
     for key, key_figures in figures_of.items():
         first = EVER if since is None else since[ProgressKey(*key)]
-        versions = _versions_by_date(key_figures, max(facts[key]["version"], earlier.get(key, 0)))
-        for (as_of, category), actual_ytd in sorted(actuals(key[0], key_figures, merged_on).items()):
+        years_actuals = actuals(key[0], key_figures, merged.merged_on, merged.consolidated,
+                                merged.carried_on(key, key_figures))  # fmt: skip
+        versions = _versions_by_date(key_figures, {d for d, _ in years_actuals}, max(facts[key]["version"],
+                                     earlier.get(key, 0)))  # fmt: skip
+        for (as_of, category), actual_ytd in sorted(years_actuals.items()):
             if as_of < first:
                 continue  # unchanged: kept as it is
             version = versions[as_of]
@@ -216,21 +223,39 @@ async def compute_progress(
     return Computed(records, latest, assessment)
 
 
+@dataclass(frozen=True)
+class MergedSources:
+    """The units merged into the keys' units whose figures count in theirs: each one's merger date, and those
+    a successor's reports consolidate."""
+
+    merged_on: dict[str, dt.date]
+    consolidated: set[str]
+
+    def carried_on(self, key: tuple[str, str, int], figures: list[Figure]) -> set[dt.date]:
+        """The merger dates in `key`'s plan window of the units whose figures it carries: dates of its rows
+        even without a report of its own (what it carries then, so the total does not fall that day)."""
+        start, end = plan_window(Indicator(key[1]), key[2])
+        merger_dates = {self.merged_on[f.source] for f in figures if f.source != key[0]}
+        return {day for day in merger_dates if start <= day <= end}
+
+
 async def fetch_key_figures(
     conn: asyncpg.Connection, keys: list[ProgressKey], known_on: dt.date | None, starts: list[dt.date]
-) -> tuple[dict[tuple[str, str, int], list[Figure]], dict[str, dt.date]]:
+) -> tuple[dict[tuple[str, str, int], list[Figure]], MergedSources]:
     """The figures each key's rows from its start on depend on, known on `known_on` (all when None), and
-    each merged-in source's merger date."""
+    the merged-in sources' merger dates and kinds."""
     figures_of: dict[tuple[str, str, int], list[Figure]] = defaultdict(list)
-    merged_on: dict[str, dt.date] = {}
+    merged = MergedSources({}, set())
     for r in await conn.fetch(_KEY_FIGURES, *key_columns(keys), known_on, starts):
         if r["merged_on"] is not None:
-            merged_on[r["source"]] = r["merged_on"]
+            merged.merged_on[r["source"]] = r["merged_on"]
+            if r["consolidated"]:
+                merged.consolidated.add(r["source"])
         figures_of[(r["unit_code"], r["indicator"], r["plan_year"])].append(
             Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
                    r["amount"])
         )  # fmt: skip
-    return figures_of, merged_on
+    return figures_of, merged
 
 
 async def fetch_key_plans(
@@ -291,13 +316,17 @@ def _assessment_rows(
     return rows
 
 
-def _versions_by_date(figures: list[Figure], base: int) -> dict[dt.date, int]:
+def _versions_by_date(figures: list[Figure], dates: set[dt.date], base: int) -> dict[dt.date, int]:
     """The newest fact each date's row reflects: the key's own (`base`) or a figure as of that date or
     earlier. Rows are rewritten from the date a fact changed on, so earlier rows keep theirs."""
     versions, newest = {}, base
-    for figure in sorted(figures, key=lambda f: f.as_of):
-        newest = max(newest, figure.position)
-        versions[figure.as_of] = newest
+    by_date = sorted(figures, key=lambda f: f.as_of)
+    index = 0
+    for day in sorted(dates):
+        while index < len(by_date) and by_date[index].as_of <= day:
+            newest = max(newest, by_date[index].position)
+            index += 1
+        versions[day] = newest
     return versions
 
 

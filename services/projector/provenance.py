@@ -75,9 +75,9 @@ async def year_to_date_sources(
     conn: asyncpg.Connection, key: ProgressKey, day: dt.date, known_on: dt.date | None = None
 ) -> list[ReportSource]:
     """The reports the projector adds up for `key`'s year to date on `day` (as known on `known_on`)."""
-    figures_of, merged_on = await fetch_key_figures(conn, [key], known_on, [EVER])
+    figures_of, merged = await fetch_key_figures(conn, [key], known_on, [EVER])
     counted = counted_reports(key.unit_code, figures_of.get((key.unit_code, key.indicator, key.plan_year), []),
-                              merged_on, day)  # fmt: skip
+                              merged.merged_on, day, merged.consolidated)  # fmt: skip
     positions = [p.position for c in counted for p in (c.figure, *c.superseded)]
     envelopes = await recorded(conn, positions)
     details = {

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from services.projector.progress import ProgressRules
-from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
+from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
 from shared.standings import standings, standings_json
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
@@ -89,3 +89,31 @@ async def test_progress_rows_use_the_plan_in_force_on_their_date(pool: asyncpg.P
         (NOV_30, 1000, D("0.5")),
         (dt.date(2025, 12, 31), 2000, D("0.45")),
     ]
+
+
+async def test_the_national_total_does_not_fall_on_a_merger_day_and_earlier_lists_stay(pool: asyncpg.Pool) -> None:
+    """Two provinces merge into a third on 1 July. Until its first consolidated report the successor carries
+    their last figures with its own: the national total year to date is the same on 1 July as on 30 June
+    (before, theirs vanished until that report); the list of 30 June is the same after the merger is
+    recorded; the consolidated report then replaces what was carried."""
+    june_30, july_1, july_31 = dt.date(2025, 6, 30), dt.date(2025, 7, 1), dt.date(2025, 7, 31)
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("lam-dong"), unit("dak-nong"), unit("binh-thuan"), unit("ha-noi"),
+                           plan("lam-dong", 1000), plan("dak-nong", 500), plan("binh-thuan", 500), plan("ha-noi", 2000),
+                           report("lam-dong", 300, june_30), report("dak-nong", 100, june_30),
+                           report("binh-thuan", 250, june_30), report("ha-noi", 800, june_30)], start=1)  # fmt: skip
+        on_june_30 = await published(conn, june_30)
+        await apply(conn, [UnitsMerged(unit_code="lam-dong", predecessor_codes=["dak-nong", "binh-thuan"],
+                                       effective_date=july_1)], start=100)  # fmt: skip
+        assert await published(conn, june_30) == on_june_30
+        (before,) = await standings(conn, june_30, DISB, 2025, "national")
+        (merger_day,) = await standings(conn, july_1, DISB, 2025, "national")
+        await apply(conn, [report("lam-dong", 700, july_31), report("ha-noi", 900, july_31)], start=200)
+        (consolidated,) = await standings(conn, july_31, DISB, 2025, "national")
+        assert await published(conn, june_30) == on_june_30
+    assert (before.total_actual, before.total_basis) == (1450, 4000)
+    assert merger_day.as_of == july_1 and (merger_day.total_actual, merger_day.total_basis) == (1450, 4000)
+    successor = next(u for lst in merger_day.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
+    assert (successor.actual, successor.plan, successor.figures_as_of) == (650, 2000, july_1)
+    assert merger_day.members == 2
+    assert (consolidated.total_actual, consolidated.total_basis) == (1600, 4000)

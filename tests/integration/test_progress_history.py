@@ -251,6 +251,7 @@ async def test_two_units_merged_mid_year_roll_their_history_into_the_successor(p
         predecessors = await conn.fetch("SELECT unit_code, as_of, actual_ytd FROM unit_progress")
     assert [(r["as_of"].month, r["target"], r["actual_ytd"]) for r in rows] == [
         (5, 1000, 300),  # before the merger: Lâm Đồng alone
+        (7, 2000, 300 + 100 + 250),  # 1 July, the merger: what it carries, before any report of its own
         (7, 2000, 450 + 100 + 250),  # from 1 July: the merged units' figures and plans join
         (8, 2000, 500 + 100 + 250),
     ]

@@ -131,8 +131,9 @@ async def test_shuffled_duplicated_rebatched_delivery_gives_the_same_tables(pool
     async with pool.acquire() as conn:
         expected = await project(conn, [events])
         # 3 units × 3 dates × (total + central_budget), u3's ODA line from its first report (28 September)
-        # and its local-budget line (the backfill of 28 March) on its three dates
-        assert len(expected["unit_progress_history"]) == 3 * 3 * 2 + 1 + 3 and expected["unit_mergers"]
+        # and its local-budget line (the backfill of 28 March) on its three dates, and u1 on the merger date
+        # (1 July: total and central_budget, carrying u2's last figures until its next report)
+        assert len(expected["unit_progress_history"]) == 3 * 3 * 2 + 1 + 3 + 2 and expected["unit_mergers"]
         assert expected["assessment_totals"] and expected["known_on_progress"]
 
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck), database=None,

@@ -88,3 +88,31 @@ def test_the_reports_counted_for_a_date_add_up_to_its_year_to_date_and_name_what
     assert [
         c.figure.amount for c in counted_reports("hue", figures, merged, AUGUST) if c.figure.source == "gia-lai"
     ] == [999]
+
+
+def test_a_consolidating_successor_carries_its_predecessors_last_figures_until_its_first_report() -> None:
+    """Consolidated: from the merger the successor's reports include its predecessors'. Until its first such
+    report it carries their last figures with its own, so its year to date does not fall on the merger date."""
+    merger = dt.date(2025, 7, 1)
+    figures = [fig(MAY, 300, source="lam-dong"), fig(MAY, 100, source="dak-nong"), fig(JUNE, 250, source="binh-thuan"),
+               fig(JULY, 900, source="lam-dong"), fig(AUGUST, 1000, source="lam-dong")]  # fmt: skip
+    merged = {"dak-nong": merger, "binh-thuan": merger}
+    consolidated = set(merged)
+    totals = actuals("lam-dong", figures, merged, consolidated, carried_on={merger})
+    assert {day: totals[(day, TOTAL)] for day in (MAY, merger, JULY, AUGUST)} == {
+        MAY: 300, merger: 300 + 100 + 250, JULY: 900, AUGUST: 1000,
+    }  # fmt: skip
+    for day in (MAY, merger, JULY, AUGUST):
+        counted = counted_reports("lam-dong", figures, merged, day, consolidated)
+        assert _added([c.figure for c in counted]) == totals[(day, TOTAL)], day
+    # Reporting its own figures only, it keeps adding theirs after its first report too.
+    assert actuals("lam-dong", figures, merged, carried_on={merger})[(JULY, TOTAL)] == 900 + 100 + 250
+
+
+def test_a_new_successor_with_no_report_yet_carries_what_its_predecessors_reported() -> None:
+    merger = dt.date(2025, 7, 1)
+    figures = [fig(MAY, 100, source="dak-nong"), fig(JUNE, 250, source="binh-thuan")]
+    merged = {"dak-nong": merger, "binh-thuan": merger}
+    assert actuals("lam-dong", figures, merged, set(merged), carried_on={merger}) == {
+        (merger, "oda"): 350, (merger, TOTAL): 350,
+    }  # fmt: skip
