@@ -3,6 +3,7 @@ post, from the unit's progress history and tenures."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -21,8 +22,11 @@ _ACCOUNTABILITY_COLUMNS = (
 )  # fmt: skip
 
 
-async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[ProgressKey]) -> None:
-    """Rewrite the stints of `keys`: heads and deputies in charge, over each plan year's period."""
+async def recompute_accountability(
+    conn: asyncpg.Connection, keys: Iterable[ProgressKey], as_of: dt.date | None = None
+) -> None:
+    """Rewrite the stints of `keys`: heads and deputies in charge, over each plan year's period — or, with
+    `as_of`, over its part up to that date from the progress known by then (a board pack as of a date)."""
     keys = sorted(set(keys))
     if not keys:
         return
@@ -33,8 +37,9 @@ async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[Prog
     )
     history = await conn.fetch(
         "SELECT unit_code, indicator, plan_year, as_of, rate, expected_pace, status FROM unit_progress_history"
-        " WHERE category = '' AND unit_code = ANY($1::text[]) ORDER BY as_of",
+        " WHERE category = '' AND unit_code = ANY($1::text[]) AND ($2::date IS NULL OR as_of <= $2) ORDER BY as_of",
         units,
+        as_of,
     )
     points_of: dict[ProgressKey, list[ProgressPoint]] = defaultdict(list)
     for r in history:
@@ -51,6 +56,7 @@ async def recompute_accountability(conn: asyncpg.Connection, keys: Iterable[Prog
         points = points_of[key]
         tenures = tenures_of[key.unit_code]
         start, end = plan_window(Indicator(key.indicator), key.plan_year)
+        end = end if as_of is None else min(end, as_of)
         deputies = [t for t in tenures if t.indicator == key.indicator]
         for answerable_as, candidates, roles in (
             ("head", tenures, (Role.HEAD, Role.ACTING_HEAD)),

@@ -18,6 +18,12 @@ from services.projector.touched import ProgressKey, Touched
 from shared.bus import decode_recorded
 from shared.event_store import recorded_event
 from shared.events import (
+    AlertAcknowledged,
+    AlertEscalated,
+    AlertRaised,
+    AlertRefreshed,
+    AlertResolved,
+    AlertSilenced,
     ConfidenceVoteRecorded,
     FigureFields,
     FigureLine,
@@ -37,6 +43,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
     target_known_on: list[dt.date] = []
     target_in_force: list[dt.date] = []
+    alert_steps: list[tuple[object, ...]] = []
     touched = Touched()
     for recorded in events:
         event = recorded.event()
@@ -109,8 +116,17 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         vote_band(event.voters, event.low),
                     )
                 )
+            case (
+                AlertRaised()
+                | AlertRefreshed()
+                | AlertEscalated()
+                | AlertAcknowledged()
+                | AlertSilenced()
+                | (AlertResolved())
+            ):
+                alert_steps.append(_alert_step(event, position, recorded.recorded_at.date()))
             case _:
-                pass  # alert events are the alerts service's; nothing to project here yet
+                pass
 
     if units:
         await conn.executemany(
@@ -171,10 +187,41 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
         )
+    if alert_steps:
+        await conn.executemany(
+            _INSERT_ALERT_STEP,
+            alert_steps,
+        )
     touched.registered = {unit[0] for unit in units}
     touched.retenured = {a[1] for a in appointments} | {d[1] for d in departures}
     touched.successors = {m[1] for m in mergers}
     return touched
+
+
+AlertEvent = AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved
+_ALERT_STEP_COLUMNS = (
+    "position", "fingerprint", "event_type", "data_date", "known_on", "unit_code", "indicator", "plan_year", "rule",
+    "severity", "summary", "committee", "responsible_leader_id", "responsible_leader_name",
+)  # fmt: skip
+
+
+_INSERT_ALERT_STEP = (
+    f"INSERT INTO alert_timeline ({', '.join(_ALERT_STEP_COLUMNS)})"
+    f" VALUES ({', '.join(f'${n}' for n in range(1, len(_ALERT_STEP_COLUMNS) + 1))}) ON CONFLICT (position) DO NOTHING"
+)
+
+
+def _alert_step(event: AlertEvent, position: int, known_on: dt.date) -> tuple[object, ...]:
+    """One step of an alert's life as the alerts service published it, in `_ALERT_STEP_COLUMNS` order."""
+    raised = event if isinstance(event, AlertRaised) else None
+    graded = event if isinstance(event, AlertRaised | AlertRefreshed) else None
+    committee = raised.committee if raised else event.to_committee if isinstance(event, AlertEscalated) else None
+    return (
+        position, event.fingerprint, event.type, getattr(event, "as_of", None), known_on, event.unit_code,
+        raised.indicator.value if raised and raised.indicator else None, raised.plan_year if raised else None,
+        raised.rule if raised else None, graded.severity if graded else None, graded.summary if graded else None,
+        committee, graded.responsible_leader_id if graded else None, graded.responsible_leader_name if graded else None,
+    )  # fmt: skip
 
 
 def _insert_figures(events: str) -> str:

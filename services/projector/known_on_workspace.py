@@ -11,7 +11,7 @@ locked. Tenures and the registry are taken as they stand: a tenure recorded late
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import asyncpg
@@ -32,17 +32,7 @@ SHADOWED_VIEWS = ("assessment_bases", "assessment_states", "assessment_standings
 @asynccontextmanager
 async def known_on(conn: asyncpg.Connection, day: dt.date, rules: ProgressRules) -> AsyncIterator[None]:
     """Within the block, `conn` reads the read models as known on `day`."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        definitions = {
-            view: (await conn.fetchval("SELECT pg_get_viewdef($1::regclass)", f"public.{view}")).rstrip().rstrip(";")
-            for view in SHADOWED_VIEWS
-        }
-        for table in SHADOWED_TABLES:
-            await conn.execute(f"CREATE TEMP TABLE {table} (LIKE public.{table} INCLUDING DEFAULTS INCLUDING INDEXES)")
-        for view in SHADOWED_VIEWS:
-            await conn.execute(f"CREATE TEMP VIEW {view} AS {definitions[view]}")
+    async with _shadowed(conn, SHADOWED_TABLES, SHADOWED_VIEWS):
         keys = await _keys_known_on(conn, day)
         for start in range(0, len(keys), KEYS_PER_CHUNK):
             chunk = keys[start : start + KEYS_PER_CHUNK]
@@ -50,6 +40,48 @@ async def known_on(conn: asyncpg.Connection, day: dt.date, rules: ProgressRules)
             await recompute_accountability(conn, chunk)
         groups = {r["group_id"] for r in await conn.fetch("SELECT group_id FROM assessment_groups")}
         await recompute_totals(conn, {}, groups)
+        yield
+
+
+@asynccontextmanager
+async def stints_as_of(conn: asyncpg.Connection, day: dt.date, plan_year: int) -> AsyncIterator[None]:
+    """Within the block, `conn` reads the stints of `plan_year` (and the scorecards over them) as of `day`:
+    each cut at `day`, from the progress up to it. Inside `known_on`, call `cut_stints` instead."""
+    async with _shadowed(conn, ("leader_accountability",), ("leader_scorecards",)):
+        await cut_stints(conn, day, plan_year)
+        yield
+
+
+async def cut_stints(conn: asyncpg.Connection, day: dt.date, plan_year: int) -> None:
+    """Rewrite the (shadowed) stints of `plan_year` as of `day`, by the projector's own code."""
+    keys = [
+        ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])
+        for r in await conn.fetch(
+            "SELECT DISTINCT unit_code, indicator, plan_year FROM unit_progress_history WHERE plan_year = $1"
+            " ORDER BY 1, 2, 3",
+            plan_year,
+        )
+    ]
+    await conn.execute("DELETE FROM leader_accountability WHERE plan_year = $1", plan_year)
+    for start in range(0, len(keys), KEYS_PER_CHUNK):
+        await recompute_accountability(conn, keys[start : start + KEYS_PER_CHUNK], as_of=day)
+
+
+@asynccontextmanager
+async def _shadowed(conn: asyncpg.Connection, tables: Sequence[str], views: Sequence[str]) -> AsyncIterator[None]:
+    """A transaction, rolled back at the end, in which temporary copies of `tables` (empty) and `views`
+    (over them) shadow the live ones for `conn`."""
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        definitions = {
+            view: (await conn.fetchval("SELECT pg_get_viewdef($1::regclass)", f"public.{view}")).rstrip().rstrip(";")
+            for view in views
+        }
+        for table in tables:
+            await conn.execute(f"CREATE TEMP TABLE {table} (LIKE public.{table} INCLUDING DEFAULTS INCLUDING INDEXES)")
+        for view in views:
+            await conn.execute(f"CREATE TEMP VIEW {view} AS {definitions[view]}")
         yield
     finally:
         await transaction.rollback()

@@ -164,7 +164,7 @@ async def test_pim_report_board_writes_html_and_pdf_and_refuses_what_it_cannot_w
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     html = out.read_text(encoding="utf-8")
-    assert "Thay đổi sau ngày 31/10/2025 / what changed since the meeting" in html
+    assert "Thay đổi sau ngày 31/10/2025 / what changed after 31/10/2025" in html  # not "since the meeting"
     assert "Tỉnh Lâm Đồng" in html
     assert not re.search(r"""(?:src|href|url)\s*[=(]\s*["']?(?:https?:)?//""", html)  # nothing to fetch
     wrong = await asyncio.to_thread(

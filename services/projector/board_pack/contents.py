@@ -1,17 +1,18 @@
-"""What goes into the monthly board pack, read from the projector's read models (and the alerts table):
-the group's lists, a page per unit below the average, a scorecard per leader answerable for one, and
-where every figure came from. Computes no rate, average, standing or gap of its own."""
+"""What goes into the monthly board pack, read from the projector's read models: the group's lists, a page
+per unit below the average, a scorecard per leader answerable for one, the alerts open on the pack's date
+(from the steps the alerts service published), and where every figure came from. Computes no rate,
+average, standing or gap of its own."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
 import asyncpg
 
+from services.projector.alerts_then import AlertStep, AlertThen, alerts_open_on
 from services.projector.board_pack.sources import Notes, plan_note, year_to_date_note
 from services.projector.touched import ProgressKey
 from shared.display import vnd
@@ -33,7 +34,7 @@ class UnitPage:
     expected_pace: Decimal | None
     history: list[Point]
     stints: list[dict[str, Any]]  # leader_accountability rows, heads then deputies in charge
-    alerts: list[dict[str, Any]]
+    alerts: list[AlertThen]
     committee: str
     plan_note: int
     actual_note: int
@@ -51,7 +52,7 @@ class Scorecard:
     leader_id: str
     name: str
     stints: list[dict[str, Any]]  # every stint of the leader's in the plan year, any unit or indicator
-    alerts: list[dict[str, Any]]
+    alerts: list[AlertThen]
     votes: list[dict[str, Any]]
     months_behind: int  # over those stints, from the projector's leader_scorecards (the dashboards' too)
 
@@ -66,6 +67,7 @@ class Pack:
     units: list[UnitPage]
     leaders: list[Scorecard]
     notes: Notes
+    alerts: list[AlertThen] = field(default_factory=list)  # open on `as_of`, of the plan year or of no indicator
     list_notes: dict[str, tuple[int, int]] = field(default_factory=dict)  # unit → (plan note, actual note)
     average_notes: dict[str, int] = field(default_factory=dict)  # group → its average's note
 
@@ -81,13 +83,14 @@ async def read_pack(
     if not groups:
         return None
     notes = Notes()
-    pack = Pack(as_of, known_on, indicator, year, groups, [], [], notes)
+    alerts = await _alerts_open(conn, as_of, year, known_on)
+    pack = Pack(as_of, known_on, indicator, year, groups, [], [], notes, alerts)
     for item in groups:
         for lst in item.lists:
             for unit in (*lst.at_or_above, *lst.below):
                 key = ProgressKey(unit.unit_code, indicator, year)
                 pack.list_notes[unit.unit_code] = (
-                    await plan_note(conn, notes, key, known_on),
+                    await plan_note(conn, notes, key, as_of, known_on),
                     await year_to_date_note(conn, notes, key, unit.figures_as_of, unit.actual, known_on),
                 )
     for item in groups:
@@ -116,27 +119,17 @@ async def read_pack(
     return pack
 
 
-def _alerts_then(known_on: dt.date | None) -> str:
-    """The alerts open then: now, or on `known_on` by their recorded lifecycle."""
-    if known_on is None:
-        return "a.status = 'open'"
-    return (
-        "(a.raised_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date <= $3"
-        " AND (a.resolved_at IS NULL OR (a.resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date > $3)"
-    )
-
-
-async def _alerts(conn: asyncpg.Connection, column: str, value: str, pack: Pack) -> list[dict[str, Any]]:
+async def _alerts_open(
+    conn: asyncpg.Connection, as_of: dt.date, plan_year: int, known_on: dt.date | None
+) -> list[AlertThen]:
+    """The alerts open on `as_of` (of `plan_year`, or about a leader), from the steps published by then."""
     rows = await conn.fetch(
-        f"SELECT a.*, u.name AS unit_display FROM alerts a LEFT JOIN units u USING (unit_code)"
-        f" WHERE a.{column} = $1 AND (a.plan_year = $2 OR a.indicator IS NULL) AND {_alerts_then(pack.known_on)}"
-        " ORDER BY a.severity DESC, a.as_of, a.rule",
-        value,
-        pack.plan_year,
-        *([pack.known_on] if pack.known_on else []),
+        f"SELECT {', '.join(f.name for f in fields(AlertStep))} FROM alert_timeline"
+        " WHERE $1::date IS NULL OR known_on <= $1",
+        known_on,
     )
-    return [{**dict(r), "evidence": json.loads(r["evidence"]) if isinstance(r["evidence"], str) else r["evidence"]}
-            for r in rows]  # fmt: skip
+    opened = alerts_open_on([AlertStep(*r) for r in rows], as_of)
+    return [a for a in opened if a.plan_year == plan_year or a.indicator is None]
 
 
 async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings, unit: UnitStanding) -> UnitPage:
@@ -162,7 +155,7 @@ async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings
     return UnitPage(
         unit, group, last["status"] if last else None, last["expected_pace"] if last else None,
         [Point(r["as_of"], r["rate"], r["expected_pace"]) for r in history], [dict(s) for s in stints],
-        await _alerts(conn, "unit_code", unit.unit_code, pack), committee or "", plan, actual,
+        [a for a in pack.alerts if a.unit_code == unit.unit_code], committee or "", plan, actual,
     )  # fmt: skip
 
 
@@ -184,6 +177,6 @@ async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name:
         pack.known_on or pack.as_of,
     )
     return Scorecard(
-        leader_id, name, [dict(s) for s in stints], await _alerts(conn, "responsible_leader_id", leader_id, pack),
+        leader_id, name, [dict(s) for s in stints], [a for a in pack.alerts if a.responsible_leader_id == leader_id],
         [dict(v) for v in votes], months_behind or 0,
     )  # fmt: skip

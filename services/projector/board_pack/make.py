@@ -13,9 +13,11 @@ import asyncpg
 from services.projector.board_pack.changes import changes_since
 from services.projector.board_pack.contents import read_pack
 from services.projector.board_pack.render import render_html, render_pdf
+from services.projector.known_on_workspace import cut_stints, stints_as_of
 from services.projector.known_on_workspace import known_on as known_on_workspace
 from services.projector.progress import ProgressRules
 from shared.events import Indicator
+from shared.standings import latest_plan_year
 
 
 async def board_pack_html(
@@ -26,11 +28,20 @@ async def board_pack_html(
     known_on: dt.date | None,
     rules: ProgressRules,
 ) -> str | None:
-    """The pack's HTML; None when there are no standings on or before `as_of` (for `group`)."""
+    """The pack's HTML; None when there are no standings on or before `as_of` (for `group`). Every part of it
+    is as of `as_of`: the lists, each unit's chart, its stints (cut at that date) and the alerts as they
+    stood then."""
     if known_on is None:
-        pack, changes = await read_pack(conn, as_of, indicator.value, group, None), None
+        year = await latest_plan_year(conn, indicator.value, as_of)
+        if year is None:
+            return None
+        async with stints_as_of(conn, as_of, year):
+            pack, changes = await read_pack(conn, as_of, indicator.value, group, None), None
     else:
         async with known_on_workspace(conn, known_on, rules):
+            year = await latest_plan_year(conn, indicator.value, as_of)
+            if year is not None:
+                await cut_stints(conn, as_of, year)
             pack = await read_pack(conn, as_of, indicator.value, group, known_on)
         changes = None if pack is None else await changes_since(conn, pack.groups, as_of, known_on, group)
     return None if pack is None else render_html(pack, rules.curves[indicator], changes)

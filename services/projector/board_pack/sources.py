@@ -50,8 +50,11 @@ def _arrival(recorded: Recorded) -> str:
     )
 
 
-async def plan_note(conn: asyncpg.Connection, notes: Notes, key: ProgressKey, known_on: dt.date | None) -> int:
-    sources = await plan_sources(conn, key, known_on)
+async def plan_note(
+    conn: asyncpg.Connection, notes: Notes, key: ProgressKey, as_of: dt.date, known_on: dt.date | None
+) -> int:
+    """The decisions behind the plan in force on `as_of` (a later revision is not in a pack of an earlier date)."""
+    sources = await plan_sources(conn, key, known_on, in_force_on=as_of)
     lines = []
     for number, source in enumerate(sources):
         verb = "Giao / Set" if number == 0 else "Điều chỉnh / Adjusted"
@@ -66,7 +69,7 @@ async def plan_note(conn: asyncpg.Connection, notes: Notes, key: ProgressKey, kn
     if not sources:
         lines.append("Chưa giao kế hoạch / no plan recorded")
     title = f"Kế hoạch {key.plan_year} của / {key.plan_year} plan of {key.unit_code}"
-    return notes.cite(("plan", key, known_on), title, lines)
+    return notes.cite(("plan", key, as_of, known_on), title, lines)
 
 
 async def year_to_date_note(
