@@ -12,6 +12,7 @@ from decimal import Decimal
 
 import asyncpg
 
+from shared.events import Indicator, plan_window
 from shared.money import plain_decimal
 
 
@@ -63,6 +64,23 @@ class GroupStandings:
     @property
     def below_count(self) -> int:
         return sum(len(lst.below) for lst in self.lists)
+
+
+async def plan_years_on(conn: asyncpg.Connection, indicator: str, as_of: dt.date) -> list[int]:
+    """The plan years whose lists a date has, newest first: every year with standings by then whose window
+    holds the date — in January, disbursement's previous plan year is measured for the last time while the
+    new one has begun (the Ministry published both on 31 January 2026) — else the newest with standings."""
+    years = [
+        r["plan_year"]
+        for r in await conn.fetch(
+            "SELECT DISTINCT plan_year FROM assessment_totals WHERE indicator = $1 AND as_of <= $2 ORDER BY 1 DESC",
+            indicator,
+            as_of,
+        )
+    ]
+    windows = {year: plan_window(Indicator(indicator), year) for year in years}
+    open_then = [year for year in years if windows[year][0] <= as_of <= windows[year][1]]
+    return open_then or years[:1]
 
 
 async def latest_plan_year(conn: asyncpg.Connection, indicator: str, as_of: dt.date) -> int | None:

@@ -17,7 +17,7 @@ from services.projector import progress_rules, write_board_pack
 from shared.db import connect, connected
 from shared.events import Indicator
 from shared.settings import Settings
-from shared.standings import GroupStandings, latest_plan_year, standings
+from shared.standings import GroupStandings, plan_years_on, standings
 
 console = Console()
 
@@ -26,7 +26,9 @@ def standings_command(
     as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="the lists as of this date (YYYY-MM-DD)")],
     group: Annotated[str | None, typer.Option(help="one assessment group, e.g. national or province/lam-dong")] = None,
     indicator: Annotated[Indicator, typer.Option(help="the indicator")] = Indicator.DISBURSEMENT,
-    plan_year: Annotated[int | None, typer.Option(help="plan year; default: the newest with standings")] = None,
+    plan_year: Annotated[
+        int | None, typer.Option(help="plan year; default: every plan year open on the date (two in January)")
+    ] = None,
     output_format: Annotated[Literal["table", "csv", "xlsx"], typer.Option("--format")] = "table",
     out: Annotated[Path | None, typer.Option(help="write to this file (needed for xlsx)")] = None,
 ) -> None:
@@ -60,8 +62,8 @@ async def _read(
 ) -> list[GroupStandings]:
     conn = await connect(dsn)
     try:
-        year = plan_year or await latest_plan_year(conn, indicator.value, as_of)
-        return [] if year is None else await standings(conn, as_of, indicator.value, year, group)
+        years = [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
+        return [g for year in years for g in await standings(conn, as_of, indicator.value, year, group)]
     finally:
         await conn.close()
 
@@ -79,6 +81,7 @@ def board_command(
     ] = None,
     group: Annotated[str | None, typer.Option(help="one assessment group, e.g. national; default: every group")] = None,
     indicator: Annotated[Indicator, typer.Option(help="the indicator")] = Indicator.DISBURSEMENT,
+    plan_year: Annotated[int | None, typer.Option(help="plan year; default: the newest open on the date")] = None,
 ) -> None:
     """The monthly board pack from DATABASE_URL: the lists, a page per unit below the average (its year to
     date against the pace, who answered stint by stint, its open alerts), each answerable leader's
@@ -94,7 +97,7 @@ def board_command(
     async def write() -> bool:
         async with connected(settings.database_url or "") as conn:
             return await write_board_pack(conn, [out], as_of.date(), indicator, group, known_on and known_on.date(),
-                                          progress_rules(settings))  # fmt: skip
+                                          progress_rules(settings), plan_year)  # fmt: skip
 
     if not asyncio.run(write()):
         console.print(f"No standings on or before {as_of:%d/%m/%Y}{f' for group {group}' if group else ''}"

@@ -19,10 +19,10 @@ from shared.money import plain_decimal
 from shared.standings import GroupStandings, UnitStanding
 
 COLUMNS = (
-    "Nhóm / Group", "Ngày / As of", "Danh sách / List", "Xếp loại / Standing", "Hạng / Rank",
-    "Hạng trong danh sách / Rank in list", "Mã đơn vị / Unit code", "Đơn vị / Unit", "Kế hoạch (đồng) / Plan (VND)",
-    "Lũy kế (đồng) / Year to date (VND)", "Tỷ lệ (%) / Rate (%)", "Bình quân nhóm (%) / Group average (%)",
-    "Số liệu đến ngày / Figures as of", "Ghi chú / Note",
+    "Nhóm / Group", "Năm kế hoạch / Plan year", "Ngày / As of", "Danh sách / List", "Xếp loại / Standing",
+    "Hạng / Rank", "Hạng trong danh sách / Rank in list", "Mã đơn vị / Unit code", "Đơn vị / Unit",
+    "Kế hoạch (đồng) / Plan (VND)", "Lũy kế (đồng) / Year to date (VND)", "Tỷ lệ (%) / Rate (%)",
+    "Bình quân nhóm (%) / Group average (%)", "Số liệu đến ngày / Figures as of", "Ghi chú / Note",
 )  # fmt: skip
 
 
@@ -45,8 +45,9 @@ def flat_rows(groups: list[GroupStandings]) -> list[list[Any]]:
     for group in groups:
         for list_name, unit in _units_in_order(group):
             rows.append([
-                group.name, group.as_of, list_name, STANDING_LABELS[unit.standing], unit.rank, unit.list_rank,
-                unit.unit_code, unit.name, unit.basis if unit.basis is not None else unit.plan, unit.actual,
+                group.name, group.plan_year, group.as_of, list_name, STANDING_LABELS[unit.standing], unit.rank,
+                unit.list_rank, unit.unit_code, unit.name, unit.basis if unit.basis is not None else unit.plan,
+                unit.actual,
                 None if unit.rate is None else round(unit.rate * 100, 4),
                 None if group.average is None else round(group.average * 100, 4), unit.figures_as_of, _note(unit),
             ])  # fmt: skip
@@ -57,7 +58,8 @@ def standings_tables(group: GroupStandings) -> list[Table]:
     """The group as the Ministry publishes it: a headline (average, counts), then one table per list —
     its units at or above the average, then below, by rank — and the units not assessed."""
     headline = (
-        f"{group.name} — {group.as_of:%d/%m/%Y} — bình quân / average {percent(group.average)}"
+        f"{group.name} — kế hoạch năm / plan year {group.plan_year} — {group.as_of:%d/%m/%Y}"
+        f" — bình quân / average {percent(group.average)}"
         f" ({billions(group.total_actual)} / {billions(group.total_basis)} tỷ đồng); "
         f"{group.at_or_above_count} bằng hoặc trên / at or above, {group.below_count} dưới / below"
         f" ({group.no_report} chưa báo cáo / no report), {len(group.not_assessed)} không đánh giá / not assessed"
@@ -94,7 +96,7 @@ def write_xlsx(groups: list[GroupStandings], out: Path) -> None:
     sheet.freeze_panes = "A2"
     for row in flat_rows(groups):
         sheet.append(row)
-        for index in (8, 9):  # money: exact integers, shown with thousands separators
+        for index in (9, 10):  # money: exact integers, shown with thousands separators
             sheet.cell(sheet.max_row, index + 1).number_format = "#,##0"
     book.save(out)
 

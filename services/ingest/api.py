@@ -50,7 +50,7 @@ from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicato
 from shared.http_auth import BEARER, authenticated, request_principal
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
-from shared.standings import latest_plan_year, standings, standings_json
+from shared.standings import plan_years_on, standings, standings_json
 
 EVENT_IDS_UP_TO = 10_000
 # The upload's body in OpenAPI: the file as it is, or a form with the field `file`.
@@ -329,18 +329,27 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         group: Annotated[str | None, Query(description="one assessment group, e.g. national")] = None,
         indicator: Indicator = Indicator.DISBURSEMENT,
         plan_year: Annotated[
-            int | None, Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR, description="default: the newest")
+            int | None,
+            Query(
+                ge=FIRST_PLAN_YEAR,
+                le=LAST_PLAN_YEAR,
+                description="default: every plan year open on `as_of` (two in January for disbursement)",
+            ),
         ] = None,
     ) -> JSONResponse:
         """The Ministry-style lists the projector keeps: per assessment group, on its latest date on or
         before `as_of`, the weighted average, the counts, and the units at or above, below and not assessed,
-        each with its rate and rank. Money and rates are exact decimal strings."""
+        each with its rate and rank. Money and rates are exact decimal strings. Without `plan_year`, every
+        plan year open on `as_of`, newest first (`plan_years`; each group names its `plan_year`): in
+        January the previous year's disbursement is measured for the last time while the new year's has
+        begun. `plan_year` is the newest of them."""
         async with pool.acquire() as conn:
-            year = plan_year or await latest_plan_year(conn, indicator.value, as_of)
-            groups = [] if year is None else await standings(conn, as_of, indicator.value, year, group)
+            years = [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
+            groups = [g for year in years for g in await standings(conn, as_of, indicator.value, year, group)]
         if group is not None and not groups:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no standings of group {group!r} on or before {as_of}")
-        return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value, "plan_year": year,
+        return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value,
+                             "plan_year": years[0] if years else None, "plan_years": years,
                              "groups": standings_json(groups)})  # fmt: skip
 
     @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)

@@ -17,7 +17,7 @@ from services.projector.board_pack.render import render_pdf
 from services.projector.progress import ProgressRules
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
-from shared.events import Indicator
+from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, Indicator
 from shared.http_auth import principal_with_role
 from shared.resilience import answer_unavailable
 
@@ -59,6 +59,10 @@ def create_projector_app(pool: asyncpg.Pool, rules: ProgressRules) -> FastAPI:
         ] = None,
         group: Annotated[str | None, Query(description="one assessment group, e.g. national; default: all")] = None,
         indicator: Indicator = Indicator.DISBURSEMENT,
+        plan_year: Annotated[
+            int | None,
+            Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR, description="default: the newest open on `as_of`"),
+        ] = None,
         output: Annotated[Literal["pdf", "html"], Query(alias="format")] = "pdf",
     ) -> Response:
         """The monthly board pack: the lists, a page per unit below the average, the answerable leaders'
@@ -73,7 +77,7 @@ def create_projector_app(pool: asyncpg.Pool, rules: ProgressRules) -> FastAPI:
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN, f"ask for one group of yours: {', '.join(outside)} reach outside it"
                 )
-            html = await board_pack_html(conn, as_of, indicator, group, known_on, rules)
+            html = await board_pack_html(conn, as_of, indicator, group, known_on, rules, plan_year)
         if html is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no standings on or before {as_of}")
         name = f"pim-board-pack-{as_of}{f'-known-on-{known_on}' if known_on else ''}"

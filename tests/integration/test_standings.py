@@ -272,3 +272,39 @@ async def test_standings_leave_the_api_as_plain_decimals_never_in_exponent_notat
         u["unit_code"]: u for lst in answer.json()["groups"][0]["lists"] for u in lst["at_or_above"] + lst["below"]
     }
     assert (units["lam-dong"]["plan"], units["hue"]["actual"]) == ("2400000000000", "15516550000000")
+
+
+async def test_in_january_the_lists_of_both_open_plan_years_are_given(ingest: Ingest) -> None:
+    """On 31 January the previous year's disbursement is measured for the last time while the new year's has
+    begun: without a plan year, the API answers both (newest first); from 1 February, the new year only."""
+    plan_2026 = [
+        TargetSet(unit_code=code, indicator=DISB, plan_year=2026, amount=D(amount), decision_date=dt.date(2025, 12, 15))
+        for code, amount in (("hue", 2000), ("lam-dong", 4000))
+    ]
+    events = [plan("hue", 1000), plan("lam-dong", 3000), *plan_2026,
+              report("hue", 950, dt.date(2026, 1, 31)), report("lam-dong", 2400, dt.date(2026, 1, 31)),
+              DisbursementReported(unit_code="hue", plan_year=2026, category="central_budget",
+                                   as_of=dt.date(2026, 1, 31), amount=D(100))]  # fmt: skip
+    async with ingest.pool.acquire() as conn:
+        registry = [recorded_event(r) for r in await conn.fetch("SELECT * FROM events ORDER BY position")]
+        async with conn.transaction():
+            await apply_events(conn, [*registry, *recorded(events, start=10_000)], RULES)
+
+    async def lists_on(day: str) -> dict[str, object]:
+        answer = await ingest.client.get("/v1/standings", params={"as_of": day, "group": "national"},
+                                         headers=ingest.lam_dong)  # fmt: skip
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json())
+
+    january = await lists_on("2026-01-31")
+    assert (january["plan_year"], january["plan_years"]) == (2026, [2026, 2025])
+    groups = january["groups"]
+    assert isinstance(groups, list)
+    assert [(g["plan_year"], g["total_actual"], g["total_basis"]) for g in groups] == [
+        (2026, "100", "6000"), (2025, "3350", "4000"),
+    ]  # fmt: skip
+    february = await lists_on("2026-02-01")
+    assert (february["plan_year"], february["plan_years"]) == (2026, [2026])
+    asked = await ingest.client.get("/v1/standings", headers=ingest.lam_dong,
+                                    params={"as_of": "2026-02-01", "group": "national", "plan_year": 2025})  # fmt: skip
+    assert [g["plan_year"] for g in asked.json()["groups"]] == [2025]  # a closed year, when asked for

@@ -16,7 +16,8 @@ from services.projector.alerts_then import AlertStep, AlertThen, alerts_open_on
 from services.projector.board_pack.sources import Notes, plan_note, year_to_date_note
 from services.projector.touched import ProgressKey
 from shared.display import vnd
-from shared.standings import GroupStandings, UnitStanding, latest_plan_year, standings
+from shared.events import Indicator, plan_window
+from shared.standings import GroupStandings, UnitStanding, plan_years_on, standings
 
 
 @dataclass(frozen=True)
@@ -68,15 +69,25 @@ class Pack:
     leaders: list[Scorecard]
     notes: Notes
     alerts: list[AlertThen] = field(default_factory=list)  # open on `as_of`, of the plan year or of no indicator
+    # The other plan years open on `as_of` (each with its window's last day): in January, the previous
+    # year's disbursement is measured for the last time; the pack says so and how to get that year's.
+    other_years: list[tuple[int, dt.date]] = field(default_factory=list)
     list_notes: dict[str, tuple[int, int]] = field(default_factory=dict)  # unit → (plan note, actual note)
     average_notes: dict[str, int] = field(default_factory=dict)  # group → its average's note
 
 
 async def read_pack(
-    conn: asyncpg.Connection, as_of: dt.date, indicator: str, group: str | None, known_on: dt.date | None
+    conn: asyncpg.Connection,
+    as_of: dt.date,
+    indicator: str,
+    group: str | None,
+    known_on: dt.date | None,
+    plan_year: int | None = None,
 ) -> Pack | None:
-    """The pack as `conn` reads the read models (live, or a known-on workspace); None without standings."""
-    year = await latest_plan_year(conn, indicator, as_of)
+    """The pack as `conn` reads the read models (live, or a known-on workspace), of `plan_year` (default: the
+    newest open on `as_of`); None without standings."""
+    years = await plan_years_on(conn, indicator, as_of)
+    year = plan_year or (years[0] if years else None)
     if year is None:
         return None
     groups = await standings(conn, as_of, indicator, year, group)
@@ -85,6 +96,7 @@ async def read_pack(
     notes = Notes()
     alerts = await _alerts_open(conn, as_of, year, known_on)
     pack = Pack(as_of, known_on, indicator, year, groups, [], [], notes, alerts)
+    pack.other_years = [(other, plan_window(Indicator(indicator), other)[1]) for other in years if other != year]
     for item in groups:
         for lst in item.lists:
             for unit in (*lst.at_or_above, *lst.below):

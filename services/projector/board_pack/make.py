@@ -17,7 +17,7 @@ from services.projector.known_on_workspace import cut_stints, stints_as_of
 from services.projector.known_on_workspace import known_on as known_on_workspace
 from services.projector.progress import ProgressRules
 from shared.events import Indicator
-from shared.standings import latest_plan_year
+from shared.standings import plan_years_on
 
 
 async def board_pack_html(
@@ -27,22 +27,23 @@ async def board_pack_html(
     group: str | None,
     known_on: dt.date | None,
     rules: ProgressRules,
+    plan_year: int | None = None,
 ) -> str | None:
     """The pack's HTML; None when there are no standings on or before `as_of` (for `group`). Every part of it
     is as of `as_of`: the lists, each unit's chart, its stints (cut at that date) and the alerts as they
-    stood then."""
+    stood then. Of `plan_year`, by default the newest open on `as_of`."""
     if known_on is None:
-        year = await latest_plan_year(conn, indicator.value, as_of)
+        year = plan_year or next(iter(await plan_years_on(conn, indicator.value, as_of)), None)
         if year is None:
             return None
         async with stints_as_of(conn, as_of, year):
-            pack, changes = await read_pack(conn, as_of, indicator.value, group, None), None
+            pack, changes = await read_pack(conn, as_of, indicator.value, group, None, year), None
     else:
         async with known_on_workspace(conn, known_on, rules):
-            year = await latest_plan_year(conn, indicator.value, as_of)
+            year = plan_year or next(iter(await plan_years_on(conn, indicator.value, as_of)), None)
             if year is not None:
                 await cut_stints(conn, as_of, year)
-            pack = await read_pack(conn, as_of, indicator.value, group, known_on)
+            pack = await read_pack(conn, as_of, indicator.value, group, known_on, year)
         changes = None if pack is None else await changes_since(conn, pack.groups, as_of, known_on, group)
     return None if pack is None else render_html(pack, rules.curves[indicator], changes)
 
@@ -55,10 +56,11 @@ async def write_board_pack(
     group: str | None,
     known_on: dt.date | None,
     rules: ProgressRules,
+    plan_year: int | None = None,
 ) -> bool:
     """Write the pack, read once, to each of `outs`: PDF for `.pdf`, else HTML. False when there is nothing
     to write."""
-    html = await board_pack_html(conn, as_of, indicator, group, known_on, rules)
+    html = await board_pack_html(conn, as_of, indicator, group, known_on, rules, plan_year)
     if html is None:
         return False
     for out in outs:
