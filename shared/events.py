@@ -229,6 +229,43 @@ class TargetAdjusted(DomainEvent):
         return self.decision_date
 
 
+class UnitMilestone(TextModel):
+    """By `by`, at least `share` of the unit's plan (a fraction: 0.70 is 70 %)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    by: FactDate
+    share: Decimal = Field(ge=0, le=Decimal("1.5"), decimal_places=4, description="a fraction of the plan")
+
+
+class UnitMilestonesSet(DomainEvent):
+    """A unit's own pace for a plan year, fixed by a decision (a province's monthly targets for a department,
+    say): from `decision_date` its expected pace runs through `milestones` instead of the indicator's curve
+    (linear between them, from the curve's share on the decision date; after the last, the curve's later
+    milestones). A later decision replaces it from its own date; one with no milestones returns the unit to
+    the curve."""
+
+    type: Literal["UnitMilestonesSet"] = "UnitMilestonesSet"
+    unit_code: UnitCode
+    indicator: Indicator
+    plan_year: PlanYear
+    milestones: Annotated[list[UnitMilestone], Field(max_length=60)]
+    decision_number: Annotated[str, Field(min_length=1, max_length=128)]
+    decision_date: FactDate
+    decision_authority: Annotated[str, Field(max_length=300)] = ""
+
+    @model_validator(mode="after")
+    def _dated_in_order_after_the_decision(self) -> UnitMilestonesSet:
+        dates = [m.by for m in self.milestones]
+        if dates != sorted(set(dates)):
+            raise ValueError("milestones must be in date order, one per date")
+        if dates and dates[0] <= self.decision_date:
+            raise ValueError(f"the first milestone ({dates[0]}) must come after the decision ({self.decision_date})")
+        return self
+
+    def occurred_on(self) -> dt.date:
+        return self.decision_date
+
+
 class UnitsMerged(DomainEvent):
     """Predecessor units merged into `unit_code` (the successor) from `effective_date`.
 
@@ -382,6 +419,7 @@ Event = Annotated[
     | LeaderLeft
     | TargetSet
     | TargetAdjusted
+    | UnitMilestonesSet
     | UnitsMerged
     | ConfidenceVoteRecorded
     | CategoryDeclared

@@ -12,7 +12,7 @@ import functools
 import itertools
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
@@ -130,6 +130,28 @@ def expected_pace(milestones: tuple[Milestone, ...], plan_year: int, as_of: dt.d
             return pace.quantize(RATE_QUANTUM, ROUND_HALF_EVEN)
         previous_date, previous_share = date, milestone.share
     return previous_share
+
+
+def unit_pace(
+    curve: tuple[Milestone, ...],
+    plan_year: int,
+    as_of: dt.date,
+    decided_on: dt.date,
+    milestones: Sequence[tuple[dt.date, Decimal]],
+) -> Decimal:
+    """The expected pace on `as_of` of a unit with its own `milestones` (date, share), decided on `decided_on`:
+    the curve's until the decision; from it, linear from the curve's share on the decision date through the
+    unit's milestones, then on to the curve's milestones after the unit's last (held after the last one)."""
+    if as_of < decided_on or not milestones:
+        return expected_pace(curve, plan_year, as_of)
+    last = milestones[-1][0]
+    points = [(decided_on, expected_pace(curve, plan_year, decided_on)), *milestones]
+    points += [(m.on(plan_year), m.share) for m in curve if m.on(plan_year) > last]
+    for (start, start_share), (end, end_share) in itertools.pairwise(points):
+        if as_of <= end:
+            pace = start_share + (end_share - start_share) * Decimal((as_of - start).days) / Decimal((end - start).days)
+            return pace.quantize(RATE_QUANTUM, ROUND_HALF_EVEN)
+    return points[-1][1]
 
 
 @dataclass(frozen=True)

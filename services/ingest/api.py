@@ -205,7 +205,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     async def set_targets(
         body: TargetsSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
-        events: list[DomainEvent] = [*body.targets, *body.adjustments]
+        events: list[DomainEvent] = [*body.targets, *body.adjustments, *body.milestones]
         if not events:
             raise SubmissionRejected([RowError(None, "targets", None, "the submission holds no targets")])
         return await registry_submit(events, who, key, response)

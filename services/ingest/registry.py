@@ -26,6 +26,7 @@ from shared.events import (
     Role,
     TargetAdjusted,
     TargetSet,
+    UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
 )
@@ -219,6 +220,8 @@ def apply_registry_events(
                 require_unit(event.unit_code, None if event.decision_date is None else event.decision_date)
                 if isinstance(event, TargetAdjusted) and event.late_supplement > event.amount:
                     fail("late_supplement", event.late_supplement, "larger than the adjusted target")
+            case UnitMilestonesSet():
+                require_unit(event.unit_code, event.decision_date)
             case ConfidenceVoteRecorded():
                 if require_unit(event.unit_code, event.vote_date) and not any(
                     t.unit_code == event.unit_code and t.leader_id == event.leader_id for t in tenures.values()

@@ -21,6 +21,7 @@ from shared.events import (
     TargetAdjusted,
     TargetSet,
     UnitCode,
+    UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
 )
@@ -97,6 +98,7 @@ class TargetAdjustment(TargetAdjusted):
 class TargetsSubmission(Submission):
     targets: list[TargetSet] = Field(default_factory=list, max_length=MAX_ITEMS)
     adjustments: list[TargetAdjustment] = Field(default_factory=list, max_length=MAX_ITEMS)
+    milestones: list[UnitMilestonesSet] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class CategoriesSubmission(Submission):

@@ -8,6 +8,7 @@ them and a later position wins, so redelivered or reordered events leave the sam
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from decimal import Decimal
 
@@ -32,10 +33,12 @@ from shared.events import (
     RecordedEvent,
     TargetAdjusted,
     TargetSet,
+    UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
     figure_event_types,
 )
+from shared.money import plain_decimal
 
 
 async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
@@ -44,6 +47,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     target_known_on: list[dt.date] = []
     target_in_force: list[dt.date] = []
     alert_steps: list[tuple[object, ...]] = []
+    milestones: list[tuple[object, ...]] = []
     touched = Touched()
     for recorded in events:
         event = recorded.event()
@@ -94,6 +98,15 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 touched.touch(key)
                 touched.know(key, target_known_on[-1])
                 touched.saw_known(target_known_on[-1], target_known_on[-1])
+            case UnitMilestonesSet():
+                milestones.append((position, event.unit_code, event.indicator.value, event.plan_year,
+                                   event.decision_number, event.decision_date,
+                                   json.dumps([{"by": m.by.isoformat(), "share": plain_decimal(m.share)}
+                                               for m in event.milestones])))  # fmt: skip
+                key = ProgressKey(event.unit_code, event.indicator.value, event.plan_year)
+                touched.touch(key)
+                touched.know(key, event.decision_date)
+                touched.saw_known(event.decision_date, event.decision_date)
             case FigureFields():
                 line = event.line()
                 known_on = line.document_date or recorded.recorded_at.date()
@@ -186,6 +199,12 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low,"
             " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
+        )
+    if milestones:
+        await conn.executemany(
+            "INSERT INTO unit_milestones (position, unit_code, indicator, plan_year, decision_number, decision_date,"
+            " milestones) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (position) DO NOTHING",
+            milestones,
         )
     if alert_steps:
         await conn.executemany(

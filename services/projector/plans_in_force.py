@@ -31,6 +31,17 @@ def decision_in_force(decisions: Iterable[PlanDecision], day: dt.date) -> PlanDe
     return max((d for d in decisions if d.in_force_from <= day), default=None)
 
 
+@dataclass(frozen=True, order=True)
+class PaceDecision:
+    """A unit's own milestones (`UnitMilestonesSet`), in force from its decision date: its expected pace runs
+    through them instead of the indicator's curve; none returns it to the curve."""
+
+    decided_on: dt.date
+    position: int
+    number: str
+    milestones: tuple[tuple[dt.date, Decimal], ...]
+
+
 @dataclass(frozen=True)
 class KeyPlans:
     """The plan decisions one unit's rows for an indicator and year depend on: its own, and those of the
@@ -38,6 +49,12 @@ class KeyPlans:
 
     own: tuple[PlanDecision, ...] = ()
     merged: tuple[tuple[dt.date, tuple[PlanDecision, ...]], ...] = field(default_factory=tuple)
+    paces: tuple[PaceDecision, ...] = ()  # the unit's own milestones, by decision
+
+    def pace_on(self, day: dt.date) -> PaceDecision | None:
+        """The unit's own milestones in force on `day`, None where the indicator's curve applies."""
+        decision = max((d for d in self.paces if d.decided_on <= day), default=None)
+        return decision if decision is not None and decision.milestones else None
 
     def on(self, day: dt.date) -> tuple[Decimal | None, Decimal]:
         """The plan on `day` and its late supplement: the unit's own in force, plus from each merger date

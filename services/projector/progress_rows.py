@@ -6,6 +6,7 @@ Recomputed per (unit, indicator, plan year) from the date its facts changed on; 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -15,12 +16,13 @@ from typing import Any
 import asyncpg
 
 from services.projector.actuals import TOTAL, Figure, actuals
-from services.projector.plans_in_force import KeyPlans, PlanDecision
+from services.projector.plans_in_force import KeyPlans, PaceDecision, PlanDecision
 from services.projector.progress import ProgressRules
 from services.projector.touched import EVER, ProgressKey, key_columns
 from shared.contracts import ProgressChanged
 from shared.db import copy_rows_as_csv
 from shared.events import Indicator, plan_window
+from shared.pace import unit_pace
 
 _KEYS = """
 WITH keys AS (
@@ -112,9 +114,17 @@ WHERE f.as_of < s.since AND ($4::date IS NULL OR f.known_on <= $4::date)
 GROUP BY 1, 2, 3
 """
 
+# Each key's own milestone decisions known on $4 (all when null).
+_KEY_PACES = f"""{_KEYS}
+SELECT k.unit_code, k.indicator, k.plan_year, m.position, m.decision_number, m.decision_date, m.milestones::text
+FROM keys k
+JOIN unit_milestones m USING (unit_code, indicator, plan_year)
+WHERE $4::date IS NULL OR m.decision_date <= $4::date
+"""
+
 HISTORY_COLUMNS = (
     "unit_code", "indicator", "plan_year", "category", "as_of", "target", "comparable_target", "actual_ytd", "rate",
-    "comparable_rate", "expected_pace", "gap_to_pace", "status", "version",
+    "comparable_rate", "expected_pace", "gap_to_pace", "status", "version", "pace_decision",
 )  # fmt: skip
 _STATUS = HISTORY_COLUMNS.index("status")
 
@@ -271,10 +281,17 @@ async def fetch_key_plans(
         decision = PlanDecision(r["in_force_from"], r["position"], r["amount"], r["late_supplement"])
         (own[key] if r["merged_on"] is None else merged[key][r["merged_on"], r["source"]]).append(decision)
     plans: defaultdict[tuple[str, str, int], KeyPlans] = defaultdict(KeyPlans)
-    for key in own.keys() | merged.keys():
+    paces: defaultdict[tuple[str, str, int], list[PaceDecision]] = defaultdict(list)
+    for r in await conn.fetch(_KEY_PACES, *arrays, known_on):
+        points = tuple((dt.date.fromisoformat(m["by"]), Decimal(m["share"])) for m in json.loads(r["milestones"]))
+        paces[(r["unit_code"], r["indicator"], r["plan_year"])].append(
+            PaceDecision(r["decision_date"], r["position"], r["decision_number"], points)
+        )
+    for key in own.keys() | merged.keys() | paces.keys():
         plans[key] = KeyPlans(
             tuple(sorted(own[key])),
             tuple((day, tuple(sorted(ds))) for (day, _), ds in sorted(merged[key].items())),
+            tuple(sorted(paces[key])),
         )
     return plans
 
@@ -342,10 +359,14 @@ def _progress_row(
 ) -> tuple[Any, ...]:
     """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
     target, late = plans.on(as_of)
-    pace_key = (key[1], key[2], as_of)
-    pace = paces.get(pace_key)
-    if pace is None:  # a few hundred distinct dates among many thousand rows
-        pace = paces[pace_key] = rules.pace(Indicator(key[1]), key[2], as_of)
+    own_pace = plans.pace_on(as_of)
+    if own_pace is not None:  # the unit's own milestones, by decision
+        pace = unit_pace(rules.curves[Indicator(key[1])], key[2], as_of, own_pace.decided_on, own_pace.milestones)
+    else:  # the indicator's curve: a few hundred distinct dates among many thousand rows
+        pace_key = (key[1], key[2], as_of)
+        if pace_key not in paces:
+            paces[pace_key] = rules.pace(Indicator(key[1]), key[2], as_of)
+        pace = paces[pace_key]
     comparable_target = None if target is None else target - late
     if category == TOTAL:
         progress = rules.assess(Indicator(key[1]), target, actual_ytd, pace)
@@ -356,6 +377,7 @@ def _progress_row(
         comparable, gap, status = None, None, None
     return (
         *key, category, as_of, target, comparable_target, actual_ytd, rate, comparable, pace, gap, status, version,
+        None if own_pace is None else own_pace.number,
     )  # fmt: skip
 
 

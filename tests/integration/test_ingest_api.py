@@ -261,3 +261,26 @@ async def test_a_committee_token_inspects_but_cannot_report_figures_by_any_chann
     assert upload.status_code == 403, upload.text
     assert await ingest.event_count() == before
     assert (await ingest.client.get("/v1/categories", headers=headers)).status_code == 200  # reading is theirs
+
+
+async def test_a_units_own_milestones_are_set_by_decision_and_bad_ones_refused_naming_the_field(
+    ingest: Ingest,
+) -> None:
+    points = [{"by": "2025-10-31", "share": "0.75"}, {"by": "2025-11-30", "share": "0.85"}]
+    decision = {"unit_code": "da-lat", "indicator": "public_investment_disbursement", "plan_year": 2025,
+                "decision_number": "88/QĐ-UBND", "decision_date": "2025-10-01", "decision_authority": "UBND tỉnh",
+                "milestones": points}  # fmt: skip
+    stored = await ingest.client.post("/v1/targets", json={"milestones": [decision]}, headers=ingest.admin)
+    assert stored.status_code == 201, stored.text
+    async with ingest.pool.acquire() as conn:
+        payload = await conn.fetchval("SELECT payload FROM events WHERE event_type = 'UnitMilestonesSet'")
+    assert (payload["milestones"][0]["share"], payload["decision_number"]) == ("0.75", "88/QĐ-UBND")
+    backwards = decision | {"milestones": list(reversed(points))}
+    early = decision | {"milestones": [{"by": "2025-09-30", "share": "0.6"}]}
+    for body, reason in ((backwards, "in date order"), (early, "must come after the decision")):
+        refused = await ingest.client.post("/v1/targets", json={"milestones": [body]}, headers=ingest.admin)
+        assert refused.status_code == 422
+        (error,) = refused.json()["errors"]
+        assert error["field"].startswith("milestones") and reason in error["reason"]
+    department = await ingest.client.post("/v1/targets", json={"milestones": [decision]}, headers=ingest.lam_dong)
+    assert department.status_code == 403

@@ -12,7 +12,16 @@ import asyncpg
 import pytest
 
 from services.projector.progress import ProgressRules
-from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
+from shared.events import (
+    DisbursementReported,
+    DomainEvent,
+    TargetAdjusted,
+    TargetSet,
+    UnitMilestone,
+    UnitMilestonesSet,
+    UnitRegistered,
+    UnitsMerged,
+)
 from shared.standings import standings, standings_json
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
@@ -117,3 +126,33 @@ async def test_the_national_total_does_not_fall_on_a_merger_day_and_earlier_list
     assert (successor.actual, successor.plan, successor.figures_as_of) == (650, 2000, july_1)
     assert merger_day.members == 2
     assert (consolidated.total_actual, consolidated.total_basis) == (1600, 4000)
+
+
+def milestones(code: str, decided: dt.date, *points: tuple[dt.date, str], number: str = "88/QĐ-UBND") -> DomainEvent:
+    return UnitMilestonesSet(unit_code=code, indicator=DISB, plan_year=2025, decision_number=number,
+                             decision_date=decided, decision_authority="UBND tỉnh",
+                             milestones=[UnitMilestone(by=by, share=D(share)) for by, share in points])  # fmt: skip
+
+
+async def test_a_units_own_milestones_set_its_pace_and_status_from_their_decision(pool: asyncpg.Pool) -> None:
+    """A province fixes a unit's targets for the last quarter on 1 October: 75 % by 31 October, 85 % by
+    30 November. At 66 % on 31 October the unit is behind its own milestone (on track against the curve's
+    68.8 %); September's row stays on the curve; the rows name the decision; a later decision with no
+    milestones returns the unit to the curve from its date."""
+    september, october = dt.date(2025, 9, 30), dt.date(2025, 10, 31)
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("a"), plan("a", 1000), report("a", 600, september), report("a", 660, october)], 1)
+        before = await conn.fetch("SELECT * FROM unit_progress_history WHERE as_of = $1", september)
+        on_curve = await conn.fetchval(
+            "SELECT status FROM unit_progress_history WHERE category = '' AND as_of = $1", october
+        )
+        await apply(conn, [milestones("a", dt.date(2025, 10, 1), (october, "0.75"), (NOV_30, "0.85"))], 100)
+        rows = {r["as_of"]: r for r in await conn.fetch("SELECT * FROM unit_progress_history WHERE category = ''")}
+        assert await conn.fetch("SELECT * FROM unit_progress_history WHERE as_of = $1", september) == before
+        await apply(conn, [milestones("a", dt.date(2025, 11, 15), number="99/QĐ-UBND"),
+                           report("a", 800, NOV_30)], 200)  # fmt: skip
+        november = await conn.fetchrow("SELECT * FROM unit_progress_history WHERE category = '' AND as_of = $1", NOV_30)
+    assert (rows[september]["pace_decision"], rows[september]["status"]) == (None, "on_track")
+    assert (rows[october]["expected_pace"], rows[october]["pace_decision"]) == (D("0.75"), "88/QĐ-UBND")
+    assert (on_curve, rows[october]["status"]) == ("on_track", "behind")  # 66 % against 75 %: beyond 5 points
+    assert november["pace_decision"] is None and november["expected_pace"] < D("0.85")  # back on the curve

@@ -9,6 +9,7 @@ from shared.pace import (
     Status,
     assess,
     expected_pace,
+    unit_pace,
 )
 
 TOLERANCE = Decimal("0.05")
@@ -120,3 +121,23 @@ def test_the_old_tolerance_setting_stops_the_service_naming_where_it_went(monkey
     monkeypatch.setenv("PIM_DISBURSEMENT_TOLERANCE_PP", "3")
     with pytest.raises(ValueError, match="PIM_DISBURSEMENT_TOLERANCE_PP is no longer read: set `tolerance_pp`"):
         progress_rules(Settings())
+
+
+def test_a_units_own_milestones_replace_the_curve_from_their_decision() -> None:
+    """Decided on 1 October: 70 % by 31 October, 85 % by 30 November; then the curve's 95 % by 31 January."""
+    decided = dt.date(2025, 10, 1)
+    own = [(dt.date(2025, 10, 31), Decimal("0.70")), (dt.date(2025, 11, 30), Decimal("0.85"))]
+
+    def pace(day: dt.date) -> Decimal:
+        return unit_pace(DISBURSEMENT_MILESTONES, 2025, day, decided, own)
+
+    def curve(day: dt.date) -> Decimal:
+        return expected_pace(DISBURSEMENT_MILESTONES, 2025, day)
+
+    assert pace(dt.date(2025, 9, 30)) == curve(dt.date(2025, 9, 30)) == Decimal("0.60")  # before the decision
+    assert pace(decided) == curve(decided)  # from the curve's share that day …
+    assert pace(dt.date(2025, 10, 31)) == Decimal("0.70") > curve(dt.date(2025, 10, 31))  # … to its own milestones
+    assert pace(dt.date(2025, 11, 30)) == Decimal("0.85")
+    assert pace(dt.date(2026, 1, 31)) == Decimal("0.95")  # then on to the curve's later milestones
+    assert Decimal("0.85") < pace(dt.date(2025, 12, 31)) < Decimal("0.95")
+    assert unit_pace(DISBURSEMENT_MILESTONES, 2025, dt.date(2025, 12, 31), decided, []) == curve(dt.date(2025, 12, 31))

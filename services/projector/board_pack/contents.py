@@ -33,6 +33,7 @@ class UnitPage:
     group: GroupStandings
     status: str | None
     expected_pace: Decimal | None
+    pace_decision: str | None  # the unit's own milestones the pace came from; None: the indicator's curve
     history: list[Point]
     stints: list[dict[str, Any]]  # leader_accountability rows, heads then deputies in charge
     alerts: list[AlertThen]
@@ -146,7 +147,7 @@ async def _alerts_open(
 
 async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings, unit: UnitStanding) -> UnitPage:
     history = await conn.fetch(
-        "SELECT as_of, rate, expected_pace, status FROM unit_progress_history"
+        "SELECT as_of, rate, expected_pace, status, pace_decision FROM unit_progress_history"
         " WHERE (unit_code, indicator, plan_year, category) = ($1, $2, $3, '') AND as_of <= $4 ORDER BY as_of",
         unit.unit_code,
         pack.indicator,
@@ -166,6 +167,7 @@ async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings
     last = history[-1] if history else None
     return UnitPage(
         unit, group, last["status"] if last else None, last["expected_pace"] if last else None,
+        last["pace_decision"] if last else None,
         [Point(r["as_of"], r["rate"], r["expected_pace"]) for r in history], [dict(s) for s in stints],
         [a for a in pack.alerts if a.unit_code == unit.unit_code], committee or "", plan, actual,
     )  # fmt: skip
