@@ -125,6 +125,7 @@ CENTRAL_AGENCIES = [
 ]
 SILENT = "Ủy ban Dân tộc"  # has a 2025 plan, never reports: counts with 0, marked "no report"
 LATE_SUPPLEMENT = "Quảng Ngãi"  # capital supplemented on 20 October 2025: not assessed from then on
+REVISED_IN_DECEMBER = "Hải Phòng"  # plan cut by a decision of 15 December 2025: the lists change from then only
 
 # Disbursement profiles: multiple of the expected pace the unit reaches.
 PROFILES = {"on_track": (1.00, 1.25), "behind": (0.78, 0.88), "badly_behind": (0.30, 0.42)}
@@ -279,6 +280,11 @@ def main() -> None:
     supplement = 1_500 * BILLION
     adjustments = [[slug(LATE_SUPPLEMENT), DISBURSEMENT, PLAN_YEAR, int(plan[3]) + supplement, supplement,
                     "Bổ sung kế hoạch vốn sau 30/9", "1890/QĐ-TTg", "2025-10-20", "Thủ tướng Chính phủ"]]  # fmt: skip
+    revised = next(t for t in targets if t[0] == slug(REVISED_IN_DECEMBER) and t[1] == DISBURSEMENT)
+    cut = int(revised[3]) * 9 // 10 // BILLION * BILLION
+    reason = "Điều chỉnh giảm kế hoạch vốn / plan cut"
+    adjustments.append([slug(REVISED_IN_DECEMBER), DISBURSEMENT, PLAN_YEAR, cut, 0, reason, "2150/QĐ-TTg", "2025-12-15",
+                        "Thủ tướng Chính phủ"])  # fmt: skip
     targets_2024, figures_2024 = history_2024(stories, targets)
     targets += targets_2024
     figures = figures_2024 + figures

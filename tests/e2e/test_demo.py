@@ -167,6 +167,19 @@ async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -
     assert {r["unit_code"]: r["rank"] for r in stored if r["rank"] is not None} == {
         unit: 1 + sum(1 for other in rate.values() if other > rate[unit]) for unit in rate
     }
+    # Hải Phòng's plan was cut by a decision of 15 December: the lists of 31 October (above) stand on the plan
+    # assigned then, and 15 December is a date of the lists of its own, on the cut plan.
+    (cut,) = [Fraction(a["amount"]) for a in rows("adjustments.csv") if a["decision_date"] == "2025-12-15"]
+    async with demo.pool.acquire() as conn:
+        plans = {
+            str(r["as_of"]): r["plan"]
+            for r in await conn.fetch(
+                "SELECT as_of, plan FROM assessment_standings WHERE group_id = 'national' AND unit_code = 'hai-phong'"
+                " AND indicator = $1 AND plan_year = 2025 AND as_of IN ('2025-10-31', '2025-12-15')",
+                DISBURSEMENT,
+            )
+        }
+    assert plans == {"2025-10-31": targets["hai-phong"], "2025-12-15": cut}
 
 
 async def test_a_change_of_head_splits_the_year_and_the_gap(demo: Demo) -> None:
