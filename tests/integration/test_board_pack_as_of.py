@@ -41,6 +41,11 @@ def report(code: str, amount: int, on: dt.date) -> DisbursementReported:
     return DisbursementReported(unit_code=code, plan_year=2025, category="central_budget", as_of=on, amount=D(amount))
 
 
+def head(tenure: str, leader: str, name: str, start: dt.date) -> LeaderAppointed:
+    return LeaderAppointed(tenure_id=tenure, unit_code="lam-dong", leader_id=leader, leader_name=name,
+                           role=Role.HEAD, start_date=start)  # fmt: skip
+
+
 def alert(code: str, on: dt.date, summary: str, refreshed: bool = False) -> DomainEvent:
     common = {"fingerprint": f"{code}/{DISB.value}/behind_pace/2025", "unit_code": code, "as_of": on,
               "summary": summary, "responsible_leader_id": "L2", "responsible_leader_name": "Trần Thị Bình",
@@ -69,23 +74,9 @@ def history() -> list[DomainEvent]:
             )
             for code in ("lam-dong", "hue")
         ),
-        LeaderAppointed(
-            tenure_id="t1",
-            unit_code="lam-dong",
-            leader_id="L1",
-            leader_name="Nguyễn Văn Ánh",
-            role=Role.HEAD,
-            start_date=dt.date(2021, 1, 1),
-        ),
+        head("t1", "L1", "Nguyễn Văn Ánh", dt.date(2021, 1, 1)),
         LeaderLeft(tenure_id="t1", unit_code="lam-dong", end_date=dt.date(2025, 5, 31)),
-        LeaderAppointed(
-            tenure_id="t2",
-            unit_code="lam-dong",
-            leader_id="L2",
-            leader_name="Trần Thị Bình",
-            role=Role.HEAD,
-            start_date=dt.date(2025, 6, 1),
-        ),
+        head("t2", "L2", "Trần Thị Bình", dt.date(2025, 6, 1)),
         report("lam-dong", 300, OCT_31),
         report("hue", 600, OCT_31),
         alert("lam-dong", OCT_31, "Tháng 10 chậm tiến độ"),

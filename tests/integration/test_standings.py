@@ -186,14 +186,17 @@ async def test_a_member_reporting_rewrites_its_own_rows_and_the_totals_not_its_p
     assert units_of(november)["b"].standing == "below" and weighted(november) == (110, 200)
 
 
-async def test_standings_over_http_with_any_token_exact_decimals(ingest: Ingest) -> None:
-    response = await ingest.client.post(
-        "/v1/targets",
-        json={"targets": [{"unit_code": "lam-dong", "indicator": DISB, "plan_year": 2025, "amount": "3000"},
-                          {"unit_code": "hue", "indicator": DISB, "plan_year": 2025, "amount": "1000"}]},
-        headers=ingest.admin,
-    )  # fmt: skip
+async def post_plans(ingest: Ingest, plans: dict[str, str]) -> None:
+    """2025 disbursement plans through the API, as an admin sets them."""
+    targets = [
+        {"unit_code": code, "indicator": DISB, "plan_year": 2025, "amount": amount} for code, amount in plans.items()
+    ]
+    response = await ingest.client.post("/v1/targets", json={"targets": targets}, headers=ingest.admin)
     assert response.status_code == 201, response.text
+
+
+async def test_standings_over_http_with_any_token_exact_decimals(ingest: Ingest) -> None:
+    await post_plans(ingest, {"lam-dong": "3000", "hue": "1000"})
     assert (await ingest.figures({"unit_code": "hue", "plan_year": 2025, "category": "central_budget",
                                   "as_of": "2025-10-31", "amount": "700"})).status_code == 201  # fmt: skip
     async with ingest.pool.acquire() as conn:
@@ -246,13 +249,7 @@ def decimals_in(value: object, field: str = "") -> list[tuple[str, str]]:
 async def test_standings_leave_the_api_as_plain_decimals_never_in_exponent_notation(ingest: Ingest) -> None:
     """Sums of PostgreSQL numerics come back as Decimal('2.4000E+12'): the API sends digits, which its own
     input accepts, and the same values."""
-    response = await ingest.client.post(
-        "/v1/targets",
-        json={"targets": [{"unit_code": "lam-dong", "indicator": DISB, "plan_year": 2025, "amount": "2400000000000"},
-                          {"unit_code": "hue", "indicator": DISB, "plan_year": 2025, "amount": "30000000000000"}]},
-        headers=ingest.admin,
-    )  # fmt: skip
-    assert response.status_code == 201, response.text
+    await post_plans(ingest, {"lam-dong": "2400000000000", "hue": "30000000000000"})
     for code, amount in (("hue", "15516550000000"), ("lam-dong", "1200000000000.50")):
         figure = {"unit_code": code, "plan_year": 2025, "category": "central_budget", "as_of": "2025-10-31",
                   "amount": amount}  # fmt: skip
