@@ -95,7 +95,8 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
         )
     }
     history = await conn.fetch(
-        "SELECT h.indicator, h.plan_year, h.as_of, h.actual_ytd, h.rate, h.expected_pace, s.average AS peer_average,"
+        "SELECT h.indicator, h.plan_year, h.as_of, h.target, h.actual_ytd, h.rate, h.expected_pace,"
+        " s.average AS peer_average,"
         " s.standing, h.status, h.version FROM unit_progress_history h"
         " LEFT JOIN unit_standing_history s USING (unit_code, indicator, plan_year, as_of)"
         " WHERE h.unit_code = $1 AND h.plan_year <= $2 AND h.category = '' ORDER BY h.indicator, h.plan_year, h.as_of",
@@ -107,6 +108,9 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
     version = 0
     for r in history:
         if r["plan_year"] == plan_year:
+            # The plan the projector held the latest figures to (the one in force on their date), not a
+            # revision decided later: the summary's "x / y tỷ đồng" is then the rate's own quotient.
+            targets[r["indicator"]] = r["target"]
             points[r["indicator"]].append(
                 Point(
                     r["as_of"],

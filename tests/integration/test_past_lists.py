@@ -11,6 +11,7 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
+from services.alerts.facts import load_facts
 from services.projector.progress import ProgressRules
 from shared.events import (
     DisbursementReported,
@@ -156,3 +157,13 @@ async def test_a_units_own_milestones_set_its_pace_and_status_from_their_decisio
     assert (rows[october]["expected_pace"], rows[october]["pace_decision"]) == (D("0.75"), "88/QĐ-UBND")
     assert (on_curve, rows[october]["status"]) == ("on_track", "behind")  # 66 % against 75 %: beyond 5 points
     assert november["pace_decision"] is None and november["expected_pace"] < D("0.85")  # back on the curve
+
+
+async def test_an_alert_reads_the_plan_its_figures_were_held_to_not_a_later_revision(pool: asyncpg.Pool) -> None:
+    """The alerts quote "year to date / plan": the plan in force on the figures' date (the projector's), so an
+    alert on November's figures does not quote a plan decided on 28 December."""
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("a"), plan("a", 1000), report("a", 300), revised("a", 2000, DEC_28)], start=1)
+        facts = await load_facts(conn, "a", 2025, RULES)
+    (disbursement,) = [i for i in facts.indicators if i.indicator == DISB]
+    assert (disbursement.target, disbursement.points[-1].rate) == (1000, D("0.3"))
