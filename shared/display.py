@@ -24,6 +24,10 @@ INDICATOR_LABELS = {
     "public_investment_disbursement": "Giải ngân vốn đầu tư công / public-investment disbursement",
     "budget_revenue": "Thu ngân sách / budget revenue",
 }
+PLAN_ASSIGNED_BY_LABELS = {  # whose plan a rate is of
+    "prime_minister": "KH Thủ tướng giao / plan assigned by the Prime Minister",
+    "province": "KH tỉnh giao / plan assigned by the province",
+}
 NO_REPORT = {"no_report": "Chưa báo cáo / no report"}  # a unit with a plan and no report yet (counted with 0)
 ALERT_STATUS_LABELS = {"open": "Đang mở / open", "resolved": "Đã xử lý / resolved"}
 SEVERITY_LABELS = {"warning": "Cảnh báo / warning", "critical": "Nghiêm trọng / critical"}

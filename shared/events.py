@@ -120,12 +120,19 @@ class LeaderLeft(DomainEvent):
         return self.end_date
 
 
+# Who assigned a plan: the Prime Minister (kế hoạch Thủ tướng Chính phủ giao: what the Ministry ranks
+# localities on) or the province (kế hoạch địa phương giao: with its own local capital, what it holds its
+# departments and communes to). A unit may have both; each assessment group says which it ranks on.
+PlanAssignedBy = Literal["prime_minister", "province"]
+
+
 class TargetSet(DomainEvent):
     type: Literal["TargetSet"] = "TargetSet"
     unit_code: UnitCode
     indicator: Indicator
     plan_year: PlanYear
     amount: Amount = Field(ge=0, description="annual estimate / capital plan, VND")
+    assigned_by: PlanAssignedBy = "prime_minister"
     decision_number: Annotated[str, Field(max_length=128)] = ""
     decision_date: FactDate | None = None
     decision_authority: Annotated[str, Field(max_length=300)] = ""
@@ -217,6 +224,7 @@ class TargetAdjusted(DomainEvent):
     indicator: Indicator
     plan_year: PlanYear
     amount: Amount = Field(ge=0, description="the adjusted annual target, VND")
+    assigned_by: PlanAssignedBy = "prime_minister"  # the plan it adjusts
     late_supplement: Amount = Field(
         default=Decimal(0), ge=0, description="capital supplemented after 30 September, VND"
     )

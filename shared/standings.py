@@ -31,6 +31,7 @@ class UnitStanding:
     rank: int | None  # in the group
     list_rank: int | None  # in its list
     not_assessed_reason: str | None  # no_plan | late_supplement
+    plan_assigned_by: str  # whose plan it is ranked on: prime_minister | province
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ async def standings(
             unit = UnitStanding(
                 r["unit_code"], r["name"] or r["unit_code"], r["list_id"], r["reported"], r["figures_as_of"],
                 r["plan"], r["basis"], r["actual"], r["rate"], r["standing"], r["rank"], r["list_rank"],
-                r["not_assessed_reason"],
+                r["not_assessed_reason"], r["plan_assigned_by"],
             )  # fmt: skip
             if unit.standing == "not_assessed":
                 not_assessed.append(unit)

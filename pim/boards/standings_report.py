@@ -14,15 +14,16 @@ import openpyxl
 from openpyxl.styles import Font
 from rich.table import Table
 
-from shared.display import NOT_ASSESSED_REASONS, STANDING_LABELS, billions, percent
+from shared.display import NOT_ASSESSED_REASONS, PLAN_ASSIGNED_BY_LABELS, STANDING_LABELS, billions, percent
 from shared.money import plain_decimal
 from shared.standings import GroupStandings, UnitStanding
 
 COLUMNS = (
     "Nhóm / Group", "Năm kế hoạch / Plan year", "Ngày / As of", "Danh sách / List", "Xếp loại / Standing",
     "Hạng / Rank", "Hạng trong danh sách / Rank in list", "Mã đơn vị / Unit code", "Đơn vị / Unit",
-    "Kế hoạch (đồng) / Plan (VND)", "Lũy kế (đồng) / Year to date (VND)", "Tỷ lệ (%) / Rate (%)",
-    "Bình quân nhóm (%) / Group average (%)", "Số liệu đến ngày / Figures as of", "Ghi chú / Note",
+    "Kế hoạch (đồng) / Plan (VND)", "Kế hoạch do ai giao / Plan assigned by", "Lũy kế (đồng) / Year to date (VND)",
+    "Tỷ lệ (%) / Rate (%)", "Bình quân nhóm (%) / Group average (%)", "Số liệu đến ngày / Figures as of",
+    "Ghi chú / Note",
 )  # fmt: skip
 
 
@@ -47,7 +48,7 @@ def flat_rows(groups: list[GroupStandings]) -> list[list[Any]]:
             rows.append([
                 group.name, group.plan_year, group.as_of, list_name, STANDING_LABELS[unit.standing], unit.rank,
                 unit.list_rank, unit.unit_code, unit.name, unit.basis if unit.basis is not None else unit.plan,
-                unit.actual,
+                PLAN_ASSIGNED_BY_LABELS[unit.plan_assigned_by], unit.actual,
                 None if unit.rate is None else round(unit.rate * 100, 4),
                 None if group.average is None else round(group.average * 100, 4), unit.figures_as_of, _note(unit),
             ])  # fmt: skip
@@ -78,11 +79,17 @@ def standings_tables(group: GroupStandings) -> list[Table]:
         for unit in units:
             table.add_row(
                 "" if unit.list_rank is None else f"{unit.list_rank} ({unit.rank})", unit.name,
-                billions(unit.basis or unit.plan), billions(unit.actual), percent(unit.rate),
+                f"{billions(unit.basis or unit.plan)} ({_short(PLAN_ASSIGNED_BY_LABELS[unit.plan_assigned_by])})",
+                billions(unit.actual), percent(unit.rate),
                 STANDING_LABELS[unit.standing].split(" / ")[0], _note(unit),
             )  # fmt: skip
         tables.append(table)
     return tables
+
+
+def _short(label: str) -> str:
+    """A label's Vietnamese half: a table cell has room for one language."""
+    return label.split(" / ")[0]
 
 
 def write_xlsx(groups: list[GroupStandings], out: Path) -> None:
@@ -96,7 +103,7 @@ def write_xlsx(groups: list[GroupStandings], out: Path) -> None:
     sheet.freeze_panes = "A2"
     for row in flat_rows(groups):
         sheet.append(row)
-        for index in (9, 10):  # money: exact integers, shown with thousands separators
+        for index in (9, 11):  # money: exact integers, shown with thousands separators
             sheet.cell(sheet.max_row, index + 1).number_format = "#,##0"
     book.save(out)
 

@@ -21,7 +21,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from shared.events import Indicator
+from shared.events import Indicator, PlanAssignedBy
 
 Level = Literal["central", "province", "department", "district", "commune"]
 GroupId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9_\-]+$")]
@@ -52,6 +52,9 @@ class AssessmentGroup(BaseModel):
     units: list[str] = Field(default_factory=list)
     for_each: Level | None = None
     basis: Basis = "plan"
+    # Whose plan the group ranks on where a member has both: the Prime Minister's (the Ministry's lists) or
+    # the province's (a province holding its departments and communes to it). One plan: that one.
+    plan_assigned_by: PlanAssignedBy = "prime_minister"
     late_supplement: LateSupplement = "not_assessed"
     lists: list[AssessmentList] = Field(default_factory=list)
 
@@ -101,6 +104,7 @@ PROVINCIAL = AssessmentGroup(
     name="Các sở, ngành và xã của {name} / Departments and communes of {name}",
     levels=["department", "district", "commune"],
     for_each="province",
+    plan_assigned_by="province",
     lists=[
         AssessmentList(id="departments", name="Sở, ngành / Departments", levels=["department"]),
         AssessmentList(id="local", name="Huyện, xã / Districts and communes", levels=["district", "commune"]),
@@ -142,6 +146,7 @@ class Group:
     indicators: tuple[str, ...]
     basis: Basis
     late_supplement: LateSupplement
+    plan_assigned_by: PlanAssignedBy
     lists: tuple[tuple[str, str, tuple[str, ...]], ...]  # (list id, name, levels), in publishing order
     ordinal: int  # config order: a unit's first group is its home group (the one alerts compare it with)
 
@@ -173,7 +178,7 @@ def groups_and_members(config: AssessmentConfig, units: Iterable[Unit]) -> tuple
             list_of: dict[str, str] = {level: list_id for list_id, _, levels in lists for level in levels}
             groups.append(
                 Group(group_id, name, tuple(i.value for i in spec.indicators), spec.basis, spec.late_supplement,
-                      lists, ordinal)
+                      spec.plan_assigned_by, lists, ordinal)
             )  # fmt: skip
             for unit in candidates:
                 home = unit.unit_code not in homed

@@ -42,9 +42,12 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
         await conn.execute("DELETE FROM assessment_groups")
         await conn.execute("DELETE FROM assessment_lists")
         await conn.executemany(
-            "INSERT INTO assessment_groups (group_id, name, indicators, basis, late_supplement, ordinal)"
-            " VALUES ($1, $2, $3, $4, $5, $6)",
-            [(g.group_id, g.name, list(g.indicators), g.basis, g.late_supplement, g.ordinal) for g in groups],
+            "INSERT INTO assessment_groups (group_id, name, indicators, basis, late_supplement, ordinal,"
+            " plan_assigned_by) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            [
+                (g.group_id, g.name, list(g.indicators), g.basis, g.late_supplement, g.ordinal, g.plan_assigned_by)
+                for g in groups
+            ],
         )
         await conn.executemany(
             "INSERT INTO assessment_lists (group_id, list_id, name, levels, ordinal) VALUES ($1, $2, $3, $4, $5)",

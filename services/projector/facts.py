@@ -92,6 +92,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                         event.decision_date,
                         event.decision_authority,
                         position,
+                        event.assigned_by,
                     )
                 )
                 key = ProgressKey(event.unit_code, event.indicator.value, event.plan_year)
@@ -174,18 +175,15 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
         )
     if targets:
         await conn.executemany(
-            "INSERT INTO targets AS t (unit_code, indicator, plan_year, amount, late_supplement, decision_number,"
-            " decision_date, decision_authority, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            " ON CONFLICT (unit_code, indicator, plan_year) DO UPDATE SET amount = $4, late_supplement = $5,"
-            " decision_number = $6, decision_date = $7, decision_authority = $8, position = $9"
-            " WHERE t.position < $9",
+            _UPSERT_TARGET,
             targets,
         )
         await conn.executemany(
             "INSERT INTO target_history (position, unit_code, indicator, plan_year, amount, late_supplement, known_on,"
-            " in_force_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
+            " in_force_from, assigned_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            " ON CONFLICT (position) DO NOTHING",
             [
-                (t[8], *t[:5], known, in_force)
+                (t[8], *t[:5], known, in_force, t[9])
                 for t, known, in_force in zip(targets, target_known_on, target_in_force, strict=True)
             ],
         )
@@ -218,6 +216,15 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
 
 
 AlertEvent = AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved
+# The latest decision per unit, indicator, year and who assigned the plan (a later position wins).
+_UPSERT_TARGET = """
+INSERT INTO targets AS t (unit_code, indicator, plan_year, amount, late_supplement, decision_number, decision_date,
+                          decision_authority, position, assigned_by)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+ON CONFLICT (unit_code, indicator, plan_year, assigned_by) DO UPDATE SET amount = $4, late_supplement = $5,
+    decision_number = $6, decision_date = $7, decision_authority = $8, position = $9
+WHERE t.position < $9
+"""
 _ALERT_STEP_COLUMNS = (
     "position", "fingerprint", "event_type", "data_date", "known_on", "unit_code", "indicator", "plan_year", "rule",
     "severity", "summary", "committee", "responsible_leader_id", "responsible_leader_name",

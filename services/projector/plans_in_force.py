@@ -5,6 +5,10 @@ or before D, so a revision decided in December changes the lists from its decisi
 earlier list as it was. A decision without a date is taken as the plan of the whole year (in force from the
 plan year's first day), as PIM read every plan before decisions were dated. A unit merged into another
 brings its plan in force to the successor from the merger date.
+
+A plan is assigned by the Prime Minister or by the province (with its local capital); a unit may have both.
+The plan "preferring" one is that one's where the unit has it, else the other's: a unit with one plan is
+held to it whoever ranks it.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+PRIME_MINISTER, PROVINCE = "prime_minister", "province"
 
 
 @dataclass(frozen=True, order=True)
@@ -24,11 +30,16 @@ class PlanDecision:
     position: int
     amount: Decimal
     late_supplement: Decimal  # the part supplemented after 30 September
+    assigned_by: str = PRIME_MINISTER  # prime_minister | province
 
 
-def decision_in_force(decisions: Iterable[PlanDecision], day: dt.date) -> PlanDecision | None:
-    """The decision that sets the plan on `day`: the newest in force by then, None before the first."""
-    return max((d for d in decisions if d.in_force_from <= day), default=None)
+def decision_in_force(
+    decisions: Iterable[PlanDecision], day: dt.date, prefer: str = PRIME_MINISTER
+) -> PlanDecision | None:
+    """The decision that sets the plan on `day`: the newest in force by then of the plan assigned by `prefer`,
+    else of the other; None before the first."""
+    in_force = [d for d in decisions if d.in_force_from <= day]
+    return max((d for d in in_force if d.assigned_by == prefer), default=None) or max(in_force, default=None)
 
 
 @dataclass(frozen=True, order=True)
@@ -56,17 +67,22 @@ class KeyPlans:
         decision = max((d for d in self.paces if d.decided_on <= day), default=None)
         return decision if decision is not None and decision.milestones else None
 
-    def on(self, day: dt.date) -> tuple[Decimal | None, Decimal]:
-        """The plan on `day` and its late supplement: the unit's own in force, plus from each merger date
-        the plan then in force of the unit merged in."""
-        own = decision_in_force(self.own, day)
+    def on(self, day: dt.date, prefer: str = PRIME_MINISTER) -> tuple[Decimal | None, Decimal]:
+        """The plan on `day` (assigned by `prefer` where there is one) and its late supplement: the unit's own
+        in force, plus from each merger date the plan then in force of the unit merged in."""
+        own = decision_in_force(self.own, day, prefer)
         plan, late = (None, Decimal(0)) if own is None else (own.amount, own.late_supplement)
         for merged_on, decisions in self.merged:
-            brought = decision_in_force(decisions, day) if day >= merged_on else None
+            brought = decision_in_force(decisions, day, prefer) if day >= merged_on else None
             if brought is not None:
                 plan = (plan or Decimal(0)) + brought.amount
                 late += brought.late_supplement
         return plan, late
+
+    def assigned_on(self, day: dt.date, by: str) -> bool:
+        """Whether a plan assigned by `by` is in force on `day` (the unit's or a merged unit's)."""
+        decisions = [*self.own, *(d for merged_on, ds in self.merged if day >= merged_on for d in ds)]
+        return any(d.assigned_by == by and d.in_force_from <= day for d in decisions)
 
     def change_dates(self) -> set[dt.date]:
         """The dates the plan may change on without a report: each decision's, and each merger's."""

@@ -16,7 +16,7 @@ from typing import Any
 import asyncpg
 
 from services.projector.actuals import TOTAL, Figure, actuals
-from services.projector.plans_in_force import KeyPlans, PaceDecision, PlanDecision
+from services.projector.plans_in_force import PRIME_MINISTER, PROVINCE, KeyPlans, PaceDecision, PlanDecision
 from services.projector.progress import ProgressRules
 from services.projector.touched import EVER, ProgressKey, key_columns
 from shared.contracts import ProgressChanged
@@ -49,7 +49,7 @@ FROM keys k
 # the merger date): which one is in force on a date is decided row by row (plans_in_force.py).
 _KEY_PLANS = f"""{_KEYS}
 SELECT k.unit_code, k.indicator, k.plan_year, s.source, s.merged_on,
-       h.in_force_from, h.position, h.amount, h.late_supplement
+       h.in_force_from, h.position, h.amount, h.late_supplement, h.assigned_by
 FROM keys k
 CROSS JOIN LATERAL (
     SELECT k.unit_code AS source, NULL::date AS merged_on
@@ -114,6 +114,12 @@ WHERE f.as_of < s.since AND ($4::date IS NULL OR f.known_on <= $4::date)
 GROUP BY 1, 2, 3
 """
 
+# Whose plan each unit's home group ranks on (the units of $1).
+_HOME_PLAN_ASSIGNED_BY = """
+SELECT m.unit_code, g.plan_assigned_by FROM assessment_members m JOIN assessment_groups g USING (group_id)
+WHERE m.home AND m.unit_code = ANY($1::text[])
+"""
+
 # Each key's own milestone decisions known on $4 (all when null).
 _KEY_PACES = f"""{_KEYS}
 SELECT k.unit_code, k.indicator, k.plan_year, m.position, m.decision_number, m.decision_date, m.milestones::text
@@ -131,7 +137,7 @@ _STATUS = HISTORY_COLUMNS.index("status")
 
 ASSESSMENT_COLUMNS = (
     "unit_code", "indicator", "plan_year", "as_of", "plan", "comparable_plan", "late_supplemented", "actual",
-    "reported",
+    "reported", "plan_assigned_by", "province_plan", "province_comparable_plan",
 )  # fmt: skip
 
 # Each key's latest total row before the date it is recomputed from: what carries forward into the
@@ -199,6 +205,8 @@ async def compute_progress(
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
     }
     plans = await fetch_key_plans(conn, arrays, known_on)
+    # Where a unit has two plans, its progress is on the one its home group ranks it on: one rate per unit.
+    home_plan = dict(await conn.fetch(_HOME_PLAN_ASSIGNED_BY, arrays[0]))
     starts = [EVER if since is None else since[k] for k in keys]
     earlier = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r["position"]
@@ -218,7 +226,8 @@ async def compute_progress(
             if as_of < first:
                 continue  # unchanged: kept as it is
             version = versions[as_of]
-            records.append(_progress_row(key, as_of, category, actual_ytd, plans[key], rules, paces, version))
+            prefer = home_plan.get(key[0], PRIME_MINISTER)
+            records.append(_progress_row(key, as_of, category, actual_ytd, plans[key], prefer, rules, paces, version))
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
                 latest[key] = (as_of, records[-1][_STATUS], version)
     assessment: list[tuple[Any, ...]] = []
@@ -278,7 +287,7 @@ async def fetch_key_plans(
     )
     for r in await conn.fetch(_KEY_PLANS, *arrays, known_on):
         key = (r["unit_code"], r["indicator"], r["plan_year"])
-        decision = PlanDecision(r["in_force_from"], r["position"], r["amount"], r["late_supplement"])
+        decision = PlanDecision(r["in_force_from"], r["position"], r["amount"], r["late_supplement"], r["assigned_by"])
         (own[key] if r["merged_on"] is None else merged[key][r["merged_on"], r["source"]]).append(decision)
     plans: defaultdict[tuple[str, str, int], KeyPlans] = defaultdict(KeyPlans)
     paces: defaultdict[tuple[str, str, int], list[PaceDecision]] = defaultdict(list)
@@ -327,9 +336,18 @@ def _assessment_rows(
             continue  # no plan and no figures: nothing to bring to a group
         supplemented = late_since is not None and day >= late_since
         comparable = None if plan is None else plan - late
+        # The plan the province assigned, where it differs in source from the one above: the groups that rank
+        # on it read these (the others, and units with one plan, the plan above).
+        by_province_only = plans.assigned_on(day, PROVINCE) and not plans.assigned_on(day, PRIME_MINISTER)
+        by = PROVINCE if by_province_only else PRIME_MINISTER
+        province_plan = province_comparable = None
+        if by == PRIME_MINISTER and plans.assigned_on(day, PROVINCE):
+            province_plan, province_late = plans.on(day, PROVINCE)
+            province_comparable = None if province_plan is None else province_plan - province_late
+            province_plan = province_plan if supplemented else province_comparable
         # Before its decision the late supplement was not part of the plan the unit was held to.
         rows.append((*key, day, plan if supplemented else comparable, comparable, supplemented,
-                     actual or Decimal(0), has_reported))  # fmt: skip
+                     actual or Decimal(0), has_reported, by, province_plan, province_comparable))  # fmt: skip
     return rows
 
 
@@ -353,12 +371,13 @@ def _progress_row(
     category: str,
     actual_ytd: Decimal,
     plans: KeyPlans,
+    prefer: str,
     rules: ProgressRules,
     paces: dict[tuple[str, int, dt.date], Decimal],
     version: int,
 ) -> tuple[Any, ...]:
     """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
-    target, late = plans.on(as_of)
+    target, late = plans.on(as_of, prefer)
     own_pace = plans.pace_on(as_of)
     if own_pace is not None:  # the unit's own milestones, by decision
         pace = unit_pace(rules.curves[Indicator(key[1])], key[2], as_of, own_pace.decided_on, own_pace.milestones)

@@ -34,14 +34,15 @@ async def recompute(
         # What became known of its predecessors (a merger: from its recording, whatever its date: every
         # snapshot) is known of it.
         touched.know(key, EVER if touched.successors else min(touched.known.values(), default=EVER))
-    changes = []
-    for chunk in _chunks(sorted(touched.keys)):
-        changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
     # Units registered (again) may change groups; units merged away leave theirs, which may not be their
-    # successor's; a changed groups file regroups everyone.
+    # successor's; a changed groups file regroups everyone. First: a unit's progress is on the plan its home
+    # group ranks on.
     regrouped: set[str] = set()
     if touched.registered or touched.successors or not await config_is_current(conn, rules.assessment):
         regrouped = await regroup(conn, rules.assessment, await _predecessors(conn, touched.successors))
+    changes = []
+    for chunk in _chunks(sorted(touched.keys)):
+        changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
     moved = await recompute_totals(conn, touched.keys, regrouped)
     changes += await current_progress(conn, moved - set(touched.keys))
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)

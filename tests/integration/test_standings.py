@@ -305,3 +305,37 @@ async def test_in_january_the_lists_of_both_open_plan_years_are_given(ingest: In
     asked = await ingest.client.get("/v1/standings", headers=ingest.lam_dong,
                                     params={"as_of": "2026-02-01", "group": "national", "plan_year": 2025})  # fmt: skip
     assert [g["plan_year"] for g in asked.json()["groups"]] == [2025]  # a closed year, when asked for
+
+
+def assigned(code: str, amount: int, by: str) -> TargetSet:
+    return TargetSet(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount), assigned_by=by)
+
+
+async def test_each_group_ranks_on_the_plan_it_names_and_says_whose_plan_it_is(pool: asyncpg.Pool) -> None:
+    """A province holds the Prime Minister's plan (900) and its own with local capital (1,000): the national
+    lists rank it on the Prime Minister's; its own group ranks its departments on the province's plans, and a
+    department with one plan on that one. Registering the province's plan no longer moves the national
+    average."""
+    events = [
+        unit("tinh-x"), unit("tinh-y"), unit("so-a", "department", "tinh-x"), unit("so-b", "department", "tinh-x"),
+        assigned("tinh-x", 900, "prime_minister"), assigned("tinh-x", 1000, "province"),
+        assigned("tinh-y", 1000, "prime_minister"),
+        assigned("so-a", 100, "province"), assigned("so-b", 200, "prime_minister"), assigned("so-b", 300, "province"),
+        report("tinh-x", 450), report("tinh-y", 400), report("so-a", 50), report("so-b", 150),
+    ]  # fmt: skip
+    national = await lists(pool, events)
+    async with pool.acquire() as conn:
+        (province,) = await standings(conn, OCT, DISB, 2025, "province/tinh-x")
+    assert weighted(national) == (850, 1900)  # the Prime Minister's plans
+    x = units_of(national)["tinh-x"]
+    assert (x.basis, x.rate, x.plan_assigned_by) == (900, D("0.5"), "prime_minister")
+    assert weighted(province) == (200, 400)  # the province's plans: 100 + 300
+    shown = units_of(province)
+    assert {code: (u.basis, u.plan_assigned_by) for code, u in shown.items()} == {
+        "so-a": (100, "province"), "so-b": (300, "province"),
+    }  # fmt: skip
+    async with pool.acquire() as conn:
+        rates = dict(
+            await conn.fetch("SELECT unit_code, rate FROM unit_progress WHERE unit_code IN ('tinh-x', 'so-b')")
+        )
+    assert rates == {"tinh-x": D("0.5"), "so-b": D("0.5")}  # each on its home group's plan: one rate per unit

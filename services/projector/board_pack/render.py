@@ -19,6 +19,7 @@ from shared.display import (
     COLOURS,
     INDICATOR_LABELS,
     NOT_ASSESSED_REASONS,
+    PLAN_ASSIGNED_BY_LABELS,
     ROLE_LABELS,
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -71,7 +72,8 @@ def render_html(pack: Pack, milestones: Sequence[Milestone], changes: list[UnitC
         "short_standing": lambda c: _label(SHORT_STANDING_LABELS, c),
         "severity": lambda c: _label(SEVERITY_LABELS, c), "rule": lambda c: _label(RULE_LABELS, c),
         "role": lambda c: _label(ROLE_LABELS, c), "band": lambda c: _label(VOTE_BAND_LABELS, c),
-        "reason": lambda c: _label(NOT_ASSESSED_REASONS, c), "colour": lambda c: COLOURS.get(c or "", "black"),
+        "reason": lambda c: _label(NOT_ASSESSED_REASONS, c),
+        "assigned_by": lambda c: _label(PLAN_ASSIGNED_BY_LABELS, c), "colour": lambda c: COLOURS.get(c or "", "black"),
         "indicator_of": lambda c: INDICATOR_LABELS.get(c or "", c or "—"),
     }  # fmt: skip
     return _environment.get_template("board_pack.html.j2").render(context)
