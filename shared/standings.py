@@ -57,6 +57,7 @@ class GroupStandings:
     no_report: int
     not_assessed: list[UnitStanding]
     lists: list[StandingList]
+    plan_assigned_by: str = "prime_minister"  # whose plans it ranks on where a member has both
 
     @property
     def at_or_above_count(self) -> int:
@@ -97,7 +98,7 @@ async def standings(
 ) -> list[GroupStandings]:
     """Every group's standings (or `group_id`'s) on its latest date on or before `as_of`, in config order."""
     heads = await conn.fetch(
-        "SELECT DISTINCT ON (g.ordinal, t.group_id) t.*, g.name FROM assessment_totals t"
+        "SELECT DISTINCT ON (g.ordinal, t.group_id) t.*, g.name, g.plan_assigned_by FROM assessment_totals t"
         " JOIN assessment_groups g USING (group_id)"
         " WHERE t.indicator = $1 AND t.plan_year = $2 AND t.as_of <= $3 AND ($4::text IS NULL OR t.group_id = $4)"
         " ORDER BY g.ordinal, t.group_id, t.as_of DESC",
@@ -153,6 +154,7 @@ async def standings(
                 head["no_report"],
                 not_assessed,
                 lists,
+                head["plan_assigned_by"],
             )
         )
     return result

@@ -60,6 +60,7 @@ def standings_tables(group: GroupStandings) -> list[Table]:
     its units at or above the average, then below, by rank — and the units not assessed."""
     headline = (
         f"{group.name} — kế hoạch năm / plan year {group.plan_year} — {group.as_of:%d/%m/%Y}"
+        f" — xếp theo / ranked on {PLAN_ASSIGNED_BY_LABELS[group.plan_assigned_by]}"
         f" — bình quân / average {percent(group.average)}"
         f" ({billions(group.total_actual)} / {billions(group.total_basis)} tỷ đồng); "
         f"{group.at_or_above_count} bằng hoặc trên / at or above, {group.below_count} dưới / below"
@@ -79,7 +80,9 @@ def standings_tables(group: GroupStandings) -> list[Table]:
         for unit in units:
             table.add_row(
                 "" if unit.list_rank is None else f"{unit.list_rank} ({unit.rank})", unit.name,
-                f"{billions(unit.basis or unit.plan)} ({_short(PLAN_ASSIGNED_BY_LABELS[unit.plan_assigned_by])})",
+                billions(unit.basis or unit.plan)
+                + (f" ({_short(PLAN_ASSIGNED_BY_LABELS[unit.plan_assigned_by])})"
+                   if unit.plan_assigned_by != group.plan_assigned_by else ""),
                 billions(unit.actual), percent(unit.rate),
                 STANDING_LABELS[unit.standing].split(" / ")[0], _note(unit),
             )  # fmt: skip
