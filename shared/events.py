@@ -292,6 +292,44 @@ class UnitsMerged(DomainEvent):
         return self.effective_date
 
 
+class Handover(TextModel):
+    """What a dissolved unit hands one receiver for an indicator and plan year, in stated amounts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    receiver_code: UnitCode
+    indicator: Indicator
+    plan_year: PlanYear
+    plan: Amount = Field(ge=0, description="the part of the plan the receiver takes over, VND")
+    year_to_date: Amount = Field(ge=0, description="the part of the year to date it takes over, VND")
+
+
+class UnitDissolved(DomainEvent):
+    """A unit abolished from `effective_date` (the districts on 1 July 2025), its plan and year to date handed
+    to several receivers in stated amounts (provincial project boards, the new communes). It leaves every
+    list that day; each receiver takes its part of the plan from then, and carries its part of the year to
+    date — with its own figures — until its first report from then on (`consolidated`: that report includes
+    it) or for good (`own_only`)."""
+
+    type: Literal["UnitDissolved"] = "UnitDissolved"
+    unit_code: UnitCode
+    effective_date: FactDate
+    handovers: Annotated[list[Handover], Field(min_length=1, max_length=1000)]
+    receivers_report: Literal["consolidated", "own_only"] = "consolidated"
+    decision_number: Annotated[str, Field(max_length=128)] = ""
+
+    @model_validator(mode="after")
+    def _each_receiver_once_and_not_itself(self) -> UnitDissolved:
+        keys = [(h.receiver_code, h.indicator, h.plan_year) for h in self.handovers]
+        if len(keys) != len(set(keys)):
+            raise ValueError("a receiver is named twice for one indicator and plan year")
+        if any(h.receiver_code == self.unit_code for h in self.handovers):
+            raise ValueError("a unit cannot hand over to itself")
+        return self
+
+    def occurred_on(self) -> dt.date:
+        return self.effective_date
+
+
 class ConfidenceVoteRecorded(DomainEvent):
     """A confidence vote (lấy phiếu tín nhiệm, Regulation 96): high / confidence / low counts."""
 
@@ -429,6 +467,7 @@ Event = Annotated[
     | TargetAdjusted
     | UnitMilestonesSet
     | UnitsMerged
+    | UnitDissolved
     | ConfidenceVoteRecorded
     | CategoryDeclared
     | DisbursementReported

@@ -166,7 +166,12 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     async def merge_units(
         body: MergersSubmission, response: Response, who: Admin, key: IdempotencyKey = None
     ) -> Accepted:
-        return await registry_submit(list(body.mergers), who, key, response)
+        """Units merged into one (`mergers`), or dissolved with their plan and year to date handed to several
+        receivers in stated amounts (`dissolutions`)."""
+        events: list[DomainEvent] = [*body.mergers, *body.dissolutions]
+        if not events:
+            raise SubmissionRejected([RowError(None, "mergers", None, "the submission holds no merger or dissolution")])
+        return await registry_submit(events, who, key, response)
 
     @app.post("/v1/tenures", status_code=201, tags=["registry"], responses=WRITE_ERRORS)
     async def record_tenures(

@@ -26,6 +26,7 @@ from shared.events import (
     Role,
     TargetAdjusted,
     TargetSet,
+    UnitDissolved,
     UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
@@ -61,6 +62,8 @@ def _codes_read(events: Sequence[DomainEvent]) -> set[str]:
         codes.add(event.stream_id())
         if isinstance(event, UnitsMerged):
             codes.update(event.predecessor_codes)
+        if isinstance(event, UnitDissolved):
+            codes.update(h.receiver_code for h in event.handovers)
         if isinstance(event, UnitRegistered) and event.parent_code:
             codes.add(event.parent_code)
     return codes
@@ -184,6 +187,14 @@ def apply_registry_events(
                             fail("predecessor_codes", code, "a unit cannot be merged into itself")
                         elif require_unit(code, event.effective_date, "predecessor_codes"):
                             units[code].merged_into, units[code].merged_on = event.unit_code, event.effective_date
+            case UnitDissolved():
+                receivers = sorted({h.receiver_code for h in event.handovers})
+                field = "handovers.receiver_code"
+                known = [code for code in receivers if require_unit(code, event.effective_date, field)]
+                if require_unit(event.unit_code, event.effective_date) and len(known) == len(receivers):
+                    # It leaves the registry like a merged unit: figures dated from then go to its receivers.
+                    units[event.unit_code].merged_into = ", ".join(receivers)
+                    units[event.unit_code].merged_on = event.effective_date
             case LeaderAppointed():
                 if event.tenure_id in tenures:
                     fail("tenure_id", event.tenure_id, "this tenure is already recorded")

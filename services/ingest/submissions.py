@@ -21,6 +21,7 @@ from shared.events import (
     TargetAdjusted,
     TargetSet,
     UnitCode,
+    UnitDissolved,
     UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
@@ -42,7 +43,8 @@ class UnitsSubmission(Submission):
 
 
 class MergersSubmission(Submission):
-    mergers: Annotated[list[UnitsMerged], Items]
+    mergers: list[UnitsMerged] = Field(default_factory=list, max_length=MAX_ITEMS)
+    dissolutions: list[UnitDissolved] = Field(default_factory=list, max_length=MAX_ITEMS)
 
 
 class TenureRecord(Submission):

@@ -33,6 +33,7 @@ from shared.events import (
     RecordedEvent,
     TargetAdjusted,
     TargetSet,
+    UnitDissolved,
     UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
@@ -48,6 +49,8 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     target_in_force: list[dt.date] = []
     alert_steps: list[tuple[object, ...]] = []
     milestones: list[tuple[object, ...]] = []
+    dissolutions: list[tuple[object, ...]] = []
+    handovers: list[tuple[object, ...]] = []
     touched = Touched()
     for recorded in events:
         event = recorded.event()
@@ -60,6 +63,15 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                     (code, event.unit_code, event.effective_date, position, event.successor_reports)
                     for code in event.predecessor_codes
                 ]
+            case UnitDissolved():
+                dissolutions.append((event.unit_code, event.effective_date, position))
+                for h in event.handovers:
+                    handovers.append((position, event.unit_code, h.receiver_code, h.indicator.value,
+                                      h.plan_year, event.effective_date, h.plan, h.year_to_date,
+                                      event.receivers_report))  # fmt: skip
+                    # The receiver takes its part from the date; the unit leaves its lists then.
+                    touched.touch(ProgressKey(h.receiver_code, h.indicator.value, h.plan_year))
+                    touched.touch(ProgressKey(event.unit_code, h.indicator.value, h.plan_year))
             case LeaderAppointed():
                 appointments.append(
                     (
@@ -197,6 +209,17 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low,"
             " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
             votes,
+        )
+    if dissolutions:
+        await conn.executemany(
+            "INSERT INTO unit_dissolutions AS d (unit_code, effective_date, position) VALUES ($1, $2, $3)"
+            " ON CONFLICT (unit_code) DO UPDATE SET effective_date = $2, position = $3 WHERE d.position < $3",
+            dissolutions,
+        )
+        await conn.executemany(
+            "INSERT INTO unit_handovers (position, unit_code, receiver_code, indicator, plan_year, effective_date,"
+            " plan, year_to_date, receivers_report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            handovers,
         )
     if milestones:
         await conn.executemany(

@@ -24,6 +24,9 @@ from shared.db import copy_rows_as_csv
 from shared.events import Indicator, plan_window
 from shared.pace import unit_pace
 
+# The category a dissolved unit's handed-over year to date is counted in (it comes with no capital source).
+HANDED_OVER = "other"
+
 _KEYS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
@@ -112,6 +115,16 @@ SELECT s.unit_code, s.indicator, s.plan_year, max(f.position) AS position
 FROM sources s JOIN figures f ON (f.unit_code, f.indicator, f.plan_year) = (s.source, s.indicator, s.plan_year)
 WHERE f.as_of < s.since AND ($4::date IS NULL OR f.known_on <= $4::date)
 GROUP BY 1, 2, 3
+"""
+
+# What dissolved units handed each key's unit, known on $4 (all when null): a part of their plan from the
+# date, and a part of their year to date, carried as a cumulative figure of theirs on that date.
+_KEY_HANDOVERS = f"""{_KEYS}
+SELECT k.unit_code, k.indicator, k.plan_year, h.position, h.unit_code AS source, h.effective_date, h.plan,
+       h.year_to_date, h.receivers_report = 'consolidated' AS consolidated
+FROM keys k
+JOIN unit_handovers h ON (h.receiver_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+WHERE $4::date IS NULL OR h.effective_date <= $4::date
 """
 
 # Whose plan each unit's home group ranks on (the units of $1).
@@ -274,6 +287,13 @@ async def fetch_key_figures(
             Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
                    r["amount"])
         )  # fmt: skip
+    for r in await conn.fetch(_KEY_HANDOVERS, *key_columns(keys), known_on):
+        merged.merged_on[r["source"]] = r["effective_date"]
+        if r["consolidated"]:
+            merged.consolidated.add(r["source"])
+        figures_of[(r["unit_code"], r["indicator"], r["plan_year"])].append(
+            Figure(r["source"], HANDED_OVER, "", r["effective_date"], r["position"], True, r["year_to_date"])
+        )
     return figures_of, merged
 
 
@@ -289,6 +309,10 @@ async def fetch_key_plans(
         key = (r["unit_code"], r["indicator"], r["plan_year"])
         decision = PlanDecision(r["in_force_from"], r["position"], r["amount"], r["late_supplement"], r["assigned_by"])
         (own[key] if r["merged_on"] is None else merged[key][r["merged_on"], r["source"]]).append(decision)
+    for r in await conn.fetch(_KEY_HANDOVERS, *arrays, known_on):  # a dissolved unit's part, from its date
+        key = (r["unit_code"], r["indicator"], r["plan_year"])
+        stated = PlanDecision(r["effective_date"], r["position"], r["plan"], Decimal(0))
+        merged[key][r["effective_date"], r["source"]].append(stated)
     plans: defaultdict[tuple[str, str, int], KeyPlans] = defaultdict(KeyPlans)
     paces: defaultdict[tuple[str, str, int], list[PaceDecision]] = defaultdict(list)
     for r in await conn.fetch(_KEY_PACES, *arrays, known_on):

@@ -89,7 +89,9 @@ async def year_to_date_sources(
     }
     sources = []
     for c in counted:
-        figure, detail = c.figure, details[c.figure.position]
+        figure = c.figure
+        # A dissolved unit's handed-over year to date is no report: its decision, known from its date.
+        detail = details.get(figure.position) or {"known_on": figure.as_of, "correction_reason": None}
         sources.append(
             ReportSource(
                 recorded=envelopes[figure.position],

@@ -284,3 +284,21 @@ async def test_a_units_own_milestones_are_set_by_decision_and_bad_ones_refused_n
         assert error["field"].startswith("milestones") and reason in error["reason"]
     department = await ingest.client.post("/v1/targets", json={"milestones": [decision]}, headers=ingest.lam_dong)
     assert department.status_code == 403
+
+
+async def test_a_dissolved_unit_hands_over_to_registered_receivers_and_takes_no_later_figures(ingest: Ingest) -> None:
+    def dissolution(*receivers: str) -> dict[str, object]:
+        return {"dissolutions": [{"unit_code": "da-lat", "effective_date": "2025-07-01", "handovers": [
+            {"receiver_code": code, "indicator": "public_investment_disbursement", "plan_year": 2025,
+             "plan": "500", "year_to_date": "100"} for code in receivers]}]}  # fmt: skip
+
+    unknown = await ingest.client.post("/v1/mergers", json=dissolution("lam-dong", "xa-moi"), headers=ingest.admin)
+    assert unknown.status_code == 422
+    assert only_error(unknown.json())[1:3] == ("handovers.receiver_code", "xa-moi")
+    twice = await ingest.client.post("/v1/mergers", json=dissolution("hue", "hue"), headers=ingest.admin)
+    assert twice.status_code == 422 and "named twice" in only_error(twice.json())[3]
+    done = await ingest.client.post("/v1/mergers", json=dissolution("lam-dong", "hue"), headers=ingest.admin)
+    assert done.status_code == 201, done.text
+    assert (await ingest.figures(disbursement("da-lat", as_of="2025-06-30"))).status_code == 201
+    later = await ingest.figures(disbursement("da-lat", as_of="2025-07-31"))
+    assert later.status_code == 422 and "merged into hue, lam-dong on 2025-07-01" in only_error(later.json())[3]

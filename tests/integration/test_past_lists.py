@@ -16,14 +16,16 @@ from services.projector.progress import ProgressRules
 from shared.events import (
     DisbursementReported,
     DomainEvent,
+    Handover,
     TargetAdjusted,
     TargetSet,
+    UnitDissolved,
     UnitMilestone,
     UnitMilestonesSet,
     UnitRegistered,
     UnitsMerged,
 )
-from shared.standings import standings, standings_json
+from shared.standings import GroupStandings, standings, standings_json
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 
@@ -167,3 +169,41 @@ async def test_an_alert_reads_the_plan_its_figures_were_held_to_not_a_later_revi
         facts = await load_facts(conn, "a", 2025, RULES)
     (disbursement,) = [i for i in facts.indicators if i.indicator == DISB]
     assert (disbursement.target, disbursement.points[-1].rate) == (1000, D("0.3"))
+
+
+async def test_a_dissolved_district_hands_its_plan_and_year_to_date_to_its_receivers(pool: asyncpg.Pool) -> None:
+    """A district abolished on 1 July hands its plan (600) and year to date (300) to the province's project
+    board and two new communes in stated amounts. The province's list keeps its totals on 1 July without the
+    district; each receiver carries its part until its own first report from then; the list of 30 June is
+    the same after the dissolution is recorded."""
+    june_30, july_1, july_31 = dt.date(2025, 6, 30), dt.date(2025, 7, 1), dt.date(2025, 7, 31)
+
+    def member(code: str, level: str) -> UnitRegistered:
+        return UnitRegistered(unit_code=code, name=f"Đơn vị {code}", level=level, parent_code="tinh", committee="UBKT")
+
+    def handover(code: str, plan_part: int, done: int) -> Handover:
+        return Handover(receiver_code=code, indicator=DISB, plan_year=2025, plan=D(plan_part), year_to_date=D(done))
+
+    async def province_on(conn: asyncpg.Connection, day: dt.date) -> GroupStandings:
+        (group,) = await standings(conn, day, DISB, 2025, "province/tinh")
+        return group
+
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("tinh"), member("huyen", "district"), member("ban-qlda", "department"),
+                           member("xa-a", "commune"), member("xa-b", "commune"),
+                           plan("huyen", 600), plan("ban-qlda", 400), report("huyen", 300, june_30),
+                           report("ban-qlda", 100, june_30)], start=1)  # fmt: skip
+        on_june_30 = json.dumps(standings_json([await province_on(conn, june_30)]))
+        await apply(conn, [UnitDissolved(unit_code="huyen", effective_date=july_1, decision_number="1656/NQ-UBTVQH15",
+                                         handovers=[handover("ban-qlda", 300, 150), handover("xa-a", 200, 100),
+                                                    handover("xa-b", 100, 50)])], start=100)  # fmt: skip
+        assert json.dumps(standings_json([await province_on(conn, june_30)])) == on_june_30
+        merger_day = await province_on(conn, july_1)
+        await apply(conn, [report("xa-a", 130, july_31)], start=200)  # its first report, consolidated
+        later = await province_on(conn, july_31)
+    before = json.loads(on_june_30)[0]
+    assert (before["total_actual"], before["total_basis"]) == ("400", "1000")
+    assert (merger_day.total_actual, merger_day.total_basis) == (400, 1000)  # nothing vanished on 1 July
+    shown = {u.unit_code: (u.plan, u.actual) for lst in merger_day.lists for u in (*lst.at_or_above, *lst.below)}
+    assert shown == {"ban-qlda": (700, 250), "xa-a": (200, 100), "xa-b": (100, 50)}  # the district has left
+    assert (later.total_actual, later.total_basis) == (250 + 130 + 50, 1000)  # xa-a's report replaced its part

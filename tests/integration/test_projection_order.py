@@ -41,7 +41,7 @@ TABLES = (
     "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "unit_progress_history",
     "confidence_votes", "leader_accountability", "assessment_groups", "assessment_lists", "assessment_config",
     "assessment_members", "assessment_rows", "assessment_totals", "known_on_progress", "known_on_span",
-    "alert_timeline", "unit_milestones",
+    "alert_timeline", "unit_milestones", "unit_dissolutions", "unit_handovers",
 )  # fmt: skip
 RULES = ProgressRules()
 UNITS = ("u1", "u2", "u3")

@@ -82,7 +82,7 @@ async def year_to_date_note(
         if source.project_code:
             line += f", dự án / project {source.project_code}"
         if source.unit_code != key.unit_code:
-            line += f", của đơn vị sáp nhập / of merged unit {source.unit_code}"
+            line += f", của đơn vị sáp nhập hoặc giải thể / of a unit merged or dissolved into it: {source.unit_code}"
         kind = "lũy kế / year to date" if source.cumulative else "trong kỳ / for the period"
         text = f"{line}: {vnd(source.amount)} ({kind}) đến ngày / as of {source.as_of:%d/%m/%Y}"
         text += f"; văn bản ngày / document of {source.known_on:%d/%m/%Y}; {_arrival(source.recorded)}"
