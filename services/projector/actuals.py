@@ -47,6 +47,7 @@ def actuals(
     dates = sorted(set(own_dates) | set(carried_on))
     totals: dict[tuple[dt.date, str], Decimal] = dict.fromkeys(((day, TOTAL) for day in dates), Decimal(0))
     for (source, category, _), reports in effective.items():
+        own_line = source == unit_code  # its own figures always count: no per-day question
         running, value, days = Decimal(0), None, sorted(reports)
         next_report = 0
         for day in dates:
@@ -56,7 +57,7 @@ def actuals(
                 value, next_report = running, next_report + 1
             if value is None:
                 continue  # a category has rows from its first report on: a new one leaves earlier dates as they were
-            counted = value if counts(source, day) else Decimal(0)
+            counted = value if own_line or counts(source, day) else Decimal(0)
             totals[(day, category)] = totals.get((day, category), Decimal(0)) + counted
             totals[(day, TOTAL)] += counted
     return totals

@@ -13,6 +13,7 @@ held to it whoever ranks it.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -61,15 +62,34 @@ class KeyPlans:
     own: tuple[PlanDecision, ...] = ()
     merged: tuple[tuple[dt.date, tuple[PlanDecision, ...]], ...] = field(default_factory=tuple)
     paces: tuple[PaceDecision, ...] = ()  # the unit's own milestones, by decision
+    # Every answer below is the same between two dates a decision or a merger takes effect on: worked out
+    # once per such stretch (a key has a row per report date and category: hundreds of asks, a few stretches).
+    _memo: dict[tuple[object, ...], object] = field(default_factory=dict, compare=False, repr=False)
+    _breaks: tuple[dt.date, ...] = field(default=(), compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        breaks = self.change_dates() | {d.decided_on for d in self.paces} | {m for m, _ in self.merged}
+        object.__setattr__(self, "_breaks", tuple(sorted(breaks)))
+
+    def _stretch(self, day: dt.date) -> int:
+        return bisect.bisect_right(self._breaks, day)
 
     def pace_on(self, day: dt.date) -> PaceDecision | None:
         """The unit's own milestones in force on `day`, None where the indicator's curve applies."""
+        if not self.paces:
+            return None
         decision = max((d for d in self.paces if d.decided_on <= day), default=None)
         return decision if decision is not None and decision.milestones else None
 
     def on(self, day: dt.date, prefer: str = PRIME_MINISTER) -> tuple[Decimal | None, Decimal]:
         """The plan on `day` (assigned by `prefer` where there is one) and its late supplement: the unit's own
         in force, plus from each merger date the plan then in force of the unit merged in."""
+        memo = ("on", self._stretch(day), prefer)
+        if memo not in self._memo:
+            self._memo[memo] = self._on(day, prefer)
+        return self._memo[memo]  # type: ignore[return-value]
+
+    def _on(self, day: dt.date, prefer: str) -> tuple[Decimal | None, Decimal]:
         own = decision_in_force(self.own, day, prefer)
         plan, late = (None, Decimal(0)) if own is None else (own.amount, own.late_supplement)
         for merged_on, decisions in self.merged:
@@ -81,6 +101,12 @@ class KeyPlans:
 
     def assigned_on(self, day: dt.date, by: str) -> bool:
         """Whether a plan assigned by `by` is in force on `day` (the unit's or a merged unit's)."""
+        memo = ("assigned", self._stretch(day), by)
+        if memo not in self._memo:
+            self._memo[memo] = self._assigned_on(day, by)
+        return bool(self._memo[memo])
+
+    def _assigned_on(self, day: dt.date, by: str) -> bool:
         decisions = [*self.own, *(d for merged_on, ds in self.merged if day >= merged_on for d in ds)]
         return any(d.assigned_by == by and d.in_force_from <= day for d in decisions)
 

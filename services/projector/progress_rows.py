@@ -235,12 +235,15 @@ async def compute_progress(
                                 merged.carried_on(key, key_figures))  # fmt: skip
         versions = _versions_by_date(key_figures, {d for d, _ in years_actuals}, max(facts[key]["version"],
                                      earlier.get(key, 0)))  # fmt: skip
+        prefer = home_plan.get(key[0], PRIME_MINISTER)
+        held_to: DayBasis | None = None
         for (as_of, category), actual_ytd in sorted(years_actuals.items()):
             if as_of < first:
                 continue  # unchanged: kept as it is
             version = versions[as_of]
-            prefer = home_plan.get(key[0], PRIME_MINISTER)
-            records.append(_progress_row(key, as_of, category, actual_ytd, plans[key], prefer, rules, paces, version))
+            if held_to is None or held_to.as_of != as_of:  # once per date, not per category
+                held_to = _day_basis(key, as_of, plans[key], prefer, rules, paces)
+            records.append(_progress_row(key, category, actual_ytd, held_to, rules, version))
             if category == TOTAL and (key not in latest or latest[key][0] < as_of):
                 latest[key] = (as_of, records[-1][_STATUS], version)
     assessment: list[tuple[Any, ...]] = []
@@ -389,18 +392,26 @@ def _versions_by_date(figures: list[Figure], dates: set[dt.date], base: int) -> 
     return versions
 
 
-def _progress_row(
+@dataclass(frozen=True)
+class DayBasis:
+    """What a key's rows of one date are judged against: the plan in force, its late supplement, the
+    expected pace and the decision of the unit's own milestones it came from (None: the curve)."""
+
+    as_of: dt.date
+    target: Decimal | None
+    late: Decimal
+    pace: Decimal
+    pace_decision: str | None
+
+
+def _day_basis(
     key: tuple[str, str, int],
     as_of: dt.date,
-    category: str,
-    actual_ytd: Decimal,
     plans: KeyPlans,
     prefer: str,
     rules: ProgressRules,
     paces: dict[tuple[str, int, dt.date], Decimal],
-    version: int,
-) -> tuple[Any, ...]:
-    """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
+) -> DayBasis:
     target, late = plans.on(as_of, prefer)
     own_pace = plans.pace_on(as_of)
     if own_pace is not None:  # the unit's own milestones, by decision
@@ -410,6 +421,19 @@ def _progress_row(
         if pace_key not in paces:
             paces[pace_key] = rules.pace(Indicator(key[1]), key[2], as_of)
         pace = paces[pace_key]
+    return DayBasis(as_of, target, late, pace, None if own_pace is None else own_pace.number)
+
+
+def _progress_row(
+    key: tuple[str, str, int],
+    category: str,
+    actual_ytd: Decimal,
+    held_to: DayBasis,
+    rules: ProgressRules,
+    version: int,
+) -> tuple[Any, ...]:
+    """One `HISTORY_COLUMNS` row: the unit's total (category `TOTAL`) or a category's share."""
+    as_of, target, late, pace = held_to.as_of, held_to.target, held_to.late, held_to.pace
     comparable_target = None if target is None else target - late
     if category == TOTAL:
         progress = rules.assess(Indicator(key[1]), target, actual_ytd, pace)
@@ -420,7 +444,7 @@ def _progress_row(
         comparable, gap, status = None, None, None
     return (
         *key, category, as_of, target, comparable_target, actual_ytd, rate, comparable, pace, gap, status, version,
-        None if own_pace is None else own_pace.number,
+        held_to.pace_decision,
     )  # fmt: skip
 
 
