@@ -125,6 +125,7 @@ CENTRAL_AGENCIES = [
 ]
 SILENT = "Ủy ban Dân tộc"  # has a 2025 plan, never reports: counts with 0, marked "no report"
 LATE_SUPPLEMENT = "Quảng Ngãi"  # capital supplemented on 20 October 2025: not assessed from then on
+OWN_MILESTONES = "Khánh Hòa"  # its own last-quarter disbursement targets, by a decision of 20 September 2025
 REVISED_IN_DECEMBER = "Hải Phòng"  # plan cut by a decision of 15 December 2025: the lists change from then only
 
 # Disbursement profiles: multiple of the expected pace the unit reaches.
@@ -327,6 +328,24 @@ def main() -> None:
         adjustments,
     )  # fmt: skip
     write("votes.csv", ["unit_code", "leader_id", "vote_date", "voters", "high", "confidence", "low"], votes)
+    decision = [slug(OWN_MILESTONES), DISBURSEMENT, PLAN_YEAR, "2345/QĐ-UBND", "2025-09-20", "UBND tỉnh Khánh Hòa"]
+    write(
+        "milestones.csv",
+        [
+            "unit_code",
+            "indicator",
+            "plan_year",
+            "decision_number",
+            "decision_date",
+            "decision_authority",
+            "by",
+            "share",
+        ],
+        [
+            [*decision, by, share]
+            for by, share in (("2025-10-31", "0.75"), ("2025-11-30", "0.85"), ("2025-12-31", "0.95"))
+        ],
+    )
 
 
 def central_agencies(rng: random.Random, tenure_count: int) -> tuple[list[Row], ...]:

@@ -37,6 +37,16 @@ def _figure_reports() -> Iterator[tuple[str, dict[str, list[dict[str, str]]]]]:
         yield f"figures/{unit}/{as_of}/{index}", body
 
 
+def _milestone_decisions() -> list[dict[str, Any]]:
+    """Units' own milestones, a row per milestone in the file, one decision per unit, indicator and year."""
+    decisions: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in sample_rows("milestones.csv"):
+        fields = {k: v for k, v in row.items() if k not in ("by", "share")}
+        decision = decisions.setdefault(tuple(fields.values()), fields | {"milestones": []})
+        decision["milestones"].append({"by": row["by"], "share": row["share"]})
+    return list(decisions.values())
+
+
 def load_sample(api_url: str, admin_token: str) -> int:
     """Submit the whole sample; return the number of events it produced."""
     tenures = [_blank_to_none(r) for r in sample_rows("tenures.csv")]
@@ -45,6 +55,7 @@ def load_sample(api_url: str, admin_token: str) -> int:
         ("/v1/tenures", "registry/tenures", {"tenures": tenures}),
         ("/v1/targets", "targets", {"targets": sample_rows("targets.csv")}),
         ("/v1/targets", "targets/adjustments", {"adjustments": sample_rows("adjustments.csv")}),
+        ("/v1/targets", "targets/milestones", {"milestones": _milestone_decisions()}),
         ("/v1/votes", "registry/votes", {"votes": sample_rows("votes.csv")}),
     ]
     submissions = registry + [("/v1/figures", key, body) for key, body in _figure_reports()]

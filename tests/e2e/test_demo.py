@@ -108,9 +108,10 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(dem
     assert flagged == expected
     reported = {(f["unit_code"], f["indicator"], f["plan_year"]) for f in rows("figures.csv")}
     assert progress_count == len(reported) == len(rows("targets.csv")) - 1  # all but the silent agency's plan
+    decisions = {(m["unit_code"], m["decision_number"]) for m in rows("milestones.csv")}  # one event each
     assert demo.result.events == sum(
         len(rows(f)) for f in ("units.csv", "tenures.csv", "targets.csv", "adjustments.csv", "figures.csv", "votes.csv")
-    ) + sum(1 for t in rows("tenures.csv") if t["end_date"])
+    ) + sum(1 for t in rows("tenures.csv") if t["end_date"]) + len(decisions)
 
     # The stories the sample was built to tell come out as they should.
     assert (
@@ -167,6 +168,18 @@ async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -
     assert {r["unit_code"]: r["rank"] for r in stored if r["rank"] is not None} == {
         unit: 1 + sum(1 for other in rate.values() if other > rate[unit]) for unit in rate
     }
+    # Khánh Hòa's own milestones (decided 20 September) set its expected pace on 31 October, and its row says so;
+    # its September row stays on the curve.
+    async with demo.pool.acquire() as conn:
+        own = {
+            str(r["as_of"]): (r["expected_pace"], r["pace_decision"])
+            for r in await conn.fetch(
+                "SELECT as_of, expected_pace, pace_decision FROM unit_progress_history WHERE unit_code = 'khanh-hoa'"
+                " AND indicator = $1 AND plan_year = 2025 AND category = '' AND as_of IN ('2025-09-30', '2025-10-31')",
+                DISBURSEMENT,
+            )
+        }
+    assert own == {"2025-09-30": (Decimal("0.6"), None), "2025-10-31": (Decimal("0.75"), "2345/QĐ-UBND")}
     # Hải Phòng's plan was cut by a decision of 15 December: the lists of 31 October (above) stand on the plan
     # assigned then, and 15 December is a date of the lists of its own, on the cut plan.
     (cut,) = [Fraction(a["amount"]) for a in rows("adjustments.csv") if a["decision_date"] == "2025-12-15"]
