@@ -169,17 +169,19 @@ async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -
         unit: 1 + sum(1 for other in rate.values() if other > rate[unit]) for unit in rate
     }
     # Khánh Hòa's own milestones (decided 20 September) set its expected pace on 31 October, and its row says so;
-    # its September row stays on the curve.
+    # its August row, before the decision, stays on the curve.
     async with demo.pool.acquire() as conn:
         own = {
             str(r["as_of"]): (r["expected_pace"], r["pace_decision"])
             for r in await conn.fetch(
                 "SELECT as_of, expected_pace, pace_decision FROM unit_progress_history WHERE unit_code = 'khanh-hoa'"
-                " AND indicator = $1 AND plan_year = 2025 AND category = '' AND as_of IN ('2025-09-30', '2025-10-31')",
+                " AND indicator = $1 AND plan_year = 2025 AND category = '' AND as_of IN ('2025-08-31', '2025-10-31')",
                 DISBURSEMENT,
             )
         }
-    assert own == {"2025-09-30": (Decimal("0.6"), None), "2025-10-31": (Decimal("0.75"), "2345/QĐ-UBND")}
+    curve = pace(DISBURSEMENT, dt.date(2025, 8, 31))
+    assert own["2025-08-31"][1] is None and abs(Fraction(own["2025-08-31"][0]) - curve) < Fraction(1, 10**6)
+    assert own["2025-10-31"] == (Decimal("0.75"), "2345/QĐ-UBND")
     # Hải Phòng's plan was cut by a decision of 15 December: the lists of 31 October (above) stand on the plan
     # assigned then, and 15 December is a date of the lists of its own, on the cut plan.
     (cut,) = [Fraction(a["amount"]) for a in rows("adjustments.csv") if a["decision_date"] == "2025-12-15"]
