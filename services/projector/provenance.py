@@ -110,20 +110,25 @@ async def year_to_date_sources(
 
 
 async def plan_sources(
-    conn: asyncpg.Connection, key: ProgressKey, known_on: dt.date | None = None, in_force_on: dt.date | None = None
+    conn: asyncpg.Connection,
+    key: ProgressKey,
+    known_on: dt.date | None = None,
+    in_force_on: dt.date | None = None,
+    assigned_by: str | None = None,
 ) -> list[PlanSource]:
-    """The decisions that set and adjusted `key`'s plan (those in force by `in_force_on`, when given), in the
-    order they superseded each other: the last one stands."""
+    """The decisions that set and adjusted `key`'s plan (those in force by `in_force_on`, of the plan assigned by
+    `assigned_by`, when given), in the order they superseded each other: the last one stands."""
     rows = await conn.fetch(
         "SELECT h.position, h.amount, h.late_supplement, e.payload::text AS payload FROM target_history h"
         " JOIN events e USING (position) WHERE (h.unit_code, h.indicator, h.plan_year) = ($1, $2, $3)"
         " AND ($4::date IS NULL OR h.known_on <= $4) AND ($5::date IS NULL OR h.in_force_from <= $5)"
-        " ORDER BY h.in_force_from, h.position",
+        " AND ($6::text IS NULL OR h.assigned_by = $6) ORDER BY h.in_force_from, h.position",
         key.unit_code,
         key.indicator,
         key.plan_year,
         known_on,
         in_force_on,
+        assigned_by,
     )
     envelopes = await recorded(conn, [r["position"] for r in rows])
     sources = []

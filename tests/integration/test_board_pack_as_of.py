@@ -57,7 +57,8 @@ def alert(code: str, on: dt.date, summary: str, refreshed: bool = False) -> Doma
 
 
 def history() -> list[DomainEvent]:
-    """Lâm Đồng far behind in October, caught up by 30 November; a new head from 1 June; an alert raised on
+    """Lâm Đồng far behind in October, caught up by 30 November (and a plan of its province's own beside the
+    Prime Minister's); a new head from 1 June; an alert raised on
     October's figures and refreshed on November's; Huế's alert raised on November's; a plan revised in
     November after the pack's date."""
     return [
@@ -73,6 +74,15 @@ def history() -> list[DomainEvent]:
                 decision_date=dt.date(2024, 12, 10),
             )
             for code in ("lam-dong", "hue")
+        ),
+        TargetSet(
+            unit_code="lam-dong",
+            indicator=DISB,
+            plan_year=2025,
+            amount=D(1500),
+            assigned_by="province",
+            decision_number="9999/QĐ-UBND",
+            decision_date=dt.date(2024, 12, 20),
         ),
         head("t1", "L1", "Nguyễn Văn Ánh", dt.date(2021, 1, 1)),
         LeaderLeft(tenure_id="t1", unit_code="lam-dong", end_date=dt.date(2025, 5, 31)),
@@ -112,5 +122,7 @@ async def test_the_pack_as_of_a_date_shows_each_unit_as_it_stood_that_day(pool: 
     assert not any(rate in text for rate in november) and "30/11/2025" not in text and "20/11/2025" not in text
     assert "Tháng 10 chậm tiến độ" in text and "Tháng 11" not in text and "Huế tháng 11" not in text
     assert "2222/QĐ-TTg" not in text  # the revision decided after the pack's date
+    # The national lists rank on the Prime Minister's plan: the province's own is no adjustment of it.
+    assert "1500/QĐ-TTg" in text and "9999/QĐ-UBND" not in text
     # The live stints are left as they are: November's 700 on the plan revised to 1,200.
     assert [r["rate_at_end"] for r in live_stints] == [D("0.583333")]

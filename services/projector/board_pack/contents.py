@@ -103,7 +103,7 @@ async def read_pack(
             for unit in (*lst.at_or_above, *lst.below):
                 key = ProgressKey(unit.unit_code, indicator, year)
                 pack.list_notes[unit.unit_code] = (
-                    await plan_note(conn, notes, key, as_of, known_on),
+                    await plan_note(conn, notes, key, as_of, known_on, unit.plan_assigned_by),
                     await year_to_date_note(conn, notes, key, unit.figures_as_of, unit.actual, known_on),
                 )
     for item in groups:

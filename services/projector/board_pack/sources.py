@@ -51,10 +51,16 @@ def _arrival(recorded: Recorded) -> str:
 
 
 async def plan_note(
-    conn: asyncpg.Connection, notes: Notes, key: ProgressKey, as_of: dt.date, known_on: dt.date | None
+    conn: asyncpg.Connection,
+    notes: Notes,
+    key: ProgressKey,
+    as_of: dt.date,
+    known_on: dt.date | None,
+    assigned_by: str | None = None,
 ) -> int:
-    """The decisions behind the plan in force on `as_of` (a later revision is not in a pack of an earlier date)."""
-    sources = await plan_sources(conn, key, known_on, in_force_on=as_of)
+    """The decisions behind the plan in force on `as_of` (a later revision is not in a pack of an earlier date),
+    of the plan the unit is ranked on (the other assigner's plan is not its adjustment)."""
+    sources = await plan_sources(conn, key, known_on, in_force_on=as_of, assigned_by=assigned_by)
     lines = []
     for number, source in enumerate(sources):
         verb = "Giao / Set" if number == 0 else "Điều chỉnh / Adjusted"
@@ -69,7 +75,7 @@ async def plan_note(
     if not sources:
         lines.append("Chưa giao kế hoạch / no plan recorded")
     title = f"Kế hoạch {key.plan_year} của / {key.plan_year} plan of {key.unit_code}"
-    return notes.cite(("plan", key, as_of, known_on), title, lines)
+    return notes.cite(("plan", key, as_of, known_on, assigned_by), title, lines)
 
 
 async def year_to_date_note(
