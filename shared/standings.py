@@ -85,14 +85,6 @@ async def plan_years_on(conn: asyncpg.Connection, indicator: str, as_of: dt.date
     return open_then or years[:1]
 
 
-async def latest_plan_year(conn: asyncpg.Connection, indicator: str, as_of: dt.date) -> int | None:
-    """The newest plan year with standings on or before `as_of`."""
-    year: int | None = await conn.fetchval(
-        "SELECT max(plan_year) FROM assessment_totals WHERE indicator = $1 AND as_of <= $2", indicator, as_of
-    )
-    return year
-
-
 async def standings(
     conn: asyncpg.Connection, as_of: dt.date, indicator: str, plan_year: int, group_id: str | None = None
 ) -> list[GroupStandings]:

@@ -84,7 +84,7 @@ def standings_tables(group: GroupStandings) -> list[Table]:
                 + (f" ({_short(PLAN_ASSIGNED_BY_LABELS[unit.plan_assigned_by])})"
                    if unit.plan_assigned_by != group.plan_assigned_by else ""),
                 billions(unit.actual), percent(unit.rate),
-                STANDING_LABELS[unit.standing].split(" / ")[0], _note(unit),
+                _short(STANDING_LABELS[unit.standing]), _note(unit),
             )  # fmt: skip
         tables.append(table)
     return tables

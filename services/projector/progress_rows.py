@@ -217,7 +217,8 @@ async def compute_progress(
     facts = {
         (r["unit_code"], r["indicator"], r["plan_year"]): r for r in await conn.fetch(_KEY_FACTS, *arrays, known_on)
     }
-    plans = await fetch_key_plans(conn, arrays, known_on)
+    handovers = await conn.fetch(_KEY_HANDOVERS, *arrays, known_on)  # plans and figures both read them
+    plans = await fetch_key_plans(conn, arrays, known_on, handovers)
     # Where a unit has two plans, its progress is on the one its home group ranks it on: one rate per unit.
     home_plan = dict(await conn.fetch(_HOME_PLAN_ASSIGNED_BY, arrays[0]))
     starts = [EVER if since is None else since[k] for k in keys]
@@ -225,7 +226,7 @@ async def compute_progress(
         (r["unit_code"], r["indicator"], r["plan_year"]): r["position"]
         for r in await conn.fetch(_EARLIER_NEWEST, *arrays, known_on, starts)
     }
-    figures_of, merged = await fetch_key_figures(conn, keys, known_on, starts)
+    figures_of, merged = await fetch_key_figures(conn, keys, known_on, starts, handovers)
     records: list[tuple[Any, ...]] = []
     latest: dict[tuple[str, str, int], tuple[dt.date, str, int]] = {}
     paces: dict[tuple[str, int, dt.date], Decimal] = {}
@@ -275,10 +276,14 @@ class MergedSources:
 
 
 async def fetch_key_figures(
-    conn: asyncpg.Connection, keys: list[ProgressKey], known_on: dt.date | None, starts: list[dt.date]
+    conn: asyncpg.Connection,
+    keys: list[ProgressKey],
+    known_on: dt.date | None,
+    starts: list[dt.date],
+    handovers: list[asyncpg.Record] | None = None,
 ) -> tuple[dict[tuple[str, str, int], list[Figure]], MergedSources]:
     """The figures each key's rows from its start on depend on, known on `known_on` (all when None), and
-    the merged-in sources' merger dates and kinds."""
+    the merged-in sources' merger dates and kinds. `handovers`: the keys' `_KEY_HANDOVERS`, when read already."""
     figures_of: dict[tuple[str, str, int], list[Figure]] = defaultdict(list)
     merged = MergedSources({}, set())
     for r in await conn.fetch(_KEY_FIGURES, *key_columns(keys), known_on, starts):
@@ -290,7 +295,9 @@ async def fetch_key_figures(
             Figure(r["source"], r["category"], r["project_code"], r["as_of"], r["position"], r["cumulative"],
                    r["amount"])
         )  # fmt: skip
-    for r in await conn.fetch(_KEY_HANDOVERS, *key_columns(keys), known_on):
+    if handovers is None:
+        handovers = await conn.fetch(_KEY_HANDOVERS, *key_columns(keys), known_on)
+    for r in handovers:
         merged.merged_on[r["source"]] = r["effective_date"]
         if r["consolidated"]:
             merged.consolidated.add(r["source"])
@@ -301,9 +308,13 @@ async def fetch_key_figures(
 
 
 async def fetch_key_plans(
-    conn: asyncpg.Connection, arrays: tuple[list[str], list[str], list[int]], known_on: dt.date | None
+    conn: asyncpg.Connection,
+    arrays: tuple[list[str], list[str], list[int]],
+    known_on: dt.date | None,
+    handovers: list[asyncpg.Record],
 ) -> defaultdict[tuple[str, str, int], KeyPlans]:
-    """Each key's plan decisions known on `known_on` (all when None): its unit's and its predecessors'."""
+    """Each key's plan decisions known on `known_on` (all when None): its unit's, its predecessors', and the
+    parts of plans dissolved units handed it (`handovers`)."""
     own: defaultdict[tuple[str, str, int], list[PlanDecision]] = defaultdict(list)
     merged: defaultdict[tuple[str, str, int], defaultdict[tuple[dt.date, str], list[PlanDecision]]] = defaultdict(
         lambda: defaultdict(list)
@@ -312,7 +323,7 @@ async def fetch_key_plans(
         key = (r["unit_code"], r["indicator"], r["plan_year"])
         decision = PlanDecision(r["in_force_from"], r["position"], r["amount"], r["late_supplement"], r["assigned_by"])
         (own[key] if r["merged_on"] is None else merged[key][r["merged_on"], r["source"]]).append(decision)
-    for r in await conn.fetch(_KEY_HANDOVERS, *arrays, known_on):  # a dissolved unit's part, from its date
+    for r in handovers:  # a dissolved unit's part, from its date
         key = (r["unit_code"], r["indicator"], r["plan_year"])
         stated = PlanDecision(r["effective_date"], r["position"], r["plan"], Decimal(0))
         merged[key][r["effective_date"], r["source"]].append(stated)
@@ -365,10 +376,10 @@ def _assessment_rows(
         comparable = None if plan is None else plan - late
         # The plan the province assigned, where it differs in source from the one above: the groups that rank
         # on it read these (the others, and units with one plan, the plan above).
-        by_province_only = plans.assigned_on(day, PROVINCE) and not plans.assigned_on(day, PRIME_MINISTER)
-        by = PROVINCE if by_province_only else PRIME_MINISTER
+        by_pm, by_province = plans.assigned_on(day, PRIME_MINISTER), plans.assigned_on(day, PROVINCE)
+        by = PROVINCE if by_province and not by_pm else PRIME_MINISTER
         province_plan = province_comparable = None
-        if by == PRIME_MINISTER and plans.assigned_on(day, PROVINCE):
+        if by_pm and by_province:
             province_plan, province_late = plans.on(day, PROVINCE)
             province_comparable = None if province_plan is None else province_plan - province_late
             province_plan = province_plan if supplemented else province_comparable

@@ -41,6 +41,11 @@ def report(code: str, amount: int, on: dt.date) -> DisbursementReported:
     return DisbursementReported(unit_code=code, plan_year=2025, category="central_budget", as_of=on, amount=D(amount))
 
 
+def plan(code: str, amount: int, number: str, decided: dt.date, by: str = "prime_minister") -> TargetSet:
+    return TargetSet(unit_code=code, indicator=DISB, plan_year=2025, amount=D(amount), assigned_by=by,
+                     decision_number=number, decision_date=decided)  # fmt: skip
+
+
 def head(tenure: str, leader: str, name: str, start: dt.date) -> LeaderAppointed:
     return LeaderAppointed(tenure_id=tenure, unit_code="lam-dong", leader_id=leader, leader_name=name,
                            role=Role.HEAD, start_date=start)  # fmt: skip
@@ -64,26 +69,9 @@ def history() -> list[DomainEvent]:
     return [
         UnitRegistered(unit_code="lam-dong", name="Tỉnh Lâm Đồng", level="province", committee="UBKT"),
         UnitRegistered(unit_code="hue", name="Thành phố Huế", level="province", committee="UBKT"),
-        *(
-            TargetSet(
-                unit_code=code,
-                indicator=DISB,
-                plan_year=2025,
-                amount=D(1000),
-                decision_number="1500/QĐ-TTg",
-                decision_date=dt.date(2024, 12, 10),
-            )
-            for code in ("lam-dong", "hue")
-        ),
-        TargetSet(
-            unit_code="lam-dong",
-            indicator=DISB,
-            plan_year=2025,
-            amount=D(1500),
-            assigned_by="province",
-            decision_number="9999/QĐ-UBND",
-            decision_date=dt.date(2024, 12, 20),
-        ),
+        plan("lam-dong", 1000, "1500/QĐ-TTg", dt.date(2024, 12, 10)),
+        plan("hue", 1000, "1500/QĐ-TTg", dt.date(2024, 12, 10)),
+        plan("lam-dong", 1500, "9999/QĐ-UBND", dt.date(2024, 12, 20), by="province"),
         head("t1", "L1", "Nguyễn Văn Ánh", dt.date(2021, 1, 1)),
         LeaderLeft(tenure_id="t1", unit_code="lam-dong", end_date=dt.date(2025, 5, 31)),
         head("t2", "L2", "Trần Thị Bình", dt.date(2025, 6, 1)),

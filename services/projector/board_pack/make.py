@@ -33,19 +33,23 @@ async def board_pack_html(
     is as of `as_of`: the lists, each unit's chart, its stints (cut at that date) and the alerts as they
     stood then. Of `plan_year`, by default the newest open on `as_of`."""
     if known_on is None:
-        year = plan_year or next(iter(await plan_years_on(conn, indicator.value, as_of)), None)
+        year = plan_year or await _newest_open_year(conn, indicator, as_of)
         if year is None:
             return None
         async with stints_as_of(conn, as_of, year):
             pack, changes = await read_pack(conn, as_of, indicator.value, group, None, year), None
     else:
         async with known_on_workspace(conn, known_on, rules):
-            year = plan_year or next(iter(await plan_years_on(conn, indicator.value, as_of)), None)
+            year = plan_year or await _newest_open_year(conn, indicator, as_of)
             if year is not None:
                 await cut_stints(conn, as_of, year)
             pack = await read_pack(conn, as_of, indicator.value, group, known_on, year)
         changes = None if pack is None else await changes_since(conn, pack.groups, as_of, known_on, group)
     return None if pack is None else render_html(pack, rules.curves[indicator], changes)
+
+
+async def _newest_open_year(conn: asyncpg.Connection, indicator: Indicator, as_of: dt.date) -> int | None:
+    return next(iter(await plan_years_on(conn, indicator.value, as_of)), None)
 
 
 async def write_board_pack(
