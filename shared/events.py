@@ -88,6 +88,15 @@ class UnitRegistered(DomainEvent):
     level: Literal["central", "province", "department", "district", "commune"]
     parent_code: UnitCode | None = None
     committee: Name = Field(description="the inspection committee (Ủy ban Kiểm tra) overseeing the unit")
+    effective_from: FactDate | None = Field(
+        default=None,
+        description="the day this registration (name, level, parent) takes effect: a unit that exists from a"
+        " date, or a unit moved under another parent; none: since always for a first registration, from the"
+        " day recorded for a later one (an undated change never rewrites a past list)",
+    )
+
+    def occurred_on(self) -> dt.date | None:
+        return self.effective_from
 
 
 class LeaderAppointed(DomainEvent):

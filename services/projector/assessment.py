@@ -9,13 +9,17 @@ Rules (README "Assessment rules" gives their sources):
 - capital supplemented after 30 September: by default the member is not assessed from the supplement's
   decision on (the Ministry's lists leave such units out of both lists); a group may instead assess it
   on the plan without the supplement (`late_supplement: comparable_plan`);
-- a unit merged into another leaves every group on the merger date.
+- a unit merged into another leaves every group on the merger date;
+- a list as of a date counts the members of the hierarchy as it stood that day: each registration of a
+  unit is in force from its date (`UnitVersion`), and a membership holds from the day the registry put
+  the unit in the group until the day it left.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
 import yaml
@@ -151,12 +155,81 @@ class Group:
     ordinal: int  # config order: a unit's first group is its home group (the one alerts compare it with)
 
 
+ALWAYS = dt.date.min  # a first registration with no date: the unit was there since always
+
+
+@dataclass(frozen=True)
+class UnitVersion:
+    """One registration of a unit, as the log holds it."""
+
+    unit: Unit
+    position: int
+    effective_from: dt.date | None  # as registered
+    recorded_on: dt.date
+
+
+def registry_on(versions: Iterable[UnitVersion], day: dt.date) -> list[Unit]:
+    """The registry as it stood on `day`: each unit's latest registration in force then. A registration is in
+    force from its `effective_from`; without one, a unit's first since always and a later one from the day
+    it was recorded (an undated change never rewrites a past list). A unit first in force later is absent."""
+    latest: dict[str, tuple[dt.date, int, Unit]] = {}
+    for code, own in _by_unit(versions).items():
+        for n, version in enumerate(own):
+            since = in_force_from(version, first=n == 0)
+            if since <= day and (code not in latest or (since, version.position) > latest[code][:2]):
+                latest[code] = (since, version.position, version.unit)
+    return [unit for _, _, unit in latest.values()]
+
+
+def in_force_from(version: UnitVersion, first: bool) -> dt.date:
+    if version.effective_from is not None:
+        return version.effective_from
+    return ALWAYS if first else version.recorded_on
+
+
+def _by_unit(versions: Iterable[UnitVersion]) -> dict[str, list[UnitVersion]]:
+    by_unit: dict[str, list[UnitVersion]] = {}
+    for version in sorted(versions, key=lambda v: v.position):
+        by_unit.setdefault(version.unit.unit_code, []).append(version)
+    return by_unit
+
+
 @dataclass(frozen=True, order=True)
 class Membership:
     group_id: str
     unit_code: str
     list_id: str
     home: bool
+    member_from: dt.date = ALWAYS
+    member_until: dt.date | None = None  # the first day it is no longer a member; None: still
+
+
+def dated_groups_and_members(
+    config: AssessmentConfig, versions: Sequence[UnitVersion]
+) -> tuple[list[Group], list[Membership]]:
+    """Every group and its dated memberships over the hierarchy's history: the registry is taken as it stood
+    from each date a registration came into force, and a membership runs while the unit stays in the same
+    group, list and home. A group takes its name and place from the latest registry it exists in."""
+    by_unit = _by_unit(versions)
+    epochs = sorted({ALWAYS} | {in_force_from(v, n == 0) for own in by_unit.values() for n, v in enumerate(own)})
+    groups: dict[str, Group] = {}
+    running: dict[tuple[str, str], tuple[str, bool, dt.date]] = {}  # (group, unit) -> (list, home, since)
+    ended: list[Membership] = []
+    for epoch in epochs:
+        epoch_groups, members = groups_and_members(config, registry_on(versions, epoch))
+        groups.update((g.group_id, g) for g in epoch_groups)
+        now = {(m.group_id, m.unit_code): (m.list_id, m.home) for m in members}
+        for key, (list_id, home, since) in list(running.items()):
+            if now.get(key) != (list_id, home):
+                ended.append(Membership(*key, list_id, home, since, epoch))
+                del running[key]
+        for key, (list_id, home) in now.items():
+            running.setdefault(key, (list_id, home, epoch))
+    ordered = sorted(groups.values(), key=lambda g: (g.ordinal, g.group_id))
+    return (
+        [replace(g, ordinal=n) for n, g in enumerate(ordered)],
+        sorted(ended + [Membership(*key, list_id, home, since) for key, (list_id, home, since) in running.items()]),
+    )
 
 
 def groups_and_members(config: AssessmentConfig, units: Iterable[Unit]) -> tuple[list[Group], list[Membership]]:

@@ -7,30 +7,34 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
+from dataclasses import astuple, fields
 
 import asyncpg
 
-from services.projector.assessment import AssessmentConfig, Unit, groups_and_members
+from services.projector.assessment import AssessmentConfig, Membership, Unit, UnitVersion, dated_groups_and_members
 from services.projector.touched import EVER, ProgressKey
+from shared.events import Indicator, plan_window
 
 log = logging.getLogger(__name__)
+MEMBER_COLUMNS = tuple(f.name for f in fields(Membership))
 
 
 async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: Iterable[str] = ()) -> set[str]:
-    """Write the groups of `config` and their members from the registry as it stands; return the groups
+    """Write the groups of `config` and their dated members from the registry's history; return the groups
     whose totals must be recomputed in full: those with a new configuration or membership, and those of
     the `leaving` units (merged away: they leave on the merger date)."""
     reconfigured = not await config_is_current(conn, config)
-    units = [
-        Unit(r["unit_code"], r["name"], r["level"], r["parent_code"])
-        for r in await conn.fetch("SELECT unit_code, name, level, parent_code FROM units")
-    ]
-    groups, members = groups_and_members(config, units)
-    listed = {code for group in config.groups for code in group.units} - {u.unit_code for u in units}
+    versions = [
+        UnitVersion(Unit(r["unit_code"], r["name"], r["level"], r["parent_code"]), r["position"],
+                    r["effective_from"], r["recorded_on"])
+        for r in await conn.fetch("SELECT * FROM unit_versions")
+    ]  # fmt: skip
+    groups, members = dated_groups_and_members(config, versions)
+    listed = {code for group in config.groups for code in group.units} - {v.unit.unit_code for v in versions}
     if listed:  # a group names units the registry does not hold (yet): say so rather than ignore it
         log.warning("assessment groups name unregistered units, left out until registered: %s", sorted(listed))
-    before = {tuple(r) for r in await conn.fetch("SELECT group_id, unit_code, list_id, home FROM assessment_members")}
-    after = {(m.group_id, m.unit_code, m.list_id, m.home) for m in members}
+    before = {tuple(r) for r in await conn.fetch(f"SELECT {', '.join(MEMBER_COLUMNS)} FROM assessment_members")}
+    after = {astuple(m) for m in members}
     stored_groups = {
         (r["group_id"], r["name"]) for r in await conn.fetch("SELECT group_id, name FROM assessment_groups")
     }
@@ -62,9 +66,7 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
             changed |= new_groups
     if before != after:
         await conn.execute("DELETE FROM assessment_members")
-        await conn.copy_records_to_table(
-            "assessment_members", records=sorted(after), columns=("group_id", "unit_code", "list_id", "home")
-        )
+        await conn.copy_records_to_table("assessment_members", records=sorted(after), columns=MEMBER_COLUMNS)
     await conn.execute("DELETE FROM assessment_totals WHERE group_id <> ALL($1::text[])", sorted(new_groups))
     leaving = sorted(set(leaving))
     if leaving:
@@ -81,6 +83,28 @@ async def config_is_current(conn: asyncpg.Connection, config: AssessmentConfig) 
     stored = await conn.fetchval("SELECT config::text FROM assessment_config")
     return stored is not None and AssessmentConfig.model_validate_json(stored) == config
 
+
+# The dates of each group's lists for an indicator and plan year ($1…$3) from date $4 on: every date a
+# member's row changed, and every date a unit joined or left the group within the plan's window (ending
+# $5) once the group has a row that year.
+_LIST_DATES = """
+WITH w AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::date[])
+        AS w(group_id, indicator, plan_year, since, window_end)
+)
+INSERT INTO assessment_totals (group_id, indicator, plan_year, as_of)
+SELECT w.group_id, w.indicator, w.plan_year, r.as_of FROM w
+JOIN assessment_members m USING (group_id)
+JOIN assessment_rows r ON (r.unit_code, r.indicator, r.plan_year) = (m.unit_code, w.indicator, w.plan_year)
+WHERE r.as_of >= w.since
+UNION
+SELECT w.group_id, w.indicator, w.plan_year, c.day FROM w
+JOIN assessment_members m USING (group_id)
+CROSS JOIN LATERAL (VALUES (m.member_from), (m.member_until)) AS c(day)
+WHERE c.day >= w.since AND c.day <= w.window_end AND EXISTS (
+    SELECT FROM assessment_members o JOIN assessment_rows r USING (unit_code)
+    WHERE o.group_id = w.group_id AND (r.indicator, r.plan_year) = (w.indicator, w.plan_year) AND r.as_of < c.day)
+"""
 
 # The totals of each group, indicator and plan year ($1…$3) from date $4 on, from its members' states.
 _FILL_TOTALS = """
@@ -140,15 +164,7 @@ async def recompute_totals(
         " = (w.group_id, w.indicator, w.plan_year) AND t.as_of >= w.since",
         *arrays,
     )
-    await conn.execute(
-        "INSERT INTO assessment_totals (group_id, indicator, plan_year, as_of)"
-        " SELECT DISTINCT w.group_id, w.indicator, w.plan_year, r.as_of"
-        " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)"
-        " JOIN assessment_members m USING (group_id)"
-        " JOIN assessment_rows r ON (r.unit_code, r.indicator, r.plan_year) = (m.unit_code, w.indicator, w.plan_year)"
-        " WHERE r.as_of >= w.since",
-        *arrays,
-    )
+    await conn.execute(_LIST_DATES, *arrays, [plan_window(Indicator(w[1]), w[2])[1] for w in wanted])
     await conn.execute(_FILL_TOTALS, *arrays)
     rows = await conn.fetch(
         "SELECT DISTINCT h.unit_code, h.indicator, h.plan_year"

@@ -17,6 +17,7 @@ import asyncpg
 from services.projector.accountability import vote_band
 from services.projector.touched import ProgressKey, Touched
 from shared.bus import decode_recorded
+from shared.clock import VIETNAM
 from shared.event_store import recorded_event
 from shared.events import (
     AlertAcknowledged,
@@ -51,6 +52,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     milestones: list[tuple[object, ...]] = []
     dissolutions: list[tuple[object, ...]] = []
     handovers: list[tuple[object, ...]] = []
+    versions: list[tuple[object, ...]] = []
     touched = Touched()
     for recorded in events:
         event = recorded.event()
@@ -58,6 +60,9 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
         match event:
             case UnitRegistered():
                 units.append((event.unit_code, event.name, event.level, event.parent_code, event.committee, position))
+                versions.append((position, event.unit_code, event.effective_from,
+                                 recorded.recorded_at.astimezone(VIETNAM).date(), event.name, event.level,
+                                 event.parent_code, event.committee))  # fmt: skip
             case UnitsMerged():
                 mergers += [
                     (code, event.unit_code, event.effective_date, position, event.successor_reports)
@@ -161,6 +166,12 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             " name = $2, level = $3, parent_code = $4, committee = $5, position = $6"
             " WHERE u.position < $6",
             units,
+        )
+    if versions:
+        await conn.executemany(
+            "INSERT INTO unit_versions (position, unit_code, effective_from, recorded_on, name, level, parent_code,"
+            " committee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
+            versions,
         )
     if mergers:
         await conn.executemany(

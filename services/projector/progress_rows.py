@@ -127,10 +127,11 @@ JOIN unit_handovers h ON (h.receiver_code, h.indicator, h.plan_year) = (k.unit_c
 WHERE $4::date IS NULL OR h.effective_date <= $4::date
 """
 
-# Whose plan each unit's home group ranks on (the units of $1).
+# Whose plan each unit's home group ranks on (the units of $1), by its latest home.
 _HOME_PLAN_ASSIGNED_BY = """
-SELECT m.unit_code, g.plan_assigned_by FROM assessment_members m JOIN assessment_groups g USING (group_id)
-WHERE m.home AND m.unit_code = ANY($1::text[])
+SELECT DISTINCT ON (m.unit_code) m.unit_code, g.plan_assigned_by
+FROM assessment_members m JOIN assessment_groups g USING (group_id)
+WHERE m.home AND m.unit_code = ANY($1::text[]) ORDER BY m.unit_code, m.member_from DESC
 """
 
 # Each key's own milestone decisions known on $4 (all when null).

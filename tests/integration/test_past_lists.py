@@ -207,3 +207,48 @@ async def test_a_dissolved_district_hands_its_plan_and_year_to_date_to_its_recei
     shown = {u.unit_code: (u.plan, u.actual) for lst in merger_day.lists for u in (*lst.at_or_above, *lst.below)}
     assert shown == {"ban-qlda": (700, 250), "xa-a": (200, 100), "xa-b": (100, 50)}  # the district has left
     assert (later.total_actual, later.total_basis) == (250 + 130 + 50, 1000)  # xa-a's report replaced its part
+
+
+async def test_a_unit_moved_to_another_province_leaves_the_lists_before_its_date_as_they_were(
+    pool: asyncpg.Pool,
+) -> None:
+    """A commune moved from province p to province q from 15 December: both provinces' lists of 11 December
+    are the same after the move is recorded; from the 15th (a date of the lists of its own) it counts in q
+    with its last figures and not in p. A move registered with no date takes effect the day it is recorded:
+    a later one never rewrites last year's lists."""
+    dec_15 = dt.date(2025, 12, 15)
+
+    def commune(code: str, parent: str, effective_from: dt.date | None = None) -> UnitRegistered:
+        return UnitRegistered(unit_code=code, name=f"Xã {code}", level="commune", parent_code=parent,
+                              committee="UBKT", effective_from=effective_from)  # fmt: skip
+
+    async def lists_on(conn: asyncpg.Connection, day: dt.date) -> str:
+        groups = [g for code in ("p", "q") for g in await standings(conn, day, DISB, 2025, f"province/{code}")]
+        return json.dumps(standings_json(groups), ensure_ascii=False)
+
+    async def members(conn: asyncpg.Connection, day: dt.date, province: str) -> dict[str, Decimal]:
+        (group,) = await standings(conn, day, DISB, 2025, f"province/{province}")
+        return {u.unit_code: u.actual for lst in group.lists for u in (*lst.at_or_above, *lst.below)}
+
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("p"), unit("q"), commune("x", "p"), commune("y", "p"), commune("z", "q"),
+                           plan("x", 1000), plan("y", 1000), plan("z", 1000),
+                           report("x", 600), report("y", 300), report("z", 500)], start=1)  # fmt: skip
+        on_dec_11, rows_before = await lists_on(conn, DEC_11), await list_rows(conn, DEC_11)
+        await apply(conn, [commune("x", "q", effective_from=dec_15)], start=100)
+        assert await lists_on(conn, DEC_11) == on_dec_11
+        assert await list_rows(conn, dec_15 - dt.timedelta(days=1)) == rows_before
+        assert await members(conn, DEC_11, "p") == {"x": 600, "y": 300}
+        assert await members(conn, dec_15, "p") == {"y": 300}
+        assert await members(conn, dec_15, "q") == {"x": 600, "z": 500}
+        (q_on_dec_15,) = await standings(conn, dec_15, DISB, 2025, "province/q")
+        assert q_on_dec_15.as_of == dec_15 and (q_on_dec_15.total_actual, q_on_dec_15.total_basis) == (1100, 2000)
+
+        # y moved with no date, recorded on 5 January 2026: 2025's December lists stay.
+        on_dec_31 = await lists_on(conn, dt.date(2025, 12, 31))
+        moved = recorded([commune("y", "q")], start=200)
+        moved = [r.model_copy(update={"recorded_at": dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)}) for r in moved]
+        async with conn.transaction():
+            await apply_events(conn, moved, RULES)
+        assert await lists_on(conn, dt.date(2025, 12, 31)) == on_dec_31
+        assert await members(conn, dt.date(2026, 1, 5), "q") == {"x": 600, "y": 300, "z": 500}

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 
-from services.projector.assessment import DEFAULT_CONFIG, Unit, groups_and_members, parse_assessment_config
+from services.projector.assessment import (
+    ALWAYS,
+    DEFAULT_CONFIG,
+    Membership,
+    Unit,
+    UnitVersion,
+    dated_groups_and_members,
+    groups_and_members,
+    parse_assessment_config,
+    registry_on,
+)
 
 INFRA = Path(__file__).parents[2] / "infra" / "assessment.yaml"
 
@@ -66,3 +77,43 @@ def test_a_unit_in_two_groups_is_at_home_in_the_first() -> None:
     hue = sorted((m.group_id, m.home) for m in members if m.unit_code == "hue")
     assert hue == [("national", True), ("pilot", False)]
     assert {m.unit_code for m in members if m.group_id == "pilot"} == {"hue"}  # unknown codes are skipped
+
+
+RECORDED = dt.date(2026, 3, 10)
+
+
+def version(position: int, code: str, parent: str | None, since: dt.date | None = None, level: str = "commune",
+            ) -> UnitVersion:  # fmt: skip
+    return UnitVersion(Unit(code, f"Đơn vị {code}", level, parent), position, since, RECORDED)
+
+
+def test_a_registration_is_in_force_from_its_date_and_an_undated_change_from_the_day_recorded() -> None:
+    versions = [
+        version(1, "p", None, level="province"),
+        version(2, "x", "p"),
+        version(3, "new", "p", since=dt.date(2026, 2, 1)),  # exists from 1 February
+        version(4, "x", "q", since=dt.date(2026, 1, 1)),
+        version(5, "x", "r"),  # undated, recorded on 10 March
+    ]
+    assert {u.unit_code: u.parent_code for u in registry_on(versions, dt.date(2025, 12, 31))} == {"p": None, "x": "p"}
+    assert {u.unit_code: u.parent_code for u in registry_on(versions, dt.date(2026, 2, 1))} == {
+        "p": None, "x": "q", "new": "p"}  # fmt: skip
+    assert registry_on(versions, RECORDED - dt.timedelta(days=1))[1].parent_code == "q"
+    assert registry_on(versions, RECORDED)[1].parent_code == "r"
+
+
+def test_memberships_run_from_the_day_a_unit_joins_a_group_until_the_day_it_leaves() -> None:
+    moved = dt.date(2025, 7, 1)
+    versions = [
+        version(1, "p", None, level="province"),
+        version(2, "q", None, level="province"),
+        version(3, "x", "p"),
+        version(4, "x", "q", since=moved),
+    ]
+    groups, members = dated_groups_and_members(DEFAULT_CONFIG, versions)
+    assert [g.group_id for g in groups] == ["national", "province/p", "province/q"]
+    assert [m for m in members if m.unit_code == "x"] == [
+        Membership("province/p", "x", "local", True, ALWAYS, moved),
+        Membership("province/q", "x", "local", True, moved, None),
+    ]
+    assert Membership("national", "p", "local", True, ALWAYS, None) in members  # unchanged: one open row
