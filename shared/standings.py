@@ -152,16 +152,16 @@ async def standings(
     return result
 
 
-def _plain(value: object) -> object:
+def plain_json_value(value: object) -> object:
     """JSON-ready, exact: Decimals as strings (never floats), dates as ISO text."""
     if isinstance(value, Decimal):
         return plain_decimal(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain_json_value(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain_json_value(v) for k, v in value.items()}
     return value
 
 
@@ -171,5 +171,5 @@ def standings_json(groups: list[GroupStandings]) -> list[dict[str, object]]:
     for group in groups:
         data = asdict(group)
         data["at_or_above_count"], data["below_count"] = group.at_or_above_count, group.below_count
-        result.append(_plain(data))
+        result.append(plain_json_value(data))
     return result  # type: ignore[return-value]

@@ -61,8 +61,20 @@ class YearEndShortfall(_Rule):
 
 
 class MissingReport(_Rule):
-    deadline_days: Annotated[int, Field(ge=0, le=90)] = 5
+    """Fires on the projector's reporting months: a month past its due day with no report, or one late."""
+
     severity: Severity = "warning"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _due_day_moved(cls, data: object) -> object:
+        if isinstance(data, dict) and "deadline_days" in data:
+            raise ValueError(
+                "deadline_days has moved: a month's report is due `report_due_days` after the month ends, set in"
+                " the assessment groups file (PIM_ASSESSMENT_FILE), so this alert and the reporting-on-time"
+                " indicator count from one day"
+            )
+        return data
 
 
 class BackLoading(_Rule):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.alerts.rules import IndicatorYear, Point, Vote
+from services.alerts.rules import IndicatorYear, Point, ReportingMonth, Vote
 from services.alerts.seasonal import Trajectory
 from shared.events import Indicator, Role, plan_window
 from shared.pace import PaceRules
@@ -125,14 +125,14 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
             version = max(version, r["version"])
         else:
             past[(r["indicator"], r["plan_year"])].append((r["as_of"], r["actual_ytd"]))
-    arrivals: dict[str, dict[tuple[int, int], dt.date]] = defaultdict(dict)
+    reporting: dict[str, list[ReportingMonth]] = defaultdict(list)
     for r in await conn.fetch(
-        "SELECT indicator, extract(year FROM as_of)::int AS y, extract(month FROM as_of)::int AS m,"
-        " min(known_on) AS first_known FROM figures WHERE unit_code = $1 AND plan_year = $2 GROUP BY 1, 2, 3",
+        "SELECT indicator, period_end, due_on, received_on FROM reporting_periods"
+        " WHERE unit_code = $1 AND plan_year = $2 ORDER BY indicator, period_end",
         unit_code,
         plan_year,
     ):
-        arrivals[r["indicator"]][(r["y"], r["m"])] = r["first_known"]
+        reporting[r["indicator"]].append(ReportingMonth(r["period_end"], r["due_on"], r["received_on"]))
 
     indicators = []
     for indicator in Indicator:
@@ -148,7 +148,7 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
                 plan_year,
                 targets.get(indicator.value),
                 tuple(points[indicator.value]),
-                arrivals[indicator.value],
+                tuple(reporting[indicator.value]),
                 trajectories,
                 rules.pace(indicator, plan_year, plan_window(indicator, plan_year)[1]),
             )

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Literal
 
@@ -37,6 +36,16 @@ class Point:
 
 
 @dataclass(frozen=True)
+class ReportingMonth:
+    """A month the unit owes a report for, as the projector keeps it (`reporting_periods`): its due day is
+    the projector's, so the alert and the reporting-on-time indicator count from one day."""
+
+    period_end: dt.date
+    due_on: dt.date
+    received_on: dt.date | None  # the day its first figure became known; None: not yet
+
+
+@dataclass(frozen=True)
 class IndicatorYear:
     """What the rules see of one unit, indicator and plan year, as of the evaluation date."""
 
@@ -45,7 +54,7 @@ class IndicatorYear:
     plan_year: int
     target: Decimal | None
     points: tuple[Point, ...]  # by date, none after the evaluation date
-    arrivals: Mapping[tuple[int, int], dt.date] = field(default_factory=dict)  # (year, month) → first known
+    reporting: tuple[ReportingMonth, ...] = ()  # by month
     past_years: tuple[Trajectory, ...] = ()
     final_pace: Decimal = Decimal("1")  # the pace curve's share at the end of the window
 
@@ -54,9 +63,9 @@ class IndicatorYear:
         """The last day figures count for the plan year (`plan_window`)."""
         return plan_window(self.indicator, self.plan_year)[1]
 
-    def closes_on(self, deadline_days: int) -> dt.date:
+    def closes_on(self) -> dt.date:
         """The day the year's findings are final: the window's last report is due."""
-        return self.window_end + dt.timedelta(days=deadline_days)
+        return max((month.due_on for month in self.reporting), default=self.window_end)
 
     def latest(self) -> Point | None:
         return self.points[-1] if self.points else None
@@ -211,7 +220,7 @@ def below_share_at_sep30(year: IndicatorYear, config: AlertConfig) -> Finding | 
 def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date) -> Finding | None:
     rule = config.rules.year_end_shortfall
     point = year.latest()
-    if today <= year.closes_on(config.rules.missing_report.deadline_days):
+    if today <= year.closes_on():
         return None
     if point is None or point.rate is None or point.rate >= rule.share:
         return None
@@ -229,29 +238,16 @@ def year_end_shortfall(year: IndicatorYear, config: AlertConfig, today: dt.date)
     )
 
 
-def reporting_months(year: IndicatorYear) -> list[tuple[int, int]]:
-    """The monthly periods a unit reports for: the plan year, plus January for disbursement."""
-    months = [(year.plan_year, month) for month in range(1, 13)]
-    if year.window_end.year > year.plan_year:
-        months.append((year.plan_year + 1, 1))
-    return months
-
-
-def _month_end(year: int, month: int) -> dt.date:
-    return dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
-
-
 def missing_reports(year: IndicatorYear, config: AlertConfig, today: dt.date) -> list[Finding]:
-    """A month whose deadline has passed with no figure known by `today`, or known only after it."""
+    """A month past its due day with no figure known by `today`, or known only after its due day: the
+    projector's reporting months (a unit with no plan owes none)."""
     rule = config.rules.missing_report
-    if year.target is None:
-        return []  # a unit with no target for the indicator is not expected to report it
     findings = []
-    for y, m in reporting_months(year):
-        deadline = _month_end(y, m) + dt.timedelta(days=rule.deadline_days)
+    for month in year.reporting:
+        deadline, arrived = month.due_on, month.received_on
         if today <= deadline:
             break
-        arrived = year.arrivals.get((y, m))
+        y, m = month.period_end.year, month.period_end.month
         period = f"{y:04d}-{m:02d}"
         if arrived is None or arrived > today:
             days = (today - deadline).days
@@ -418,7 +414,7 @@ def evaluate(year: IndicatorYear, config: AlertConfig, today: dt.date) -> list[F
     """
     rules = config.rules
     year = _as_of(year, today)
-    in_year = today <= year.closes_on(rules.missing_report.deadline_days)
+    in_year = today <= year.closes_on()
     candidates: list[Finding | None] = []
 
     def applies(rule_config: object, while_open: bool = False) -> bool:

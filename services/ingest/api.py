@@ -48,6 +48,7 @@ from shared.auth import Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
 from shared.http_auth import BEARER, authenticated, request_principal
+from shared.reporting import reporting, reporting_json
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import plan_years_on, standings, standings_json
@@ -356,6 +357,29 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value,
                              "plan_year": years[0] if years else None, "plan_years": years,
                              "groups": standings_json(groups)})  # fmt: skip
+
+    @app.get("/v1/reporting", tags=["standings"], responses=QUERY_ERRORS)
+    async def get_reporting(
+        _: Anyone,
+        as_of: Annotated[dt.date, Query(description="the record as of this date (YYYY-MM-DD)")],
+        group: Annotated[str | None, Query(description="one assessment group, e.g. national")] = None,
+        indicator: Indicator = Indicator.DISBURSEMENT,
+        plan_year: Annotated[
+            int | None,
+            Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR, description="default: every plan year open on `as_of`"),
+        ] = None,
+    ) -> JSONResponse:
+        """Reporting on time (báo cáo đúng hạn), an indicator of its own: per assessment group as of
+        `as_of`, each member's monthly reports due by then (`expected`: a month is due `report_due_days`
+        after it ends), `received`, received by the due day (`on_time`), `late`, `missing`, its rate (on time
+        / due) and rank, and the group's rate. "No report", "late" and "lagging" are different things."""
+        async with pool.acquire() as conn:
+            years = [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
+            groups = [g for year in years for g in await reporting(conn, as_of, indicator.value, year, group)]
+        if group is not None and not groups:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reports due in group {group!r} by {as_of}")
+        return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value,
+                             "plan_years": years, "groups": reporting_json(groups)})  # fmt: skip
 
     @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)
     async def health() -> dict[str, str]:

@@ -83,6 +83,9 @@ class AssessmentGroup(BaseModel):
 class AssessmentConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     groups: Annotated[list[AssessmentGroup], Field(min_length=1)]
+    # A month's report is due this many days after the month ends: the reporting-on-time indicator and the
+    # missing-report alert count from it (by the 5th: the monthly disbursement reports to the Ministry).
+    report_due_days: Annotated[int, Field(ge=0, le=90)] = 5
 
     @model_validator(mode="after")
     def _ids_unique(self) -> AssessmentConfig:

@@ -14,6 +14,7 @@ from services.projector.accountability_rows import recompute_accountability
 from services.projector.assessment_totals import config_is_current, recompute_totals, regroup
 from services.projector.progress import ProgressRules
 from services.projector.progress_rows import current_progress, recompute_progress
+from services.projector.reporting_rows import recompute_reporting, redate_reporting
 from services.projector.time_travel import recompute_snapshots
 from services.projector.touched import EVER, ProgressKey, Touched
 from shared.clock import vietnam_today
@@ -38,11 +39,18 @@ async def recompute(
     # successor's; a changed groups file regroups everyone. First: a unit's progress is on the plan its home
     # group ranks on.
     regrouped: set[str] = set()
-    if touched.registered or touched.successors or not await config_is_current(conn, rules.assessment):
-        regrouped = await regroup(conn, rules.assessment, await _predecessors(conn, touched.successors))
+    predecessors = await _predecessors(conn, touched.successors)
+    if not await config_is_current(conn, rules.assessment):
+        await redate_reporting(conn, rules.assessment.report_due_days)
+        regrouped = await regroup(conn, rules.assessment, predecessors)
+    elif touched.registered or touched.successors:
+        regrouped = await regroup(conn, rules.assessment, predecessors)
     changes = []
     for chunk in _chunks(sorted(touched.keys)):
         changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
+    # A unit's reporting months: its own facts, and the months a merger ended for its predecessors.
+    for chunk in _chunks(sorted(set(touched.keys) | await _keys_of_units(conn, predecessors))):
+        await recompute_reporting(conn, chunk, rules.assessment.report_due_days)
     moved = await recompute_totals(conn, touched.keys, regrouped)
     changes += await current_progress(conn, moved - set(touched.keys))
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)

@@ -1,6 +1,7 @@
 """Every alert rule fires on purpose-built data, and stays quiet just on the other side of its threshold."""
 
 import datetime as dt
+from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -10,6 +11,7 @@ from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.rules import (
     IndicatorYear,
     Point,
+    ReportingMonth,
     Vote,
     confidence_votes,
     evaluate,
@@ -57,7 +59,13 @@ def year_of(
         for i, (rate, pace) in enumerate(zip(rates, paces, strict=True))
     )
     on_time = {(p.as_of.year, p.as_of.month): p.as_of + dt.timedelta(days=2) for p in points}
-    return IndicatorYear("lam-dong", indicator, 2025, D(target), points, arrivals or on_time, past, D("0.95"))
+    arrived = on_time if arrivals is None else arrivals
+    # The months the projector says the unit owes, each due 5 days after it ends (the shipped default).
+    months = [month_end(2025, m) for m in range(1, 13)] + ([month_end(2026, 1)] if indicator is DISB else [])
+    reporting = tuple(
+        ReportingMonth(end, end + dt.timedelta(days=5), arrived.get((end.year, end.month))) for end in months
+    )
+    return IndicatorYear("lam-dong", indicator, 2025, D(target), points, reporting, past, D("0.95"))
 
 
 def rules_found(year: IndicatorYear, today: dt.date, config: AlertConfig = CONFIG) -> dict[str, str]:
@@ -77,7 +85,7 @@ def test_below_pace_follows_the_projectors_status_not_a_tolerance_of_its_own() -
     behind = year_of(["0.14"], ["0.20"])
     point = behind.points[0]
     on_track = IndicatorYear("x", DISB, 2025, D(1000), (Point(point.as_of, point.actual_ytd, point.rate,
-                             point.expected_pace, status="on_track"),), behind.arrivals)  # fmt: skip
+                             point.expected_pace, status="on_track"),), behind.reporting)  # fmt: skip
     assert "below_pace" not in rules_found(on_track, TODAY)  # the projector's tolerance let it pass
 
 
@@ -231,9 +239,9 @@ def test_a_disabled_rule_stays_quiet() -> None:
 
 def test_rules_file_errors_name_the_setting_and_the_reason() -> None:
     with pytest.raises(RulesFileError) as error:
-        parse_alert_config("rules:\n  missing_report: {deadline_days: -1}\n  below_pace: {severity: loud}\n")
+        parse_alert_config("rules:\n  back_loading: {last_quarter_share: 0}\n  below_pace: {severity: loud}\n")
     message = str(error.value)
-    assert "rules.missing_report.deadline_days" in message and "greater than or equal to 0" in message
+    assert "rules.back_loading.last_quarter_share" in message and "greater than 0" in message
     assert "rules.below_pace.severity" in message
     with pytest.raises(RulesFileError, match="unknown_rule"):
         parse_alert_config("rules:\n  unknown_rule: {}\n")
@@ -265,7 +273,10 @@ def test_lifecycle_raises_once_refreshes_escalates_once_and_resolves_what_is_gon
 def test_january_of_the_disbursement_window_and_of_the_next_plan_year_are_two_alerts() -> None:
     """Regression: the two Januaries shared a fingerprint, so one plan year's alert took over the other's."""
     window = year_of(["0.1"] * 12, first_month=1)  # 2025 reported through December, not January 2026
-    next_year = IndicatorYear("lam-dong", DISB, 2026, D(1000), ())
+    january = month_end(2026, 1)
+    next_year = IndicatorYear(
+        "lam-dong", DISB, 2026, D(1000), (), (ReportingMonth(january, january + dt.timedelta(days=5), None),)
+    )
     today = dt.date(2026, 2, 10)
     (closing,) = [f for f in evaluate(window, CONFIG, today) if f.rule == "missing_report"]
     (opening,) = [f for f in evaluate(next_year, CONFIG, today) if f.rule == "missing_report"]
@@ -282,3 +293,14 @@ def test_a_summary_reads_as_people_write_it_and_evidence_is_never_in_exponent_no
     vietnamese, english = finding.summary.split(" / ", 1)
     assert vietnamese.startswith("Đạt 6,0 % so với tiến độ 35,0 %") and "(1.409/23.478 tỷ đồng)" in vietnamese
     assert "against a pace of 35,0 %" in english
+
+
+def test_the_due_day_is_set_once_for_the_alert_and_the_reporting_indicator() -> None:
+    with pytest.raises(RulesFileError, match="report_due_days"):
+        parse_alert_config("rules:\n  missing_report: {deadline_days: 10}\n")
+
+
+def test_a_unit_that_owes_no_month_has_no_missing_report() -> None:
+    """The projector decides which months a unit owes (a plan in force, not merged away): none, no alert."""
+    year = replace(year_of(["0.1"]), reporting=())
+    assert not [k for k in rules_found(year, dt.date(2025, 6, 1)) if k.startswith("missing_report")]

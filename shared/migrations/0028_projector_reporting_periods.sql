@@ -1,0 +1,37 @@
+-- Owner: the projector (services/projector). Reporting on time is an indicator of its own: each month a unit
+-- with a plan in force owes a report, due `report_due_days` after the month ends (the assessment groups
+-- file); the first figure for the month became known on `received_on` (its document's date, else the day
+-- recorded). A month of a unit merged or dissolved by its end is owed by its successor, not by it.
+CREATE TABLE reporting_periods (
+    unit_code   text    NOT NULL,
+    indicator   text    NOT NULL,
+    plan_year   integer NOT NULL,
+    period_end  date    NOT NULL,  -- the month's last day
+    due_on      date    NOT NULL,
+    received_on date,              -- NULL: nothing received yet
+    PRIMARY KEY (unit_code, indicator, plan_year, period_end)
+);
+
+-- Each unit's record as of `day`: the months due by then, those received by then, and those received by
+-- their due date. Every reader (API, board pack, dashboards, alerts) counts through this one function.
+CREATE FUNCTION reporting_on(day date)
+RETURNS TABLE (unit_code text, indicator text, plan_year integer, expected bigint, received bigint, on_time bigint)
+LANGUAGE sql STABLE AS $$
+    SELECT p.unit_code, p.indicator, p.plan_year, count(*),
+           count(*) FILTER (WHERE p.received_on <= day), count(*) FILTER (WHERE p.received_on <= p.due_on)
+    FROM reporting_periods p WHERE p.due_on <= day GROUP BY 1, 2, 3
+$$;
+
+CREATE OR REPLACE FUNCTION pim_grant_reader() RETURNS void LANGUAGE sql AS $$
+    GRANT USAGE ON SCHEMA public TO pim_reader;
+    GRANT SELECT ON units, unit_mergers, tenures, targets, target_history, figures, confidence_votes,
+        leader_accountability, unit_progress_history, unit_progress, alerts, assessment_groups, assessment_lists,
+        assessment_members, assessment_rows, assessment_totals, assessment_bases, assessment_states,
+        assessment_standings, unit_standing_history, known_on_progress, alert_ages, leader_scorecards,
+        unit_versions, reporting_periods TO pim_reader;
+$$;
+SELECT pim_grant_reader();
+
+-- Every key with a plan gets its months at the projector's next start.
+INSERT INTO projector_pending (kind, unit_code, indicator, plan_year)
+SELECT DISTINCT 'progress', unit_code, indicator, plan_year FROM target_history;
