@@ -41,26 +41,8 @@ class GroupReporting:
     units: list[UnitReporting]
 
 
-# The members on the date (the hierarchy of that day; not merged or dissolved by then) with months due,
-# ranked within each group by their rate, with the group's rate beside.
-_REPORTING = """
-SELECT m.group_id, g.name AS group_name, r.unit_code, coalesce(u.name, r.unit_code) AS name,
-       r.expected, r.received, r.on_time, r.received - r.on_time AS late, r.expected - r.received AS missing,
-       r.on_time::numeric / r.expected AS rate,
-       rank() OVER (PARTITION BY m.group_id ORDER BY r.on_time::numeric / r.expected DESC) AS rank,
-       sum(r.expected) OVER (PARTITION BY m.group_id)::bigint AS group_expected,
-       sum(r.on_time) OVER (PARTITION BY m.group_id)::bigint AS group_on_time,
-       sum(r.on_time) OVER (PARTITION BY m.group_id) / sum(r.expected) OVER (PARTITION BY m.group_id) AS group_rate
-FROM reporting_on($1) r
-JOIN assessment_members m ON m.unit_code = r.unit_code AND $1 >= m.member_from
-    AND (m.member_until IS NULL OR $1 < m.member_until)
-JOIN assessment_groups g ON g.group_id = m.group_id AND r.indicator = ANY (g.indicators)
-LEFT JOIN units u ON u.unit_code = r.unit_code
-WHERE r.indicator = $2 AND r.plan_year = $3 AND ($4::text IS NULL OR m.group_id = $4)
-  AND NOT EXISTS (SELECT FROM unit_mergers x WHERE x.predecessor_code = r.unit_code AND x.effective_date <= $1)
-  AND NOT EXISTS (SELECT FROM unit_dissolutions x WHERE x.unit_code = r.unit_code AND x.effective_date <= $1)
-ORDER BY g.ordinal, m.group_id, rank, r.unit_code
-"""
+# The projector's function (migration 0028): every member on the date, ranked within each group.
+_REPORTING = "SELECT * FROM reporting_standings($1, $2, $3, $4)"
 
 
 async def reporting(

@@ -271,6 +271,15 @@ def overview() -> dashboard.Dashboard:
       WHERE {AT_GROUP_DATE}
       ORDER BY l.ordinal, CASE s.standing WHEN 'at_or_above' THEN 0 WHEN 'below' THEN 1 ELSE 2 END,
         s.list_rank NULLS LAST, u.name"""
+    # Reporting on time, an indicator of its own, as the projector ranks it (reporting_standings).
+    on_time = f"""
+      SELECT r.rank AS "Hạng / Rank", r.name AS "Đơn vị / Unit", r.unit_code,
+        r.expected AS "Kỳ đến hạn / Due", r.on_time AS "Đúng hạn / On time", r.late AS "Chậm / Late",
+        r.missing AS "Chưa nộp / Missing", round(r.rate * 100, 2) AS "Tỷ lệ đúng hạn % / On-time rate %",
+        round(r.group_rate * 100, 2) AS "Của nhóm % / Group's %"
+      FROM reporting_standings({sql_var("as_of", "date")}, {sql_var("indicator")}, {sql_var("plan_year", "integer")},
+        {sql_var("group")}) r
+      ORDER BY r.rank, r.name"""
     return (
         _without_time_picker(_board("PIM — Tổng quan / Overview", "pim-overview"))
         .with_variable(PLAN_YEAR)
@@ -297,6 +306,14 @@ def overview() -> dashboard.Dashboard:
                     "So với bình quân / Standing": STANDING,
                     "Ghi chú / Note": mapped({**NOT_ASSESSED_REASONS, **NO_REPORT}, coloured=False),
                 },
+                links={"Đơn vị / Unit": TO_UNIT},
+                hidden=("unit_code",),
+            )
+        )
+        .with_panel(
+            _table(
+                "Báo cáo đúng hạn đến $as_of / Reports on time to $as_of",
+                on_time,
                 links={"Đơn vị / Unit": TO_UNIT},
                 hidden=("unit_code",),
             )

@@ -22,13 +22,39 @@ LANGUAGE sql STABLE AS $$
     FROM reporting_periods p WHERE p.due_on <= day GROUP BY 1, 2, 3
 $$;
 
+-- The indicator's standings as of `day` for one indicator and plan year (and one group, or all): the members
+-- of each group on that day (not merged or dissolved by then) with months due, ranked by their rate (on time
+-- / due), with the group's rate beside. The API, the board pack and the dashboards all read this one.
+CREATE FUNCTION reporting_standings(day date, of_indicator text, of_plan_year integer, of_group text)
+RETURNS TABLE (group_id text, group_name text, ordinal integer, unit_code text, name text, expected bigint,
+               received bigint, on_time bigint, late bigint, missing bigint, rate numeric, rank bigint,
+               group_expected bigint, group_on_time bigint, group_rate numeric)
+LANGUAGE sql STABLE AS $$
+    SELECT m.group_id, g.name, g.ordinal, r.unit_code, coalesce(u.name, r.unit_code),
+           r.expected, r.received, r.on_time, r.received - r.on_time, r.expected - r.received,
+           r.on_time::numeric / r.expected,
+           rank() OVER (PARTITION BY m.group_id ORDER BY r.on_time::numeric / r.expected DESC),
+           (sum(r.expected) OVER w)::bigint, (sum(r.on_time) OVER w)::bigint,
+           sum(r.on_time) OVER w / sum(r.expected) OVER w
+    FROM reporting_on(day) r
+    JOIN assessment_members m ON m.unit_code = r.unit_code AND day >= m.member_from
+        AND (m.member_until IS NULL OR day < m.member_until)
+    JOIN assessment_groups g ON g.group_id = m.group_id AND r.indicator = ANY (g.indicators)
+    LEFT JOIN units u ON u.unit_code = r.unit_code
+    WHERE r.indicator = of_indicator AND r.plan_year = of_plan_year AND (of_group IS NULL OR m.group_id = of_group)
+      AND NOT EXISTS (SELECT FROM unit_mergers x WHERE x.predecessor_code = r.unit_code AND x.effective_date <= day)
+      AND NOT EXISTS (SELECT FROM unit_dissolutions x WHERE x.unit_code = r.unit_code AND x.effective_date <= day)
+    WINDOW w AS (PARTITION BY m.group_id)
+    ORDER BY g.ordinal, m.group_id, 12, r.unit_code
+$$;
+
 CREATE OR REPLACE FUNCTION pim_grant_reader() RETURNS void LANGUAGE sql AS $$
     GRANT USAGE ON SCHEMA public TO pim_reader;
     GRANT SELECT ON units, unit_mergers, tenures, targets, target_history, figures, confidence_votes,
         leader_accountability, unit_progress_history, unit_progress, alerts, assessment_groups, assessment_lists,
         assessment_members, assessment_rows, assessment_totals, assessment_bases, assessment_states,
         assessment_standings, unit_standing_history, known_on_progress, alert_ages, leader_scorecards,
-        unit_versions, reporting_periods TO pim_reader;
+        unit_versions, reporting_periods, unit_dissolutions TO pim_reader;
 $$;
 SELECT pim_grant_reader();
 

@@ -27,6 +27,7 @@ from services.projector.known_on_workspace import known_on
 from services.projector.progress import ProgressRules
 from shared.auth import create_token
 from shared.display import billions, percent, vnd
+from shared.reporting import reporting
 from shared.standings import standings
 from tests.e2e.conftest import Demo
 from tests.e2e.test_demo import pim_cli
@@ -76,7 +77,12 @@ async def test_the_demos_board_pack_holds_the_projectors_numbers_with_their_sour
             MEETING,
         )
         alerts = await conn.fetch("SELECT unit_code, summary FROM alerts WHERE status = 'open' AND plan_year = 2025")
+        (sent,) = await reporting(conn, MEETING, DISBURSEMENT, 2025, "national")
     assert f"Bình quân / average: {percent(national.average)}" in text
+    # Reporting on time, the indicator of its own, as the projector counts it.
+    assert f"reports on time: {percent(sent.rate)} ({sent.on_time}/{sent.expected}" in text
+    late = next((u for u in sent.units if u.late or u.missing), None)
+    assert late is not None and late.name in text  # the sample has late reports (Điện Biên's August)
     assert f"{national.at_or_above_count} bằng hoặc trên / at or above" in text
     assert f"{national.below_count} dưới / below" in text
     listed = [u for lst in national.lists for u in (*lst.at_or_above, *lst.below)]

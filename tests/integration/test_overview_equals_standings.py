@@ -16,6 +16,7 @@ import pytest
 
 from services.projector.progress import ProgressRules
 from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
+from shared.reporting import reporting
 from shared.standings import standings
 from tests.grafana_sql import expand
 from tests.integration.projector_helpers import apply_events
@@ -59,6 +60,7 @@ async def test_every_overview_number_is_the_projectors(pool: asyncpg.Pool, as_of
         async with conn.transaction():
             await apply_events(conn, recorded(generated(7)), ProgressRules())
         (owner,) = await standings(conn, day, DISB, 2025, "national")
+        (sent,) = await reporting(conn, day, DISB, 2025, "national")
         panels = {p["title"].split(" / ")[0].split(",")[0]: p["targets"][0]["rawSql"]
                   for p in json.loads(OVERVIEW.read_text(encoding="utf-8"))["panels"]}  # fmt: skip
         variables = {"plan_year": "2025", "indicator": DISB, "group": "national", "as_of": as_of}
@@ -81,6 +83,11 @@ async def test_every_overview_number_is_the_projectors(pool: asyncpg.Pool, as_of
     assert sorted((r["Đơn vị / Unit"], r["Hạng / Rank"]) for r in lists) == sorted(
         (u.name, u.list_rank) for u in units.values()
     )
+    on_time = shown["Báo cáo đúng hạn đến $as_of"]
+    assert [
+        (r["Đơn vị / Unit"], r["Hạng / Rank"], r["Kỳ đến hạn / Due"], r["Đúng hạn / On time"]) for r in on_time
+    ] == [(u.name, u.rank, u.expected, u.on_time) for u in sent.units]
+    assert on_time[0]["Của nhóm % / Group's %"] == round(sent.rate * 100, 2)
     # the cases the data was made for
     assert "Đơn vị tinh-2" not in units if day >= dt.date(2025, 7, 1) else "Đơn vị tinh-2" in units
     assert not units["Đơn vị tinh-0"].reported and units["Đơn vị tinh-0"].standing == "below"

@@ -17,6 +17,7 @@ from services.projector.board_pack.sources import Notes, plan_note, year_to_date
 from services.projector.touched import ProgressKey
 from shared.display import vnd
 from shared.events import Indicator, plan_window
+from shared.reporting import GroupReporting, UnitReporting, reporting
 from shared.standings import GroupStandings, UnitStanding, plan_years_on, standings
 
 
@@ -75,6 +76,9 @@ class Pack:
     other_years: list[tuple[int, dt.date]] = field(default_factory=list)
     list_notes: dict[str, tuple[int, int]] = field(default_factory=dict)  # unit → (plan note, actual note)
     average_notes: dict[str, int] = field(default_factory=dict)  # group → its average's note
+    # Reporting on time as of `as_of`, the indicator of its own (`shared.reporting`): per group, per unit.
+    reporting: dict[str, GroupReporting] = field(default_factory=dict)
+    unit_reporting: dict[str, UnitReporting] = field(default_factory=dict)
 
 
 async def read_pack(
@@ -98,6 +102,9 @@ async def read_pack(
     alerts = await _alerts_open(conn, as_of, year, known_on)
     pack = Pack(as_of, known_on, indicator, year, groups, [], [], notes, alerts)
     pack.other_years = [(other, plan_window(Indicator(indicator), other)[1]) for other in years if other != year]
+    for record in await reporting(conn, as_of, indicator, year, group):
+        pack.reporting[record.group_id] = record
+        pack.unit_reporting.update((u.unit_code, u) for u in record.units)
     for item in groups:
         for lst in item.lists:
             for unit in (*lst.at_or_above, *lst.below):

@@ -45,7 +45,9 @@ async def board_pack_html(
                 await cut_stints(conn, as_of, year)
             pack = await read_pack(conn, as_of, indicator.value, group, known_on, year)
         changes = None if pack is None else await changes_since(conn, pack.groups, as_of, known_on, group)
-    return None if pack is None else render_html(pack, rules.curves[indicator], changes)
+    return (
+        None if pack is None else render_html(pack, rules.curves[indicator], changes, rules.assessment.report_due_days)
+    )
 
 
 async def _newest_open_year(conn: asyncpg.Connection, indicator: Indicator, as_of: dt.date) -> int | None:

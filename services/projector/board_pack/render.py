@@ -58,7 +58,9 @@ def _label(labels: dict[str, str], code: str | None) -> str:
     return "—" if code is None else labels.get(code, code)
 
 
-def render_html(pack: Pack, milestones: Sequence[Milestone], changes: list[UnitChange] | None) -> str:
+def render_html(
+    pack: Pack, milestones: Sequence[Milestone], changes: list[UnitChange] | None, report_due_days: int
+) -> str:
     charts = {
         page.unit.unit_code: progress_svg(
             page.unit.unit_code, page.history, milestones, pack.plan_year, page.group.average
@@ -67,6 +69,7 @@ def render_html(pack: Pack, milestones: Sequence[Milestone], changes: list[UnitC
     }
     context: dict[str, Any] = {
         "pack": pack, "charts": charts, "changes": changes, "generated": vietnam_now(),
+        "report_due_days": report_due_days,
         "indicator": INDICATOR_LABELS.get(pack.indicator, pack.indicator),
         "status": lambda c: _label(STATUS_LABELS, c), "standing": lambda c: _label(STANDING_LABELS, c),
         "short_standing": lambda c: _label(SHORT_STANDING_LABELS, c),
