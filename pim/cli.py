@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from pim.bench.cli import bench
-from pim.boards.cli import progress_command, report, standings_command
+from pim.boards.cli import progress_command, report, reporting_command, standings_command
 from pim.cli_ops import init_command
 from pim.demo.run import SAMPLE_MEETING_DATE, run_demo
 from pim.docs.cli import docs
@@ -38,6 +38,7 @@ for name, commands in (
 app.command(name="import")(import_command)
 app.command(name="init")(init_command)
 app.command(name="standings")(standings_command)
+app.command(name="reporting")(reporting_command)
 app.command(name="progress")(progress_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)

@@ -12,10 +12,11 @@ import typer
 from rich.console import Console
 
 from pim.boards.progress_report import progress_table
-from pim.boards.standings_report import csv_text, standings_tables, write_xlsx
+from pim.boards.standings_report import csv_text, reporting_table, standings_tables, write_xlsx
 from services.projector import progress_rules, write_board_pack
 from shared.db import connect, connected
 from shared.events import Indicator
+from shared.reporting import GroupReporting, reporting
 from shared.settings import Settings
 from shared.standings import GroupStandings, plan_years_on, standings
 
@@ -66,6 +67,31 @@ async def _read(
         return [g for year in years for g in await standings(conn, as_of, indicator.value, year, group)]
     finally:
         await conn.close()
+
+
+def reporting_command(
+    as_of: Annotated[dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="the record as of this date (YYYY-MM-DD)")],
+    group: Annotated[str | None, typer.Option(help="one assessment group, e.g. national or province/lam-dong")] = None,
+    indicator: Annotated[Indicator, typer.Option(help="the indicator")] = Indicator.DISBURSEMENT,
+    plan_year: Annotated[int | None, typer.Option(help="plan year; default: every plan year open on the date")] = None,
+) -> None:
+    """Print reporting on time from DATABASE_URL: per group, each member's monthly reports due, on time,
+    late and missing, its rate and rank, and the group's rate."""
+    settings = Settings()
+    if settings.database_url is None:
+        raise typer.BadParameter("set DATABASE_URL to the PIM database")
+
+    async def read() -> list[GroupReporting]:
+        async with connected(settings.database_url or "") as conn:
+            years = [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of.date())
+            return [g for year in years for g in await reporting(conn, as_of.date(), indicator.value, year, group)]
+
+    groups = asyncio.run(read())
+    if not groups:
+        console.print(f"No reports due by {as_of:%d/%m/%Y} — chưa có kỳ báo cáo đến hạn.")
+        raise typer.Exit(1)
+    for item in groups:
+        console.print(reporting_table(item))
 
 
 report = typer.Typer(help="Reports for organization boards.", no_args_is_help=True)

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from shared.display import NOT_ASSESSED_REASONS, PLAN_ASSIGNED_BY_LABELS, STANDING_LABELS, billions, percent
 from shared.money import plain_decimal
+from shared.reporting import GroupReporting
 from shared.standings import GroupStandings, UnitStanding
 
 COLUMNS = (
@@ -88,6 +89,21 @@ def standings_tables(group: GroupStandings) -> list[Table]:
             )  # fmt: skip
         tables.append(table)
     return tables
+
+
+def reporting_table(group: GroupReporting) -> Table:
+    """Reporting on time in a group as of a date: the group's rate, then each member by rank."""
+    table = Table(
+        title=f"{group.name} — kế hoạch năm / plan year {group.plan_year} — {group.as_of:%d/%m/%Y}"
+        f" — báo cáo đúng hạn / reports on time {percent(group.rate)} ({group.on_time}/{group.expected})"
+    )
+    for column in ("Hạng / Rank", "Đơn vị / Unit", "Đến hạn / Due", "Đúng hạn / On time", "Chậm / Late",
+                   "Chưa nộp / Missing", "Tỷ lệ / Rate", "Xếp loại / Standing"):  # fmt: skip
+        table.add_column(column, justify="left" if column.startswith(("Đơn", "Xếp")) else "right")
+    for unit in group.units:
+        table.add_row(str(unit.rank), unit.name, str(unit.expected), str(unit.on_time), str(unit.late),
+                      str(unit.missing), percent(unit.rate), _short(STANDING_LABELS[unit.standing]))  # fmt: skip
+    return table
 
 
 def _short(label: str) -> str:

@@ -25,6 +25,7 @@ from pim.demo.run import run_demo
 from services.alerts import AlertsService, create_alerts_app
 from shared.auth import create_token
 from shared.display import percent
+from shared.reporting import reporting
 from shared.settings import Settings
 from shared.standings import standings
 from tests.e2e.conftest import Demo
@@ -349,6 +350,18 @@ async def test_below_average_alerts_are_exactly_the_final_below_average_lists(de
             )
         }
     assert below and flagged == below
+
+
+async def test_pim_reporting_prints_the_projectors_record_of_reports_on_time(demo: Demo) -> None:
+    async with demo.pool.acquire() as conn:
+        (record,) = await reporting(conn, dt.date(2025, 10, 31), DISBURSEMENT, 2025, "national")
+    printed = await asyncio.to_thread(
+        pim_cli, demo.settings, "reporting", "--as-of", "2025-10-31", "--group", "national"
+    )
+    assert printed.returncode == 0, printed.stderr
+    text = " ".join(printed.stdout.split())
+    assert f"báo cáo đúng hạn / reports on time {percent(record.rate)} ({record.on_time}/{record.expected})" in text
+    assert record.expected > record.on_time  # the sample has late and missing months: Điện Biên's, Sơn La's
 
 
 async def test_pim_standings_prints_and_exports_the_projectors_lists(demo: Demo, tmp_path: Path) -> None:
