@@ -56,8 +56,9 @@ def province(code: str, name: str) -> UnitRegistered:
     return UnitRegistered(unit_code=code, name=name, level="province", committee="UBKT Trung ương")
 
 
-def commune(code: str, name: str, district: str) -> UnitRegistered:
-    return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT")
+def commune(code: str, name: str, district: str, effective_from: dt.date | None = None) -> UnitRegistered:
+    return UnitRegistered(unit_code=code, name=name, level="commune", parent_code=district, committee="UBKT",
+                          effective_from=effective_from)  # fmt: skip
 
 
 async def project(
@@ -333,15 +334,16 @@ async def test_a_unit_whose_standing_a_peer_moved_is_announced(pool: asyncpg.Poo
 
 
 async def test_a_unit_moved_to_another_district_leaves_its_old_peer_group(pool: asyncpg.Pool) -> None:
-    """Xã Hòa Vang moves from one district to another (registered again with a new parent): the average of
-    the communes it left no longer counts it, and it stands among its new peers."""
+    """Xã Hòa Vang moves from one district to another from 1 May (registered again with a new parent and that
+    date): from then the average of the communes it left no longer counts it, and it stands among its new
+    peers. (Undated, the move would take effect on the day recorded: `test_past_lists`.)"""
 
     events = recorded([
         district("huyen-a"), district("huyen-b"),
         commune("hoa-vang", "Hòa Vang", "huyen-a"), commune("hoa-bac", "Hòa Bắc", "huyen-a"),
         commune("hoa-son", "Hòa Sơn", "huyen-b"), plan("hoa-vang"), plan("hoa-bac"), plan("hoa-son"),
         report("hoa-vang", 5, 900), report("hoa-bac", 5, 100), report("hoa-son", 5, 300),
-        commune("hoa-vang", "Hòa Vang", "huyen-b"),  # moved
+        commune("hoa-vang", "Hòa Vang", "huyen-b", effective_from=dt.date(2025, 5, 1)),  # moved
     ])  # fmt: skip
     async with pool.acquire() as conn:
         await project(conn, events[:-1], events[-1:], rules=BY_DISTRICT)
