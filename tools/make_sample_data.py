@@ -144,6 +144,12 @@ MISSING_SEPTEMBER = "Sơn La"  # never sent its September 2025 disbursement repo
 LATE_AUGUST = "Điện Biên"  # sent its August 2025 report on 15 September, ten days late
 DISMISSAL_VOTE = "Tuyên Quang"  # its head got two thirds "low" in the October 2025 vote
 BACK_LOADED = ("Hà Tĩnh", "Cao Bằng", "Quảng Trị")  # did little of 2024's plan before October
+# The 2025 reform inside one province: its district abolished on 1 July 2025, the district's capital split
+# between the provincial project board and two communes that exist from that day; the province holds them
+# to its own plans (kế hoạch địa phương giao), and has a plan of its own beside the Prime Minister's.
+REFORMED = "Ninh Bình"
+DISSOLVED_ON = dt.date(2025, 7, 1)
+LOCAL_PLAN_SHARE = 1.13  # localities reached 113 % of the Prime Minister's plan with their own capital in 2025
 DISBURSEMENT = "public_investment_disbursement"
 
 
@@ -287,15 +293,18 @@ def main() -> None:
     adjustments.append([slug(REVISED_IN_DECEMBER), DISBURSEMENT, PLAN_YEAR, cut, 0, reason, "2150/QĐ-TTg", "2025-12-15",
                         "Thủ tướng Chính phủ"])  # fmt: skip
     targets_2024, figures_2024 = history_2024(stories, targets)
-    targets += targets_2024
-    figures = figures_2024 + figures
+    reform_units, reform_targets, reform_figures, dissolutions = reformed_province(targets)
+    units += reform_units
+    targets += reform_targets + targets_2024
+    figures = figures_2024 + figures + reform_figures
     votes = [
         vote_row(tenures, ACTING_THEN_CONFIRMED, "head", 30, 17),  # > 1/2 low: review
         vote_row(tenures, DISMISSAL_VOTE, "head", 30, 21),  # ≥ 2/3 low: dismissal recommended
         vote_row(tenures, "Hà Nội", "head", 30, 3),
     ]
 
-    write("units.csv", ["unit_code", "name", "level", "parent_code", "committee"], units)
+    write("units.csv", ["unit_code", "name", "level", "parent_code", "committee", "effective_from"],
+          [row + [""] * (6 - len(row)) for row in units])  # fmt: skip
     write(
         "tenures.csv",
         ["tenure_id", "unit_code", "leader_id", "leader_name", "role", "indicator", "start_date", "end_date"],
@@ -311,9 +320,16 @@ def main() -> None:
             "decision_number",
             "decision_date",
             "decision_authority",
+            "assigned_by",
         ],
-        targets,
+        [row + ["prime_minister"] * (8 - len(row)) for row in targets],
     )
+    write(
+        "dissolutions.csv",
+        ["unit_code", "effective_date", "decision_number", "receivers_report", "receiver_code", "indicator",
+         "plan_year", "plan", "year_to_date"],
+        dissolutions,
+    )  # fmt: skip
     for row in figures:
         row.append(CORRECTION_REASON if row is resent else "")
     write(
@@ -401,6 +417,53 @@ def history_2024(rng: random.Random, targets: list[Row]) -> tuple[list[Row], lis
                     known = as_of + dt.timedelta(days=rng.randint(1, 5))
                     rows.append([code, indicator, 2024, category, as_of.isoformat(), amount, known.isoformat()])
     return plan_rows, rows
+
+
+def reformed_province(targets: list[Row]) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+    """The units, plans, figures and dissolution of the reform story (`REFORMED`): a district reporting until
+    June, its plan and year to date handed on 1 July to the provincial project board (half) and two new
+    communes (a third, a sixth), which report, consolidated, from July; all on pace."""
+    province = slug(REFORMED)
+    committee = f"Ủy ban Kiểm tra Tỉnh ủy {REFORMED}"
+    district, board = "huyen-gia-vien", f"ban-qlda-{province}"
+    communes = ("xa-gia-vien", "xa-gia-hung")
+    units: list[Row] = [
+        [district, "Huyện Gia Viễn", "district", province, committee, ""],
+        [board, f"Ban Quản lý dự án đầu tư xây dựng tỉnh {REFORMED}", "department", province, committee, ""],
+        [communes[0], "Xã Gia Viễn", "commune", province, committee, DISSOLVED_ON.isoformat()],
+        [communes[1], "Xã Gia Hưng", "commune", province, committee, DISSOLVED_ON.isoformat()],
+    ]
+    authority = f"UBND tỉnh {REFORMED}"
+    pm_plan = next(int(t[3]) for t in targets if t[0] == province and t[1] == DISBURSEMENT and t[2] == PLAN_YEAR)
+    district_plan, board_plan = 600 * BILLION, 2_400 * BILLION
+    local = [
+        [province, DISBURSEMENT, PLAN_YEAR, round(pm_plan * LOCAL_PLAN_SHARE / BILLION) * BILLION, "30/QĐ-UBND",
+         "2024-12-25", authority, "province"],
+        [district, DISBURSEMENT, PLAN_YEAR, district_plan, "25/QĐ-UBND", "2024-12-20", authority, "province"],
+        [board, DISBURSEMENT, PLAN_YEAR, board_plan, "25/QĐ-UBND", "2024-12-20", authority, "province"],
+    ]  # fmt: skip
+
+    def figure(code: str, month: int, plan: int, factor: float) -> Row:
+        as_of = month_end(PLAN_YEAR, month)
+        amount = round(plan * disbursement_pace(as_of) * factor / 1_000_000) * 1_000_000
+        return [code, DISBURSEMENT, PLAN_YEAR, "local_budget", as_of.isoformat(), amount,
+                (as_of + dt.timedelta(days=3)).isoformat()]  # fmt: skip
+
+    figures = [figure(district, month, district_plan, 1.05) for month in range(1, DISSOLVED_ON.month)]
+    handed_ytd = int(figures[-1][5])
+    parts = {board: (district_plan // 2, handed_ytd // 2), communes[0]: (district_plan // 3, handed_ytd // 3)}
+    parts[communes[1]] = (
+        district_plan - sum(p for p, _ in parts.values()),
+        handed_ytd - sum(y for _, y in parts.values()),
+    )
+    for month in REPORT_MONTHS:
+        own = board_plan + (parts[board][0] if month >= DISSOLVED_ON.month else 0)
+        figures.append(figure(board, month, own, 1.08))
+    for code in communes:
+        figures += [figure(code, month, parts[code][0], 1.04) for month in REPORT_MONTHS if month >= DISSOLVED_ON.month]
+    decision = [district, DISSOLVED_ON.isoformat(), "1656/NQ-UBTVQH15", "consolidated"]
+    dissolutions = [[*decision, code, DISBURSEMENT, PLAN_YEAR, plan, ytd] for code, (plan, ytd) in parts.items()]
+    return units, local, figures, dissolutions
 
 
 def vote_row(tenures: list[Row], province: str, role: str, voters: int, low: int) -> list[object]:

@@ -47,6 +47,16 @@ def _milestone_decisions() -> list[dict[str, Any]]:
     return list(decisions.values())
 
 
+def _dissolutions() -> list[dict[str, Any]]:
+    """Units abolished, a row per receiver in the file, one dissolution per unit."""
+    decisions: dict[str, dict[str, Any]] = {}
+    for row in sample_rows("dissolutions.csv"):
+        head = ("unit_code", "effective_date", "decision_number", "receivers_report")
+        decision = decisions.setdefault(row["unit_code"], {k: row[k] for k in head} | {"handovers": []})
+        decision["handovers"].append({k: v for k, v in row.items() if k not in head})
+    return list(decisions.values())
+
+
 def load_sample(api_url: str, admin_token: str) -> int:
     """Submit the whole sample; return the number of events it produced."""
     tenures = [_blank_to_none(r) for r in sample_rows("tenures.csv")]
@@ -57,6 +67,7 @@ def load_sample(api_url: str, admin_token: str) -> int:
         ("/v1/targets", "targets/adjustments", {"adjustments": sample_rows("adjustments.csv")}),
         ("/v1/targets", "targets/milestones", {"milestones": _milestone_decisions()}),
         ("/v1/votes", "registry/votes", {"votes": sample_rows("votes.csv")}),
+        ("/v1/mergers", "registry/dissolutions", {"dissolutions": _dissolutions()}),
     ]
     submissions = registry + [("/v1/figures", key, body) for key, body in _figure_reports()]
     headers = {"Authorization": f"Bearer {admin_token}"}

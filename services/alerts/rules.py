@@ -64,8 +64,10 @@ class IndicatorYear:
         return plan_window(self.indicator, self.plan_year)[1]
 
     def closes_on(self) -> dt.date:
-        """The day the year's findings are final: the window's last report is due."""
-        return max((month.due_on for month in self.reporting), default=self.window_end)
+        """The day the year's findings are final: the window's last report is due (as many days after the
+        window's end as the projector's months are due after theirs)."""
+        due_after = next((month.due_on - month.period_end for month in self.reporting), dt.timedelta(0))
+        return self.window_end + due_after
 
     def latest(self) -> Point | None:
         return self.points[-1] if self.points else None

@@ -12,8 +12,8 @@ from services.projector.touched import ProgressKey
 from shared.events import Indicator, plan_window
 
 # The months of each key ($1…$3, its window ending $4) in which it owes a report: a plan of its is in force
-# by the month's end, and it was neither merged nor dissolved by then; with the day its first figure for the
-# month became known.
+# by the month's end (its own, or a part handed over by a dissolved unit), and it was neither merged nor
+# dissolved by then; with the day its first figure for the month became known.
 _WRITE_PERIODS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[])
@@ -29,9 +29,12 @@ CROSS JOIN LATERAL (
     SELECT (month + interval '1 month' - interval '1 day')::date AS period_end
     FROM generate_series(make_date(k.plan_year, 1, 1), k.window_end, interval '1 month') AS month
 ) m
-WHERE EXISTS (SELECT FROM target_history t
-              WHERE (t.unit_code, t.indicator, t.plan_year) = (k.unit_code, k.indicator, k.plan_year)
-                AND t.in_force_from <= m.period_end)
+WHERE (EXISTS (SELECT FROM target_history t
+               WHERE (t.unit_code, t.indicator, t.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+                 AND t.in_force_from <= m.period_end)
+       OR EXISTS (SELECT FROM unit_handovers h
+                  WHERE (h.receiver_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+                    AND h.effective_date <= m.period_end))
   AND NOT EXISTS (SELECT FROM unit_mergers g
                   WHERE g.predecessor_code = k.unit_code AND g.effective_date <= m.period_end)
   AND NOT EXISTS (SELECT FROM unit_dissolutions d

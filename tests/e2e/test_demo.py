@@ -27,7 +27,7 @@ from shared.auth import create_token
 from shared.display import percent
 from shared.reporting import reporting
 from shared.settings import Settings
-from shared.standings import standings
+from shared.standings import GroupStandings, UnitStanding, standings
 from tests.e2e.conftest import Demo
 from tests.integration.receivers import serving
 
@@ -46,6 +46,9 @@ DISBURSEMENT_CURVE = [
 def rows(name: str) -> list[dict[str, str]]:
     with (resources.files("pim.demo") / "sample" / name).open(encoding="utf-8") as source:
         return list(csv.DictReader(source))
+
+
+NATIONAL_MEMBERS = {u["unit_code"] for u in rows("units.csv") if u["level"] in ("province", "central")}
 
 
 def pace(indicator: str, day: dt.date) -> Fraction:
@@ -68,11 +71,20 @@ def head_on(unit: str, day: dt.date) -> str | None:
     return None
 
 
+def home_plans(plan_year: str) -> dict[tuple[str, str], Fraction]:
+    """Each unit's plan as its home group ranks it: the Prime Minister's where a province has both (the
+    national group's basis), the province's for its departments, districts and communes (their only one)."""
+    plans: dict[tuple[str, str], Fraction] = {}
+    for t in rows("targets.csv"):
+        key = (t["unit_code"], t["indicator"])
+        if t["plan_year"] == plan_year and (t["assigned_by"] == "prime_minister" or key not in plans):
+            plans[key] = Fraction(t["amount"])
+    return plans
+
+
 def expected_flags() -> set[tuple[str, str, str, str | None]]:
     """The 2025 below-pace alerts (2024 has closed: its findings are year-end ones)."""
-    targets = {
-        (t["unit_code"], t["indicator"]): Fraction(t["amount"]) for t in rows("targets.csv") if t["plan_year"] == "2025"
-    }
+    targets = home_plans("2025")
     latest: dict[tuple[str, str, str, str], Fraction] = {}
     for figure in rows("figures.csv"):  # file order is submission order: a later row supersedes
         if figure["plan_year"] != "2025":
@@ -108,11 +120,14 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(dem
         progress_count = await conn.fetchval("SELECT count(*) FROM unit_progress")
     assert flagged == expected
     reported = {(f["unit_code"], f["indicator"], f["plan_year"]) for f in rows("figures.csv")}
-    assert progress_count == len(reported) == len(rows("targets.csv")) - 1  # all but the silent agency's plan
+    planned = {(t["unit_code"], t["indicator"], t["plan_year"]) for t in rows("targets.csv")}
+    handed = {(h["receiver_code"], h["indicator"], h["plan_year"]) for h in rows("dissolutions.csv")}
+    assert progress_count == len(reported) == len(planned | handed) - 1  # all but the silent agency's plan
     decisions = {(m["unit_code"], m["decision_number"]) for m in rows("milestones.csv")}  # one event each
+    dissolved = {d["unit_code"] for d in rows("dissolutions.csv")}  # one event each
     assert demo.result.events == sum(
         len(rows(f)) for f in ("units.csv", "tenures.csv", "targets.csv", "adjustments.csv", "figures.csv", "votes.csv")
-    ) + sum(1 for t in rows("tenures.csv") if t["end_date"]) + len(decisions)
+    ) + sum(1 for t in rows("tenures.csv") if t["end_date"]) + len(decisions) + len(dissolved)
 
     # The stories the sample was built to tell come out as they should.
     assert (
@@ -140,11 +155,8 @@ async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -
     """The Ministry of Finance's national lists on 31 October 2025, recomputed here from the raw sample
     numbers: every central agency and province with a plan, the silent agency with 0, Quảng Ngãi (capital
     supplemented on 20 October) not assessed; rank by the exact rate."""
-    targets = {
-        t["unit_code"]: Fraction(t["amount"])
-        for t in rows("targets.csv")
-        if t["indicator"] == DISBURSEMENT and t["plan_year"] == "2025"
-    }
+    targets = {unit: plan for (unit, indicator), plan in home_plans("2025").items() if indicator == DISBURSEMENT}
+    targets = {unit: plan for unit, plan in targets.items() if unit in NATIONAL_MEMBERS}
     late = {a["unit_code"] for a in rows("adjustments.csv") if a["decision_date"] <= "2025-10-31"}
     latest: dict[tuple[str, str], Fraction] = {}
     for figure in rows("figures.csv"):
@@ -196,6 +208,38 @@ async def test_peer_standing_matches_the_weighted_national_average(demo: Demo) -
             )
         }
     assert plans == {"2025-10-31": targets["hai-phong"], "2025-12-15": cut}
+
+
+async def test_the_district_abolished_on_1_july_hands_its_capital_on_and_nothing_vanishes(demo: Demo) -> None:
+    """Ninh Bình's Huyện Gia Viễn reports until June and is abolished on 1 July, its plan and year to date
+    handed to the provincial project board and two communes that exist from that day. The province's list of
+    30 June holds the district and not the communes; that of 1 July the communes and not the district, with
+    the same total year to date; the province is ranked nationally on the Prime Minister's plan while its own
+    units are held to the province's plans."""
+    handovers = rows("dissolutions.csv")
+    group = "province/ninh-binh"
+    async with demo.pool.acquire() as conn:
+        (june,) = await standings(conn, dt.date(2025, 6, 30), DISBURSEMENT, 2025, group)
+        (july,) = await standings(conn, dt.date(2025, 7, 1), DISBURSEMENT, 2025, group)
+        (national,) = await standings(conn, dt.date(2025, 10, 31), DISBURSEMENT, 2025, "national")
+
+    def members(g: GroupStandings) -> dict[str, UnitStanding]:
+        return {u.unit_code: u for lst in g.lists for u in (*lst.at_or_above, *lst.below)}
+
+    assert set(members(june)) == {"huyen-gia-vien", "ban-qlda-ninh-binh"}
+    assert set(members(july)) == {"ban-qlda-ninh-binh", "xa-gia-vien", "xa-gia-hung"}
+    assert july.as_of == dt.date(2025, 7, 1) and july.total_actual == june.total_actual  # nothing vanished
+    assert july.total_basis == june.total_basis  # the district's plan went with its capital
+    for handover in handovers:
+        if handover["receiver_code"].startswith("xa-"):
+            commune = members(july)[handover["receiver_code"]]
+            assert (commune.plan, commune.actual) == (Decimal(handover["plan"]), Decimal(handover["year_to_date"]))
+    assert june.plan_assigned_by == "province"
+    ninh_binh = members(national)["ninh-binh"]
+    prime_minister = home_plans("2025")["ninh-binh", DISBURSEMENT]
+    assert (ninh_binh.plan, ninh_binh.plan_assigned_by) == (prime_minister, "prime_minister")
+    own = [t for t in rows("targets.csv") if t["unit_code"] == "ninh-binh" and t["assigned_by"] == "province"]
+    assert own and Fraction(own[0]["amount"]) > prime_minister  # its own plan, with local capital, is larger
 
 
 async def test_a_change_of_head_splits_the_year_and_the_gap(demo: Demo) -> None:

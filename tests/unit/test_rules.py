@@ -304,3 +304,13 @@ def test_a_unit_that_owes_no_month_has_no_missing_report() -> None:
     """The projector decides which months a unit owes (a plan in force, not merged away): none, no alert."""
     year = replace(year_of(["0.1"]), reporting=())
     assert not [k for k in rules_found(year, dt.date(2025, 6, 1)) if k.startswith("missing_report")]
+
+
+def test_a_unit_that_owes_no_more_months_is_not_closed_before_its_window_ends() -> None:
+    """A district dissolved on 1 July owes June last: its year still closes when the window's last report is
+    due, so no year-end finding in August (regression: the last month owed closed the year)."""
+    year = year_of(["0.1"] * 6)
+    dissolved = replace(year, reporting=tuple(m for m in year.reporting if m.period_end.month <= 6 and
+                                             m.period_end.year == 2025))  # fmt: skip
+    assert dissolved.closes_on() == year.closes_on() == dt.date(2026, 2, 5)
+    assert "year_end_shortfall" not in rules_found(dissolved, dt.date(2025, 8, 1))
