@@ -189,6 +189,10 @@ def _without_time_picker(board: dashboard.Dashboard) -> dashboard.Dashboard:
 
 PLAN_YEAR = _query_variable(
     "plan_year", "Năm kế hoạch / Plan year", "SELECT DISTINCT plan_year FROM targets ORDER BY 1 DESC"
+).description(
+    "Tháng 1 có hai năm kế hoạch: vốn năm trước giải ngân đến 31/01 và được đo lần cuối ngày đó, khi năm mới đã"
+    " bắt đầu — chọn năm ở đây. / In January two plan years are open: the previous year's capital is disbursed"
+    " until 31 January and measured for the last time that day while the new year has begun — choose it here."
 )
 INDICATOR = dashboard.CustomVariable("indicator").label("Chỉ tiêu / Indicator").values(INDICATORS)
 KEY = f"indicator = {sql_var('indicator')} AND plan_year = {sql_var('plan_year', 'integer')}"

@@ -363,3 +363,9 @@ async def test_the_leaders_months_behind_are_the_projectors_total(demo: Demo) ->
             VALUES["leader"],
         )
     assert stints and row[0] == sum(s["months_behind"] for s in stints) > 0
+
+
+@pytest.mark.parametrize("name", ["overview", "unit"])
+def test_the_plan_year_selector_says_january_has_two_open_years(name: str) -> None:
+    (plan_year,) = [v for v in committed(name)["templating"]["list"] if v["name"] == "plan_year"]
+    assert "Tháng 1 có hai năm kế hoạch" in plan_year["description"] and "31 January" in plan_year["description"]
