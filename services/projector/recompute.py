@@ -43,6 +43,9 @@ async def recompute(
     if not await config_is_current(conn, rules.assessment):
         await redate_reporting(conn, rules.assessment.report_due_days)
         regrouped = await regroup(conn, rules.assessment, predecessors)
+        # A group may now rank on the other plan: a unit with both has its progress on its home group's.
+        for key in await _keys_with_two_plans(conn):
+            touched.touch(key)
     elif touched.registered or touched.successors:
         regrouped = await regroup(conn, rules.assessment, predecessors)
     changes = []
@@ -86,6 +89,13 @@ async def _successor_keys(conn: asyncpg.Connection, keys: set[ProgressKey], succ
         sorted(successors),
     )
     return {ProgressKey(r["successor_code"], r["indicator"], r["plan_year"]) for r in rows}
+
+
+async def _keys_with_two_plans(conn: asyncpg.Connection) -> list[ProgressKey]:
+    rows = await conn.fetch(
+        "SELECT unit_code, indicator, plan_year FROM targets GROUP BY 1, 2, 3 HAVING count(DISTINCT assigned_by) > 1"
+    )
+    return [ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]) for r in rows]
 
 
 async def _predecessors(conn: asyncpg.Connection, successors: set[str]) -> set[str]:

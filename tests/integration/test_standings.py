@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from decimal import Decimal
 
 import asyncpg
@@ -13,6 +14,8 @@ import pytest
 
 from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
 from services.projector.progress import ProgressRules
+from services.projector.recompute import recompute
+from services.projector.touched import Touched
 from shared.event_store import recorded_event
 from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
 from shared.standings import GroupStandings, UnitStanding, standings
@@ -339,3 +342,14 @@ async def test_each_group_ranks_on_the_plan_it_names_and_says_whose_plan_it_is(p
             await conn.fetch("SELECT unit_code, rate FROM unit_progress WHERE unit_code IN ('tinh-x', 'so-b')")
         )
     assert rates == {"tinh-x": D("0.5"), "so-b": D("0.5")}  # each on its home group's plan: one rate per unit
+
+    # The groups file changed: the province's groups now rank on the Prime Minister's plans. so-b's progress
+    # follows at the projector's next batch (before: only a rebuild moved it).
+    provinces = next(g for g in RULES.assessment.groups if g.id == "province")
+    changed = RULES.assessment.model_copy(update={"groups": [
+        g if g is not provinces else provinces.model_copy(update={"plan_assigned_by": "prime_minister"})
+        for g in RULES.assessment.groups]})  # fmt: skip
+    async with pool.acquire() as conn, conn.transaction():
+        await recompute(conn, Touched(), replace(RULES, assessment=changed))
+        rate = await conn.fetchval("SELECT rate FROM unit_progress WHERE unit_code = 'so-b'")
+    assert rate == D("0.75")  # 150 of the Prime Minister's 200
