@@ -59,9 +59,9 @@ CREATE TEMP TABLE IF NOT EXISTS rejected_rows (row_no integer PRIMARY KEY);
 _STAGE_COLUMNS = ("row_no", *FigureRow._fields[1:])
 
 _UNKNOWN_OR_MERGED = """
-SELECT s.row_no, s.unit_code, s.as_of, u.unit_code IS NULL AS unknown, u.merged_into, u.merged_on
+SELECT s.row_no, s.unit_code, s.as_of, u.unit_code IS NULL AS unknown, u.merged_into, u.merged_on, u.exists_from
 FROM staged_figures s LEFT JOIN ingest_units u USING (unit_code)
-WHERE u.unit_code IS NULL OR s.as_of >= u.merged_on
+WHERE u.unit_code IS NULL OR s.as_of >= u.merged_on OR s.as_of < u.exists_from
 ORDER BY s.row_no
 """
 
@@ -76,7 +76,7 @@ FROM staged_figures s JOIN ingest_units USING (unit_code)
 # checks and again with the streams locked: if it differs, something was appended in between and the
 # checks run again. A stream's version is one index probe, however much is stored.
 _STATE_OF_UNITS = """
-SELECT c.code, u.unit_code IS NOT NULL AS registered, u.parent_code, u.merged_into, u.merged_on,
+SELECT c.code, u.unit_code IS NOT NULL AS registered, u.parent_code, u.merged_into, u.merged_on, u.exists_from,
        (SELECT max(e.stream_version) FROM events e WHERE e.stream_id = c.code) AS version
 FROM unnest($1::text[] || 'categories'::text) AS c(code) LEFT JOIN ingest_units u ON u.unit_code = c.code
 ORDER BY c.code
@@ -356,6 +356,12 @@ class FigureIntake:
         for r in unknown_or_merged:
             if r["unknown"]:
                 reason = f"unknown unit: register it first{suggest.get(r['unit_code'], '')}"
+            elif r["exists_from"] is not None and r["as_of"] < r["exists_from"]:
+                reason = (
+                    f"đơn vị chỉ có từ ngày {r['exists_from']:%d/%m/%Y}: số liệu trước đó thuộc các đơn vị đã hợp thành"
+                    f" / unit exists from {r['exists_from']}: figures dated before belong to the units it was"
+                    " formed from"
+                )
             else:
                 reason = f"unit was merged into {r['merged_into']} on {r['merged_on']}: report for {r['merged_into']}"
             found.append(RowError(r["row_no"], "unit_code", r["unit_code"], reason))

@@ -40,6 +40,7 @@ class UnitState:
     parent_code: str | None
     merged_into: str | None
     merged_on: dt.date | None
+    exists_from: dt.date | None = None  # its first registration's effective_from; None: since always
 
 
 @dataclass
@@ -107,7 +108,7 @@ class Registry:
         self, conn: asyncpg.Connection, codes: set[str], events: Sequence[DomainEvent]
     ) -> tuple[dict[str, UnitState], dict[str, TenureState]]:
         units = {
-            r["unit_code"]: UnitState(r["parent_code"], r["merged_into"], r["merged_on"])
+            r["unit_code"]: UnitState(r["parent_code"], r["merged_into"], r["merged_on"], r["exists_from"])
             for r in await conn.fetch("SELECT * FROM ingest_units WHERE unit_code = ANY($1::text[])", sorted(codes))
         }
         tenures = {
@@ -174,11 +175,12 @@ def apply_registry_events(
                 elif event.parent_code == event.unit_code:
                     fail("parent_code", event.parent_code, "a unit cannot be its own parent")
                 else:
-                    merged = units.get(event.unit_code)
+                    before = units.get(event.unit_code)
                     units[event.unit_code] = UnitState(
                         event.parent_code,
-                        merged.merged_into if merged else None,
-                        merged.merged_on if merged else None,
+                        before.merged_into if before else None,
+                        before.merged_on if before else None,
+                        before.exists_from if before else event.effective_from,
                     )
             case UnitsMerged():
                 if require_unit(event.unit_code, event.effective_date):
@@ -249,9 +251,10 @@ async def remember_state(
     conn: asyncpg.Connection, units: dict[str, UnitState], tenures: dict[str, TenureState]
 ) -> None:
     await conn.executemany(
-        "INSERT INTO ingest_units (unit_code, parent_code, merged_into, merged_on) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (unit_code) DO UPDATE SET parent_code = $2, merged_into = $3, merged_on = $4",
-        [(code, u.parent_code, u.merged_into, u.merged_on) for code, u in units.items()],
+        "INSERT INTO ingest_units (unit_code, parent_code, merged_into, merged_on, exists_from)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code) DO UPDATE SET parent_code = $2, merged_into = $3,"
+        " merged_on = $4, exists_from = $5",
+        [(code, u.parent_code, u.merged_into, u.merged_on, u.exists_from) for code, u in units.items()],
     )
     await conn.executemany(
         "INSERT INTO ingest_tenures (tenure_id, unit_code, leader_id, leader_name, role, start_date, end_date)"

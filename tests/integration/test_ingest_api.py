@@ -302,3 +302,20 @@ async def test_a_dissolved_unit_hands_over_to_registered_receivers_and_takes_no_
     assert (await ingest.figures(disbursement("da-lat", as_of="2025-06-30"))).status_code == 201
     later = await ingest.figures(disbursement("da-lat", as_of="2025-07-31"))
     assert later.status_code == 422 and "merged into hue, lam-dong on 2025-07-01" in only_error(later.json())[3]
+
+
+async def test_a_unit_that_exists_from_a_date_takes_no_figures_dated_before_it(ingest: Ingest) -> None:
+    """A commune formed on 1 July 2025: its June figure belongs to the units it was formed from."""
+    formed = await ingest.client.post(
+        "/v1/units",
+        json={"units": [{"unit_code": "xa-moi", "name": "Xã Mới", "level": "commune", "parent_code": "lam-dong",
+                         "committee": "UBKT Tỉnh ủy Lâm Đồng", "effective_from": "2025-07-01"}]},
+        headers=ingest.admin,
+    )  # fmt: skip
+    assert formed.status_code == 201, formed.text
+    before = await ingest.figures(disbursement("xa-moi", as_of="2025-06-30"), headers=ingest.admin)
+    assert before.status_code == 422
+    row, field, value, reason = only_error(before.json())
+    assert (row, field, value) == (1, "unit_code", "xa-moi")
+    assert "đơn vị chỉ có từ ngày 01/07/2025" in reason and "unit exists from 2025-07-01" in reason
+    assert (await ingest.figures(disbursement("xa-moi", as_of="2025-07-31"), headers=ingest.admin)).status_code == 201
