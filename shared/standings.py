@@ -68,6 +68,13 @@ class GroupStandings:
         return sum(len(lst.below) for lst in self.lists)
 
 
+# A unit's name on the list's date (`s.as_of`): a unit renamed later keeps its name in earlier lists.
+NAME_ON = (
+    "SELECT v.name FROM unit_versions v WHERE v.unit_code = s.unit_code AND v.in_force_from <= s.as_of"
+    " ORDER BY v.in_force_from DESC, v.position DESC LIMIT 1"
+)
+
+
 async def plan_years_on(conn: asyncpg.Connection, indicator: str, as_of: dt.date) -> list[int]:
     """The plan years whose lists a date has, newest first: every year with standings by then whose window
     holds the date — in January, disbursement's previous plan year is measured for the last time while the
@@ -113,7 +120,8 @@ async def standings(
         not_assessed: list[UnitStanding] = []
         # One group and date per query: the view's ranks are computed over just that group's members.
         for r in await conn.fetch(
-            "SELECT s.*, u.name FROM assessment_standings s LEFT JOIN units u USING (unit_code)"
+            "SELECT s.*, n.name FROM assessment_standings s"
+            f" LEFT JOIN LATERAL ({NAME_ON}) n ON true"
             " WHERE s.group_id = $1 AND s.indicator = $2 AND s.plan_year = $3 AND s.as_of = $4"
             " ORDER BY s.rank NULLS LAST, s.unit_code",
             head["group_id"],

@@ -184,6 +184,11 @@ def registry_on(versions: Iterable[UnitVersion], day: dt.date) -> list[Unit]:
     return [unit for _, _, unit in latest.values()]
 
 
+def versions_in_force(versions: Iterable[UnitVersion]) -> dict[int, dt.date]:
+    """Each registration's (by position) first day in force, by `registry_on`'s rule."""
+    return {v.position: in_force_from(v, n == 0) for own in _by_unit(versions).values() for n, v in enumerate(own)}
+
+
 def in_force_from(version: UnitVersion, first: bool) -> dt.date:
     if version.effective_from is not None:
         return version.effective_from

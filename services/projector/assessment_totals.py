@@ -11,7 +11,14 @@ from dataclasses import astuple, fields
 
 import asyncpg
 
-from services.projector.assessment import AssessmentConfig, Membership, Unit, UnitVersion, dated_groups_and_members
+from services.projector.assessment import (
+    AssessmentConfig,
+    Membership,
+    Unit,
+    UnitVersion,
+    dated_groups_and_members,
+    versions_in_force,
+)
 from services.projector.touched import EVER, ProgressKey
 from shared.events import Indicator, plan_window
 
@@ -30,6 +37,13 @@ async def regroup(conn: asyncpg.Connection, config: AssessmentConfig, leaving: I
         for r in await conn.fetch("SELECT * FROM unit_versions")
     ]  # fmt: skip
     groups, members = dated_groups_and_members(config, versions)
+    in_force = versions_in_force(versions)
+    await conn.execute(
+        "UPDATE unit_versions v SET in_force_from = f.since FROM unnest($1::bigint[], $2::date[]) AS f(position, since)"
+        " WHERE v.position = f.position AND v.in_force_from IS DISTINCT FROM f.since",
+        list(in_force),
+        list(in_force.values()),
+    )
     listed = {code for group in config.groups for code in group.units} - {v.unit.unit_code for v in versions}
     if listed:  # a group names units the registry does not hold (yet): say so rather than ignore it
         log.warning("assessment groups name unregistered units, left out until registered: %s", sorted(listed))

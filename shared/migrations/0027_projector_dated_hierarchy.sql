@@ -11,7 +11,8 @@ CREATE TABLE unit_versions (
     name           text   NOT NULL,
     level          text   NOT NULL,
     parent_code    text,
-    committee      text   NOT NULL
+    committee      text   NOT NULL,
+    in_force_from  date                 -- the rule above, applied by the projector ('-infinity': always)
 );
 CREATE INDEX unit_versions_by_unit ON unit_versions (unit_code);
 INSERT INTO unit_versions (position, unit_code, effective_from, recorded_on, name, level, parent_code, committee)

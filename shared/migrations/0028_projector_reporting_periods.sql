@@ -24,7 +24,8 @@ $$;
 
 -- The indicator's standings as of `day` for one indicator and plan year (and one group, or all): the members
 -- of each group on that day (not merged or dissolved by then) with months due, ranked by their rate (on time
--- / due), with the group's rate beside. The API, the board pack and the dashboards all read this one.
+-- / due), with the group's rate beside, and each unit's name on that day. The API, the board pack and the
+-- dashboards all read this one.
 CREATE FUNCTION reporting_standings(day date, of_indicator text, of_plan_year integer, of_group text)
 RETURNS TABLE (group_id text, group_name text, ordinal integer, unit_code text, name text, expected bigint,
                received bigint, on_time bigint, late bigint, missing bigint, rate numeric, rank bigint,
@@ -40,7 +41,8 @@ LANGUAGE sql STABLE AS $$
     JOIN assessment_members m ON m.unit_code = r.unit_code AND day >= m.member_from
         AND (m.member_until IS NULL OR day < m.member_until)
     JOIN assessment_groups g ON g.group_id = m.group_id AND r.indicator = ANY (g.indicators)
-    LEFT JOIN units u ON u.unit_code = r.unit_code
+    LEFT JOIN LATERAL (SELECT v.name FROM unit_versions v WHERE v.unit_code = r.unit_code AND v.in_force_from <= day
+                       ORDER BY v.in_force_from DESC, v.position DESC LIMIT 1) u ON true
     WHERE r.indicator = of_indicator AND r.plan_year = of_plan_year AND (of_group IS NULL OR m.group_id = of_group)
       AND NOT EXISTS (SELECT FROM unit_mergers x WHERE x.predecessor_code = r.unit_code AND x.effective_date <= day)
       AND NOT EXISTS (SELECT FROM unit_dissolutions x WHERE x.unit_code = r.unit_code AND x.effective_date <= day)

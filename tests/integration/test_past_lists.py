@@ -244,9 +244,10 @@ async def test_a_unit_moved_to_another_province_leaves_the_lists_before_its_date
         (q_on_dec_15,) = await standings(conn, dec_15, DISB, 2025, "province/q")
         assert q_on_dec_15.as_of == dec_15 and (q_on_dec_15.total_actual, q_on_dec_15.total_basis) == (1100, 2000)
 
-        # y moved with no date, recorded on 5 January 2026: 2025's December lists stay.
+        # q renamed and y moved with no date, recorded on 5 January 2026: 2025's December lists stay.
         on_dec_31 = await lists_on(conn, dt.date(2025, 12, 31))
-        moved = recorded([commune("y", "q")], start=200)
+        renamed = UnitRegistered(unit_code="z", name="Xã Hòa Bình", level="commune", parent_code="q", committee="UBKT")
+        moved = recorded([commune("y", "q"), renamed], start=200)
         moved = [r.model_copy(update={"recorded_at": dt.datetime(2026, 1, 5, 3, tzinfo=dt.UTC)}) for r in moved]
         async with conn.transaction():
             await apply_events(conn, moved, RULES)
