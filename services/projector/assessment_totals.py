@@ -99,8 +99,9 @@ async def config_is_current(conn: asyncpg.Connection, config: AssessmentConfig) 
 
 
 # The dates of each group's lists for an indicator and plan year ($1…$3) from date $4 on: every date a
-# member's row changed, and every date a unit joined or left the group within the plan's window (ending
-# $5) once the group has a row that year.
+# member's row changed, and every date a unit joined or left the group within the plan's window (after its
+# first day, ending $5) once the group has a row that year. (Most memberships run from always: nothing to
+# look up for them.)
 _LIST_DATES = """
 WITH w AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::date[])
@@ -115,7 +116,7 @@ UNION
 SELECT w.group_id, w.indicator, w.plan_year, c.day FROM w
 JOIN assessment_members m USING (group_id)
 CROSS JOIN LATERAL (VALUES (m.member_from), (m.member_until)) AS c(day)
-WHERE c.day >= w.since AND c.day <= w.window_end AND EXISTS (
+WHERE c.day > make_date(w.plan_year, 1, 1) AND c.day >= w.since AND c.day <= w.window_end AND EXISTS (
     SELECT FROM assessment_members o JOIN assessment_rows r USING (unit_code)
     WHERE o.group_id = w.group_id AND (r.indicator, r.plan_year) = (w.indicator, w.plan_year) AND r.as_of < c.day)
 """

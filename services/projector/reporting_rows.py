@@ -18,27 +18,40 @@ _WRITE_PERIODS = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[])
         AS k(unit_code, indicator, plan_year, window_end)
+), owed_from AS (
+    SELECT unit_code, indicator, plan_year, min(since) AS since FROM (
+        SELECT t.unit_code, t.indicator, t.plan_year, t.in_force_from AS since
+        FROM keys k JOIN target_history t USING (unit_code, indicator, plan_year)
+        UNION ALL
+        SELECT h.receiver_code, h.indicator, h.plan_year, h.effective_date
+        FROM keys k JOIN unit_handovers h
+            ON (h.receiver_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+    ) plans GROUP BY 1, 2, 3
+), gone_on AS (
+    SELECT unit_code, min(day) AS day FROM (
+        SELECT predecessor_code AS unit_code, effective_date AS day FROM unit_mergers
+        WHERE predecessor_code IN (SELECT unit_code FROM keys)
+        UNION ALL
+        SELECT unit_code, effective_date FROM unit_dissolutions WHERE unit_code IN (SELECT unit_code FROM keys)
+    ) left_on GROUP BY 1
+), arrived AS (
+    SELECT f.unit_code, f.indicator, f.plan_year,
+           (date_trunc('month', f.as_of) + interval '1 month' - interval '1 day')::date AS period_end,
+           min(f.known_on) AS received_on
+    FROM keys k JOIN figures f USING (unit_code, indicator, plan_year) GROUP BY 1, 2, 3, 4
 )
 INSERT INTO reporting_periods (unit_code, indicator, plan_year, period_end, due_on, received_on)
-SELECT k.unit_code, k.indicator, k.plan_year, m.period_end, m.period_end + $5::int,
-       (SELECT min(f.known_on) FROM figures f
-        WHERE (f.unit_code, f.indicator, f.plan_year) = (k.unit_code, k.indicator, k.plan_year)
-          AND f.as_of BETWEEN date_trunc('month', m.period_end)::date AND m.period_end)
+SELECT k.unit_code, k.indicator, k.plan_year, m.period_end, m.period_end + $5::int, a.received_on
 FROM keys k
+JOIN owed_from o USING (unit_code, indicator, plan_year)
+LEFT JOIN gone_on g USING (unit_code)
 CROSS JOIN LATERAL (
     SELECT (month + interval '1 month' - interval '1 day')::date AS period_end
     FROM generate_series(make_date(k.plan_year, 1, 1), k.window_end, interval '1 month') AS month
 ) m
-WHERE (EXISTS (SELECT FROM target_history t
-               WHERE (t.unit_code, t.indicator, t.plan_year) = (k.unit_code, k.indicator, k.plan_year)
-                 AND t.in_force_from <= m.period_end)
-       OR EXISTS (SELECT FROM unit_handovers h
-                  WHERE (h.receiver_code, h.indicator, h.plan_year) = (k.unit_code, k.indicator, k.plan_year)
-                    AND h.effective_date <= m.period_end))
-  AND NOT EXISTS (SELECT FROM unit_mergers g
-                  WHERE g.predecessor_code = k.unit_code AND g.effective_date <= m.period_end)
-  AND NOT EXISTS (SELECT FROM unit_dissolutions d
-                  WHERE d.unit_code = k.unit_code AND d.effective_date <= m.period_end)
+LEFT JOIN arrived a
+    ON (a.unit_code, a.indicator, a.plan_year, a.period_end) = (k.unit_code, k.indicator, k.plan_year, m.period_end)
+WHERE m.period_end >= o.since AND (g.day IS NULL OR m.period_end < g.day)
 """
 
 
