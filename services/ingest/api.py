@@ -332,16 +332,9 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     async def get_standings(
         _: Anyone,
         as_of: Annotated[dt.date, Query(description="the lists as of this date (YYYY-MM-DD)")],
-        group: Annotated[str | None, Query(description="one assessment group, e.g. national")] = None,
+        group: GroupQuery = None,
         indicator: Indicator = Indicator.DISBURSEMENT,
-        plan_year: Annotated[
-            int | None,
-            Query(
-                ge=FIRST_PLAN_YEAR,
-                le=LAST_PLAN_YEAR,
-                description="default: every plan year open on `as_of` (two in January for disbursement)",
-            ),
-        ] = None,
+        plan_year: OpenPlanYears = None,
     ) -> JSONResponse:
         """The Ministry-style lists the projector keeps: per assessment group, on its latest date on or
         before `as_of`, the weighted average, the counts, and the units at or above, below and not assessed,
@@ -350,7 +343,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         January the previous year's disbursement is measured for the last time while the new year's has
         begun. `plan_year` is the newest of them."""
         async with pool.acquire() as conn:
-            years = [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
+            years = await _years(conn, plan_year, indicator, as_of)
             groups = [g for year in years for g in await standings(conn, as_of, indicator.value, year, group)]
         if group is not None and not groups:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no standings of group {group!r} on or before {as_of}")
@@ -362,19 +355,16 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     async def get_reporting(
         _: Anyone,
         as_of: Annotated[dt.date, Query(description="the record as of this date (YYYY-MM-DD)")],
-        group: Annotated[str | None, Query(description="one assessment group, e.g. national")] = None,
+        group: GroupQuery = None,
         indicator: Indicator = Indicator.DISBURSEMENT,
-        plan_year: Annotated[
-            int | None,
-            Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR, description="default: every plan year open on `as_of`"),
-        ] = None,
+        plan_year: OpenPlanYears = None,
     ) -> JSONResponse:
         """Reporting on time (báo cáo đúng hạn), an indicator of its own: per assessment group as of
         `as_of`, each member's monthly reports due by then (`expected`: a month is due `report_due_days`
         after it ends), `received`, received by the due day (`on_time`), `late`, `missing`, its rate (on time
         / due) and rank, and the group's rate. "No report", "late" and "lagging" are different things."""
         async with pool.acquire() as conn:
-            years = [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
+            years = await _years(conn, plan_year, indicator, as_of)
             groups = [g for year in years for g in await reporting(conn, as_of, indicator.value, year, group)]
         if group is not None and not groups:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reports due in group {group!r} by {as_of}")
@@ -386,6 +376,22 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return {"status": "ok"}
 
     return app
+
+
+GroupQuery = Annotated[str | None, Query(description="one assessment group, e.g. national")]
+OpenPlanYears = Annotated[
+    int | None,
+    Query(
+        ge=FIRST_PLAN_YEAR,
+        le=LAST_PLAN_YEAR,
+        description="default: every plan year open on `as_of` (two in January for disbursement)",
+    ),
+]
+
+
+async def _years(conn: asyncpg.Connection, plan_year: int | None, indicator: Indicator, as_of: dt.date) -> list[int]:
+    """The plan year asked for, else every plan year open on `as_of`, newest first."""
+    return [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
 
 
 def _answer(result: IntakeResult) -> tuple[int, dict[str, Any]]:

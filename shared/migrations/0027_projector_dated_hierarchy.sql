@@ -81,13 +81,3 @@ JOIN assessment_members m ON (m.group_id, m.unit_code) = (b.group_id, b.unit_cod
     AND b.as_of >= m.member_from AND (m.member_until IS NULL OR b.as_of < m.member_until)
 JOIN assessment_totals t ON (t.group_id, t.indicator, t.plan_year, t.as_of) = (b.group_id, b.indicator, b.plan_year, b.as_of)
 WHERE b.merged_on IS NULL OR b.as_of < b.merged_on;
-
-CREATE OR REPLACE FUNCTION pim_grant_reader() RETURNS void LANGUAGE sql AS $$
-    GRANT USAGE ON SCHEMA public TO pim_reader;
-    GRANT SELECT ON units, unit_mergers, tenures, targets, target_history, figures, confidence_votes,
-        leader_accountability, unit_progress_history, unit_progress, alerts, assessment_groups, assessment_lists,
-        assessment_members, assessment_rows, assessment_totals, assessment_bases, assessment_states,
-        assessment_standings, unit_standing_history, known_on_progress, alert_ages, leader_scorecards,
-        unit_versions TO pim_reader;
-$$;
-SELECT pim_grant_reader();
