@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from shared.auth import Principal, Unauthenticated, authenticate
+from shared.auth import ACCOUNT_HEADER, Principal, Unauthenticated, authenticate_for
 
 BEARER = HTTPBearer(
     auto_error=False,
@@ -27,7 +27,7 @@ async def request_principal(
             status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
         )
     async with request.app.state.pool.acquire() as conn:
-        return await authenticated(conn, credentials.credentials)
+        return await authenticated(conn, credentials.credentials, request.headers.get(ACCOUNT_HEADER))
 
 
 def principal_with_role(*roles: str, refusal: str) -> Callable[[Principal], Awaitable[Principal]]:
@@ -41,10 +41,10 @@ def principal_with_role(*roles: str, refusal: str) -> Callable[[Principal], Awai
     return check
 
 
-async def authenticated(conn: asyncpg.Connection, token: str) -> Principal:
-    """The token's principal, or a 401 that says why."""
+async def authenticated(conn: asyncpg.Connection, token: str, account_id: str | None = None) -> Principal:
+    """The token's principal (the portal's: the person it acts for), or a 401 that says why."""
     try:
-        return await authenticate(conn, token.strip())
+        return await authenticate_for(conn, token.strip(), account_id)
     except Unauthenticated as error:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}

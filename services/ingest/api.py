@@ -44,7 +44,7 @@ from services.ingest.submissions import (
 )
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
 from shared.api_errors import answer_invalid_requests, error_responses
-from shared.auth import Principal, units_in_scope
+from shared.auth import ACCOUNT_HEADER, Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
 from shared.http_auth import BEARER, authenticated, request_principal
@@ -313,14 +313,14 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
 
     @app.get("/v1/templates/figures.xlsx", tags=["figures"], responses=READ_ERRORS)
     async def figures_template_xlsx(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+        request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
     ) -> Response:
         """The spreadsheet template; sent with a token, it lists the units that token may report for."""
         async with pool.acquire() as conn:
             categories = await registry_categories(conn)
             units: list[tuple[str, str]] = []
             if credentials is not None:
-                principal = await authenticated(conn, credentials.credentials)
+                principal = await authenticated(conn, credentials.credentials, request.headers.get(ACCOUNT_HEADER))
                 units = await units_with_names(conn, await units_in_scope(conn, principal))
         return Response(
             figures_xlsx_template(categories, units),
