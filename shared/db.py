@@ -89,6 +89,7 @@ READER_STATEMENT_TIMEOUT = "30s"
 OWNERS = {
     "store": "shared/event_store.py", "auth": "shared/auth.py", "relay": "services/relay/",
     "ingest": "services/ingest/", "projector": "services/projector/", "alerts": "services/alerts/",
+    "portal": "services/portal/",
     "platform": "shared/db.py",  # logins and grants, no tables
 }  # fmt: skip
 # Migrations renamed to name their owner (two were split in two): a database migrated before the rename

@@ -328,6 +328,14 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             headers={"Content-Disposition": 'attachment; filename="pim-figures-template.xlsx"'},
         )
 
+    @app.get("/v1/units", tags=["registry"], responses=READ_ERRORS)
+    async def get_units(who: Anyone) -> JSONResponse:
+        """The units the caller acts for (with everything below them; every unit for an admin or a scope of
+        the whole country), not merged or dissolved away: code and name, by code."""
+        async with pool.acquire() as conn:
+            units = await units_with_names(conn, await units_in_scope(conn, who))
+        return JSONResponse({"units": [{"unit_code": code, "name": name} for code, name in units]})
+
     @app.get("/v1/standings", tags=["standings"], responses=QUERY_ERRORS)
     async def get_standings(
         _: Anyone,

@@ -1,0 +1,228 @@
+"""PIM's web pages for people (the portal): sign-in, and each role's pages, Vietnamese first with English
+beside. Pages are rendered on the server from the services' published APIs (`upstream.Services`), acting for
+the signed-in person; every form carries its session's token (CSRF); the session cookie is Secure,
+HttpOnly and SameSite=Lax (Lax, so the link in an alert's e-mail opens the page signed in)."""
+
+# No `from __future__ import annotations`: FastAPI reads the routes' annotations, some of them local aliases.
+import datetime as dt
+import hmac
+import secrets
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from importlib import resources
+from typing import Annotated, Any
+
+import asyncpg
+import jinja2
+from fastapi import Depends, FastAPI, Form, Request, Response, UploadFile, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from services.portal.sessions import (
+    SESSION_LIFETIME,
+    Session,
+    end_session,
+    recent_failures,
+    record_sign_in,
+    session_of,
+    start_session,
+    throttled,
+)
+from services.portal.upstream import Services
+from shared.auth import check_password
+from shared.clock import vietnam_today
+from shared.display import INDICATOR_LABELS, STANDING_LABELS, percent
+
+SESSION_COOKIE = "pim_session"
+SIGN_IN_COOKIE = "pim_sign_in"  # the sign-in form's own token, before there is a session
+ROLE_LABELS = {
+    "clerk": "Cán bộ tài chính / finance clerk", "committee": "Ủy ban kiểm tra / inspection committee",
+    "head": "Người đứng đầu / head of a unit", "board": "Ban Tổ chức / organization board",
+    "admin": "Quản trị / administrator",
+}  # fmt: skip
+# Pages name only what PIM serves itself: no script, style or font from anywhere else.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+_pages = jinja2.Environment(
+    loader=jinja2.PackageLoader("services.portal", "templates"),
+    autoescape=True,  # a unit named <script>…</script> is shown as text
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_pages.filters.update(percent=lambda v: "—" if v is None else percent(Decimal(v)),
+                      day=lambda v: "—" if not v else dt.date.fromisoformat(v).strftime("%d/%m/%Y"))  # fmt: skip
+_pages.globals.update(ROLE_LABELS=ROLE_LABELS, STANDING_LABELS=STANDING_LABELS, INDICATOR_LABELS=INDICATOR_LABELS)
+
+
+class SignInNeeded(Exception):
+    """No live session: GET pages send the person to sign in; forms are refused."""
+
+
+class FormRefused(Exception):
+    """A form without its session's token (CSRF), or with another's."""
+
+
+def page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return HTMLResponse(_pages.get_template(name).render(context), status_code=status_code)
+
+
+def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[], dt.date] = vietnam_today) -> FastAPI:
+    app = FastAPI(title="PIM", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.pool = pool
+    app.mount("/static", StaticFiles(directory=str(resources.files("services.portal") / "static")), name="static")
+
+    @app.middleware("http")
+    async def secure_headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        if request.url.path != "/static/portal.css":
+            response.headers["Cache-Control"] = "no-store"  # a page of one person's stays with them
+        return response
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in_first(request: Request, _: SignInNeeded) -> Response:
+        if request.method == "GET":
+            return RedirectResponse(f"/sign-in?next={request.url.path}", status.HTTP_303_SEE_OTHER)
+        return page("refused.html.j2", 401, session=None, reason="Phiên đăng nhập đã kết thúc / your session has ended")
+
+    @app.exception_handler(FormRefused)
+    async def form_refused(request: Request, _: FormRefused) -> Response:
+        return page("refused.html.j2", 403, session=None,
+                    reason="Biểu mẫu không hợp lệ hoặc đã hết hạn: mở lại trang / the form is not valid or has"
+                           " expired: open the page again")  # fmt: skip
+
+    async def current(request: Request) -> Session:
+        async with pool.acquire() as conn:
+            found = await session_of(conn, request.cookies.get(SESSION_COOKIE))
+        if found is None:
+            raise SignInNeeded
+        return found
+
+    async def with_form_token(request: Request, session: Annotated[Session, Depends(current)]) -> Session:
+        form = await request.form()
+        sent = form.get("csrf")
+        if not isinstance(sent, str) or not hmac.compare_digest(sent, session.csrf_token):
+            raise FormRefused
+        return session
+
+    Signed = Annotated[Session, Depends(current)]
+    Posted = Annotated[Session, Depends(with_form_token)]
+
+    @app.get("/sign-in", response_class=HTMLResponse)
+    async def sign_in_page(request: Request, next: str = "/") -> Response:
+        token = secrets.token_urlsafe(32)
+        response = page("sign_in.html.j2", session=None, csrf=token, next=_local(next), error=None, email="")
+        response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, secure=True, httponly=True, samesite="strict")
+        return response
+
+    @app.post("/sign-in", response_class=HTMLResponse)
+    async def sign_in(
+        request: Request,
+        email: Annotated[str, Form(max_length=320)],
+        password: Annotated[str, Form(max_length=1000)],
+        csrf: Annotated[str, Form(max_length=100)] = "",
+        next: Annotated[str, Form(max_length=500)] = "/",
+    ) -> Response:
+        expected = request.cookies.get(SIGN_IN_COOKIE, "")
+        if not expected or not hmac.compare_digest(csrf, expected):
+            raise FormRefused
+        client = request.client.host if request.client else "?"
+        async with pool.acquire() as conn:
+            if throttled(*await recent_failures(conn, email, client)):
+                await record_sign_in(conn, email, client, None, "throttled")
+                return page("sign_in.html.j2", 429, session=None, csrf=csrf, next=_local(next), email=email,
+                            error="Quá nhiều lần đăng nhập sai: thử lại sau 15 phút / too many failed sign-ins:"
+                                  " try again in 15 minutes")  # fmt: skip
+            account = await check_password(conn, email, password)
+            if account is None:
+                await record_sign_in(conn, email, client, None, "refused")
+                return page("sign_in.html.j2", 401, session=None, csrf=csrf, next=_local(next), email=email,
+                            error="Sai e-mail hoặc mật khẩu / wrong e-mail or password")  # fmt: skip
+            secret, _ = await start_session(conn, account)
+            await record_sign_in(conn, email, client, account.account_id, "signed_in")
+        response = RedirectResponse(_local(next), status.HTTP_303_SEE_OTHER)
+        response.set_cookie(SESSION_COOKIE, secret, max_age=int(SESSION_LIFETIME.total_seconds()), secure=True,
+                            httponly=True, samesite="lax")  # fmt: skip
+        response.delete_cookie(SIGN_IN_COOKIE)
+        return response
+
+    @app.post("/sign-out")
+    async def sign_out(request: Request, session: Posted) -> Response:
+        async with pool.acquire() as conn:
+            await end_session(conn, request.cookies.get(SESSION_COOKIE, ""))
+            await record_sign_in(conn, session.account.email, request.client.host if request.client else "?",
+                                 session.account.account_id, "signed_out")  # fmt: skip
+        response = RedirectResponse("/sign-in", status.HTTP_303_SEE_OTHER)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home(session: Signed) -> Response:
+        if session.account.role == "clerk":
+            return RedirectResponse("/clerk", status.HTTP_303_SEE_OTHER)
+        return page("home.html.j2", session=session)
+
+    @app.get("/clerk", response_class=HTMLResponse)
+    async def clerk_home(session: Signed) -> Response:
+        _only(session, "clerk")
+        return page("clerk.html.j2", session=session, **await _clerk_view(services, session, today()))
+
+    @app.get("/clerk/template.xlsx")
+    async def clerk_template(session: Signed) -> Response:
+        _only(session, "clerk")
+        return Response(
+            await services.template_xlsx(session.account),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": 'attachment; filename="pim-bao-cao.xlsx"'},
+        )
+
+    @app.post("/clerk/upload", response_class=HTMLResponse)
+    async def clerk_upload(session: Posted, file: UploadFile) -> Response:
+        _only(session, "clerk")
+        content = await file.read()
+        answer = await services.import_figures(
+            session.account, file.filename or "bao-cao", content, file.content_type or "application/octet-stream"
+        )
+        view = await _clerk_view(services, session, today())
+        view.update(upload=answer.body, upload_status=answer.status, filename=file.filename)
+        return page("clerk.html.j2", 200 if answer.status < 400 else 422, session=session, **view)
+
+    return app
+
+
+def _only(session: Session, role: str) -> None:
+    if session.account.role != role:
+        raise FormRefused
+
+
+def _local(target: str) -> str:
+    """Where to go after signing in: a path of this site only (never another site's address)."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else "/"
+
+
+async def _clerk_view(services: Services, session: Session, today: dt.date) -> dict[str, Any]:
+    """The clerk's units with each indicator's standing (rate, standing, rank, figures' date) and reporting
+    on time, as the projector publishes them."""
+    account = session.account
+    units = await services.units(account)
+    mine = {u["unit_code"] for u in units}
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for indicator in INDICATOR_LABELS:
+        standings = await services.standings(account, today, indicator=indicator)
+        for group in standings["groups"]:
+            members = [u for lst in group["lists"] for u in (*lst["at_or_above"], *lst["below"])]
+            for unit in members + group["not_assessed"]:
+                if unit["unit_code"] in mine and (unit["unit_code"], indicator) not in rows:
+                    rows[unit["unit_code"], indicator] = {"unit": unit, "group": group, "indicator": indicator}
+        reporting = await services.reporting(account, today, indicator=indicator)
+        for group in reporting["groups"]:
+            for unit in group["units"]:
+                if (unit["unit_code"], indicator) in rows:
+                    rows[unit["unit_code"], indicator].setdefault("sent", unit)
+    return {"units": units, "rows": sorted(rows.values(), key=lambda r: (r["unit"]["name"], r["indicator"])),
+            "today": today, "upload": None, "upload_status": None, "filename": None}  # fmt: skip

@@ -1,0 +1,57 @@
+"""The services' published APIs, called for a signed-in person: the portal's token and the account it acts
+for (`ACCOUNT_HEADER`), so each service applies that person's role and scope and records their name. The
+portal computes no number of its own: every rate, standing, rank and count on its pages comes from here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from shared.auth import ACCOUNT_HEADER, Account
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: dict[str, Any]
+
+
+class Services:
+    def __init__(self, ingest: httpx.AsyncClient, portal_token: str) -> None:
+        self._ingest = ingest
+        self._token = portal_token
+
+    def _as(self, account: Account) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._token}", ACCOUNT_HEADER: account.account_id}
+
+    async def _get(self, account: Account, path: str, **params: str) -> dict[str, Any]:
+        response = await self._ingest.get(path, headers=self._as(account), params=params)
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def units(self, account: Account) -> list[dict[str, str]]:
+        units: list[dict[str, str]] = (await self._get(account, "/v1/units"))["units"]
+        return units
+
+    async def standings(self, account: Account, as_of: dt.date, indicator: str) -> dict[str, Any]:
+        return await self._get(account, "/v1/standings", as_of=as_of.isoformat(), indicator=indicator)
+
+    async def reporting(self, account: Account, as_of: dt.date, indicator: str) -> dict[str, Any]:
+        return await self._get(account, "/v1/reporting", as_of=as_of.isoformat(), indicator=indicator)
+
+    async def template_xlsx(self, account: Account) -> bytes:
+        response = await self._ingest.get("/v1/templates/figures.xlsx", headers=self._as(account))
+        response.raise_for_status()
+        return response.content
+
+    async def import_figures(self, account: Account, filename: str, content: bytes, media_type: str) -> Answer:
+        """The file as the clerk sent it, to the ingest's import: stored whole, or refused row by row."""
+        response = await self._ingest.post(
+            "/v1/imports/figures", headers=self._as(account), files={"file": (filename, content, media_type)},
+            timeout=300,
+        )  # fmt: skip
+        return Answer(response.status_code, response.json())

@@ -1,0 +1,208 @@
+"""The portal in a real headless Chromium (Debian's, driven by Playwright; no browser download): a clerk
+signs in, uploads a file with mistakes, reads them in the page, fixes them, stores it and sees the standing
+move; and the attacks: a form without its token, the cookie's flags, another province's unit, a committee
+member posting figures, a unit named <script>, guessing passwords, a signed-out session."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from playwright._impl._api_structures import SetCookieParam
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+
+from services.ingest.api import create_app
+from services.portal import Services, create_portal_app
+from services.projector.progress import ProgressRules
+from shared.auth import create_account, create_token
+from shared.event_store import recorded_event
+from tests.integration.projector_helpers import apply_events
+from tests.integration.receivers import serving
+
+pytestmark = pytest.mark.postgres
+TODAY = dt.date(2025, 11, 15)
+PASSWORD = "mật-khẩu-của-Hoa-2025"
+HOSTILE = "<script>document.title='bị tấn công'</script> Xã Thử"
+UNITS = [
+    {"unit_code": "lam-dong", "name": "Tỉnh Lâm Đồng", "level": "province", "committee": "Ủy ban Kiểm tra Trung ương"},
+    {"unit_code": "da-lat", "name": "Thành phố Đà Lạt", "level": "district", "parent_code": "lam-dong",
+     "committee": "Ủy ban Kiểm tra Tỉnh ủy Lâm Đồng"},
+    {"unit_code": "xa-thu", "name": HOSTILE, "level": "commune", "parent_code": "lam-dong",
+     "committee": "Ủy ban Kiểm tra Tỉnh ủy Lâm Đồng"},
+    {"unit_code": "hue", "name": "Thành phố Huế", "level": "province", "committee": "Ủy ban Kiểm tra Trung ương"},
+]  # fmt: skip
+PLANS = [
+    {"unit_code": code, "indicator": "public_investment_disbursement", "plan_year": 2025, "amount": amount}
+    for code, amount in (("lam-dong", "10000000000000"), ("hue", "8000000000000"))
+]
+HEADER = "unit_code,indicator,plan_year,category,as_of,amount\n"
+
+
+@dataclass
+class Portal:
+    url: str
+    pool: asyncpg.Pool
+    browser: Browser
+    clerk_email: str
+    committee_email: str
+
+    async def project(self) -> None:
+        """What the projector does with the stored events (its own code, in one call)."""
+        async with self.pool.acquire() as conn, conn.transaction():  # writing facts again changes nothing
+            rows = await conn.fetch("SELECT * FROM events ORDER BY position")
+            await apply_events(conn, [recorded_event(r) for r in rows], ProgressRules(), TODAY)
+
+
+@pytest.fixture
+async def portal(pool: asyncpg.Pool) -> AsyncIterator[Portal]:
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "make test installs Debian's chromium"
+    async with pool.acquire() as conn:
+        admin = await create_token(conn, "admin", "admin")
+        token = await create_token(conn, "portal", "portal")
+        await create_account(conn, "hoa@lamdong.gov.vn", "Nguyễn Thị Hoa", "clerk", ["lam-dong"], password=PASSWORD)
+        await create_account(conn, "kiem@ubkt.vn", "Trần Văn Kiểm", "committee", everywhere=True, password=PASSWORD)
+    ingest_app = create_app(pool, clock=lambda: TODAY)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest:
+        as_admin = {"Authorization": f"Bearer {admin}"}
+        assert (await ingest.post("/v1/units", json={"units": UNITS}, headers=as_admin)).status_code == 201
+        assert (await ingest.post("/v1/targets", json={"targets": PLANS}, headers=as_admin)).status_code == 201
+        app = create_portal_app(pool, Services(ingest, token), today=lambda: TODAY)
+        async with serving(app) as url, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                # localhost: a secure context, where Chromium keeps a Secure cookie over plain HTTP
+                yield Portal(url.replace("127.0.0.1", "localhost"), pool, browser, "hoa@lamdong.gov.vn",
+                             "kiem@ubkt.vn")  # fmt: skip
+            finally:
+                await browser.close()
+
+
+async def signed_in(portal: Portal, email: str, start: str = "/") -> tuple[BrowserContext, Page]:
+    context = await portal.browser.new_context(locale="vi-VN")
+    page = await context.new_page()
+    await page.goto(portal.url + start)
+    await page.get_by_label("E-mail").fill(email)
+    await page.get_by_label("Mật khẩu / Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+    await page.wait_for_load_state()
+    return context, page
+
+
+async def upload(page: Page, path: Path) -> None:
+    await page.get_by_label("Tệp CSV hoặc Excel / CSV or Excel file").set_input_files(str(path))
+    await page.get_by_role("button", name="Gửi / Send").click()
+    await page.wait_for_load_state()
+
+
+async def test_a_clerk_fixes_a_refused_file_stores_it_and_sees_the_standing(portal: Portal, tmp_path: Path) -> None:
+    context, page = await signed_in(portal, portal.clerk_email, "/clerk")
+    assert page.url.endswith("/clerk")  # back where the link pointed, signed in
+    assert "Nguyễn Thị Hoa" in await page.locator("header").inner_text()
+    listed = await page.locator("main ul").inner_text()
+    assert "Thành phố Đà Lạt" in listed and HOSTILE in listed  # the <script> name shown as text, not run
+    assert await page.title() != "bị tấn công"
+
+    wrong = tmp_path / "bao-cao.csv"
+    wrong.write_text(HEADER + "lam-dong,public_investment_disbursement,2025,central_budget,2025-10-31,4200000000000\n"
+                     "lam-dong,public_investment_disbursement,2025,central_budjet,2025-10-31,1000000000000\n",
+                     encoding="utf-8")  # fmt: skip
+    await upload(page, wrong)
+    refused = page.locator("#refused tbody tr")
+    assert await refused.count() == 1
+    cells = await refused.first.locator("td").all_inner_texts()
+    assert (
+        cells[:3] == ["3", "category", "central_budjet"] and "did you mean 'central_budget'" in cells[3]
+    )  # Excel's row
+    async with portal.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE event_type = 'DisbursementReported'") == 0
+
+    fixed = tmp_path / "bao-cao-da-sua.csv"
+    fixed.write_text(wrong.read_text(encoding="utf-8").replace("central_budjet", "local_budget"), encoding="utf-8")
+    await upload(page, fixed)
+    assert "đã lưu 2 dòng / 2 rows stored" in await page.locator("#result").inner_text()
+    async with portal.pool.acquire() as conn:
+        who = await conn.fetchval("SELECT DISTINCT submitted_by FROM events WHERE event_type = 'DisbursementReported'")
+    assert who == "Nguyễn Thị Hoa <hoa@lamdong.gov.vn>"  # the person's name in the log, not a shared token's
+
+    await portal.project()
+    await page.goto(portal.url + "/clerk")
+    row = page.locator("tbody tr", has_text="Tỉnh Lâm Đồng").first
+    assert "52,00 %" in await row.inner_text()  # 5.200 of 10.000 tỷ, as the projector computed it
+    await context.close()
+
+
+async def test_the_session_cookie_is_secure_httponly_samesite_and_forms_need_their_token(portal: Portal) -> None:
+    context, page = await signed_in(portal, portal.clerk_email)
+    (cookie,) = [c for c in await context.cookies() if c["name"] == "pim_session"]
+    assert (cookie["secure"], cookie["httpOnly"], cookie["sameSite"]) == (True, True, "Lax")
+    assert cookie["expires"] > 0  # it expires
+    forged = await page.request.post(portal.url + "/clerk/upload", multipart={
+        "file": {"name": "x.csv", "mimeType": "text/csv", "buffer": HEADER.encode()}})  # fmt: skip
+    assert forged.status == 403 and "Biểu mẫu không hợp lệ" in await forged.text()
+    await context.close()
+
+
+async def test_a_clerk_cannot_report_for_another_province(portal: Portal, tmp_path: Path) -> None:
+    context, page = await signed_in(portal, portal.clerk_email, "/clerk")
+    other = tmp_path / "hue.csv"
+    other.write_text(HEADER + "hue,public_investment_disbursement,2025,central_budget,2025-10-31,1\n", encoding="utf-8")
+    await upload(page, other)
+    cells = await page.locator("#refused tbody tr").first.locator("td").all_inner_texts()
+    assert cells[1:3] == ["unit_code", "hue"] and "outside the scope of Nguyễn Thị Hoa" in cells[3]
+    await context.close()
+
+
+async def test_a_committee_member_cannot_post_figures(portal: Portal) -> None:
+    context, page = await signed_in(portal, portal.committee_email)
+    token = await page.locator("input[name=csrf]").first.get_attribute("value")  # its own, valid token
+    assert token
+    posted = await page.request.post(portal.url + "/clerk/upload", multipart={
+        "csrf": token, "file": {"name": "x.csv", "mimeType": "text/csv", "buffer": HEADER.encode()}})  # fmt: skip
+    assert posted.status == 403
+    await context.close()
+
+
+async def test_guessing_passwords_is_throttled_and_audited(portal: Portal) -> None:
+    context = await portal.browser.new_context()
+    page = await context.new_page()
+    await page.goto(portal.url + "/sign-in")
+    for _ in range(5):
+        await page.get_by_label("E-mail").fill(portal.clerk_email)
+        await page.get_by_label("Mật khẩu / Password").fill("đoán-mò-123456")
+        await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+        await page.wait_for_load_state()
+        assert "Sai e-mail hoặc mật khẩu" in await page.locator(".error").inner_text()
+    await page.get_by_label("Mật khẩu / Password").fill(PASSWORD)  # the right one, too late
+    await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+    await page.wait_for_load_state()
+    assert "Quá nhiều lần đăng nhập sai" in await page.locator(".error").inner_text()
+    assert not [c for c in await context.cookies() if c["name"] == "pim_session"]
+    async with portal.pool.acquire() as conn:
+        outcomes = [r["outcome"] for r in await conn.fetch("SELECT outcome FROM portal_sign_ins ORDER BY at")]
+    assert outcomes == ["refused"] * 5 + ["throttled"]
+    await context.close()
+
+
+async def test_a_signed_out_session_is_refused(portal: Portal) -> None:
+    context, page = await signed_in(portal, portal.clerk_email)
+    (cookie,) = [c for c in await context.cookies() if c["name"] == "pim_session"]
+    replay = await portal.browser.new_context()
+    kept: SetCookieParam = {"name": cookie["name"], "value": cookie["value"], "url": portal.url}
+    await replay.add_cookies([kept])  # the cookie, copied by someone
+    elsewhere = await replay.new_page()
+    await elsewhere.goto(portal.url + "/clerk")
+    assert elsewhere.url.endswith("/clerk")  # it opens the session while the session lives
+    await page.get_by_role("button", name="Đăng xuất / Sign out").click()
+    await page.wait_for_load_state()
+    assert "/sign-in" in page.url
+    await elsewhere.goto(portal.url + "/clerk")
+    assert "/sign-in" in elsewhere.url  # and nothing once its owner signed out
+    await replay.close()
+    await context.close()
