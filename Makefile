@@ -16,7 +16,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 	touch $(STAMP)
 
 run: $(STAMP) pango
-	$(VENV)/bin/pim demo
+	$(VENV)/bin/pim demo --serve
 
 test: $(STAMP) pango alertmanager chromium poppler
 	$(VENV)/bin/pytest -q

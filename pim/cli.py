@@ -16,10 +16,11 @@ from rich.console import Console
 from pim.bench.cli import bench
 from pim.boards.cli import progress_command, report, reporting_command, standings_command
 from pim.cli_ops import init_command
-from pim.demo.run import SAMPLE_MEETING_DATE, run_demo
+from pim.demo.accounts import embedded_portal_token, first_admin_account
+from pim.demo.run import SAMPLE_MEETING_DATE, DemoResult, run_demo
 from pim.docs.cli import docs
 from pim.grafana.cli import grafana
-from pim.stack import ALL_SERVICES, ServiceName, running_stack
+from pim.stack import ALL_SERVICES, ServiceName, Stack, running_stack
 from services.alerts import alerts_commands
 from services.ingest import import_command, ingest_commands, tokens_commands
 from services.projector import projector_commands
@@ -56,52 +57,81 @@ def demo(
     board_pack: Annotated[
         Path, typer.Option(help="where the meeting's board pack is written (PDF, and HTML beside it)")
     ] = DEMO_BOARD_PACK,
+    serve: Annotated[bool, typer.Option(help="keep the web pages up after the demo, until Ctrl-C")] = False,
 ) -> None:
     """Run the whole pipeline on the bundled sample data, print progress and flagged units, write the
-    meeting's board pack, stop."""
+    meeting's board pack, stop; with --serve, keep the web pages up with an account per role to try."""
     _configure_logging(verbose)
-    result = asyncio.run(run_demo(Settings(), console, board_pack.resolve()))
+
+    async def demo_run() -> DemoResult:
+        stop = _stop_on_signals() if serve else None
+        return await run_demo(Settings(), console, board_pack.resolve(), stop)
+
+    result = asyncio.run(demo_run())
     console.print(
         f"Done: {result.events} events through ingest → store → relay → projector → alerts in {result.seconds:.1f} s."
     )
 
 
-async def _serve(services: Collection[ServiceName]) -> None:
-    # Ctrl-C and `docker stop` (SIGTERM) both end in a clean shutdown. uvicorn catches the signal
-    # first when it serves, and raises it again once it has stopped, which lands here.
+def _stop_on_signals() -> asyncio.Event:
+    """Set by Ctrl-C or `docker stop` (SIGTERM): both end in a clean shutdown."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signal_number, stop.set)
+    return stop
+
+
+async def _serve(services: Collection[ServiceName]) -> None:
+    # Ctrl-C and `docker stop` (SIGTERM) both end in a clean shutdown. uvicorn catches the signal
+    # first when it serves, and raises it again once it has stopped, which lands here.
+    stop = _stop_on_signals()
     configured = Settings()
-    async with infrastructure(configured) as settings, running_stack(settings, services) as stack:
-        console.print(f"PIM running: {', '.join(services)}")
-        console.print(f"  database: {redacted(stack.database_url)}")
-        console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
-        if stack.api_url:
-            console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
-            if configured.database_url is None:  # the embedded database: its first start makes one admin token
-                async with connected(settings.database_url or "") as conn:  # the operator's login
-                    admins = [t for t in await list_tokens(conn) if t.role == "admin" and t.revoked_at is None]
-                    token = None if admins else await create_token(conn, "admin (pim up)", "admin")
-                if token is not None:
-                    console.print(f"  admin token for this embedded database (shown once): {token}")
-                else:
-                    console.print(
-                        f"  admin tokens: {len(admins)} (`pim tokens list`; `pim tokens create` makes another)"
-                    )
-        if stack.ops_url:
-            console.print(f"  health, readiness, metrics: {stack.ops_url}  (/health, /ready, /metrics)")
-        if stack.alerts_api_url:
-            console.print(f"  alerts API: {stack.alerts_api_url}  (committees; OpenAPI docs at /docs)")
-        if stack.boards_api_url:
-            console.print(f"  boards API: {stack.boards_api_url}  (the board pack: /v1/board-pack; docs at /docs)")
+    async with contextlib.AsyncExitStack() as running:
+        settings = await running.enter_async_context(infrastructure(configured))
+        embedded = configured.database_url is None
+        if embedded and "portal" in services and settings.pim_portal_token is None:
+            await migrate(settings.database_url or "")  # the tokens' table first
+            async with connected(settings.database_url or "") as conn:  # the operator's login makes tokens
+                settings = settings.model_copy(update={"pim_portal_token": await embedded_portal_token(conn)})
+        stack = await running.enter_async_context(running_stack(settings, services))
+        await _announce(configured, settings, services, stack)
         console.print("Ctrl-C stops.")
         while not stop.is_set():
             stack.raise_if_failed()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1)
     console.print("Stopped.")
+
+
+async def _announce(configured: Settings, settings: Settings, services: Collection[ServiceName], stack: Stack) -> None:
+    """What runs where; on the embedded default, the first admin token and account (shown once)."""
+    console.print(f"PIM running: {', '.join(services)}")
+    console.print(f"  database: {redacted(stack.database_url)}")
+    console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
+    if stack.api_url:
+        console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
+        if configured.database_url is None:  # the embedded database: its first start makes one admin token
+            async with connected(settings.database_url or "") as conn:  # the operator's login
+                admins = [t for t in await list_tokens(conn) if t.role == "admin" and t.revoked_at is None]
+                token = None if admins else await create_token(conn, "admin (pim up)", "admin")
+            if token is not None:
+                console.print(f"  admin token for this embedded database (shown once): {token}")
+            else:
+                console.print(f"  admin tokens: {len(admins)} (`pim tokens list`; `pim tokens create` makes another)")
+    if stack.ops_url:
+        console.print(f"  health, readiness, metrics: {stack.ops_url}  (/health, /ready, /metrics)")
+    if stack.alerts_api_url:
+        console.print(f"  alerts API: {stack.alerts_api_url}  (committees; OpenAPI docs at /docs)")
+    if stack.boards_api_url:
+        console.print(f"  boards API: {stack.boards_api_url}  (the board pack: /v1/board-pack; docs at /docs)")
+    if stack.portal_url:
+        console.print(f"  web pages / trang web: {stack.portal_url}")
+        if configured.database_url is None:
+            async with connected(settings.database_url or "") as conn:
+                first = await first_admin_account(conn)
+            if first is not None:
+                console.print(f"  admin account (shown once): {first.email} / {first.password}")
 
 
 def _run_services(services: Collection[ServiceName], verbose: bool) -> None:

@@ -17,12 +17,14 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import httpx
 import uvicorn
 from faststream.kafka import KafkaBroker
 
 from services.alerts import AlertsRuntime, AlertsService, build_alerts_broker, clock_from, create_alerts_app
 from services.ingest import RawIntake, create_app
 from services.ingest import build_raw_intake_broker as build_ingest_broker
+from services.portal import Services, create_portal_app
 from services.projector import Projector, create_projector_app
 from services.relay import Relay
 from shared.db import (
@@ -41,8 +43,8 @@ from shared.topics import ensure_topics
 
 log = logging.getLogger(__name__)
 
-ServiceName = Literal["ingest", "relay", "projector", "alerts"]
-ALL_SERVICES: tuple[ServiceName, ...] = ("ingest", "relay", "projector", "alerts")
+ServiceName = Literal["ingest", "relay", "projector", "alerts", "portal"]
+ALL_SERVICES: tuple[ServiceName, ...] = ("ingest", "relay", "projector", "alerts", "portal")
 
 
 @dataclass
@@ -53,6 +55,7 @@ class Stack:
     api_url: str | None = None
     alerts_api_url: str | None = None
     boards_api_url: str | None = None
+    portal_url: str | None = None
     ops_url: str | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Services waiting on a dependency (PostgreSQL, the broker) to come back, with the error they met.
@@ -102,7 +105,7 @@ async def service_database_url(settings: Settings) -> str:
     return with_login(dsn, settings.pim_service_login, password)
 
 
-SERVER_TASKS = ("ingest", "alerts-api", "boards-api", "ops")  # uvicorn servers: asked to exit, not cancelled
+SERVER_TASKS = ("ingest", "alerts-api", "boards-api", "portal", "ops")  # uvicorn servers: asked to exit, not cancelled
 
 
 def _readiness_checks(stack: Stack) -> dict[str, Check]:
@@ -143,6 +146,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
 
     servers: list[uvicorn.Server] = []
     brokers: list[KafkaBroker] = []
+    clients: list[httpx.AsyncClient] = []
     try:
         # The loops that talk to PostgreSQL and the broker are supervised: a dependency going away makes
         # them wait and start again, never exit (shared/resilience.py).
@@ -177,6 +181,15 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             servers.append(server)
             start("ingest", server.serve())
             stack.api_url = await _started(stack, server)
+        ingest_url = settings.pim_ingest_url or stack.api_url
+        if "portal" in services and settings.pim_portal_token and ingest_url:
+            upstream = httpx.AsyncClient(base_url=ingest_url, timeout=30)
+            clients.append(upstream)
+            portal = _server(create_portal_app(pool, Services(upstream, settings.pim_portal_token)),
+                             settings.pim_api_host, settings.pim_portal_port)  # fmt: skip
+            servers.append(portal)
+            start("portal", portal.serve())
+            stack.portal_url = await _started(stack, portal)
         if settings.pim_ops_port is not None:
             ops = _server(ops_app(_readiness_checks(stack)), settings.pim_api_host, settings.pim_ops_port)
             servers.append(ops)
@@ -192,4 +205,6 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         await asyncio.gather(*stack.tasks, return_exceptions=True)
         for broker in brokers:
             await broker.stop()
+        for client in clients:
+            await client.aclose()
         await pool.close()

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     pim_boards_api_port: int = Field(
         default=8002, description="the boards' HTTP API port, served by the projector (0 = any free port)"
     )
+    pim_portal_port: int = Field(default=8003, description="PIM's web pages for people (0 = any free port)")
+    pim_portal_token: str | None = Field(
+        default=None,
+        description="the portal's token (`pim tokens create portal --role portal`); unset = pages not served,"
+        " except on the embedded default, which makes one at start",
+    )
+    pim_ingest_url: str | None = Field(
+        default=None, description="the ingest API the portal calls; unset = the one this process serves"
+    )
     pim_dashboard_url: str = Field(default="http://localhost:3000", description="Grafana base URL for links")
     pim_alert_webhook_url: str | None = Field(default=None, description="signed webhook for alert notifications")
     pim_alert_webhook_secret: str | None = Field(default=None, description="HMAC-SHA256 key of the webhook")

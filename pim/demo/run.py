@@ -10,15 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
 from pim.boards.progress_report import accountability_table, alert_summary_table, flagged_table, progress_table
 from pim.boards.standings_report import standings_tables
+from pim.demo.accounts import SampleAccount, embedded_portal_token, sample_accounts
 from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
 from pim.stack import running_stack
+from services.portal import ROLE_LABELS
 from services.projector import progress_rules, write_board_pack
 from shared.auth import create_token
-from shared.db import connected
+from shared.db import connected, migrate
 from shared.embedded import infrastructure
 from shared.events import Indicator
 from shared.settings import Settings
@@ -34,24 +37,30 @@ class DemoResult:
     seconds: float
 
 
-async def run_demo(settings: Settings, console: Console, board_pack: Path | None = None) -> DemoResult:
+async def run_demo(
+    settings: Settings, console: Console, board_pack: Path | None = None, serve: asyncio.Event | None = None
+) -> DemoResult:
     """The pipeline on the sample; with `board_pack`, the meeting's board pack is written there too (and
-    beside it as HTML, when it is a PDF)."""
+    beside it as HTML, when it is a PDF). With `serve`, the web pages stay up (on PIM_PORTAL_PORT) with an
+    account per role printed, until the event is set."""
     started = time.monotonic()
     async with infrastructure(settings) as ready:
         broker = "external" if settings.kafka_bootstrap_servers else ready.pim_embedded_broker
         console.print(f"PostgreSQL and broker ready (broker: {broker})")
         today = settings.pim_alerts_today or SAMPLE_MEETING_DATE
         console.print(f"Alerts are evaluated as of {today} (PIM_ALERTS_TODAY)")
-        demo_settings = ready.model_copy(
-            update={"pim_api_port": 0, "pim_alerts_api_port": 0, "pim_boards_api_port": 0, "pim_alerts_today": today}
-        )
+        assert ready.database_url is not None
+        await migrate(ready.database_url)  # the tokens' table first
+        async with connected(ready.database_url) as conn:  # tokens are the operator's to make
+            token = await create_token(conn, "sample-loader", "admin")
+            portal_token = await embedded_portal_token(conn)
+        demo_settings = ready.model_copy(update={
+            "pim_api_port": 0, "pim_alerts_api_port": 0, "pim_boards_api_port": 0, "pim_alerts_today": today,
+            "pim_portal_token": portal_token, "pim_portal_port": settings.pim_portal_port if serve else 0,
+        })  # fmt: skip
         async with running_stack(demo_settings) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
-            assert ready.database_url is not None
-            async with connected(ready.database_url) as conn:  # tokens are the operator's to make
-                token = await create_token(conn, "sample-loader", "admin")
             events = await asyncio.to_thread(load_sample, stack.api_url, token)
             await wait_until_settled(stack)
             async with stack.pool.acquire() as conn:
@@ -64,7 +73,22 @@ async def run_demo(settings: Settings, console: Console, board_pack: Path | None
                 console.print(await accountability_table(conn))
             if board_pack is not None:
                 await _write_board_pack(demo_settings, board_pack, today, console)
+            if serve is not None:
+                async with connected(ready.database_url) as conn:
+                    accounts = await sample_accounts(conn)
+                console.print(accounts_table(stack.portal_url or "", accounts))
+                console.print("Ctrl-C stops — Ctrl-C để dừng.")
+                await serve.wait()
     return DemoResult(events, time.monotonic() - started)
+
+
+def accounts_table(url: str, accounts: list[SampleAccount]) -> Table:
+    table = Table(title=f"Trang web / Web pages: {url} — một tài khoản mỗi vai trò / one account per role")
+    for column in ("Vai trò / Role", "E-mail", "Tên / Name", "Mật khẩu (lần chạy này) / Password (this run)"):
+        table.add_column(column)
+    for account in accounts:
+        table.add_row(ROLE_LABELS[account.role], account.email, account.name, account.password)
+    return table
 
 
 async def _write_board_pack(settings: Settings, out: Path, meeting: dt.date, console: Console) -> None:

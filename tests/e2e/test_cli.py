@@ -75,6 +75,7 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
         "PIM_ALERTS_API_PORT": "0",
         "PIM_OPS_PORT": "0",
         "PIM_BOARDS_API_PORT": "0",
+        "PIM_PORTAL_PORT": "0",
     }
     process, printed = _start_pim_up(env)
     for line in printed:
@@ -84,6 +85,10 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
             token = line.split()[-1]
         if "health, readiness, metrics:" in line:
             ops_url = line.split()[3]
+        if "web pages / trang web:" in line:
+            portal_url = line.split()[-1]
+        if "admin account (shown once):" in line:
+            admin_email, admin_password = line.split()[-3], line.split()[-1]
     response = httpx.post(
         f"{api_url}/v1/units",
         headers={"Authorization": f"Bearer {token}"},
@@ -91,6 +96,13 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
     )
     assert response.status_code == 201
     assert httpx.get(f"{ops_url}/health").json() == {"status": "ok"}
+    with httpx.Client(base_url=portal_url.replace("127.0.0.1", "localhost")) as browser:  # the pages, signed in
+        form = browser.get("/sign-in")
+        assert form.status_code == 200 and "Đăng nhập / Sign in" in form.text
+        csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
+        signed = browser.post("/sign-in", data={"email": admin_email, "password": admin_password, "csrf": csrf},
+                              cookies={"pim_sign_in": form.cookies["pim_sign_in"]})  # fmt: skip
+        assert signed.status_code == 303 and "pim_session" in signed.cookies
     assert httpx.get(f"{ops_url}/ready").json() == {"status": "ready", "checks": ["database", "services"]}
     deadline = time.monotonic() + 30  # the relay publishes the registration: its counter moves
     while "pim_events_relayed_total 1.0" not in (metrics := httpx.get(f"{ops_url}/metrics").text):
@@ -115,7 +127,13 @@ def _banner_of_pim_up(env: dict[str, str]) -> list[str]:
 
 def test_a_kept_embedded_database_gets_one_admin_token_not_one_per_start(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
-    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0", "PIM_BOARDS_API_PORT": "0"}
+    env |= {
+        "PIM_DATA_DIR": str(tmp_path),
+        "PIM_API_PORT": "0",
+        "PIM_ALERTS_API_PORT": "0",
+        "PIM_BOARDS_API_PORT": "0",
+        "PIM_PORTAL_PORT": "0",
+    }
     first, second = _banner_of_pim_up(env), _banner_of_pim_up(env)
     assert sum("admin token for this embedded database" in line for line in first) == 1
     assert not any("shown once" in line for line in second)  # the kept database keeps its one admin token

@@ -1,0 +1,62 @@
+"""The web pages on the sample, in Debian's headless Chromium: each sample account signs in, and the clerk's
+page shows the projector's own numbers for their units. Also writes the README's screenshots (docs/)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from playwright.async_api import async_playwright
+
+from pim.demo.accounts import sample_accounts
+from pim.demo.run import SAMPLE_MEETING_DATE
+from services.ingest.api import create_app
+from services.portal import Services, create_portal_app
+from shared.auth import create_token
+from shared.display import STANDING_LABELS, percent
+from shared.standings import standings
+from tests.e2e.conftest import Demo
+from tests.integration.receivers import serving
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+DISBURSEMENT = "public_investment_disbursement"
+
+
+async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: Demo) -> None:
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "make test installs Debian's chromium"
+    async with demo.pool.acquire() as conn:
+        accounts = {a.role: a for a in await sample_accounts(conn)}
+        token = await create_token(conn, "portal (test)", "portal")
+        (national,) = await standings(conn, SAMPLE_MEETING_DATE, DISBURSEMENT, 2025, "national")
+    owner = next(u for lst in national.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
+    ingest_app = create_app(demo.pool, clock=lambda: SAMPLE_MEETING_DATE)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest:
+        app = create_portal_app(demo.pool, Services(ingest, token), today=lambda: SAMPLE_MEETING_DATE)
+        async with serving(app) as url, async_playwright() as playwright:
+            url = url.replace("127.0.0.1", "localhost")
+            browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                for role, account in accounts.items():
+                    context = await browser.new_context(locale="vi-VN", viewport={"width": 1100, "height": 900})
+                    page = await context.new_page()
+                    await page.goto(url + "/")
+                    await page.get_by_label("E-mail").fill(account.email)
+                    await page.get_by_label("Mật khẩu / Password").fill(account.password)
+                    await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+                    await page.wait_for_load_state()
+                    assert account.name in await page.locator("header").inner_text(), role
+                    if role == "clerk":
+                        row = page.locator("tbody tr", has_text="Tỉnh Lâm Đồng").filter(has_text="Giải ngân")
+                        shown = await row.inner_text()
+                        assert percent(owner.rate) in shown and STANDING_LABELS[owner.standing] in shown
+                        assert f"\t{owner.rank}\t" in shown  # the rank the projector gave it
+                        DOCS.mkdir(exist_ok=True)
+                        await page.screenshot(path=str(DOCS / "portal-clerk.png"), full_page=True)
+                    await context.close()
+            finally:
+                await browser.close()
+    assert owner.rate is not None and owner.rate > Decimal(0) and dt.date(2025, 11, 10) == SAMPLE_MEETING_DATE
