@@ -23,6 +23,7 @@ from pim.grafana.cli import grafana
 from pim.stack import ALL_SERVICES, ServiceName, Stack, running_stack
 from services.alerts import alerts_commands
 from services.ingest import import_command, ingest_commands, tokens_commands
+from services.portal import accounts_commands
 from services.projector import projector_commands
 from shared.auth import create_token, list_tokens
 from shared.db import connected, migrate, redacted
@@ -33,7 +34,8 @@ from shared.settings import Settings
 app = typer.Typer(help="PIM: public-investment and budget-revenue monitor.", no_args_is_help=True)
 for name, commands in (
     ("ingest", ingest_commands), ("projector", projector_commands), ("alerts", alerts_commands),
-    ("tokens", tokens_commands), ("grafana", grafana), ("docs", docs), ("bench", bench), ("report", report),
+    ("tokens", tokens_commands), ("accounts", accounts_commands), ("grafana", grafana), ("docs", docs),
+    ("bench", bench), ("report", report),
 ):  # fmt: skip
     app.add_typer(commands, name=name)
 app.command(name="import")(import_command)

@@ -2,6 +2,7 @@
 personal accounts and sessions, acting on the services' published APIs for the signed-in person."""
 
 from services.portal.app import ROLE_LABELS, create_portal_app
+from services.portal.cli import accounts as accounts_commands
 from services.portal.upstream import Services
 
-__all__ = ["ROLE_LABELS", "Services", "create_portal_app"]
+__all__ = ["ROLE_LABELS", "Services", "accounts_commands", "create_portal_app"]

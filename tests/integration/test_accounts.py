@@ -3,10 +3,17 @@ it names, whose name the event log then records."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import asyncpg
 import pytest
 
 from shared.auth import ACCOUNT_HEADER, AccountRefused, change_account, check_password, create_account, create_token
+from shared.settings import Settings
 from tests.integration.ingest_fixtures import Ingest, disbursement
 
 pytestmark = pytest.mark.postgres
@@ -68,3 +75,28 @@ async def test_the_portal_acts_for_the_person_it_names_and_the_log_says_who(inge
     async with ingest.pool.acquire() as conn:
         await change_account(conn, clerk.account_id, disabled=True)
     assert (await ingest.figures(disbursement(as_of="2025-07-31"), headers=as_clerk)).status_code == 401
+
+
+async def test_an_admin_makes_changes_and_disables_accounts_at_the_command_line(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    env = os.environ | {"DATABASE_URL": str(settings.database_url)}
+    pim = str(Path(sys.executable).with_name("pim"))
+
+    def run(*args: str, typed: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([pim, "accounts", *args], env=env, input=typed, capture_output=True, text=True,
+                              timeout=60, check=False)  # fmt: skip
+
+    added = await asyncio.to_thread(run, "add", "lan@ubkt-lamdong.vn", "--name", "Võ Thị Lan", "--role", "committee",
+                                    "--unit", "lam-dong", typed=f"{PASSWORD}\n{PASSWORD}\n")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    async with pool.acquire() as conn:
+        assert await check_password(conn, "lan@ubkt-lamdong.vn", PASSWORD) is not None
+    refused = await asyncio.to_thread(run, "add", "x@y.vn", "--name", "X", "--role", "clerk", typed="0123456789\n" * 2)
+    assert refused.returncode != 0 and "acts for units" in refused.stdout + refused.stderr
+    changed = await asyncio.to_thread(run, "change", "lan@ubkt-lamdong.vn", "--everywhere", "--disable")
+    assert changed.returncode == 0, changed.stderr
+    listed = await asyncio.to_thread(run, "list")
+    assert "Võ Thị Lan" in listed.stdout and "whole country" in listed.stdout
+    async with pool.acquire() as conn:
+        assert await check_password(conn, "lan@ubkt-lamdong.vn", PASSWORD) is None  # disabled
