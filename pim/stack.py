@@ -185,7 +185,10 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         if "portal" in services and settings.pim_portal_token and ingest_url:
             upstream = httpx.AsyncClient(base_url=ingest_url, timeout=30)
             clients.append(upstream)
-            portal = _server(create_portal_app(pool, Services(upstream, settings.pim_portal_token)),
+            alerts_url = settings.pim_alerts_url or stack.alerts_api_url
+            committees = httpx.AsyncClient(base_url=alerts_url, timeout=30) if alerts_url else None
+            clients += [committees] if committees else []
+            portal = _server(create_portal_app(pool, Services(upstream, settings.pim_portal_token, committees)),
                              settings.pim_api_host, settings.pim_portal_port)  # fmt: skip
             servers.append(portal)
             start("portal", portal.serve())

@@ -11,10 +11,11 @@ from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from importlib import resources
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import asyncpg
 import jinja2
-from fastapi import Depends, FastAPI, Form, Request, Response, UploadFile, status
+from fastapi import Depends, FastAPI, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -31,7 +32,7 @@ from services.portal.sessions import (
 from services.portal.upstream import Services
 from shared.auth import check_password
 from shared.clock import vietnam_today
-from shared.display import INDICATOR_LABELS, STANDING_LABELS, percent
+from shared.display import INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS, STANDING_LABELS, percent
 
 SESSION_COOKIE = "pim_session"
 SIGN_IN_COOKIE = "pim_sign_in"  # the sign-in form's own token, before there is a session
@@ -56,7 +57,14 @@ _pages = jinja2.Environment(
 )
 _pages.filters.update(percent=lambda v: "—" if v is None else percent(Decimal(v)),
                       day=lambda v: "—" if not v else dt.date.fromisoformat(v).strftime("%d/%m/%Y"))  # fmt: skip
-_pages.globals.update(ROLE_LABELS=ROLE_LABELS, STANDING_LABELS=STANDING_LABELS, INDICATOR_LABELS=INDICATOR_LABELS)
+_pages.globals.update(
+    ROLE_LABELS=ROLE_LABELS,
+    STANDING_LABELS=STANDING_LABELS,
+    INDICATOR_LABELS=INDICATOR_LABELS,
+    RULE_LABELS=RULE_LABELS,
+    SEVERITY_LABELS=SEVERITY_LABELS,
+    quote=quote,
+)
 
 
 class SignInNeeded(Exception):
@@ -165,6 +173,8 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
     async def home(session: Signed) -> Response:
         if session.account.role == "clerk":
             return RedirectResponse("/clerk", status.HTTP_303_SEE_OTHER)
+        if session.account.role == "committee":
+            return RedirectResponse("/committee", status.HTTP_303_SEE_OTHER)
         return page("home.html.j2", session=session)
 
     @app.get("/clerk", response_class=HTMLResponse)
@@ -192,11 +202,53 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         view.update(upload=answer.body, upload_status=answer.status, filename=file.filename)
         return page("clerk.html.j2", 200 if answer.status < 400 else 422, session=session, **view)
 
+    @app.get("/committee", response_class=HTMLResponse)
+    async def committee_inbox(
+        session: Signed, status_filter: Annotated[str, Query(alias="status")] = "open"
+    ) -> Response:
+        _only(session, "committee", "admin")
+        if status_filter not in ("open", "resolved", "all"):
+            status_filter = "open"
+        alerts = await services.alerts(session.account, status_filter) if services.alerts_served else []
+        # Overdue first: the oldest by the alerts service's own age, then the most severe.
+        alerts.sort(key=lambda a: (-(a.get("age_days") or 0), a["severity"] != "critical", a["fingerprint"]))
+        counts = {severity: sum(1 for a in alerts if a["severity"] == severity) for severity in SEVERITY_LABELS}
+        return page("committee.html.j2", session=session, alerts=alerts, counts=counts, status_filter=status_filter,
+                    served=services.alerts_served)  # fmt: skip
+
+    @app.get("/committee/alert", response_class=HTMLResponse)
+    async def alert_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
+        _only(session, "committee", "admin")
+        found = [a for a in await services.alerts(session.account, "all") if a["fingerprint"] == fingerprint]
+        if not found:  # not there, or outside the person's jurisdiction: the same answer
+            return page(
+                "refused.html.j2",
+                404,
+                session=session,
+                reason="Không có cảnh báo này trong phạm vi của bạn / no such alert in your jurisdiction",
+            )
+        return page("alert.html.j2", session=session, alert=found[0], done=None)
+
+    @app.post("/committee/alert", response_class=HTMLResponse)
+    async def alert_act(
+        session: Posted,
+        fingerprint: Annotated[str, Form(max_length=500)],
+        action: Annotated[str, Form(pattern="^(ack|resolve)$")],
+        text: Annotated[str, Form(max_length=4000)] = "",
+    ) -> Response:
+        _only(session, "committee", "admin")
+        body = {"note": text} if action == "ack" else {"conclusion": text}
+        answer = await services.alert_action(session.account, fingerprint, action, body)
+        if answer.status >= 400:
+            detail = answer.body.get("detail")
+            return page("refused.html.j2", answer.status, session=session, reason=str(detail))
+        return RedirectResponse(f"/committee/alert?fingerprint={quote(fingerprint)}", status.HTTP_303_SEE_OTHER)
+
     return app
 
 
-def _only(session: Session, role: str) -> None:
-    if session.account.role != role:
+def _only(session: Session, *roles: str) -> None:
+    if session.account.role not in roles:
         raise FormRefused
 
 

@@ -20,8 +20,9 @@ class Answer:
 
 
 class Services:
-    def __init__(self, ingest: httpx.AsyncClient, portal_token: str) -> None:
+    def __init__(self, ingest: httpx.AsyncClient, portal_token: str, alerts: httpx.AsyncClient | None = None) -> None:
         self._ingest = ingest
+        self._alerts = alerts  # the committees' alerts API; None: its pages say it is not running
         self._token = portal_token
 
     def _as(self, account: Account) -> dict[str, str]:
@@ -54,4 +55,22 @@ class Services:
             "/v1/imports/figures", headers=self._as(account), files={"file": (filename, content, media_type)},
             timeout=300,
         )  # fmt: skip
+        return Answer(response.status_code, response.json())
+
+    @property
+    def alerts_served(self) -> bool:
+        return self._alerts is not None
+
+    async def alerts(self, account: Account, alert_status: str = "open") -> list[dict[str, Any]]:
+        """The alerts of the person's jurisdiction, each with its age as the alerts service counts it."""
+        assert self._alerts is not None
+        response = await self._alerts.get("/v1/alerts", headers=self._as(account), params={"status": alert_status})
+        response.raise_for_status()
+        alerts: list[dict[str, Any]] = response.json()["alerts"]
+        return alerts
+
+    async def alert_action(self, account: Account, fingerprint: str, action: str, body: dict[str, str]) -> Answer:
+        """acknowledge | resolve an alert, as the person."""
+        assert self._alerts is not None
+        response = await self._alerts.post(f"/v1/alerts/{fingerprint}/{action}", headers=self._as(account), json=body)
         return Answer(response.status_code, response.json())

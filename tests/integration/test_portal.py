@@ -17,11 +17,14 @@ import pytest
 from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
+from services.alerts.api import create_alerts_app
 from services.ingest.api import create_app
 from services.portal import Services, create_portal_app
 from services.projector.progress import ProgressRules
 from shared.auth import create_account, create_token
 from shared.event_store import recorded_event
+from shared.settings import Settings
+from tests.integration.alert_fixtures import DISB, Clock, Facts, alerts_service
 from tests.integration.projector_helpers import apply_events
 from tests.integration.receivers import serving
 
@@ -206,3 +209,69 @@ async def test_a_signed_out_session_is_refused(portal: Portal) -> None:
     assert "/sign-in" in elsewhere.url  # and nothing once its owner signed out
     await replay.close()
     await context.close()
+
+
+async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_their_own(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """Đà Lạt is behind pace: its committee member finds the alert in the inbox (counts by severity), opens
+    it, acknowledges and concludes it in the page; the alert is resolved under the member's name. A member
+    for another province is told there is no such alert, the same answer as for one that does not exist."""
+    chromium = shutil.which("chromium")
+    assert chromium is not None
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 3))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO ingest_units (unit_code, parent_code) VALUES ('vn', NULL), ('lam-dong', 'vn'),"
+            " ('da-lat', 'lam-dong'), ('hue', 'vn')"
+        )
+        token = await create_token(conn, "portal", "portal")
+        await create_account(conn, "lan@ubkt-lamdong.vn", "Võ Thị Lan", "committee", ["lam-dong"], password=PASSWORD)
+        await create_account(conn, "an@ubkt-hue.vn", "Lê Văn An", "committee", ["hue"], password=PASSWORD)
+    theirs = f"da-lat/{DISB}/below_pace/2025"
+    ingest_app, alerts_app = create_app(pool, clock=lambda: TODAY), create_alerts_app(pool, service)
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=alerts_app), base_url="http://alerts") as alerts,
+    ):
+        app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY)
+        async with serving(app) as url, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            portal = Portal(url.replace("127.0.0.1", "localhost"), pool, browser, "", "")
+            try:
+                context, page = await signed_in(portal, "lan@ubkt-lamdong.vn")
+                assert page.url.endswith("/committee")
+                assert "Cảnh báo / warning" in await page.locator("#counts").inner_text()
+                await page.locator("#alerts a[href*='below_pace']").click()
+                await page.wait_for_load_state()
+                assert "Chậm so với tiến độ" in await page.locator("h1").inner_text()
+                await page.get_by_label("Ghi chú khi tiếp nhận / Note on acknowledging").fill("Đã lập đoàn kiểm tra")
+                await page.get_by_role("button", name="Tiếp nhận / Acknowledge").click()
+                await page.wait_for_load_state()
+                await page.get_by_label("Kết luận / Conclusion").fill("Đã nhắc nhở; đơn vị cam kết đạt 70 % tháng 6")
+                await page.get_by_role("button", name="Kết luận và đóng / Conclude and close").click()
+                await page.wait_for_load_state()
+                assert "Đã kết luận" in await page.locator("main").inner_text()
+                await context.close()
+                row = await _alert_row(pool, theirs)
+                assert (row["status"], row["acknowledged_by"]) == ("resolved", "Võ Thị Lan <lan@ubkt-lamdong.vn>")
+                assert row["resolution"] == "Đã nhắc nhở; đơn vị cam kết đạt 70 % tháng 6"
+
+                context, page = await signed_in(portal, "an@ubkt-hue.vn")
+                assert await page.locator("#alerts tbody tr", has_text="da-lat").count() == 0
+                response = await page.goto(portal.url + f"/committee/alert?fingerprint={theirs}")
+                assert response is not None and response.status == 404
+                await context.close()
+            finally:
+                await browser.close()
+
+
+async def _alert_row(pool: asyncpg.Pool, fingerprint: str) -> asyncpg.Record:
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", fingerprint)
+    assert row is not None
+    return row
