@@ -67,3 +67,6 @@ class AlertNotification(BaseModel):
     alert: dict[str, Any] = Field(description="the alerts row: unit, rule, period, severity, evidence, head, …")
     routed_to: str = Field(description="the committee it goes to (escalated_to when escalated)")
     dashboard_url: str
+    alert_url: str | None = Field(
+        default=None, description="the alert's page in PIM's web pages, where a committee acts on it (when configured)"
+    )

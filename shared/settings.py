@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     pim_alerts_url: str | None = Field(
         default=None, description="the alerts API the portal calls; unset = the one this process serves"
     )
+    pim_portal_public_url: str | None = Field(
+        default=None,
+        description="the web pages' address as people open it (https://pim.example.gov.vn): every alert's"
+        " notification links to its page there; unset = no such link",
+    )
     pim_dashboard_url: str = Field(default="http://localhost:3000", description="Grafana base URL for links")
     pim_alert_webhook_url: str | None = Field(default=None, description="signed webhook for alert notifications")
     pim_alert_webhook_secret: str | None = Field(default=None, description="HMAC-SHA256 key of the webhook")

@@ -118,7 +118,9 @@ class EmailSender:
         mail["Subject"] = f"[PIM {alert['severity']}] {title(message)}"
         mail["Message-ID"] = f"<{message['idempotency_key']}@pim>"
         mail["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
+        page = message.get("alert_url")
         lines = [
+            *([f"Mở cảnh báo để xử lý / open the alert to act on it: {page}", ""] if page else []),
             f"Đơn vị / unit: {alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})",
             f"Chỉ tiêu / indicator: {alert.get('indicator') or '-'}, năm / plan year {alert['plan_year']}",
             f"Kỳ / period: {alert['period']}",
@@ -132,6 +134,7 @@ class EmailSender:
             *(f"  {key}: {value}" for key, value in sorted((alert.get("evidence") or {}).items())),
             "",
             f"Bảng theo dõi / dashboard: {message['dashboard_url']}",
+            f"Mã cảnh báo / fingerprint: {alert.get('fingerprint') or '-'}",
         ]
         if message["kind"] == "AlertResolved":
             lines.insert(0, f"Đã xử lý / resolved: {alert.get('resolution') or ''}\n")
@@ -193,6 +196,7 @@ def alertmanager_alert(message: dict[str, Any], now: dt.datetime) -> dict[str, A
             "responsible_head": alert.get("responsible_leader_name") or "khuyết / vacant",
             "evidence": evidence,
             "dashboard": message["dashboard_url"],
+            **({"alert_page": message["alert_url"]} if message.get("alert_url") else {}),
         },
         "startsAt": alert["raised_at"],
         "generatorURL": message["dashboard_url"],

@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Mapping
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import asyncpg
 
@@ -62,24 +63,33 @@ def dashboard_link(dashboard_url: str, unit_code: str) -> str:
     return f"{dashboard_url.rstrip('/')}/d/pim-unit/pim-unit?var-unit={unit_code}"
 
 
-def alert_view(alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
-    """An alerts row as channels read it: JSON values, where it is routed, and its dashboard link."""
+def alert_page_link(portal_url: str, fingerprint: str) -> str:
+    """The alert's page in PIM's web pages, where its committee acts on it."""
+    return f"{portal_url.rstrip('/')}/committee/alert?fingerprint={quote(fingerprint, safe='')}"
+
+
+def alert_view(alert: Mapping[str, Any], dashboard_url: str, portal_url: str | None = None) -> dict[str, Any]:
+    """An alerts row as channels read it: JSON values, where it is routed, its dashboard link, and its page
+    in the web pages when they have a public address."""
     state = alert_json(alert)
     return {
         "alert": state,
         "routed_to": state.get("escalated_to") or state["committee"],
         "dashboard_url": dashboard_link(dashboard_url, state["unit_code"]),
+        "alert_url": alert_page_link(portal_url, state["fingerprint"]) if portal_url else None,
     }
 
 
-def notification(event: DomainEvent, position: int, alert: Mapping[str, Any], dashboard_url: str) -> dict[str, Any]:
+def notification(
+    event: DomainEvent, position: int, alert: Mapping[str, Any], dashboard_url: str, portal_url: str | None = None
+) -> dict[str, Any]:
     """What every channel formats: the event, and the alert as it stands after it."""
     message = AlertNotification(
         idempotency_key=idempotency_key(position),
         position=position,
         kind=event.__class__.__name__,
         event=event.model_dump(mode="json"),
-        **alert_view(alert, dashboard_url),
+        **alert_view(alert, dashboard_url, portal_url),
     )
     return message.model_dump(mode="json")
 

@@ -25,13 +25,15 @@ SWEEP_SECONDS = 60.0  # at the latest; sooner after progress changed
 DEBOUNCE_SECONDS = 1.0
 
 
-async def open_alert_views(pool: asyncpg.Pool, today: dt.date, dashboard_url: str) -> list[dict[str, Any]]:
+async def open_alert_views(
+    pool: asyncpg.Pool, today: dt.date, dashboard_url: str, portal_url: str | None = None
+) -> list[dict[str, Any]]:
     """Each open alert not silenced on `today`, as Alertmanager needs them re-sent."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT * FROM alerts WHERE status = 'open' AND (silenced_until IS NULL OR silenced_until < $1)", today
         )
-    return [alert_view(dict(row), dashboard_url.rstrip("/")) for row in rows]
+    return [alert_view(dict(row), dashboard_url.rstrip("/"), portal_url) for row in rows]
 
 
 class AlertsRuntime:
@@ -74,6 +76,7 @@ class AlertsRuntime:
             self.service.progress_seen.clear()
 
     async def _refresh_alertmanager(self, alertmanager: AlertmanagerSender) -> None:
-        messages = await open_alert_views(self._pool, self.service.clock(), self._settings.pim_dashboard_url)
+        messages = await open_alert_views(self._pool, self.service.clock(), self._settings.pim_dashboard_url,
+                                          self._settings.pim_portal_public_url)  # fmt: skip
         now = dt.datetime.now(dt.UTC)
         await alertmanager.push([alertmanager_alert(m, now) for m in messages])

@@ -81,6 +81,7 @@ class AlertsService:
         channels: Sequence[str],
         dashboard_url: str,
         clock: Callable[[], dt.date],
+        portal_url: str | None = None,
     ) -> None:
         self._pool = pool
         self._store = EventStore(pool)
@@ -89,6 +90,7 @@ class AlertsService:
         self._pace_rules = pace
         self._channels = list(channels)
         self.dashboard_url = dashboard_url.rstrip("/")
+        self.portal_url = portal_url  # the web pages' public address: each notification links the alert's page
         self.progress_seen = asyncio.Event()  # set on each progress notification; the scheduler sweeps then
 
     @classmethod
@@ -110,6 +112,7 @@ class AlertsService:
             outbox.enabled_channels(settings),
             settings.pim_dashboard_url,
             clock or clock_from(settings),
+            settings.pim_portal_public_url,
         )
 
     async def evaluate(self, unit_code: str, plan_year: int, today: dt.date | None = None) -> list[DomainEvent]:
@@ -204,7 +207,7 @@ class AlertsService:
         alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
         assert alert is not None
         silenced = alert["silenced_until"] is not None and alert["silenced_until"] >= today
-        notification = outbox.notification(event, position, dict(alert), self.dashboard_url)
+        notification = outbox.notification(event, position, dict(alert), self.dashboard_url, self.portal_url)
         await outbox.enqueue(conn, event, position, notification, self._channels, silenced=silenced)
 
     # Committee actions: each is an event in the store, so every decision is auditable.

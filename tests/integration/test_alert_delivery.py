@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import asyncpg
 import httpx
@@ -40,7 +41,7 @@ from services.alerts.outbox import MAX_ATTEMPTS, Dispatcher, Sender, update_outb
 from shared.bus import bootstrap, make_producer
 from shared.settings import Settings
 from shared.topics import ensure_topics
-from tests.integration.alert_fixtures import ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
+from tests.integration.alert_fixtures import DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
 from tests.integration.receivers import Received, http_receiver
 from tests.published_schema import published_problems
 
@@ -176,7 +177,8 @@ async def test_email_reaches_the_committee_over_smtp(
         f'routing:\n  committees:\n    "{PROVINCIAL}": {{ email: [ubkt@lamdong.example.invalid] }}\n'
     )
     with_recipients = ONLY_BELOW_PACE.model_copy(update={"routing": config.routing})
-    await raise_one_alert(settings, pool, with_recipients, pim_smtp_host="127.0.0.1", pim_smtp_port=port)
+    await raise_one_alert(settings, pool, with_recipients, pim_smtp_host="127.0.0.1", pim_smtp_port=port,
+                          pim_portal_public_url="https://pim.lamdong.example.vn/")  # fmt: skip
     dispatcher = Dispatcher(pool, {"email": EmailSender("127.0.0.1", port, "pim@example.invalid", config)})
     await deliver_until_done(dispatcher, pool, "email")
     (mail,) = inbox.messages
@@ -186,6 +188,11 @@ async def test_email_reaches_the_committee_over_smtp(
     body = mail.get_content()
     assert "Nguyễn Ngọc Tú" in body and PROVINCIAL in body and "expected_pace" in body
     assert mail["Message-ID"].startswith("<pim-alert-")
+    # the e-mail opens the alert's page, where the committee acts on it, and names the alert
+    fingerprint = f"lam-dong/{DISB}/below_pace/2025"
+    assert body.startswith("Mở cảnh báo để xử lý / open the alert to act on it: https://pim.lamdong.example.vn"
+                           f"/committee/alert?fingerprint={quote(fingerprint, safe='')}")  # fmt: skip
+    assert f"Mã cảnh báo / fingerprint: {fingerprint}" in body
 
 
 async def test_grafana_annotation_is_created_once_through_grafana_client(
