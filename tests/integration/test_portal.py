@@ -14,6 +14,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
@@ -275,3 +276,23 @@ async def _alert_row(pool: asyncpg.Pool, fingerprint: str) -> asyncpg.Record:
         row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", fingerprint)
     assert row is not None
     return row
+
+
+async def test_the_pages_pass_axe_core_at_phone_width(portal: Portal) -> None:
+    """axe-core's checks (labels, contrast, landmarks, keyboard focus…) on the sign-in and the clerk's pages,
+    at a phone's width: no violation."""
+    axe = Axe()
+    context = await portal.browser.new_context(locale="vi-VN", viewport={"width": 390, "height": 844})
+    page = await context.new_page()
+    await page.goto(portal.url + "/sign-in")
+    found = {"sign-in": (await axe.run(page)).response["violations"]}
+    await page.get_by_label("E-mail").fill(portal.clerk_email)
+    await page.get_by_label("Mật khẩu / Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Đăng nhập / Sign in").click()
+    await page.wait_for_load_state()
+    found["clerk"] = (await axe.run(page)).response["violations"]
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    await context.close()
+    listed = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in found.items()}
+    assert listed == {"sign-in": [], "clerk": []}
+    assert width <= 390  # nothing wider than the phone: tables scroll inside themselves
