@@ -187,9 +187,12 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             clients.append(upstream)
             alerts_url = settings.pim_alerts_url or stack.alerts_api_url
             committees = httpx.AsyncClient(base_url=alerts_url, timeout=30) if alerts_url else None
-            clients += [committees] if committees else []
-            portal = _server(create_portal_app(pool, Services(upstream, settings.pim_portal_token, committees)),
-                             settings.pim_api_host, settings.pim_portal_port)  # fmt: skip
+            boards_url = settings.pim_boards_url or stack.boards_api_url
+            boards = httpx.AsyncClient(base_url=boards_url, timeout=300) if boards_url else None
+            clients += [c for c in (committees, boards) if c is not None]
+            services_for_people = Services(upstream, settings.pim_portal_token, committees, boards)
+            portal = _server(create_portal_app(pool, services_for_people), settings.pim_api_host,
+                             settings.pim_portal_port)  # fmt: skip
             servers.append(portal)
             start("portal", portal.serve())
             stack.portal_url = await _started(stack, portal)

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     pim_alerts_url: str | None = Field(
         default=None, description="the alerts API the portal calls; unset = the one this process serves"
     )
+    pim_boards_url: str | None = Field(
+        default=None, description="the boards' API the portal calls; unset = the one this process serves"
+    )
     pim_portal_public_url: str | None = Field(
         default=None,
         description="the web pages' address as people open it (https://pim.example.gov.vn): every alert's"

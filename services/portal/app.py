@@ -175,6 +175,8 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
             return RedirectResponse("/clerk", status.HTTP_303_SEE_OTHER)
         if session.account.role == "committee":
             return RedirectResponse("/committee", status.HTTP_303_SEE_OTHER)
+        if session.account.role == "board":
+            return RedirectResponse("/board", status.HTTP_303_SEE_OTHER)
         return page("home.html.j2", session=session)
 
     @app.get("/clerk", response_class=HTMLResponse)
@@ -243,6 +245,41 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
             detail = answer.body.get("detail")
             return page("refused.html.j2", answer.status, session=session, reason=str(detail))
         return RedirectResponse(f"/committee/alert?fingerprint={quote(fingerprint)}", status.HTTP_303_SEE_OTHER)
+
+    @app.get("/board", response_class=HTMLResponse)
+    async def board_lists(
+        session: Signed,
+        as_of: Annotated[dt.date | None, Query()] = None,
+        indicator: Annotated[str, Query(pattern="^(public_investment_disbursement|budget_revenue)$")] = (
+            "public_investment_disbursement"
+        ),
+        group: Annotated[str, Query(max_length=100)] = "national",
+    ) -> Response:
+        """The Ministry-style lists of a group as of a date, as the projector keeps them, and the pack."""
+        _only(session, "board", "admin")
+        day = as_of or today()
+        lists = await services.standings_of(session.account, day, indicator, group)
+        return page("board.html.j2", session=session, lists=lists, as_of=day, indicator=indicator, group=group,
+                    quote=quote)  # fmt: skip
+
+    @app.get("/board/pack")
+    async def board_pack(
+        session: Signed,
+        as_of: Annotated[dt.date, Query()],
+        indicator: Annotated[str, Query(pattern="^(public_investment_disbursement|budget_revenue)$")],
+        group: Annotated[str, Query(max_length=100)],
+    ) -> Response:
+        _only(session, "board", "admin")
+        answer = await services.board_pack(session.account, as_of, indicator, group)
+        if answer.status_code != 200:
+            return page("refused.html.j2", answer.status_code, session=session, reason=answer.json().get("detail"))
+        return Response(
+            answer.content,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="pim-bao-cao-{group.replace("/", "-")}-{as_of}.pdf"'
+            },
+        )
 
     return app
 

@@ -20,9 +20,13 @@ class Answer:
 
 
 class Services:
-    def __init__(self, ingest: httpx.AsyncClient, portal_token: str, alerts: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self, ingest: httpx.AsyncClient, portal_token: str, alerts: httpx.AsyncClient | None = None,
+        boards: httpx.AsyncClient | None = None,
+    ) -> None:  # fmt: skip
         self._ingest = ingest
         self._alerts = alerts  # the committees' alerts API; None: its pages say it is not running
+        self._boards = boards  # the boards' API (the board pack), served by the projector
         self._token = portal_token
 
     def _as(self, account: Account) -> dict[str, str]:
@@ -74,3 +78,20 @@ class Services:
         assert self._alerts is not None
         response = await self._alerts.post(f"/v1/alerts/{fingerprint}/{action}", headers=self._as(account), json=body)
         return Answer(response.status_code, response.json())
+
+    async def standings_of(self, account: Account, as_of: dt.date, indicator: str, group: str | None) -> dict[str, Any]:
+        params = {"as_of": as_of.isoformat(), "indicator": indicator} | ({"group": group} if group else {})
+        response = await self._ingest.get("/v1/standings", headers=self._as(account), params=params)
+        if response.status_code == 404:
+            return {"groups": [], "plan_years": []}
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def board_pack(self, account: Account, as_of: dt.date, indicator: str, group: str) -> httpx.Response:
+        """The board pack as PDF, as the person (a board member or an admin)."""
+        assert self._boards is not None
+        return await self._boards.get(
+            "/v1/board-pack", headers=self._as(account), timeout=300,
+            params={"as_of": as_of.isoformat(), "indicator": indicator, "group": group, "format": "pdf"},
+        )  # fmt: skip

@@ -3,6 +3,7 @@ page shows the projector's own numbers for their units. Also writes the README's
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import shutil
 from decimal import Decimal
@@ -15,6 +16,7 @@ from pim.demo.accounts import sample_accounts
 from pim.demo.run import SAMPLE_MEETING_DATE
 from services.ingest.api import create_app
 from services.portal import Services, create_portal_app
+from services.projector import ProgressRules, create_projector_app
 from shared.auth import create_token
 from shared.display import STANDING_LABELS, percent
 from shared.standings import standings
@@ -34,8 +36,13 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
         (national,) = await standings(conn, SAMPLE_MEETING_DATE, DISBURSEMENT, 2025, "national")
     owner = next(u for lst in national.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
     ingest_app = create_app(demo.pool, clock=lambda: SAMPLE_MEETING_DATE)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest:
-        app = create_portal_app(demo.pool, Services(ingest, token), today=lambda: SAMPLE_MEETING_DATE)
+    boards_app = create_projector_app(demo.pool, ProgressRules())
+    async with (
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=boards_app), base_url="http://boards") as boards,
+    ):
+        services = Services(ingest, token, None, boards)
+        app = create_portal_app(demo.pool, services, today=lambda: SAMPLE_MEETING_DATE)
         async with serving(app) as url, async_playwright() as playwright:
             url = url.replace("127.0.0.1", "localhost")
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -56,6 +63,19 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         assert f"\t{owner.rank}\t" in shown  # the rank the projector gave it
                         DOCS.mkdir(exist_ok=True)
                         await page.screenshot(path=str(DOCS / "portal-clerk.png"), full_page=True)
+                    if role == "board":  # the national lists as the projector keeps them, and the pack
+                        assert page.url.endswith("/board")
+                        assert (
+                            f"Bình quân / average: {percent(national.average)}"
+                            in await page.locator("main").inner_text()
+                        )
+                        async with page.expect_download() as downloading:
+                            await page.get_by_role(
+                                "link", name="Tải báo cáo cho cuộc họp (PDF) / Download the board pack (PDF)"
+                            ).first.click()
+                        pack = Path(await (await downloading.value).path())
+                        assert (await asyncio.to_thread(pack.read_bytes)).startswith(b"%PDF")
+                        await page.screenshot(path=str(DOCS / "portal-board.png"), full_page=False)
                     await context.close()
             finally:
                 await browser.close()
