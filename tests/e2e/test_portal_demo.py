@@ -14,6 +14,7 @@ from playwright.async_api import async_playwright
 
 from pim.demo.accounts import sample_accounts
 from pim.demo.run import SAMPLE_MEETING_DATE
+from services.alerts import AlertsService, create_alerts_app
 from services.ingest.api import create_app
 from services.portal import Services, create_portal_app
 from services.projector import ProgressRules, create_projector_app
@@ -34,14 +35,17 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
         accounts = {a.role: a for a in await sample_accounts(conn)}
         token = await create_token(conn, "portal (test)", "portal")
         (national,) = await standings(conn, SAMPLE_MEETING_DATE, DISBURSEMENT, 2025, "national")
+        open_alerts = await conn.fetchval("SELECT count(*) FROM alerts WHERE status = 'open'")
     owner = next(u for lst in national.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
     ingest_app = create_app(demo.pool, clock=lambda: SAMPLE_MEETING_DATE)
     boards_app = create_projector_app(demo.pool, ProgressRules())
+    alerts_app = create_alerts_app(demo.pool, AlertsService.from_settings(demo.settings, demo.pool))
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=boards_app), base_url="http://boards") as boards,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=alerts_app), base_url="http://alerts") as alerts,
     ):
-        services = Services(ingest, token, None, boards)
+        services = Services(ingest, token, alerts, boards)
         app = create_portal_app(demo.pool, services, today=lambda: SAMPLE_MEETING_DATE)
         async with serving(app) as url, async_playwright() as playwright:
             url = url.replace("127.0.0.1", "localhost")
@@ -63,6 +67,10 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         assert f"\t{owner.rank}\t" in shown  # the rank the projector gave it
                         DOCS.mkdir(exist_ok=True)
                         await page.screenshot(path=str(DOCS / "portal-clerk.png"), full_page=True)
+                    if role == "committee":  # the whole country's open alerts, as the alerts service keeps them
+                        rows = await page.locator("#alerts tbody tr").count()
+                        assert rows == open_alerts > 0
+                        await page.screenshot(path=str(DOCS / "portal-committee.png"), full_page=False)
                     if role == "board":  # the national lists as the projector keeps them, and the pack
                         assert page.url.endswith("/board")
                         assert (
