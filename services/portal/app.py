@@ -30,7 +30,7 @@ from services.portal.sessions import (
     throttled,
 )
 from services.portal.upstream import Services
-from shared.auth import check_password
+from shared.auth import AccountRefused, change_account, check_password, create_account, list_accounts
 from shared.clock import vietnam_today
 from shared.display import INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS, STANDING_LABELS, percent
 
@@ -177,6 +177,8 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
             return RedirectResponse("/committee", status.HTTP_303_SEE_OTHER)
         if session.account.role == "board":
             return RedirectResponse("/board", status.HTTP_303_SEE_OTHER)
+        if session.account.role == "admin":
+            return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
         return page("home.html.j2", session=session)
 
     @app.get("/clerk", response_class=HTMLResponse)
@@ -280,6 +282,50 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
                 "Content-Disposition": f'attachment; filename="pim-bao-cao-{group.replace("/", "-")}-{as_of}.pdf"'
             },
         )
+
+    @app.get("/admin/accounts", response_class=HTMLResponse)
+    async def admin_accounts(session: Signed) -> Response:
+        _only(session, "admin")
+        return await _accounts_page(session, None, 200)
+
+    @app.post("/admin/accounts", response_class=HTMLResponse)
+    async def admin_create_account(
+        session: Posted,
+        email: Annotated[str, Form(max_length=320)],
+        name: Annotated[str, Form(min_length=1, max_length=300)],
+        role: Annotated[str, Form(max_length=20)],
+        password: Annotated[str, Form(max_length=1000)],
+        units: Annotated[str, Form(max_length=5000)] = "",
+        everywhere: Annotated[bool, Form()] = False,
+        leader_id: Annotated[str, Form(max_length=128)] = "",
+    ) -> Response:
+        _only(session, "admin")
+        codes = [code for code in units.replace(",", " ").split() if code]
+        async with pool.acquire() as conn:
+            try:
+                await create_account(conn, email, name, role, codes, everywhere, leader_id or None, password)  # type: ignore[arg-type]
+            except AccountRefused as refused:
+                return await _accounts_page(session, f"Không tạo được / not made: {refused}", 422)
+        return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
+
+    @app.post("/admin/accounts/disabled", response_class=HTMLResponse)
+    async def admin_disable_account(
+        session: Posted, account_id: Annotated[str, Form(max_length=64)], disabled: Annotated[bool, Form()]
+    ) -> Response:
+        _only(session, "admin")
+        if account_id == session.account.account_id:
+            return await _accounts_page(session, "Không tự khóa tài khoản của mình / you cannot disable yourself", 422)
+        async with pool.acquire() as conn:
+            try:
+                await change_account(conn, account_id, disabled=disabled)
+            except AccountRefused as refused:
+                return await _accounts_page(session, str(refused), 404)
+        return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
+
+    async def _accounts_page(session: Session, error: str | None, status_code: int) -> Response:
+        async with pool.acquire() as conn:
+            people = await list_accounts(conn)
+        return page("accounts.html.j2", status_code, session=session, accounts=people, error=error)
 
     return app
 

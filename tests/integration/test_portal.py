@@ -72,6 +72,7 @@ async def portal(pool: asyncpg.Pool) -> AsyncIterator[Portal]:
         token = await create_token(conn, "portal", "portal")
         await create_account(conn, "hoa@lamdong.gov.vn", "Nguyễn Thị Hoa", "clerk", ["lam-dong"], password=PASSWORD)
         await create_account(conn, "kiem@ubkt.vn", "Trần Văn Kiểm", "committee", everywhere=True, password=PASSWORD)
+        await create_account(conn, "quantri@pim.vn", "Phạm Quản Trị", "admin", password=PASSWORD)
     ingest_app = create_app(pool, clock=lambda: TODAY)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest:
         as_admin = {"Authorization": f"Bearer {admin}"}
@@ -296,3 +297,31 @@ async def test_the_pages_pass_axe_core_at_phone_width(portal: Portal) -> None:
     listed = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in found.items()}
     assert listed == {"sign-in": [], "clerk": []}
     assert width <= 390  # nothing wider than the phone: tables scroll inside themselves
+
+
+async def test_an_admin_makes_and_disables_an_account_in_the_page(portal: Portal) -> None:
+    context, page = await signed_in(portal, "quantri@pim.vn")
+    assert page.url.endswith("/admin/accounts")
+
+    async def make(email: str, units: str) -> None:
+        await page.get_by_label("E-mail", exact=True).fill(email)
+        await page.get_by_label("Họ tên / Full name").fill("Hồ Thị Xuân")
+        await page.get_by_label("Vai trò / Role").select_option("clerk")
+        await page.get_by_label("Mã đơn vị, cách nhau bởi dấu phẩy / Unit codes, comma-separated").fill(units)
+        await page.get_by_label("Mật khẩu ban đầu (ít nhất 10 ký tự) / First password (10 characters or more)").fill(
+            PASSWORD)  # fmt: skip
+        await page.get_by_role("button", name="Tạo / Make").click()
+        await page.wait_for_load_state()
+
+    await make("xuan@hue.gov.vn", "")  # a clerk must act for units
+    assert "a clerk acts for units" in await page.locator(".error").inner_text()
+    await make("xuan@hue.gov.vn", "hue")
+    assert "xuan@hue.gov.vn" in await page.locator("#accounts").inner_text()
+    newcomer, theirs = await signed_in(portal, "xuan@hue.gov.vn")
+    assert theirs.url.endswith("/clerk") and "Thành phố Huế" in await theirs.locator("main").inner_text()
+    await page.get_by_role("button", name="Khóa / Disable xuan@hue.gov.vn").click()
+    await page.wait_for_load_state()
+    await theirs.goto(portal.url + "/clerk")
+    assert "/sign-in" in theirs.url  # a disabled account's session ends with it
+    await newcomer.close()
+    await context.close()
