@@ -11,6 +11,7 @@ A reservation whose transaction rolled back leaves a hole in the positions, whic
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import uuid
@@ -287,7 +288,11 @@ class EventStore:
     async def finish_submission(
         self, conn: asyncpg.Connection, submitter: Submitter, digest: bytes, first: int, last: int
     ) -> AppendResult:
-        """Record the submission's positions (for idempotency) and wake the relay."""
+        """Record the submission's positions (its receipt; for idempotency) and wake the relay."""
+        await conn.execute(
+            "INSERT INTO store_receipts (first_position, last_position, submitted_by, channel) VALUES ($1, $2, $3, $4)",
+            first, last, submitter.submitted_by, submitter.channel,
+        )  # fmt: skip
         if submitter.idempotency_key is not None:
             try:
                 await conn.execute(
@@ -350,3 +355,39 @@ def recorded_event(row: asyncpg.Record) -> RecordedEvent:
         correlation_id=row["correlation_id"],
         payload=row["payload"],
     )
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What one submission stored: its positions, when, through which channel, and what it held."""
+
+    first_position: int
+    last_position: int
+    recorded_at: dt.datetime
+    channel: str
+    submitted_by: str
+    events: int
+    corrections: int
+    units: tuple[str, ...]
+    first_date: dt.date | None  # the dates its facts are about
+    last_date: dt.date | None
+
+
+async def receipts_of(conn: asyncpg.Connection, submitted_by: str, limit: int = 50) -> list[Receipt]:
+    """The sender's submissions, newest first, each summed up from its events (a range of positions)."""
+    rows = await conn.fetch(
+        "SELECT r.first_position, r.last_position, r.recorded_at, r.channel, r.submitted_by, s.*"
+        " FROM (SELECT * FROM store_receipts WHERE submitted_by = $1 ORDER BY first_position DESC LIMIT $2) r"
+        " CROSS JOIN LATERAL (SELECT count(*) AS events,"
+        "  count(*) FILTER (WHERE e.event_type = 'FigureCorrected') AS corrections,"
+        "  array_agg(DISTINCT e.stream_id ORDER BY e.stream_id) AS units, min(e.occurred_on) AS first_date,"
+        "  max(e.occurred_on) AS last_date"
+        "  FROM events e WHERE e.position BETWEEN r.first_position AND r.last_position) s"
+        " ORDER BY r.first_position DESC",
+        submitted_by, limit,
+    )  # fmt: skip
+    return [
+        Receipt(r["first_position"], r["last_position"], r["recorded_at"], r["channel"], r["submitted_by"],
+                r["events"], r["corrections"], tuple(r["units"]), r["first_date"], r["last_date"])
+        for r in rows
+    ]  # fmt: skip

@@ -14,6 +14,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -45,13 +46,13 @@ from services.ingest.submissions import (
 from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, figures_xlsx_template
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import ACCOUNT_HEADER, Principal, units_in_scope
-from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash
+from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash, receipts_of
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
 from shared.http_auth import BEARER, authenticated, request_principal
 from shared.reporting import reporting, reporting_json
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
-from shared.standings import plan_years_on, standings, standings_json
+from shared.standings import plain_json_value, plan_years_on, standings, standings_json
 
 EVENT_IDS_UP_TO = 10_000
 # The upload's body in OpenAPI: the file as it is, or a form with the field `file`.
@@ -327,6 +328,15 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             media_type=XLSX_MEDIA_TYPE,
             headers={"Content-Disposition": 'attachment; filename="pim-figures-template.xlsx"'},
         )
+
+    @app.get("/v1/submissions", tags=["figures"], responses=READ_ERRORS)
+    async def get_submissions(who: Anyone) -> JSONResponse:
+        """What the caller sent, newest first (the last 50): each submission's receipt — its positions in the
+        event log, when, through which channel, how many facts, how many corrections, the units and the
+        dates they are about."""
+        async with pool.acquire() as conn:
+            receipts = await receipts_of(conn, who.name)
+        return JSONResponse({"submitted_by": who.name, "submissions": [plain_json_value(asdict(r)) for r in receipts]})
 
     @app.get("/v1/units", tags=["registry"], responses=READ_ERRORS)
     async def get_units(who: Anyone) -> JSONResponse:

@@ -31,7 +31,7 @@ from services.portal.sessions import (
 )
 from services.portal.upstream import Services
 from shared.auth import AccountRefused, change_account, check_password, create_account, list_accounts
-from shared.clock import vietnam_today
+from shared.clock import VIETNAM, vietnam_today
 from shared.display import INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS, STANDING_LABELS, percent
 
 SESSION_COOKIE = "pim_session"
@@ -55,8 +55,11 @@ _pages = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_pages.filters.update(percent=lambda v: "—" if v is None else percent(Decimal(v)),
-                      day=lambda v: "—" if not v else dt.date.fromisoformat(v).strftime("%d/%m/%Y"))  # fmt: skip
+_pages.filters.update(
+    percent=lambda v: "—" if v is None else percent(Decimal(v)),
+    day=lambda v: "—" if not v else dt.date.fromisoformat(v).strftime("%d/%m/%Y"),  # dd/mm/yyyy, as people write it
+    moment=lambda v: dt.datetime.fromisoformat(v).astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M"),  # Vietnam's time
+)
 _pages.globals.update(
     ROLE_LABELS=ROLE_LABELS,
     STANDING_LABELS=STANDING_LABELS,
@@ -360,4 +363,5 @@ async def _clerk_view(services: Services, session: Session, today: dt.date) -> d
                 if (unit["unit_code"], indicator) in rows:
                     rows[unit["unit_code"], indicator].setdefault("sent", unit)
     return {"units": units, "rows": sorted(rows.values(), key=lambda r: (r["unit"]["name"], r["indicator"])),
-            "today": today, "upload": None, "upload_status": None, "filename": None}  # fmt: skip
+            "today": today, "upload": None, "upload_status": None, "filename": None,
+            "sent": await services.submissions(account)}  # fmt: skip

@@ -95,3 +95,8 @@ class Services:
             "/v1/board-pack", headers=self._as(account), timeout=300,
             params={"as_of": as_of.isoformat(), "indicator": indicator, "group": group, "format": "pdf"},
         )  # fmt: skip
+
+    async def submissions(self, account: Account) -> list[dict[str, Any]]:
+        """What the person sent, newest first, with each submission's receipt."""
+        sent: list[dict[str, Any]] = (await self._get(account, "/v1/submissions"))["submissions"]
+        return sent

@@ -135,6 +135,9 @@ async def test_a_clerk_fixes_a_refused_file_stores_it_and_sees_the_standing(port
     async with portal.pool.acquire() as conn:
         who = await conn.fetchval("SELECT DISTINCT submitted_by FROM events WHERE event_type = 'DisbursementReported'")
     assert who == "Nguyễn Thị Hoa <hoa@lamdong.gov.vn>"  # the person's name in the log, not a shared token's
+    receipt = await page.locator("#result").inner_text()
+    sent = await page.locator("#sent tbody tr").first.locator("td").all_inner_texts()
+    assert sent[0] in receipt and sent[2:6] == ["2", "0", "lam-dong", "31/10/2025"]  # the receipt, in the history
 
     await portal.project()
     await page.goto(portal.url + "/clerk")
