@@ -47,6 +47,7 @@ class Principal:
     units: tuple[str, ...]
     everywhere: bool = False  # the whole country, units registered later included
     account_id: str | None = None  # a person signed in through the portal
+    leader_id: str | None = None  # a head: the leader record the alerts name
 
     @property
     def is_admin(self) -> bool:
@@ -67,7 +68,7 @@ class Account:
     def principal(self) -> Principal:
         """Who the services see when the portal acts for this person: their name and e-mail, their scope."""
         return Principal(f"{self.name} <{self.email}>", PRINCIPAL_OF[self.role], self.units, self.everywhere,
-                         self.account_id)  # fmt: skip
+                         self.account_id, self.leader_id)  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,9 @@ Committee = Annotated[
 ]
 
 
+Head = Annotated[Principal, Depends(principal_with_role("head", refusal="for the head of a unit, signed in"))]
+
+
 def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     app = FastAPIOffline(title="PIM alerts", version="1", description=__doc__)  # docs render offline
     answer_unavailable(app)
@@ -88,6 +91,18 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             alert | {"dashboard_url": dashboard_link(service.dashboard_url, alert["unit_code"])} for alert in found
         ]
         return {"count": len(linked), "alerts": linked}
+
+    @app.get("/v1/alerts/naming-me", tags=["alerts"], responses=LIST_ERRORS)
+    async def alerts_naming_me(
+        who: Head, alert_status: Annotated[StatusFilter, Query(alias="status")] = "open"
+    ) -> dict[str, Any]:
+        """For the head of a unit (a person signed in through the portal): the alerts that name them as the one
+        who answers, in any unit they held a post in."""
+        if who.leader_id is None:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "this account is bound to no leader record")
+        async with pool.acquire() as conn:
+            found = await list_alerts(conn, status=alert_status, leader_id=who.leader_id)
+        return {"count": len(found), "alerts": found}
 
     @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"], responses=ACTION_ERRORS)
     async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:

@@ -19,21 +19,25 @@ async def list_alerts(
     status: StatusFilter = "open",
     unit_code: str | None = None,
     scope: Collection[str] | None = None,
+    leader_id: str | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Alerts newest first, each with `since` (its first data date) and `age_days` as the alerts service
     counts them (the `alert_ages` view the dashboards read too). `committee` matches the committee an
-    alert was raised for or escalated to; `scope` (units a token may see) of None means every unit."""
+    alert was raised for or escalated to; `scope` (units a token may see) of None means every unit;
+    `leader_id`: only the alerts that name that leader as answerable."""
     rows = await conn.fetch(
         "SELECT a.*, g.since, g.age_days FROM alerts a JOIN alert_ages g USING (fingerprint)"
         " WHERE ($1::text IS NULL OR committee = $1 OR escalated_to = $1)"
         " AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR unit_code = $3)"
-        " AND ($4::text[] IS NULL OR unit_code = ANY($4)) ORDER BY raised_at DESC, fingerprint LIMIT $5",
+        " AND ($4::text[] IS NULL OR unit_code = ANY($4)) AND ($6::text IS NULL OR responsible_leader_id = $6)"
+        " ORDER BY raised_at DESC, fingerprint LIMIT $5",
         committee,
         status,
         unit_code,
         None if scope is None else list(scope),
         limit,
+        leader_id,
     )
     return [alert_json(r) for r in rows]
 

@@ -182,6 +182,8 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
             return RedirectResponse("/board", status.HTTP_303_SEE_OTHER)
         if session.account.role == "admin":
             return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
+        if session.account.role == "head":
+            return RedirectResponse("/head", status.HTTP_303_SEE_OTHER)
         return page("home.html.j2", session=session)
 
     @app.get("/clerk", response_class=HTMLResponse)
@@ -250,6 +252,14 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
             detail = answer.body.get("detail")
             return page("refused.html.j2", answer.status, session=session, reason=str(detail))
         return RedirectResponse(f"/committee/alert?fingerprint={quote(fingerprint)}", status.HTTP_303_SEE_OTHER)
+
+    @app.get("/head", response_class=HTMLResponse)
+    async def head_home(session: Signed) -> Response:
+        """The head of a unit: the alerts that name them, and their units' standing."""
+        _only(session, "head")
+        alerts = await services.alerts_naming(session.account) if services.alerts_served else []
+        view = await _units_view(services, session, today())
+        return page("head.html.j2", session=session, alerts=alerts, **view)
 
     @app.get("/board", response_class=HTMLResponse)
     async def board_lists(
@@ -344,7 +354,14 @@ def _local(target: str) -> str:
 
 
 async def _clerk_view(services: Services, session: Session, today: dt.date) -> dict[str, Any]:
-    """The clerk's units with each indicator's standing (rate, standing, rank, figures' date) and reporting
+    """The clerk's units (`_units_view`), and what they sent."""
+    view = await _units_view(services, session, today)
+    view.update(upload=None, upload_status=None, filename=None, sent=await services.submissions(session.account))
+    return view
+
+
+async def _units_view(services: Services, session: Session, today: dt.date) -> dict[str, Any]:
+    """The person's units with each indicator's standing (rate, standing, rank, figures' date) and reporting
     on time, as the projector publishes them."""
     account = session.account
     units = await services.units(account)
@@ -363,5 +380,4 @@ async def _clerk_view(services: Services, session: Session, today: dt.date) -> d
                 if (unit["unit_code"], indicator) in rows:
                     rows[unit["unit_code"], indicator].setdefault("sent", unit)
     return {"units": units, "rows": sorted(rows.values(), key=lambda r: (r["unit"]["name"], r["indicator"])),
-            "today": today, "upload": None, "upload_status": None, "filename": None,
-            "sent": await services.submissions(account)}  # fmt: skip
+            "today": today}  # fmt: skip

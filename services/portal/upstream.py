@@ -100,3 +100,11 @@ class Services:
         """What the person sent, newest first, with each submission's receipt."""
         sent: list[dict[str, Any]] = (await self._get(account, "/v1/submissions"))["submissions"]
         return sent
+
+    async def alerts_naming(self, account: Account) -> list[dict[str, Any]]:
+        """For a head: the open alerts that name them as the one who answers."""
+        assert self._alerts is not None
+        response = await self._alerts.get("/v1/alerts/naming-me", headers=self._as(account))
+        response.raise_for_status()
+        alerts: list[dict[str, Any]] = response.json()["alerts"]
+        return alerts

@@ -36,6 +36,10 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
         token = await create_token(conn, "portal (test)", "portal")
         (national,) = await standings(conn, SAMPLE_MEETING_DATE, DISBURSEMENT, 2025, "national")
         open_alerts = await conn.fetchval("SELECT count(*) FROM alerts WHERE status = 'open'")
+        head_id = await conn.fetchval("SELECT leader_id FROM accounts WHERE role = 'head'")
+        naming_head = await conn.fetchval(
+            "SELECT count(*) FROM alerts WHERE status = 'open' AND responsible_leader_id = $1", head_id
+        )
     owner = next(u for lst in national.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
     ingest_app = create_app(demo.pool, clock=lambda: SAMPLE_MEETING_DATE)
     boards_app = create_projector_app(demo.pool, ProgressRules())
@@ -71,6 +75,12 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         rows = await page.locator("#alerts tbody tr").count()
                         assert rows == open_alerts > 0
                         await page.screenshot(path=str(DOCS / "portal-committee.png"), full_page=False)
+                    if role == "head":  # the alerts that name Lâm Đồng's head, and the province's standing
+                        assert page.url.endswith("/head")
+                        rows = await page.locator("#alerts tbody tr").count()
+                        assert rows == naming_head > 0
+                        assert percent(owner.rate) in await page.locator("main").inner_text()
+                        await page.screenshot(path=str(DOCS / "portal-head.png"), full_page=False)
                     if role == "board":  # the national lists as the projector keeps them, and the pack
                         assert page.url.endswith("/board")
                         assert (
