@@ -253,3 +253,17 @@ async def test_a_unit_moved_to_another_province_leaves_the_lists_before_its_date
             await apply_events(conn, moved, RULES)
         assert await lists_on(conn, dt.date(2025, 12, 31)) == on_dec_31
         assert await members(conn, dt.date(2026, 1, 5), "q") == {"x": 600, "y": 300, "z": 500}
+
+
+async def test_a_later_report_of_another_unit_leaves_an_earlier_list_as_it_was(pool: asyncpg.Pool) -> None:
+    """b reports for 31 December: the national list of 11 December, as the API sends it and as the dashboards
+    read it, is byte for byte the same; the list of 31 December has a's standing moved by b's report alone."""
+    async with pool.acquire() as conn:
+        await apply(conn, [unit("a"), unit("b"), plan("a", 1000), plan("b", 1000),
+                           report("a", 500), report("b", 450)], start=1)  # fmt: skip
+        on_dec_11, rows_before = await published(conn, DEC_11), await list_rows(conn, DEC_11)
+        await apply(conn, [report("b", 900, dt.date(2025, 12, 31))], start=100)
+        assert await published(conn, DEC_11) == on_dec_11
+        assert await list_rows(conn, DEC_11) == rows_before
+        (year_end,) = await standings(conn, dt.date(2025, 12, 31), DISB, 2025, "national")
+    assert [u.unit_code for u in year_end.lists[1].below] == ["a"]  # 50 % against 70 %: moved by b alone
