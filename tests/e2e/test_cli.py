@@ -100,8 +100,8 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
         form = browser.get("/sign-in")
         assert form.status_code == 200 and "Đăng nhập / Sign in" in form.text
         csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
-        signed = browser.post("/sign-in", data={"email": admin_email, "password": admin_password, "csrf": csrf},
-                              cookies={"pim_sign_in": form.cookies["pim_sign_in"]})  # fmt: skip
+        browser.cookies.set("pim_sign_in", form.cookies["pim_sign_in"])  # Secure: a browser sends it to localhost
+        signed = browser.post("/sign-in", data={"email": admin_email, "password": admin_password, "csrf": csrf})
         assert signed.status_code == 303 and "pim_session" in signed.cookies
     assert httpx.get(f"{ops_url}/ready").json() == {"status": "ready", "checks": ["database", "services"]}
     deadline = time.monotonic() + 30  # the relay publishes the registration: its counter moves
