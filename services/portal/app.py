@@ -219,11 +219,12 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         if status_filter not in ("open", "resolved", "all"):
             status_filter = "open"
         alerts = await services.alerts(session.account, status_filter) if services.alerts_served else []
+        names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
         # Overdue first: the oldest by the alerts service's own age, then the most severe.
         alerts.sort(key=lambda a: (-(a.get("age_days") or 0), a["severity"] != "critical", a["fingerprint"]))
         counts = {severity: sum(1 for a in alerts if a["severity"] == severity) for severity in SEVERITY_LABELS}
         return page("committee.html.j2", session=session, alerts=alerts, counts=counts, status_filter=status_filter,
-                    served=services.alerts_served)  # fmt: skip
+                    served=services.alerts_served, names=names)  # fmt: skip
 
     @app.get("/committee/alert", response_class=HTMLResponse)
     async def alert_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
@@ -236,7 +237,8 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
                 session=session,
                 reason="Không có cảnh báo này trong phạm vi của bạn / no such alert in your jurisdiction",
             )
-        return page("alert.html.j2", session=session, alert=found[0], done=None)
+        names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
+        return page("alert.html.j2", session=session, alert=found[0], done=None, names=names)
 
     @app.post("/committee/alert", response_class=HTMLResponse)
     async def alert_act(

@@ -230,11 +230,8 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
     await facts.report("da-lat", 3, 60)
     await service.sweep()
     async with pool.acquire() as conn:
-        await conn.execute(
-            "INSERT INTO ingest_units (unit_code, parent_code) VALUES ('vn', NULL), ('lam-dong', 'vn'),"
-            " ('da-lat', 'lam-dong'), ('hue', 'vn')"
-        )
         token = await create_token(conn, "portal", "portal")
+        admin = await create_token(conn, "admin", "admin")
         await create_account(conn, "lan@ubkt-lamdong.vn", "Võ Thị Lan", "committee", ["lam-dong"], password=PASSWORD)
         await create_account(conn, "an@ubkt-hue.vn", "Lê Văn An", "committee", ["hue"], password=PASSWORD)
     theirs = f"da-lat/{DISB}/below_pace/2025"
@@ -243,6 +240,17 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
         httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=alerts_app), base_url="http://alerts") as alerts,
     ):
+        registry = [  # the hierarchy the jurisdictions read, registered as an admin would
+            {"unit_code": "vn", "name": "Cả nước", "level": "central", "committee": "UBKT Trung ương"},
+            {"unit_code": "lam-dong", "name": "Tỉnh Lâm Đồng", "level": "province", "parent_code": "vn",
+             "committee": "UBKT Tỉnh ủy Lâm Đồng"},
+            {"unit_code": "da-lat", "name": "Thành phố Đà Lạt", "level": "district", "parent_code": "lam-dong",
+             "committee": "UBKT Tỉnh ủy Lâm Đồng"},
+            {"unit_code": "hue", "name": "Thành phố Huế", "level": "province", "parent_code": "vn",
+             "committee": "UBKT Thành ủy Huế"},
+        ]  # fmt: skip
+        added = await ingest.post("/v1/units", json={"units": registry}, headers={"Authorization": f"Bearer {admin}"})
+        assert added.status_code == 201, added.text
         app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY)
         async with serving(app) as url, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
@@ -253,7 +261,7 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
                 assert "Cảnh báo / warning" in await page.locator("#counts").inner_text()
                 await page.locator("#alerts a[href*='below_pace']").click()
                 await page.wait_for_load_state()
-                assert "Chậm so với tiến độ" in await page.locator("h1").inner_text()
+                assert await page.locator("h1").inner_text() == "Chậm so với tiến độ / below pace — Thành phố Đà Lạt"
                 await page.get_by_label("Ghi chú khi tiếp nhận / Note on acknowledging").fill("Đã lập đoàn kiểm tra")
                 await page.get_by_role("button", name="Tiếp nhận / Acknowledge").click()
                 await page.wait_for_load_state()
@@ -268,6 +276,7 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
 
                 context, page = await signed_in(portal, "an@ubkt-hue.vn")
                 assert await page.locator("#alerts tbody tr", has_text="da-lat").count() == 0
+                assert await page.locator("#alerts tbody tr", has_text="Đà Lạt").count() == 0
                 response = await page.goto(portal.url + f"/committee/alert?fingerprint={theirs}")
                 assert response is not None and response.status == 404
                 await context.close()
