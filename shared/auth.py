@@ -15,6 +15,7 @@ role and scope, and record their actions under that person's name.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -257,7 +258,7 @@ async def check_password(conn: asyncpg.Connection, email: str, password: str) ->
     )
     stored = row["password_hash"] if row is not None else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if row is None or stored is None or row["disabled"]:
@@ -265,4 +266,12 @@ async def check_password(conn: asyncpg.Connection, email: str, password: str) ->
     return _account(row)
 
 
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to check an unknown e-mail's password against: made on the first sign-in, not at import."""
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+async def find_account(conn: asyncpg.Connection, email: str) -> Account | None:
+    row = await conn.fetchrow(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE lower(email) = lower($1)", email.strip())
+    return None if row is None else _account(row)

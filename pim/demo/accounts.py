@@ -14,6 +14,7 @@ from shared.auth import (
     change_account,
     create_account,
     create_token,
+    find_account,
     list_accounts,
     list_tokens,
     revoke_token,
@@ -54,12 +55,11 @@ async def sample_accounts(conn: asyncpg.Connection) -> list[SampleAccount]:
         ("board", "bantochuc@example.vn", "Lê Thị Ban", [], False, None),
         ("admin", "quantri@example.vn", "Phạm Quản Trị", [], False, None),
     ]  # fmt: skip
-    existing = {a.email: a for a in await list_accounts(conn)}
     made = []
     for role, email, name, units, everywhere, leader_id in wanted:
         password = secrets.token_urlsafe(9)
-        if email in existing:
-            await change_account(conn, existing[email].account_id, password=password, disabled=False)
+        if (existing := await find_account(conn, email)) is not None:
+            await change_account(conn, existing.account_id, password=password, disabled=False)
         else:
             await create_account(conn, email, name, role, units, everywhere, leader_id, password)
         made.append(SampleAccount(role, email, name, password))

@@ -104,6 +104,14 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             found = await list_alerts(conn, status=alert_status, leader_id=who.leader_id)
         return {"count": len(found), "alerts": found}
 
+    @app.get("/v1/alerts/{fingerprint:path}", tags=["alerts"], responses=ACTION_ERRORS)
+    async def get_alert(fingerprint: str, who: Committee) -> dict[str, Any]:
+        """One alert of the token's jurisdiction, whatever its status (404 outside it, as for none)."""
+        await in_scope(who, fingerprint)
+        async with pool.acquire() as conn:
+            (found,) = await list_alerts(conn, status="all", fingerprint=fingerprint)
+        return found | {"dashboard_url": dashboard_link(service.dashboard_url, found["unit_code"])}
+
     @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"], responses=ACTION_ERRORS)
     async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:
         await in_scope(who, fingerprint)

@@ -20,6 +20,7 @@ async def list_alerts(
     unit_code: str | None = None,
     scope: Collection[str] | None = None,
     leader_id: str | None = None,
+    fingerprint: str | None = None,
     limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Alerts newest first, each with `since` (its first data date) and `age_days` as the alerts service
@@ -31,6 +32,7 @@ async def list_alerts(
         " WHERE ($1::text IS NULL OR committee = $1 OR escalated_to = $1)"
         " AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR unit_code = $3)"
         " AND ($4::text[] IS NULL OR unit_code = ANY($4)) AND ($6::text IS NULL OR responsible_leader_id = $6)"
+        " AND ($7::text IS NULL OR fingerprint = $7)"
         " ORDER BY raised_at DESC, fingerprint LIMIT $5",
         committee,
         status,
@@ -38,6 +40,7 @@ async def list_alerts(
         None if scope is None else list(scope),
         limit,
         leader_id,
+        fingerprint,
     )
     return [alert_json(r) for r in rows]
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import asyncpg
+import httpx
 import jinja2
 from fastapi import Depends, FastAPI, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -100,6 +101,13 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         if request.method == "GET":
             return RedirectResponse(f"/sign-in?next={request.url.path}", status.HTTP_303_SEE_OTHER)
         return page("refused.html.j2", 401, session=None, reason="Phiên đăng nhập đã kết thúc / your session has ended")
+
+    @app.exception_handler(httpx.HTTPError)
+    async def service_away(request: Request, error: httpx.HTTPError) -> Response:
+        # A service the page reads is down or failing: say so in the page, never a traceback.
+        return page("refused.html.j2", 503, session=None,
+                    reason="Một dịch vụ của PIM tạm thời không trả lời: thử lại sau ít phút / a PIM service is not"
+                           " answering: try again in a few minutes")  # fmt: skip
 
     @app.exception_handler(FormRefused)
     async def form_refused(request: Request, _: FormRefused) -> Response:
@@ -229,8 +237,8 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
     @app.get("/committee/alert", response_class=HTMLResponse)
     async def alert_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
         _only(session, "committee", "admin")
-        found = [a for a in await services.alerts(session.account, "all") if a["fingerprint"] == fingerprint]
-        if not found:  # not there, or outside the person's jurisdiction: the same answer
+        found = await services.alert(session.account, fingerprint) if services.alerts_served else None
+        if found is None:  # not there, or outside the person's jurisdiction: the same answer
             return page(
                 "refused.html.j2",
                 404,
@@ -238,7 +246,7 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
                 reason="Không có cảnh báo này trong phạm vi của bạn / no such alert in your jurisdiction",
             )
         names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
-        return page("alert.html.j2", session=session, alert=found[0], done=None, names=names)
+        return page("alert.html.j2", session=session, alert=found, done=None, names=names)
 
     @app.post("/committee/alert", response_class=HTMLResponse)
     async def alert_act(

@@ -19,6 +19,7 @@ from shared.auth import (
     AccountRole,
     change_account,
     create_account,
+    find_account,
     list_accounts,
 )
 from shared.db import connect
@@ -45,10 +46,10 @@ def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
 
 
 async def _by_email(conn: asyncpg.Connection, email: str) -> Account:
-    found = [a for a in await list_accounts(conn) if a.email.lower() == email.strip().lower()]
-    if not found:
+    found = await find_account(conn, email)
+    if found is None:
         raise AccountRefused(f"no account with e-mail {email}")
-    return found[0]
+    return found
 
 
 def _role(value: str) -> AccountRole:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -108,3 +109,13 @@ class Services:
         response.raise_for_status()
         alerts: list[dict[str, Any]] = response.json()["alerts"]
         return alerts
+
+    async def alert(self, account: Account, fingerprint: str) -> dict[str, Any] | None:
+        """One alert of the person's jurisdiction; None when there is none (or it lies outside)."""
+        assert self._alerts is not None
+        response = await self._alerts.get(f"/v1/alerts/{quote(fingerprint, safe='/')}", headers=self._as(account))
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found

@@ -337,3 +337,26 @@ async def test_an_admin_makes_and_disables_an_account_in_the_page(portal: Portal
     assert "/sign-in" in theirs.url  # a disabled account's session ends with it
     await newcomer.close()
     await context.close()
+
+
+async def test_a_service_that_is_down_is_said_in_the_page_not_a_traceback(pool: asyncpg.Pool) -> None:
+    """The ingest API does not answer (nothing listens where the portal calls it): the clerk signs in and is
+    told in the page, with 503; signing in itself needs only the database."""
+    chromium = shutil.which("chromium")
+    assert chromium is not None
+    async with pool.acquire() as conn:
+        token = await create_token(conn, "portal", "portal")
+        await create_account(conn, "hoa@lamdong.gov.vn", "Nguyễn Thị Hoa", "clerk", ["lam-dong"], password=PASSWORD)
+    async with httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=2) as nowhere:  # the discard port
+        app = create_portal_app(pool, Services(nowhere, token), today=lambda: TODAY)
+        async with serving(app) as url, async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            try:
+                portal = Portal(url.replace("127.0.0.1", "localhost"), pool, browser, "", "")
+                context, page = await signed_in(portal, "hoa@lamdong.gov.vn")
+                assert "tạm thời không trả lời" in await page.locator(".error").inner_text()
+                response = await page.goto(portal.url + "/clerk")
+                assert response is not None and response.status == 503
+                await context.close()
+            finally:
+                await browser.close()
