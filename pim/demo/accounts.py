@@ -52,14 +52,15 @@ async def sample_accounts(conn: asyncpg.Connection) -> list[SampleAccount]:
         ("committee", "kiemtra@ubkt.example.vn", "Trần Văn Kiểm", [], True, None),
         ("head", "lanhdao@lamdong.example.vn", head["leader_name"] if head else "Người đứng đầu", ["lam-dong"],
          False, head["leader_id"] if head else None),
-        ("board", "bantochuc@example.vn", "Lê Thị Ban", [], False, None),
+        ("board", "bantochuc@example.vn", "Lê Thị Ban", [], True, None),  # the central board: all the country
         ("admin", "quantri@example.vn", "Phạm Quản Trị", [], False, None),
     ]  # fmt: skip
     made = []
     for role, email, name, units, everywhere, leader_id in wanted:
         password = secrets.token_urlsafe(9)
         if (existing := await find_account(conn, email)) is not None:
-            await change_account(conn, existing.account_id, password=password, disabled=False)
+            await change_account(conn, existing.account_id, units=units, everywhere=everywhere, password=password,
+                                 disabled=False)  # fmt: skip
         else:
             await create_account(conn, email, name, role, units, everywhere, leader_id, password)
         made.append(SampleAccount(role, email, name, password))

@@ -12,7 +12,7 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.alerts.outbox import dashboard_link
-from services.alerts.queries import StatusFilter, in_jurisdiction, list_alerts
+from services.alerts.queries import StatusFilter, alert_history, in_jurisdiction, list_alerts
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
@@ -106,11 +106,13 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
 
     @app.get("/v1/alerts/{fingerprint:path}", tags=["alerts"], responses=ACTION_ERRORS)
     async def get_alert(fingerprint: str, who: Committee) -> dict[str, Any]:
-        """One alert of the token's jurisdiction, whatever its status (404 outside it, as for none)."""
+        """One alert of the token's jurisdiction, whatever its status (404 outside it, as for none), with its
+        whole `history`: every event of its life, who took it, and the notifications each one made."""
         await in_scope(who, fingerprint)
         async with pool.acquire() as conn:
             (found,) = await list_alerts(conn, status="all", fingerprint=fingerprint)
-        return found | {"dashboard_url": dashboard_link(service.dashboard_url, found["unit_code"])}
+            history = await alert_history(conn, fingerprint, found["unit_code"])
+        return found | {"dashboard_url": dashboard_link(service.dashboard_url, found["unit_code"]), "history": history}
 
     @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"], responses=ACTION_ERRORS)
     async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:

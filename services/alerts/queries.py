@@ -8,6 +8,7 @@ from typing import Any, Literal
 import asyncpg
 
 from services.alerts.outbox import alert_json
+from shared.events import SYSTEM_RESOLVER
 
 StatusFilter = Literal["open", "resolved", "all"]
 
@@ -49,3 +50,47 @@ async def in_jurisdiction(conn: asyncpg.Connection, fingerprint: str, scope: Col
     """The alert exists and is about a unit in `scope` (None: every unit)."""
     unit: str | None = await conn.fetchval("SELECT unit_code FROM alerts WHERE fingerprint = $1", fingerprint)
     return unit is not None and (scope is None or unit in scope)
+
+
+async def alert_history(conn: asyncpg.Connection, fingerprint: str, unit_code: str) -> list[dict[str, Any]]:
+    """Every step of an alert's life as the store keeps it (raised, refreshed, escalated, acknowledged,
+    silenced, resolved; a reopened alert's earlier lives too), oldest first, each with who took it and the
+    notifications it made: channel, and delivered, waiting (attempts so far) or dead-lettered."""
+    events = await conn.fetch(
+        "SELECT position, event_type, recorded_at, payload FROM events"
+        " WHERE stream_id = $1 AND payload->>'fingerprint' = $2 ORDER BY position",
+        unit_code,
+        fingerprint,
+    )
+    sent: dict[int, list[dict[str, Any]]] = {}
+    for row in await conn.fetch(
+        "SELECT position, channel, attempts, delivered_at, dead_lettered_at FROM alert_outbox"
+        " WHERE position = ANY($1::bigint[]) ORDER BY position, channel",
+        [e["position"] for e in events],
+    ):
+        state = "delivered" if row["delivered_at"] else "dead_lettered" if row["dead_lettered_at"] else "waiting"
+        at = row["delivered_at"] or row["dead_lettered_at"]
+        sent.setdefault(row["position"], []).append(
+            {"channel": row["channel"], "state": state, "attempts": row["attempts"], "at": at and at.isoformat()}
+        )
+    return [_step(e, sent.get(e["position"], [])) for e in events]
+
+
+def _step(event: asyncpg.Record, notifications: list[dict[str, Any]]) -> dict[str, Any]:
+    payload: dict[str, Any] = event["payload"]  # jsonb, decoded by the pool
+    return {
+        "position": event["position"],
+        "type": event["event_type"],
+        "recorded_at": event["recorded_at"].isoformat(),
+        "by": payload.get("by") or payload.get("resolved_by") or SYSTEM_RESOLVER,
+        # what the step says, in its own words: a note, a reason, a conclusion, or the finding's summary
+        "text": payload.get("conclusion")
+        or payload.get("note")
+        or payload.get("summary")
+        or payload.get("reason")
+        or "",
+        "severity": payload.get("severity"),
+        "to_committee": payload.get("to_committee"),
+        "until": payload.get("until"),
+        "notifications": notifications,
+    }

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response, status
+from fastapi import Path as InPath
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi_offline import FastAPIOffline
@@ -47,12 +48,13 @@ from services.ingest.templates import XLSX_MEDIA_TYPE, figures_csv_template, fig
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import ACCOUNT_HEADER, Principal, units_in_scope
 from shared.event_store import AppendResult, EventStore, IdempotencyConflict, Submitter, content_hash, receipts_of
-from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, DomainEvent, Indicator
+from shared.events import CODE_MAX_LENGTH, FIRST_PLAN_YEAR, LAST_PLAN_YEAR, UNIT_CODE_PATTERN, DomainEvent, Indicator
 from shared.http_auth import BEARER, authenticated, request_principal
 from shared.reporting import reporting, reporting_json
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import plain_json_value, plan_years_on, standings, standings_json
+from shared.unit_record import leader_record, unit_year
 
 EVENT_IDS_UP_TO = 10_000
 # The upload's body in OpenAPI: the file as it is, or a form with the field `file`.
@@ -108,6 +110,7 @@ PROGRESS_STREAM: dict[int | str, dict[str, Any]] = {
 }
 READ_ERRORS = error_responses(401, 503)
 QUERY_ERRORS = error_responses(401, 422, 503)
+UNIT_ERRORS = error_responses(401, 404, 422, 503)
 HEALTH_ERRORS = error_responses(503)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Admin = Annotated[Principal, Depends(admin_principal)]
@@ -388,6 +391,40 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no reports due in group {group!r} by {as_of}")
         return JSONResponse({"as_of": as_of.isoformat(), "indicator": indicator.value,
                              "plan_years": years, "groups": reporting_json(groups)})  # fmt: skip
+
+    @app.get("/v1/units/{unit_code}/progress", tags=["standings"], responses=UNIT_ERRORS)
+    async def get_unit_progress(
+        who: Anyone,
+        unit_code: Annotated[str, InPath(max_length=CODE_MAX_LENGTH, pattern=UNIT_CODE_PATTERN)],
+        as_of: Annotated[dt.date, Query(description="the year up to this date (YYYY-MM-DD)")],
+        plan_year: Annotated[int, Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR)],
+        indicator: Indicator = Indicator.DISBURSEMENT,
+    ) -> JSONResponse:
+        """One unit's plan year as the projector keeps it, up to `as_of`: on each date it reported, its plan,
+        actual, rate, the pace expected by then, status, and standing against its group's average (`months`);
+        and who answered for it (the head, or the deputy in charge) from when to when, with the months behind
+        (`stints`). A unit outside the caller's scope is answered as one that does not exist."""
+        async with pool.acquire() as conn:
+            scope = await units_in_scope(conn, who)
+            if scope is not None and unit_code not in scope:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {unit_code!r} in your scope")
+            year = await unit_year(conn, unit_code, indicator.value, plan_year, as_of)
+        return JSONResponse(year)
+
+    @app.get("/v1/leaders/{leader_id}", tags=["standings"], responses=UNIT_ERRORS)
+    async def get_leader(
+        who: Anyone, leader_id: Annotated[str, InPath(min_length=1, max_length=CODE_MAX_LENGTH * 2)]
+    ) -> JSONResponse:
+        """A leader's scorecard: per plan year the stints answered for and the months behind the pace, and
+        every stint (unit, indicator, from, to, rates, gap that arose). For boards, committees and admins;
+        the head of a unit reads their own only (others are answered as none)."""
+        if (who.role == "head" and who.leader_id != leader_id) or who.role in ("department", "portal"):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no leader {leader_id!r} you may read")
+        async with pool.acquire() as conn:
+            record = await leader_record(conn, leader_id)
+        if record is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no leader {leader_id!r} answerable for any unit")
+        return JSONResponse(record)
 
     @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)
     async def health() -> dict[str, str]:

@@ -19,7 +19,9 @@ import jinja2
 from fastapi import Depends, FastAPI, Form, Query, Request, Response, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from markupsafe import Markup
 
+from services.portal.chart import progress_chart
 from services.portal.sessions import (
     SESSION_LIFETIME,
     Session,
@@ -33,7 +35,15 @@ from services.portal.sessions import (
 from services.portal.upstream import Services
 from shared.auth import AccountRefused, change_account, check_password, create_account, list_accounts
 from shared.clock import VIETNAM, vietnam_today
-from shared.display import INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS, STANDING_LABELS, percent
+from shared.display import (
+    INDICATOR_LABELS,
+    RULE_LABELS,
+    SEVERITY_LABELS,
+    STANDING_LABELS,
+    STATUS_LABELS,
+    percent,
+    vnd,
+)
 
 SESSION_COOKIE = "pim_session"
 SIGN_IN_COOKIE = "pim_sign_in"  # the sign-in form's own token, before there is a session
@@ -42,6 +52,14 @@ ROLE_LABELS = {
     "head": "Người đứng đầu / head of a unit", "board": "Ban Tổ chức / organization board",
     "admin": "Quản trị / administrator",
 }  # fmt: skip
+ANSWERABLE_LABELS = {"head": "Người đứng đầu / head", "deputy_in_charge": "Phó phụ trách / deputy in charge"}
+EVENT_LABELS = {
+    "AlertRaised": "Phát hiện / raised", "AlertRefreshed": "Cập nhật / refreshed",
+    "AlertEscalated": "Chuyển lên / escalated", "AlertAcknowledged": "Tiếp nhận / acknowledged",
+    "AlertSilenced": "Tạm dừng thông báo / silenced", "AlertResolved": "Đóng / resolved",
+}  # fmt: skip
+DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
+                   "dead_lettered": "không gửi được / failed"}  # fmt: skip
 # Pages name only what PIM serves itself: no script, style or font from anywhere else.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
@@ -58,6 +76,7 @@ _pages = jinja2.Environment(
 )
 _pages.filters.update(
     percent=lambda v: "—" if v is None else percent(Decimal(v)),
+    money=lambda v: "—" if v is None else vnd(Decimal(v)),  # exact, as a finance clerk writes it
     day=lambda v: "—" if not v else dt.date.fromisoformat(v).strftime("%d/%m/%Y"),  # dd/mm/yyyy, as people write it
     moment=lambda v: dt.datetime.fromisoformat(v).astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M"),  # Vietnam's time
 )
@@ -67,6 +86,10 @@ _pages.globals.update(
     INDICATOR_LABELS=INDICATOR_LABELS,
     RULE_LABELS=RULE_LABELS,
     SEVERITY_LABELS=SEVERITY_LABELS,
+    STATUS_LABELS=STATUS_LABELS,
+    ANSWERABLE_LABELS=ANSWERABLE_LABELS,
+    EVENT_LABELS=EVENT_LABELS,
+    DELIVERY_LABELS=DELIVERY_LABELS,
     quote=quote,
 )
 
@@ -221,18 +244,31 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
 
     @app.get("/committee", response_class=HTMLResponse)
     async def committee_inbox(
-        session: Signed, status_filter: Annotated[str, Query(alias="status")] = "open"
+        session: Signed,
+        status_filter: Annotated[str, Query(alias="status")] = "open",
+        severity: Annotated[str, Query(max_length=20)] = "",
+        rule: Annotated[str, Query(max_length=100)] = "",
+        unit: Annotated[str, Query(max_length=200)] = "",
+        escalated: Annotated[bool, Query()] = False,
     ) -> Response:
         _only(session, "committee", "admin")
         if status_filter not in ("open", "resolved", "all"):
             status_filter = "open"
         alerts = await services.alerts(session.account, status_filter) if services.alerts_served else []
         names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
+        counts = {level: sum(1 for a in alerts if a["severity"] == level) for level in SEVERITY_LABELS}
+        wanted = unit.casefold().strip()
+        shown = [
+            a for a in alerts
+            if (not severity or a["severity"] == severity) and (not rule or a["rule"] == rule)
+            and (not escalated or a["escalated_to"]) and (not wanted or wanted in a["unit_code"].casefold()
+                                                          or wanted in names.get(a["unit_code"], "").casefold())
+        ]  # fmt: skip
         # Overdue first: the oldest by the alerts service's own age, then the most severe.
-        alerts.sort(key=lambda a: (-(a.get("age_days") or 0), a["severity"] != "critical", a["fingerprint"]))
-        counts = {severity: sum(1 for a in alerts if a["severity"] == severity) for severity in SEVERITY_LABELS}
-        return page("committee.html.j2", session=session, alerts=alerts, counts=counts, status_filter=status_filter,
-                    served=services.alerts_served, names=names)  # fmt: skip
+        shown.sort(key=lambda a: (-(a.get("age_days") or 0), a["severity"] != "critical", a["fingerprint"]))
+        filters = {"status": status_filter, "severity": severity, "rule": rule, "unit": unit, "escalated": escalated}
+        return page("committee.html.j2", session=session, alerts=shown, counts=counts, filters=filters,
+                    rules=sorted({a["rule"] for a in alerts}), served=services.alerts_served, names=names)  # fmt: skip
 
     @app.get("/committee/alert", response_class=HTMLResponse)
     async def alert_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
@@ -246,21 +282,26 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
                 reason="Không có cảnh báo này trong phạm vi của bạn / no such alert in your jurisdiction",
             )
         names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
-        return page("alert.html.j2", session=session, alert=found, done=None, names=names)
+        year = None
+        if found["indicator"] is not None:  # a finding about a vote has no year of figures
+            year = await services.unit_year(session.account, found["unit_code"], found["indicator"],
+                                            found["plan_year"], today())  # fmt: skip
+        return page("alert.html.j2", session=session, alert=found, names=names, year=year, today=today(),
+                    **_year_view(year, names.get(found["unit_code"], found["unit_code"])))  # fmt: skip
 
     @app.post("/committee/alert", response_class=HTMLResponse)
     async def alert_act(
         session: Posted,
         fingerprint: Annotated[str, Form(max_length=500)],
-        action: Annotated[str, Form(pattern="^(ack|resolve)$")],
+        action: Annotated[str, Form(pattern="^(ack|silence|resolve)$")],
         text: Annotated[str, Form(max_length=4000)] = "",
+        until: Annotated[str, Form(max_length=10)] = "",
     ) -> Response:
         _only(session, "committee", "admin")
-        body = {"note": text} if action == "ack" else {"conclusion": text}
-        answer = await services.alert_action(session.account, fingerprint, action, body)
+        body = {"ack": {"note": text}, "silence": {"until": until, "reason": text}, "resolve": {"conclusion": text}}
+        answer = await services.alert_action(session.account, fingerprint, action, body[action])
         if answer.status >= 400:
-            detail = answer.body.get("detail")
-            return page("refused.html.j2", answer.status, session=session, reason=str(detail))
+            return page("refused.html.j2", answer.status, session=session, reason=refusal_text(answer.body))
         return RedirectResponse(f"/committee/alert?fingerprint={quote(fingerprint)}", status.HTTP_303_SEE_OTHER)
 
     @app.get("/head", response_class=HTMLResponse)
@@ -269,7 +310,9 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         _only(session, "head")
         alerts = await services.alerts_naming(session.account) if services.alerts_served else []
         view = await _units_view(services, session, today())
-        return page("head.html.j2", session=session, alerts=alerts, **view)
+        leader = await services.leader(session.account, session.account.leader_id or "")
+        leader_names = {u["unit_code"]: u["name"] for u in view["units"]}
+        return page("head.html.j2", session=session, alerts=alerts, leader=leader, leader_names=leader_names, **view)
 
     @app.get("/board", response_class=HTMLResponse)
     async def board_lists(
@@ -293,18 +336,49 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         as_of: Annotated[dt.date, Query()],
         indicator: Annotated[str, Query(pattern="^(public_investment_disbursement|budget_revenue)$")],
         group: Annotated[str, Query(max_length=100)],
+        known_on: Annotated[dt.date | None, Query()] = None,
     ) -> Response:
         _only(session, "board", "admin")
-        answer = await services.board_pack(session.account, as_of, indicator, group)
+        answer = await services.board_pack(session.account, as_of, indicator, group, known_on)
         if answer.status_code != 200:
-            return page("refused.html.j2", answer.status_code, session=session, reason=answer.json().get("detail"))
+            return page("refused.html.j2", answer.status_code, session=session, reason=refusal_text(answer.json()))
         return Response(
             answer.content,
             media_type="application/pdf",
-            headers={
-                "Content-Disposition": f'attachment; filename="pim-bao-cao-{group.replace("/", "-")}-{as_of}.pdf"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="{_pack_name(group, as_of, known_on)}"'},
         )
+
+    @app.get("/unit", response_class=HTMLResponse)
+    async def unit_page(
+        session: Signed,
+        code: Annotated[str, Query(max_length=64)],
+        indicator: Annotated[str, Query(pattern="^(public_investment_disbursement|budget_revenue)$")] = (
+            "public_investment_disbursement"
+        ),
+        plan_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+        as_of: Annotated[dt.date | None, Query()] = None,
+    ) -> Response:
+        """A unit's plan year: its rate against the pace on each reported date, as a chart and a table, and
+        who answered for it in which months. Any role, for the units in its scope (others: not found)."""
+        day = as_of or today()
+        year = await services.unit_year(session.account, code, indicator, plan_year or day.year, day)
+        names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
+        if year is None or code not in names:
+            return page("refused.html.j2", 404, session=session,
+                        reason="Không có đơn vị này trong phạm vi của bạn / no such unit in your scope")  # fmt: skip
+        return page("unit.html.j2", session=session, year=year, unit_name=names[code], code=code, indicator=indicator,
+                    as_of=day, **_year_view(year, names[code]))  # fmt: skip
+
+    @app.get("/leader", response_class=HTMLResponse)
+    async def leader_page(session: Signed, leader_id: Annotated[str, Query(alias="id", max_length=128)]) -> Response:
+        """A leader's scorecard: months behind the pace per plan year over every stint (boards, committees,
+        admins; a head sees their own)."""
+        found = await services.leader(session.account, leader_id)
+        if found is None:
+            return page("refused.html.j2", 404, session=session,
+                        reason="Không có người này trong phạm vi của bạn / no such leader you may read")  # fmt: skip
+        names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
+        return page("leader.html.j2", session=session, leader=found, names=names)
 
     @app.get("/admin/accounts", response_class=HTMLResponse)
     async def admin_accounts(session: Signed) -> Response:
@@ -356,6 +430,25 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
 def _only(session: Session, *roles: str) -> None:
     if session.account.role not in roles:
         raise FormRefused
+
+
+def refusal_text(body: dict[str, Any]) -> str:
+    """A service's refusal in words (its one error shape): each field refused and why, else the detail."""
+    errors = body.get("errors") or []
+    return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors) or str(body.get("detail"))
+
+
+def _pack_name(group: str, as_of: dt.date, known_on: dt.date | None) -> str:
+    known = f"-biet-den-{known_on}" if known_on else ""
+    return f"pim-bao-cao-{group.replace('/', '-')}-{as_of}{known}.pdf"
+
+
+def _year_view(year: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """The chart of a unit's year, and the stint of each head who answered for it."""
+    if year is None:
+        return {"chart": Markup(""), "stints": []}
+    label = f"{name}: tỷ lệ so với tiến độ / rate against the pace, {year['plan_year']}"
+    return {"chart": progress_chart(year["months"], year["plan_year"], label), "stints": year["stints"]}
 
 
 def _local(target: str) -> str:

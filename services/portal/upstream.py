@@ -89,13 +89,38 @@ class Services:
         body: dict[str, Any] = response.json()
         return body
 
-    async def board_pack(self, account: Account, as_of: dt.date, indicator: str, group: str) -> httpx.Response:
-        """The board pack as PDF, as the person (a board member or an admin)."""
+    async def board_pack(
+        self, account: Account, as_of: dt.date, indicator: str, group: str, known_on: dt.date | None = None
+    ) -> httpx.Response:
+        """The board pack as PDF, as the person (a board member or an admin); as known on a meeting date."""
         assert self._boards is not None
-        return await self._boards.get(
-            "/v1/board-pack", headers=self._as(account), timeout=300,
-            params={"as_of": as_of.isoformat(), "indicator": indicator, "group": group, "format": "pdf"},
+        params = {"as_of": as_of.isoformat(), "indicator": indicator, "group": group, "format": "pdf"}
+        if known_on is not None:
+            params["known_on"] = known_on.isoformat()
+        return await self._boards.get("/v1/board-pack", headers=self._as(account), timeout=300, params=params)
+
+    async def _found(self, account: Account, path: str, **params: str) -> dict[str, Any] | None:
+        """A GET that may find nothing (404: none, or outside the person's scope)."""
+        response = await self._ingest.get(path, headers=self._as(account), params=params)
+        if response.status_code == 404:
+            return None
+        response.raise_for_status()
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def unit_year(
+        self, account: Account, unit_code: str, indicator: str, plan_year: int, as_of: dt.date
+    ) -> dict[str, Any] | None:
+        """A unit's plan year up to `as_of` as the projector keeps it: each reported date's rate against the
+        pace, and the stints of whoever answered for it."""
+        return await self._found(
+            account, f"/v1/units/{quote(unit_code, safe='')}/progress", indicator=indicator,
+            plan_year=str(plan_year), as_of=as_of.isoformat(),
         )  # fmt: skip
+
+    async def leader(self, account: Account, leader_id: str) -> dict[str, Any] | None:
+        """A leader's scorecard (per plan year and every stint), as the projector totals it."""
+        return await self._found(account, f"/v1/leaders/{quote(leader_id, safe='')}")
 
     async def submissions(self, account: Account) -> list[dict[str, Any]]:
         """What the person sent, newest first, with each submission's receipt."""

@@ -40,6 +40,18 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
         naming_head = await conn.fetchval(
             "SELECT count(*) FROM alerts WHERE status = 'open' AND responsible_leader_id = $1", head_id
         )
+        head_card = [
+            (str(r["plan_year"]), str(r["stints"]), str(r["months_behind"]))
+            for r in await conn.fetch(
+                "SELECT * FROM leader_scorecards WHERE leader_id = $1 ORDER BY plan_year DESC", head_id
+            )
+        ]
+        lam_dong_year = await conn.fetch(
+            "SELECT as_of, rate FROM unit_progress_history WHERE unit_code = 'lam-dong' AND indicator = $1"
+            " AND plan_year = 2025 AND category = '' AND as_of <= $2 ORDER BY as_of",
+            DISBURSEMENT,
+            SAMPLE_MEETING_DATE,
+        )
     owner = next(u for lst in national.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
     ingest_app = create_app(demo.pool, clock=lambda: SAMPLE_MEETING_DATE)
     boards_app = create_projector_app(demo.pool, ProgressRules())
@@ -81,6 +93,9 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         assert rows == naming_head > 0
                         assert percent(owner.rate) in await page.locator("main").inner_text()
                         await page.screenshot(path=str(DOCS / "portal-head.png"), full_page=False)
+                        card = [tuple(await r.locator("td").all_inner_texts())
+                                for r in await page.locator("#scorecard tbody tr").all()]  # fmt: skip
+                        assert card == head_card and card  # their months behind, as the projector totals them
                     if role == "board":  # the national lists as the projector keeps them, and the pack
                         assert page.url.endswith("/board")
                         assert (
@@ -94,6 +109,24 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         pack = Path(await (await downloading.value).path())
                         assert (await asyncio.to_thread(pack.read_bytes)).startswith(b"%PDF")
                         await page.screenshot(path=str(DOCS / "portal-board.png"), full_page=False)
+                        async with page.expect_download() as downloading:  # as known on the meeting's day
+                            known = page.get_by_label("Như đã biết tại cuộc họp ngày / As known on the meeting of")
+                            await known.first.fill("2025-11-01")
+                            await page.get_by_role("button", name="Tải / Download").first.click()
+                        assert (await downloading.value).suggested_filename.endswith("-biet-den-2025-11-01.pdf")
+                        # a unit's page from the lists: its year against the pace, as the projector keeps it
+                        await page.locator("main table a", has_text="Tỉnh Lâm Đồng").first.click()
+                        await page.wait_for_load_state()
+                        assert await page.locator("svg.chart polyline").count() == 2
+                        months = [await r.locator("td").nth(3).inner_text()
+                                  for r in await page.locator("#months tbody tr").all()]  # fmt: skip
+                        assert months == [percent(r["rate"]) for r in lam_dong_year]
+                        await page.locator("#stints a").first.click()  # and the answerable head's scorecard
+                        await page.wait_for_load_state()
+                        assert page.url.split("?")[0].endswith("/leader")
+                        assert await page.locator("#scorecard tbody tr").count() > 0
+                    if role == "admin":
+                        await page.screenshot(path=str(DOCS / "portal-admin.png"), full_page=False)
                     await context.close()
             finally:
                 await browser.close()

@@ -187,6 +187,23 @@ async def test_committee_actions_are_events_and_a_silence_holds_back_people_chan
         "AlertEscalated": ["kafka"],  # silenced: people are not told
         "AlertResolved": ["kafka", "webhook"],  # a resolution always goes out
     }
+    async with pool.acquire() as conn:
+        await conn.execute("UPDATE alert_outbox SET delivered_at = now() WHERE channel = 'kafka'")
+        admin = await create_token(conn, "admin", "admin")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_alerts_app(pool, service)),
+                                 base_url="http://alerts") as client:  # fmt: skip
+        found = await client.get(f"/v1/alerts/{PACE_KEY}", headers={"Authorization": f"Bearer {admin}"})
+    history = found.json()["history"]  # the alert page's "every event, every notification"
+    assert [(step["type"], step["by"]) for step in history] == [
+        ("AlertRaised", "system"), ("AlertAcknowledged", "Ủy viên Phạm Thị Nga"),
+        ("AlertSilenced", "Ủy viên Phạm Thị Nga"), ("AlertRefreshed", "system"), ("AlertEscalated", "system"),
+        ("AlertResolved", "Chủ nhiệm Ủy ban"),
+    ]  # fmt: skip
+    assert (history[1]["text"], history[2]["until"]) == ("đã giao Đoàn kiểm tra", "2025-07-01")
+    assert history[-1]["text"] == "Đã kiểm điểm, yêu cầu khắc phục trong quý III"
+    assert [(n["channel"], n["state"]) for n in history[0]["notifications"]] == [
+        ("kafka", "delivered"), ("webhook", "waiting"),
+    ]  # fmt: skip
 
 
 async def test_committee_http_api_is_scoped_to_the_token_jurisdiction(settings: Settings, pool: asyncpg.Pool) -> None:

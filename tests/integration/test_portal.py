@@ -262,6 +262,19 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
                 await page.locator("#alerts a[href*='below_pace']").click()
                 await page.wait_for_load_state()
                 assert await page.locator("h1").inner_text() == "Chậm so với tiến độ / below pace — Thành phố Đà Lạt"
+                # the evidence: the year against the pace (the projector's rows), the head and their stint
+                assert await page.locator("svg.chart polyline").count() == 2
+                march = await page.locator("#months tbody tr").first.locator("td").all_inner_texts()
+                assert march[0] == "31/03/2025" and march[1:4] == ["1.000 đ", "60 đ", "6,00 %"]
+                assert "Trần Thị Hà" in await page.locator("#stints").inner_text()
+                assert "giữ chức từ / in post from" in await page.locator("dl").inner_text()
+                raised = await page.locator("#history tbody tr").first.locator("td").all_inner_texts()
+                assert raised[1].startswith("Phát hiện / raised") and raised[2] == "PIM"
+                await page.get_by_label("Tạm dừng thông báo đến ngày / Silence notifications until").fill("2025-12-31")
+                await page.get_by_label("Lý do / Reason").fill("Chờ kết quả đoàn kiểm tra")
+                await page.get_by_role("button", name="Tạm dừng / Silence").click()
+                await page.wait_for_load_state()
+                assert "31/12/2025: Chờ kết quả đoàn kiểm tra" in await page.locator("dl").inner_text()
                 await page.get_by_label("Ghi chú khi tiếp nhận / Note on acknowledging").fill("Đã lập đoàn kiểm tra")
                 await page.get_by_role("button", name="Tiếp nhận / Acknowledge").click()
                 await page.wait_for_load_state()
@@ -269,6 +282,15 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
                 await page.get_by_role("button", name="Kết luận và đóng / Conclude and close").click()
                 await page.wait_for_load_state()
                 assert "Đã kết luận" in await page.locator("main").inner_text()
+                steps = [
+                    await r.locator("td").nth(1).inner_text() for r in await page.locator("#history tbody tr").all()
+                ]
+                assert [step.split(" (")[0] for step in steps] == [
+                    "Phát hiện / raised", "Tạm dừng thông báo / silenced", "Tiếp nhận / acknowledged",
+                    "Đóng / resolved",
+                ]  # fmt: skip
+                last = await page.locator("#history tbody tr").last.locator("td").all_inner_texts()
+                assert last[2] == "Võ Thị Lan <lan@ubkt-lamdong.vn>" and last[3].startswith("Đã nhắc nhở")
                 await context.close()
                 row = await _alert_row(pool, theirs)
                 assert (row["status"], row["acknowledged_by"]) == ("resolved", "Võ Thị Lan <lan@ubkt-lamdong.vn>")

@@ -1,0 +1,80 @@
+"""A unit's year as the projector keeps it (each reported date's total: plan, actual, rate, the pace
+expected by then, status, and standing in its home group against the group's average; and who answered
+for it in which months), and a leader's scorecard (months behind the pace over every stint, per plan year).
+Read-only over the projector's tables (`unit_progress_history`, `unit_standing_history`,
+`leader_accountability`, `leader_scorecards`): nothing here computes a rate, a pace or a count of its own.
+Shared by `GET /v1/units/{code}/progress`, `GET /v1/leaders/{id}` and the portal's unit, alert and
+scorecard pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import asyncpg
+
+from shared.standings import plain_json_value
+
+_STINT_COLUMNS = (
+    "unit_code, indicator, plan_year, answerable_as, stint_start, stint_end, leader_id, leader_name, role,"
+    " rate_at_start, rate_at_end, gap_at_start, gap_at_end, gap_arisen, months_behind"
+)
+
+
+async def unit_year(
+    conn: asyncpg.Connection, unit_code: str, indicator: str, plan_year: int, as_of: dt.date
+) -> dict[str, Any]:
+    """The unit's totals on each date it reported up to `as_of`, and the stints of the plan year (the
+    answerable head or deputy, from when to when, months behind): a later report never changes the rows
+    of earlier dates."""
+    months = await conn.fetch(
+        "SELECT p.as_of, p.target, p.actual_ytd, p.rate, p.expected_pace, p.gap_to_pace, p.status, s.standing,"
+        " s.group_id AS peer_group, s.average AS peer_average FROM unit_progress_history p"
+        " LEFT JOIN unit_standing_history s USING (unit_code, indicator, plan_year, as_of)"
+        " WHERE p.unit_code = $1 AND p.indicator = $2 AND p.plan_year = $3 AND p.category = '' AND p.as_of <= $4"
+        " ORDER BY p.as_of",
+        unit_code,
+        indicator,
+        plan_year,
+        as_of,
+    )
+    stints = await conn.fetch(
+        f"SELECT {_STINT_COLUMNS} FROM leader_accountability"
+        " WHERE unit_code = $1 AND indicator = $2 AND plan_year = $3 AND stint_start <= $4"
+        " ORDER BY stint_start, answerable_as",
+        unit_code,
+        indicator,
+        plan_year,
+        as_of,
+    )
+    return {
+        "unit_code": unit_code,
+        "indicator": indicator,
+        "plan_year": plan_year,
+        "as_of": as_of.isoformat(),
+        "months": [plain_json_value(dict(r)) for r in months],
+        "stints": [plain_json_value(dict(r)) for r in stints],
+    }
+
+
+async def leader_record(conn: asyncpg.Connection, leader_id: str) -> dict[str, Any] | None:
+    """A leader's scorecard per plan year (stints answered for, months behind the pace, as the projector
+    totals them) and every stint it counts; None when PIM names no such leader answerable anywhere."""
+    cards = await conn.fetch(
+        "SELECT plan_year, leader_name, stints, months_behind FROM leader_scorecards WHERE leader_id = $1"
+        " ORDER BY plan_year DESC",
+        leader_id,
+    )
+    if not cards:
+        return None
+    stints = await conn.fetch(
+        f"SELECT {_STINT_COLUMNS} FROM leader_accountability WHERE leader_id = $1"
+        " ORDER BY plan_year DESC, stint_start, unit_code, indicator",
+        leader_id,
+    )
+    return {
+        "leader_id": leader_id,
+        "name": cards[0]["leader_name"],
+        "years": [plain_json_value(dict(r)) for r in cards],
+        "stints": [plain_json_value(dict(r)) for r in stints],
+    }
