@@ -167,6 +167,17 @@ async def test_a_clerk_cannot_report_for_another_province(portal: Portal, tmp_pa
     await context.close()
 
 
+async def test_a_clerk_cannot_read_another_provinces_unit_page_or_a_leaders_scorecard(portal: Portal) -> None:
+    context, page = await signed_in(portal, portal.clerk_email, "/clerk")
+    mine = await page.goto(portal.url + "/unit?code=da-lat&plan_year=2025")
+    assert mine is not None and mine.status == 200  # below their province: theirs
+    for edited in ("/unit?code=hue&plan_year=2025", "/unit?code=..%2Fv1%2Fstandings", "/leader?id=L1"):
+        response = await page.goto(portal.url + edited)
+        assert response is not None and response.status in (404, 422), edited
+        assert "Thành phố Huế" not in await page.locator("main").inner_text()
+    await context.close()
+
+
 async def test_a_committee_member_cannot_post_figures(portal: Portal) -> None:
     context, page = await signed_in(portal, portal.committee_email)
     token = await page.locator("input[name=csrf]").first.get_attribute("value")  # its own, valid token
