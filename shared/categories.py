@@ -43,6 +43,15 @@ def known_categories(declared: Iterable[tuple[str, str]]) -> dict[Indicator, set
     return known
 
 
+def named_categories(declared: Iterable[tuple[str, str, str]]) -> dict[Indicator, dict[str, str]]:
+    """Each known code with its label: the defaults', then the declared (indicator, code, name) in order
+    (a code declared again is renamed)."""
+    named = {indicator: dict(codes) for indicator, codes in DEFAULT_CATEGORIES.items()}
+    for indicator, code, name in declared:
+        named[Indicator(indicator)][code] = name
+    return named
+
+
 def unknown_category(indicator: Indicator, category: str, known: Mapping[Indicator, set[str]]) -> str | None:
     """Why `category` is refused for `indicator` (with the nearest known code), or None if it is known."""
     codes = known[indicator]

@@ -33,7 +33,7 @@ from services.ingest.figure_rows import figure_from_event
 from services.ingest.file_import import import_figure_file
 from services.ingest.files import MAX_FILE_BYTES, count_rows
 from services.ingest.import_progress import NDJSON, RowsRead, progress_lines, wants_progress
-from services.ingest.registry import Registry, registry_categories, units_with_names
+from services.ingest.registry import Registry, registry_categories, registry_category_names, units_with_names
 from services.ingest.submissions import (
     CategoriesSubmission,
     DeparturesSubmission,
@@ -205,9 +205,17 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return await registry_submit(list(body.categories), who, key, response)
 
     @app.get("/v1/categories", tags=["registry"], responses=READ_ERRORS)
-    async def list_categories(_: Anyone) -> dict[str, list[str]]:
-        """The codes a figure's category may take, per indicator."""
+    async def list_categories(
+        _: Anyone, labelled: Annotated[bool, Query(description="each code with its label")] = False
+    ) -> dict[str, Any]:
+        """The codes a figure's category may take, per indicator; with `labelled`, per indicator a list of
+        `{"code", "name"}` (the label Vietnamese first, English beside), as a drop-down shows them."""
         async with pool.acquire() as conn:
+            if labelled:
+                named = await registry_category_names(conn)
+                return {
+                    i.value: [{"code": c, "name": n} for c, n in sorted(codes.items())] for i, codes in named.items()
+                }
             known = await registry_categories(conn)
         return {indicator.value: sorted(codes) for indicator, codes in known.items()}
 

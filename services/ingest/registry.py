@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.ingest.errors import RowError, SubmissionRejected
-from shared.categories import known_categories
+from shared.categories import known_categories, named_categories
 from shared.event_store import AppendResult, EventStore, Submitter, content_hash
 from shared.events import (
     CategoryDeclared,
@@ -132,6 +132,15 @@ async def registry_categories(conn: asyncpg.Connection) -> dict[Indicator, set[s
         " WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared'"
     )
     return known_categories((r["indicator"], r["code"]) for r in declared)
+
+
+async def registry_category_names(conn: asyncpg.Connection) -> dict[Indicator, dict[str, str]]:
+    """The same codes, each with its label (Vietnamese / English), for people's drop-downs."""
+    declared = await conn.fetch(
+        "SELECT payload->>'indicator' AS indicator, payload->>'code' AS code, payload->>'name' AS name FROM events"
+        " WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared' ORDER BY position"
+    )
+    return named_categories((r["indicator"], r["code"], r["name"]) for r in declared)
 
 
 async def units_with_names(conn: asyncpg.Connection, scope: set[str] | None) -> list[tuple[str, str]]:

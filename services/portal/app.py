@@ -4,8 +4,10 @@ the signed-in person; every form carries its session's token (CSRF); the session
 HttpOnly and SameSite=Lax (Lax, so the link in an alert's e-mail opens the page signed in)."""
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations, some of them local aliases.
+import csv
 import datetime as dt
 import hmac
+import io
 import secrets
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -242,6 +244,29 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         view.update(upload=answer.body, upload_status=answer.status, filename=file.filename)
         return page("clerk.html.j2", 200 if answer.status < 400 else 422, session=session, **view)
 
+    @app.post("/clerk/report", response_class=HTMLResponse)
+    async def clerk_report(
+        session: Posted,
+        unit_code: Annotated[str, Form(max_length=64)],
+        category: Annotated[str, Form(max_length=200)],
+        plan_year: Annotated[str, Form(max_length=10)],
+        as_of: Annotated[str, Form(max_length=20)],
+        amount: Annotated[str, Form(max_length=100)],
+        key: Annotated[str, Form(min_length=16, max_length=100)],
+        correction_reason: Annotated[str, Form(max_length=1000)] = "",
+    ) -> Response:
+        """One figure typed in a form, sent as a one-row file so the ingest reads it as it reads a clerk's
+        spreadsheet: money as people write it ("52,5 tỷ", "1.250.000.000 đ"), a correction with its reason.
+        The form's own key makes a double click store it once."""
+        _only(session, "clerk")
+        indicator, _, code = category.partition("|")
+        typed = {"unit_code": unit_code, "indicator": indicator, "plan_year": plan_year, "category": code,
+                 "as_of": as_of, "amount": amount, "correction_reason": correction_reason}  # fmt: skip
+        answer = await services.import_figures(session.account, "bieu-mau.csv", one_row_csv(typed), "text/csv", key)
+        view = await _clerk_view(services, session, today())
+        view.update(report=answer.body, report_status=answer.status, typed=typed)
+        return page("clerk.html.j2", 200 if answer.status < 400 else 422, session=session, **view)
+
     @app.get("/committee", response_class=HTMLResponse)
     async def committee_inbox(
         session: Signed,
@@ -438,6 +463,15 @@ def refusal_text(body: dict[str, Any]) -> str:
     return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors) or str(body.get("detail"))
 
 
+def one_row_csv(cells: dict[str, str]) -> bytes:
+    """A form's figure as the ingest's file import reads it: a header of column keys, one row, UTF-8."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(cells)
+    writer.writerow(cells.values())
+    return out.getvalue().encode()
+
+
 def _pack_name(group: str, as_of: dt.date, known_on: dt.date | None) -> str:
     known = f"-biet-den-{known_on}" if known_on else ""
     return f"pim-bao-cao-{group.replace('/', '-')}-{as_of}{known}.pdf"
@@ -459,7 +493,9 @@ def _local(target: str) -> str:
 async def _clerk_view(services: Services, session: Session, today: dt.date) -> dict[str, Any]:
     """The clerk's units (`_units_view`), and what they sent."""
     view = await _units_view(services, session, today)
-    view.update(upload=None, upload_status=None, filename=None, sent=await services.submissions(session.account))
+    view.update(upload=None, upload_status=None, filename=None, sent=await services.submissions(session.account),
+                categories=await services.categories(session.account), report=None, report_status=None, typed={},
+                form_key=secrets.token_urlsafe(24))  # fmt: skip
     return view
 
 

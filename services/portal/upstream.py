@@ -49,17 +49,25 @@ class Services:
     async def reporting(self, account: Account, as_of: dt.date, indicator: str) -> dict[str, Any]:
         return await self._get(account, "/v1/reporting", as_of=as_of.isoformat(), indicator=indicator)
 
+    async def categories(self, account: Account) -> dict[str, list[dict[str, str]]]:
+        """Per indicator, the categories a figure may name, each with its label."""
+        named: dict[str, list[dict[str, str]]] = await self._get(account, "/v1/categories", labelled="true")
+        return named
+
     async def template_xlsx(self, account: Account) -> bytes:
         response = await self._ingest.get("/v1/templates/figures.xlsx", headers=self._as(account))
         response.raise_for_status()
         return response.content
 
-    async def import_figures(self, account: Account, filename: str, content: bytes, media_type: str) -> Answer:
-        """The file as the clerk sent it, to the ingest's import: stored whole, or refused row by row."""
+    async def import_figures(
+        self, account: Account, filename: str, content: bytes, media_type: str, key: str | None = None
+    ) -> Answer:
+        """The file as the clerk sent it, to the ingest's import: stored whole, or refused row by row. With
+        `key` (Idempotency-Key), sending it again returns the first answer and stores nothing twice."""
+        headers = self._as(account) | ({"Idempotency-Key": key} if key else {})
         response = await self._ingest.post(
-            "/v1/imports/figures", headers=self._as(account), files={"file": (filename, content, media_type)},
-            timeout=300,
-        )  # fmt: skip
+            "/v1/imports/figures", headers=headers, files={"file": (filename, content, media_type)}, timeout=300
+        )
         return Answer(response.status_code, response.json())
 
     @property

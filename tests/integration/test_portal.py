@@ -146,6 +146,53 @@ async def test_a_clerk_fixes_a_refused_file_stores_it_and_sees_the_standing(port
     await context.close()
 
 
+async def test_a_clerk_reports_one_figure_in_a_form_and_corrects_it_with_a_reason(portal: Portal) -> None:
+    context, page = await signed_in(portal, portal.clerk_email, "/clerk")
+    form = page.locator("#one-report")
+
+    async def send(amount: str, reason: str = "") -> None:
+        await form.get_by_label("Đơn vị / Unit").select_option(label="Tỉnh Lâm Đồng")
+        await form.get_by_label("Chỉ tiêu và nguồn vốn / khoản thu").select_option(
+            label="Vốn ngân sách trung ương / Central budget")  # fmt: skip
+        await form.get_by_label("Số liệu đến ngày / Figures as of").fill("2025-10-31")
+        await form.get_by_label("Lũy kế từ đầu năm").fill(amount)
+        await form.get_by_label("Lý do đính chính").fill(reason)
+        await form.get_by_role("button", name="Gửi số liệu / Send the figure").click()
+        await page.wait_for_load_state()
+
+    await send("bốn nghìn tỷ")
+    errors = await page.locator("#report-errors").inner_text()
+    assert errors.startswith("amount (bốn nghìn tỷ):")  # the field, the value, what is wrong
+    assert await form.get_by_label("Lũy kế từ đầu năm").input_value() == "bốn nghìn tỷ"  # kept to fix
+    await send("4200 tỷ")
+    assert "Đã lưu / stored" in await page.locator("#report-result").inner_text()
+    await send("4.150,5 tỷ", reason="Kho bạc đối chiếu lại")
+    assert "Đã lưu / stored" in await page.locator("#report-result").inner_text()
+    async with portal.pool.acquire() as conn:
+        stored = await conn.fetch(
+            "SELECT event_type, payload->>'amount' AS amount, payload->>'reason' AS reason, submitted_by FROM events"
+            " WHERE event_type IN ('DisbursementReported', 'FigureCorrected') ORDER BY position"
+        )
+    assert [tuple(r) for r in stored] == [
+        ("DisbursementReported", "4200000000000", None, "Nguyễn Thị Hoa <hoa@lamdong.gov.vn>"),
+        ("FigureCorrected", "4150500000000", "Kho bạc đối chiếu lại", "Nguyễn Thị Hoa <hoa@lamdong.gov.vn>"),
+    ]
+    newest = await page.locator("#sent tbody tr").first.locator("td").all_inner_texts()
+    assert newest[2:4] == ["1", "1"]  # one fact, a correction, in the clerk's history
+
+    # the same form sent twice (a double click, the back button): stored once
+    key = await form.locator("input[name=key]").get_attribute("value")
+    csrf = await form.locator("input[name=csrf]").get_attribute("value")
+    assert key and csrf
+    fields = {"csrf": csrf, "key": key, "unit_code": "lam-dong", "category": f"{DISB}|local_budget",
+              "plan_year": "2025", "as_of": "2025-10-31", "amount": "1 tỷ"}  # fmt: skip
+    for _ in range(2):
+        assert (await page.request.post(portal.url + "/clerk/report", form=fields)).status == 200
+    async with portal.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM events WHERE payload->>'category' = 'local_budget'") == 1
+    await context.close()
+
+
 async def test_the_session_cookie_is_secure_httponly_samesite_and_forms_need_their_token(portal: Portal) -> None:
     context, page = await signed_in(portal, portal.clerk_email)
     (cookie,) = [c for c in await context.cookies() if c["name"] == "pim_session"]
