@@ -78,3 +78,25 @@ async def leader_record(conn: asyncpg.Connection, leader_id: str) -> dict[str, A
         "years": [plain_json_value(dict(r)) for r in cards],
         "stints": [plain_json_value(dict(r)) for r in stints],
     }
+
+
+async def registry_as_of(conn: asyncpg.Connection, day: dt.date, scope: set[str] | None) -> list[dict[str, Any]]:
+    """The unit registry as it stood on `day` (the projector's dated versions, each in force from the date
+    its rule gives): each unit's name, level, parent and committee then, since when, its head in post that
+    day, and whether it had been merged or dissolved by then. `scope` None: every unit."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (v.unit_code) v.unit_code, v.name, v.level, v.parent_code, v.committee,"
+        " nullif(v.in_force_from, '-infinity') AS in_force_from, m.successor_code AS merged_into,"
+        " coalesce(m.effective_date, d.effective_date) AS gone_on, h.leader_name AS head"
+        " FROM unit_versions v"
+        " LEFT JOIN unit_mergers m ON m.predecessor_code = v.unit_code AND m.effective_date <= $1"
+        " LEFT JOIN unit_dissolutions d ON d.unit_code = v.unit_code AND d.effective_date <= $1"
+        " LEFT JOIN LATERAL (SELECT t.leader_name FROM tenures t WHERE t.unit_code = v.unit_code"
+        "   AND t.role IN ('head', 'acting_head') AND t.start_date <= $1 AND (t.end_date IS NULL OR t.end_date >= $1)"
+        "   ORDER BY t.start_date DESC LIMIT 1) h ON true"
+        " WHERE v.in_force_from <= $1 AND ($2::text[] IS NULL OR v.unit_code = ANY($2::text[]))"
+        " ORDER BY v.unit_code, v.in_force_from DESC, v.position DESC",
+        day,
+        None if scope is None else sorted(scope),
+    )
+    return [plain_json_value(dict(r)) for r in rows]  # type: ignore[misc]

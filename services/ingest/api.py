@@ -54,7 +54,7 @@ from shared.reporting import reporting, reporting_json
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.standings import plain_json_value, plan_years_on, standings, standings_json
-from shared.unit_record import leader_record, unit_year
+from shared.unit_record import leader_record, registry_as_of, unit_year
 
 EVENT_IDS_UP_TO = 10_000
 # The upload's body in OpenAPI: the file as it is, or a form with the field `file`.
@@ -418,6 +418,17 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
                 raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {unit_code!r} in your scope")
             year = await unit_year(conn, unit_code, indicator.value, plan_year, as_of)
         return JSONResponse(year)
+
+    @app.get("/v1/registry", tags=["registry"], responses=QUERY_ERRORS)
+    async def get_registry(
+        who: Anyone, as_of: Annotated[dt.date, Query(description="the registry as it stood on this date")]
+    ) -> JSONResponse:
+        """The unit registry as it stood on `as_of`, as the projector dates it: each unit of the caller's
+        scope with its name, level, parent and committee on that day, since when, its head in post, and
+        whether it had been merged (`merged_into`) or dissolved by then (`gone_on`)."""
+        async with pool.acquire() as conn:
+            units = await registry_as_of(conn, as_of, await units_in_scope(conn, who))
+        return JSONResponse({"as_of": as_of.isoformat(), "units": units})
 
     @app.get("/v1/leaders/{leader_id}", tags=["standings"], responses=UNIT_ERRORS)
     async def get_leader(

@@ -35,7 +35,16 @@ from services.portal.sessions import (
     throttled,
 )
 from services.portal.upstream import Services
-from shared.auth import AccountRefused, change_account, check_password, create_account, list_accounts
+from shared.auth import (
+    AccountRefused,
+    change_account,
+    check_password,
+    create_account,
+    create_token,
+    list_accounts,
+    list_tokens,
+    revoke_token,
+)
 from shared.clock import VIETNAM, vietnam_today
 from shared.display import (
     INDICATOR_LABELS,
@@ -62,6 +71,15 @@ EVENT_LABELS = {
 }  # fmt: skip
 DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
                    "dead_lettered": "không gửi được / failed"}  # fmt: skip
+NAV = {  # each role's pages, in the order they use them
+    "clerk": [("/clerk", "Đơn vị và báo cáo / My units and reports")],
+    "committee": [("/committee", "Cảnh báo / Alerts"), ("/admin/registry", "Đơn vị / Units")],
+    "head": [("/head", "Của tôi / Mine")],
+    "board": [("/board", "Danh sách xếp loại / Lists"), ("/admin/registry", "Đơn vị / Units")],
+    "admin": [("/admin/accounts", "Tài khoản / Accounts"), ("/admin/tokens", "Mã truy cập / Tokens"),
+              ("/admin/categories", "Danh mục / Categories"), ("/admin/registry", "Đơn vị / Units"),
+              ("/committee", "Cảnh báo / Alerts"), ("/board", "Danh sách / Lists")],
+}  # fmt: skip
 # Pages name only what PIM serves itself: no script, style or font from anywhere else.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
@@ -84,6 +102,7 @@ _pages.filters.update(
 )
 _pages.globals.update(
     ROLE_LABELS=ROLE_LABELS,
+    NAV=NAV,
     STANDING_LABELS=STANDING_LABELS,
     INDICATOR_LABELS=INDICATOR_LABELS,
     RULE_LABELS=RULE_LABELS,
@@ -443,6 +462,70 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
             except AccountRefused as refused:
                 return await _accounts_page(session, str(refused), 404)
         return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
+
+    @app.get("/admin/tokens", response_class=HTMLResponse)
+    async def admin_tokens(session: Signed) -> Response:
+        _only(session, "admin")
+        return await _tokens_page(session, None, None, 200)
+
+    @app.post("/admin/tokens", response_class=HTMLResponse)
+    async def admin_create_token(
+        session: Posted,
+        name: Annotated[str, Form(min_length=1, max_length=200)],
+        role: Annotated[str, Form(pattern="^(admin|department|committee|board|portal)$")],
+        units: Annotated[str, Form(max_length=5000)] = "",
+    ) -> Response:
+        """A token for a machine (a finance department's system, a committee's tool). Its secret is shown
+        once, in this answer, and never again."""
+        _only(session, "admin")
+        codes = [code for code in units.replace(",", " ").split() if code]
+        async with pool.acquire() as conn:
+            try:
+                secret = await create_token(conn, name, role, codes)  # type: ignore[arg-type]
+            except ValueError as refused:
+                return await _tokens_page(session, f"Không tạo được / not made: {refused}", None, 422)
+        return await _tokens_page(session, None, secret, 201)
+
+    @app.post("/admin/tokens/revoked", response_class=HTMLResponse)
+    async def admin_revoke_token(session: Posted, token_id: Annotated[str, Form(max_length=64)]) -> Response:
+        _only(session, "admin")
+        async with pool.acquire() as conn:
+            await revoke_token(conn, token_id)
+        return RedirectResponse("/admin/tokens", status.HTTP_303_SEE_OTHER)
+
+    async def _tokens_page(session: Session, error: str | None, secret: str | None, status_code: int) -> Response:
+        async with pool.acquire() as conn:
+            tokens = await list_tokens(conn)
+        return page("tokens.html.j2", status_code, session=session, tokens=tokens, error=error, secret=secret)
+
+    @app.get("/admin/categories", response_class=HTMLResponse)
+    async def admin_categories(session: Signed) -> Response:
+        _only(session, "admin")
+        return page("categories.html.j2", session=session, categories=await services.categories(session.account),
+                    error=None)  # fmt: skip
+
+    @app.post("/admin/categories", response_class=HTMLResponse)
+    async def admin_declare_category(
+        session: Posted,
+        indicator: Annotated[str, Form(pattern="^(public_investment_disbursement|budget_revenue)$")],
+        code: Annotated[str, Form(max_length=64)],
+        name: Annotated[str, Form(max_length=300)],
+    ) -> Response:
+        _only(session, "admin")
+        answer = await services.declare_category(session.account, indicator, code, name)
+        if answer.status >= 400:
+            return page("categories.html.j2", answer.status, session=session, error=refusal_text(answer.body),
+                        categories=await services.categories(session.account))  # fmt: skip
+        return RedirectResponse("/admin/categories", status.HTTP_303_SEE_OTHER)
+
+    @app.get("/admin/registry", response_class=HTMLResponse)
+    async def admin_registry(session: Signed, as_of: Annotated[dt.date | None, Query()] = None) -> Response:
+        """The unit registry as it stands, or as it stood on a date (every unit's name, parent, committee
+        and head then)."""
+        _only(session, "admin", "board", "committee")
+        day = as_of or today()
+        return page("registry.html.j2", session=session, units=await services.registry(session.account, day),
+                    as_of=day)  # fmt: skip
 
     async def _accounts_page(session: Session, error: str | None, status_code: int) -> Response:
         async with pool.acquire() as conn:

@@ -54,6 +54,19 @@ class Services:
         named: dict[str, list[dict[str, str]]] = await self._get(account, "/v1/categories", labelled="true")
         return named
 
+    async def declare_category(self, account: Account, indicator: str, code: str, name: str) -> Answer:
+        """A new capital source or revenue category, declared by an admin in their own name."""
+        response = await self._ingest.post(
+            "/v1/categories", headers=self._as(account),
+            json={"categories": [{"indicator": indicator, "code": code, "name": name}]},
+        )  # fmt: skip
+        return Answer(response.status_code, response.json())
+
+    async def registry(self, account: Account, as_of: dt.date) -> list[dict[str, Any]]:
+        """The unit registry as it stood on `as_of` (the units of the person's scope)."""
+        units: list[dict[str, Any]] = (await self._get(account, "/v1/registry", as_of=as_of.isoformat()))["units"]
+        return units
+
     async def template_xlsx(self, account: Account) -> bytes:
         response = await self._ingest.get("/v1/templates/figures.xlsx", headers=self._as(account))
         response.raise_for_status()

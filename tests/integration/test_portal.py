@@ -384,11 +384,21 @@ async def test_the_pages_pass_axe_core_at_phone_width(portal: Portal) -> None:
     await page.get_by_role("button", name="Đăng nhập / Sign in").click()
     await page.wait_for_load_state()
     found["clerk"] = (await axe.run(page)).response["violations"]
-    width = await page.evaluate("document.documentElement.scrollWidth")
+    widths = {"clerk": await page.evaluate("document.documentElement.scrollWidth")}
+    await portal.project()
+    await page.goto(portal.url + "/unit?code=lam-dong&plan_year=2025")
+    found["unit"] = (await axe.run(page)).response["violations"]
     await context.close()
+    admin, page = await signed_in(portal, "quantri@pim.vn")
+    await page.set_viewport_size({"width": 390, "height": 844})
+    for path in ("/admin/accounts", "/admin/tokens", "/admin/categories", "/admin/registry", "/board"):
+        await page.goto(portal.url + path)
+        found[path] = (await axe.run(page)).response["violations"]
+        widths[path] = await page.evaluate("document.documentElement.scrollWidth")
+    await admin.close()
     listed = {name: [(v["id"], v["impact"], len(v["nodes"])) for v in violations] for name, violations in found.items()}
-    assert listed == {"sign-in": [], "clerk": []}
-    assert width <= 390  # nothing wider than the phone: tables scroll inside themselves
+    assert listed == {name: [] for name in found}
+    assert widths == dict.fromkeys(widths, 390)  # nothing wider than the phone: tables scroll inside themselves
 
 
 async def test_an_admin_makes_and_disables_an_account_in_the_page(portal: Portal) -> None:
@@ -416,6 +426,69 @@ async def test_an_admin_makes_and_disables_an_account_in_the_page(portal: Portal
     await theirs.goto(portal.url + "/clerk")
     assert "/sign-in" in theirs.url  # a disabled account's session ends with it
     await newcomer.close()
+    await context.close()
+
+
+async def test_an_admin_makes_and_revokes_a_token_declares_a_category_and_reads_the_registry_on_a_date(
+    portal: Portal,
+) -> None:
+    context, page = await signed_in(portal, "quantri@pim.vn")
+    await page.get_by_role("link", name="Mã truy cập / Tokens").click()
+    await page.get_by_label("Tên (hệ thống nào dùng) / Name (which system uses it)").fill("Phần mềm Sở Tài chính Huế")
+    await page.get_by_label("Vai trò / Role").select_option("department")
+    await page.get_by_label("Mã đơn vị, cách nhau bởi dấu phẩy / Unit codes, comma-separated").fill("hue")
+    await page.get_by_role("button", name="Tạo mã / Make the token").click()
+    await page.wait_for_load_state()
+    secret = await page.get_by_label("Mã / Token").input_value()
+    ingest = create_app(portal.pool, clock=lambda: TODAY)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest), base_url="http://ingest") as client:
+        mine = await client.get("/v1/units", headers={"Authorization": f"Bearer {secret}"})
+        assert [u["unit_code"] for u in mine.json()["units"]] == ["hue"]  # the machine's token works, scoped
+        await page.goto(portal.url + "/admin/tokens")
+        assert "Phần mềm Sở Tài chính Huế" in await page.locator("#tokens").inner_text()
+        assert await page.get_by_label("Mã / Token").count() == 0  # shown once, never again
+        await page.get_by_role("button", name="Thu hồi / Revoke Phần mềm Sở Tài chính Huế").click()
+        await page.wait_for_load_state()
+        assert (await client.get("/v1/units", headers={"Authorization": f"Bearer {secret}"})).status_code == 401
+
+    await page.get_by_role("link", name="Danh mục / Categories").click()
+    await page.get_by_label("Chỉ tiêu / Indicator").select_option(DISB)
+    await page.get_by_label("Mã (chữ thường, số, gạch dưới) / Code (lower case, digits, underscores)").fill(
+        "Trái phiếu"
+    )
+    await page.get_by_label("Tên: tiếng Việt / English / Name: Vietnamese / English").fill("Trái phiếu / Bonds")
+    await page.get_by_role("button", name="Thêm / Add").click()
+    await page.wait_for_load_state()
+    assert "code:" in await page.locator(".error").inner_text()  # not a code: refused, the field named
+    await page.get_by_label("Mã (chữ thường, số, gạch dưới) / Code (lower case, digits, underscores)").fill(
+        "trai_phieu_dia_phuong")  # fmt: skip
+    await page.get_by_label("Tên: tiếng Việt / English / Name: Vietnamese / English").fill(
+        "Trái phiếu chính quyền địa phương / Local government bonds")  # fmt: skip
+    await page.get_by_role("button", name="Thêm / Add").click()
+    await page.wait_for_load_state()
+    listed = await page.locator(f"#categories-{DISB}").inner_text()
+    assert "Trái phiếu chính quyền địa phương / Local government bonds" in listed
+    async with portal.pool.acquire() as conn:
+        who = await conn.fetchval("SELECT submitted_by FROM events WHERE event_type = 'CategoryDeclared'")
+    assert who == "Phạm Quản Trị <quantri@pim.vn>"  # in the log under the admin's name
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest), base_url="http://ingest") as client:
+        async with portal.pool.acquire() as conn:
+            admin = await create_token(conn, "admin", "admin")
+        renamed = {**UNITS[1], "name": "Thành phố Đà Lạt mới", "effective_from": "2025-07-01"}
+        moved = await client.post("/v1/units", json={"units": [renamed]}, headers={"Authorization": f"Bearer {admin}"})
+        assert moved.status_code == 201, moved.text
+    await portal.project()
+    await page.get_by_role("link", name="Đơn vị / Units").click()
+    await page.wait_for_load_state()
+    now = await page.locator("#registry tbody tr", has_text="da-lat").inner_text()
+    assert "Thành phố Đà Lạt mới" in now and "01/07/2025" in now
+    assert HOSTILE in await page.locator("#registry").inner_text() and await page.title() != "bị tấn công"
+    await page.get_by_label("Như ngày / As it stood on").fill("2025-06-30")
+    await page.get_by_role("button", name="Xem / Show").click()
+    await page.wait_for_load_state()
+    then = await page.locator("#registry tbody tr", has_text="da-lat").inner_text()
+    assert "Thành phố Đà Lạt\t" in then and "mới" not in then  # as it stood before the rename
     await context.close()
 
 
