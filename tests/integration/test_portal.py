@@ -184,8 +184,10 @@ async def test_a_clerk_reports_one_figure_in_a_form_and_corrects_it_with_a_reaso
     key = await form.locator("input[name=key]").get_attribute("value")
     csrf = await form.locator("input[name=csrf]").get_attribute("value")
     assert key and csrf
-    fields = {"csrf": csrf, "key": key, "unit_code": "lam-dong", "category": f"{DISB}|local_budget",
-              "plan_year": "2025", "as_of": "2025-10-31", "amount": "1 tỷ"}  # fmt: skip
+    fields: dict[str, str | float | bool] = {
+        "csrf": csrf, "key": key, "unit_code": "lam-dong", "category": f"{DISB}|local_budget", "plan_year": "2025",
+        "as_of": "2025-10-31", "amount": "1 tỷ",
+    }  # fmt: skip
     for _ in range(2):
         assert (await page.request.post(portal.url + "/clerk/report", form=fields)).status == 200
     async with portal.pool.acquire() as conn:
