@@ -123,6 +123,11 @@ async def test_two_rows_of_one_report_that_disagree_on_a_figure_are_refused(inge
     row, field, _, reason = only_error(both.json())
     assert (row, field) == (2, "correction_reason") and reason.startswith("dòng 1 gửi số khác")
     assert await ingest.event_count() == 3
+    # each refused row names the earliest earlier row that says otherwise; a row repeating the first is fine
+    rows = [disbursement(amount=a) for a in ("1000", "1000.00", "1200", "1000", "1300", "1200")]
+    many = await ingest.figures(*rows)
+    named = [(e["row"], e["reason"].split(" gửi số khác")[0]) for e in many.json()["errors"]]
+    assert named == [(3, "dòng 1"), (4, "dòng 3"), (5, "dòng 1"), (6, "dòng 1")]
 
 
 @pytest.mark.parametrize(
