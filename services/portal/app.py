@@ -8,8 +8,9 @@ import csv
 import datetime as dt
 import hmac
 import io
+import json
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
 from importlib import resources
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ import asyncpg
 import httpx
 import jinja2
 from fastapi import Depends, FastAPI, Form, Query, Request, Response, UploadFile, status
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 
@@ -34,7 +35,7 @@ from services.portal.sessions import (
     start_session,
     throttled,
 )
-from services.portal.upstream import Services
+from services.portal.upstream import NDJSON, Answer, Services
 from shared.auth import (
     AccountRefused,
     change_account,
@@ -52,6 +53,7 @@ from shared.display import (
     SEVERITY_LABELS,
     STANDING_LABELS,
     STATUS_LABELS,
+    count,
     percent,
     vnd,
 )
@@ -71,6 +73,10 @@ EVENT_LABELS = {
 }  # fmt: skip
 DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
                    "dead_lettered": "không gửi được / failed"}  # fmt: skip
+SERVICE_AWAY = (
+    "Một dịch vụ của PIM tạm thời không trả lời: thử lại sau ít phút / a PIM service is not answering: try again in"
+    " a few minutes"
+)
 NAV = {  # each role's pages, in the order they use them
     "clerk": [("/clerk", "Đơn vị và báo cáo / My units and reports")],
     "committee": [("/committee", "Cảnh báo / Alerts"), ("/admin/registry", "Đơn vị / Units")],
@@ -97,6 +103,7 @@ _pages = jinja2.Environment(
 _pages.filters.update(
     percent=lambda v: "—" if v is None else percent(Decimal(v)),
     money=lambda v: "—" if v is None else vnd(Decimal(v)),  # exact, as a finance clerk writes it
+    count=count,  # 80.000
     day=lambda v: "—" if not v else dt.date.fromisoformat(v).strftime("%d/%m/%Y"),  # dd/mm/yyyy, as people write it
     moment=lambda v: dt.datetime.fromisoformat(v).astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M"),  # Vietnam's time
 )
@@ -149,9 +156,7 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
     @app.exception_handler(httpx.HTTPError)
     async def service_away(request: Request, error: httpx.HTTPError) -> Response:
         # A service the page reads is down or failing: say so in the page, never a traceback.
-        return page("refused.html.j2", 503, session=None,
-                    reason="Một dịch vụ của PIM tạm thời không trả lời: thử lại sau ít phút / a PIM service is not"
-                           " answering: try again in a few minutes")  # fmt: skip
+        return page("refused.html.j2", 503, session=None, reason=SERVICE_AWAY)
 
     @app.exception_handler(FormRefused)
     async def form_refused(request: Request, _: FormRefused) -> Response:
@@ -253,15 +258,36 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         )
 
     @app.post("/clerk/upload", response_class=HTMLResponse)
-    async def clerk_upload(session: Posted, file: UploadFile) -> Response:
+    async def clerk_upload(
+        request: Request, session: Posted, file: UploadFile, key: Annotated[str | None, Form(max_length=100)] = None
+    ) -> Response:
+        """The clerk's file to the ingest's import. A page that asks for progress (its script, with `Accept:
+        application/x-ndjson`) gets the import's progress lines as they come, then the page to show."""
         _only(session, "clerk")
         content = await file.read()
-        answer = await services.import_figures(
-            session.account, file.filename or "bao-cao", content, file.content_type or "application/octet-stream"
-        )
-        view = await _clerk_view(services, session, today())
-        view.update(upload=answer.body, upload_status=answer.status, filename=file.filename)
-        return page("clerk.html.j2", 200 if answer.status < 400 else 422, session=session, **view)
+        sent = (session.account, file.filename or "bao-cao", content, file.content_type or "application/octet-stream")
+
+        async def answered(answer: Answer) -> HTMLResponse:
+            view = await _clerk_view(services, session, today())
+            view.update(upload=answer.body, upload_status=answer.status, filename=file.filename)
+            return page("clerk.html.j2", 200 if answer.status < 400 else 422, session=session, **view)
+
+        if NDJSON not in request.headers.get("accept", ""):
+            return await answered(await services.import_figures(*sent, key=key))
+
+        async def lines() -> AsyncIterator[bytes]:
+            try:
+                async for progress in services.import_progress(*sent, key=key):
+                    if isinstance(progress, Answer):
+                        shown = await answered(progress)
+                        yield _json_line({"status": shown.status_code, "page": bytes(shown.body).decode()})
+                    else:
+                        yield _json_line({"progress": progress})
+            except httpx.HTTPError:  # the ingest went away: said in the page, as for a plain request
+                away = page("refused.html.j2", 503, session=session, reason=SERVICE_AWAY)
+                yield _json_line({"status": 503, "page": bytes(away.body).decode()})
+
+        return StreamingResponse(lines(), media_type=NDJSON)
 
     @app.post("/clerk/report", response_class=HTMLResponse)
     async def clerk_report(
@@ -546,6 +572,10 @@ def refusal_text(body: dict[str, Any]) -> str:
     return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors) or str(body.get("detail"))
 
 
+def _json_line(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False).encode() + b"\n"
+
+
 def one_row_csv(cells: dict[str, str]) -> bytes:
     """A form's figure as the ingest's file import reads it: a header of column keys, one row, UTF-8."""
     out = io.StringIO()
@@ -578,7 +608,7 @@ async def _clerk_view(services: Services, session: Session, today: dt.date) -> d
     view = await _units_view(services, session, today)
     view.update(upload=None, upload_status=None, filename=None, sent=await services.submissions(session.account),
                 categories=await services.categories(session.account), report=None, report_status=None, typed={},
-                form_key=secrets.token_urlsafe(24))  # fmt: skip
+                form_key=secrets.token_urlsafe(24), upload_key=secrets.token_urlsafe(24))  # fmt: skip
     return view
 
 

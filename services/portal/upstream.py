@@ -5,6 +5,8 @@ portal computes no number of its own: every rate, standing, rank and count on it
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -12,6 +14,8 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth import ACCOUNT_HEADER, Account
+
+NDJSON = "application/x-ndjson"  # the ingest's progress stream of an upload
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,24 @@ class Services:
             "/v1/imports/figures", headers=headers, files={"file": (filename, content, media_type)}, timeout=300
         )
         return Answer(response.status_code, response.json())
+
+    async def import_progress(
+        self, account: Account, filename: str, content: bytes, media_type: str, key: str | None = None
+    ) -> AsyncIterator[dict[str, Any] | Answer]:
+        """The same import, asking for its progress: each progress line (`phase`, `rows_read`, `rows_total`)
+        as the ingest sends it, then the answer."""
+        headers = self._as(account) | {"Accept": NDJSON} | ({"Idempotency-Key": key} if key else {})
+        async with self._ingest.stream(
+            "POST", "/v1/imports/figures", headers=headers, files={"file": (filename, content, media_type)},
+            timeout=httpx.Timeout(30, read=300),
+        ) as response:  # fmt: skip
+            if NDJSON not in response.headers.get("content-type", ""):  # refused before the import began
+                yield Answer(response.status_code, json.loads(await response.aread()))
+                return
+            async for line in response.aiter_lines():
+                if line.strip():
+                    item = json.loads(line)
+                    yield item["progress"] if "progress" in item else Answer(item["status"], item["body"])
 
     @property
     def alerts_served(self) -> bool:

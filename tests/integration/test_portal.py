@@ -101,9 +101,11 @@ async def signed_in(portal: Portal, email: str, start: str = "/") -> tuple[Brows
 
 
 async def upload(page: Page, path: Path) -> None:
+    """Send a file as the clerk does: the page's script streams it and puts the answer in place of <main>."""
+    await page.evaluate("document.querySelector('main').dataset.before = 'upload'")
     await page.get_by_label("Tệp CSV hoặc Excel / CSV or Excel file").set_input_files(str(path))
     await page.get_by_role("button", name="Gửi / Send").click()
-    await page.wait_for_load_state()
+    await page.locator("main:not([data-before])").wait_for(timeout=60_000)
 
 
 async def test_a_clerk_fixes_a_refused_file_stores_it_and_sees_the_standing(portal: Portal, tmp_path: Path) -> None:
@@ -192,6 +194,31 @@ async def test_a_clerk_reports_one_figure_in_a_form_and_corrects_it_with_a_reaso
         assert (await page.request.post(portal.url + "/clerk/report", form=fields)).status == 200
     async with portal.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM events WHERE payload->>'category' = 'local_budget'") == 1
+    await context.close()
+
+
+async def test_a_large_file_shows_its_progress_in_the_page_then_the_answer(portal: Portal, tmp_path: Path) -> None:
+    """Eighty thousand project rows: the page's bar follows the import's own progress lines (rows read of the
+    file's rows, then storing) and the answer replaces the page when it is done."""
+    total = 80_000
+    large = tmp_path / "du-an.csv"
+    large.write_text(
+        "unit_code,indicator,plan_year,category,project_code,as_of,amount\n"
+        + "".join(f"lam-dong,{DISB},2025,central_budget,DA-{n:05d},2025-10-31,{n * 1000}\n" for n in range(total)),
+        encoding="utf-8",
+    )
+    context, page = await signed_in(portal, portal.clerk_email, "/clerk")
+    await page.evaluate("""() => {
+        window.seen = [];
+        const said = document.getElementById("upload-said");
+        new MutationObserver(() => window.seen.push(said.textContent)).observe(said, {childList: true});
+    }""")  # fmt: skip
+    await upload(page, large)
+    assert f"đã lưu {total:,} dòng".replace(",", ".") in await page.locator("#result").inner_text()
+    seen: list[str] = await page.evaluate("window.seen")
+    counted = [line for line in seen if "dòng / rows" in line]
+    assert counted, seen  # at least one progress line came before the answer
+    assert all(line.endswith(f"/ {total:,} dòng / rows".replace(",", ".")) for line in counted), counted
     await context.close()
 
 
