@@ -11,6 +11,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Collection, Coroutine
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from faststream.kafka import KafkaBroker
 from services.alerts import AlertsRuntime, AlertsService, build_alerts_broker, clock_from, create_alerts_app
 from services.ingest import RawIntake, create_app
 from services.ingest import build_raw_intake_broker as build_ingest_broker
-from services.portal import Services, create_portal_app
+from services.portal import Services, SingleSignOn, create_portal_app
 from services.projector import Projector, create_projector_app
 from services.relay import Relay
 from shared.db import (
@@ -191,8 +192,13 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             boards = httpx.AsyncClient(base_url=boards_url, timeout=300) if boards_url else None
             clients += [c for c in (committees, boards) if c is not None]
             services_for_people = Services(upstream, settings.pim_portal_token, committees, boards)
-            portal = _server(create_portal_app(pool, services_for_people), settings.pim_api_host,
-                             settings.pim_portal_port)  # fmt: skip
+            sso = None
+            if settings.pim_oidc_issuer:
+                sso = SingleSignOn(settings.pim_oidc_issuer, settings.pim_oidc_client_id,
+                                   settings.pim_oidc_client_secret or "",
+                                   settings.pim_oidc_state_secret or secrets.token_urlsafe(32))  # fmt: skip
+            app = create_portal_app(pool, services_for_people, sso=sso, public_url=settings.pim_portal_public_url)
+            portal = _server(app, settings.pim_api_host, settings.pim_portal_port)
             servers.append(portal)
             start("portal", portal.serve())
             stack.portal_url = await _started(stack, portal)

@@ -82,6 +82,18 @@ class Settings(BaseSettings):
         description="the web pages' address as people open it (https://pim.example.gov.vn): every alert's"
         " notification links to its page there; unset = no such link",
     )
+    pim_oidc_issuer: str | None = Field(
+        default=None,
+        description="the province's OpenID Connect provider (its issuer URL): people may sign in through it, an"
+        " e-mail it has verified opening the PIM account with that e-mail; unset = PIM passwords only",
+    )
+    pim_oidc_client_id: str = Field(default="pim-portal", description="PIM's client id at that provider")
+    pim_oidc_client_secret: str | None = Field(default=None, description="PIM's client secret at that provider")
+    pim_oidc_state_secret: str | None = Field(
+        default=None,
+        description="signs the sign-in's round-trip cookie; set it when several portals serve one address"
+        " (unset = a new one at each start)",
+    )
     pim_dashboard_url: str = Field(default="http://localhost:3000", description="Grafana base URL for links")
     pim_alert_webhook_url: str | None = Field(default=None, description="signed webhook for alert notifications")
     pim_alert_webhook_secret: str | None = Field(default=None, description="HMAC-SHA256 key of the webhook")

@@ -3,6 +3,7 @@ personal accounts and sessions, acting on the services' published APIs for the s
 
 from services.portal.app import ROLE_LABELS, create_portal_app
 from services.portal.cli import accounts as accounts_commands
+from services.portal.single_sign_on import SingleSignOn
 from services.portal.upstream import Services
 
-__all__ = ["ROLE_LABELS", "Services", "accounts_commands", "create_portal_app"]
+__all__ = ["ROLE_LABELS", "Services", "SingleSignOn", "accounts_commands", "create_portal_app"]

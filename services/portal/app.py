@@ -23,6 +23,7 @@ from fastapi import Depends, FastAPI, Form, Query, Request, Response, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
+from starlette.middleware.sessions import SessionMiddleware
 
 from services.portal.chart import progress_chart
 from services.portal.sessions import (
@@ -35,6 +36,7 @@ from services.portal.sessions import (
     start_session,
     throttled,
 )
+from services.portal.single_sign_on import SignInRefused, SingleSignOn, verified_email
 from services.portal.upstream import NDJSON, Answer, Services
 from shared.auth import (
     AccountRefused,
@@ -42,6 +44,7 @@ from shared.auth import (
     check_password,
     create_account,
     create_token,
+    find_account,
     list_accounts,
     list_tokens,
     revoke_token,
@@ -134,8 +137,15 @@ def page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(_pages.get_template(name).render(context), status_code=status_code)
 
 
-def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[], dt.date] = vietnam_today) -> FastAPI:
+def create_portal_app(
+    pool: asyncpg.Pool, services: Services, today: Callable[[], dt.date] = vietnam_today,
+    sso: SingleSignOn | None = None, public_url: str | None = None,
+) -> FastAPI:  # fmt: skip
     app = FastAPI(title="PIM", docs_url=None, redoc_url=None, openapi_url=None)
+    provider = sso.client() if sso else None
+    if sso:  # the sign-in's state, nonce and PKCE verifier, for the ten minutes of the round trip
+        app.add_middleware(SessionMiddleware, secret_key=sso.state_secret, session_cookie="pim_sso", max_age=600,
+                           same_site="lax", https_only=True)  # fmt: skip
     app.state.pool = pool
     app.mount("/static", StaticFiles(directory=str(resources.files("services.portal") / "static")), name="static")
 
@@ -184,7 +194,7 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
     @app.get("/sign-in", response_class=HTMLResponse)
     async def sign_in_page(request: Request, next: str = "/") -> Response:
         token = secrets.token_urlsafe(32)
-        response = page("sign_in.html.j2", session=None, csrf=token, next=_local(next), error=None, email="")
+        response = page("sign_in.html.j2", session=None, csrf=token, next=_local(next), error=None, email="", sso=sso)
         response.set_cookie(SIGN_IN_COOKIE, token, max_age=3600, secure=True, httponly=True, samesite="strict")
         return response
 
@@ -203,13 +213,13 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         async with pool.acquire() as conn:
             if throttled(*await recent_failures(conn, email, client)):
                 await record_sign_in(conn, email, client, None, "throttled")
-                return page("sign_in.html.j2", 429, session=None, csrf=csrf, next=_local(next), email=email,
+                return page("sign_in.html.j2", 429, session=None, csrf=csrf, next=_local(next), email=email, sso=sso,
                             error="Quá nhiều lần đăng nhập sai: thử lại sau 15 phút / too many failed sign-ins:"
                                   " try again in 15 minutes")  # fmt: skip
             account = await check_password(conn, email, password)
             if account is None:
                 await record_sign_in(conn, email, client, None, "refused")
-                return page("sign_in.html.j2", 401, session=None, csrf=csrf, next=_local(next), email=email,
+                return page("sign_in.html.j2", 401, session=None, csrf=csrf, next=_local(next), email=email, sso=sso,
                             error="Sai e-mail hoặc mật khẩu / wrong e-mail or password")  # fmt: skip
             secret, _ = await start_session(conn, account)
             await record_sign_in(conn, email, client, account.account_id, "signed_in")
@@ -217,6 +227,41 @@ def create_portal_app(pool: asyncpg.Pool, services: Services, today: Callable[[]
         response.set_cookie(SESSION_COOKIE, secret, max_age=int(SESSION_LIFETIME.total_seconds()), secure=True,
                             httponly=True, samesite="lax")  # fmt: skip
         response.delete_cookie(SIGN_IN_COOKIE)
+        return response
+
+    @app.get("/sign-in/sso")
+    async def sign_in_sso(request: Request, next: str = "/") -> Response:
+        """To the province's provider, which sends the person back to `sign_in_sso_done`."""
+        if provider is None:
+            return page("refused.html.j2", 404, session=None, reason="Chưa cấu hình / not configured")
+        request.session["next"] = _local(next)
+        back = f"{public_url.rstrip('/')}/sign-in/sso/done" if public_url else str(request.url_for("sign_in_sso_done"))
+        redirect: Response = await provider.authorize_redirect(request, back)
+        return redirect
+
+    @app.get("/sign-in/sso/done", name="sign_in_sso_done")
+    async def sign_in_sso_done(request: Request) -> Response:
+        """The provider's answer: the e-mail it vouches for opens that PIM account's session, if there is one
+        and it is enabled (an admin makes it, as for a password)."""
+        if provider is None:
+            return page("refused.html.j2", 404, session=None, reason="Chưa cấu hình / not configured")
+        client = request.client.host if request.client else "?"
+        try:
+            email = await verified_email(provider, request)
+        except SignInRefused as refused:
+            return page("refused.html.j2", 401, session=None, reason=str(refused))
+        async with pool.acquire() as conn:
+            account = await find_account(conn, email)
+            if account is None or account.disabled:
+                await record_sign_in(conn, email, client, None, "refused", "oidc")
+                reason = (f"{email} chưa có tài khoản PIM hoặc đã bị khóa: đề nghị quản trị tạo tài khoản / {email}"
+                          " has no PIM account, or it is disabled: ask your administrator")  # fmt: skip
+                return page("refused.html.j2", 403, session=None, reason=reason)
+            secret, _ = await start_session(conn, account)
+            await record_sign_in(conn, email, client, account.account_id, "signed_in", "oidc")
+        response = RedirectResponse(_local(request.session.pop("next", "/")), status.HTTP_303_SEE_OTHER)
+        response.set_cookie(SESSION_COOKIE, secret, max_age=int(SESSION_LIFETIME.total_seconds()), secure=True,
+                            httponly=True, samesite="lax")  # fmt: skip
         return response
 
     @app.post("/sign-out")

@@ -81,9 +81,9 @@ async def recent_failures(conn: asyncpg.Connection, email: str, client: str) -> 
 
 
 async def record_sign_in(
-    conn: asyncpg.Connection, email: str, client: str, account_id: str | None, outcome: str
+    conn: asyncpg.Connection, email: str, client: str, account_id: str | None, outcome: str, method: str = "password"
 ) -> None:
     await conn.execute(
-        "INSERT INTO portal_sign_ins (email, client, account_id, outcome) VALUES ($1, $2, $3, $4)",
-        email.strip().lower(), client, account_id, outcome,
+        "INSERT INTO portal_sign_ins (email, client, account_id, outcome, method) VALUES ($1, $2, $3, $4, $5)",
+        email.strip().lower(), client, account_id, outcome, method,
     )  # fmt: skip
