@@ -153,6 +153,16 @@ def relay(verbose: bool = Verbose) -> None:
     _run_services(["relay"], verbose)
 
 
+@app.command()
+def portal(verbose: bool = Verbose) -> None:
+    """Run only the web pages, calling the services at PIM_INGEST_URL (and PIM_ALERTS_URL, PIM_BOARDS_URL)
+    with PIM_PORTAL_TOKEN; their sessions live in PostgreSQL, so any number may serve one address."""
+    settings = Settings()
+    if not settings.pim_ingest_url or not settings.pim_portal_token:
+        raise typer.BadParameter("set PIM_INGEST_URL and PIM_PORTAL_TOKEN: the pages act through the services' APIs")
+    _run_services(["portal"], verbose)
+
+
 # `pim ingest`, `pim projector` and `pim alerts` run that service alone; their subcommands are the service's.
 @ingest_commands.callback(invoke_without_command=True)
 def ingest_run(ctx: typer.Context, verbose: bool = Verbose) -> None:
