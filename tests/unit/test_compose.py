@@ -115,9 +115,10 @@ def test_only_init_holds_the_owners_login_and_the_services_run_as_the_login_it_m
 
 def test_only_the_apis_and_grafana_are_published_and_no_secret_has_a_default() -> None:
     published = {name for name, service in SERVICES.items() if service.get("ports")}
-    assert published == {"ingest", "alerts", "projector", "grafana"}  # Alertmanager has no authentication of its own
+    assert published == {"ingest", "alerts", "projector", "portal", "grafana"}  # not Alertmanager: it has no sign-in
     text = COMPOSE_TEXT
-    for secret in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD"):
+    for secret in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD",
+                   "PIM_PORTAL_TOKEN"):  # fmt: skip
         uses = re.findall(r"\$\{" + secret + r"(:?[-?])", text)
         assert uses and set(uses) == {":?"}, (secret, uses)  # required, never a fallback value
 
@@ -135,6 +136,7 @@ def test_the_production_image_holds_no_embedded_servers() -> None:
 def test_published_ports_and_health_checks_match_the_ports_the_services_listen_on() -> None:
     for variable, service in (
         ("PIM_API_PORT", "ingest"), ("PIM_ALERTS_API_PORT", "alerts"), ("PIM_BOARDS_API_PORT", "projector"),
+        ("PIM_PORTAL_PORT", "portal"),
     ):  # fmt: skip
         port = env(service)[variable]
         assert f"{port}:{port}" in SERVICES[service]["ports"]
@@ -189,3 +191,13 @@ def test_grafana_provisioning_reaches_the_database_and_the_dashboards() -> None:
     provider = yaml.safe_load((provisioning / "dashboards" / "pim.yaml").read_text(encoding="utf-8"))["providers"][0]
     folder = ROOT / grafana[provider["options"]["path"]]
     assert {p.name for p in folder.glob("*.json")} == {f"pim-{name}.json" for name in DASHBOARDS}
+
+
+def test_the_web_pages_call_each_service_where_it_listens() -> None:
+    portal = env("portal")
+    for variable, service, port in (
+        ("PIM_INGEST_URL", "ingest", "PIM_API_PORT"), ("PIM_ALERTS_URL", "alerts", "PIM_ALERTS_API_PORT"),
+        ("PIM_BOARDS_URL", "projector", "PIM_BOARDS_API_PORT"),
+    ):  # fmt: skip
+        assert portal[variable] == f"http://{service}:{env(service)[port]}"
+    assert env("alerts")["PIM_PORTAL_PUBLIC_URL"] == portal["PIM_PORTAL_PUBLIC_URL"]  # notifications link the pages
