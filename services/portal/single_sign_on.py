@@ -7,10 +7,10 @@ password: the provider says who the person is; PIM's account says what they may 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from authlib.integrations.starlette_client import OAuth, OAuthError
 from starlette.requests import Request
 
 PROVIDER = "province"
@@ -27,6 +27,13 @@ class SingleSignOn:
     label: str = "Đăng nhập một lần của tỉnh / the province's single sign-on"
 
     def client(self) -> Any:
+        # Imported only when a provider is configured. Authlib warns at import that it prefers the `httpx2`
+        # package to `httpx` (the client PIM uses everywhere); the fallback works, so the warning is not
+        # shown to every operator's `pim` command.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            from authlib.integrations.starlette_client import OAuth
+
         oauth = OAuth()
         oauth.register(
             PROVIDER,
@@ -44,6 +51,8 @@ class SignInRefused(Exception):
 
 async def verified_email(client: Any, request: Request) -> str:
     """The e-mail the provider vouches for, from the ID token of the code in `request` (the callback)."""
+    from authlib.integrations.starlette_client import OAuthError  # loaded by `client()` already
+
     try:
         token = await client.authorize_access_token(request)
     except OAuthError as error:  # a refusal at the provider, a replayed or forged callback, a bad token
