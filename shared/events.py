@@ -453,8 +453,16 @@ class AlertRefreshed(DomainEvent):
         return self.as_of
 
 
+# The committee's conclusion of a review, in the words of Party discipline: no fault found; a reminder
+# (nhắc nhở); criticism (phê bình); self-criticism required (yêu cầu kiểm điểm); discipline or replacement
+# recommended (đề nghị kỷ luật, thay thế).
+ConclusionOutcome = Literal["no_fault", "reminder", "criticism", "self_criticism", "discipline_recommended"]
+CONCLUSIONS_WITH_FAULT: tuple[ConclusionOutcome, ...] = ("criticism", "self_criticism", "discipline_recommended")
+
+
 class AlertResolved(DomainEvent):
-    """Back on track (resolved by the system), or closed by the committee with its conclusion."""
+    """Back on track (resolved by the system), or closed by the committee with its conclusion: its kind
+    (`outcome`), its text and the document that records it. A committee's conclusion closes the review."""
 
     type: Literal["AlertResolved"] = "AlertResolved"
     fingerprint: str
@@ -463,9 +471,64 @@ class AlertResolved(DomainEvent):
     reason: str
     resolved_by: str = SYSTEM_RESOLVER
     conclusion: Annotated[str, Field(max_length=4000)] = ""
+    outcome: ConclusionOutcome | None = None  # None: resolved by the system, or concluded before outcomes
+    document: Annotated[str, Field(max_length=200)] = ""  # e.g. Thông báo kết luận số 12-TB/UBKTTU
 
 
-ALERT_EVENTS = (AlertRaised, AlertRefreshed, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved)
+CauseCode = Annotated[str, Field(min_length=1, max_length=CODE_MAX_LENGTH, pattern=r"^[a-z0-9_]+$")]
+
+
+class Commitment(BaseModel):
+    """What a head promises: a rate of the plan, or an amount, for an indicator by a date. The figures
+    decide whether it was kept: the unit's reported year to date on that date."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    indicator: Indicator
+    by: FactDate
+    rate: Annotated[Decimal, Field(gt=0, le=2, description="a share of the plan: 0.70 = 70 %")] | None = None
+    amount: Amount | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Commitment:
+        if (self.rate is None) == (self.amount is None):
+            raise ValueError("a commitment is a rate or an amount by its date, one of the two")
+        return self
+
+
+class ExplanationRequested(DomainEvent):
+    """The committee asks the head PIM names as answerable (or the deputy in charge) to explain an alert
+    by `due`, a date counted in working days."""
+
+    type: Literal["ExplanationRequested"] = "ExplanationRequested"
+    fingerprint: str
+    unit_code: UnitCode
+    leader_id: str | None  # None: the post was vacant; the unit answers
+    leader_name: str | None
+    due: FactDate
+    by: Annotated[str, Field(min_length=1, max_length=300)]
+    note: Annotated[str, Field(max_length=2000)] = ""
+
+
+class ExplanationSubmitted(DomainEvent):
+    """The head's explanation (or their unit's clerk's on their behalf, `on_behalf`): the causes from the
+    taxonomy, the text, a document, and the commitments the figures will be held to."""
+
+    type: Literal["ExplanationSubmitted"] = "ExplanationSubmitted"
+    fingerprint: str
+    unit_code: UnitCode
+    leader_id: str | None
+    by: Annotated[str, Field(min_length=1, max_length=300)]
+    on_behalf: bool = False
+    causes: Annotated[list[CauseCode], Field(min_length=1, max_length=10)]
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    document: Annotated[str, Field(max_length=200)] = ""
+    commitments: Annotated[list[Commitment], Field(max_length=10)] = Field(default_factory=list)
+
+
+ALERT_EVENTS = (
+    AlertRaised, AlertRefreshed, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved,
+    ExplanationRequested, ExplanationSubmitted,
+)  # fmt: skip
 
 
 Event = Annotated[
@@ -487,7 +550,9 @@ Event = Annotated[
     | AlertEscalated
     | AlertAcknowledged
     | AlertSilenced
-    | AlertResolved,
+    | AlertResolved
+    | ExplanationRequested
+    | ExplanationSubmitted,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

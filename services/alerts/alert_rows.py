@@ -15,6 +15,8 @@ from shared.events import (
     AlertResolved,
     AlertSilenced,
     DomainEvent,
+    ExplanationRequested,
+    ExplanationSubmitted,
 )
 
 
@@ -76,7 +78,37 @@ async def apply_alert_event(
         await _update(
             conn, event.fingerprint, at, ("resolved_at",), status="resolved", resolved_by=event.resolved_by,
             resolution=event.conclusion or event.reason, resolved_as_of=event.as_of,
+            conclusion_outcome=event.outcome, conclusion_document=event.document or None,
         )  # fmt: skip
+    elif isinstance(event, ExplanationRequested):
+        await conn.execute(
+            "INSERT INTO alert_reviews (fingerprint, unit_code, leader_id, leader_name, requested_by, requested_at,"
+            " requested_position, due, note) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9)"
+            " ON CONFLICT (fingerprint) DO UPDATE SET unit_code = $2, leader_id = $3, leader_name = $4,"
+            " requested_by = $5, requested_at = coalesce($6::timestamptz, now()), requested_position = $7, due = $8,"
+            " note = $9, explained_by = NULL, explained_at = NULL, explained_position = NULL, on_behalf = NULL,"
+            " causes = NULL, explanation = NULL, document = NULL",
+            event.fingerprint, event.unit_code, event.leader_id, event.leader_name, event.by, at, position, event.due,
+            event.note,
+        )  # fmt: skip
+        await _update(conn, event.fingerprint, at, ())
+    elif isinstance(event, ExplanationSubmitted):
+        await conn.execute(
+            "UPDATE alert_reviews SET explained_by = $2, explained_at = coalesce($3::timestamptz, now()),"
+            " explained_position = $4, on_behalf = $5, causes = $6, explanation = $7, document = $8"
+            " WHERE fingerprint = $1",
+            event.fingerprint, event.by, at, position, event.on_behalf, event.causes, event.text, event.document,
+        )  # fmt: skip
+        await conn.executemany(
+            "INSERT INTO alert_commitments (position, ordinal, fingerprint, unit_code, leader_id, indicator, due,"
+            " rate, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            [
+                (position, n, event.fingerprint, event.unit_code, event.leader_id, c.indicator.value, c.by, c.rate,
+                 c.amount)
+                for n, c in enumerate(event.commitments, start=1)
+            ],
+        )  # fmt: skip
+        await _update(conn, event.fingerprint, at, ())
 
 
 async def _update(

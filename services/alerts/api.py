@@ -12,11 +12,12 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.alerts.outbox import dashboard_link
-from services.alerts.queries import StatusFilter, alert_history, in_jurisdiction, list_alerts
-from services.alerts.service import AlertClosed, AlertNotFound, AlertsService
+from services.alerts.queries import StatusFilter, alert_history, alert_review, in_jurisdiction, list_alerts
+from services.alerts.service import AlertClosed, AlertNotFound, AlertsService, ReviewRefused
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
-from shared.http_auth import principal_with_role
+from shared.events import Commitment, ConclusionOutcome
+from shared.http_auth import principal_with_role, request_principal
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
 from shared.text import TextParameter, text_problem
@@ -36,6 +37,24 @@ class Silence(BaseModel):
 class Resolve(BaseModel):
     model_config = ConfigDict(extra="forbid")
     conclusion: Annotated[str, Field(min_length=1, max_length=4000, description="the committee's conclusion")]
+    outcome: ConclusionOutcome | None = Field(
+        default=None, description="no_fault | reminder | criticism | self_criticism | discipline_recommended"
+    )
+    document: Annotated[str, Field(max_length=200, description="the conclusion's document number")] = ""
+
+
+class RequestExplanation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: Annotated[str, Field(max_length=2000)] = ""
+    due: dt.date | None = Field(default=None, description="default: the rules file's working days from today")
+
+
+class Explain(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    causes: Annotated[list[str], Field(min_length=1, max_length=10, description="codes of GET /v1/review/causes")]
+    text: Annotated[str, Field(min_length=1, max_length=4000)]
+    document: Annotated[str, Field(max_length=200)] = ""
+    commitments: Annotated[list[Commitment], Field(max_length=10)] = Field(default_factory=list)
 
 
 # The error statuses each route answers with, documented in its OpenAPI in the one error shape.
@@ -50,6 +69,10 @@ Committee = Annotated[
 
 
 Head = Annotated[Principal, Depends(principal_with_role("head", refusal="for the head of a unit, signed in"))]
+Answerer = Annotated[
+    Principal,
+    Depends(principal_with_role("head", "department", refusal="for the head asked, or their unit's clerk")),
+]
 
 
 def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
@@ -75,6 +98,8 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint}") from None
         except AlertClosed as error:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+        except ReviewRefused as error:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         return {"event": event.model_dump(mode="json")}
 
     @app.get("/v1/alerts", tags=["alerts"], responses=LIST_ERRORS)
@@ -112,7 +137,9 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
         async with pool.acquire() as conn:
             (found,) = await list_alerts(conn, status="all", fingerprint=fingerprint)
             history = await alert_history(conn, fingerprint, found["unit_code"])
-        return found | {"dashboard_url": dashboard_link(service.dashboard_url, found["unit_code"]), "history": history}
+            review = await alert_review(conn, fingerprint)
+        return found | {"dashboard_url": dashboard_link(service.dashboard_url, found["unit_code"]), "history": history,
+                        **review}  # fmt: skip
 
     @app.post("/v1/alerts/{fingerprint:path}/ack", tags=["alerts"], responses=ACTION_ERRORS)
     async def acknowledge(fingerprint: str, body: Acknowledge, who: Committee) -> dict[str, Any]:
@@ -129,7 +156,34 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     @app.post("/v1/alerts/{fingerprint:path}/resolve", tags=["alerts"], responses=ACTION_ERRORS)
     async def resolve(fingerprint: str, body: Resolve, who: Committee) -> dict[str, Any]:
         await in_scope(who, fingerprint)
-        return await act(fingerprint, service.resolve(fingerprint, who.name, body.conclusion))
+        return await act(
+            fingerprint, service.resolve(fingerprint, who.name, body.conclusion, body.outcome, body.document)
+        )
+
+    @app.post("/v1/alerts/{fingerprint:path}/explanation-request", tags=["review"], responses=ACTION_ERRORS)
+    async def request_explanation(fingerprint: str, body: RequestExplanation, who: Committee) -> dict[str, Any]:
+        """Ask the head the alert names as answerable (or the deputy in charge) to explain it, by a date in
+        Vietnam's working days (default: the rules file's `review.explanation_working_days` from today)."""
+        await in_scope(who, fingerprint)
+        return await act(fingerprint, service.request_explanation(fingerprint, who.name, body.note, body.due))
+
+    @app.post("/v1/alerts/{fingerprint:path}/explanation", tags=["review"], responses=ACTION_ERRORS)
+    async def explain(fingerprint: str, body: Explain, who: Answerer) -> dict[str, Any]:
+        """The explanation asked for: by the head asked (signed in), or by their unit's clerk on their behalf
+        (recorded as such) — causes from `GET /v1/review/causes`, text, a document, commitments (a rate or an
+        amount per indicator by a date, which the figures will find kept or missed). Anyone else's alert is
+        answered as one that does not exist."""
+        on_behalf = who.role == "department"
+        if on_behalf:
+            await in_scope(who, fingerprint)
+        return await act(fingerprint, service.submit_explanation(
+            fingerprint, who.name, who.leader_id, on_behalf, body.causes, body.text, body.document, body.commitments,
+        ))  # fmt: skip
+
+    @app.get("/v1/review/causes", tags=["review"], responses=LIST_ERRORS)
+    async def causes(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, str]:
+        """The causes an explanation may name: code → "Vietnamese / English" (the rules file's taxonomy)."""
+        return dict(service.config.review.causes)
 
     @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)
     async def health() -> dict[str, str]:

@@ -3,6 +3,7 @@ the setting and the reason."""
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -11,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from shared.events import Indicator
+from shared.working_days import WorkingDays
 
 Severity = Literal["warning", "critical"]
 Share = Annotated[Decimal, Field(ge=0, le=2)]
@@ -133,10 +135,40 @@ class Routing(BaseModel):
         return list(contact.email) if contact and contact.email else list(self.default_email)
 
 
+# The causes a head names when explaining an alert (the taxonomy's defaults; the file may add more).
+DEFAULT_CAUSES = {
+    "site_clearance": "Giải phóng mặt bằng, tái định cư / site clearance and resettlement",
+    "investment_procedures": "Thủ tục đầu tư, thẩm định / investment procedures and appraisal",
+    "late_allocation": "Giao vốn, phân bổ vốn chậm / capital allocated late",
+    "contractor_capacity": "Năng lực nhà thầu / contractor capacity",
+    "materials": "Nguồn cung và giá vật liệu / materials supply and prices",
+    "disasters_weather": "Thiên tai, thời tiết / natural disasters and weather",
+    "design_changes": "Điều chỉnh thiết kế / design changes",
+    "other": "Nguyên nhân khác / other",
+}
+
+
+class Review(BaseModel):
+    """The review loop: how long an answer may take, in Vietnam's working days, and what may be answered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    explanation_working_days: Annotated[int, Field(ge=1, le=60)] = 5
+    # the days a year's government decision adds to the holidays library's calendar
+    days_off: list[dt.date] = Field(default_factory=list)
+    make_up_days: list[dt.date] = Field(default_factory=list)
+    causes: dict[Annotated[str, Field(pattern=r"^[a-z0-9_]+$", max_length=64)], Annotated[str, Field(min_length=1)]] = (
+        Field(default_factory=lambda: dict(DEFAULT_CAUSES))
+    )
+
+    def working_days(self) -> WorkingDays:
+        return WorkingDays(self.days_off, self.make_up_days)
+
+
 class AlertConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rules: Rules = Rules()
     routing: Routing = Routing()
+    review: Review = Review()
 
 
 class RulesFileError(ValueError):

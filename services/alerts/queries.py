@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from decimal import Decimal
 from typing import Any, Literal
 
 import asyncpg
 
 from services.alerts.outbox import alert_json
 from shared.events import SYSTEM_RESOLVER
+from shared.money import plain_decimal
 
 StatusFilter = Literal["open", "resolved", "all"]
 
@@ -29,10 +31,13 @@ async def list_alerts(
     alert was raised for or escalated to; `scope` (units a token may see) of None means every unit;
     `leader_id`: only the alerts that name that leader as answerable."""
     rows = await conn.fetch(
-        "SELECT a.*, g.since, g.age_days FROM alerts a JOIN alert_ages g USING (fingerprint)"
+        "SELECT a.*, g.since, g.age_days, r.due AS explanation_due, r.leader_id AS explanation_asked_of,"
+        " r.explained_at FROM alerts a JOIN alert_ages g USING (fingerprint)"
+        " LEFT JOIN alert_reviews r USING (fingerprint)"
         " WHERE ($1::text IS NULL OR committee = $1 OR escalated_to = $1)"
-        " AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR unit_code = $3)"
-        " AND ($4::text[] IS NULL OR unit_code = ANY($4)) AND ($6::text IS NULL OR responsible_leader_id = $6)"
+        " AND ($2 = 'all' OR status = $2) AND ($3::text IS NULL OR a.unit_code = $3)"
+        " AND ($4::text[] IS NULL OR a.unit_code = ANY($4))"
+        " AND ($6::text IS NULL OR responsible_leader_id = $6 OR r.leader_id = $6)"
         " AND ($7::text IS NULL OR fingerprint = $7)"
         " ORDER BY raised_at DESC, fingerprint LIMIT $5",
         committee,
@@ -94,3 +99,22 @@ def _step(event: asyncpg.Record, notifications: list[dict[str, Any]]) -> dict[st
         "until": payload.get("until"),
         "notifications": notifications,
     }
+
+
+async def alert_review(conn: asyncpg.Connection, fingerprint: str) -> dict[str, Any]:
+    """The alert's review: the request (asked of whom, by whom, due), the explanation (causes, text, document,
+    on behalf or not) and its commitments, or None for each not yet there."""
+    review = await conn.fetchrow("SELECT * FROM alert_reviews WHERE fingerprint = $1", fingerprint)
+    commitments = await conn.fetch(
+        "SELECT indicator, due, rate, amount, leader_id, position, ordinal FROM alert_commitments"
+        " WHERE fingerprint = $1 ORDER BY position, ordinal",
+        fingerprint,
+    )
+    return {
+        "review": None if review is None else alert_json({k: v for k, v in review.items() if "position" not in k}),
+        "commitments": [alert_json({k: _plain(v) for k, v in c.items()}) for c in commitments],
+    }
+
+
+def _plain(value: object) -> object:
+    return plain_decimal(value) if isinstance(value, Decimal) else value

@@ -1,8 +1,9 @@
-"""`pim alerts rebuild`: the `alerts` table replayed from the alert events in the store. Every change to
-an alert is an event (raised, refreshed, escalated, acknowledged, silenced, resolved), so the table is a
-projection of them and can be dropped and made again; a test holds the rebuilt rows equal to the live ones.
-What the table does not hold is not rebuilt: the outbox (deliveries already made stay made) and the record
-of evaluations (the next sweep evaluates every unit again and finds the alerts as they are)."""
+"""`pim alerts rebuild`: the `alerts` table (and its reviews and commitments) replayed from the alert events
+in the store. Every change to an alert is an event (raised, refreshed, escalated, acknowledged, silenced,
+resolved; an explanation requested, one submitted with its commitments), so the tables are a projection of
+them and can be dropped and made again; a test holds the rebuilt rows equal to the live ones. What they do
+not hold is not rebuilt: the outbox (deliveries already made stay made) and the record of evaluations (the
+next sweep evaluates every unit again and finds the alerts as they are)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ async def rebuild_alerts(pool: asyncpg.Pool) -> int:
     async with pool.acquire() as conn, conn.transaction():
         # Evaluations and committee actions wait for the new rows; readers see the old ones until the commit.
         await conn.execute("LOCK TABLE alerts IN EXCLUSIVE MODE")
-        await conn.execute("DELETE FROM alerts")
+        await conn.execute("DELETE FROM alerts; DELETE FROM alert_reviews; DELETE FROM alert_commitments")
         # The name shown with a unit's alerts, as the evaluation takes it (the code of an unregistered unit).
         names = {r["unit_code"]: r["name"] for r in await conn.fetch("SELECT unit_code, name FROM units")}
         rows = await conn.fetch(

@@ -30,7 +30,11 @@ from shared.events import (
     AlertAcknowledged,
     AlertResolved,
     AlertSilenced,
+    Commitment,
+    ConclusionOutcome,
     DomainEvent,
+    ExplanationRequested,
+    ExplanationSubmitted,
 )
 from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
@@ -55,6 +59,10 @@ E = TypeVar("E", bound=DomainEvent)
 
 class AlertNotFound(LookupError):
     pass
+
+
+class ReviewRefused(ValueError):
+    """A review step that cannot be taken as asked (a due date not ahead, a cause not in the taxonomy)."""
 
 
 class AlertClosed(ValueError):
@@ -220,7 +228,9 @@ class AlertsService:
         event = AlertSilenced(fingerprint=fingerprint, unit_code="-", until=until, reason=reason, by=by)
         return await self._act(fingerprint, event)
 
-    async def resolve(self, fingerprint: str, by: str, conclusion: str) -> AlertResolved:
+    async def resolve(
+        self, fingerprint: str, by: str, conclusion: str, outcome: ConclusionOutcome | None = None, document: str = ""
+    ) -> AlertResolved:
         event = AlertResolved(
             fingerprint=fingerprint,
             unit_code="-",
@@ -228,8 +238,72 @@ class AlertsService:
             reason="resolved by the committee",
             resolved_by=by,
             conclusion=conclusion,
+            outcome=outcome,
+            document=document,
         )
         return await self._act(fingerprint, event)
+
+    # The review loop: the committee asks the answerable head to explain; the head (or their unit's clerk on
+    # their behalf) answers with causes and commitments.
+
+    async def request_explanation(
+        self, fingerprint: str, by: str, note: str = "", due: dt.date | None = None
+    ) -> ExplanationRequested:
+        """Ask the head the alert names as answerable, by `due` (default: the rules file's working days)."""
+        today = self.clock()
+        due = due or self.config.review.working_days().after(today, self.config.review.explanation_working_days)
+        if due <= today:
+            raise ReviewRefused(f"the explanation's due date {due} is not after today ({today})")
+
+        def draft(alert: asyncpg.Record, review: asyncpg.Record | None) -> ExplanationRequested:
+            if review is not None and review["explained_at"] is None:
+                raise AlertClosed(f"an explanation of {fingerprint} is already requested, due {review['due']}")
+            return ExplanationRequested(
+                fingerprint=fingerprint, unit_code=alert["unit_code"], leader_id=alert["responsible_leader_id"],
+                leader_name=alert["responsible_leader_name"], due=due, by=by, note=note,
+            )  # fmt: skip
+
+        return await self._act_on_review(fingerprint, draft)
+
+    async def submit_explanation(
+        self, fingerprint: str, by: str, leader_id: str | None, on_behalf: bool, causes: list[str], text: str,
+        document: str = "", commitments: Sequence[Commitment] = (),
+    ) -> ExplanationSubmitted:  # fmt: skip
+        """The answer to a pending request: by the head asked (`leader_id` theirs), or on their behalf by
+        their unit's clerk (`on_behalf`; the caller checked the unit is the clerk's)."""
+        unknown = [cause for cause in causes if cause not in self.config.review.causes]
+        if unknown:
+            known = ", ".join(self.config.review.causes)
+            raise ReviewRefused(f"unknown cause {unknown[0]!r}; the causes are: {known}")
+
+        def draft(alert: asyncpg.Record, review: asyncpg.Record | None) -> ExplanationSubmitted:
+            if review is None:
+                raise AlertClosed(f"no explanation of {fingerprint} has been requested")
+            if review["explained_at"] is not None:
+                raise AlertClosed(f"{fingerprint} is already explained, by {review['explained_by']}")
+            if not on_behalf and (leader_id is None or leader_id != review["leader_id"]):
+                raise AlertNotFound(fingerprint)  # asked of someone else: as if there were none
+            return ExplanationSubmitted(
+                fingerprint=fingerprint, unit_code=alert["unit_code"], leader_id=review["leader_id"], by=by,
+                on_behalf=on_behalf, causes=causes, text=text, document=document, commitments=list(commitments),
+            )  # fmt: skip
+
+        return await self._act_on_review(fingerprint, draft)
+
+    async def _act_on_review(self, fingerprint: str, draft: Callable[[asyncpg.Record, asyncpg.Record | None], E]) -> E:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE", fingerprint)
+            if row is None:
+                raise AlertNotFound(fingerprint)
+            if row["status"] != "open":
+                raise AlertClosed(f"alert {fingerprint} is already {row['status']}")
+            review = await conn.fetchrow("SELECT * FROM alert_reviews WHERE fingerprint = $1", fingerprint)
+            event = draft(row, review)
+            (position,) = await self._append(conn, [event])
+            await apply_alert_event(conn, event, position, None)
+            await self._enqueue(conn, event, position, fingerprint, self.clock())
+        ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
+        return event
 
     async def _act(self, fingerprint: str, draft: E) -> E:
         async with self._pool.acquire() as conn, conn.transaction():

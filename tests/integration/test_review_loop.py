@@ -1,0 +1,129 @@
+"""The review loop in the alerts service and its API: the committee asks the answerable head to explain an
+alert by a date in working days; the head asked (and no one else) answers with causes from the taxonomy and
+commitments; the committee concludes with a typed outcome. Every step is an event; the review's tables
+rebuilt from the log equal the live ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+import httpx
+
+from services.alerts.api import create_alerts_app
+from services.alerts.rebuild import rebuild_alerts
+from shared.auth import ACCOUNT_HEADER, create_account, create_token
+from shared.settings import Settings
+from tests.integration.alert_fixtures import DISB, Clock, Facts, alerts_service
+
+THEIRS = f"da-lat/{DISB}/below_pace/2025"
+
+
+async def _rows(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:
+    async with pool.acquire() as conn:
+        return {
+            table: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]
+            for table in ("alert_reviews", "alert_commitments", "alerts")
+        }
+
+
+async def test_a_committee_asks_the_head_explains_with_commitments_and_the_committee_concludes(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))  # a Monday
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO ingest_units (unit_code, parent_code) VALUES ('lam-dong', NULL), ('da-lat', 'lam-dong')"
+        )
+        committee = {"Authorization": f"Bearer {await create_token(conn, 'UBKT Lâm Đồng', 'committee', ['da-lat'])}"}
+        portal = await create_token(conn, "portal", "portal")
+        ha = await create_account(conn, "ha@dalat.gov.vn", "Trần Thị Hà", "head", ["da-lat"], leader_id="L3")
+        tu = await create_account(conn, "tu@lamdong.gov.vn", "Nguyễn Ngọc Tú", "head", ["lam-dong"], leader_id="L1")
+    as_ha = {"Authorization": f"Bearer {portal}", ACCOUNT_HEADER: ha.account_id}
+    as_tu = {"Authorization": f"Bearer {portal}", ACCOUNT_HEADER: tu.account_id}
+    explanation = {
+        "causes": ["site_clearance", "late_allocation"],
+        "text": "Vướng giải phóng mặt bằng dự án đường vành đai; vốn giao chậm 2 tháng",
+        "document": "Báo cáo số 45/BC-UBND",
+        "commitments": [{"indicator": DISB, "by": "2025-06-30", "rate": "0.30"}],
+    }
+    app = create_alerts_app(pool, service)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alerts") as client:
+        early = await client.post(f"/v1/alerts/{THEIRS}/explanation", json=explanation, headers=as_ha)
+        assert early.status_code == 409 and "no explanation" in early.json()["detail"]  # not asked yet
+        asked = await client.post(
+            f"/v1/alerts/{THEIRS}/explanation-request", json={"note": "Giải trình trước cuộc họp"}, headers=committee
+        )
+        assert asked.status_code == 200, asked.text
+        assert asked.json()["event"]["due"] == "2025-05-12"  # five working days from Monday 5 May
+        assert asked.json()["event"]["leader_name"] == "Trần Thị Hà"  # the head PIM names for those months
+        again = await client.post(f"/v1/alerts/{THEIRS}/explanation-request", json={}, headers=committee)
+        assert again.status_code == 409
+
+        unknown = await client.post(f"/v1/alerts/{THEIRS}/explanation", headers=as_ha,
+                                    json=explanation | {"causes": ["weather_gods"]})  # fmt: skip
+        assert unknown.status_code == 422 and "unknown cause 'weather_gods'" in unknown.json()["detail"]
+        no_target = explanation | {"commitments": [{"indicator": DISB, "by": "2025-06-30"}]}
+        vague = await client.post(f"/v1/alerts/{THEIRS}/explanation", headers=as_ha, json=no_target)
+        assert vague.status_code == 422 and "a rate or an amount" in vague.text
+        other_head = await client.post(f"/v1/alerts/{THEIRS}/explanation", json=explanation, headers=as_tu)
+        assert other_head.status_code == 404  # asked of someone else: as if there were none
+        answered = await client.post(f"/v1/alerts/{THEIRS}/explanation", json=explanation, headers=as_ha)
+        assert answered.status_code == 200, answered.text
+        twice = await client.post(f"/v1/alerts/{THEIRS}/explanation", json=explanation, headers=as_ha)
+        assert twice.status_code == 409
+
+        found = (await client.get(f"/v1/alerts/{THEIRS}", headers=committee)).json()
+        assert found["review"]["explained_by"] == "Trần Thị Hà <ha@dalat.gov.vn>" and not found["review"]["on_behalf"]
+        assert found["review"]["causes"] == ["site_clearance", "late_allocation"]
+        assert [(c["due"], c["rate"], c["amount"]) for c in found["commitments"]] == [("2025-06-30", "0.30", None)]
+        naming = (await client.get("/v1/alerts/naming-me", headers=as_ha)).json()["alerts"]
+        assert [(a["fingerprint"], a["explanation_due"]) for a in naming if a["explanation_due"]] == [
+            (THEIRS, "2025-05-12")
+        ]  # the head sees what is asked of them, and by when
+
+        concluded = await client.post(f"/v1/alerts/{THEIRS}/resolve", headers=committee, json={
+            "conclusion": "Phê bình; yêu cầu đạt 30 % trước 30/6", "outcome": "criticism",
+            "document": "Thông báo kết luận số 12-TB/UBKT"})  # fmt: skip
+        assert concluded.status_code == 200, concluded.text
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT conclusion_outcome, conclusion_document FROM alerts WHERE fingerprint = $1",
+                                  THEIRS)  # fmt: skip
+        kinds = [r[0] for r in await conn.fetch(
+            "SELECT event_type FROM events WHERE payload->>'fingerprint' = $1 ORDER BY position", THEIRS)]  # fmt: skip
+    assert tuple(row) == ("criticism", "Thông báo kết luận số 12-TB/UBKT")
+    assert kinds == ["AlertRaised", "ExplanationRequested", "ExplanationSubmitted", "AlertResolved"]
+
+    live = await _rows(pool)
+    await rebuild_alerts(pool)
+    assert await _rows(pool) == live  # the review is a projection of its events
+
+
+async def test_a_clerk_answers_on_the_heads_behalf_only_for_their_own_unit(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")
+    async with pool.acquire() as conn:
+        await conn.execute("INSERT INTO ingest_units (unit_code, parent_code) VALUES ('da-lat', NULL), ('hue', NULL)")
+        theirs = await create_token(conn, "Sở Tài chính Lâm Đồng", "department", ["da-lat"])
+        other = await create_token(conn, "Sở Tài chính Huế", "department", ["hue"])
+    body = {"causes": ["contractor_capacity"], "text": "Nhà thầu thiếu năng lực thi công"}
+    app = create_alerts_app(pool, service)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alerts") as client:
+        outside = await client.post(f"/v1/alerts/{THEIRS}/explanation", json=body,
+                                    headers={"Authorization": f"Bearer {other}"})  # fmt: skip
+        assert outside.status_code == 404
+        on_behalf = await client.post(f"/v1/alerts/{THEIRS}/explanation", json=body,
+                                      headers={"Authorization": f"Bearer {theirs}"})  # fmt: skip
+        assert on_behalf.status_code == 200, on_behalf.text
+        event = on_behalf.json()["event"]
+    assert (event["on_behalf"], event["by"], event["leader_id"]) == (True, "Sở Tài chính Lâm Đồng", "L3")
