@@ -68,6 +68,11 @@ Committee = Annotated[
 ]
 
 
+Reader = Annotated[  # reading alerts: committees, admins, and a finance department for its own units
+    Principal,
+    Depends(principal_with_role("committee", "admin", "department", refusal="alerts are read by committees and"
+                                " admins, and by a finance department for its units")),
+]  # fmt: skip
 Head = Annotated[Principal, Depends(principal_with_role("head", refusal="for the head of a unit, signed in"))]
 Answerer = Annotated[
     Principal,
@@ -104,7 +109,7 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
 
     @app.get("/v1/alerts", tags=["alerts"], responses=LIST_ERRORS)
     async def get_alerts(
-        who: Committee,
+        who: Reader,
         committee: Annotated[TextParameter | None, Query(description="raised for or escalated to")] = None,
         alert_status: Annotated[StatusFilter, Query(alias="status")] = "open",
         unit: Annotated[TextParameter | None, Query(description="one unit's alerts")] = None,
@@ -130,7 +135,7 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
         return {"count": len(found), "alerts": found}
 
     @app.get("/v1/alerts/{fingerprint:path}", tags=["alerts"], responses=ACTION_ERRORS)
-    async def get_alert(fingerprint: str, who: Committee) -> dict[str, Any]:
+    async def get_alert(fingerprint: str, who: Reader) -> dict[str, Any]:
         """One alert of the token's jurisdiction, whatever its status (404 outside it, as for none), with its
         whole `history`: every event of its life, who took it, and the notifications each one made."""
         await in_scope(who, fingerprint)
@@ -179,6 +184,11 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
         return await act(fingerprint, service.submit_explanation(
             fingerprint, who.name, who.leader_id, on_behalf, body.causes, body.text, body.document, body.commitments,
         ))  # fmt: skip
+
+    @app.get("/v1/review/rules", tags=["review"], responses=LIST_ERRORS)
+    async def review_rules(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, Any]:
+        """The review's rules as the rules file sets them: the working days an explanation may take."""
+        return {"explanation_working_days": service.config.review.explanation_working_days}
 
     @app.get("/v1/review/causes", tags=["review"], responses=LIST_ERRORS)
     async def causes(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, str]:

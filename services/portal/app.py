@@ -74,6 +74,11 @@ EVENT_LABELS = {
     "AlertEscalated": "Chuyển lên / escalated", "AlertAcknowledged": "Tiếp nhận / acknowledged",
     "AlertSilenced": "Tạm dừng thông báo / silenced", "AlertResolved": "Đóng / resolved",
 }  # fmt: skip
+CONCLUSION_LABELS = {
+    "reminder": "Nhắc nhở / reminder", "no_fault": "Không có vi phạm / no fault found",
+    "criticism": "Phê bình / criticism", "self_criticism": "Yêu cầu kiểm điểm / self-criticism required",
+    "discipline_recommended": "Đề nghị kỷ luật, thay thế / discipline or replacement recommended",
+}  # fmt: skip
 DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
                    "dead_lettered": "không gửi được / failed"}  # fmt: skip
 SERVICE_AWAY = (
@@ -121,6 +126,7 @@ _pages.globals.update(
     ANSWERABLE_LABELS=ANSWERABLE_LABELS,
     EVENT_LABELS=EVENT_LABELS,
     DELIVERY_LABELS=DELIVERY_LABELS,
+    CONCLUSION_LABELS=CONCLUSION_LABELS,
     quote=quote,
 )
 
@@ -159,8 +165,9 @@ def create_portal_app(
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_first(request: Request, _: SignInNeeded) -> Response:
-        if request.method == "GET":
-            return RedirectResponse(f"/sign-in?next={request.url.path}", status.HTTP_303_SEE_OTHER)
+        if request.method == "GET":  # back to the very page after signing in: the e-mail's link, query and all
+            wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/sign-in?next={quote(wanted, safe='/')}", status.HTTP_303_SEE_OTHER)
         return page("refused.html.j2", 401, session=None, reason="Phiên đăng nhập đã kết thúc / your session has ended")
 
     @app.exception_handler(httpx.HTTPError)
@@ -401,19 +408,29 @@ def create_portal_app(
         if found["indicator"] is not None:  # a finding about a vote has no year of figures
             year = await services.unit_year(session.account, found["unit_code"], found["indicator"],
                                             found["plan_year"], today())  # fmt: skip
+        causes = await services.causes(session.account)
         return page("alert.html.j2", session=session, alert=found, names=names, year=year, today=today(),
+                    review=found.get("review"), commitments=found.get("commitments", []), causes=causes,
+                    explanation_days=await services.explanation_days(session.account),
                     **_year_view(year, names.get(found["unit_code"], found["unit_code"])))  # fmt: skip
 
     @app.post("/committee/alert", response_class=HTMLResponse)
     async def alert_act(
         session: Posted,
         fingerprint: Annotated[str, Form(max_length=500)],
-        action: Annotated[str, Form(pattern="^(ack|silence|resolve)$")],
+        action: Annotated[str, Form(pattern="^(ack|silence|resolve|explanation-request)$")],
         text: Annotated[str, Form(max_length=4000)] = "",
         until: Annotated[str, Form(max_length=10)] = "",
+        outcome: Annotated[str, Form(max_length=40)] = "",
+        document: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         _only(session, "committee", "admin")
-        body = {"ack": {"note": text}, "silence": {"until": until, "reason": text}, "resolve": {"conclusion": text}}
+        body: dict[str, dict[str, Any]] = {
+            "ack": {"note": text},
+            "silence": {"until": until, "reason": text},
+            "resolve": {"conclusion": text, "outcome": outcome or None, "document": document},
+            "explanation-request": {"note": text},
+        }
         answer = await services.alert_action(session.account, fingerprint, action, body[action])
         if answer.status >= 400:
             return page("refused.html.j2", answer.status, session=session, reason=refusal_text(answer.body))
@@ -428,6 +445,38 @@ def create_portal_app(
         leader = await services.leader(session.account, session.account.leader_id or "")
         leader_names = {u["unit_code"]: u["name"] for u in view["units"]}
         return page("head.html.j2", session=session, alerts=alerts, leader=leader, leader_names=leader_names, **view)
+
+    @app.get("/head/explain", response_class=HTMLResponse)
+    async def explain_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
+        """The explanation the committee asked of this head: the alert, its evidence, and the form."""
+        _only(session, "head", "clerk")
+        return await _explain_page(session, fingerprint, None, 200)
+
+    @app.post("/head/explain", response_class=HTMLResponse)
+    async def explain(request: Request, session: Posted) -> Response:
+        """Causes (ticked), the text, a document, and up to three commitments (indicator, date, rate in %)."""
+        _only(session, "head", "clerk")
+        form = await request.form()
+        fingerprint = str(form.get("fingerprint", ""))[:500]
+        try:
+            commitments = _commitments(form)
+        except ValueError as wrong:
+            return await _explain_page(session, fingerprint, str(wrong), 422)
+        body = {"causes": [str(c) for c in form.getlist("causes")][:10], "text": str(form.get("text", ""))[:4000],
+                "document": str(form.get("document", ""))[:200], "commitments": commitments}  # fmt: skip
+        answer = await services.alert_action(session.account, fingerprint, "explanation", body)
+        if answer.status >= 400:
+            return await _explain_page(session, fingerprint, refusal_text(answer.body), answer.status)
+        return RedirectResponse("/head" if session.account.role == "head" else "/clerk", status.HTTP_303_SEE_OTHER)
+
+    async def _explain_page(session: Session, fingerprint: str, error: str | None, status_code: int) -> Response:
+        found = await services.alert_as_answerer(session.account, fingerprint) if services.alerts_served else None
+        if found is None:
+            none = "Không có yêu cầu giải trình này cho bạn / no such explanation asked of you"
+            return page("refused.html.j2", 404, session=session, reason=none)
+        causes = await services.causes(session.account)
+        return page("explain.html.j2", status_code, session=session, alert=found, causes=causes, error=error,
+                    today=today())  # fmt: skip
 
     @app.get("/board", response_class=HTMLResponse)
     async def board_lists(
@@ -621,6 +670,23 @@ def _json_line(value: dict[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode() + b"\n"
 
 
+def _commitments(form: Any) -> list[dict[str, str]]:
+    """The form's commitment rows that are filled: indicator, date and a rate in percent ("70" or "70,5")."""
+    made = []
+    for n in range(1, 4):
+        by, rate = str(form.get(f"c{n}_by", "")).strip(), str(form.get(f"c{n}_rate", "")).strip()
+        if not by and not rate:
+            continue
+        if not by or not rate:
+            raise ValueError(f"cam kết {n}: cần cả ngày và tỷ lệ / commitment {n}: needs both a date and a rate")
+        try:
+            share = Decimal(rate.replace("%", "").replace(",", ".").strip()) / 100
+        except ArithmeticError:
+            raise ValueError(f"cam kết {n}: {rate!r} không phải tỷ lệ / commitment {n}: {rate!r} is no rate") from None
+        made.append({"indicator": str(form.get(f"c{n}_indicator", "")), "by": by, "rate": str(share)})
+    return made
+
+
 def one_row_csv(cells: dict[str, str]) -> bytes:
     """A form's figure as the ingest's file import reads it: a header of column keys, one row, UTF-8."""
     out = io.StringIO()
@@ -653,7 +719,8 @@ async def _clerk_view(services: Services, session: Session, today: dt.date) -> d
     view = await _units_view(services, session, today)
     view.update(upload=None, upload_status=None, filename=None, sent=await services.submissions(session.account),
                 categories=await services.categories(session.account), report=None, report_status=None, typed={},
-                form_key=secrets.token_urlsafe(24), upload_key=secrets.token_urlsafe(24))  # fmt: skip
+                form_key=secrets.token_urlsafe(24), upload_key=secrets.token_urlsafe(24),
+                alerts=await services.alerts(session.account) if services.alerts_served else None)  # fmt: skip
     return view
 
 

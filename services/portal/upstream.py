@@ -117,7 +117,7 @@ class Services:
         alerts: list[dict[str, Any]] = response.json()["alerts"]
         return alerts
 
-    async def alert_action(self, account: Account, fingerprint: str, action: str, body: dict[str, str]) -> Answer:
+    async def alert_action(self, account: Account, fingerprint: str, action: str, body: dict[str, Any]) -> Answer:
         """acknowledge | resolve an alert, as the person."""
         assert self._alerts is not None
         response = await self._alerts.post(f"/v1/alerts/{fingerprint}/{action}", headers=self._as(account), json=body)
@@ -177,6 +177,35 @@ class Services:
         response.raise_for_status()
         alerts: list[dict[str, Any]] = response.json()["alerts"]
         return alerts
+
+    async def causes(self, account: Account) -> dict[str, str]:
+        """The causes an explanation may name, code → label."""
+        assert self._alerts is not None
+        response = await self._alerts.get("/v1/review/causes", headers=self._as(account))
+        response.raise_for_status()
+        causes: dict[str, str] = response.json()
+        return causes
+
+    async def explanation_days(self, account: Account) -> int:
+        """How many working days an explanation may take, as the alerts service's rules file says."""
+        assert self._alerts is not None
+        response = await self._alerts.get("/v1/review/rules", headers=self._as(account))
+        response.raise_for_status()
+        days: int = response.json()["explanation_working_days"]
+        return days
+
+    async def alert_as_answerer(self, account: Account, fingerprint: str) -> dict[str, Any] | None:
+        """The alert whose explanation is asked and not yet given, for the head asked (or, on their behalf,
+        their unit's clerk); None otherwise."""
+        if account.role == "head":
+            found = next((a for a in await self.alerts_naming(account) if a["fingerprint"] == fingerprint), None)
+        else:
+            found = await self.alert(account, fingerprint)
+        if found is None or not found.get("explanation_due") or found.get("explained_at"):
+            return None
+        if account.role == "head" and found.get("explanation_asked_of") != account.leader_id:
+            return None
+        return found
 
     async def alert(self, account: Account, fingerprint: str) -> dict[str, Any] | None:
         """One alert of the person's jurisdiction; None when there is none (or it lies outside)."""
