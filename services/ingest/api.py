@@ -204,7 +204,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         there from the start)."""
         return await registry_submit(list(body.categories), who, key, response)
 
-    @app.get("/v1/categories", tags=["registry"], responses=READ_ERRORS)
+    @app.get("/v1/categories", tags=["registry"], responses=QUERY_ERRORS)
     async def list_categories(
         _: Anyone, labelled: Annotated[bool, Query(description="each code with its label")] = False
     ) -> dict[str, Any]:

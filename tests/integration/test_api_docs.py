@@ -98,11 +98,12 @@ async def test_both_apis_refuse_in_one_error_shape(settings: Settings, pool: asy
     service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))
     async with pool.acquire() as conn:
         department = await create_token(conn, "so-tai-chinh", "department", ["lam-dong"])
+        board = await create_token(conn, "ban-to-chuc", "board")
     shape = {"detail", "error_count", "errors"}
     requests = {
         "ingest": [("GET", "/v1/categories", {}), ("POST", "/v1/units", {"Authorization": f"Bearer {department}"}),
                    ("POST", "/v1/figures", {"Authorization": f"Bearer {department}"})],
-        "alerts": [("GET", "/v1/alerts", {}), ("GET", "/v1/alerts", {"Authorization": f"Bearer {department}"})],
+        "alerts": [("GET", "/v1/alerts", {}), ("GET", "/v1/alerts", {"Authorization": f"Bearer {board}"})],
         "boards": [("GET", "/v1/board-pack?as_of=2025-11-10", {"Authorization": f"Bearer {department}"}),
                    ("GET", "/v1/board-pack?as_of=someday", {"Authorization": f"Bearer {department}"})],
     }  # fmt: skip
@@ -125,6 +126,7 @@ async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is
     async with pool.acquire() as conn:
         department = {"Authorization": f"Bearer {await create_token(conn, 'so-tai-chinh', 'department', ['hue'])}"}
         committee = {"Authorization": f"Bearer {await create_token(conn, 'ubkt', 'committee', ['hue'])}"}
+        board = {"Authorization": f"Bearer {await create_token(conn, 'ban-to-chuc', 'board')}"}
     apps = {"ingest": create_app(pool), "alerts": create_alerts_app(pool, service),
             "boards": create_projector_app(pool, ProgressRules())}  # fmt: skip
     figure = {"unit_code": "hue", "plan_year": 2025, "category": "oda", "as_of": "2025-05-31", "amount": "1"}
@@ -133,12 +135,12 @@ async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is
         ("ingest", "POST", "/v1/units", "department", {"units": []}, 403),
         ("ingest", "POST", "/v1/figures", "department", {"disbursements": [{"amount": "x"}]}, 422),
         ("ingest", "GET", "/v1/standings", "department", None, 422),
-        ("alerts", "GET", "/v1/alerts", "department", None, 403),
+        ("alerts", "GET", "/v1/alerts", "board", None, 403),
         ("alerts", "POST", "/v1/alerts/nothing/ack", "committee", {"note": "xem"}, 404),
         ("boards", "GET", "/v1/board-pack?as_of=2025-11-10", "department", None, 403),
         ("boards", "GET", "/v1/board-pack?as_of=2025-11-10", "none", None, 401),
     ]
-    tokens = {"none": {}, "department": department, "committee": committee}
+    tokens = {"none": {}, "department": department, "committee": committee, "board": board}
     for name, app in apps.items():
         document = app.openapi()
         error_schema = {"$ref": "#/components/schemas/ErrorBody"}
