@@ -62,7 +62,7 @@ class AlertNotification(BaseModel):
     position: int = Field(description="the event's position in the event store")
     kind: str = Field(
         description="AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved"
-        " | ExplanationRequested | ExplanationSubmitted"
+        " | ExplanationRequested | ExplanationSubmitted | CommitmentChecked"
     )
     event: dict[str, Any]
     alert: dict[str, Any] = Field(description="the alerts row: unit, rule, period, severity, evidence, head, …")

@@ -525,9 +525,27 @@ class ExplanationSubmitted(DomainEvent):
     commitments: Annotated[list[Commitment], Field(max_length=10)] = Field(default_factory=list)
 
 
+class CommitmentChecked(DomainEvent):
+    """The figures' verdict on a commitment (the `ordinal`-th of the explanation at `commitment_position`):
+    kept or missed by the unit's reported year to date in the first report dated on or after its date (or,
+    when none came within the grace period, the last before it)."""
+
+    type: Literal["CommitmentChecked"] = "CommitmentChecked"
+    fingerprint: str  # the alert whose review holds the commitment
+    unit_code: UnitCode
+    leader_id: str | None
+    commitment_position: int
+    ordinal: int
+    indicator: Indicator
+    due: FactDate
+    kept: bool
+    figures_as_of: FactDate | None  # None: no report at all by the end of the grace period
+    reached: Decimal | None  # the rate (or the amount) the figures show
+
+
 ALERT_EVENTS = (
     AlertRaised, AlertRefreshed, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved,
-    ExplanationRequested, ExplanationSubmitted,
+    ExplanationRequested, ExplanationSubmitted, CommitmentChecked,
 )  # fmt: skip
 
 
@@ -552,7 +570,8 @@ Event = Annotated[
     | AlertSilenced
     | AlertResolved
     | ExplanationRequested
-    | ExplanationSubmitted,
+    | ExplanationSubmitted
+    | CommitmentChecked,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

@@ -14,6 +14,7 @@ from shared.events import (
     AlertRefreshed,
     AlertResolved,
     AlertSilenced,
+    CommitmentChecked,
     DomainEvent,
     ExplanationRequested,
     ExplanationSubmitted,
@@ -101,7 +102,8 @@ async def apply_alert_event(
         )  # fmt: skip
         await conn.executemany(
             "INSERT INTO alert_commitments (position, ordinal, fingerprint, unit_code, leader_id, indicator, due,"
-            " rate, amount) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+            " rate, amount, plan_year) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, a.plan_year FROM alerts a"
+            " WHERE a.fingerprint = $3 ON CONFLICT DO NOTHING",
             [
                 (position, n, event.fingerprint, event.unit_code, event.leader_id, c.indicator.value, c.by, c.rate,
                  c.amount)
@@ -109,6 +111,13 @@ async def apply_alert_event(
             ],
         )  # fmt: skip
         await _update(conn, event.fingerprint, at, ())
+    elif isinstance(event, CommitmentChecked):
+        await conn.execute(
+            "UPDATE alert_commitments SET outcome = $3, figures_as_of = $4, reached = $5"
+            " WHERE position = $1 AND ordinal = $2",
+            event.commitment_position, event.ordinal, "kept" if event.kept else "missed", event.figures_as_of,
+            event.reached,
+        )  # fmt: skip
 
 
 async def _update(

@@ -153,6 +153,9 @@ class Review(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     explanation_working_days: Annotated[int, Field(ge=1, le=60)] = 5
+    # a commitment is decided by the first report dated on or after its date; with none after this many
+    # working days, by the last report before it
+    commitment_grace_working_days: Annotated[int, Field(ge=1, le=60)] = 10
     # the days a year's government decision adds to the holidays library's calendar
     days_off: list[dt.date] = Field(default_factory=list)
     make_up_days: list[dt.date] = Field(default_factory=list)

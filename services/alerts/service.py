@@ -16,6 +16,7 @@ from faststream.kafka import KafkaBroker, TopicPartition
 
 from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
+from services.alerts.commitments import COMMITMENT_MISSED, DueCommitment, Report, checked, decide
 from services.alerts.config import AlertConfig, load_alert_config
 from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.delivery import check_channels
@@ -35,6 +36,7 @@ from shared.events import (
     DomainEvent,
     ExplanationRequested,
     ExplanationSubmitted,
+    Indicator,
 )
 from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
@@ -135,6 +137,7 @@ class AlertsService:
             if self.config.rules.confidence_vote.enabled:
                 findings += confidence_votes(facts.votes, self.config)
             events = await self._apply(conn, facts, findings, today)
+            events += await self._check_commitments(conn, facts.unit.name, unit_code, plan_year, today)
             await conn.execute(
                 "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on, peer_state)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code, plan_year)"
@@ -182,9 +185,10 @@ class AlertsService:
     ) -> list[DomainEvent]:
         rows = await conn.fetch(
             "SELECT fingerprint, rule, severity, escalated_to, summary, evidence, responsible_leader_id FROM alerts"
-            " WHERE unit_code = $1 AND plan_year = $2 AND status = 'open'",
+            " WHERE unit_code = $1 AND plan_year = $2 AND status = 'open' AND rule <> $3",
             facts.unit.unit_code,
             facts.plan_year,
+            COMMITMENT_MISSED,  # raised by the figures' verdict on a promise, not by a rule: the committee closes it
         )
         current = {r["fingerprint"]: CurrentAlert(**dict(r)) for r in rows}
         resolved = {
@@ -203,6 +207,43 @@ class AlertsService:
             await apply_alert_event(conn, event, position, facts.unit.name)
             await self._enqueue(conn, event, position, key, today)
         return [event for event, _ in recorded]
+
+    async def _check_commitments(
+        self, conn: asyncpg.Connection, unit_name: str, unit_code: str, plan_year: int, today: dt.date
+    ) -> list[DomainEvent]:
+        """The commitments of this unit and year whose date has come: decided by its reports (the
+        projector's totals) once a report on or after the date exists, or the grace period is over."""
+        due = await conn.fetch(
+            "SELECT c.*, r.leader_name, coalesce(a.escalated_to, a.committee) AS committee FROM alert_commitments c"
+            " JOIN alert_reviews r USING (fingerprint) JOIN alerts a USING (fingerprint)"
+            " WHERE c.unit_code = $1 AND c.plan_year = $2 AND c.outcome IS NULL AND c.due <= $3"
+            " ORDER BY c.position, c.ordinal",
+            unit_code, plan_year, today,
+        )  # fmt: skip
+        days, grace = self.config.review.working_days(), self.config.review.commitment_grace_working_days
+        recorded: list[DomainEvent] = []
+        for row in due:
+            commitment = DueCommitment(
+                row["position"], row["ordinal"], row["fingerprint"], unit_code, row["leader_id"], row["leader_name"],
+                Indicator(row["indicator"]), plan_year, row["due"], row["rate"], row["amount"], row["committee"],
+            )  # fmt: skip
+            totals = await conn.fetch(
+                "SELECT as_of, rate, actual_ytd FROM unit_progress_history WHERE unit_code = $1"
+                " AND indicator = $2 AND plan_year = $3 AND category = '' ORDER BY as_of",
+                unit_code, commitment.indicator.value, plan_year,
+            )  # fmt: skip
+            reports = [Report(r["as_of"], r["rate"], r["actual_ytd"]) for r in totals]
+            basis = decide(commitment, reports, today, days.after(commitment.due, grace))
+            if basis is None:
+                continue
+            events = checked(commitment, basis, basis in reports)
+            positions = await self._append(conn, events)
+            for event, position in zip(events, positions, strict=True):
+                await apply_alert_event(conn, event, position, unit_name)
+                key = event.fingerprint  # the reviewed alert's, or the new alert's own
+                await self._enqueue(conn, event, position, key, today)
+            recorded += events
+        return recorded
 
     async def _append(self, conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> list[int]:
         if not events:

@@ -33,6 +33,10 @@ CREATE TABLE alert_commitments (
     due          date    NOT NULL,  -- the commitment's date
     rate         numeric,           -- a share of the plan, or
     amount       numeric,           -- an amount (VND)
+    plan_year    integer NOT NULL,  -- the alert's: the year whose figures decide
+    outcome      text,              -- kept | missed, once the figures decide (NULL: not yet)
+    figures_as_of date,             -- the report that decided it
+    reached      numeric,           -- its rate (or amount) then
     PRIMARY KEY (position, ordinal)
 );
 CREATE INDEX alert_commitments_due ON alert_commitments (due);

@@ -244,8 +244,11 @@ async def test_committee_http_api_is_scoped_to_the_token_jurisdiction(settings: 
         assert done.status_code == 200
         again = await client.post(f"/v1/alerts/{theirs}/resolve", json={"conclusion": "lần nữa"}, headers=auth)
         assert again.status_code == 409
-        forbidden = await client.get("/v1/alerts", headers={"Authorization": f"Bearer {department}"})
-        assert forbidden.status_code == 403
+        as_department = {"Authorization": f"Bearer {department}"}
+        read = await client.get("/v1/alerts", params={"status": "all"}, headers=as_department)
+        assert read.status_code == 200 and {a["unit_code"] for a in read.json()["alerts"]} == {"da-lat"}  # its own
+        forbidden = await client.post(f"/v1/alerts/{theirs}/ack", json={}, headers=as_department)
+        assert forbidden.status_code == 403  # a finance department reads its units' alerts; committees act
         assert (await client.get("/v1/alerts")).status_code == 401
         by_committee = (
             await client.get("/v1/alerts", params={"committee": PROVINCIAL, "status": "all"}, headers=auth)

@@ -6,6 +6,7 @@ rebuilt from the log equal the live ones."""
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import asyncpg
 import httpx
@@ -13,6 +14,7 @@ import httpx
 from services.alerts.api import create_alerts_app
 from services.alerts.rebuild import rebuild_alerts
 from shared.auth import ACCOUNT_HEADER, create_account, create_token
+from shared.events import Commitment
 from shared.settings import Settings
 from tests.integration.alert_fixtures import DISB, Clock, Facts, alerts_service
 
@@ -127,3 +129,62 @@ async def test_a_clerk_answers_on_the_heads_behalf_only_for_their_own_unit(
         assert on_behalf.status_code == 200, on_behalf.text
         event = on_behalf.json()["event"]
     assert (event["on_behalf"], event["by"], event["leader_id"]) == (True, "Sở Tài chính Lâm Đồng", "L3")
+
+
+async def test_the_figures_decide_each_commitment_and_a_missed_one_raises_an_alert_naming_its_maker(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """Đà Lạt's head promised 30 % and 10 % by 30 June: its report of 30 June shows 20 %. The first is
+    missed (an alert of its own, naming her, that the next sweeps leave open), the second kept; a promise for
+    31 July with no report is decided by the last report once the grace period is over."""
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")
+    promises = [
+        Commitment(indicator=DISB, by=dt.date(2025, 6, 30), rate=Decimal("0.30")),
+        Commitment(indicator=DISB, by=dt.date(2025, 6, 30), rate=Decimal("0.10")),
+        Commitment(indicator=DISB, by=dt.date(2025, 7, 31), amount=Decimal(500)),
+    ]
+    await service.submit_explanation(THEIRS, "Trần Thị Hà <ha@dalat.gov.vn>", "L3", False, ["site_clearance"],
+                                     "Vướng mặt bằng", commitments=promises)  # fmt: skip
+    clock.today = dt.date(2025, 6, 30)
+    await service.sweep()
+    assert await _outcomes(pool) == [None, None, None]  # the date has come; no report of it yet
+    await facts.report("da-lat", 6, 200)
+    clock.today = dt.date(2025, 7, 3)
+    await service.sweep()
+    assert await _outcomes(pool) == [("missed", "2025-06-30", "0.2"), ("kept", "2025-06-30", "0.2"), None]
+    missed = await _open_missed(pool)
+    assert [(m["responsible_leader_name"], m["committee"]) for m in missed] == [
+        ("Trần Thị Hà", "Ủy ban Kiểm tra Tỉnh ủy Lâm Đồng")
+    ]
+    assert missed[0]["summary"].startswith("Không giữ cam kết đạt 30,00 % trước 30/06/2025: đạt 20,00 %")
+    clock.today = dt.date(2025, 8, 1)
+    await service.sweep()  # the grace period of the 31 July promise runs: undecided still
+    assert (await _outcomes(pool))[2] is None
+    clock.today = dt.date(2025, 8, 15)  # ten working days after 31 July have passed with no report
+    await service.sweep()
+    assert (await _outcomes(pool))[2] == ("missed", "2025-06-30", "200")  # the last report before: 200 of 500
+    assert len(await _open_missed(pool)) == 2  # the sweeps leave the committee's to close
+
+    live = await _rows(pool)
+    await rebuild_alerts(pool)
+    assert await _rows(pool) == live
+
+
+async def _outcomes(pool: asyncpg.Pool) -> list[tuple[str, str, str] | None]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("SELECT outcome, figures_as_of, reached FROM alert_commitments ORDER BY ordinal")
+    return [None if r["outcome"] is None else (r["outcome"], str(r["figures_as_of"]), f"{r['reached'].normalize():f}")
+            for r in rows]  # fmt: skip
+
+
+async def _open_missed(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    async with pool.acquire() as conn:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            "SELECT * FROM alerts WHERE rule = 'commitment_missed' AND status = 'open' ORDER BY fingerprint"
+        )
+    return rows
