@@ -413,6 +413,9 @@ class AlertEscalated(DomainEvent):
     to_committee: str
     reason: str
     as_of: FactDate
+    # escalated for a missed deadline (not for periods behind): which one, and its date
+    deadline: Literal["acknowledgement", "explanation"] | None = None
+    deadline_due: FactDate | None = None
 
 
 class AlertAcknowledged(DomainEvent):

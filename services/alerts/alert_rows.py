@@ -66,6 +66,12 @@ async def apply_alert_event(
         )  # fmt: skip
     elif isinstance(event, AlertEscalated):
         await _update(conn, event.fingerprint, at, ("escalated_at",), escalated_to=event.to_committee)
+        if event.deadline is not None:
+            await conn.execute(
+                "INSERT INTO alert_deadline_escalations (fingerprint, deadline, due, position) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING",
+                event.fingerprint, event.deadline, event.deadline_due, position,
+            )  # fmt: skip
     elif isinstance(event, AlertAcknowledged):
         await _update(
             conn, event.fingerprint, at, ("acknowledged_at",), acknowledged_by=event.by, acknowledged_note=event.note

@@ -153,6 +153,9 @@ class Review(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     explanation_working_days: Annotated[int, Field(ge=1, le=60)] = 5
+    # an alert not acknowledged within this many working days of being raised escalates one level up (as
+    # does an explanation not submitted by its due date), once per missed deadline
+    acknowledge_working_days: Annotated[int, Field(ge=1, le=60)] = 3
     # a commitment is decided by the first report dated on or after its date; with none after this many
     # working days, by the last report before it
     commitment_grace_working_days: Annotated[int, Field(ge=1, le=60)] = 10

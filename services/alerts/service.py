@@ -18,9 +18,11 @@ from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
 from services.alerts.commitments import COMMITMENT_MISSED, DueCommitment, Report, checked, decide
 from services.alerts.config import AlertConfig, load_alert_config
+from services.alerts.deadlines import AlertClock, missed_deadlines, reason
 from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.delivery import check_channels
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
+from services.alerts.routing import next_level
 from services.alerts.rules import Finding, confidence_votes, evaluate
 from shared.bus import make_broker
 from shared.clock import VIETNAM
@@ -29,6 +31,7 @@ from shared.event_store import EventStore, Submitter
 from shared.events import (
     SYSTEM_RESOLVER,
     AlertAcknowledged,
+    AlertEscalated,
     AlertResolved,
     AlertSilenced,
     Commitment,
@@ -138,6 +141,7 @@ class AlertsService:
                 findings += confidence_votes(facts.votes, self.config)
             events = await self._apply(conn, facts, findings, today)
             events += await self._check_commitments(conn, facts.unit.name, unit_code, plan_year, today)
+            events += await self._escalate_missed_deadlines(conn, facts, today)
             await conn.execute(
                 "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on, peer_state)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code, plan_year)"
@@ -207,6 +211,45 @@ class AlertsService:
             await apply_alert_event(conn, event, position, facts.unit.name)
             await self._enqueue(conn, event, position, key, today)
         return [event for event, _ in recorded]
+
+    async def _escalate_missed_deadlines(
+        self, conn: asyncpg.Connection, facts: UnitYearFacts, today: dt.date
+    ) -> list[DomainEvent]:
+        """Each open alert of the unit and year that missed a deadline (acknowledgement, explanation) not yet
+        escalated for: one level up, as an event with its reason. In the evaluation's transaction, under its
+        lock: a kill -9 before the commit leaves nothing, and the next evaluation escalates once."""
+        rows = await conn.fetch(
+            "SELECT a.fingerprint, coalesce(a.escalated_to, a.committee) AS routed_to, a.raised_at, a.as_of,"
+            " a.acknowledged_at IS NOT NULL AS acknowledged, a.silenced_until, r.due,"
+            " r.explained_at IS NOT NULL AS explained,"
+            " coalesce((SELECT array_agg(d.deadline || '/' || d.due) FROM alert_deadline_escalations d"
+            "   WHERE d.fingerprint = a.fingerprint), '{}') AS escalated"
+            " FROM alerts a LEFT JOIN alert_reviews r USING (fingerprint)"
+            " WHERE a.unit_code = $1 AND a.plan_year = $2 AND a.status = 'open' ORDER BY a.fingerprint",
+            facts.unit.unit_code, facts.plan_year,
+        )  # fmt: skip
+        review, routing = self.config.review, self.config.routing
+        days = review.working_days()
+        recorded: list[DomainEvent] = []
+        for row in rows:
+            clock = AlertClock(
+                row["fingerprint"], row["raised_at"].astimezone(VIETNAM).date(), row["acknowledged"],
+                row["silenced_until"], row["due"], row["explained"],
+            )  # fmt: skip
+            done = {(kind, dt.date.fromisoformat(due)) for kind, due in (e.split("/") for e in row["escalated"])}
+            routed_to = row["routed_to"]
+            for kind, due in missed_deadlines(clock, today, review.acknowledge_working_days, days, done):
+                up = next_level(facts.unit, routed_to, routing.top_committee, routing.top_escalation)
+                event = AlertEscalated(
+                    fingerprint=row["fingerprint"], unit_code=facts.unit.unit_code, from_committee=routed_to,
+                    to_committee=up, reason=reason(kind, due), as_of=today, deadline=kind, deadline_due=due,
+                )  # fmt: skip
+                (position,) = await self._append(conn, [event])
+                await apply_alert_event(conn, event, position, facts.unit.name)
+                await self._enqueue(conn, event, position, row["fingerprint"], today)
+                recorded.append(event)
+                routed_to = up
+        return recorded
 
     async def _check_commitments(
         self, conn: asyncpg.Connection, unit_name: str, unit_code: str, plan_year: int, today: dt.date

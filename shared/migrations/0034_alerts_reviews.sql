@@ -41,3 +41,14 @@ CREATE TABLE alert_commitments (
 );
 CREATE INDEX alert_commitments_due ON alert_commitments (due);
 CREATE INDEX alert_commitments_by_alert ON alert_commitments (fingerprint);
+
+-- Each deadline missed escalates once: an acknowledgement not given, or an explanation not submitted, by
+-- its date (in working days). Written with the AlertEscalated event, in its transaction: a restart after a
+-- kill -9 finds the deadline escalated already, or escalates it then, never twice.
+CREATE TABLE alert_deadline_escalations (
+    fingerprint text    NOT NULL,
+    deadline    text    NOT NULL CHECK (deadline IN ('acknowledgement', 'explanation')),
+    due         date    NOT NULL,
+    position    bigint  NOT NULL,  -- the AlertEscalated event
+    PRIMARY KEY (fingerprint, deadline, due)
+);

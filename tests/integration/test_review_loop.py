@@ -25,7 +25,7 @@ async def _rows(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:
     async with pool.acquire() as conn:
         return {
             table: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]
-            for table in ("alert_reviews", "alert_commitments", "alerts")
+            for table in ("alert_reviews", "alert_commitments", "alert_deadline_escalations", "alerts")
         }
 
 
@@ -188,3 +188,35 @@ async def _open_missed(pool: asyncpg.Pool) -> list[asyncpg.Record]:
             "SELECT * FROM alerts WHERE rule = 'commitment_missed' AND status = 'open' ORDER BY fingerprint"
         )
     return rows
+
+
+async def test_an_explanation_not_given_by_its_due_date_escalates_once_one_level_up(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")  # due Monday 12 May
+    for day in (dt.date(2025, 5, 12), dt.date(2025, 5, 13), dt.date(2025, 5, 14)):
+        clock.today = day
+        await service.sweep()
+    escalations = await _escalations(pool)
+    assert escalations == [
+        (THEIRS, "Ủy ban Kiểm tra Tỉnh ủy Lâm Đồng", "Ủy ban Kiểm tra Trung ương",
+         "không giải trình trước hạn 12/05/2025 / no explanation by 2025-05-12", "2025-05-13"),
+    ]  # the day after its due date, once; not before, not again  # fmt: skip
+    live = await _rows(pool)
+    await rebuild_alerts(pool)
+    assert await _rows(pool) == live
+
+
+async def _escalations(pool: asyncpg.Pool) -> list[tuple[str, ...]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT payload FROM events WHERE event_type = 'AlertEscalated' AND payload->>'deadline' IS NOT NULL"
+            " ORDER BY position"
+        )
+    return [tuple(r["payload"][k] for k in ("fingerprint", "from_committee", "to_committee", "reason", "as_of"))
+            for r in rows]  # fmt: skip
