@@ -11,7 +11,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import IO
 
@@ -28,7 +28,7 @@ from shared.embedded import free_port
 from shared.event_store import EventStore, Submitter
 from shared.settings import Settings
 from shared.topics import ensure_topics
-from tests.integration.alert_fixtures import Facts
+from tests.integration.alert_fixtures import Clock, Facts, alerts_service
 from tests.integration.ingest_fixtures import Ingest, disbursement
 from tests.integration.projector_helpers import caught_up
 from tests.integration.receivers import Received, http_receiver
@@ -232,3 +232,43 @@ async def test_alert_deliveries_survive_a_kill_9_repeated_perhaps_never_skipped(
             "SELECT payload->>'idempotency_key' AS key FROM alert_outbox WHERE channel = 'webhook'")}  # fmt: skip
     received = [r.headers["idempotency-key"] for r in receiver.requests]
     assert len(expected) >= 2 and set(received) == expected  # none skipped; a repeat has the same key
+
+
+async def test_a_missed_deadline_escalates_once_across_a_kill_9_of_the_alerts_service(
+    settings: Settings, pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """An explanation due Monday 12 May is not given: `pim alerts` started on the 13th escalates it and is
+    killed with kill -9; its successor, a day later, finds the deadline escalated and does not again."""
+    await ensure_topics(settings)
+    facts = Facts(pool)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    asking = alerts_service(settings, pool, Clock(dt.date(2025, 5, 5)))
+    await asking.sweep()
+    theirs = "da-lat/public_investment_disbursement/below_pace/2025"
+    await asking.request_explanation(theirs, "UBKT Lâm Đồng")
+
+    async def escalations() -> int:
+        async with pool.acquire() as conn:
+            return int(await conn.fetchval(
+                "SELECT count(*) FROM events WHERE event_type = 'AlertEscalated'"
+                " AND payload->>'deadline' = 'explanation'"
+            ))  # fmt: skip
+
+    with (tmp_path / "alerts.log").open("wb") as log:
+        async with pim_process(settings, log, "alerts", PIM_ALERTS_TODAY="2025-05-13") as first:
+            await eventually(lambda: _at_least(escalations, 1), timeout_s=60, what="the missed deadline escalated")
+            first.kill()  # SIGKILL, right after
+            await first.wait()
+        async with pim_process(settings, log, "alerts", PIM_ALERTS_TODAY="2025-05-14"):
+
+            async def evaluated_again() -> bool:  # the successor's sweep of the 14th has run
+                async with pool.acquire() as conn:
+                    return not await stale_evaluations(conn, dt.date(2025, 5, 14))
+
+            await eventually(evaluated_again, timeout_s=60, what="every unit evaluated on the 14th")
+    assert await escalations() == 1
+
+
+async def _at_least(count: Callable[[], Awaitable[int]], n: int) -> bool:
+    return await count() >= n
