@@ -15,6 +15,7 @@ from rich.table import Table
 from pim.boards.progress_report import accountability_table, alert_summary_table, flagged_table, progress_table
 from pim.boards.standings_report import standings_tables
 from pim.demo.accounts import SampleAccount, embedded_portal_token, sample_accounts
+from pim.demo.review_story import play_review_story
 from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
 from pim.stack import running_stack
@@ -63,6 +64,8 @@ async def run_demo(
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
             events = await asyncio.to_thread(load_sample, stack.api_url, token)
             await wait_until_settled(stack)
+            for line in await play_review_story(demo_settings, stack.pool, today):
+                console.print(f"  review: {line}")
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))
                 for group in await standings(conn, today, Indicator.DISBURSEMENT.value, today.year, "national"):

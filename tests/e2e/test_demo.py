@@ -115,7 +115,9 @@ async def test_demo_flags_exactly_the_units_below_pace_and_names_their_heads(dem
     async with demo.pool.acquire() as conn:
         flagged = {
             (r["unit_code"], r["indicator"], r["severity"], r["responsible_leader_name"])
-            for r in await conn.fetch("SELECT * FROM alerts WHERE status = 'open' AND rule = 'below_pace'")
+            for r in await conn.fetch(  # open, or concluded by its committee in the sample's review story
+                "SELECT * FROM alerts WHERE (status = 'open' OR conclusion_outcome IS NOT NULL) AND rule = 'below_pace'"
+            )
         }
         progress_count = await conn.fetchval("SELECT count(*) FROM unit_progress")
     assert flagged == expected
@@ -306,6 +308,32 @@ async def test_the_alert_stories_of_the_sample_come_out(demo: Demo) -> None:
     # Behind on three or more reports in a row: escalated one level up.
     escalated = [r for k, r in found.items() if k[1] == "below_pace" and r["escalated_to"] is not None]
     assert escalated and all(r["escalated_to"] == "Lãnh đạo Ủy ban Kiểm tra Trung ương" for r in escalated)
+
+
+async def test_the_review_loop_of_the_sample_comes_out(demo: Demo) -> None:
+    """Lâm Đồng's head explained and promised 70 % by 31 October; the October report (60,3 %) broke the
+    promise, which raised its own alert naming him; the committee concluded with criticism. Điện Biên's head
+    never answered: the alert climbed a level the day after the due date."""
+    async with demo.pool.acquire() as conn:
+        concluded = await conn.fetchrow(
+            "SELECT a.*, r.explained_by, r.causes FROM alerts a JOIN alert_reviews r USING (fingerprint)"
+            " WHERE a.unit_code = 'lam-dong' AND a.rule = 'below_pace' AND a.plan_year = 2025"
+        )
+        promise = await conn.fetchrow("SELECT * FROM alert_commitments WHERE unit_code = 'lam-dong'")
+        missed = await conn.fetchrow("SELECT * FROM alerts WHERE rule = 'commitment_missed' AND status = 'open'")
+        climbed = await conn.fetchrow(
+            "SELECT payload FROM events WHERE event_type = 'AlertEscalated' AND payload->>'deadline' = 'explanation'"
+        )
+    assert (concluded["conclusion_outcome"], concluded["status"]) == ("criticism", "resolved")
+    assert concluded["explained_by"].startswith("Đặng Văn Mai") and concluded["causes"] == [
+        "site_clearance",
+        "late_allocation",
+    ]
+    assert (promise["outcome"], str(promise["figures_as_of"])) == ("missed", "2025-10-31")
+    assert (missed["unit_code"], missed["responsible_leader_name"]) == ("lam-dong", "Đặng Văn Mai")
+    assert climbed is not None and climbed["payload"]["unit_code"] == "dien-bien"
+    assert climbed["payload"]["deadline_due"] == "2025-10-27"
+    assert "review: Điện Biên: explanation asked on 20/10, due 27/10, never given" in demo.printed
 
 
 def expected_2024_shortfalls() -> set[str]:
