@@ -41,6 +41,7 @@ RULE_LABELS = {
     "early_warning": "Dự báo không đạt / projected to fall short",
     "confidence_vote": "Tín nhiệm thấp / low confidence vote",
     "revenue_outturn": "Thu ngân sách lệch dự toán / revenue outturn off the estimate",
+    "commitment_missed": "Không giữ cam kết / commitment missed",
 }
 ROLE_LABELS = {
     "head": "Người đứng đầu / head",
@@ -97,3 +98,21 @@ def points(fraction: Decimal | None, places: int = 1) -> str:
     if fraction is None:
         return "—"
     return f"{'+' if fraction >= 0 else '-'}{_grouped(abs(fraction) * 100, places)} pp"
+
+
+# The causes a head names when explaining an alert: the taxonomy's defaults (the alerts rules file may add more).
+CAUSE_LABELS = {
+    "site_clearance": "Giải phóng mặt bằng, tái định cư / site clearance and resettlement",
+    "investment_procedures": "Thủ tục đầu tư, thẩm định / investment procedures and appraisal",
+    "late_allocation": "Giao vốn, phân bổ vốn chậm / capital allocated late",
+    "contractor_capacity": "Năng lực nhà thầu / contractor capacity",
+    "materials": "Nguồn cung và giá vật liệu / materials supply and prices",
+    "disasters_weather": "Thiên tai, thời tiết / natural disasters and weather",
+    "design_changes": "Điều chỉnh thiết kế / design changes",
+    "other": "Nguyên nhân khác / other",
+}
+CONCLUSION_LABELS = {  # a committee's conclusion of a review
+    "no_fault": "Không có vi phạm / no fault found", "reminder": "Nhắc nhở / reminder",
+    "criticism": "Phê bình / criticism", "self_criticism": "Yêu cầu kiểm điểm / self-criticism required",
+    "discipline_recommended": "Đề nghị kỷ luật, thay thế / discipline or replacement recommended",
+}  # fmt: skip

@@ -507,9 +507,13 @@ class ExplanationRequested(DomainEvent):
     unit_code: UnitCode
     leader_id: str | None  # None: the post was vacant; the unit answers
     leader_name: str | None
+    on: FactDate  # the day it was asked (the alerts service's date)
     due: FactDate
     by: Annotated[str, Field(min_length=1, max_length=300)]
     note: Annotated[str, Field(max_length=2000)] = ""
+
+    def occurred_on(self) -> dt.date:
+        return self.on
 
 
 class ExplanationSubmitted(DomainEvent):
@@ -520,12 +524,16 @@ class ExplanationSubmitted(DomainEvent):
     fingerprint: str
     unit_code: UnitCode
     leader_id: str | None
+    on: FactDate  # the day it was given (the alerts service's date)
     by: Annotated[str, Field(min_length=1, max_length=300)]
     on_behalf: bool = False
     causes: Annotated[list[CauseCode], Field(min_length=1, max_length=10)]
     text: Annotated[str, Field(min_length=1, max_length=4000)]
     document: Annotated[str, Field(max_length=200)] = ""
     commitments: Annotated[list[Commitment], Field(max_length=10)] = Field(default_factory=list)
+
+    def occurred_on(self) -> dt.date:
+        return self.on
 
 
 class CommitmentChecked(DomainEvent):
@@ -541,6 +549,8 @@ class CommitmentChecked(DomainEvent):
     ordinal: int
     indicator: Indicator
     due: FactDate
+    rate: Decimal | None = None  # what was promised: a share of the plan, or
+    amount: Decimal | None = None  # an amount
     kept: bool
     figures_as_of: FactDate | None  # None: no report at all by the end of the grace period
     reached: Decimal | None  # the rate (or the amount) the figures show

@@ -72,11 +72,27 @@ async def leader_record(conn: asyncpg.Connection, leader_id: str) -> dict[str, A
         " ORDER BY plan_year DESC, stint_start, unit_code, indicator",
         leader_id,
     )
+    promises = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE kept) AS kept, count(*) FILTER (WHERE NOT kept) AS missed FROM review_timeline"
+        " WHERE event_type = 'CommitmentChecked' AND leader_id = $1",
+        leader_id,
+    )
+    conclusions = await conn.fetch(
+        "SELECT c.on_date, c.outcome, c.document, c.unit_code FROM review_timeline c"
+        " WHERE c.event_type = 'AlertResolved' AND c.fingerprint IN ("
+        "   SELECT fingerprint FROM review_timeline WHERE event_type = 'ExplanationRequested' AND leader_id = $1)"
+        " ORDER BY c.on_date",
+        leader_id,
+    )
     return {
         "leader_id": leader_id,
         "name": cards[0]["leader_name"],
         "years": [plain_json_value(dict(r)) for r in cards],
         "stints": [plain_json_value(dict(r)) for r in stints],
+        # the review loop, as the alerts service published it: promises the figures found kept or missed,
+        # and the committees' conclusions of the reviews asked of this leader
+        "promises": {"kept": promises["kept"], "missed": promises["missed"]},
+        "conclusions": [plain_json_value(dict(r)) for r in conclusions],
     }
 
 

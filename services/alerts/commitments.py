@@ -60,7 +60,8 @@ def checked(commitment: DueCommitment, basis: Report, reported: bool) -> list[Al
     verdict = CommitmentChecked(
         fingerprint=commitment.fingerprint, unit_code=commitment.unit_code, leader_id=commitment.leader_id,
         commitment_position=commitment.position, ordinal=commitment.ordinal, indicator=commitment.indicator,
-        due=commitment.due, kept=kept, figures_as_of=basis.as_of if reported else None, reached=reached,
+        due=commitment.due, rate=commitment.rate, amount=commitment.amount, kept=kept,
+        figures_as_of=basis.as_of if reported else None, reached=reached,
     )  # fmt: skip
     if kept:
         return [verdict]

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from shared.display import CAUSE_LABELS as DEFAULT_CAUSES
 from shared.events import Indicator
 from shared.working_days import WorkingDays
 
@@ -133,19 +134,6 @@ class Routing(BaseModel):
     def emails_of(self, committee: str) -> list[str]:
         contact = self.committees.get(committee)
         return list(contact.email) if contact and contact.email else list(self.default_email)
-
-
-# The causes a head names when explaining an alert (the taxonomy's defaults; the file may add more).
-DEFAULT_CAUSES = {
-    "site_clearance": "Giải phóng mặt bằng, tái định cư / site clearance and resettlement",
-    "investment_procedures": "Thủ tục đầu tư, thẩm định / investment procedures and appraisal",
-    "late_allocation": "Giao vốn, phân bổ vốn chậm / capital allocated late",
-    "contractor_capacity": "Năng lực nhà thầu / contractor capacity",
-    "materials": "Nguồn cung và giá vật liệu / materials supply and prices",
-    "disasters_weather": "Thiên tai, thời tiết / natural disasters and weather",
-    "design_changes": "Điều chỉnh thiết kế / design changes",
-    "other": "Nguyên nhân khác / other",
-}
 
 
 class Review(BaseModel):

@@ -344,7 +344,7 @@ class AlertsService:
                 raise AlertClosed(f"an explanation of {fingerprint} is already requested, due {review['due']}")
             return ExplanationRequested(
                 fingerprint=fingerprint, unit_code=alert["unit_code"], leader_id=alert["responsible_leader_id"],
-                leader_name=alert["responsible_leader_name"], due=due, by=by, note=note,
+                leader_name=alert["responsible_leader_name"], on=today, due=due, by=by, note=note,
             )  # fmt: skip
 
         return await self._act_on_review(fingerprint, draft)
@@ -368,8 +368,8 @@ class AlertsService:
             if not on_behalf and (leader_id is None or leader_id != review["leader_id"]):
                 raise AlertNotFound(fingerprint)  # asked of someone else: as if there were none
             return ExplanationSubmitted(
-                fingerprint=fingerprint, unit_code=alert["unit_code"], leader_id=review["leader_id"], by=by,
-                on_behalf=on_behalf, causes=causes, text=text, document=document, commitments=list(commitments),
+                fingerprint=fingerprint, unit_code=alert["unit_code"], leader_id=review["leader_id"], on=self.clock(),
+                by=by, on_behalf=on_behalf, causes=causes, text=text, document=document, commitments=list(commitments),
             )  # fmt: skip
 
         return await self._act_on_review(fingerprint, draft)

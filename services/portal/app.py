@@ -51,6 +51,7 @@ from shared.auth import (
 )
 from shared.clock import VIETNAM, vietnam_today
 from shared.display import (
+    CONCLUSION_LABELS,
     INDICATOR_LABELS,
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -73,11 +74,6 @@ EVENT_LABELS = {
     "AlertRaised": "Phát hiện / raised", "AlertRefreshed": "Cập nhật / refreshed",
     "AlertEscalated": "Chuyển lên / escalated", "AlertAcknowledged": "Tiếp nhận / acknowledged",
     "AlertSilenced": "Tạm dừng thông báo / silenced", "AlertResolved": "Đóng / resolved",
-}  # fmt: skip
-CONCLUSION_LABELS = {
-    "reminder": "Nhắc nhở / reminder", "no_fault": "Không có vi phạm / no fault found",
-    "criticism": "Phê bình / criticism", "self_criticism": "Yêu cầu kiểm điểm / self-criticism required",
-    "discipline_recommended": "Đề nghị kỷ luật, thay thế / discipline or replacement recommended",
 }  # fmt: skip
 DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
                    "dead_lettered": "không gửi được / failed"}  # fmt: skip

@@ -26,7 +26,10 @@ from shared.events import (
     AlertRefreshed,
     AlertResolved,
     AlertSilenced,
+    CommitmentChecked,
     ConfidenceVoteRecorded,
+    ExplanationRequested,
+    ExplanationSubmitted,
     FigureFields,
     FigureLine,
     LeaderAppointed,
@@ -49,6 +52,7 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
     target_known_on: list[dt.date] = []
     target_in_force: list[dt.date] = []
     alert_steps: list[tuple[object, ...]] = []
+    review_steps: list[tuple[object, ...]] = []
     milestones: list[tuple[object, ...]] = []
     dissolutions: list[tuple[object, ...]] = []
     handovers: list[tuple[object, ...]] = []
@@ -156,6 +160,10 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
                 | (AlertResolved())
             ):
                 alert_steps.append(_alert_step(event, position, recorded.recorded_at.date()))
+                if isinstance(event, AlertResolved) and event.outcome is not None:  # the committee's conclusion
+                    review_steps.append(_review_step(event, position, recorded.recorded_at.date()))
+            case ExplanationRequested() | ExplanationSubmitted() | CommitmentChecked():
+                review_steps.append(_review_step(event, position, recorded.recorded_at.date()))
             case _:
                 pass
 
@@ -243,6 +251,8 @@ async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent])
             _INSERT_ALERT_STEP,
             alert_steps,
         )
+    if review_steps:
+        await conn.executemany(_INSERT_REVIEW_STEP, review_steps)
     touched.registered = {unit[0] for unit in units}
     touched.retenured = {a[1] for a in appointments} | {d[1] for d in departures}
     touched.successors = {m[1] for m in mergers}
@@ -282,6 +292,45 @@ def _alert_step(event: AlertEvent, position: int, known_on: dt.date) -> tuple[ob
         raised.rule if raised else None, graded.severity if graded else None, graded.summary if graded else None,
         committee, graded.responsible_leader_id if graded else None, graded.responsible_leader_name if graded else None,
     )  # fmt: skip
+
+
+_REVIEW_STEP_COLUMNS = (
+    "position", "fingerprint", "event_type", "on_date", "known_on", "unit_code", "leader_id", "leader_name", "by_whom",
+    "due", "causes", "body", "document", "commitments", "indicator", "kept", "reached", "outcome",
+)  # fmt: skip
+_INSERT_REVIEW_STEP = (
+    f"INSERT INTO review_timeline ({', '.join(_REVIEW_STEP_COLUMNS)})"
+    f" VALUES ({', '.join(f'${n}' for n in range(1, len(_REVIEW_STEP_COLUMNS) + 1))}) ON CONFLICT (position) DO NOTHING"
+)
+
+
+def _review_step(
+    event: ExplanationRequested | ExplanationSubmitted | CommitmentChecked | AlertResolved,
+    position: int,
+    known_on: dt.date,
+) -> tuple[object, ...]:
+    """One step of an alert's review as the alerts service published it, in `_REVIEW_STEP_COLUMNS` order."""
+    base = (position, event.fingerprint, event.type)
+    match event:
+        case ExplanationRequested():
+            return (*base, event.on, known_on, event.unit_code, event.leader_id, event.leader_name, event.by,
+                    event.due, None, event.note, None, None, None, None, None, None)  # fmt: skip
+        case ExplanationSubmitted():
+            promises = [c.model_dump(mode="json") for c in event.commitments]
+            return (*base, event.on, known_on, event.unit_code, event.leader_id, None, event.by, None,
+                    list(event.causes), event.text, event.document, promises, None, None, None, None)  # fmt: skip
+        case CommitmentChecked():
+            decided_on = event.figures_as_of or event.due
+            promise = [{"rate": _text(event.rate), "amount": _text(event.amount)}]
+            return (*base, decided_on, known_on, event.unit_code, event.leader_id, None, None, event.due, None, None,
+                    None, promise, event.indicator.value, event.kept, event.reached, None)  # fmt: skip
+        case AlertResolved():
+            return (*base, event.as_of, known_on, event.unit_code, None, None, event.resolved_by, None, None,
+                    event.conclusion, event.document, None, None, None, None, event.outcome)  # fmt: skip
+
+
+def _text(amount: Decimal | None) -> str | None:
+    return None if amount is None else plain_decimal(amount)
 
 
 def _insert_figures(events: str) -> str:

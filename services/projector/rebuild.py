@@ -27,7 +27,7 @@ READ_MODELS = (
     "unit_progress_history", "leader_accountability", "assessment_members", "assessment_rows", "assessment_totals",
     "assessment_groups", "assessment_lists", "assessment_config", "known_on_progress", "known_on_span",
     "alert_timeline", "unit_milestones", "unit_dissolutions", "unit_handovers", "unit_versions",
-    "reporting_periods",
+    "reporting_periods", "review_timeline",
 )  # fmt: skip
 VIEWS = ("assessment_bases", "assessment_states", "assessment_standings", "unit_standing_history", "unit_progress",
          "leader_scorecards")  # fmt: skip

@@ -221,3 +221,22 @@ async def test_a_board_token_gets_the_pack_over_http_and_nothing_else(demo: Demo
         units = {"units": [{"unit_code": "x", "name": "X", "level": "province", "committee": "UBKT"}]}
         registered = await http.post(f"{ingest}/v1/units", json=units, headers={"Authorization": f"Bearer {board}"})
         assert registered.status_code == 403
+
+
+async def test_the_pack_shows_each_review_as_it_stood_on_its_date(demo: Demo) -> None:
+    """Lâm Đồng's page holds its review from the ledger: asked, explained with causes and a promise, the
+    promise broken by the October report, the conclusion; its head's scorecard counts the broken promise.
+    The pack as of 30 September, before the verdict and the conclusion, holds only what had happened then."""
+    html = " ".join(demo.board_pack.with_suffix(".html").read_text(encoding="utf-8").split())
+    asked = html.index("05/08/2025 — yêu cầu Đặng Văn Mai giải trình, hạn 12/08/2025")
+    review = html[asked : html.index("</ul>", asked)]
+    for said in ("Giải phóng mặt bằng, tái định cư / site clearance and resettlement",
+                 "cam kết / promised 70,00 %", "không giữ / missed", "đạt / reached 60,",
+                 "kết luận / concluded: <b>Phê bình / criticism</b>"):  # fmt: skip
+        assert said in review, said
+    assert "1 không giữ / missed" in html  # in Đặng Văn Mai's scorecard
+    async with demo.pool.acquire() as conn:
+        september = await read_pack(conn, dt.date(2025, 9, 30), DISBURSEMENT, "national", None)
+    assert september is not None
+    then = next(p for p in september.units if p.unit.unit_code == "lam-dong")
+    assert [s["event_type"] for s in then.review] == ["ExplanationRequested", "ExplanationSubmitted"]

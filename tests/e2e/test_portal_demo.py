@@ -96,6 +96,10 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         card = [tuple(await r.locator("td").all_inner_texts())
                                 for r in await page.locator("#scorecard tbody tr").all()]  # fmt: skip
                         assert card == head_card and card  # their months behind, as the projector totals them
+                        promises = await page.locator("#promises").inner_text()  # the sample's broken promise
+                        assert (
+                            "0 đã giữ / kept, 1 không giữ / missed" in promises and "Phê bình / criticism" in promises
+                        )
                     if role == "board":  # the national lists as the projector keeps them, and the pack
                         assert page.url.endswith("/board")
                         assert (

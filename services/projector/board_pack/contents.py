@@ -41,6 +41,7 @@ class UnitPage:
     committee: str
     plan_note: int
     actual_note: int
+    review: list[dict[str, Any]] = field(default_factory=list)  # review_timeline rows by then, oldest first
 
     @property
     def behind_average(self) -> Decimal | None:
@@ -58,6 +59,9 @@ class Scorecard:
     alerts: list[AlertThen]
     votes: list[dict[str, Any]]
     months_behind: int  # over those stints, from the projector's leader_scorecards (the dashboards' too)
+    promises_kept: int = 0  # their commitments the figures found kept, by the pack's date
+    promises_missed: int = 0
+    conclusions: list[dict[str, Any]] = field(default_factory=list)  # on the reviews asked of them
 
 
 @dataclass
@@ -177,7 +181,24 @@ async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings
         last["pace_decision"] if last else None,
         [Point(r["as_of"], r["rate"], r["expected_pace"]) for r in history], [dict(s) for s in stints],
         [a for a in pack.alerts if a.unit_code == unit.unit_code], committee or "", plan, actual,
+        await _review(conn, pack, unit.unit_code),
     )  # fmt: skip
+
+
+# The review steps of a unit's alerts of the pack's indicator and plan year, as they stood on the pack's date
+# (and as known on its meeting date): asked, explained, each promise's verdict, the conclusion.
+_REVIEW_THEN = """
+SELECT r.* FROM review_timeline r
+WHERE r.unit_code = $1 AND r.on_date <= $2 AND ($3::date IS NULL OR r.known_on <= $3)
+  AND EXISTS (SELECT 1 FROM alert_timeline t WHERE t.fingerprint = r.fingerprint AND t.event_type = 'AlertRaised'
+              AND t.plan_year = $4 AND t.indicator = $5)
+ORDER BY r.on_date, r.position
+"""
+
+
+async def _review(conn: asyncpg.Connection, pack: Pack, unit_code: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(_REVIEW_THEN, unit_code, pack.as_of, pack.known_on, pack.plan_year, pack.indicator)
+    return [dict(r) for r in rows]
 
 
 async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name: str) -> Scorecard:
@@ -197,7 +218,21 @@ async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name:
         leader_id,
         pack.known_on or pack.as_of,
     )
+    promises = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE kept) AS kept, count(*) FILTER (WHERE NOT kept) AS missed FROM review_timeline"
+        " WHERE event_type = 'CommitmentChecked' AND leader_id = $1 AND on_date <= $2"
+        " AND ($3::date IS NULL OR known_on <= $3)",
+        leader_id, pack.as_of, pack.known_on,
+    )  # fmt: skip
+    conclusions = await conn.fetch(
+        "SELECT c.on_date, c.outcome, c.document FROM review_timeline c WHERE c.event_type = 'AlertResolved'"
+        " AND c.on_date <= $2 AND ($3::date IS NULL OR c.known_on <= $3) AND c.fingerprint IN ("
+        "   SELECT fingerprint FROM review_timeline WHERE event_type = 'ExplanationRequested' AND leader_id = $1)"
+        " ORDER BY c.on_date",
+        leader_id, pack.as_of, pack.known_on,
+    )  # fmt: skip
     return Scorecard(
         leader_id, name, [dict(s) for s in stints], [a for a in pack.alerts if a.responsible_leader_id == leader_id],
-        [dict(v) for v in votes], months_behind or 0,
+        [dict(v) for v in votes], months_behind or 0, promises["kept"], promises["missed"],
+        [dict(c) for c in conclusions],
     )  # fmt: skip

@@ -4,8 +4,10 @@ style is in the page, and any other URL is refused."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import jinja2
@@ -16,7 +18,9 @@ from services.projector.board_pack.chart import progress_svg
 from services.projector.board_pack.contents import Pack
 from shared.clock import vietnam_now
 from shared.display import (
+    CAUSE_LABELS,
     COLOURS,
+    CONCLUSION_LABELS,
     INDICATOR_LABELS,
     NOT_ASSESSED_REASONS,
     PLAN_ASSIGNED_BY_LABELS,
@@ -50,7 +54,8 @@ _environment = jinja2.Environment(
 )
 _environment.filters.update(
     vnd=vnd, billions=billions, percent=percent, points=points,
-    day=lambda d: "—" if d is None else f"{d:%d/%m/%Y}",
+    day=lambda d: "—" if d is None else f"{dt.date.fromisoformat(d) if isinstance(d, str) else d:%d/%m/%Y}",
+    number=lambda v: None if v is None else Decimal(v),  # an exact decimal written as text (in JSON)
 )  # fmt: skip
 
 
@@ -78,6 +83,7 @@ def render_html(
         "reason": lambda c: _label(NOT_ASSESSED_REASONS, c),
         "assigned_by": lambda c: _label(PLAN_ASSIGNED_BY_LABELS, c), "colour": lambda c: COLOURS.get(c or "", "black"),
         "indicator_of": lambda c: INDICATOR_LABELS.get(c or "", c or "—"),
+        "cause": lambda c: _label(CAUSE_LABELS, c), "conclusion": lambda c: _label(CONCLUSION_LABELS, c),
     }  # fmt: skip
     return _environment.get_template("board_pack.html.j2").render(context)
 
