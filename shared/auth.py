@@ -124,6 +124,21 @@ async def revoke_token(conn: asyncpg.Connection, token_id: str) -> bool:
     return bool(status.endswith(" 1"))
 
 
+async def record_access_change(conn: asyncpg.Connection, by: str, action: str, subject: str, **detail: object) -> None:
+    """Who gave or took away access (`access_changes`, append-only): `action` is account_made,
+    account_changed, token_made or token_revoked; `subject` the account's e-mail or the token's id."""
+    await conn.execute(
+        "INSERT INTO access_changes (by_whom, action, subject, detail) VALUES ($1, $2, $3, $4)",
+        by, action, subject, detail,
+    )  # fmt: skip
+
+
+async def operator_name(conn: asyncpg.Connection, command: str) -> str:
+    """How a change made with the CLI is signed: the database login that made it, and the command."""
+    login: str = await conn.fetchval("SELECT current_user")
+    return f"operator {login} ({command})"
+
+
 async def authenticate_for(conn: asyncpg.Connection, token: str, account_id: str | None) -> Principal:
     """The token's principal; the portal's token acts only for the active account it names."""
     principal = await authenticate(conn, token)

@@ -21,7 +21,7 @@ from rich.table import Table
 from services.ingest.errors import RowError, spreadsheet_safe
 from services.ingest.import_progress import NDJSON
 from services.ingest.rebuild import IngestRebuilt, rebuild_ingest_state
-from shared.auth import TokenRole, create_token, list_tokens, revoke_token
+from shared.auth import TokenRole, create_token, list_tokens, operator_name, record_access_change, revoke_token
 from shared.db import connect, migrate
 from shared.display import count
 from shared.operator_db import database_url, migrated_pool
@@ -67,14 +67,22 @@ async def _with_connection(work: Callable[[asyncpg.Connection], Awaitable[T]]) -
 @tokens.command("create")
 def tokens_create(
     name: Annotated[str, typer.Argument(help="who the token is for, e.g. so-tai-chinh-lam-dong")],
-    role: Annotated[str, typer.Option(help="admin | department | committee | board")] = "department",
+    role: Annotated[str, typer.Option(help="admin | department | committee | board | portal")] = "department",
     unit: Annotated[list[str] | None, typer.Option(help="a unit in scope (repeat); subordinates included")] = None,
 ) -> None:
     """Create a token. It is printed once and cannot be shown again."""
-    if role not in ("admin", "department", "committee", "board"):
-        raise typer.BadParameter("role is admin, department, committee or board")
+    if role not in ("admin", "department", "committee", "board", "portal"):
+        raise typer.BadParameter("role is admin, department, committee, board or portal (the web pages' own)")
     role_value: TokenRole = role  # type: ignore[assignment]
-    token = asyncio.run(_with_connection(lambda conn: create_token(conn, name, role_value, unit or [])))
+
+    async def made(conn: asyncpg.Connection) -> str:
+        async with conn.transaction():
+            secret = await create_token(conn, name, role_value, unit or [])
+            await record_access_change(conn, await operator_name(conn, "pim tokens create"), "token_made",
+                                       secret.split("_")[1], name=name, role=role, units=unit or [])  # fmt: skip
+        return secret
+
+    token = asyncio.run(_with_connection(made))
     console.print(f"Token for {name} ({role}) — store it now, it will not be shown again:")
     print(token)
 
@@ -94,7 +102,16 @@ def tokens_list() -> None:
 @tokens.command("revoke")
 def tokens_revoke(token_id: Annotated[str, typer.Argument(help="the id shown by `pim tokens list`")]) -> None:
     """Revoke a token: it stops working at once."""
-    if not asyncio.run(_with_connection(lambda conn: revoke_token(conn, token_id))):
+
+    async def revoked(conn: asyncpg.Connection) -> bool:
+        async with conn.transaction():
+            done = await revoke_token(conn, token_id)
+            if done:
+                await record_access_change(conn, await operator_name(conn, "pim tokens revoke"), "token_revoked",
+                                           token_id)  # fmt: skip
+        return done
+
+    if not asyncio.run(_with_connection(revoked)):
         console.print(f"No active token {token_id}.")
         raise typer.Exit(1)
     console.print(f"Revoked {token_id}.")

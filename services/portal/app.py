@@ -47,6 +47,7 @@ from shared.auth import (
     find_account,
     list_accounts,
     list_tokens,
+    record_access_change,
     revoke_token,
 )
 from shared.clock import VIETNAM, vietnam_today
@@ -558,9 +559,11 @@ def create_portal_app(
     ) -> Response:
         _only(session, "admin")
         codes = [code for code in units.replace(",", " ").split() if code]
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
             try:
                 await create_account(conn, email, name, role, codes, everywhere, leader_id or None, password)  # type: ignore[arg-type]
+                await record_access_change(conn, session.account.principal().name, "account_made", email.strip(),
+                                           role=role, units=codes, everywhere=everywhere)  # fmt: skip
             except AccountRefused as refused:
                 return await _accounts_page(session, f"Không tạo được / not made: {refused}", 422)
         return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
@@ -572,9 +575,11 @@ def create_portal_app(
         _only(session, "admin")
         if account_id == session.account.account_id:
             return await _accounts_page(session, "Không tự khóa tài khoản của mình / you cannot disable yourself", 422)
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
             try:
-                await change_account(conn, account_id, disabled=disabled)
+                changed = await change_account(conn, account_id, disabled=disabled)
+                await record_access_change(conn, session.account.principal().name, "account_changed", changed.email,
+                                           disabled=disabled)  # fmt: skip
             except AccountRefused as refused:
                 return await _accounts_page(session, str(refused), 404)
         return RedirectResponse("/admin/accounts", status.HTTP_303_SEE_OTHER)
@@ -595,9 +600,11 @@ def create_portal_app(
         once, in this answer, and never again."""
         _only(session, "admin")
         codes = [code for code in units.replace(",", " ").split() if code]
-        async with pool.acquire() as conn:
+        async with pool.acquire() as conn, conn.transaction():
             try:
                 secret = await create_token(conn, name, role, codes)  # type: ignore[arg-type]
+                await record_access_change(conn, session.account.principal().name, "token_made", secret.split("_")[1],
+                                           name=name, role=role, units=codes)  # fmt: skip
             except ValueError as refused:
                 return await _tokens_page(session, f"Không tạo được / not made: {refused}", None, 422)
         return await _tokens_page(session, None, secret, 201)
@@ -605,8 +612,9 @@ def create_portal_app(
     @app.post("/admin/tokens/revoked", response_class=HTMLResponse)
     async def admin_revoke_token(session: Posted, token_id: Annotated[str, Form(max_length=64)]) -> Response:
         _only(session, "admin")
-        async with pool.acquire() as conn:
-            await revoke_token(conn, token_id)
+        async with pool.acquire() as conn, conn.transaction():
+            if await revoke_token(conn, token_id):
+                await record_access_change(conn, session.account.principal().name, "token_revoked", token_id)
         return RedirectResponse("/admin/tokens", status.HTTP_303_SEE_OTHER)
 
     async def _tokens_page(session: Session, error: str | None, secret: str | None, status_code: int) -> Response:
@@ -646,7 +654,9 @@ def create_portal_app(
     async def _accounts_page(session: Session, error: str | None, status_code: int) -> Response:
         async with pool.acquire() as conn:
             people = await list_accounts(conn)
-        return page("accounts.html.j2", status_code, session=session, accounts=people, error=error)
+            changes = await conn.fetch("SELECT * FROM access_changes ORDER BY id DESC LIMIT 50")
+        return page("accounts.html.j2", status_code, session=session, accounts=people, error=error,
+                    changes=[dict(c) for c in changes])  # fmt: skip
 
     return app
 

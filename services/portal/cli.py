@@ -21,6 +21,8 @@ from shared.auth import (
     create_account,
     find_account,
     list_accounts,
+    operator_name,
+    record_access_change,
 )
 from shared.db import connect
 from shared.operator_db import database_url
@@ -71,8 +73,15 @@ def add(
     password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)] = "",
 ) -> None:
     """Make an account; the password is asked for (never shown)."""
-    made = _run(lambda conn: create_account(conn, email, name, _role(role), unit or [], everywhere, leader_id,
-                                            password))  # fmt: skip
+
+    async def work(conn: asyncpg.Connection) -> Account:
+        async with conn.transaction():
+            account = await create_account(conn, email, name, _role(role), unit or [], everywhere, leader_id, password)
+            await record_access_change(conn, await operator_name(conn, "pim accounts add"), "account_made",
+                                       account.email, role=role, units=unit or [], everywhere=everywhere)  # fmt: skip
+        return account
+
+    made = _run(work)
     console.print(f"Account {made.email} ({made.role}) made — đã tạo tài khoản.")
 
 
@@ -100,8 +109,20 @@ def change(
 
     async def work(conn: asyncpg.Connection) -> Account:
         account = await _by_email(conn, email)
-        return await change_account(conn, account.account_id, role=_role(role) if role else None, units=unit,
-                                    everywhere=everywhere, disabled=disable, password=password)  # fmt: skip
+        async with conn.transaction():
+            changed = await change_account(
+                conn,
+                account.account_id,
+                role=_role(role) if role else None,
+                units=unit,
+                everywhere=everywhere,
+                disabled=disable,
+                password=password,
+            )
+            await record_access_change(conn, await operator_name(conn, "pim accounts change"), "account_changed",
+                                       changed.email, role=role, units=unit, everywhere=everywhere, disabled=disable,
+                                       password_set=password is not None)  # fmt: skip
+        return changed
 
     changed = _run(work)
     console.print(

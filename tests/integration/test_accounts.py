@@ -100,3 +100,18 @@ async def test_an_admin_makes_changes_and_disables_accounts_at_the_command_line(
     assert "Võ Thị Lan" in listed.stdout and "whole country" in listed.stdout
     async with pool.acquire() as conn:
         assert await check_password(conn, "lan@ubkt-lamdong.vn", PASSWORD) is None  # disabled
+    portal = await asyncio.to_thread(
+        subprocess.run, [pim, "tokens", "create", "portal", "--role", "portal"], env=env, capture_output=True,
+        text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert portal.returncode == 0, portal.stderr  # the README's one command for the pages' token
+    async with pool.acquire() as conn:
+        login = await conn.fetchval("SELECT current_user")
+        changes = [(r["by_whom"], r["action"], r["subject"]) for r in await conn.fetch(
+            "SELECT * FROM access_changes ORDER BY id")]  # fmt: skip
+    token_id = portal.stdout.strip().splitlines()[-1].split("_")[1]
+    assert changes == [
+        (f"operator {login} (pim accounts add)", "account_made", "lan@ubkt-lamdong.vn"),
+        (f"operator {login} (pim accounts change)", "account_changed", "lan@ubkt-lamdong.vn"),
+        (f"operator {login} (pim tokens create)", "token_made", token_id),
+    ]  # who gave access, when: the refused one left nothing

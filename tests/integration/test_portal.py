@@ -454,6 +454,13 @@ async def test_an_admin_makes_and_disables_an_account_in_the_page(portal: Portal
     await page.wait_for_load_state()
     await theirs.goto(portal.url + "/clerk")
     assert "/sign-in" in theirs.url  # a disabled account's session ends with it
+    async with portal.pool.acquire() as conn:
+        changes = [(r["by_whom"], r["action"], r["subject"]) for r in await conn.fetch(
+            "SELECT * FROM access_changes ORDER BY id")]  # fmt: skip
+    assert changes == [("Phạm Quản Trị <quantri@pim.vn>", "account_made", "xuan@hue.gov.vn"),
+                       ("Phạm Quản Trị <quantri@pim.vn>", "account_changed", "xuan@hue.gov.vn")]  # fmt: skip
+    log = await page.locator("#access-changes").inner_text()
+    assert "account_changed" in log and "disabled: True" in log
     await newcomer.close()
     await context.close()
 
