@@ -338,6 +338,28 @@ def create_portal_app(
 
         return StreamingResponse(lines(), media_type=NDJSON)
 
+    @app.post("/clerk/refused.csv")
+    async def clerk_refused_rows(
+        session: Posted,
+        errors: Annotated[str, Form(max_length=5_000_000)],
+        filename: Annotated[str, Form(max_length=300)] = "bao-cao",
+    ) -> Response:
+        """The refused rows of the page's upload, as a CSV the clerk opens in Excel beside their file: row,
+        column, value, what to do (UTF-8 with its mark, so Excel reads the diacritics)."""
+        _only(session, "clerk")
+        try:
+            rows = [e for e in json.loads(errors) if isinstance(e, dict)]
+        except ValueError:
+            raise FormRefused from None
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["Dòng / Row", "Cột / Column", "Giá trị / Value", "Cần sửa / What to do"])
+        for e in rows:
+            writer.writerow([_cell(e.get("row")), _cell(e.get("field")), _cell(e.get("value")), _cell(e.get("reason"))])
+        stem = "".join(c for c in filename.rsplit(".", 1)[0] if c.isalnum() or c in "-_")[:80] or "bao-cao"
+        return Response("\ufeff" + out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{stem}-loi.csv"'})  # fmt: skip
+
     @app.post("/clerk/report", response_class=HTMLResponse)
     async def clerk_report(
         session: Posted,
@@ -670,6 +692,12 @@ def refusal_text(body: dict[str, Any]) -> str:
     """A service's refusal in words (its one error shape): each field refused and why, else the detail."""
     errors = body.get("errors") or []
     return "; ".join(f"{e.get('field')}: {e.get('reason')}" for e in errors) or str(body.get("detail"))
+
+
+def _cell(value: object) -> str:
+    """A value for a CSV cell that Excel opens: never a formula (a value like =HYPERLINK(…) is shown as text)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _json_line(value: dict[str, Any]) -> bytes:

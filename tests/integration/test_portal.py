@@ -129,6 +129,13 @@ async def test_a_clerk_fixes_a_refused_file_stores_it_and_sees_the_standing(port
     )  # Excel's row
     async with portal.pool.acquire() as conn:
         assert await conn.fetchval("SELECT count(*) FROM events WHERE event_type = 'DisbursementReported'") == 0
+    async with page.expect_download() as downloading:  # the refused rows, to open beside the file in Excel
+        await page.get_by_role("button", name="Tải danh sách lỗi (CSV, mở bằng Excel)").click()
+    report = await (await downloading.value).path()
+    lines = report.read_text(encoding="utf-8-sig").splitlines()
+    assert (await downloading.value).suggested_filename == "bao-cao-loi.csv"
+    assert lines[0] == "Dòng / Row,Cột / Column,Giá trị / Value,Cần sửa / What to do"
+    assert lines[1].startswith("3,category,central_budjet,") and "did you mean 'central_budget'" in lines[1]
 
     fixed = tmp_path / "bao-cao-da-sua.csv"
     fixed.write_text(wrong.read_text(encoding="utf-8").replace("central_budjet", "local_budget"), encoding="utf-8")
