@@ -390,18 +390,10 @@ class AlertsService:
         return event
 
     async def _act(self, fingerprint: str, draft: E) -> E:
-        async with self._pool.acquire() as conn, conn.transaction():
-            row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE", fingerprint)
-            if row is None:
-                raise AlertNotFound(fingerprint)
-            if row["status"] != "open":
-                raise AlertClosed(f"alert {fingerprint} is already {row['status']}")
-            event = draft.model_copy(update={"unit_code": row["unit_code"]})
-            (position,) = await self._append(conn, [event])
-            await apply_alert_event(conn, event, position, None)
-            await self._enqueue(conn, event, position, fingerprint, self.clock())
-        ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
-        return event
+        """Record a committee's action on an open alert (the draft's unit is the alert's)."""
+        return await self._act_on_review(
+            fingerprint, lambda alert, _: draft.model_copy(update={"unit_code": alert["unit_code"]})
+        )
 
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:

@@ -11,6 +11,7 @@ from decimal import Decimal
 import asyncpg
 import httpx
 
+from services.alerts import AlertsService
 from services.alerts.api import create_alerts_app
 from services.alerts.rebuild import rebuild_alerts
 from shared.auth import ACCOUNT_HEADER, create_account, create_token
@@ -108,12 +109,7 @@ async def test_a_committee_asks_the_head_explains_with_commitments_and_the_commi
 async def test_a_clerk_answers_on_the_heads_behalf_only_for_their_own_unit(
     settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
-    service = alerts_service(settings, pool, clock)
-    await facts.registry()
-    await facts.report("da-lat", 3, 60)
-    await service.sweep()
-    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")
+    service, _, _ = await _asked(settings, pool)
     async with pool.acquire() as conn:
         await conn.execute("INSERT INTO ingest_units (unit_code, parent_code) VALUES ('da-lat', NULL), ('hue', NULL)")
         theirs = await create_token(conn, "Sở Tài chính Lâm Đồng", "department", ["da-lat"])
@@ -137,12 +133,7 @@ async def test_the_figures_decide_each_commitment_and_a_missed_one_raises_an_ale
     """Đà Lạt's head promised 30 % and 10 % by 30 June: its report of 30 June shows 20 %. The first is
     missed (an alert of its own, naming her, that the next sweeps leave open), the second kept; a promise for
     31 July with no report is decided by the last report once the grace period is over."""
-    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
-    service = alerts_service(settings, pool, clock)
-    await facts.registry()
-    await facts.report("da-lat", 3, 60)
-    await service.sweep()
-    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")
+    service, clock, facts = await _asked(settings, pool)
     promises = [
         Commitment(indicator=DISB, by=dt.date(2025, 6, 30), rate=Decimal("0.30")),
         Commitment(indicator=DISB, by=dt.date(2025, 6, 30), rate=Decimal("0.10")),
@@ -193,12 +184,7 @@ async def _open_missed(pool: asyncpg.Pool) -> list[asyncpg.Record]:
 async def test_an_explanation_not_given_by_its_due_date_escalates_once_one_level_up(
     settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
-    service = alerts_service(settings, pool, clock)
-    await facts.registry()
-    await facts.report("da-lat", 3, 60)
-    await service.sweep()
-    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")  # due Monday 12 May
+    service, clock, _ = await _asked(settings, pool)  # due Monday 12 May
     for day in (dt.date(2025, 5, 12), dt.date(2025, 5, 13), dt.date(2025, 5, 14)):
         clock.today = day
         await service.sweep()
@@ -220,3 +206,14 @@ async def _escalations(pool: asyncpg.Pool) -> list[tuple[str, ...]]:
         )
     return [tuple(r["payload"][k] for k in ("fingerprint", "from_committee", "to_committee", "reason", "as_of"))
             for r in rows]  # fmt: skip
+
+
+async def _asked(settings: Settings, pool: asyncpg.Pool) -> tuple[AlertsService, Clock, Facts]:
+    """Đà Lạt behind pace on Monday 5 May 2025, and its head asked to explain (due Monday 12 May)."""
+    facts, clock = Facts(pool), Clock(dt.date(2025, 5, 5))
+    service = alerts_service(settings, pool, clock)
+    await facts.registry()
+    await facts.report("da-lat", 3, 60)
+    await service.sweep()
+    await service.request_explanation(THEIRS, "UBKT Lâm Đồng")
+    return service, clock, facts
