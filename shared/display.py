@@ -56,7 +56,7 @@ VOTE_BAND_LABELS = {  # Regulation 96-QĐ/TW
 COLOURS = {  # status, standing and severity: green, amber, red; grey for not assessed
     "on_track": "green", "at_or_above": "green", "behind": "orange", "warning": "orange", "below": "red",
     "critical": "red", "not_assessed": "gray", "none": "green", "review": "orange", "dismissal": "red",
-    "no_report": "purple", "open": "orange", "resolved": "green",
+    "no_report": "purple", "open": "orange", "resolved": "green", "kept": "green", "missed": "red",
 }  # fmt: skip
 NOT_ASSESSED_REASONS = {
     "no_plan": "chưa giao kế hoạch / no plan",
@@ -116,3 +116,10 @@ CONCLUSION_LABELS = {  # a committee's conclusion of a review
     "criticism": "Phê bình / criticism", "self_criticism": "Yêu cầu kiểm điểm / self-criticism required",
     "discipline_recommended": "Đề nghị kỷ luật, thay thế / discipline or replacement recommended",
 }  # fmt: skip
+REVIEW_STEP_LABELS = {  # the steps of an alert's review, as the ledger names them
+    "ExplanationRequested": "Yêu cầu giải trình / explanation asked",
+    "ExplanationSubmitted": "Đã giải trình / explained",
+    "CommitmentChecked": "Đối chiếu cam kết / promise checked",
+    "AlertResolved": "Kết luận / concluded",
+}
+PROMISE_LABELS = {"kept": "Đã giữ / kept", "missed": "Không giữ / missed"}

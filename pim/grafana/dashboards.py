@@ -34,9 +34,12 @@ from services.alerts import Rules, load_alert_config
 from shared.display import (
     ALERT_STATUS_LABELS,
     COLOURS,
+    CONCLUSION_LABELS,
     INDICATOR_LABELS,
     NO_REPORT,
     NOT_ASSESSED_REASONS,
+    PROMISE_LABELS,
+    REVIEW_STEP_LABELS,
     ROLE_LABELS,
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -578,6 +581,16 @@ def alerts_board() -> dashboard.Dashboard:
       FROM alerts a JOIN alert_ages g USING (fingerprint) JOIN units u USING (unit_code)
       WHERE a.status = 'resolved' AND $__timeFilter(g.resolved_day_start) AND {for_committee}
       ORDER BY a.resolved_as_of DESC, u.name"""
+    # The review of each alert as the projector keeps it from the ledger (the alerts service's events): asked
+    # of whom and by when, explained, each promise's verdict from the figures, the committee's conclusion.
+    reviews = f"""
+      SELECT r.on_date AS "Ngày / Date", r.event_type AS "Bước / Step", u.name AS "Đơn vị / Unit", r.unit_code,
+        a.plan_year, coalesce(r.leader_name, '') AS "Người được yêu cầu / Asked of", r.due AS "Hạn / Due",
+        CASE WHEN r.kept THEN 'kept' WHEN NOT r.kept THEN 'missed' END AS "Cam kết / Promise",
+        r.outcome AS "Hình thức kết luận / Outcome", coalesce(r.body, '') AS "Nội dung / Text"
+      FROM review_timeline r JOIN alerts a USING (fingerprint) JOIN units u ON u.unit_code = r.unit_code
+      WHERE {for_committee}
+      ORDER BY r.on_date DESC, r.position DESC"""
     committee = _query_variable(
         "committee",
         "Ủy ban Kiểm tra / Committee",
@@ -617,6 +630,19 @@ def alerts_board() -> dashboard.Dashboard:
                 " month)",
                 resolved,
                 codes={"Quy tắc / Rule": RULE},
+                links={"Đơn vị / Unit": TO_UNIT_FROM_ALERT},
+                hidden=row_keys,
+            )
+        )
+        .with_panel(
+            _table(
+                "Giải trình, cam kết, kết luận / Explanations, promises, conclusions",
+                reviews,
+                codes={
+                    "Bước / Step": mapped(REVIEW_STEP_LABELS, coloured=False),
+                    "Cam kết / Promise": mapped(PROMISE_LABELS),
+                    "Hình thức kết luận / Outcome": mapped(CONCLUSION_LABELS, coloured=False),
+                },
                 links={"Đơn vị / Unit": TO_UNIT_FROM_ALERT},
                 hidden=row_keys,
             )

@@ -44,6 +44,7 @@ VALUES = {
 }
 # Columns holding codes (status, standing, severity, rule, role, band, indicator): never shown raw.
 CODE_COLUMNS = {"Trạng thái / Status", "So với bình quân / Standing", "Mức độ / Severity", "Quy tắc / Rule",
+                "Bước / Step", "Cam kết / Promise", "Hình thức kết luận / Outcome",
                 "Vai trò / Role", "Mức / Band", "Tình trạng / Status", "Chỉ tiêu / Indicator",
                 "Phụ trách / In charge of", "Ghi chú / Note"}  # fmt: skip
 NUMERIC = (int, float, Decimal)
