@@ -4,6 +4,7 @@ carries the notification's idempotency key in the form its receiver can use."""
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import email.utils
 import json
 from email.message import EmailMessage
@@ -17,6 +18,8 @@ from standardwebhooks.webhooks import Webhook
 
 from services.alerts.config import AlertConfig
 from services.alerts.outbox import Sender
+from services.alerts.wording import evidence_lines, subject
+from shared.display import INDICATOR_LABELS, SEVERITY_LABELS
 from shared.settings import Settings
 
 RULE_TITLES = {
@@ -115,23 +118,24 @@ class EmailSender:
         mail = EmailMessage()
         mail["From"] = self._from
         mail["To"] = ", ".join(self._config.routing.emails_of(message["routed_to"]))
-        mail["Subject"] = f"[PIM {alert['severity']}] {title(message)}"
+        mail["Subject"] = subject(message)
         mail["Message-ID"] = f"<{message['idempotency_key']}@pim>"
         mail["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
         page = message.get("alert_url")
         lines = [
             *([f"Mở cảnh báo để xử lý / open the alert to act on it: {page}", ""] if page else []),
             f"Đơn vị / unit: {alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})",
-            f"Chỉ tiêu / indicator: {alert.get('indicator') or '-'}, năm / plan year {alert['plan_year']}",
-            f"Kỳ / period: {alert['period']}",
-            f"Mức độ / severity: {alert['severity']}",
+            f"Chỉ tiêu / indicator: {INDICATOR_LABELS.get(alert.get('indicator') or '', '—')},"
+            f" năm / plan year {alert['plan_year']}",
+            f"Kỳ / period: {alert['period'] or alert['plan_year']}",
+            f"Mức độ / severity: {SEVERITY_LABELS.get(alert['severity'], alert['severity'])}",
             f"Người đứng đầu / responsible head: {alert.get('responsible_leader_name') or 'khuyết / vacant'}",
             f"Ủy ban Kiểm tra / committee: {message['routed_to']}",
             "",
             alert.get("summary") or "",
             "",
             "Căn cứ / evidence:",
-            *(f"  {key}: {value}" for key, value in sorted((alert.get("evidence") or {}).items())),
+            *evidence_lines(alert.get("evidence") or {}),
             "",
             f"Bảng theo dõi / dashboard: {message['dashboard_url']}",
             f"Mã cảnh báo / fingerprint: {alert.get('fingerprint') or '-'}",
@@ -149,7 +153,12 @@ class EmailSender:
         mail = self.compose(message)
         if not mail["To"]:  # never "delivered" to nobody: the delivery fails and stays visible
             raise NoRecipient(f"no e-mail recipient for {message['routed_to']} and no routing.default_email")
-        await aiosmtplib.send(mail, hostname=self._host, port=self._port, timeout=15)
+        # Flattened here, not by aiosmtplib (which folds at 78): Python's folding of a long encoded subject
+        # drops the space between two encoded words ("TỉnhLâm Đồng"); a line stays within e-mail's 998.
+        data = mail.as_bytes(policy=email.policy.SMTP.clone(max_line_length=998))
+        recipients = [address.strip() for address in str(mail["To"]).split(",")]
+        await aiosmtplib.send(data, sender=self._from, recipients=recipients, hostname=self._host, port=self._port,
+                              timeout=15)  # fmt: skip
 
 
 class GrafanaAnnotationSender:

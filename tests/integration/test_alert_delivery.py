@@ -11,6 +11,7 @@ import email.policy
 import email.utils
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -184,9 +185,17 @@ async def test_email_reaches_the_committee_over_smtp(
     (mail,) = inbox.messages
     assert mail["To"] == "ubkt@lamdong.example.invalid"
     assert email.utils.parsedate_to_datetime(mail["Date"]).tzinfo is not None
-    assert "Tỉnh Lâm Đồng" in mail["Subject"] and "critical" in mail["Subject"]
+    assert mail["Subject"] == (  # one alert told from another: unit, rule, indicator and year, in words
+        "[PIM · Nghiêm trọng / critical] Tỉnh Lâm Đồng: Chậm so với tiến độ / below pace —"
+        " Giải ngân vốn đầu tư công 2025"
+    )
     body = mail.get_content()
-    assert "Nguyễn Ngọc Tú" in body and PROVINCIAL in body and "expected_pace" in body
+    assert "Nguyễn Ngọc Tú" in body and PROVINCIAL in body
+    assert "Chỉ tiêu / indicator: Giải ngân vốn đầu tư công / public-investment disbursement" in body
+    evidence = body[body.index("Căn cứ / evidence:") :]
+    assert "  Tiến độ phải đạt / expected pace: " in evidence and "expected_pace" not in evidence
+    assert re.search(r"Tỷ lệ đạt / rate: \d+,\d\d %", evidence)  # a rate as people write it
+    assert not re.search(r"\d\.\d{5,}", evidence)  # no long raw decimals
     assert mail["Message-ID"].startswith("<pim-alert-")
     # the e-mail opens the alert's page, where the committee acts on it, and names the alert
     fingerprint = f"lam-dong/{DISB}/below_pace/2025"
