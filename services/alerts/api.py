@@ -12,7 +12,14 @@ from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.alerts.outbox import dashboard_link
-from services.alerts.queries import StatusFilter, alert_history, alert_review, in_jurisdiction, list_alerts
+from services.alerts.queries import (
+    StatusFilter,
+    alert_history,
+    alert_review,
+    in_jurisdiction,
+    list_alerts,
+    monthly_digest,
+)
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService, ReviewRefused
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
@@ -184,6 +191,18 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
         return await act(fingerprint, service.submit_explanation(
             fingerprint, who.name, who.leader_id, on_behalf, body.causes, body.text, body.document, body.commitments,
         ))  # fmt: skip
+
+    @app.get("/v1/review/digest", tags=["review"], responses=LIST_ERRORS)
+    async def digest(
+        who: Committee, month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
+    ) -> dict[str, Any]:
+        """A committee's month in its jurisdiction: alerts opened, explanations asked and given, reviews
+        concluded (with fault), promises due (kept, missed), and what is overdue today — by the day each
+        step was recorded."""
+        first = dt.date.fromisoformat(f"{month}-01")
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        async with pool.acquire() as conn:
+            return await monthly_digest(conn, first, last, service.clock(), await units_in_scope(conn, who))
 
     @app.get("/v1/review/rules", tags=["review"], responses=LIST_ERRORS)
     async def review_rules(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from decimal import Decimal
 from typing import Any, Literal
@@ -9,7 +10,7 @@ from typing import Any, Literal
 import asyncpg
 
 from services.alerts.outbox import alert_json
-from shared.events import SYSTEM_RESOLVER
+from shared.events import CONCLUSIONS_WITH_FAULT, SYSTEM_RESOLVER
 from shared.money import plain_decimal
 
 StatusFilter = Literal["open", "resolved", "all"]
@@ -118,3 +119,37 @@ async def alert_review(conn: asyncpg.Connection, fingerprint: str) -> dict[str, 
 
 def _plain(value: object) -> object:
     return plain_decimal(value) if isinstance(value, Decimal) else value
+
+
+async def monthly_digest(
+    conn: asyncpg.Connection, first: dt.date, last: dt.date, today: dt.date, scope: Collection[str] | None
+) -> dict[str, Any]:
+    """A committee's month, from the alerts of its jurisdiction (`scope`: None, every unit), by the day each
+    step was recorded (Vietnam's time): alerts opened, explanations asked and given, reviews concluded by a
+    committee (and with what), promises due (kept, missed, not yet decided), and what is overdue today."""
+    units = None if scope is None else list(scope)
+    row = await conn.fetchrow(
+        "WITH a AS (SELECT * FROM alerts WHERE $4::text[] IS NULL OR unit_code = ANY($4)),"
+        " r AS (SELECT r.* FROM alert_reviews r JOIN a USING (fingerprint)),"
+        " c AS (SELECT c.* FROM alert_commitments c JOIN a USING (fingerprint))"
+        " SELECT"
+        "  (SELECT count(*) FROM a WHERE (raised_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $1 AND $2)"
+        "    AS opened,"
+        "  (SELECT count(*) FROM r WHERE (requested_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $1 AND $2)"
+        "    AS asked,"
+        "  (SELECT count(*) FROM r WHERE (explained_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $1 AND $2)"
+        "    AS explained,"
+        "  (SELECT count(*) FROM a WHERE resolved_by IS DISTINCT FROM $5"
+        "    AND (resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $1 AND $2) AS concluded,"
+        "  (SELECT count(*) FROM a WHERE conclusion_outcome = ANY($6::text[])"
+        "    AND (resolved_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date BETWEEN $1 AND $2) AS concluded_with_fault,"
+        "  (SELECT count(*) FROM c WHERE due BETWEEN $1 AND $2) AS promises_due,"
+        "  (SELECT count(*) FROM c WHERE due BETWEEN $1 AND $2 AND outcome = 'kept') AS promises_kept,"
+        "  (SELECT count(*) FROM c WHERE due BETWEEN $1 AND $2 AND outcome = 'missed') AS promises_missed,"
+        "  (SELECT count(*) FROM r JOIN a USING (fingerprint) WHERE a.status = 'open' AND r.explained_at IS NULL"
+        "    AND r.due < $3) AS explanations_overdue,"
+        "  (SELECT count(*) FROM a WHERE status = 'open') AS open_now",
+        first, last, today, units, SYSTEM_RESOLVER, list(CONCLUSIONS_WITH_FAULT),
+    )  # fmt: skip
+    assert row is not None
+    return {"from": first.isoformat(), "to": last.isoformat(), "today": today.isoformat(), **dict(row)}

@@ -84,7 +84,8 @@ SERVICE_AWAY = (
 )
 NAV = {  # each role's pages, in the order they use them
     "clerk": [("/clerk", "Đơn vị và báo cáo / My units and reports")],
-    "committee": [("/committee", "Cảnh báo / Alerts"), ("/admin/registry", "Đơn vị / Units")],
+    "committee": [("/committee", "Cảnh báo / Alerts"), ("/committee/digest", "Tổng hợp tháng / The month"),
+                  ("/admin/registry", "Đơn vị / Units")],
     "head": [("/head", "Của tôi / Mine")],
     "board": [("/board", "Danh sách xếp loại / Lists"), ("/admin/registry", "Đơn vị / Units")],
     "admin": [("/admin/accounts", "Tài khoản / Accounts"), ("/admin/tokens", "Mã truy cập / Tokens"),
@@ -410,6 +411,16 @@ def create_portal_app(
         filters = {"status": status_filter, "severity": severity, "rule": rule, "unit": unit, "escalated": escalated}
         return page("committee.html.j2", session=session, alerts=shown, counts=counts, filters=filters,
                     rules=sorted({a["rule"] for a in alerts}), served=services.alerts_served, names=names)  # fmt: skip
+
+    @app.get("/committee/digest", response_class=HTMLResponse)
+    async def committee_digest(
+        session: Signed, month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None
+    ) -> Response:
+        """The month in the person's jurisdiction: opened, asked, explained, concluded, promises due, overdue."""
+        _only(session, "committee", "admin")
+        month = month or f"{today():%Y-%m}"
+        counted = await services.digest(session.account, month) if services.alerts_served else None
+        return page("digest.html.j2", session=session, month=month, digest=counted)
 
     @app.get("/committee/alert", response_class=HTMLResponse)
     async def alert_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:

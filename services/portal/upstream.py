@@ -186,6 +186,14 @@ class Services:
         causes: dict[str, str] = response.json()
         return causes
 
+    async def digest(self, account: Account, month: str) -> dict[str, Any]:
+        """A committee's month in its jurisdiction, as the alerts service counts it."""
+        assert self._alerts is not None
+        response = await self._alerts.get("/v1/review/digest", headers=self._as(account), params={"month": month})
+        response.raise_for_status()
+        counted: dict[str, Any] = response.json()
+        return counted
+
     async def explanation_days(self, account: Account) -> int:
         """How many working days an explanation may take, as the alerts service's rules file says."""
         assert self._alerts is not None

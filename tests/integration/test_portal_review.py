@@ -127,6 +127,13 @@ async def test_the_committee_asks_the_head_explains_and_the_committee_concludes(
     await member.wait_for_load_state()
     assert "Phê bình / criticism: Phê bình; theo dõi cam kết 30/6 (12-TB/UBKT)" in await member.locator(
         "main").inner_text()  # fmt: skip
+    async with pages.pool.acquire() as conn:  # the month the steps were recorded in
+        month = await conn.fetchval(
+            "SELECT to_char(requested_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') FROM alert_reviews"
+        )
+    await member.goto(pages.url + f"/committee/digest?month={month}")
+    digest = await member.locator("#digest").inner_text()
+    assert "Yêu cầu giải trình / Explanations asked\t1" in digest and "1 (1 có khuyết điểm / with fault)" in digest
 
 
 async def test_a_clerk_answers_on_the_heads_behalf_and_a_bad_rate_is_said_in_the_page(pages: Pages) -> None:

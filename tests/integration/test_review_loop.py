@@ -13,6 +13,7 @@ import httpx
 
 from services.alerts import AlertsService
 from services.alerts.api import create_alerts_app
+from services.alerts.queries import monthly_digest
 from services.alerts.rebuild import rebuild_alerts
 from shared.auth import ACCOUNT_HEADER, create_account, create_token
 from shared.events import Commitment
@@ -101,6 +102,19 @@ async def test_a_committee_asks_the_head_explains_with_commitments_and_the_commi
     assert tuple(row) == ("criticism", "Thông báo kết luận số 12-TB/UBKT")
     assert kinds == ["AlertRaised", "ExplanationRequested", "ExplanationSubmitted", "AlertResolved"]
 
+    async with pool.acquire() as conn:  # the month the steps were recorded in (Vietnam's time)
+        month = await conn.fetchval(
+            "SELECT to_char(requested_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM') FROM alert_reviews"
+        )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://alerts") as client:
+        digest = (await client.get("/v1/review/digest", params={"month": month}, headers=committee)).json()
+        wrong = await client.get("/v1/review/digest", params={"month": "2025-13"}, headers=committee)
+    assert wrong.status_code == 422
+    assert {k: digest[k] for k in ("asked", "explained", "concluded", "concluded_with_fault", "promises_due")} == {
+        "asked": 1, "explained": 1, "concluded": 1, "concluded_with_fault": 1, "promises_due": 0,
+    }  # its jurisdiction's month: the promise is due in June 2025, not in this month  # fmt: skip
+    assert digest["opened"] >= 1
+
     live = await _rows(pool)
     await rebuild_alerts(pool)
     assert await _rows(pool) == live  # the review is a projection of its events
@@ -160,6 +174,9 @@ async def test_the_figures_decide_each_commitment_and_a_missed_one_raises_an_ale
     await service.sweep()
     assert (await _outcomes(pool))[2] == ("missed", "2025-06-30", "200")  # the last report before: 200 of 500
     assert len(await _open_missed(pool)) == 2  # the sweeps leave the committee's to close
+    async with pool.acquire() as conn:  # June's promises, in a committee's monthly digest
+        june = await monthly_digest(conn, dt.date(2025, 6, 1), dt.date(2025, 6, 30), clock.today, None)
+    assert (june["promises_due"], june["promises_kept"], june["promises_missed"]) == (2, 1, 1)
 
     live = await _rows(pool)
     await rebuild_alerts(pool)
