@@ -116,10 +116,12 @@ CONCLUSION_LABELS = {  # a committee's conclusion of a review
     "criticism": "Phê bình / criticism", "self_criticism": "Yêu cầu kiểm điểm / self-criticism required",
     "discipline_recommended": "Đề nghị kỷ luật, thay thế / discipline or replacement recommended",
 }  # fmt: skip
-REVIEW_STEP_LABELS = {  # the steps of an alert's review, as the ledger names them
+ALERT_EVENT_LABELS = {  # every step of an alert's life and review, as the ledger names them
+    "AlertRaised": "Phát hiện / raised", "AlertRefreshed": "Cập nhật / refreshed",
+    "AlertEscalated": "Chuyển cấp trên / escalated", "AlertAcknowledged": "Tiếp nhận / acknowledged",
+    "AlertSilenced": "Tạm dừng thông báo / silenced", "AlertResolved": "Đã xử lý / resolved",
     "ExplanationRequested": "Yêu cầu giải trình / explanation asked",
     "ExplanationSubmitted": "Đã giải trình / explained",
     "CommitmentChecked": "Đối chiếu cam kết / promise checked",
-    "AlertResolved": "Kết luận / concluded",
-}
+}  # fmt: skip
 PROMISE_LABELS = {"kept": "Đã giữ / kept", "missed": "Không giữ / missed"}

@@ -9,6 +9,7 @@ scorecard pages."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -72,18 +73,7 @@ async def leader_record(conn: asyncpg.Connection, leader_id: str) -> dict[str, A
         " ORDER BY plan_year DESC, stint_start, unit_code, indicator",
         leader_id,
     )
-    promises = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE kept) AS kept, count(*) FILTER (WHERE NOT kept) AS missed FROM review_timeline"
-        " WHERE event_type = 'CommitmentChecked' AND leader_id = $1",
-        leader_id,
-    )
-    conclusions = await conn.fetch(
-        "SELECT c.on_date, c.outcome, c.document, c.unit_code FROM review_timeline c"
-        " WHERE c.event_type = 'AlertResolved' AND c.fingerprint IN ("
-        "   SELECT fingerprint FROM review_timeline WHERE event_type = 'ExplanationRequested' AND leader_id = $1)"
-        " ORDER BY c.on_date",
-        leader_id,
-    )
+    reviews = await leader_reviews(conn, leader_id)
     return {
         "leader_id": leader_id,
         "name": cards[0]["leader_name"],
@@ -91,9 +81,39 @@ async def leader_record(conn: asyncpg.Connection, leader_id: str) -> dict[str, A
         "stints": [plain_json_value(dict(r)) for r in stints],
         # the review loop, as the alerts service published it: promises the figures found kept or missed,
         # and the committees' conclusions of the reviews asked of this leader
-        "promises": {"kept": promises["kept"], "missed": promises["missed"]},
-        "conclusions": [plain_json_value(dict(r)) for r in conclusions],
+        "promises": {"kept": reviews.kept, "missed": reviews.missed},
+        "conclusions": [plain_json_value(c) for c in reviews.conclusions],
     }
+
+
+@dataclass(frozen=True)
+class LeaderReviews:
+    kept: int  # the leader's promises the figures found kept
+    missed: int
+    conclusions: list[dict[str, Any]]  # on the reviews asked of them: on_date, outcome, document, unit_code
+
+
+async def leader_reviews(
+    conn: asyncpg.Connection, leader_id: str, as_of: dt.date | None = None, known_on: dt.date | None = None
+) -> LeaderReviews:
+    """The review loop's part of a leader's scorecard, from the projector's `review_timeline`: by `as_of`
+    and as known on `known_on` (None: everything recorded)."""
+    promises = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE kept) AS kept, count(*) FILTER (WHERE NOT kept) AS missed FROM review_timeline"
+        " WHERE event_type = 'CommitmentChecked' AND leader_id = $1 AND ($2::date IS NULL OR on_date <= $2)"
+        " AND ($3::date IS NULL OR known_on <= $3)",
+        leader_id, as_of, known_on,
+    )  # fmt: skip
+    conclusions = await conn.fetch(
+        "SELECT c.on_date, c.outcome, c.document, c.unit_code FROM review_timeline c"
+        " WHERE c.event_type = 'AlertResolved' AND ($2::date IS NULL OR c.on_date <= $2)"
+        " AND ($3::date IS NULL OR c.known_on <= $3) AND c.fingerprint IN ("
+        "   SELECT fingerprint FROM review_timeline WHERE event_type = 'ExplanationRequested' AND leader_id = $1)"
+        " ORDER BY c.on_date",
+        leader_id, as_of, known_on,
+    )  # fmt: skip
+    assert promises is not None
+    return LeaderReviews(promises["kept"], promises["missed"], [dict(c) for c in conclusions])
 
 
 async def registry_as_of(conn: asyncpg.Connection, day: dt.date, scope: set[str] | None) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from grafana_foundation_sdk.models.dashboard import (
 
 from services.alerts import Rules, load_alert_config
 from shared.display import (
+    ALERT_EVENT_LABELS,
     ALERT_STATUS_LABELS,
     COLOURS,
     CONCLUSION_LABELS,
@@ -39,7 +40,6 @@ from shared.display import (
     NO_REPORT,
     NOT_ASSESSED_REASONS,
     PROMISE_LABELS,
-    REVIEW_STEP_LABELS,
     ROLE_LABELS,
     RULE_LABELS,
     SEVERITY_LABELS,
@@ -639,7 +639,7 @@ def alerts_board() -> dashboard.Dashboard:
                 "Giải trình, cam kết, kết luận / Explanations, promises, conclusions",
                 reviews,
                 codes={
-                    "Bước / Step": mapped(REVIEW_STEP_LABELS, coloured=False),
+                    "Bước / Step": mapped(ALERT_EVENT_LABELS, coloured=False),
                     "Cam kết / Promise": mapped(PROMISE_LABELS),
                     "Hình thức kết luận / Outcome": mapped(CONCLUSION_LABELS, coloured=False),
                 },

@@ -206,8 +206,10 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
 
     @app.get("/v1/review/rules", tags=["review"], responses=LIST_ERRORS)
     async def review_rules(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, Any]:
-        """The review's rules as the rules file sets them: the working days an explanation may take."""
-        return {"explanation_working_days": service.config.review.explanation_working_days}
+        """The review's rules as the rules file sets them: the working days an explanation may take, and the
+        causes it may name (code → "Vietnamese / English")."""
+        review = service.config.review
+        return {"explanation_working_days": review.explanation_working_days, "causes": dict(review.causes)}
 
     @app.get("/v1/review/causes", tags=["review"], responses=LIST_ERRORS)
     async def causes(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, str]:

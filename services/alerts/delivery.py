@@ -19,20 +19,8 @@ from standardwebhooks.webhooks import Webhook
 from services.alerts.config import AlertConfig
 from services.alerts.outbox import Sender
 from services.alerts.wording import evidence_lines, subject
-from shared.display import INDICATOR_LABELS, SEVERITY_LABELS
+from shared.display import ALERT_EVENT_LABELS, INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS
 from shared.settings import Settings
-
-RULE_TITLES = {
-    "below_pace": "Chậm so với tiến độ / below pace",
-    "below_peer_average": "Dưới mức bình quân / below the peer average",
-    "below_share_at_sep30": "Dưới 60% kế hoạch tại 30/9 / under 60% at 30 September",
-    "year_end_shortfall": "Không đạt kế hoạch năm / year-end shortfall",
-    "missing_report": "Thiếu hoặc chậm báo cáo / missing or late report",
-    "back_loading": "Dồn việc vào cuối năm / back-loaded",
-    "early_warning": "Cảnh báo sớm / early warning",
-    "confidence_vote": "Phiếu tín nhiệm thấp / low confidence vote",
-    "revenue_outturn": "Thu ngân sách lệch dự toán (PEFA PI-3) / revenue outturn",
-}
 
 
 def canonical_body(message: dict[str, Any]) -> bytes:
@@ -46,15 +34,11 @@ def webhook_signer(secret: str) -> Webhook:
 
 
 def title(message: dict[str, Any]) -> str:
+    """A one-line title (the Grafana annotation's): the step unless it is the alert's first, unit, rule."""
     alert = message["alert"]
-    kind = {
-        "AlertRaised": "",
-        "AlertEscalated": "[chuyển cấp trên / escalated] ",
-        "AlertRefreshed": "[thay đổi mức độ / severity changed] ",
-        "AlertResolved": "[đã xử lý / resolved] ",
-    }
+    step = "" if message["kind"] == "AlertRaised" else f"[{ALERT_EVENT_LABELS.get(message['kind'], message['kind'])}] "
     unit = alert.get("unit_name") or alert["unit_code"]
-    return f"{kind.get(message['kind'], '')}{unit}: {RULE_TITLES.get(alert['rule'], alert['rule'])}"
+    return f"{step}{unit}: {RULE_LABELS.get(alert['rule'], alert['rule'])}"
 
 
 class KafkaSender:

@@ -219,15 +219,19 @@ class AlertsService:
         escalated for: one level up, as an event with its reason. In the evaluation's transaction, under its
         lock: a kill -9 before the commit leaves nothing, and the next evaluation escalates once."""
         rows = await conn.fetch(
-            "SELECT a.fingerprint, coalesce(a.escalated_to, a.committee) AS routed_to, a.raised_at, a.as_of,"
+            "SELECT a.fingerprint, coalesce(a.escalated_to, a.committee) AS routed_to, a.raised_at,"
             " a.acknowledged_at IS NOT NULL AS acknowledged, a.silenced_until, r.due,"
-            " r.explained_at IS NOT NULL AS explained,"
-            " coalesce((SELECT array_agg(d.deadline || '/' || d.due) FROM alert_deadline_escalations d"
-            "   WHERE d.fingerprint = a.fingerprint), '{}') AS escalated"
+            " r.explained_at IS NOT NULL AS explained"
             " FROM alerts a LEFT JOIN alert_reviews r USING (fingerprint)"
             " WHERE a.unit_code = $1 AND a.plan_year = $2 AND a.status = 'open' ORDER BY a.fingerprint",
             facts.unit.unit_code, facts.plan_year,
         )  # fmt: skip
+        escalated: dict[str, set[tuple[str, dt.date]]] = {}
+        for done in await conn.fetch(
+            "SELECT fingerprint, deadline, due FROM alert_deadline_escalations WHERE fingerprint = ANY($1::text[])",
+            [r["fingerprint"] for r in rows],
+        ):
+            escalated.setdefault(done["fingerprint"], set()).add((done["deadline"], done["due"]))
         review, routing = self.config.review, self.config.routing
         days = review.working_days()
         recorded: list[DomainEvent] = []
@@ -236,8 +240,8 @@ class AlertsService:
                 row["fingerprint"], row["raised_at"].astimezone(VIETNAM).date(), row["acknowledged"],
                 row["silenced_until"], row["due"], row["explained"],
             )  # fmt: skip
-            done = {(kind, dt.date.fromisoformat(due)) for kind, due in (e.split("/") for e in row["escalated"])}
             routed_to = row["routed_to"]
+            done = escalated.get(row["fingerprint"], set())
             for kind, due in missed_deadlines(clock, today, review.acknowledge_working_days, days, done):
                 up = next_level(facts.unit, routed_to, routing.top_committee, routing.top_escalation)
                 event = AlertEscalated(

@@ -9,16 +9,8 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from shared.display import INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS, percent, vnd
+from shared.display import ALERT_EVENT_LABELS, INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS, percent, vnd
 
-STEPS = {
-    "AlertEscalated": "Chuyển cấp trên / escalated",
-    "AlertRefreshed": "Thay đổi mức độ / severity changed",
-    "AlertResolved": "Đã xử lý / resolved",
-    "ExplanationRequested": "Yêu cầu giải trình / explanation asked",
-    "ExplanationSubmitted": "Đã giải trình / explained",
-    "CommitmentChecked": "Đối chiếu cam kết / promise checked",
-}
 EVIDENCE_LABELS = {
     "rate": "Tỷ lệ đạt / rate", "expected_pace": "Tiến độ phải đạt / expected pace",
     "peer_average": "Bình quân nhóm / group average", "threshold": "Ngưỡng / threshold",
@@ -46,7 +38,7 @@ def subject(message: dict[str, Any]) -> str:
     below pace — Giải ngân vốn đầu tư công 2025 (2025-09)`."""
     alert = message["alert"]
     severity = SEVERITY_LABELS.get(alert["severity"], alert["severity"])
-    step = STEPS.get(message["kind"])
+    step = None if message["kind"] == "AlertRaised" else ALERT_EVENT_LABELS.get(message["kind"])
     unit = alert.get("unit_name") or alert["unit_code"]
     indicator = INDICATOR_LABELS.get(alert.get("indicator") or "", "").split(" / ")[0]
     period = f" ({alert['period']})" if alert.get("period") and alert["period"] != str(alert["plan_year"]) else ""

@@ -52,6 +52,7 @@ from shared.auth import (
 )
 from shared.clock import VIETNAM, vietnam_today
 from shared.display import (
+    ALERT_EVENT_LABELS,
     CONCLUSION_LABELS,
     INDICATOR_LABELS,
     RULE_LABELS,
@@ -71,11 +72,6 @@ ROLE_LABELS = {
     "admin": "Quản trị / administrator",
 }  # fmt: skip
 ANSWERABLE_LABELS = {"head": "Người đứng đầu / head", "deputy_in_charge": "Phó phụ trách / deputy in charge"}
-EVENT_LABELS = {
-    "AlertRaised": "Phát hiện / raised", "AlertRefreshed": "Cập nhật / refreshed",
-    "AlertEscalated": "Chuyển lên / escalated", "AlertAcknowledged": "Tiếp nhận / acknowledged",
-    "AlertSilenced": "Tạm dừng thông báo / silenced", "AlertResolved": "Đóng / resolved",
-}  # fmt: skip
 DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
                    "dead_lettered": "không gửi được / failed"}  # fmt: skip
 SERVICE_AWAY = (
@@ -122,7 +118,7 @@ _pages.globals.update(
     SEVERITY_LABELS=SEVERITY_LABELS,
     STATUS_LABELS=STATUS_LABELS,
     ANSWERABLE_LABELS=ANSWERABLE_LABELS,
-    EVENT_LABELS=EVENT_LABELS,
+    EVENT_LABELS=ALERT_EVENT_LABELS,
     DELIVERY_LABELS=DELIVERY_LABELS,
     CONCLUSION_LABELS=CONCLUSION_LABELS,
     quote=quote,
@@ -438,10 +434,10 @@ def create_portal_app(
         if found["indicator"] is not None:  # a finding about a vote has no year of figures
             year = await services.unit_year(session.account, found["unit_code"], found["indicator"],
                                             found["plan_year"], today())  # fmt: skip
-        causes = await services.causes(session.account)
+        rules = await services.review_rules(session.account)  # one call: the causes' labels and the due days
         return page("alert.html.j2", session=session, alert=found, names=names, year=year, today=today(),
-                    review=found.get("review"), commitments=found.get("commitments", []), causes=causes,
-                    explanation_days=await services.explanation_days(session.account),
+                    review=found.get("review"), commitments=found.get("commitments", []), causes=rules["causes"],
+                    explanation_days=rules["explanation_working_days"],
                     **_year_view(year, names.get(found["unit_code"], found["unit_code"])))  # fmt: skip
 
     @app.post("/committee/alert", response_class=HTMLResponse)
@@ -504,7 +500,7 @@ def create_portal_app(
         if found is None:
             none = "Không có yêu cầu giải trình này cho bạn / no such explanation asked of you"
             return page("refused.html.j2", 404, session=session, reason=none)
-        causes = await services.causes(session.account)
+        causes = (await services.review_rules(session.account))["causes"]
         return page("explain.html.j2", status_code, session=session, alert=found, causes=causes, error=error,
                     today=today())  # fmt: skip
 

@@ -125,12 +125,8 @@ class Services:
 
     async def standings_of(self, account: Account, as_of: dt.date, indicator: str, group: str | None) -> dict[str, Any]:
         params = {"as_of": as_of.isoformat(), "indicator": indicator} | ({"group": group} if group else {})
-        response = await self._ingest.get("/v1/standings", headers=self._as(account), params=params)
-        if response.status_code == 404:
-            return {"groups": [], "plan_years": []}
-        response.raise_for_status()
-        body: dict[str, Any] = response.json()
-        return body
+        found = await self._found(account, "/v1/standings", **params)
+        return found if found is not None else {"groups": [], "plan_years": []}
 
     async def board_pack(
         self, account: Account, as_of: dt.date, indicator: str, group: str, known_on: dt.date | None = None
@@ -178,13 +174,14 @@ class Services:
         alerts: list[dict[str, Any]] = response.json()["alerts"]
         return alerts
 
-    async def causes(self, account: Account) -> dict[str, str]:
-        """The causes an explanation may name, code → label."""
+    async def review_rules(self, account: Account) -> dict[str, Any]:
+        """The review's rules as the alerts service's rules file sets them: `explanation_working_days`, and
+        the `causes` an explanation may name (code → label)."""
         assert self._alerts is not None
-        response = await self._alerts.get("/v1/review/causes", headers=self._as(account))
+        response = await self._alerts.get("/v1/review/rules", headers=self._as(account))
         response.raise_for_status()
-        causes: dict[str, str] = response.json()
-        return causes
+        rules: dict[str, Any] = response.json()
+        return rules
 
     async def digest(self, account: Account, month: str) -> dict[str, Any]:
         """A committee's month in its jurisdiction, as the alerts service counts it."""
@@ -193,14 +190,6 @@ class Services:
         response.raise_for_status()
         counted: dict[str, Any] = response.json()
         return counted
-
-    async def explanation_days(self, account: Account) -> int:
-        """How many working days an explanation may take, as the alerts service's rules file says."""
-        assert self._alerts is not None
-        response = await self._alerts.get("/v1/review/rules", headers=self._as(account))
-        response.raise_for_status()
-        days: int = response.json()["explanation_working_days"]
-        return days
 
     async def alert_as_answerer(self, account: Account, fingerprint: str) -> dict[str, Any] | None:
         """The alert whose explanation is asked and not yet given, for the head asked (or, on their behalf,

@@ -39,7 +39,7 @@ CREATE TABLE alert_commitments (
     reached      numeric,           -- its rate (or amount) then
     PRIMARY KEY (position, ordinal)
 );
-CREATE INDEX alert_commitments_due ON alert_commitments (due);
+CREATE INDEX alert_commitments_undecided ON alert_commitments (unit_code, plan_year) WHERE outcome IS NULL;
 CREATE INDEX alert_commitments_by_alert ON alert_commitments (fingerprint);
 
 -- Each deadline missed escalates once: an acknowledgement not given, or an explanation not submitted, by

@@ -381,7 +381,7 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
                 ]
                 assert [step.split(" (")[0] for step in steps] == [
                     "Phát hiện / raised", "Tạm dừng thông báo / silenced", "Tiếp nhận / acknowledged",
-                    "Đóng / resolved",
+                    "Đã xử lý / resolved",
                 ]  # fmt: skip
                 last = await page.locator("#history tbody tr").last.locator("td").all_inner_texts()
                 assert last[2] == "Võ Thị Lan <lan@ubkt-lamdong.vn>" and last[3].startswith("Đã nhắc nhở")

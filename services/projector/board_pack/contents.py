@@ -19,6 +19,7 @@ from shared.display import vnd
 from shared.events import Indicator, plan_window
 from shared.reporting import GroupReporting, UnitReporting, reporting
 from shared.standings import GroupStandings, UnitStanding, plan_years_on, standings
+from shared.unit_record import leader_reviews
 
 
 @dataclass(frozen=True)
@@ -218,21 +219,8 @@ async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name:
         leader_id,
         pack.known_on or pack.as_of,
     )
-    promises = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE kept) AS kept, count(*) FILTER (WHERE NOT kept) AS missed FROM review_timeline"
-        " WHERE event_type = 'CommitmentChecked' AND leader_id = $1 AND on_date <= $2"
-        " AND ($3::date IS NULL OR known_on <= $3)",
-        leader_id, pack.as_of, pack.known_on,
-    )  # fmt: skip
-    conclusions = await conn.fetch(
-        "SELECT c.on_date, c.outcome, c.document FROM review_timeline c WHERE c.event_type = 'AlertResolved'"
-        " AND c.on_date <= $2 AND ($3::date IS NULL OR c.known_on <= $3) AND c.fingerprint IN ("
-        "   SELECT fingerprint FROM review_timeline WHERE event_type = 'ExplanationRequested' AND leader_id = $1)"
-        " ORDER BY c.on_date",
-        leader_id, pack.as_of, pack.known_on,
-    )  # fmt: skip
+    reviews = await leader_reviews(conn, leader_id, pack.as_of, pack.known_on)
     return Scorecard(
         leader_id, name, [dict(s) for s in stints], [a for a in pack.alerts if a.responsible_leader_id == leader_id],
-        [dict(v) for v in votes], months_behind or 0, promises["kept"], promises["missed"],
-        [dict(c) for c in conclusions],
+        [dict(v) for v in votes], months_behind or 0, reviews.kept, reviews.missed, reviews.conclusions,
     )  # fmt: skip
