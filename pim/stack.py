@@ -137,6 +137,10 @@ async def _started(stack: Stack, server: uvicorn.Server) -> str:
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, services: Collection[ServiceName] = ALL_SERVICES) -> AsyncIterator[Stack]:
     # Started while PostgreSQL or the broker is away (a restart, a host coming up): wait for them.
+    if settings.pim_action_link_secret is None and {"alerts", "portal"} <= set(services):
+        # One process signs the e-mails' links and reads them: a secret of this run's (a link from an earlier
+        # run then opens nothing; set PIM_ACTION_LINK_SECRET to keep them across restarts).
+        settings = settings.model_copy(update={"pim_action_link_secret": secrets.token_urlsafe(32)})
     dsn = await when_available("start-up", lambda: service_database_url(settings))
     await when_available("start-up", lambda: ensure_topics(settings))
     pool = await when_available("start-up", lambda: create_pool(dsn))
@@ -197,7 +201,8 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
                 sso = SingleSignOn(settings.pim_oidc_issuer, settings.pim_oidc_client_id,
                                    settings.pim_oidc_client_secret or "",
                                    settings.pim_oidc_state_secret or secrets.token_urlsafe(32))  # fmt: skip
-            app = create_portal_app(pool, services_for_people, sso=sso, public_url=settings.pim_portal_public_url)
+            app = create_portal_app(pool, services_for_people, sso=sso, public_url=settings.pim_portal_public_url,
+                                    link_secret=settings.pim_action_link_secret)  # fmt: skip
             portal = _server(app, settings.pim_api_host, settings.pim_portal_port)
             servers.append(portal)
             start("portal", portal.serve())

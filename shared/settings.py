@@ -82,6 +82,11 @@ class Settings(BaseSettings):
         description="the web pages' address as people open it (https://pim.example.gov.vn): every alert's"
         " notification links to its page there; unset = no such link",
     )
+    pim_action_link_secret: str | None = Field(
+        default=None,
+        description="signs the action links in people's e-mails (acknowledge, explain, open one alert); the alerts"
+        " service and the web pages need the same one; unset = e-mails link the pages, which ask to sign in",
+    )
     pim_oidc_issuer: str | None = Field(
         default=None,
         description="the province's OpenID Connect provider (its issuer URL): people may sign in through it, an"

@@ -158,11 +158,23 @@ class Review(BaseModel):
         return WorkingDays(self.days_off, self.make_up_days)
 
 
+class Notifications(BaseModel):
+    """How alert e-mails reach people: gathered per person, each with that person's signed links."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    # e-mails wait until no new notification has come for this long (at most ten times as long), so one
+    # evaluation round (a registration, a morning's sweep) reaches each person as one message
+    gather_seconds: Annotated[int, Field(ge=0, le=3600)] = 30
+    # a signed link (acknowledge, explain, open) opens nothing after this many days
+    link_valid_days: Annotated[int, Field(ge=1, le=90)] = 14
+
+
 class AlertConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     rules: Rules = Rules()
     routing: Routing = Routing()
     review: Review = Review()
+    notifications: Notifications = Notifications()
 
 
 class RulesFileError(ValueError):

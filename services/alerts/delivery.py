@@ -4,22 +4,18 @@ carries the notification's idempotency key in the form its receiver can use."""
 from __future__ import annotations
 
 import datetime as dt
-import email.policy
-import email.utils
 import json
-from email.message import EmailMessage
 from typing import Any
 
-import aiosmtplib
 import httpx
 from aiokafka import AIOKafkaProducer
 from grafana_client.api import AsyncGrafanaApi
 from standardwebhooks.webhooks import Webhook
 
 from services.alerts.config import AlertConfig
-from services.alerts.outbox import Sender
-from services.alerts.wording import evidence_lines, subject
-from shared.display import ALERT_EVENT_LABELS, INDICATOR_LABELS, RULE_LABELS, SEVERITY_LABELS
+from services.alerts.mail import EmailSender
+from services.alerts.outbox import GatheringSender, Sender
+from shared.display import ALERT_EVENT_LABELS, RULE_LABELS
 from shared.settings import Settings
 
 
@@ -82,67 +78,6 @@ class WebhookSender:
             },
         )
         response.raise_for_status()
-
-
-class NoRecipient(RuntimeError):
-    """An alert e-mail with nobody to send it to."""
-
-
-class EmailSender:
-    """A plain-text e-mail to the committee the alert is routed to; the Message-ID is the idempotency key."""
-
-    def __init__(self, host: str, port: int, sender: str, config: AlertConfig) -> None:
-        self._host = host
-        self._port = port
-        self._from = sender
-        self._config = config
-
-    def compose(self, message: dict[str, Any]) -> EmailMessage:
-        alert = message["alert"]
-        mail = EmailMessage()
-        mail["From"] = self._from
-        mail["To"] = ", ".join(self._config.routing.emails_of(message["routed_to"]))
-        mail["Subject"] = subject(message)
-        mail["Message-ID"] = f"<{message['idempotency_key']}@pim>"
-        mail["Date"] = email.utils.format_datetime(dt.datetime.now(dt.UTC))
-        page = message.get("alert_url")
-        lines = [
-            *([f"Mở cảnh báo để xử lý / open the alert to act on it: {page}", ""] if page else []),
-            f"Đơn vị / unit: {alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})",
-            f"Chỉ tiêu / indicator: {INDICATOR_LABELS.get(alert.get('indicator') or '', '—')},"
-            f" năm / plan year {alert['plan_year']}",
-            f"Kỳ / period: {alert['period'] or alert['plan_year']}",
-            f"Mức độ / severity: {SEVERITY_LABELS.get(alert['severity'], alert['severity'])}",
-            f"Người đứng đầu / responsible head: {alert.get('responsible_leader_name') or 'khuyết / vacant'}",
-            f"Ủy ban Kiểm tra / committee: {message['routed_to']}",
-            "",
-            alert.get("summary") or "",
-            "",
-            "Căn cứ / evidence:",
-            *evidence_lines(alert.get("evidence") or {}),
-            "",
-            f"Bảng theo dõi / dashboard: {message['dashboard_url']}",
-            f"Mã cảnh báo / fingerprint: {alert.get('fingerprint') or '-'}",
-        ]
-        if message["kind"] == "AlertResolved":
-            lines.insert(0, f"Đã xử lý / resolved: {alert.get('resolution') or ''}\n")
-        if reopened := (message.get("event") or {}).get("reopens"):
-            lines.insert(
-                0, f"Mở lại kết luận đã xử lý (tình trạng nặng hơn) / reopens a resolution, now worse: {reopened}\n"
-            )
-        mail.set_content("\n".join(lines))
-        return mail
-
-    async def send(self, message: dict[str, Any]) -> None:
-        mail = self.compose(message)
-        if not mail["To"]:  # never "delivered" to nobody: the delivery fails and stays visible
-            raise NoRecipient(f"no e-mail recipient for {message['routed_to']} and no routing.default_email")
-        # Flattened here, not by aiosmtplib (which folds at 78): Python's folding of a long encoded subject
-        # drops the space between two encoded words ("TỉnhLâm Đồng"); a line stays within e-mail's 998.
-        data = mail.as_bytes(policy=email.policy.SMTP.clone(max_line_length=998))
-        recipients = [address.strip() for address in str(mail["To"]).split(",")]
-        await aiosmtplib.send(data, sender=self._from, recipients=recipients, hostname=self._host, port=self._port,
-                              timeout=15)  # fmt: skip
 
 
 class GrafanaAnnotationSender:
@@ -229,15 +164,17 @@ def check_channels(settings: Settings, config: AlertConfig) -> None:
         )
 
 
-def senders(settings: Settings, config: AlertConfig, producer: AIOKafkaProducer) -> dict[str, Sender]:
+def senders(settings: Settings, config: AlertConfig, producer: AIOKafkaProducer) -> dict[str, Sender | GatheringSender]:
     """A sender for every channel the settings configure."""
     check_channels(settings, config)
-    out: dict[str, Sender] = {"kafka": KafkaSender(producer, settings.alerts_topic)}
+    out: dict[str, Sender | GatheringSender] = {"kafka": KafkaSender(producer, settings.alerts_topic)}
     if settings.pim_alert_webhook_url:
         assert settings.pim_alert_webhook_secret is not None
         out["webhook"] = WebhookSender(settings.pim_alert_webhook_url, settings.pim_alert_webhook_secret)
     if settings.pim_smtp_host:
-        out["email"] = EmailSender(settings.pim_smtp_host, settings.pim_smtp_port, settings.pim_smtp_from, config)
+        out["email"] = EmailSender(settings.pim_smtp_host, settings.pim_smtp_port, settings.pim_smtp_from, config,
+                                   portal_url=settings.pim_portal_public_url,
+                                   link_secret=settings.pim_action_link_secret)  # fmt: skip
     if settings.pim_grafana_url:
         out["grafana"] = GrafanaAnnotationSender(settings.pim_grafana_url, settings.pim_grafana_token)
     if settings.pim_alertmanager_url:

@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Mapping
-from typing import Any, Protocol
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 import asyncpg
@@ -129,18 +130,46 @@ class Sender(Protocol):
         """Deliver one notification; raise to have it retried later."""
 
 
+@dataclass(frozen=True)
+class Gathered:
+    position: int
+    message: dict[str, Any]
+
+
+class GatheringSender(Protocol):
+    """A channel that sends a round's notifications together (e-mail: one message per person), once none
+    has come for `gather_seconds`, and tells who each one reached."""
+
+    gather_seconds: float
+
+    async def send_gathered(
+        self, conn: asyncpg.Connection, due: Sequence[Gathered], reached: set[tuple[int, str]]
+    ) -> tuple[list[tuple[int, str]], dict[int, Exception]]:
+        """Send what is due to whoever it has not `reached` yet; return (position, recipient) reached now
+        and the positions that failed (retried later, for the recipients not reached)."""
+
+
 class Dispatcher:
     """Delivers the due outbox rows of the channels it has senders for; several instances may run (rows
     are claimed with SKIP LOCKED)."""
 
-    def __init__(self, pool: asyncpg.Pool, senders: Mapping[str, Sender]) -> None:
+    def __init__(self, pool: asyncpg.Pool, senders: Mapping[str, Sender | GatheringSender]) -> None:
         self._pool = pool
-        self._senders = senders
+        # one notification at a time (Kafka, webhook, Grafana, Alertmanager), or a round's together (e-mail)
+        self._senders: dict[str, Sender] = {}
+        self._gathering: dict[str, GatheringSender] = {}
+        for channel, sender in senders.items():
+            if hasattr(sender, "send_gathered"):
+                self._gathering[channel] = cast(GatheringSender, sender)
+            else:
+                self._senders[channel] = sender
         self._wake = asyncio.Event()
 
     async def deliver_due(self, limit: int = 100) -> int:
         """Deliver what is due now; return how many rows were delivered."""
         delivered = 0
+        for channel, gathering in self._gathering.items():
+            delivered += await self._deliver_gathered(channel, gathering, limit * 10)
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 "SELECT position, channel, payload, attempts FROM alert_outbox"
@@ -164,6 +193,51 @@ class Dispatcher:
                 )
                 delivered += 1
         return delivered
+
+    async def _deliver_gathered(self, channel: str, sender: GatheringSender, limit: int) -> int:
+        """A round's notifications together, once the round is over: no new one for `gather_seconds` (or
+        one has waited ten times that); each recipient reached is kept, so a retry reaches only the others."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            over = await conn.fetchval(
+                "SELECT max(created_at) <= now() - make_interval(secs => $2)"
+                " OR min(created_at) <= now() - make_interval(secs => $2 * 10) FROM alert_outbox"
+                " WHERE channel = $1 AND delivered_at IS NULL AND dead_lettered_at IS NULL"
+                " AND next_attempt_at <= now()",
+                channel, float(sender.gather_seconds),
+            )  # fmt: skip
+            if not over:
+                return 0
+            rows = await conn.fetch(
+                "SELECT position, payload, attempts FROM alert_outbox WHERE channel = $1 AND delivered_at IS NULL"
+                " AND dead_lettered_at IS NULL AND next_attempt_at <= now() ORDER BY position LIMIT $2"
+                " FOR UPDATE SKIP LOCKED",
+                channel, limit,
+            )  # fmt: skip
+            if not rows:
+                return 0
+            positions = [r["position"] for r in rows]
+            sent = await conn.fetch("SELECT position, address FROM alert_email_recipients WHERE position = ANY($1)",
+                                    positions)  # fmt: skip
+            reached = {(r["position"], r["address"]) for r in sent}
+            now_reached, failed = await sender.send_gathered(
+                conn, [Gathered(r["position"], r["payload"]) for r in rows], reached
+            )
+            await conn.executemany(
+                "INSERT INTO alert_email_recipients (position, address) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                now_reached,
+            )
+            for row in rows:
+                if (error := failed.get(row["position"])) is not None:
+                    await self._failed(conn, row["position"], channel, row["attempts"] + 1, error)
+                    continue
+                ALERT_DELIVERIES.labels(channel, "delivered").inc()
+            delivered = [p for p in positions if p not in failed]
+            await conn.execute(
+                "UPDATE alert_outbox SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
+                " WHERE position = ANY($1) AND channel = $2",
+                delivered, channel,
+            )  # fmt: skip
+            return len(delivered)
 
     @staticmethod
     async def _failed(conn: asyncpg.Connection, position: int, channel: str, attempts: int, error: Exception) -> None:

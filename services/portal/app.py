@@ -9,6 +9,7 @@ import datetime as dt
 import hmac
 import io
 import json
+import logging
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from decimal import Decimal
@@ -19,13 +20,14 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 import jinja2
-from fastapi import Depends, FastAPI, Form, Query, Request, Response, UploadFile, status
+from fastapi import Depends, FastAPI, Form, Path, Query, Request, Response, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup
 from starlette.middleware.sessions import SessionMiddleware
 
 from services.portal.chart import progress_chart
+from services.portal.link_uses import claim, was_used
 from services.portal.sessions import (
     SESSION_LIFETIME,
     Session,
@@ -38,13 +40,17 @@ from services.portal.sessions import (
 )
 from services.portal.single_sign_on import SignInRefused, SingleSignOn, verified_email
 from services.portal.upstream import NDJSON, Answer, Services
+from shared import action_links
+from shared.action_links import ActionLink, LinkRefused
 from shared.auth import (
+    Account,
     AccountRefused,
     change_account,
     check_password,
     create_account,
     create_token,
     find_account,
+    get_account,
     list_accounts,
     list_tokens,
     record_access_change,
@@ -64,6 +70,7 @@ from shared.display import (
     vnd,
 )
 
+log = logging.getLogger(__name__)
 SESSION_COOKIE = "pim_session"
 SIGN_IN_COOKIE = "pim_sign_in"  # the sign-in form's own token, before there is a session
 ROLE_LABELS = {
@@ -74,6 +81,14 @@ ROLE_LABELS = {
 ANSWERABLE_LABELS = {"head": "Người đứng đầu / head", "deputy_in_charge": "Phó phụ trách / deputy in charge"}
 DELIVERY_LABELS = {"delivered": "đã gửi / delivered", "waiting": "đang chờ gửi / waiting",
                    "dead_lettered": "không gửi được / failed"}  # fmt: skip
+LINK_REFUSALS = {
+    "tampered": (403, "Liên kết không hợp lệ / the link is not valid"),
+    "expired": (410, "Liên kết đã hết hạn: đăng nhập để mở cảnh báo / the link has expired: sign in to open the alert"),
+    "used": (410, "Liên kết đã được dùng: đăng nhập để tiếp tục / the link has been used: sign in to go on"),
+    "elsewhere": (403, "Liên kết này dành cho người khác: đăng xuất trước / this link is another person's: sign out"
+                       " first"),
+}  # fmt: skip
+LINK_BUTTONS = {"open": "Mở cảnh báo / Open the alert", "acknowledge": "Xác nhận đã tiếp nhận / Acknowledge"}
 SERVICE_AWAY = (
     "Một dịch vụ của PIM tạm thời không trả lời: thử lại sau ít phút / a PIM service is not answering: try again in"
     " a few minutes"
@@ -139,7 +154,7 @@ def page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
 
 def create_portal_app(
     pool: asyncpg.Pool, services: Services, today: Callable[[], dt.date] = vietnam_today,
-    sso: SingleSignOn | None = None, public_url: str | None = None,
+    sso: SingleSignOn | None = None, public_url: str | None = None, link_secret: str | None = None,
 ) -> FastAPI:  # fmt: skip
     app = FastAPI(title="PIM", docs_url=None, redoc_url=None, openapi_url=None)
     provider = sso.client() if sso else None
@@ -421,22 +436,29 @@ def create_portal_app(
     @app.get("/committee/alert", response_class=HTMLResponse)
     async def alert_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
         _only(session, "committee", "admin")
-        found = await services.alert(session.account, fingerprint) if services.alerts_served else None
-        if found is None:  # not there, or outside the person's jurisdiction: the same answer
+        context = await _alert_context(session.account, fingerprint)
+        if context is None:  # not there, or outside the person's jurisdiction: the same answer
             return page(
                 "refused.html.j2",
                 404,
                 session=session,
                 reason="Không có cảnh báo này trong phạm vi của bạn / no such alert in your jurisdiction",
             )
-        names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
+        return page("alert.html.j2", session=session, **context)
+
+    async def _alert_context(account: Account, fingerprint: str) -> dict[str, Any] | None:
+        """What the alert's page shows, read for `account`: None when it is not in their jurisdiction."""
+        found = await services.alert(account, fingerprint) if services.alerts_served else None
+        if found is None:
+            return None
+        names = {u["unit_code"]: u["name"] for u in await services.units(account)}
         year = None
         if found["indicator"] is not None:  # a finding about a vote has no year of figures
-            year = await services.unit_year(session.account, found["unit_code"], found["indicator"],
-                                            found["plan_year"], today())  # fmt: skip
-        rules = await services.review_rules(session.account)  # one call: the causes' labels and the due days
-        return page("alert.html.j2", session=session, alert=found, names=names, year=year, today=today(),
-                    review=found.get("review"), commitments=found.get("commitments", []), causes=rules["causes"],
+            year = await services.unit_year(account, found["unit_code"], found["indicator"], found["plan_year"],
+                                            today())  # fmt: skip
+        rules = await services.review_rules(account)  # one call: the causes' labels and the due days
+        return dict(alert=found, names=names, year=year, today=today(), review=found.get("review"),
+                    commitments=found.get("commitments", []), causes=rules["causes"],
                     explanation_days=rules["explanation_working_days"],
                     **_year_view(year, names.get(found["unit_code"], found["unit_code"])))  # fmt: skip
 
@@ -485,24 +507,111 @@ def create_portal_app(
         form = await request.form()
         fingerprint = str(form.get("fingerprint", ""))[:500]
         try:
-            commitments = _commitments(form)
+            body = _explanation(form)
         except ValueError as wrong:
             return await _explain_page(session, fingerprint, str(wrong), 422)
-        body = {"causes": [str(c) for c in form.getlist("causes")][:10], "text": str(form.get("text", ""))[:4000],
-                "document": str(form.get("document", ""))[:200], "commitments": commitments}  # fmt: skip
         answer = await services.alert_action(session.account, fingerprint, "explanation", body)
         if answer.status >= 400:
             return await _explain_page(session, fingerprint, refusal_text(answer.body), answer.status)
         return RedirectResponse("/head" if session.account.role == "head" else "/clerk", status.HTTP_303_SEE_OTHER)
 
-    async def _explain_page(session: Session, fingerprint: str, error: str | None, status_code: int) -> Response:
-        found = await services.alert_as_answerer(session.account, fingerprint) if services.alerts_served else None
+    async def _explain_page(
+        session: Session | None, fingerprint: str, error: str | None, status_code: int,
+        account: Account | None = None, token: str | None = None,
+    ) -> Response:  # fmt: skip
+        """The form for the person signed in, or (with `token`) for the one the e-mail's link was sent to."""
+        account = session.account if session else account
+        assert account is not None
+        found = await services.alert_as_answerer(account, fingerprint) if services.alerts_served else None
         if found is None:
             none = "Không có yêu cầu giải trình này cho bạn / no such explanation asked of you"
             return page("refused.html.j2", 404, session=session, reason=none)
-        causes = (await services.review_rules(session.account))["causes"]
-        return page("explain.html.j2", status_code, session=session, alert=found, causes=causes, error=error,
-                    today=today())  # fmt: skip
+        causes = (await services.review_rules(account))["causes"]
+        action = f"/act/{token}" if token else "/head/explain"
+        return page("explain.html.j2", status_code, session=session, account=account, alert=found, causes=causes,
+                    error=error, today=today(), form_action=action)  # fmt: skip
+
+    # Signed action links (shared/action_links.py), from the e-mails: one person, one alert, one purpose. The
+    # GET only shows what the link is for (mail scanners open links); the POST acts, and spends the link.
+    async def _link(request: Request, token: str) -> tuple[ActionLink, Account]:
+        if link_secret is None:
+            raise LinkRefused("tampered")
+        link = action_links.read(link_secret, token, dt.datetime.now(dt.UTC))
+        async with pool.acquire() as conn:
+            if await was_used(conn, link):
+                raise LinkRefused("used")
+            account = await get_account(conn, link.account_id)
+            signed_in = await session_of(conn, request.cookies.get(SESSION_COOKIE))
+        if account is None or account.disabled:
+            raise LinkRefused("tampered")
+        if signed_in is not None and signed_in.account.account_id != account.account_id:
+            raise LinkRefused("elsewhere")  # the browser is someone else's: never act for two people in one
+        return link, account
+
+    @app.exception_handler(LinkRefused)
+    async def link_refused(request: Request, refused: LinkRefused) -> Response:
+        log.warning("action link refused (%s) from %s", refused.reason, _client(request))
+        status_code, reason = LINK_REFUSALS[refused.reason]
+        return page("refused.html.j2", status_code, session=None, reason=reason)
+
+    @app.get("/act/{token}", response_class=HTMLResponse)
+    async def action_link(request: Request, token: Annotated[str, Path(max_length=2000)]) -> Response:
+        link, account = await _link(request, token)
+        if link.purpose == "explain":
+            return await _explain_page(None, link.fingerprint, None, 200, account, token)
+        found = await services.alert(account, link.fingerprint) if services.alerts_served else None
+        if found is None:
+            raise LinkRefused("tampered")
+        return page("act.html.j2", session=None, alert=found, account=account, token=token, done=None,
+                    button=LINK_BUTTONS[link.purpose])  # fmt: skip
+
+    @app.post("/act/{token}", response_class=HTMLResponse)
+    async def act_by_link(request: Request, token: Annotated[str, Path(max_length=2000)]) -> Response:
+        link, account = await _link(request, token)
+        body: dict[str, Any] = {}
+        if link.purpose == "explain":
+            try:
+                body = _explanation(await request.form())
+            except ValueError as wrong:
+                return await _explain_page(None, link.fingerprint, str(wrong), 422, account, token)
+        async with pool.acquire() as conn:
+            use = conn.transaction()
+            await use.start()
+            try:
+                if not await claim(conn, link, _client(request)):
+                    raise LinkRefused("used")
+                response = await _act(link, account, body, token)
+                if response.status_code >= 400 and link.purpose == "explain":
+                    await use.rollback()  # a refused explanation leaves the link for the corrected one
+                else:
+                    await use.commit()
+                return response
+            except BaseException:
+                await use.rollback()
+                raise
+
+    async def _act(link: ActionLink, account: Account, body: dict[str, Any], token: str) -> Response:
+        if link.purpose == "open":
+            context = await _alert_context(account, link.fingerprint)
+            if context is None:
+                raise LinkRefused("tampered")
+            return page("alert.html.j2", session=None, **context)
+        if link.purpose == "explain":
+            answer = await services.alert_action(account, link.fingerprint, "explanation", body)
+            if answer.status >= 400:
+                return await _explain_page(None, link.fingerprint, refusal_text(answer.body), answer.status, account,
+                                           token)  # fmt: skip
+            done, next_page = "Đã gửi giải trình / the explanation is sent", "/head"
+        else:
+            note = {"note": "Tiếp nhận qua liên kết trong e-mail / acknowledged by the e-mail's link"}
+            answer = await services.alert_action(account, link.fingerprint, "ack", note)
+            if answer.status >= 400:
+                return page("refused.html.j2", answer.status, session=None, reason=refusal_text(answer.body))
+            done = "Đã tiếp nhận cảnh báo / the alert is acknowledged"
+            next_page = f"/committee/alert?fingerprint={quote(link.fingerprint)}"
+        found = await services.alert(account, link.fingerprint)
+        return page("act.html.j2", session=None, alert=found, account=account, token=token, done=done,
+                    next_page=next_page, button="")  # fmt: skip
 
     @app.get("/board", response_class=HTMLResponse)
     async def board_lists(
@@ -709,6 +818,16 @@ def _cell(value: object) -> str:
 
 def _json_line(value: dict[str, Any]) -> bytes:
     return json.dumps(value, ensure_ascii=False).encode() + b"\n"
+
+
+def _explanation(form: Any) -> dict[str, Any]:
+    """The explanation form as the alerts service takes it; ValueError naming a commitment row that is wrong."""
+    return {"causes": [str(c) for c in form.getlist("causes")][:10], "text": str(form.get("text", ""))[:4000],
+            "document": str(form.get("document", ""))[:200], "commitments": _commitments(form)}  # fmt: skip
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "-"
 
 
 def _commitments(form: Any) -> list[dict[str, str]]:

@@ -30,15 +30,9 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.responses import JSONResponse, Response
 
 from services.alerts.config import AlertConfig, parse_alert_config
-from services.alerts.delivery import (
-    EmailSender,
-    GrafanaAnnotationSender,
-    KafkaSender,
-    NoRecipient,
-    WebhookSender,
-    webhook_signer,
-)
-from services.alerts.outbox import MAX_ATTEMPTS, Dispatcher, Sender, update_outbox_gauges
+from services.alerts.delivery import GrafanaAnnotationSender, KafkaSender, WebhookSender, webhook_signer
+from services.alerts.mail import EmailSender, NoRecipient
+from services.alerts.outbox import MAX_ATTEMPTS, Dispatcher, Gathered, Sender, update_outbox_gauges
 from shared.bus import bootstrap, make_producer
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -176,6 +170,7 @@ async def test_email_reaches_the_committee_over_smtp(
     port, inbox = smtp_server
     config = parse_alert_config(
         f'routing:\n  committees:\n    "{PROVINCIAL}": {{ email: [ubkt@lamdong.example.invalid] }}\n'
+        "notifications: { gather_seconds: 0 }\n"
     )
     with_recipients = ONLY_BELOW_PACE.model_copy(update={"routing": config.routing})
     await raise_one_alert(settings, pool, with_recipients, pim_smtp_host="127.0.0.1", pim_smtp_port=port,
@@ -281,8 +276,11 @@ async def test_an_email_channel_with_nobody_to_send_to_is_refused_at_start_and_n
     message = {"routed_to": "Ủy ban Kiểm tra Huyện ủy X", "idempotency_key": "pim-alert-1", "kind": "AlertRaised",
                "dashboard_url": "http://grafana/d/pim-unit", "alert": {"severity": "warning", "unit_code": "x",
                "plan_year": 2025, "period": "2025", "rule": "below_pace"}}  # fmt: skip
-    with pytest.raises(NoRecipient):
-        await EmailSender("127.0.0.1", 1, "pim@example.invalid", ONLY_BELOW_PACE).send(message)
+    async with pool.acquire() as conn:
+        reached, failed = await EmailSender("127.0.0.1", 1, "pim@example.invalid", ONLY_BELOW_PACE).send_gathered(
+            conn, [Gathered(1, message)], set()
+        )
+    assert reached == [] and isinstance(failed[1], NoRecipient)
 
 
 class AlwaysDown:

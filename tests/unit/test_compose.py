@@ -118,7 +118,7 @@ def test_only_the_apis_and_grafana_are_published_and_no_secret_has_a_default() -
     assert published == {"ingest", "alerts", "projector", "portal", "grafana"}  # not Alertmanager: it has no sign-in
     text = COMPOSE_TEXT
     for secret in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD",
-                   "PIM_PORTAL_TOKEN"):  # fmt: skip
+                   "PIM_PORTAL_TOKEN", "PIM_ACTION_LINK_SECRET"):  # fmt: skip
         uses = re.findall(r"\$\{" + secret + r"(:?[-?])", text)
         assert uses and set(uses) == {":?"}, (secret, uses)  # required, never a fallback value
 
@@ -201,3 +201,4 @@ def test_the_web_pages_call_each_service_where_it_listens() -> None:
     ):  # fmt: skip
         assert portal[variable] == f"http://{service}:{env(service)[port]}"
     assert env("alerts")["PIM_PORTAL_PUBLIC_URL"] == portal["PIM_PORTAL_PUBLIC_URL"]  # notifications link the pages
+    assert env("alerts")["PIM_ACTION_LINK_SECRET"] == portal["PIM_ACTION_LINK_SECRET"]  # one signs, one reads
