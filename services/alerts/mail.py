@@ -63,7 +63,7 @@ class Letter:
 def addresses_for(message: Mapping[str, Any], config: AlertConfig, heads: Mapping[str, list[str]]) -> list[str]:
     """The committee's addresses; and for an explanation request, the head asked."""
     out = list(config.routing.emails_of(message["routed_to"]))
-    if message["kind"] == "ExplanationRequested" and (leader := (message.get("event") or {}).get("leader")):
+    if message["kind"] == "ExplanationRequested" and (leader := (message.get("event") or {}).get("leader_id")):
         out += [a for a in heads.get(leader, []) if a not in out]
     return out
 
@@ -74,7 +74,7 @@ def purposes_for(message: Mapping[str, Any], person: Person) -> list[Purpose]:
     if person.account_id is None:
         return []
     if person.role == "head":
-        asked = (message.get("event") or {}).get("leader")
+        asked = (message.get("event") or {}).get("leader_id")
         pending = message["kind"] == "ExplanationRequested" and alert["status"] == "open"
         return ["explain"] if pending and asked is not None and asked == person.leader_id else []
     if person.role in ("committee", "admin"):
@@ -192,7 +192,7 @@ class EmailSender:
     ]:  # fmt: skip
         """The enabled accounts behind the committees' addresses, and the heads asked (by leader)."""
         committee_addresses = {a.lower() for m in messages for a in self._config.routing.emails_of(m["routed_to"])}
-        leaders = {(m.get("event") or {}).get("leader") for m in messages if m["kind"] == "ExplanationRequested"}
+        leaders = {(m.get("event") or {}).get("leader_id") for m in messages if m["kind"] == "ExplanationRequested"}
         rows = await conn.fetch(
             "SELECT lower(email) AS address, account_id, role, leader_id FROM accounts WHERE disabled_at IS NULL"
             " AND (lower(email) = ANY($1) OR (role = 'head' AND leader_id = ANY($2)))",

@@ -88,6 +88,10 @@ LINK_REFUSALS = {
     "elsewhere": (403, "Liên kết này dành cho người khác: đăng xuất trước / this link is another person's: sign out"
                        " first"),
 }  # fmt: skip
+LINK_DONE = {
+    "explain": ("Đã gửi giải trình / the explanation is sent", "/head"),
+    "acknowledge": ("Đã tiếp nhận cảnh báo / the alert is acknowledged", "/committee/alert?fingerprint={}"),
+}
 LINK_BUTTONS = {"open": "Mở cảnh báo / Open the alert", "acknowledge": "Xác nhận đã tiếp nhận / Acknowledge"}
 SERVICE_AWAY = (
     "Một dịch vụ của PIM tạm thời không trả lời: thử lại sau ít phút / a PIM service is not answering: try again in"
@@ -574,44 +578,46 @@ def create_portal_app(
                 body = _explanation(await request.form())
             except ValueError as wrong:
                 return await _explain_page(None, link.fingerprint, str(wrong), 422, account, token)
+            found = await services.alert_as_answerer(account, link.fingerprint) if services.alerts_served else None
+        else:
+            found = await services.alert(account, link.fingerprint) if services.alerts_served else None
+        if found is None:
+            raise LinkRefused("tampered")
         async with pool.acquire() as conn:
             use = conn.transaction()
             await use.start()
             try:
                 if not await claim(conn, link, _client(request)):
                     raise LinkRefused("used")
-                response = await _act(link, account, body, token)
-                if response.status_code >= 400 and link.purpose == "explain":
+                answer = await _act(link, account, body)
+                if answer is not None and answer.status >= 400 and link.purpose == "explain":
                     await use.rollback()  # a refused explanation leaves the link for the corrected one
                 else:
-                    await use.commit()
-                return response
+                    await use.commit()  # the action is made: the link is spent, whatever the page shows next
             except BaseException:
                 await use.rollback()
                 raise
-
-    async def _act(link: ActionLink, account: Account, body: dict[str, Any], token: str) -> Response:
+        if answer is not None and answer.status >= 400:
+            if link.purpose == "explain":
+                return await _explain_page(None, link.fingerprint, refusal_text(answer.body), answer.status,
+                                           account, token)  # fmt: skip
+            return page("refused.html.j2", answer.status, session=None, reason=refusal_text(answer.body))
         if link.purpose == "open":
             context = await _alert_context(account, link.fingerprint)
-            if context is None:
-                raise LinkRefused("tampered")
+            assert context is not None
             return page("alert.html.j2", session=None, **context)
-        if link.purpose == "explain":
-            answer = await services.alert_action(account, link.fingerprint, "explanation", body)
-            if answer.status >= 400:
-                return await _explain_page(None, link.fingerprint, refusal_text(answer.body), answer.status, account,
-                                           token)  # fmt: skip
-            done, next_page = "Đã gửi giải trình / the explanation is sent", "/head"
-        else:
-            note = {"note": "Tiếp nhận qua liên kết trong e-mail / acknowledged by the e-mail's link"}
-            answer = await services.alert_action(account, link.fingerprint, "ack", note)
-            if answer.status >= 400:
-                return page("refused.html.j2", answer.status, session=None, reason=refusal_text(answer.body))
-            done = "Đã tiếp nhận cảnh báo / the alert is acknowledged"
-            next_page = f"/committee/alert?fingerprint={quote(link.fingerprint)}"
-        found = await services.alert(account, link.fingerprint)
+        done, next_page = LINK_DONE[link.purpose]
         return page("act.html.j2", session=None, alert=found, account=account, token=token, done=done,
-                    next_page=next_page, button="")  # fmt: skip
+                    next_page=next_page.format(quote(link.fingerprint)), button="")  # fmt: skip
+
+    async def _act(link: ActionLink, account: Account, body: dict[str, Any]) -> Answer | None:
+        """The link's one action, for its person (the services check their role and scope again)."""
+        if link.purpose == "explain":
+            return await services.alert_action(account, link.fingerprint, "explanation", body)
+        if link.purpose == "acknowledge":
+            note = {"note": "Tiếp nhận qua liên kết trong e-mail / acknowledged by the e-mail's link"}
+            return await services.alert_action(account, link.fingerprint, "ack", note)
+        return None  # "open": reading is the purpose
 
     @app.get("/board", response_class=HTMLResponse)
     async def board_lists(

@@ -1,16 +1,20 @@
-"""Real HTTP peers for the delivery tests: a uvicorn server on a free loopback port that records every
-request and answers with what the test says."""
+"""Real peers for the delivery tests: a uvicorn server on a free loopback port that records every request and
+answers with what the test says; an SMTP server (aiosmtpd's protocol) that keeps every e-mail, and refuses
+the addresses a test names."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import email
+import email.policy
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import uvicorn
+from aiosmtpd.smtp import SMTP
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -83,3 +87,34 @@ async def serving(app: Any) -> AsyncIterator[str]:
 
 def json_response(payload: Any, status_code: int = 200) -> Response:
     return JSONResponse(payload, status_code=status_code)
+
+
+class SmtpInbox:
+    def __init__(self) -> None:
+        self.messages: list[email.message.EmailMessage] = []
+        self.refused: set[str] = set()  # RCPT TO these is answered 550 (a mailbox that is full, say)
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
+        if address in self.refused:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list[email.message.EmailMessage]:
+        return [m for m in self.messages if m["To"] == address]
+
+
+@contextlib.asynccontextmanager
+async def smtp_inbox() -> AsyncIterator[tuple[int, SmtpInbox]]:
+    """An SMTP server on a free loopback port of the test's own event loop: its port and its inbox."""
+    inbox = SmtpInbox()
+    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], inbox
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -24,7 +24,6 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiosmtpd.smtp import SMTP
 from prometheus_client import generate_latest
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.responses import JSONResponse, Response
@@ -37,7 +36,7 @@ from shared.bus import bootstrap, make_producer
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
-from tests.integration.receivers import Received, http_receiver
+from tests.integration.receivers import Received, SmtpInbox, http_receiver, smtp_inbox
 from tests.published_schema import published_problems
 
 pytestmark = pytest.mark.postgres
@@ -143,25 +142,10 @@ async def test_a_crash_after_delivery_redelivers_with_the_same_key_and_the_recei
     assert len(keys) == 2 and len(set(keys)) == 1 and list(kept) == keys[:1]
 
 
-class SmtpInbox:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 OK"
-
-
 @pytest.fixture
 async def smtp_server() -> AsyncIterator[tuple[int, SmtpInbox]]:
-    """aiosmtpd's SMTP protocol served on a free loopback port of the test's own event loop."""
-    inbox = SmtpInbox()
-    server = await asyncio.get_running_loop().create_server(lambda: SMTP(inbox), "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1], inbox
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with smtp_inbox() as served:
+        yield served
 
 
 async def test_email_reaches_the_committee_over_smtp(
