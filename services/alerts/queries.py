@@ -61,7 +61,8 @@ async def in_jurisdiction(conn: asyncpg.Connection, fingerprint: str, scope: Col
 async def alert_history(conn: asyncpg.Connection, fingerprint: str, unit_code: str) -> list[dict[str, Any]]:
     """Every step of an alert's life as the store keeps it (raised, refreshed, escalated, acknowledged,
     silenced, resolved; a reopened alert's earlier lives too), oldest first, each with who took it and the
-    notifications it made: channel, and delivered, waiting (attempts so far) or dead-lettered."""
+    notifications it made: channel, whom an e-mail reached, and delivered, waiting (attempts so far, the last
+    error) or dead-lettered."""
     events = await conn.fetch(
         "SELECT position, event_type, recorded_at, payload FROM events"
         " WHERE stream_id = $1 AND payload->>'fingerprint' = $2 ORDER BY position",
@@ -70,14 +71,23 @@ async def alert_history(conn: asyncpg.Connection, fingerprint: str, unit_code: s
     )
     sent: dict[int, list[dict[str, Any]]] = {}
     for row in await conn.fetch(
-        "SELECT position, channel, attempts, delivered_at, dead_lettered_at FROM alert_outbox"
-        " WHERE position = ANY($1::bigint[]) ORDER BY position, channel",
+        "SELECT o.position, o.channel, o.attempts, o.delivered_at, o.dead_lettered_at, o.last_error,"
+        " coalesce((SELECT array_agg(r.address ORDER BY r.address) FROM alert_email_recipients r"
+        "   WHERE o.channel = 'email' AND r.position = o.position), '{}') AS recipients"
+        " FROM alert_outbox o WHERE o.position = ANY($1::bigint[]) ORDER BY o.position, o.channel",
         [e["position"] for e in events],
     ):
         state = "delivered" if row["delivered_at"] else "dead_lettered" if row["dead_lettered_at"] else "waiting"
         at = row["delivered_at"] or row["dead_lettered_at"]
         sent.setdefault(row["position"], []).append(
-            {"channel": row["channel"], "state": state, "attempts": row["attempts"], "at": at and at.isoformat()}
+            {
+                "channel": row["channel"],
+                "state": state,
+                "attempts": row["attempts"],
+                "at": at and at.isoformat(),
+                "recipients": list(row["recipients"]),
+                "last_error": row["last_error"],
+            }  # fmt: skip
         )
     return [_step(e, sent.get(e["position"], [])) for e in events]
 

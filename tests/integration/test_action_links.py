@@ -240,3 +240,11 @@ async def test_one_email_per_person_per_round_and_a_retry_reaches_only_the_addre
     async with loop.pool.acquire() as conn:
         reached = await conn.fetch("SELECT DISTINCT address FROM alert_email_recipients ORDER BY address")
     assert [r["address"] for r in reached] == [HEAD, MEMBER, "thuky@ubkt-lamdong.vn"]
+    # the alert's page lists, for each step, whom its e-mail reached and after how many attempts
+    member = await loop.browser_page()
+    await member.goto(loop.link(MEMBER, "open"))
+    await member.get_by_role("button", name="Mở cảnh báo / Open the alert").click()
+    await member.wait_for_load_state()
+    history = await member.locator("#history").inner_text()
+    assert "email: đã gửi / delivered" in history and "(2 lần / attempts)" in history
+    assert f"→ {HEAD}, {MEMBER}, thuky@ubkt-lamdong.vn" in history
