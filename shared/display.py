@@ -122,6 +122,6 @@ ALERT_EVENT_LABELS = {  # every step of an alert's life and review, as the ledge
     "AlertSilenced": "Tạm dừng thông báo / silenced", "AlertResolved": "Đã xử lý / resolved",
     "ExplanationRequested": "Yêu cầu giải trình / explanation asked",
     "ExplanationSubmitted": "Đã giải trình / explained",
-    "CommitmentChecked": "Đối chiếu cam kết / promise checked",
+    "CommitmentChecked": "Đối chiếu cam kết / promise checked", "DeadlineReminded": "Nhắc hạn / reminded",
 }  # fmt: skip
 PROMISE_LABELS = {"kept": "Đã giữ / kept", "missed": "Không giữ / missed"}

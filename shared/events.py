@@ -556,9 +556,32 @@ class CommitmentChecked(DomainEvent):
     reached: Decimal | None  # the rate (or the amount) the figures show
 
 
+class DeadlineReminded(DomainEvent):
+    """A deadline near and not met: whoever must act is reminded, once per deadline — the committee to
+    acknowledge an alert, the head asked to explain, the unit's finance department to report a month."""
+
+    type: Literal["DeadlineReminded"] = "DeadlineReminded"
+    unit_code: UnitCode
+    deadline: Literal["acknowledgement", "explanation", "report"]
+    due: FactDate
+    on: FactDate  # the day of the reminder (the alerts service's date)
+    plan_year: PlanYear
+    fingerprint: str | None = None  # the alert to acknowledge or explain
+    leader_id: str | None = None  # the head asked (an explanation)
+    indicator: Indicator | None = None  # the report owed: its indicator and month (YYYY-MM)
+    period: str | None = None
+
+    def occurred_on(self) -> dt.date:
+        return self.on
+
+    def subject(self) -> str:
+        """What the reminder is about: the alert, or the report's indicator and month."""
+        return self.fingerprint or f"{self.unit_code}/{self.indicator}/{self.period}"
+
+
 ALERT_EVENTS = (
     AlertRaised, AlertRefreshed, AlertEscalated, AlertAcknowledged, AlertSilenced, AlertResolved,
-    ExplanationRequested, ExplanationSubmitted, CommitmentChecked,
+    ExplanationRequested, ExplanationSubmitted, CommitmentChecked, DeadlineReminded,
 )  # fmt: skip
 
 
@@ -584,7 +607,8 @@ Event = Annotated[
     | AlertResolved
     | ExplanationRequested
     | ExplanationSubmitted
-    | CommitmentChecked,
+    | CommitmentChecked
+    | DeadlineReminded,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)

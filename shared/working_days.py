@@ -27,6 +27,13 @@ class WorkingDays:
         due: dt.date = self._calendar.get_nth_working_day(start, days)
         return due
 
+    def before(self, end: dt.date, days: int) -> dt.date:
+        """The `days`-th working day before `end` (when a reminder `days` working days ahead is due)."""
+        if days <= 0:
+            raise ValueError("a reminder is at least one working day ahead")
+        start: dt.date = self._calendar.get_nth_working_day(end, -days)
+        return start
+
     def between(self, start: dt.date, end: dt.date) -> int:
         """Working days after `start` up to and including `end` (0 when `end` is not after `start`)."""
         if end <= start:

@@ -15,6 +15,7 @@ from shared.events import (
     AlertResolved,
     AlertSilenced,
     CommitmentChecked,
+    DeadlineReminded,
     DomainEvent,
     ExplanationRequested,
     ExplanationSubmitted,
@@ -63,6 +64,12 @@ async def apply_alert_event(
             conn, event.fingerprint, at, (), severity=event.severity, summary=event.summary, evidence=event.evidence,
             as_of=event.as_of, responsible_leader_id=event.responsible_leader_id,
             responsible_leader_name=event.responsible_leader_name,
+        )  # fmt: skip
+    elif isinstance(event, DeadlineReminded):  # changes no alert: remembered so each deadline is reminded once
+        await conn.execute(
+            "INSERT INTO alert_reminders (deadline, subject, due, unit_code, position) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT DO NOTHING",
+            event.deadline, event.subject(), event.due, event.unit_code, position,
         )  # fmt: skip
     elif isinstance(event, AlertEscalated):
         await _update(conn, event.fingerprint, at, ("escalated_at",), escalated_to=event.to_committee)

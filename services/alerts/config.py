@@ -147,6 +147,9 @@ class Review(BaseModel):
     # a commitment is decided by the first report dated on or after its date; with none after this many
     # working days, by the last report before it
     commitment_grace_working_days: Annotated[int, Field(ge=1, le=60)] = 10
+    # this many working days before a deadline (an acknowledgement, an explanation, a month's report), whoever
+    # must act is reminded once: the committee, the head asked, the unit's finance department
+    remind_working_days: Annotated[int, Field(ge=1, le=20)] = 2
     # the days a year's government decision adds to the holidays library's calendar
     days_off: list[dt.date] = Field(default_factory=list)
     make_up_days: list[dt.date] = Field(default_factory=list)

@@ -35,6 +35,11 @@ LINK_LABELS: dict[Purpose, str] = {
     "acknowledge": "Xác nhận đã tiếp nhận / acknowledge it",
     "open": "Mở cảnh báo / open the alert",
 }
+REMINDER_LABELS = {
+    "acknowledgement": "Nhắc hạn tiếp nhận cảnh báo / acknowledge this alert by",
+    "explanation": "Nhắc hạn giải trình / your explanation is due by",
+    "report": "Nhắc hạn báo cáo / a report is due by",
+}
 _SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 
 
@@ -60,11 +65,32 @@ class Letter:
     items: list[tuple[int, dict[str, Any], dict[Purpose, str]]] = field(default_factory=list)
 
 
-def addresses_for(message: Mapping[str, Any], config: AlertConfig, heads: Mapping[str, list[str]]) -> list[str]:
-    """The committee's addresses; and for an explanation request, the head asked."""
+@dataclass(frozen=True)
+class Directory:
+    """The enabled accounts behind the addresses a round's notifications go to."""
+
+    people: Mapping[str, Person]  # by lower-cased address
+    heads: Mapping[str, list[str]]  # a leader's addresses
+    clerks: Mapping[str, list[str]]  # a unit's finance clerks' addresses
+
+
+def reminder_of(message: Mapping[str, Any]) -> str | None:
+    """The deadline a reminder is about (acknowledgement, explanation, report); None for another notification."""
+    return (message.get("event") or {}).get("deadline") if message["kind"] == "DeadlineReminded" else None
+
+
+def addresses_for(message: Mapping[str, Any], config: AlertConfig, directory: Directory) -> list[str]:
+    """Whoever must act: the committee's addresses, and the head asked for an explanation request; a reminder
+    goes only to whoever the deadline is theirs — the committee, the head asked, the unit's finance clerks."""
+    event = message.get("event") or {}
+    reminder = reminder_of(message)
+    if reminder == "report":
+        return list(directory.clerks.get(event["unit_code"], []))
+    if reminder == "explanation":
+        return list(directory.heads.get(event.get("leader_id") or "", []))
     out = list(config.routing.emails_of(message["routed_to"]))
-    if message["kind"] == "ExplanationRequested" and (leader := (message.get("event") or {}).get("leader_id")):
-        out += [a for a in heads.get(leader, []) if a not in out]
+    if message["kind"] == "ExplanationRequested" and (leader := event.get("leader_id")):
+        out += [a for a in directory.heads.get(leader, []) if a not in out]
     return out
 
 
@@ -73,9 +99,12 @@ def purposes_for(message: Mapping[str, Any], person: Person) -> list[Purpose]:
     alert = message["alert"]
     if person.account_id is None:
         return []
+    if alert is None:  # a report owed: the clerk signs in to send it
+        return []
     if person.role == "head":
         asked = (message.get("event") or {}).get("leader_id")
-        pending = message["kind"] == "ExplanationRequested" and alert["status"] == "open"
+        wanted = message["kind"] == "ExplanationRequested" or reminder_of(message) == "explanation"
+        pending = wanted and alert["status"] == "open"
         return ["explain"] if pending and asked is not None and asked == person.leader_id else []
     if person.role in ("committee", "admin"):
         unanswered = alert["status"] == "open" and not alert.get("acknowledged_by")
@@ -85,18 +114,40 @@ def purposes_for(message: Mapping[str, Any], person: Person) -> list[Purpose]:
 
 def plain_link(message: Mapping[str, Any], person: Person, portal_url: str | None) -> str | None:
     """The page without a signed link: a head's explanation form, or the alert's page (sign-in asked)."""
-    if portal_url and message["kind"] == "ExplanationRequested" and person.role == "head":
+    if portal_url and reminder_of(message) == "report":
+        return f"{portal_url.rstrip('/')}/clerk"
+    if portal_url and message["kind"] in ("ExplanationRequested", "DeadlineReminded") and person.role == "head":
         fingerprint = quote(message["alert"]["fingerprint"], safe="")
         return f"{portal_url.rstrip('/')}/head/explain?fingerprint={fingerprint}"
     url: str | None = message.get("alert_url")
     return url
 
 
+def report_block(message: Mapping[str, Any], plain: str | None) -> list[str]:
+    """A month's report owed, as the finance department's reminder tells it."""
+    event, unit = message["event"], message["unit"]
+    indicator = INDICATOR_LABELS.get(event.get("indicator") or "", "—")
+    month = dt.date.fromisoformat(f"{event['period']}-01")
+    return [
+        f"Nhắc hạn báo cáo / a report is due: {dt.date.fromisoformat(event['due']):%d/%m/%Y}",
+        *([f"Gửi báo cáo / send it: {plain}"] if plain else []),
+        "",
+        f"Đơn vị / unit: {unit['unit_name']} ({unit['unit_code']})",
+        f"Chỉ tiêu / indicator: {indicator}, năm / plan year {event['plan_year']}",
+        f"Tháng / month: {month:%m/%Y}",
+        "Chưa nhận được số liệu tháng này / no figure for this month has arrived yet.",
+    ]
+
+
 def alert_block(message: Mapping[str, Any], links: Mapping[Purpose, str], plain: str | None) -> list[str]:
     """One alert as the e-mail tells it: its links first, then what it is, the evidence, where to read more."""
     alert = message["alert"]
     event = message.get("event") or {}
+    if alert is None:
+        return report_block(message, plain)
     lines: list[str] = []
+    if reminder := reminder_of(message):
+        lines += [f"{REMINDER_LABELS[reminder]}: {dt.date.fromisoformat(event['due']):%d/%m/%Y}", ""]
     for purpose in ("explain", "acknowledge", "open"):
         if purpose in links:
             due = f" (trước / by {dt.date.fromisoformat(event['due']):%d/%m/%Y})" if purpose == "explain" else ""
@@ -109,7 +160,7 @@ def alert_block(message: Mapping[str, Any], links: Mapping[Purpose, str], plain:
         lines.append(f"Đã xử lý / resolved: {alert.get('resolution') or ''}")
     if reopened := event.get("reopens"):
         lines.append(f"Mở lại kết luận đã xử lý (tình trạng nặng hơn) / reopens a resolution, now worse: {reopened}")
-    if message["kind"] not in ("AlertRaised", "AlertResolved"):
+    if message["kind"] not in ("AlertRaised", "AlertResolved", "DeadlineReminded"):
         lines.append(f"Bước / step: {ALERT_EVENT_LABELS.get(message['kind'], message['kind'])}")
     lines += [
         f"Đơn vị / unit: {alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})",
@@ -137,8 +188,9 @@ def letter_subject(letter: Letter) -> str:
     messages = [m for _, m, _ in letter.items]
     if len(messages) == 1:
         return subject(messages[0])
-    gravest = max((m["alert"]["severity"] for m in messages), key=lambda s: _SEVERITY_ORDER.get(s, 0))
-    units = list(dict.fromkeys(m["alert"].get("unit_name") or m["alert"]["unit_code"] for m in messages))
+    gravest = max((m["alert"]["severity"] for m in messages if m["alert"]), key=lambda s: _SEVERITY_ORDER.get(s, 0),
+                  default="info")  # fmt: skip
+    units = list(dict.fromkeys(_unit(m)[0] for m in messages))
     named = ", ".join(units[:2]) + (f" và {len(units) - 2} đơn vị khác / and {len(units) - 2} more" if len(units) > 2
                                     else "")  # fmt: skip
     return f"[PIM · {SEVERITY_LABELS.get(gravest, gravest)}] {len(messages)} thông báo / notifications — {named}"
@@ -151,8 +203,8 @@ def letter_body(letter: Letter, portal_url: str | None) -> str:
         return "\n".join(alert_block(message, links, plain_link(message, letter.person, portal_url)))
     by_unit: dict[str, list[tuple[dict[str, Any], dict[Purpose, str]]]] = defaultdict(list)
     for _, message, links in letter.items:
-        alert = message["alert"]
-        by_unit[f"{alert.get('unit_name') or alert['unit_code']} ({alert['unit_code']})"].append((message, links))
+        name, code = _unit(message)
+        by_unit[f"{name} ({code})"].append((message, links))
     lines = [f"{len(letter.items)} thông báo về {len(by_unit)} đơn vị / {len(letter.items)} notifications on"
              f" {len(by_unit)} units", ""]  # fmt: skip
     for unit, items in by_unit.items():
@@ -163,12 +215,28 @@ def letter_body(letter: Letter, portal_url: str | None) -> str:
     return "\n".join(lines)
 
 
+def _unit(message: Mapping[str, Any]) -> tuple[str, str]:
+    """The unit a notification is about: its name and code."""
+    about = message["alert"] or message["unit"]
+    return about.get("unit_name") or about["unit_code"], about["unit_code"]
+
+
 def message_id(letter: Letter) -> str:
     """One letter, one id: the same positions to the same address on a re-delivery give the same id."""
     positions = ",".join(str(p) for p, _, _ in letter.items)
     digest = hashlib.sha256(f"{positions}\n{letter.person.address}".encode()).hexdigest()[:16]
     first = letter.items[0][1]["idempotency_key"]
     return f"<{first}.{digest}@pim>"
+
+
+def _nobody(message: Mapping[str, Any]) -> str:
+    """Why a notification has no recipient: what to set so that it has one."""
+    reminder = reminder_of(message)
+    if reminder == "report":
+        return f"no enabled finance clerk account with an e-mail for unit {message['event']['unit_code']}"
+    if reminder == "explanation":
+        return f"no enabled head account for leader {message['event'].get('leader_id')}"
+    return f"no e-mail recipient for {message['routed_to']} and no routing.default_email"
 
 
 class EmailSender:
@@ -187,23 +255,29 @@ class EmailSender:
         self._now = now
         self.gather_seconds = float(config.notifications.gather_seconds)
 
-    async def people(self, conn: asyncpg.Connection, messages: Sequence[Mapping[str, Any]]) -> tuple[
-        dict[str, Person], dict[str, list[str]]
-    ]:  # fmt: skip
-        """The enabled accounts behind the committees' addresses, and the heads asked (by leader)."""
+    async def directory(self, conn: asyncpg.Connection, messages: Sequence[Mapping[str, Any]]) -> Directory:
+        """The enabled accounts behind the committees' addresses, the heads asked (by leader), and the finance
+        clerks of the units that owe a report."""
         committee_addresses = {a.lower() for m in messages for a in self._config.routing.emails_of(m["routed_to"])}
-        leaders = {(m.get("event") or {}).get("leader_id") for m in messages if m["kind"] == "ExplanationRequested"}
+        events = [m.get("event") or {} for m in messages]
+        leaders = sorted({e["leader_id"] for e in events if e.get("leader_id")})
+        owing = sorted({m["event"]["unit_code"] for m in messages if reminder_of(m) == "report"})
         rows = await conn.fetch(
-            "SELECT lower(email) AS address, account_id, role, leader_id FROM accounts WHERE disabled_at IS NULL"
-            " AND (lower(email) = ANY($1) OR (role = 'head' AND leader_id = ANY($2)))",
-            sorted(committee_addresses), sorted(leader for leader in leaders if leader),
+            "SELECT lower(email) AS address, account_id, role, leader_id, units FROM accounts"
+            " WHERE disabled_at IS NULL AND (lower(email) = ANY($1) OR (role = 'head' AND leader_id = ANY($2))"
+            " OR (role = 'clerk' AND units && $3::text[]))",
+            sorted(committee_addresses), leaders, owing,
         )  # fmt: skip
         people = {r["address"]: Person(r["address"], r["account_id"], r["role"], r["leader_id"]) for r in rows}
         heads: dict[str, list[str]] = defaultdict(list)
+        clerks: dict[str, list[str]] = defaultdict(list)
         for r in rows:
             if r["role"] == "head" and r["leader_id"]:
                 heads[r["leader_id"]].append(r["address"])
-        return people, heads
+            if r["role"] == "clerk":
+                for unit in set(r["units"]) & set(owing):
+                    clerks[unit].append(r["address"])
+        return Directory(people, heads, clerks)
 
     def links(self, message: Mapping[str, Any], person: Person) -> dict[Purpose, str]:
         if self._secret is None or person.account_id is None:
@@ -231,18 +305,17 @@ class EmailSender:
     ) -> tuple[list[Letter], dict[int, Exception]]:
         """Each person's letter of the due notifications not yet sent to them; a notification nobody would
         receive fails (never counted as sent to nobody)."""
-        people, heads = await self.people(conn, [g.message for g in due])
+        directory = await self.directory(conn, [g.message for g in due])
         letters: dict[str, Letter] = {}
         nobody: dict[int, Exception] = {}
         for g in due:
-            addresses = addresses_for(g.message, self._config, heads)
+            addresses = addresses_for(g.message, self._config, directory)
             if not addresses:
-                nobody[g.position] = NoRecipient(f"no e-mail recipient for {g.message['routed_to']} and no"
-                                                 " routing.default_email")  # fmt: skip
+                nobody[g.position] = NoRecipient(_nobody(g.message))
             for address in addresses:
                 if (g.position, address) in reached:
                     continue
-                person = people.get(address.lower(), Person(address))
+                person = directory.people.get(address.lower(), Person(address))
                 letter = letters.setdefault(address, Letter(Person(address, person.account_id, person.role,
                                                                    person.leader_id)))  # fmt: skip
                 letter.items.append((g.position, dict(g.message), self.links(g.message, person)))

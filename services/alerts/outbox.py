@@ -19,7 +19,14 @@ from urllib.parse import quote
 import asyncpg
 
 from shared.contracts import AlertNotification
-from shared.events import AlertAcknowledged, AlertRefreshed, AlertResolved, AlertSilenced, DomainEvent
+from shared.events import (
+    AlertAcknowledged,
+    AlertRefreshed,
+    AlertResolved,
+    AlertSilenced,
+    DeadlineReminded,
+    DomainEvent,
+)
 from shared.observability import (
     ALERT_DELIVERIES,
     OUTBOX_DEAD_LETTERED,
@@ -93,6 +100,20 @@ def notification(
         **alert_view(alert, dashboard_url, portal_url),
     )
     return message.model_dump(mode="json")
+
+
+def reminder(
+    event: DeadlineReminded, position: int, alert: Mapping[str, Any] | None, unit_name: str, committee: str,
+    dashboard_url: str, portal_url: str | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """A reminder as the e-mail reads it: the event, the alert it is about (none for a report owed), the unit."""
+    view = alert_view(alert, dashboard_url, portal_url) if alert is not None else {
+        "alert": None, "routed_to": committee, "dashboard_url": dashboard_link(dashboard_url, event.unit_code),
+        "alert_url": None,
+    }  # fmt: skip
+    return {"idempotency_key": idempotency_key(position), "position": position, "kind": "DeadlineReminded",
+            "event": event.model_dump(mode="json"), "unit": {"unit_code": event.unit_code, "unit_name": unit_name},
+            **view}  # fmt: skip
 
 
 def channels_for(event: DomainEvent, channels: list[str], silenced: bool) -> list[str]:

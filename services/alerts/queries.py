@@ -87,7 +87,7 @@ async def alert_history(conn: asyncpg.Connection, fingerprint: str, unit_code: s
                 "at": at and at.isoformat(),
                 "recipients": list(row["recipients"]),
                 "last_error": row["last_error"],
-            }  # fmt: skip
+            }
         )
     return [_step(e, sent.get(e["position"], [])) for e in events]
 

@@ -23,7 +23,7 @@ async def rebuild_alerts(pool: asyncpg.Pool) -> int:
         await conn.execute("LOCK TABLE alerts IN EXCLUSIVE MODE")
         await conn.execute(
             "DELETE FROM alerts; DELETE FROM alert_reviews; DELETE FROM alert_commitments;"
-            " DELETE FROM alert_deadline_escalations"
+            " DELETE FROM alert_deadline_escalations; DELETE FROM alert_reminders"
         )
         # The name shown with a unit's alerts, as the evaluation takes it (the code of an unregistered unit).
         names = {r["unit_code"]: r["name"] for r in await conn.fetch("SELECT unit_code, name FROM units")}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -18,7 +19,7 @@ from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
 from services.alerts.commitments import COMMITMENT_MISSED, DueCommitment, Report, checked, decide
 from services.alerts.config import AlertConfig, load_alert_config
-from services.alerts.deadlines import AlertClock, missed_deadlines, reason
+from services.alerts.deadlines import AlertClock, alert_reminders, missed_deadlines, reason, report_reminders
 from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.delivery import check_channels
 from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
@@ -36,6 +37,7 @@ from shared.events import (
     AlertSilenced,
     Commitment,
     ConclusionOutcome,
+    DeadlineReminded,
     DomainEvent,
     ExplanationRequested,
     ExplanationSubmitted,
@@ -142,6 +144,7 @@ class AlertsService:
             events = await self._apply(conn, facts, findings, today)
             events += await self._check_commitments(conn, facts.unit.name, unit_code, plan_year, today)
             events += await self._escalate_missed_deadlines(conn, facts, today)
+            events += await self._remind(conn, facts, today)
             await conn.execute(
                 "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on, peer_state)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code, plan_year)"
@@ -218,14 +221,7 @@ class AlertsService:
         """Each open alert of the unit and year that missed a deadline (acknowledgement, explanation) not yet
         escalated for: one level up, as an event with its reason. In the evaluation's transaction, under its
         lock: a kill -9 before the commit leaves nothing, and the next evaluation escalates once."""
-        rows = await conn.fetch(
-            "SELECT a.fingerprint, coalesce(a.escalated_to, a.committee) AS routed_to, a.raised_at,"
-            " a.acknowledged_at IS NOT NULL AS acknowledged, a.silenced_until, r.due,"
-            " r.explained_at IS NOT NULL AS explained"
-            " FROM alerts a LEFT JOIN alert_reviews r USING (fingerprint)"
-            " WHERE a.unit_code = $1 AND a.plan_year = $2 AND a.status = 'open' ORDER BY a.fingerprint",
-            facts.unit.unit_code, facts.plan_year,
-        )  # fmt: skip
+        rows = await _open_alert_clocks(conn, facts)
         escalated: dict[str, set[tuple[str, dt.date]]] = {}
         for done in await conn.fetch(
             "SELECT fingerprint, deadline, due FROM alert_deadline_escalations WHERE fingerprint = ANY($1::text[])",
@@ -236,10 +232,7 @@ class AlertsService:
         days = review.working_days()
         recorded: list[DomainEvent] = []
         for row in rows:
-            clock = AlertClock(
-                row["fingerprint"], row["raised_at"].astimezone(VIETNAM).date(), row["acknowledged"],
-                row["silenced_until"], row["due"], row["explained"],
-            )  # fmt: skip
+            clock = _clock(row)
             routed_to = row["routed_to"]
             done = escalated.get(row["fingerprint"], set())
             for kind, due in missed_deadlines(clock, today, review.acknowledge_working_days, days, done):
@@ -254,6 +247,57 @@ class AlertsService:
                 recorded.append(event)
                 routed_to = up
         return recorded
+
+    async def _remind(self, conn: asyncpg.Connection, facts: UnitYearFacts, today: dt.date) -> list[DomainEvent]:
+        """Whoever must act, reminded once a few working days before a deadline: the committee to acknowledge,
+        the head asked to explain, the unit's finance department to report a month. By e-mail only: a reminder
+        is to a person and changes no alert (it is an event in the log all the same)."""
+        review, unit = self.config.review, facts.unit.unit_code
+        days, ahead = review.working_days(), review.remind_working_days
+        done: dict[str, set[tuple[str, dt.date]]] = defaultdict(set)
+        for r in await conn.fetch(
+            "SELECT deadline, subject, due FROM alert_reminders WHERE unit_code = $1 AND due >= $2", unit, today
+        ):
+            done[r["subject"]].add((r["deadline"], r["due"]))
+        drafts: list[tuple[DeadlineReminded, asyncpg.Record | None]] = []
+        for row in await _open_alert_clocks(conn, facts):
+            for kind, due in alert_reminders(_clock(row), today, review.acknowledge_working_days, ahead, days,
+                                             done[row["fingerprint"]]):  # fmt: skip
+                asked = row["asked"] if kind == "explanation" else None
+                drafts.append((DeadlineReminded(unit_code=unit, deadline=kind, due=due, on=today,
+                                                plan_year=facts.plan_year, fingerprint=row["fingerprint"],
+                                                leader_id=asked), row))  # fmt: skip
+        for year in facts.indicators:
+            subjects = (DeadlineReminded(unit_code=unit, deadline="report", due=m.due_on, on=today,
+                                         plan_year=facts.plan_year, indicator=year.indicator,
+                                         period=f"{m.period_end:%Y-%m}") for m in year.reporting)  # fmt: skip
+            reminded = {due for s in subjects for _, due in done[s.subject()]}
+            for month in report_reminders(year.reporting, today, ahead, days, reminded):
+                drafts.append((DeadlineReminded(unit_code=unit, deadline="report", due=month.due_on, on=today,
+                                                plan_year=facts.plan_year, indicator=year.indicator,
+                                                period=f"{month.period_end:%Y-%m}"), None))  # fmt: skip
+        positions = await self._append(conn, [event for event, _ in drafts])
+        for (event, row), position in zip(drafts, positions, strict=True):
+            await apply_alert_event(conn, event, position, facts.unit.name)
+            if "email" in self._channels and await self._reachable(conn, event, row):
+                alert = None
+                if row is not None:
+                    alert = dict(await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", row["fingerprint"]))
+                message = outbox.reminder(event, position, alert, facts.unit.name, facts.unit.committee,
+                                          self.dashboard_url, self.portal_url)  # fmt: skip
+                await outbox.enqueue(conn, event, position, message, ["email"], silenced=False)
+        return [event for event, _ in drafts]
+
+    async def _reachable(self, conn: asyncpg.Connection, event: DeadlineReminded, row: asyncpg.Record | None) -> bool:
+        """Whether anyone would receive the reminder: a unit with no finance clerk's account, or a head with
+        none, is reminded in the log only (no e-mail waits, or fails, for nobody)."""
+        if event.deadline == "acknowledgement":
+            return row is not None and bool(self.config.routing.emails_of(row["routed_to"]))
+        if event.deadline == "explanation":
+            query = "SELECT 1 FROM accounts WHERE disabled_at IS NULL AND role = 'head' AND leader_id = $1"
+            return event.leader_id is not None and bool(await conn.fetchval(query, event.leader_id))
+        query = "SELECT 1 FROM accounts WHERE disabled_at IS NULL AND role = 'clerk' AND $1 = ANY(units)"
+        return bool(await conn.fetchval(query, event.unit_code))
 
     async def _check_commitments(
         self, conn: asyncpg.Connection, unit_name: str, unit_code: str, plan_year: int, today: dt.date
@@ -398,6 +442,27 @@ class AlertsService:
         return await self._act_on_review(
             fingerprint, lambda alert, _: draft.model_copy(update={"unit_code": alert["unit_code"]})
         )
+
+
+async def _open_alert_clocks(conn: asyncpg.Connection, facts: UnitYearFacts) -> list[asyncpg.Record]:
+    """The unit and year's open alerts with what their clock needs: raised, acknowledged, silenced, the
+    explanation's due date and whether it came, and the head asked."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT a.fingerprint, coalesce(a.escalated_to, a.committee) AS routed_to, a.raised_at,"
+        " a.acknowledged_at IS NOT NULL AS acknowledged, a.silenced_until, r.due,"
+        " r.explained_at IS NOT NULL AS explained, r.leader_id AS asked"
+        " FROM alerts a LEFT JOIN alert_reviews r USING (fingerprint)"
+        " WHERE a.unit_code = $1 AND a.plan_year = $2 AND a.status = 'open' ORDER BY a.fingerprint",
+        facts.unit.unit_code, facts.plan_year,
+    )  # fmt: skip
+    return rows
+
+
+def _clock(row: asyncpg.Record) -> AlertClock:
+    return AlertClock(
+        row["fingerprint"], row["raised_at"].astimezone(VIETNAM).date(), row["acknowledged"], row["silenced_until"],
+        row["due"], row["explained"],
+    )  # fmt: skip
 
 
 def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:

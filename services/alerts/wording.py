@@ -33,9 +33,18 @@ MONEY = {"target", "basis", "actual_ytd", "actual_final"}
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+REMINDER_SUBJECTS = {
+    "acknowledgement": "Tiếp nhận trước / acknowledge by", "explanation": "Giải trình trước / explain by",
+    "report": "Báo cáo trước / report by",
+}  # fmt: skip
+
+
 def subject(message: dict[str, Any]) -> str:
     """`[PIM · Nghiêm trọng / critical] Chuyển cấp trên / escalated — Tỉnh Lâm Đồng: Chậm so với tiến độ /
-    below pace — Giải ngân vốn đầu tư công 2025 (2025-09)`."""
+    below pace — Giải ngân vốn đầu tư công 2025 (2025-09)`; a reminder: `[PIM · Nhắc hạn / reminder] Báo cáo
+    trước / report by 06/05/2025 — Thành phố Đà Lạt: Giải ngân vốn đầu tư công 2025 (04/2025)`."""
+    if message["kind"] == "DeadlineReminded":
+        return _reminder_subject(message)
     alert = message["alert"]
     severity = SEVERITY_LABELS.get(alert["severity"], alert["severity"])
     step = None if message["kind"] == "AlertRaised" else ALERT_EVENT_LABELS.get(message["kind"])
@@ -45,6 +54,20 @@ def subject(message: dict[str, Any]) -> str:
     what = f"{indicator} {alert['plan_year']}{period}".strip()
     rule = RULE_LABELS.get(alert["rule"], alert["rule"])
     return f"[PIM · {severity}] {f'{step} — ' if step else ''}{unit}: {rule} — {what}"
+
+
+def _reminder_subject(message: dict[str, Any]) -> str:
+    event, alert = message["event"], message["alert"]
+    when = f"{REMINDER_SUBJECTS[event['deadline']]} {dt.date.fromisoformat(event['due']):%d/%m/%Y}"
+    if alert is None:  # a report owed
+        indicator = INDICATOR_LABELS.get(event.get("indicator") or "", "").split(" / ")[0]
+        month = dt.date.fromisoformat(f"{event['period']}-01")
+        what = f"{indicator} {event['plan_year']} ({month:%m/%Y})"
+        return f"[PIM · Nhắc hạn / reminder] {when} — {message['unit']['unit_name']}: {what}"
+    unit = alert.get("unit_name") or alert["unit_code"]
+    indicator = INDICATOR_LABELS.get(alert.get("indicator") or "", "").split(" / ")[0]
+    rule = RULE_LABELS.get(alert["rule"], alert["rule"])
+    return f"[PIM · Nhắc hạn / reminder] {when} — {unit}: {rule} — {indicator} {alert['plan_year']}".rstrip()
 
 
 def evidence_lines(evidence: dict[str, Any]) -> list[str]:

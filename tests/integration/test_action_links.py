@@ -248,3 +248,41 @@ async def test_one_email_per_person_per_round_and_a_retry_reaches_only_the_addre
     history = await member.locator("#history").inner_text()
     assert "email: đã gửi / delivered" in history and "(2 lần / attempts)" in history
     assert f"→ {HEAD}, {MEMBER}, thuky@ubkt-lamdong.vn" in history
+
+
+async def test_the_head_and_the_finance_department_are_reminded_before_their_deadlines_once(loop: Loop) -> None:
+    async with loop.pool.acquire() as conn:
+        await create_account(conn, "ketoan@dalat.gov.vn", "Lê Văn Toán", "clerk", ["da-lat"])
+    await _asked(loop)  # the explanation is due Monday 12 May 2025
+    await loop.service.sweep(dt.date(2025, 5, 7))
+    await loop.deliver()
+    assert len(loop.inbox.to(HEAD)) == 1  # the request only: too early for a reminder
+    for day in (dt.date(2025, 5, 8), dt.date(2025, 5, 8), dt.date(2025, 5, 9)):
+        await loop.service.sweep(day)
+        await loop.deliver()
+    reminder = loop.inbox.to(HEAD)[-1]
+    assert len(loop.inbox.to(HEAD)) == 2 and reminder["Subject"] == (
+        "[PIM · Nhắc hạn / reminder] Giải trình trước / explain by 12/05/2025 — Thành phố Đà Lạt: Chậm so với tiến độ"
+        " / below pace — Giải ngân vốn đầu tư công 2025"
+    )
+    assert "Nhắc hạn giải trình / your explanation is due by: 12/05/2025" in reminder.get_content()
+    assert loop.link(HEAD, "explain")  # the reminder carries the head's own link to the form
+
+    await loop.service.sweep(dt.date(2025, 6, 3))  # May's report is due Thursday 5 June; nothing has come
+    await loop.deliver()
+    (owed,) = loop.inbox.to("ketoan@dalat.gov.vn")
+    assert owed["Subject"] == ("[PIM · Nhắc hạn / reminder] Báo cáo trước / report by 05/06/2025 — Thành phố Đà Lạt:"
+                               " Giải ngân vốn đầu tư công 2025 (05/2025)")  # fmt: skip
+    assert f"Gửi báo cáo / send it: {loop.url}/clerk" in owed.get_content()
+    async with loop.pool.acquire() as conn:
+        reminded = await conn.fetch(
+            "SELECT payload->>'unit_code' AS unit, payload->>'deadline' AS deadline FROM events"
+            " WHERE event_type = 'DeadlineReminded' AND payload->>'on' > $1 ORDER BY 1, 2",
+            str(TODAY),  # (April's reports were reminded on the fixture's sweep, before the clerk had an account)
+        )
+        emailed = await conn.fetchval(
+            "SELECT count(*) FROM alert_outbox WHERE channel = 'email' AND payload->>'kind' = 'DeadlineReminded'"
+        )
+    # Lâm Đồng owes May too and is reminded in the log; with no clerk's account, no e-mail waits for nobody
+    assert [tuple(r) for r in reminded] == [("da-lat", "explanation"), ("da-lat", "report"), ("lam-dong", "report")]
+    assert emailed == 2

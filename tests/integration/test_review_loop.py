@@ -27,7 +27,13 @@ async def _rows(pool: asyncpg.Pool) -> dict[str, list[tuple[object, ...]]]:
     async with pool.acquire() as conn:
         return {
             table: [tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY 1, 2")]
-            for table in ("alert_reviews", "alert_commitments", "alert_deadline_escalations", "alerts")
+            for table in (
+                "alert_reviews",
+                "alert_commitments",
+                "alert_deadline_escalations",
+                "alert_reminders",
+                "alerts",
+            )
         }
 
 
