@@ -300,6 +300,21 @@ class EmailSender:
         mail.set_content(letter_body(letter, self._portal_url))
         return mail
 
+    async def send_text(self, address: str, subject: str, body: str, message_id: str) -> None:
+        """One plain-text e-mail (a committee's monthly digest); raises when the server refuses it."""
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = self._from, address, subject
+        mail["Message-ID"], mail["Date"] = message_id, email.utils.format_datetime(self._now())
+        mail.set_content(body)
+        await self._send(mail, address)
+
+    async def _send(self, mail: EmailMessage, address: str) -> None:
+        # Flattened here, not by aiosmtplib (which folds at 78): Python's folding of a long encoded subject
+        # drops the space between two encoded words ("TỉnhLâm Đồng"); a line stays within e-mail's 998.
+        data = mail.as_bytes(policy=email.policy.SMTP.clone(max_line_length=998))
+        await aiosmtplib.send(data, sender=self._from, recipients=[address], hostname=self._host, port=self._port,
+                              timeout=15)  # fmt: skip
+
     async def letters(
         self, conn: asyncpg.Connection, due: Sequence[Gathered], reached: set[tuple[int, str]]
     ) -> tuple[list[Letter], dict[int, Exception]]:
@@ -328,12 +343,8 @@ class EmailSender:
         letters, failed = await self.letters(conn, due, reached)
         now_reached: list[tuple[int, str]] = []
         for letter in letters:
-            # Flattened here, not by aiosmtplib (which folds at 78): Python's folding of a long encoded subject
-            # drops the space between two encoded words ("TỉnhLâm Đồng"); a line stays within e-mail's 998.
-            data = self.compose(letter).as_bytes(policy=email.policy.SMTP.clone(max_line_length=998))
             try:
-                await aiosmtplib.send(data, sender=self._from, recipients=[letter.person.address],
-                                      hostname=self._host, port=self._port, timeout=15)  # fmt: skip
+                await self._send(self.compose(letter), letter.person.address)
             except Exception as error:  # this person's letter is sent again; the others' are not
                 failed.update({position: error for position, _, _ in letter.items})
                 continue

@@ -9,9 +9,12 @@ import datetime as dt
 import logging
 from typing import Any
 
+import aiosmtplib
 import asyncpg
 
 from services.alerts.delivery import AlertmanagerSender, alertmanager_alert, senders
+from services.alerts.digest_mail import send_due_digests
+from services.alerts.mail import EmailSender
 from services.alerts.outbox import Dispatcher, alert_view
 from services.alerts.service import AlertsService
 from shared.bus import make_producer
@@ -49,21 +52,35 @@ class AlertsRuntime:
             channel_senders = senders(self._settings, self.service.config, producer)
             dispatcher = Dispatcher(self._pool, channel_senders)
             alertmanager = channel_senders.get("alertmanager")
+            mailer = channel_senders.get("email")
             await asyncio.gather(
                 dispatcher.run(),
-                self._tick(sweep_seconds, alertmanager if isinstance(alertmanager, AlertmanagerSender) else None),
+                self._tick(
+                    sweep_seconds,
+                    alertmanager if isinstance(alertmanager, AlertmanagerSender) else None,
+                    mailer if isinstance(mailer, EmailSender) else None,
+                ),
             )
         finally:
             await producer.stop()
 
-    async def _tick(self, seconds: float, alertmanager: AlertmanagerSender | None) -> None:
-        """Sweep, then re-push the open alerts to Alertmanager, until cancelled. Neither step's dependency
-        being down (PostgreSQL, Alertmanager) stops the loop, nor keeps the other step from running."""
+    async def _tick(
+        self, seconds: float, alertmanager: AlertmanagerSender | None, mailer: EmailSender | None = None
+    ) -> None:
+        """Sweep, send the month's digests when a month has begun, then re-push the open alerts to
+        Alertmanager, until cancelled. No step's dependency being down (PostgreSQL, the mail server,
+        Alertmanager) stops the loop, nor keeps the other steps from running."""
         while True:
             try:
                 await self.service.sweep()
             except (*DEPENDENCY_ERRORS, asyncpg.PostgresError) as error:
                 log.warning("alerts: scheduled sweep failed (%s); next try in %.0f s", error, seconds)
+            if mailer is not None:
+                try:
+                    await send_due_digests(self._pool, self.service.config, mailer, self.service.clock(),
+                                           self._settings.pim_portal_public_url)  # fmt: skip
+                except (*DEPENDENCY_ERRORS, asyncpg.PostgresError, aiosmtplib.SMTPException) as error:
+                    log.warning("alerts: monthly digests not sent (%s); next try in %.0f s", error, seconds)
             if alertmanager is not None:
                 try:
                     await self._refresh_alertmanager(alertmanager)

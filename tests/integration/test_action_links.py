@@ -13,6 +13,7 @@ import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import aiosmtplib
 import asyncpg
 import httpx
 import pytest
@@ -20,6 +21,7 @@ from playwright.async_api import Browser, Page, async_playwright
 
 from services.alerts.api import create_alerts_app
 from services.alerts.config import AlertConfig, parse_alert_config
+from services.alerts.digest_mail import send_due_digests
 from services.alerts.mail import EmailSender
 from services.alerts.outbox import Dispatcher
 from services.alerts.service import AlertsService
@@ -59,6 +61,7 @@ class Loop:
     service: AlertsService
     inbox: SmtpInbox
     dispatcher: Dispatcher
+    inbox_port: int
 
     async def deliver(self) -> None:
         while await self.dispatcher.deliver_due():
@@ -112,7 +115,7 @@ async def loop(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Loop]:
                                  link_secret=SECRET)  # fmt: skip
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             try:
-                yield Loop(url, browser, pool, service, inbox, Dispatcher(pool, {"email": sender}))
+                yield Loop(url, browser, pool, service, inbox, Dispatcher(pool, {"email": sender}), port)
             finally:
                 await browser.close()
 
@@ -286,3 +289,24 @@ async def test_the_head_and_the_finance_department_are_reminded_before_their_dea
     # Lâm Đồng owes May too and is reminded in the log; with no clerk's account, no e-mail waits for nobody
     assert [tuple(r) for r in reminded] == [("da-lat", "explanation"), ("da-lat", "report"), ("lam-dong", "report")]
     assert emailed == 2
+
+
+async def test_each_committee_gets_last_months_digest_by_email_once_and_again_after_a_failure(loop: Loop) -> None:
+    await _asked(loop)
+    async with loop.pool.acquire() as conn:  # the digest counts by the day each step was recorded
+        asked_on = await conn.fetchval("SELECT (requested_at AT TIME ZONE 'Asia/Ho_Chi_Minh')::date FROM alert_reviews")
+    next_month = (asked_on.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    sender = EmailSender("127.0.0.1", loop.inbox_port, "pim@ubkt-lamdong.vn", loop.service.config)
+    loop.inbox.refused.add("thuky@ubkt-lamdong.vn")  # the server refuses one address: nothing counts as sent
+    with pytest.raises(aiosmtplib.SMTPRecipientsRefused):
+        await send_due_digests(loop.pool, loop.service.config, sender, next_month, loop.url)
+    loop.inbox.refused.clear()
+    assert await send_due_digests(loop.pool, loop.service.config, sender, next_month, loop.url) == 1
+    assert await send_due_digests(loop.pool, loop.service.config, sender, next_month, loop.url) == 0  # once
+    (digest,) = [m for m in loop.inbox.to("thuky@ubkt-lamdong.vn") if "Tổng hợp tháng" in m["Subject"]]
+    assert digest["Subject"] == f"[PIM] Tổng hợp tháng {asked_on:%m/%Y} / The month — {PROVINCIAL}"
+    body = digest.get_content()
+    assert re.search(r"Yêu cầu giải trình / Explanations asked +1\n", body)
+    assert re.search(r"Đang mở \(hôm nay\) / Open \(today\) +1\n", body)
+    assert f"{loop.url}/committee/digest?month={asked_on:%Y-%m}" in body
+    assert any("Tổng hợp tháng" in m["Subject"] for m in loop.inbox.to(MEMBER))
