@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         default=None, description="assessment groups YAML (see infra/assessment.yaml); unset = the built-in defaults"
     )
 
+    pim_scoring_file: Path | None = Field(
+        default=None,
+        description="the heads' scoring scheme YAML (see infra/scoring.yaml); unset = the built-in defaults",
+    )
+
     pim_alert_rules_file: Path | None = Field(
         default=None, description="alert rules YAML (see infra/alerts/rules.yaml); unset = the built-in defaults"
     )

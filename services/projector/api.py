@@ -1,27 +1,35 @@
 """The boards' HTTP API, served by the projector, the owner of every number in it: the monthly board pack
 as PDF or HTML, for a board (or admin) token. A board token without units reads every group's pack; with
-units, the packs of the groups whose members all lie within them."""
+units, the packs of the groups whose members all lie within them. And the heads' scores (Quy định 366):
+a period's for every person answerable within the reader's units, or one person's periods of a year — for a
+board, a committee or an admin, and for a head their own."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from typing import Annotated, Literal
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
 
 import asyncpg
-from fastapi import Depends, FastAPI, HTTPException, Query, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Response, status
 from fastapi_offline import FastAPIOffline
 
 from services.projector.board_pack.make import board_pack_html
 from services.projector.board_pack.render import render_pdf
+from services.projector.head_score_inputs import head_scores
+from services.projector.head_scores import BAND_LABELS, DEFAULT_SCHEME, HeadScore, Period, ScoringScheme, periods_of
 from services.projector.progress import ProgressRules
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
+from shared.clock import vietnam_today
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, Indicator
 from shared.http_auth import principal_with_role
 from shared.resilience import answer_unavailable
 
 PACK_ERRORS = error_responses(401, 403, 404, 422, 503)
+SCORE_ERRORS = error_responses(401, 403, 404, 422, 503)
 HEALTH_ERRORS = error_responses(503)
 
 
@@ -44,7 +52,33 @@ async def _groups_outside(conn: asyncpg.Connection, who: Principal, group: str |
     return [r["group_id"] for r in rows]
 
 
-def create_projector_app(pool: asyncpg.Pool, rules: ProgressRules) -> FastAPI:
+Reader = Annotated[
+    Principal,
+    Depends(principal_with_role("board", "committee", "admin", "head",
+                                refusal="the heads' scores are for boards, committees, admins and heads")),
+]  # fmt: skip
+
+
+async def _scope(conn: asyncpg.Connection, who: Principal) -> set[str] | None:
+    """The units whose people the reader may see scored: a token without units (a board's), every unit."""
+    return None if not who.units else await units_in_scope(conn, who)
+
+
+def _period(text: str) -> Period:
+    try:
+        return Period.parse(text)
+    except ValueError as wrong:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(wrong)) from None
+
+
+def _scored(made: HeadScore) -> dict[str, Any]:
+    return asdict(made) | {"band_label": BAND_LABELS.get(made.band or "", None)}
+
+
+def create_projector_app(
+    pool: asyncpg.Pool, rules: ProgressRules, scheme: ScoringScheme = DEFAULT_SCHEME,
+    today: Callable[[], dt.date] = vietnam_today,
+) -> FastAPI:  # fmt: skip
     app = FastAPIOffline(title="PIM boards", version="1", description=__doc__)  # docs render offline
     answer_unavailable(app)
     answer_invalid_requests(app)
@@ -88,6 +122,43 @@ def create_projector_app(pool: asyncpg.Pool, rules: ProgressRules) -> FastAPI:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
+
+    @app.get("/v1/scores", tags=["scores"], responses=SCORE_ERRORS)
+    async def period_scores(
+        who: Reader,
+        period: Annotated[
+            str, Query(max_length=10, description="a quarter (2025-Q3) or, from 2026, a month (2026-02)")
+        ],
+    ) -> dict[str, Any]:
+        """Every person answerable for a unit within your units in the period, scored: the score out of 100,
+        its band, the share of reports late, and each criterion's points with the figures they came from."""
+        chosen = _period(period)
+        async with pool.acquire() as conn:
+            scope = await _scope(conn, who)
+            made = await head_scores(conn, chosen, today(), scheme, who.leader_id if who.role == "head" else None,
+                                     scope)  # fmt: skip
+        return {"period": chosen.name, "scheme": scheme.model_dump(mode="json"), "scores": [_scored(m) for m in made]}
+
+    @app.get("/v1/scores/{leader_id}", tags=["scores"], responses=SCORE_ERRORS)
+    async def leader_scores(
+        who: Reader,
+        leader_id: Annotated[str, Path(max_length=64)],
+        year: Annotated[int, Query(ge=FIRST_PLAN_YEAR, le=LAST_PLAN_YEAR)],
+    ) -> dict[str, Any]:
+        """One person's periods of a year (its quarters; from 2026 its months too), each scored. A head reads
+        only their own; others, the people answerable within their units."""
+        if who.role == "head" and who.leader_id != leader_id:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such leader among yours")
+        periods = []
+        async with pool.acquire() as conn:
+            scope = await _scope(conn, who)
+            for chosen in periods_of(year, scheme):
+                if chosen.first > today():
+                    continue
+                periods += [_scored(m) for m in await head_scores(conn, chosen, today(), scheme, leader_id, scope)]
+        if not periods:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no period of {year} to score for {leader_id}")
+        return {"leader_id": leader_id, "year": year, "scheme": scheme.model_dump(mode="json"), "periods": periods}
 
     @app.get("/health", tags=["operations"], responses=HEALTH_ERRORS)
     async def health() -> dict[str, str]:
