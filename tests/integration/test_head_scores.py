@@ -78,8 +78,8 @@ async def test_a_heads_quarter_scored_point_by_point_and_a_past_quarter_never_mo
         ]
         assert Decimal(criteria["conclusions_with_fault"]["points"]) == 10  # 15 − 5 for one criticism
         assert "revenue_vs_plan" not in criteria  # no revenue plan: left out, the rest scaled to 100
-        counted = sum(Decimal(c["weight"]) for c in ha["criteria"])
-        total = sum(Decimal(c["points"]) for c in ha["criteria"]) * 100 / counted
+        counted = sum((Decimal(c["weight"]) for c in ha["criteria"]), Decimal(0))
+        total = sum((Decimal(c["points"]) for c in ha["criteria"]), Decimal(0)) * 100 / counted
         assert Decimal(ha["score"]) == total.quantize(Decimal("0.01"))
         assert Decimal(ha["late_share"]) == Decimal(1) / 3
         assert ha["band"] == "not_complete"  # a third of the reports late: more than the 20 % "complete" allows
