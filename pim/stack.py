@@ -26,7 +26,7 @@ from services.alerts import AlertsRuntime, AlertsService, build_alerts_broker, c
 from services.ingest import RawIntake, create_app
 from services.ingest import build_raw_intake_broker as build_ingest_broker
 from services.portal import Services, SingleSignOn, create_portal_app
-from services.projector import Projector, create_projector_app, scoring_scheme
+from services.projector import Projector, create_projector_app
 from services.relay import Relay
 from shared.db import (
     connected,
@@ -161,9 +161,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             projector = Projector.from_settings(settings, pool)
             start("projector", supervise("projector", projector.run, stack.waiting))
             boards_server = _server(
-                create_projector_app(pool, projector.rules, scoring_scheme(settings)),
-                settings.pim_api_host,
-                settings.pim_boards_api_port,
+                create_projector_app(pool, projector.rules), settings.pim_api_host, settings.pim_boards_api_port
             )
             servers.append(boards_server)
             start("boards-api", boards_server.serve())

@@ -93,6 +93,11 @@ def percent(fraction: Decimal | None, places: int = 2) -> str:
     return "—" if fraction is None else f"{_grouped(fraction * 100, places)} %"
 
 
+def score(value: Decimal | None) -> str:
+    """A score out of 100 as people write it: `76,97`."""
+    return "—" if value is None else _grouped(value, 2)
+
+
 def points(fraction: Decimal | None, places: int = 1) -> str:
     """A difference of fractions in percentage points, signed: `0.039` → `+3,9 pp`."""
     if fraction is None:
@@ -125,3 +130,17 @@ ALERT_EVENT_LABELS = {  # every step of an alert's life and review, as the ledge
     "CommitmentChecked": "Đối chiếu cam kết / promise checked", "DeadlineReminded": "Nhắc hạn / reminded",
 }  # fmt: skip
 PROMISE_LABELS = {"kept": "Đã giữ / kept", "missed": "Không giữ / missed"}
+# The heads' scores (services/projector/head_scores.py): each band and criterion, Vietnamese first.
+BAND_LABELS: dict[str, str] = {
+    "excellent": "Hoàn thành xuất sắc / excellent", "good": "Hoàn thành tốt / good",
+    "complete": "Hoàn thành / complete", "not_complete": "Không hoàn thành / not complete",
+}  # fmt: skip
+CRITERION_LABELS: dict[str, str] = {
+    "disbursement_vs_plan": "Giải ngân so với kế hoạch / disbursement against plan",
+    "disbursement_vs_average": "Giải ngân so với bình quân nhóm / disbursement against the group's average",
+    "revenue_vs_plan": "Thu ngân sách so với dự toán / revenue against plan",
+    "revenue_vs_average": "Thu ngân sách so với bình quân nhóm / revenue against the group's average",
+    "reporting_on_time": "Báo cáo đúng hạn / reports on time",
+    "commitments_kept": "Cam kết được giữ / commitments kept",
+    "conclusions_with_fault": "Kết luận có khuyết điểm / conclusions with fault",
+}  # fmt: skip

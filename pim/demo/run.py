@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.boards.progress_report import accountability_table, alert_summary_table, flagged_table, progress_table
+from pim.boards.scores_report import scores_table
 from pim.boards.standings_report import standings_tables
 from pim.demo.accounts import SampleAccount, embedded_portal_token, sample_accounts
 from pim.demo.review_story import play_review_story
@@ -30,6 +31,7 @@ from shared.standings import standings
 
 # The sample ends with the October 2025 reports, due on 5 November: a board meeting a few days later.
 SAMPLE_MEETING_DATE = dt.date(2025, 11, 10)
+SCORED_QUARTER = "2025-Q4"  # the meeting's quarter, to its day: the review story's promise and conclusion
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ async def run_demo(
                 console.print(await alert_summary_table(conn))
                 console.print(await flagged_table(conn))
                 console.print(await accountability_table(conn))
+                console.print(await scores_table(conn, SCORED_QUARTER, today, progress_rules(demo_settings).scoring))
             if board_pack is not None:
                 await _write_board_pack(demo_settings, board_pack, today, console)
             if serve is not None:

@@ -59,8 +59,11 @@ from shared.auth import (
 from shared.clock import VIETNAM, vietnam_today
 from shared.display import (
     ALERT_EVENT_LABELS,
+    BAND_LABELS,
     CONCLUSION_LABELS,
+    CRITERION_LABELS,
     INDICATOR_LABELS,
+    PROMISE_LABELS,
     RULE_LABELS,
     SEVERITY_LABELS,
     STANDING_LABELS,
@@ -140,6 +143,9 @@ _pages.globals.update(
     EVENT_LABELS=ALERT_EVENT_LABELS,
     DELIVERY_LABELS=DELIVERY_LABELS,
     CONCLUSION_LABELS=CONCLUSION_LABELS,
+    CRITERION_LABELS=CRITERION_LABELS,
+    BAND_LABELS=BAND_LABELS,
+    PROMISE_LABELS=PROMISE_LABELS,
     quote=quote,
 )
 
@@ -496,7 +502,12 @@ def create_portal_app(
         view = await _units_view(services, session, today())
         leader = await services.leader(session.account, session.account.leader_id or "")
         leader_names = {u["unit_code"]: u["name"] for u in view["units"]}
-        return page("head.html.j2", session=session, alerts=alerts, leader=leader, leader_names=leader_names, **view)
+        scores = None
+        if leader is not None:
+            year = max((y["plan_year"] for y in leader["years"]), default=today().year)
+            scores = await services.scores(session.account, session.account.leader_id or "", year)
+        return page("head.html.j2", session=session, alerts=alerts, leader=leader, leader_names=leader_names,
+                    scores=scores, **view)  # fmt: skip
 
     @app.get("/head/explain", response_class=HTMLResponse)
     async def explain_page(session: Signed, fingerprint: Annotated[str, Query(max_length=500)]) -> Response:
@@ -683,7 +694,9 @@ def create_portal_app(
             return page("refused.html.j2", 404, session=session,
                         reason="Không có người này trong phạm vi của bạn / no such leader you may read")  # fmt: skip
         names = {u["unit_code"]: u["name"] for u in await services.units(session.account)}
-        return page("leader.html.j2", session=session, leader=found, names=names)
+        year = max((y["plan_year"] for y in found["years"]), default=today().year)
+        scores = await services.scores(session.account, leader_id, year)
+        return page("leader.html.j2", session=session, leader=found, names=names, scores=scores)
 
     @app.get("/admin/accounts", response_class=HTMLResponse)
     async def admin_accounts(session: Signed) -> Response:

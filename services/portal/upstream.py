@@ -161,6 +161,19 @@ class Services:
         """A leader's scorecard (per plan year and every stint), as the projector totals it."""
         return await self._found(account, f"/v1/leaders/{quote(leader_id, safe='')}")
 
+    async def scores(self, account: Account, leader_id: str, year: int) -> dict[str, Any] | None:
+        """The person's scores for the year's periods, as the projector works them out; None when there is
+        none to read (or the boards' API is not running)."""
+        if self._boards is None:
+            return None
+        response = await self._boards.get(f"/v1/scores/{quote(leader_id, safe='')}", headers=self._as(account),
+                                          params={"year": str(year)})  # fmt: skip
+        if response.status_code in (403, 404):
+            return None
+        response.raise_for_status()
+        found: dict[str, Any] = response.json()
+        return found
+
     async def submissions(self, account: Account) -> list[dict[str, Any]]:
         """What the person sent, newest first, with each submission's receipt."""
         sent: list[dict[str, Any]] = (await self._get(account, "/v1/submissions"))["submissions"]

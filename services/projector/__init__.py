@@ -7,12 +7,15 @@ What the rest of PIM (the `pim` command, the stack, the wings) may use; everythi
 from services.projector.api import create_projector_app
 from services.projector.board_pack.make import write_board_pack
 from services.projector.cli import projector as projector_commands
+from services.projector.head_score_inputs import head_scores
+from services.projector.head_scores import Period, ScoringScheme
 from services.projector.progress import ProgressRules
-from services.projector.rules_config import progress_rules, scoring_scheme
+from services.projector.rules_config import progress_rules
 from services.projector.service import Projector
 from services.projector.time_travel import progress_as_known_on
 
 __all__ = [
-    "ProgressRules", "Projector", "create_projector_app", "progress_as_known_on", "progress_rules",
-    "projector_commands", "scoring_scheme", "write_board_pack",
+    "Period", "ProgressRules", "Projector", "ScoringScheme", "create_projector_app", "head_scores",
+    "progress_as_known_on", "progress_rules",
+    "projector_commands", "write_board_pack",
 ]  # fmt: skip

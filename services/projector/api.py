@@ -19,11 +19,12 @@ from fastapi_offline import FastAPIOffline
 from services.projector.board_pack.make import board_pack_html
 from services.projector.board_pack.render import render_pdf
 from services.projector.head_score_inputs import head_scores
-from services.projector.head_scores import BAND_LABELS, DEFAULT_SCHEME, HeadScore, Period, ScoringScheme, periods_of
+from services.projector.head_scores import HeadScore, Period, periods_of
 from services.projector.progress import ProgressRules
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.clock import vietnam_today
+from shared.display import BAND_LABELS
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, Indicator
 from shared.http_auth import principal_with_role
 from shared.resilience import answer_unavailable
@@ -76,9 +77,9 @@ def _scored(made: HeadScore) -> dict[str, Any]:
 
 
 def create_projector_app(
-    pool: asyncpg.Pool, rules: ProgressRules, scheme: ScoringScheme = DEFAULT_SCHEME,
-    today: Callable[[], dt.date] = vietnam_today,
-) -> FastAPI:  # fmt: skip
+    pool: asyncpg.Pool, rules: ProgressRules, today: Callable[[], dt.date] = vietnam_today
+) -> FastAPI:
+    scheme = rules.scoring
     app = FastAPIOffline(title="PIM boards", version="1", description=__doc__)  # docs render offline
     answer_unavailable(app)
     answer_invalid_requests(app)

@@ -55,22 +55,23 @@ ORDER BY s.leader_id, p.unit_code, p.indicator, p.period_end"""
 _VERDICTS = """
 SELECT 'commitment' AS kind, leader_id, fingerprint, on_date, CASE WHEN kept THEN 'kept' ELSE 'missed' END AS what
 FROM review_timeline WHERE event_type = 'CommitmentChecked' AND on_date BETWEEN $1 AND $2
-  AND leader_id = ANY($3)
+  AND leader_id = ANY($3) AND ($5::date IS NULL OR known_on <= $5)
 UNION ALL
 SELECT 'fault', asked.leader_id, r.fingerprint, r.on_date, r.outcome
 FROM review_timeline r
 JOIN review_timeline asked ON asked.fingerprint = r.fingerprint AND asked.event_type = 'ExplanationRequested'
 WHERE r.event_type = 'AlertResolved' AND r.outcome = ANY($4) AND r.on_date BETWEEN $1 AND $2
-  AND asked.leader_id = ANY($3)
+  AND asked.leader_id = ANY($3) AND ($5::date IS NULL OR r.known_on <= $5)
 ORDER BY 2, 4, 3"""
 
 
 async def head_scores(
     conn: asyncpg.Connection, period: Period, today: dt.date, scheme: ScoringScheme,
-    leader_id: str | None = None, scope: Collection[str] | None = None,
+    leader_id: str | None = None, scope: Collection[str] | None = None, known_on: dt.date | None = None,
 ) -> list[HeadScore]:  # fmt: skip
     """Every person answerable for a unit (of `scope`: None, every unit) in the period — or one — scored.
-    Months due after `today` are not yet counted."""
+    Months due after `today` are not yet counted. With `known_on` (a board pack as known on a meeting, in
+    its workspace of the read models as then), a report or a verdict recorded later is not yet known."""
     stints = await conn.fetch(_STINTS, period.first, period.last, period.first.year, leader_id,
                               None if scope is None else sorted(scope))  # fmt: skip
     if not stints:
@@ -90,11 +91,13 @@ async def head_scores(
     for r in await conn.fetch(_REPORTS, leaders, units, indicators, [s["stint_start"] for s in stints],
                               [s["stint_end"] for s in stints], period.first.year, period.first,
                               min(period.last, today)):  # fmt: skip
+        received = r["received_on"] if known_on is None or (r["received_on"] or known_on) <= known_on else None
         reports[r["leader_id"]].append(ReportDue(r["unit_code"], r["indicator"], r["period_end"], r["due_on"],
-                                                 r["received_on"]))  # fmt: skip
+                                                 received))  # fmt: skip
     commitments: dict[str, list[Verdict]] = defaultdict(list)
     faults: dict[str, list[Verdict]] = defaultdict(list)
-    for r in await conn.fetch(_VERDICTS, period.first, period.last, sorted(names), list(CONCLUSIONS_WITH_FAULT)):
+    for r in await conn.fetch(_VERDICTS, period.first, period.last, sorted(names), list(CONCLUSIONS_WITH_FAULT),
+                              known_on):  # fmt: skip
         made = Verdict(r["fingerprint"], r["on_date"], r["what"])
         (commitments if r["kind"] == "commitment" else faults)[r["leader_id"]].append(made)
     scored = []

@@ -33,19 +33,6 @@ Criterion = Literal[
     "reporting_on_time", "commitments_kept", "conclusions_with_fault",
 ]  # fmt: skip
 Band = Literal["excellent", "good", "complete", "not_complete"]
-BAND_LABELS: dict[str, str] = {
-    "excellent": "Hoàn thành xuất sắc / excellent", "good": "Hoàn thành tốt / good",
-    "complete": "Hoàn thành / complete", "not_complete": "Không hoàn thành / not complete",
-}  # fmt: skip
-CRITERION_LABELS: dict[str, str] = {
-    "disbursement_vs_plan": "Giải ngân so với kế hoạch / disbursement against plan",
-    "disbursement_vs_average": "Giải ngân so với bình quân nhóm / disbursement against the group's average",
-    "revenue_vs_plan": "Thu ngân sách so với dự toán / revenue against plan",
-    "revenue_vs_average": "Thu ngân sách so với bình quân nhóm / revenue against the group's average",
-    "reporting_on_time": "Báo cáo đúng hạn / reports on time",
-    "commitments_kept": "Cam kết được giữ / commitments kept",
-    "conclusions_with_fault": "Kết luận có khuyết điểm / conclusions with fault",
-}  # fmt: skip
 Points = Annotated[Decimal, Field(ge=0, le=100)]
 HUNDREDTH = Decimal("0.01")
 

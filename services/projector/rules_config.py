@@ -16,10 +16,10 @@ def progress_rules(settings: Settings) -> ProgressRules:
     if settings.pim_assessment_file is not None:
         path = settings.pim_assessment_file
         assessment = parse_assessment_config(path.read_text(encoding="utf-8"), f"PIM_ASSESSMENT_FILE ({path.name})")
-    return ProgressRules(tolerances=tolerances, curves=curves, assessment=assessment)
+    return ProgressRules(tolerances=tolerances, curves=curves, assessment=assessment, scoring=_scoring_scheme(settings))
 
 
-def scoring_scheme(settings: Settings) -> ScoringScheme:
+def _scoring_scheme(settings: Settings) -> ScoringScheme:
     """The heads' scoring scheme; ScoringFileError naming the setting, the field and why."""
     path = settings.pim_scoring_file
     if path is None:

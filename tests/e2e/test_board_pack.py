@@ -19,14 +19,15 @@ import pytest
 from PIL import Image
 
 from services.ingest import create_app
-from services.projector import progress_as_known_on
+from services.projector import Period, head_scores, progress_as_known_on
 from services.projector.api import create_projector_app
 from services.projector.board_pack.changes import changes_since
 from services.projector.board_pack.contents import read_pack
+from services.projector.head_scores import DEFAULT_SCHEME
 from services.projector.known_on_workspace import known_on
 from services.projector.progress import ProgressRules
 from shared.auth import create_token
-from shared.display import billions, percent, vnd
+from shared.display import BAND_LABELS, billions, percent, score, vnd
 from shared.reporting import reporting
 from shared.standings import standings
 from tests.e2e.conftest import Demo
@@ -235,6 +236,13 @@ async def test_the_pack_shows_each_review_as_it_stood_on_its_date(demo: Demo) ->
                  "kết luận / concluded: <b>Phê bình / criticism</b>"):  # fmt: skip
         assert said in review, said
     assert "1 không giữ / missed" in html  # in Đặng Văn Mai's scorecard
+    async with demo.pool.acquire() as conn:  # and her score of the quarter to the meeting: the owner's, in words
+        mai = await conn.fetchval("SELECT leader_id FROM leader_accountability WHERE leader_name = 'Đặng Văn Mai'")
+        (q4,) = await head_scores(conn, Period.parse("2025-Q4"), MEETING, DEFAULT_SCHEME, mai)
+    assert q4.score is not None and q4.band is not None
+    assert f"2025-Q4 (đến / to 10/11/2025): <b>{score(q4.score)}</b> — {BAND_LABELS[q4.band]}" in html
+    lost = {c.criterion: c.points for c in q4.criteria}
+    assert lost["commitments_kept"] == 0 and lost["conclusions_with_fault"] == 10  # the broken promise, the criticism
     async with demo.pool.acquire() as conn:
         september = await read_pack(conn, dt.date(2025, 9, 30), DISBURSEMENT, "national", None)
     assert september is not None

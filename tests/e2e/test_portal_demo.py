@@ -17,7 +17,8 @@ from pim.demo.run import SAMPLE_MEETING_DATE
 from services.alerts import AlertsService, create_alerts_app
 from services.ingest.api import create_app
 from services.portal import Services, create_portal_app
-from services.projector import ProgressRules, create_projector_app
+from services.projector import Period, ProgressRules, create_projector_app, head_scores
+from services.projector.head_scores import DEFAULT_SCHEME
 from shared.auth import create_token
 from shared.display import STANDING_LABELS, percent
 from shared.standings import standings
@@ -46,6 +47,11 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                 "SELECT * FROM leader_scorecards WHERE leader_id = $1 ORDER BY plan_year DESC", head_id
             )
         ]
+        head_scores_2025 = [
+            (s.period, str(s.score))
+            for q in range(1, 5)
+            for s in await head_scores(conn, Period.parse(f"2025-Q{q}"), SAMPLE_MEETING_DATE, DEFAULT_SCHEME, head_id)
+        ]
         lam_dong_year = await conn.fetch(
             "SELECT as_of, rate FROM unit_progress_history WHERE unit_code = 'lam-dong' AND indicator = $1"
             " AND plan_year = 2025 AND category = '' AND as_of <= $2 ORDER BY as_of",
@@ -54,7 +60,7 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
         )
     owner = next(u for lst in national.lists for u in (*lst.at_or_above, *lst.below) if u.unit_code == "lam-dong")
     ingest_app = create_app(demo.pool, clock=lambda: SAMPLE_MEETING_DATE)
-    boards_app = create_projector_app(demo.pool, ProgressRules())
+    boards_app = create_projector_app(demo.pool, ProgressRules(), today=lambda: SAMPLE_MEETING_DATE)
     alerts_app = create_alerts_app(demo.pool, AlertsService.from_settings(demo.settings, demo.pool))
     async with (
         httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
@@ -96,6 +102,9 @@ async def test_the_sample_clerk_sees_the_projectors_numbers_for_lam_dong(demo: D
                         card = [tuple(await r.locator("td").all_inner_texts())
                                 for r in await page.locator("#scorecard tbody tr").all()]  # fmt: skip
                         assert card == head_card and card  # their months behind, as the projector totals them
+                        scored = [tuple((await r.locator("td").all_inner_texts())[:2])
+                                  for r in await page.locator("#scores tbody tr").all()]  # fmt: skip
+                        assert scored == head_scores_2025 and len(scored) == 3  # her quarters in post (from June)
                         promises = await page.locator("#promises").inner_text()  # the sample's broken promise
                         assert (
                             "0 đã giữ / kept, 1 không giữ / missed" in promises and "Phê bình / criticism" in promises

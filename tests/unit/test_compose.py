@@ -173,7 +173,7 @@ def test_files_and_volumes_line_up() -> None:
     # files the services are told to read are in the image (the Dockerfile copies infra/ to /app/infra)
     assert "COPY infra infra" in (ROOT / "Dockerfile").read_text(encoding="utf-8")
     for service in PIM_SERVICES:
-        for variable in ("PIM_ALERT_RULES_FILE", "PIM_PACE_FILE"):
+        for variable in ("PIM_ALERT_RULES_FILE", "PIM_PACE_FILE", "PIM_ASSESSMENT_FILE", "PIM_SCORING_FILE"):
             if variable in env(service):
                 assert (ROOT / Path(env(service)[variable]).relative_to("/app")).exists()
 
@@ -202,3 +202,4 @@ def test_the_web_pages_call_each_service_where_it_listens() -> None:
         assert portal[variable] == f"http://{service}:{env(service)[port]}"
     assert env("alerts")["PIM_PORTAL_PUBLIC_URL"] == portal["PIM_PORTAL_PUBLIC_URL"]  # notifications link the pages
     assert env("alerts")["PIM_ACTION_LINK_SECRET"] == portal["PIM_ACTION_LINK_SECRET"]  # one signs, one reads
+    assert env("projector")["PIM_SCORING_FILE"] == "/app/infra/scoring.yaml"  # the shipped scheme, changeable

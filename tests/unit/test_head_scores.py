@@ -23,6 +23,8 @@ from services.projector.head_scores import (
     periods_of,
     score,
 )
+from services.projector.rules_config import progress_rules
+from shared.settings import Settings
 
 D, Q3 = dt.date, Period.parse("2025-Q3")
 DISB, REV = "public_investment_disbursement", "budget_revenue"
@@ -98,3 +100,12 @@ def test_the_shipped_file_is_the_default_and_a_wrong_one_is_refused_with_the_rea
         parse_scoring_scheme(text)
     with pytest.raises(ScoringFileError, match=r"weights\.speed"):
         parse_scoring_scheme(text.replace("disbursement_vs_plan: 25", "speed: 20"))
+
+
+def test_the_projector_refuses_to_start_on_a_scheme_file_that_does_not_add_up(tmp_path: Path) -> None:
+    wrong = tmp_path / "scoring.yaml"
+    wrong.write_text("weights: {reporting_on_time: 50}\nbands: {}\n", encoding="utf-8")
+    with pytest.raises(ScoringFileError) as refused:
+        progress_rules(Settings(pim_scoring_file=wrong))
+    assert "PIM_SCORING_FILE (scoring.yaml)" in str(refused.value) and "add up to 50" in str(refused.value)
+    assert progress_rules(Settings()).scoring == DEFAULT_SCHEME

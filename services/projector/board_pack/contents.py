@@ -14,6 +14,8 @@ import asyncpg
 
 from services.projector.alerts_then import AlertStep, AlertThen, alerts_open_on
 from services.projector.board_pack.sources import Notes, plan_note, year_to_date_note
+from services.projector.head_score_inputs import head_scores
+from services.projector.head_scores import DEFAULT_SCHEME, HeadScore, ScoringScheme, periods_of
 from services.projector.touched import ProgressKey
 from shared.display import vnd
 from shared.events import Indicator, plan_window
@@ -63,6 +65,8 @@ class Scorecard:
     promises_kept: int = 0  # their commitments the figures found kept, by the pack's date
     promises_missed: int = 0
     conclusions: list[dict[str, Any]] = field(default_factory=list)  # on the reviews asked of them
+    # the plan year's quarters begun by the pack's date: (score, the pack's date when the quarter is not over)
+    scores: list[tuple[HeadScore, dt.date | None]] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +97,7 @@ async def read_pack(
     group: str | None,
     known_on: dt.date | None,
     plan_year: int | None = None,
+    scheme: ScoringScheme = DEFAULT_SCHEME,
 ) -> Pack | None:
     """The pack as `conn` reads the read models (live, or a known-on workspace), of `plan_year` (default: the
     newest open on `as_of`); None without standings."""
@@ -140,7 +145,7 @@ async def read_pack(
             if stint["leader_id"] is not None:
                 leaders.setdefault(stint["leader_id"], stint["leader_name"])
     for leader_id, name in leaders.items():
-        pack.leaders.append(await _scorecard(conn, pack, leader_id, name))
+        pack.leaders.append(await _scorecard(conn, pack, leader_id, name, scheme))
     return pack
 
 
@@ -202,7 +207,9 @@ async def _review(conn: asyncpg.Connection, pack: Pack, unit_code: str) -> list[
     return [dict(r) for r in rows]
 
 
-async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name: str) -> Scorecard:
+async def _scorecard(
+    conn: asyncpg.Connection, pack: Pack, leader_id: str, name: str, scheme: ScoringScheme
+) -> Scorecard:
     stints = await conn.fetch(
         "SELECT l.*, u.name AS unit_name FROM leader_accountability l LEFT JOIN units u USING (unit_code)"
         " WHERE l.leader_id = $1 AND l.plan_year = $2"
@@ -220,7 +227,13 @@ async def _scorecard(conn: asyncpg.Connection, pack: Pack, leader_id: str, name:
         pack.known_on or pack.as_of,
     )
     reviews = await leader_reviews(conn, leader_id, pack.as_of, pack.known_on)
+    scores = []  # each quarter of the year to the pack's date, as the read models stand in this workspace
+    for period in periods_of(pack.plan_year, scheme):
+        if len(period.name) == 7 and period.first <= pack.as_of:  # quarters (`2025-Q3`): a month's is too short
+            running = pack.as_of if period.last > pack.as_of else None
+            made = await head_scores(conn, period, pack.as_of, scheme, leader_id, known_on=pack.known_on)
+            scores += [(s, running) for s in made if s.score is not None]
     return Scorecard(
         leader_id, name, [dict(s) for s in stints], [a for a in pack.alerts if a.responsible_leader_id == leader_id],
-        [dict(v) for v in votes], months_behind or 0, reviews.kept, reviews.missed, reviews.conclusions,
+        [dict(v) for v in votes], months_behind or 0, reviews.kept, reviews.missed, reviews.conclusions, scores,
     )  # fmt: skip

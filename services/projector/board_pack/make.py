@@ -37,13 +37,13 @@ async def board_pack_html(
         if year is None:
             return None
         async with stints_as_of(conn, as_of, year):
-            pack, changes = await read_pack(conn, as_of, indicator.value, group, None, year), None
+            pack, changes = await read_pack(conn, as_of, indicator.value, group, None, year, rules.scoring), None
     else:
         async with known_on_workspace(conn, known_on, rules):
             year = plan_year or await _newest_open_year(conn, indicator, as_of)
             if year is not None:
                 await cut_stints(conn, as_of, year)
-            pack = await read_pack(conn, as_of, indicator.value, group, known_on, year)
+            pack = await read_pack(conn, as_of, indicator.value, group, known_on, year, rules.scoring)
         changes = None if pack is None else await changes_since(conn, pack.groups, as_of, known_on, group)
     return (
         None if pack is None else render_html(pack, rules.curves[indicator], changes, rules.assessment.report_due_days)

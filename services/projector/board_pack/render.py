@@ -18,6 +18,7 @@ from services.projector.board_pack.chart import progress_svg
 from services.projector.board_pack.contents import Pack
 from shared.clock import vietnam_now
 from shared.display import (
+    BAND_LABELS,
     CAUSE_LABELS,
     COLOURS,
     CONCLUSION_LABELS,
@@ -33,6 +34,7 @@ from shared.display import (
     billions,
     percent,
     points,
+    score,
     vnd,
 )
 from shared.pace import Milestone
@@ -53,7 +55,7 @@ _environment = jinja2.Environment(
     lstrip_blocks=True,
 )
 _environment.filters.update(
-    vnd=vnd, billions=billions, percent=percent, points=points,
+    vnd=vnd, billions=billions, percent=percent, points=points, score=score,
     day=lambda d: "—" if d is None else f"{dt.date.fromisoformat(d) if isinstance(d, str) else d:%d/%m/%Y}",
     number=lambda v: None if v is None else Decimal(v),  # an exact decimal written as text (in JSON)
 )  # fmt: skip
@@ -84,6 +86,7 @@ def render_html(
         "assigned_by": lambda c: _label(PLAN_ASSIGNED_BY_LABELS, c), "colour": lambda c: COLOURS.get(c or "", "black"),
         "indicator_of": lambda c: INDICATOR_LABELS.get(c or "", c or "—"),
         "cause": lambda c: _label(CAUSE_LABELS, c), "conclusion": lambda c: _label(CONCLUSION_LABELS, c),
+        "score_band": lambda c: _label(BAND_LABELS, c),
     }  # fmt: skip
     return _environment.get_template("board_pack.html.j2").render(context)
 
