@@ -8,9 +8,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.config_files import ConfigFileError, parse_yaml_file
 from shared.display import CAUSE_LABELS as DEFAULT_CAUSES
 from shared.events import Indicator
 from shared.working_days import WorkingDays
@@ -180,24 +180,13 @@ class AlertConfig(BaseModel):
     notifications: Notifications = Notifications()
 
 
-class RulesFileError(ValueError):
+class RulesFileError(ConfigFileError):
     pass
 
 
 def parse_alert_config(text: str, source: str = "rules.yaml") -> AlertConfig:
     """Parse and validate the rules file; RulesFileError lists every problem as `source: where: why`."""
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise RulesFileError(f"{source}: not valid YAML: {error}") from None
-    try:
-        return AlertConfig.model_validate(data)
-    except ValidationError as error:
-        problems = [
-            f"{source}: {'.'.join(str(part) for part in problem['loc']) or '(top)'}: {problem['msg']}"
-            for problem in error.errors()
-        ]
-        raise RulesFileError("\n".join(problems)) from None
+    return parse_yaml_file(AlertConfig, text, source, RulesFileError)
 
 
 def load_alert_config(path: Path | None) -> AlertConfig:

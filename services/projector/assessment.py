@@ -22,9 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from shared.config_files import parse_yaml_file
 from shared.events import Indicator, PlanAssignedBy
 
 Level = Literal["central", "province", "department", "district", "commune"]
@@ -121,19 +121,8 @@ DEFAULT_CONFIG = AssessmentConfig(groups=[NATIONAL, PROVINCIAL])
 
 
 def parse_assessment_config(text: str, source: str = "assessment groups") -> AssessmentConfig:
-    """The groups file (YAML), validated; raises ValueError naming each setting that is wrong and why."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        raise ValueError(f"{source}: not valid YAML: {error}") from None
-    try:
-        return AssessmentConfig.model_validate(data)
-    except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in error.errors()
-        )
-        raise ValueError(f"{source}: {problems}") from None
+    """The groups file (YAML), validated; raises ConfigFileError naming each setting that is wrong and why."""
+    return parse_yaml_file(AssessmentConfig, text, source)
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from shared.config_files import ConfigFileError, parse_yaml_file
 
 Criterion = Literal[
     "disbursement_vs_plan", "disbursement_vs_average", "revenue_vs_plan", "revenue_vs_average",
@@ -67,21 +68,13 @@ class ScoringScheme(BaseModel):
         return self
 
 
-class ScoringFileError(ValueError):
+class ScoringFileError(ConfigFileError):
     pass
 
 
 def parse_scoring_scheme(text: str, source: str = "scoring.yaml") -> ScoringScheme:
     """The scheme, or ScoringFileError listing every problem as `source: where: why`."""
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as error:
-        raise ScoringFileError(f"{source}: not valid YAML: {error}") from None
-    try:
-        return ScoringScheme.model_validate(data)
-    except ValidationError as error:
-        problems = [f"{source}: {'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in error.errors()]
-        raise ScoringFileError("\n".join(problems)) from None
+    return parse_yaml_file(ScoringScheme, text, source, ScoringFileError)
 
 
 @dataclass(frozen=True)

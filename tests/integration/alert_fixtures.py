@@ -32,6 +32,16 @@ PROVINCIAL = "Ủy ban Kiểm tra Tỉnh ủy Lâm Đồng"
 CENTRAL = "Ủy ban Kiểm tra Trung ương"
 
 
+# The same registry as the ingest API takes it (the pages read names and scopes from the ingest's registry).
+API_REGISTRY = [
+    {"unit_code": "vn", "name": "Cả nước", "level": "central", "committee": "UBKT Trung ương"},
+    {"unit_code": "lam-dong", "name": "Tỉnh Lâm Đồng", "level": "province", "parent_code": "vn",
+     "committee": "UBKT Tỉnh ủy Lâm Đồng"},
+    {"unit_code": "da-lat", "name": "Thành phố Đà Lạt", "level": "district", "parent_code": "lam-dong",
+     "committee": "UBKT Tỉnh ủy Lâm Đồng"},
+]  # fmt: skip
+
+
 def month_end(month: int) -> dt.date:
     return dt.date(2025 + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)
 

@@ -31,7 +31,16 @@ from shared import action_links
 from shared.action_links import ActionLink
 from shared.auth import create_account, create_token
 from shared.settings import Settings
-from tests.integration.alert_fixtures import DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
+from tests.integration.alert_fixtures import (
+    API_REGISTRY,
+    DISB,
+    ONLY_BELOW_PACE,
+    PROVINCIAL,
+    Clock,
+    Facts,
+    alerts_service,
+)
+from tests.integration.explain_form import SITE_CLEARANCE, send_explanation
 from tests.integration.receivers import SmtpInbox, serving, smtp_inbox
 
 pytestmark = pytest.mark.postgres
@@ -40,13 +49,6 @@ PASSWORD = "mật-khẩu-của-Lan-2025"
 SECRET = "khóa-ký-liên-kết-của-tỉnh"
 THEIRS = f"da-lat/{DISB}/below_pace/2025"
 MEMBER, HEAD = "lan@ubkt-lamdong.vn", "ha@dalat.gov.vn"
-REGISTRY = [
-    {"unit_code": "vn", "name": "Cả nước", "level": "central", "committee": "UBKT Trung ương"},
-    {"unit_code": "lam-dong", "name": "Tỉnh Lâm Đồng", "level": "province", "parent_code": "vn",
-     "committee": "UBKT Tỉnh ủy Lâm Đồng"},
-    {"unit_code": "da-lat", "name": "Thành phố Đà Lạt", "level": "district", "parent_code": "lam-dong",
-     "committee": "UBKT Tỉnh ủy Lâm Đồng"},
-]  # fmt: skip
 CONFIG = parse_alert_config(
     f'routing:\n  committees:\n    "{PROVINCIAL}": {{ email: [{MEMBER}, thuky@ubkt-lamdong.vn] }}\n'
     "notifications: { gather_seconds: 0 }\n"
@@ -106,7 +108,9 @@ async def loop(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Loop]:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=alerts_app), base_url="http://alerts") as alerts,
     ):
-        added = await ingest.post("/v1/units", json={"units": REGISTRY}, headers={"Authorization": f"Bearer {admin}"})
+        added = await ingest.post(
+            "/v1/units", json={"units": API_REGISTRY}, headers={"Authorization": f"Bearer {admin}"}
+        )
         assert added.status_code == 201, added.text
         app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY, link_secret=SECRET)
         async with serving(app) as served, async_playwright() as playwright:
@@ -135,20 +139,10 @@ async def test_the_head_explains_from_the_emails_link_without_signing_in_and_the
     head = await loop.browser_page()
     await head.goto(link)
     assert "Hạn giải trình / Due by: 12/05/2025" in await head.locator("main").inner_text()
-    await head.get_by_label("Giải phóng mặt bằng, tái định cư / site clearance and resettlement").check()
-    await head.get_by_label("Giải trình / What happened, and what is being done").fill("Vướng mặt bằng vành đai")
-    await head.get_by_label("Đạt trước ngày / By").first.fill("2025-06-30")
-    await head.get_by_label("Tỷ lệ kế hoạch (%) / Share of the plan (%)").first.fill("abc")  # a mistake: said
-    await head.get_by_role("button", name="Gửi giải trình / Send the explanation").click()
-    await head.wait_for_load_state()
-    assert "'abc' không phải tỷ lệ" in await head.locator("main").inner_text()
+    await send_explanation(head, [SITE_CLEARANCE], "Vướng mặt bằng vành đai", by="2025-06-30", rate="abc")
+    assert "'abc' không phải tỷ lệ" in await head.locator("main").inner_text()  # a mistake, said in the page
     await head.goto(link)  # the refused form did not spend the link
-    await head.get_by_label("Giải phóng mặt bằng, tái định cư / site clearance and resettlement").check()
-    await head.get_by_label("Giải trình / What happened, and what is being done").fill("Vướng mặt bằng vành đai")
-    await head.get_by_label("Đạt trước ngày / By").first.fill("2025-06-30")
-    await head.get_by_label("Tỷ lệ kế hoạch (%) / Share of the plan (%)").first.fill("30,5")
-    await head.get_by_role("button", name="Gửi giải trình / Send the explanation").click()
-    await head.wait_for_load_state()
+    await send_explanation(head, [SITE_CLEARANCE], "Vướng mặt bằng vành đai", by="2025-06-30", rate="30,5")
     assert "Đã gửi giải trình / the explanation is sent" in await head.locator("main").inner_text()
     async with loop.pool.acquire() as conn:
         review = await conn.fetchrow("SELECT explained_by, on_behalf, causes FROM alert_reviews")

@@ -21,20 +21,14 @@ from services.ingest.api import create_app
 from services.portal import Services, create_portal_app
 from shared.auth import create_account, create_token
 from shared.settings import Settings
-from tests.integration.alert_fixtures import DISB, Clock, Facts, alerts_service
+from tests.integration.alert_fixtures import API_REGISTRY, DISB, Clock, Facts, alerts_service
+from tests.integration.explain_form import SITE_CLEARANCE, send_explanation
 from tests.integration.receivers import serving
 
 pytestmark = pytest.mark.postgres
 TODAY = dt.date(2025, 5, 5)
 PASSWORD = "mật-khẩu-của-Hà-2025"
 THEIRS = f"da-lat/{DISB}/below_pace/2025"
-REGISTRY = [
-    {"unit_code": "vn", "name": "Cả nước", "level": "central", "committee": "UBKT Trung ương"},
-    {"unit_code": "lam-dong", "name": "Tỉnh Lâm Đồng", "level": "province", "parent_code": "vn",
-     "committee": "UBKT Tỉnh ủy Lâm Đồng"},
-    {"unit_code": "da-lat", "name": "Thành phố Đà Lạt", "level": "district", "parent_code": "lam-dong",
-     "committee": "UBKT Tỉnh ủy Lâm Đồng"},
-]  # fmt: skip
 
 
 @dataclass
@@ -75,7 +69,9 @@ async def pages(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Pages]:
         httpx.AsyncClient(transport=httpx.ASGITransport(app=ingest_app), base_url="http://ingest") as ingest,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=alerts_app), base_url="http://alerts") as alerts,
     ):
-        added = await ingest.post("/v1/units", json={"units": REGISTRY}, headers={"Authorization": f"Bearer {admin}"})
+        added = await ingest.post(
+            "/v1/units", json={"units": API_REGISTRY}, headers={"Authorization": f"Bearer {admin}"}
+        )
         assert added.status_code == 201, added.text
         app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY)
         async with serving(app) as url, async_playwright() as playwright:
@@ -104,15 +100,9 @@ async def test_the_committee_asks_the_head_explains_and_the_committee_concludes(
     head = await pages.signed_in("ha@dalat.gov.vn")
     await head.get_by_role("link", name="Giải trình trước 12/05/2025 / explain by 12/05/2025").click()
     await head.wait_for_load_state()
-    await head.get_by_label("Giải phóng mặt bằng, tái định cư / site clearance and resettlement").check()
-    await head.get_by_label("Giao vốn, phân bổ vốn chậm / capital allocated late").check()
-    await head.get_by_label("Giải trình / What happened, and what is being done").fill(
-        "Vướng mặt bằng dự án đường vành đai; vốn giao chậm hai tháng")  # fmt: skip
-    await head.get_by_label("Văn bản (số, ngày) / Document (number, date)").fill("Báo cáo 45/BC-UBND ngày 8/5/2025")
-    await head.get_by_label("Đạt trước ngày / By").first.fill("2025-06-30")
-    await head.get_by_label("Tỷ lệ kế hoạch (%) / Share of the plan (%)").first.fill("30,5")
-    await head.get_by_role("button", name="Gửi giải trình / Send the explanation").click()
-    await head.wait_for_load_state()
+    await send_explanation(head, [SITE_CLEARANCE, "Giao vốn, phân bổ vốn chậm / capital allocated late"],
+                           "Vướng mặt bằng dự án đường vành đai; vốn giao chậm hai tháng",
+                           document="Báo cáo 45/BC-UBND ngày 8/5/2025", by="2025-06-30", rate="30,5")  # fmt: skip
     assert head.url.endswith("/head") and "Đã giải trình / explained" in await head.locator("#alerts").inner_text()
 
     await member.reload()
@@ -142,17 +132,10 @@ async def test_a_clerk_answers_on_the_heads_behalf_and_a_bad_rate_is_said_in_the
     await clerk.locator("#unit-alerts a", has_text="explain by 12/05/2025").click()
     await clerk.wait_for_load_state()
     assert "sent on the head's behalf" in await clerk.locator("main").inner_text()
-    await clerk.get_by_label("Năng lực nhà thầu / contractor capacity").check()
-    await clerk.get_by_label("Giải trình / What happened, and what is being done").fill("Nhà thầu thiếu năng lực")
-    await clerk.get_by_label("Đạt trước ngày / By").first.fill("2025-06-30")
-    await clerk.get_by_label("Tỷ lệ kế hoạch (%) / Share of the plan (%)").first.fill("ba mươi")
-    await clerk.get_by_role("button", name="Gửi giải trình / Send the explanation").click()
-    await clerk.wait_for_load_state()
+    contractors = ["Năng lực nhà thầu / contractor capacity"]
+    await send_explanation(clerk, contractors, "Nhà thầu thiếu năng lực", by="2025-06-30", rate="ba mươi")
     assert "'ba mươi' is no rate" in await clerk.locator(".error").inner_text()
-    await clerk.get_by_label("Năng lực nhà thầu / contractor capacity").check()
-    await clerk.get_by_label("Giải trình / What happened, and what is being done").fill("Nhà thầu thiếu năng lực")
-    await clerk.get_by_role("button", name="Gửi giải trình / Send the explanation").click()
-    await clerk.wait_for_load_state()
+    await send_explanation(clerk, contractors, "Nhà thầu thiếu năng lực")
     async with pages.pool.acquire() as conn:
         row = await conn.fetchrow("SELECT explained_by, on_behalf FROM alert_reviews WHERE fingerprint = $1", THEIRS)
     assert tuple(row) == ("Lê Văn Toán <ketoan@dalat.gov.vn>", True)
