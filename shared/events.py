@@ -650,6 +650,16 @@ def figure_event_types() -> tuple[list[str], list[str | None]]:
     return types, [None if FIGURE_EVENT_TYPES[t] is None else str(FIGURE_EVENT_TYPES[t]) for t in types]
 
 
+def figure_schema_version() -> int:
+    """The version the figure events are at now: the payload shape the SQL fast paths read and write. A
+    figure stored at another version is read through the models instead (`upcast`: an older one brought to
+    this shape, a newer one refused loudly), never misread by the SQL."""
+    versions = {CURRENT_SCHEMA_VERSIONS[t] for t in FIGURE_EVENT_TYPES}
+    if len(versions) != 1:
+        raise RuntimeError(f"the figure events are at several versions {sorted(versions)}: the SQL reads one shape")
+    return versions.pop()
+
+
 # The upcast hook: when an event's shape changes, its class's `schema_version` goes up and a function
 # from the stored payload of the version before to the new shape is registered here, keyed by event type
 # and the version it reads. Stored events are never rewritten; every reader of the log decodes through

@@ -29,7 +29,7 @@ from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.display import vnd
 from shared.event_store import AppendResult, EventStore, Submitter
-from shared.events import FigureFields, Indicator, figure_event_types
+from shared.events import Indicator, figure_event_types, figure_schema_version
 
 # Departments report their units' figures (an admin may correct anyone's); committees inspect them: a
 # committee token that could write the figures it judges would be judge and party.
@@ -296,7 +296,7 @@ class FigureIntake:
         """Append the staged rows that passed. A small submission holds the append lock until it commits;
         a bulk one reserves its positions on `reserver` and writes them without the lock, so the reports
         others send meanwhile are stored above it at their usual pace (readers see them once it commits)."""
-        args = [FigureFields.schema_version, *figure_event_types()]
+        args = [figure_schema_version(), *figure_event_types()]
         if reserver is None:
             await EventStore.lock(conn)
             return await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter)

@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import asyncpg
 
 from services.ingest.errors import RowError, SubmissionRejected
 from shared.categories import known_categories, named_categories
-from shared.event_store import AppendResult, EventStore, Submitter, content_hash
+from shared.event_store import AppendResult, EventStore, Submitter, content_hash, recorded_event
 from shared.events import (
     CategoryDeclared,
     ConfidenceVoteRecorded,
@@ -124,36 +125,37 @@ class Registry:
         return units, tenures
 
 
+async def _declared_categories(conn: asyncpg.Connection) -> list[CategoryDeclared]:
+    """Every category an admin declared, decoded through the models (an older payload upcast, a newer refused)."""
+    rows = await conn.fetch(
+        "SELECT * FROM events WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared' ORDER BY position"
+    )
+    return [cast(CategoryDeclared, recorded_event(r).event()) for r in rows]
+
+
 async def registry_categories(conn: asyncpg.Connection) -> dict[Indicator, set[str]]:
     """The capital sources and revenue categories a figure may name: the Ministry's classification and
     those an admin declared."""
-    declared = await conn.fetch(
-        "SELECT payload->>'indicator' AS indicator, payload->>'code' AS code FROM events"
-        " WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared'"
-    )
-    return known_categories((r["indicator"], r["code"]) for r in declared)
+    return known_categories((d.indicator, d.code) for d in await _declared_categories(conn))
 
 
 async def registry_category_names(conn: asyncpg.Connection) -> dict[Indicator, dict[str, str]]:
     """The same codes, each with its label (Vietnamese / English), for people's drop-downs."""
-    declared = await conn.fetch(
-        "SELECT payload->>'indicator' AS indicator, payload->>'code' AS code, payload->>'name' AS name FROM events"
-        " WHERE stream_id = 'categories' AND event_type = 'CategoryDeclared' ORDER BY position"
-    )
-    return named_categories((r["indicator"], r["code"], r["name"]) for r in declared)
+    return named_categories((d.indicator, d.code, d.name) for d in await _declared_categories(conn))
 
 
 async def units_with_names(conn: asyncpg.Connection, scope: set[str] | None) -> list[tuple[str, str]]:
-    """(code, name) of the units not merged away, within `scope` (None: all), by code."""
+    """(code, name) of the units not merged away, within `scope` (None: all), by code: each unit's latest
+    registration, decoded through the models."""
     rows = await conn.fetch(
-        "SELECT DISTINCT ON (e.stream_id) e.stream_id AS code, e.payload->>'name' AS name"
+        "SELECT DISTINCT ON (e.stream_id) e.*"
         " FROM events e JOIN ingest_units u ON u.unit_code = e.stream_id"
         " WHERE e.event_type = 'UnitRegistered' AND u.merged_into IS NULL"
         " AND ($1::text[] IS NULL OR e.stream_id = ANY($1::text[]))"
         " ORDER BY e.stream_id, e.position DESC",
         None if scope is None else sorted(scope),
     )
-    return [(r["code"], r["name"]) for r in rows]
+    return [(r["stream_id"], cast(UnitRegistered, recorded_event(r).event()).name) for r in rows]
 
 
 def apply_registry_events(

@@ -42,6 +42,7 @@ from shared.events import (
     UnitRegistered,
     UnitsMerged,
     figure_event_types,
+    figure_schema_version,
 )
 from shared.money import plain_decimal
 
@@ -333,10 +334,12 @@ def _text(amount: Decimal | None) -> str | None:
     return None if amount is None else plain_decimal(amount)
 
 
-def _insert_figures(events: str) -> str:
-    """The figures among `events` (a relation of position, event_type, payload, recorded_at), written
-    straight from their JSON payloads by one statement: the same columns `write_facts` writes from
-    decoded events (tests hold the two to the same tables). $1, $2: `figure_event_types()`."""
+def _insert_figures(events: str, version: int) -> str:
+    """The figures among `events` (a relation of position, event_type, schema_version, payload,
+    recorded_at), written straight from their JSON payloads by one statement: the same columns `write_facts`
+    writes from decoded events (tests hold the two to the same tables). $1, $2: `figure_event_types()`;
+    $`version`: `figure_schema_version()`, the only shape this SQL reads (a figure stored at another version
+    goes through the models with the other events)."""
     return f"""
 INSERT INTO figures AS f (position, unit_code, indicator, plan_year, category, project_code, as_of, amount_kind,
                           amount, correction_reason, known_on)
@@ -347,22 +350,24 @@ SELECT e.position, e.payload->>'unit_code',
        coalesce((e.payload->>'document_date')::date, (e.recorded_at AT TIME ZONE 'UTC')::date)
 FROM {events} e
 JOIN unnest($1::text[], $2::text[]) AS k(event_type, indicator) USING (event_type)
+WHERE e.schema_version = ${version}
 """
 
 
 # The rebuild's bulk of the ledger: the figures of the stored events up to position $3.
 _FIGURES_FROM_STORE = _insert_figures(
-    "(SELECT position, event_type, payload, recorded_at FROM public.events WHERE position <= $3)"
+    "(SELECT position, event_type, schema_version, payload, recorded_at FROM public.events WHERE position <= $3)", 4
 )
 # The live projector's: the figures of a batch of ledger messages (`incoming_messages`), with the keys
 # they changed and the earliest date of each. A figure already written (a redelivery) changes nothing.
 _INCOMING_EVENTS = """(
     SELECT (message->>'position')::bigint AS position, message->>'event_type' AS event_type,
-           message->'payload' AS payload, (message->>'recorded_at')::timestamptz AS recorded_at
+           (message->>'schema_version')::int AS schema_version, message->'payload' AS payload,
+           (message->>'recorded_at')::timestamptz AS recorded_at
     FROM incoming_messages
 )"""
 _FIGURES_FROM_MESSAGES = f"""
-WITH written AS ({_insert_figures(_INCOMING_EVENTS)} ON CONFLICT (position) DO NOTHING
+WITH written AS ({_insert_figures(_INCOMING_EVENTS, 3)} ON CONFLICT (position) DO NOTHING
     RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of, f.known_on
 )
 SELECT unit_code, indicator, plan_year, min(as_of) AS since, min(known_on) AS known, max(known_on) AS known_last
@@ -375,7 +380,9 @@ FROM written GROUP BY 1, 2, 3
 _FIGURES_FROM_STORE_RANGE = f"""
 WITH written AS ({
     _insert_figures(
-        "(SELECT position, event_type, payload, recorded_at FROM public.events WHERE position > $3 AND position <= $4)"
+        "(SELECT position, event_type, schema_version, payload, recorded_at FROM public.events"
+        " WHERE position > $3 AND position <= $4)",
+        5,
     )
 } ON CONFLICT (position) DO NOTHING
     RETURNING f.unit_code, f.indicator, f.plan_year, f.as_of, f.known_on
@@ -400,14 +407,13 @@ async def write_store_range(conn: asyncpg.Connection, after: int, up_to: int) ->
     writes them from the ledger (the figures set-based, the rest through `write_facts`); say what they
     touched. Events already written change nothing."""
     types, indicators = figure_event_types()
-    touched = _touched_by_figures(await conn.fetch(_FIGURES_FROM_STORE_RANGE, types, indicators, after, up_to))
+    version = figure_schema_version()
+    touched = _touched_by_figures(await conn.fetch(_FIGURES_FROM_STORE_RANGE, types, indicators, after, up_to, version))
     others = await conn.fetch(
-        "SELECT * FROM public.events WHERE position > $1 AND position <= $2 AND event_type <> ALL($3::text[])"
-        " ORDER BY position",
-        after,
-        up_to,
-        types,
-    )
+        "SELECT * FROM public.events WHERE position > $1 AND position <= $2"
+        " AND NOT (event_type = ANY($3::text[]) AND schema_version = $4) ORDER BY position",
+        after, up_to, types, version,
+    )  # fmt: skip
     touched.update(await write_facts(conn, [recorded_event(r) for r in others]))
     return touched
 
@@ -424,12 +430,14 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
         "INSERT INTO incoming_messages SELECT m::jsonb FROM unnest($1::text[]) AS m", [m.decode() for m in messages]
     )
     types, indicators = figure_event_types()
-    touched = _touched_by_figures(await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators))
-    others = await conn.fetch(
-        "SELECT message::text FROM incoming_messages WHERE message->>'event_type' <> ALL($1::text[])"
+    version = figure_schema_version()
+    touched = _touched_by_figures(await conn.fetch(_FIGURES_FROM_MESSAGES, types, indicators, version))
+    others = await conn.fetch(  # the other events, and a figure at another version: through the models
+        "SELECT message::text FROM incoming_messages"
+        " WHERE NOT (message->>'event_type' = ANY($1::text[]) AND (message->>'schema_version')::int = $2)"
         " ORDER BY (message->>'position')::bigint",
-        types,
-    )
+        types, version,
+    )  # fmt: skip
     touched.update(await write_facts(conn, [decode_recorded(r["message"]) for r in others]))
     return touched
 
@@ -437,7 +445,7 @@ async def write_ledger_messages(conn: asyncpg.Connection, messages: Sequence[byt
 async def copy_figures_from_store(conn: asyncpg.Connection, up_to: int) -> Touched:
     """Write the figures of every stored event up to position `up_to` into an empty `figures` table; say
     which keys they touched."""
-    await conn.execute(_FIGURES_FROM_STORE, *figure_event_types(), up_to)
+    await conn.execute(_FIGURES_FROM_STORE, *figure_event_types(), up_to, figure_schema_version())
     touched = Touched()
     for r in await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures"):
         touched.touch(ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]))

@@ -20,7 +20,7 @@ from services.projector.recompute import recompute
 from services.projector.touched import Touched
 from shared import locks
 from shared.event_store import recorded_event
-from shared.events import FIGURE_EVENT_TYPES
+from shared.events import FIGURE_EVENT_TYPES, figure_schema_version
 
 READ_MODELS = (
     "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "confidence_votes",
@@ -47,19 +47,16 @@ async def _replay(
         touched.update(await copy_figures_from_store(conn, head))
         for table in BULK_LOADED:
             await _index_like_public(conn, schema, table)
-    figure_types = sorted(FIGURE_EVENT_TYPES)
+    figure_types, version = sorted(FIGURE_EVENT_TYPES), figure_schema_version()
     if on_events is not None:
         on_events(await conn.fetchval("SELECT count(*) FROM figures"))
     after = 0
     while True:
-        rows = await conn.fetch(
-            "SELECT * FROM public.events WHERE position > $1 AND position <= $2 AND event_type <> ALL($3::text[])"
-            " ORDER BY position LIMIT $4",
-            after,
-            head,
-            figure_types,
-            BATCH,
-        )
+        rows = await conn.fetch(  # the other events, and a figure at another version: through the models
+            "SELECT * FROM public.events WHERE position > $1 AND position <= $2"
+            " AND NOT (event_type = ANY($3::text[]) AND schema_version = $4) ORDER BY position LIMIT $5",
+            after, head, figure_types, version, BATCH,
+        )  # fmt: skip
         if not rows:
             return head
         async with conn.transaction():
