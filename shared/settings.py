@@ -1,4 +1,4 @@
-"""Settings shared by every service, read from the environment (see README)."""
+"""Settings shared by every service, read from the environment (see docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ def asyncapi_document() -> dict[str, Any]:
         documentation_broker(settings),
         title="PIM — public-investment and budget-revenue monitor",
         version="1",
-        description="Topics between PIM's services. See README.md for the pipeline.",
+        description="Topics between PIM's services. See docs/architecture.md for the pipeline.",
         schema_version="3.0.0",
     )
     document: dict[str, Any] = json.loads(spec.to_specification().to_json())

@@ -2,7 +2,7 @@
 presented, as the Ministry of Finance publishes its monthly disbursement lists. Pure: the groups file
 parsed and validated, and each group's members worked out from the registry. No I/O.
 
-Rules (README "Assessment rules" gives their sources):
+Rules (docs/assessment-rules.md gives their sources):
 - the group's average is weighted: total disbursed (or collected) over total plan of its assessed members;
 - every member with a plan counts, reported or not (no report yet: 0, marked "no report");
 - a member without a plan, or with a plan of 0, is not assessed and stays outside the average;

@@ -3,7 +3,7 @@
 Pure: the scheme (infra/scoring.yaml) parsed and validated, and the score worked out from its inputs, every
 point with the figures it came from. No I/O (head_score_inputs.py reads the inputs).
 
-The default scheme (README "The heads' scores" gives its sources and how a province changes it):
+The default scheme (docs/services/projector.md "The heads' scores" gives its sources and how a province changes it):
 - disbursement against its plan (the pace the plan expects by then) 20 points and against its group's
   average 10; revenue against plan 15 and average 5 — each `min(1, rate / benchmark)`, averaged over the
   units and plan years the head answered for, at the end of the period (or of their stint, if earlier);

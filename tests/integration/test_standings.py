@@ -1,5 +1,5 @@
 """Standings as the Ministry of Finance publishes them, from the projector's assessment groups, against
-real PostgreSQL: constructed cases for each rule (README "Assessment rules")."""
+real PostgreSQL: constructed cases for each rule (docs/assessment-rules.md)."""
 
 from __future__ import annotations
 
