@@ -92,6 +92,26 @@ OWNERS = {
     "portal": "services/portal/",
     "platform": "shared/db.py",  # logins and grants, no tables
 }  # fmt: skip
+# What each owner publishes for the others (and the dashboards) to read: its contract. Its other tables are
+# its own business; tests/unit/test_layout.py refuses a read of them from another owner's code.
+PUBLISHED = {
+    # the log itself, how far it is final, and each submission's receipt
+    "store": {"events", "store_horizon", "submissions"},
+    # people and machines: who may act, and the audit of access
+    "auth": {"accounts", "api_tokens", "access_changes"},
+    "ingest": {"unit_hierarchy"},  # the registry as it stands (scopes)
+    # the read models: progress, the lists and their members, reporting, accountability, review timelines
+    "projector": {
+        "units", "unit_versions", "unit_mergers", "unit_dissolutions", "tenures", "targets", "figures",
+        "confidence_votes", "unit_progress", "unit_progress_history", "unit_standing_history", "known_on_progress",
+        "reporting_periods", "reporting_standings", "assessment_groups", "assessment_lists", "assessment_totals",
+        "assessment_standings", "leader_accountability", "leader_scorecards", "review_timeline",
+    },
+    "alerts": {"alerts", "alert_ages"},  # the alerts as they stand, and their ages
+    "relay": set(),
+    "portal": set(),
+    "platform": {"pim_grant_service"},  # the services' grants, re-run after a rebuild swaps its tables in
+}  # fmt: skip
 # Migrations renamed to name their owner (two were split in two): a database migrated before the rename
 # records the old names, which stand for the new ones.
 RENAMED = {
