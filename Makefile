@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test lint compare-brokers clean alertmanager chromium poppler pango
+.PHONY: run test test-fast lint compare-brokers clean alertmanager chromium poppler pango
 
 $(UV):
 	python3 -m venv .uv
@@ -20,6 +20,10 @@ run: $(STAMP) pango
 
 test: $(STAMP) pango alertmanager chromium poppler
 	$(VENV)/bin/pytest -q
+
+# Seconds, no servers: the pure domain, the layout rules, the configuration files, the docs' commands.
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit
 
 # Debian's Prometheus Alertmanager: the alert-delivery tests run against the real binary.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -43,7 +47,7 @@ poppler:
 	@command -v pdftoppm >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends poppler-utils; }
 
-# The broker tests (marked `kafka`) against each embedded broker; see README "Embedded broker".
+# The broker tests (marked `kafka`) against each embedded broker; see docs/adr/0001-embedded-broker-noida-db.md.
 compare-brokers: $(STAMP)
 	PIM_EMBEDDED_BROKER=noida $(VENV)/bin/pytest -q -m kafka
 	PIM_EMBEDDED_BROKER=tansu $(VENV)/bin/pytest -q -m kafka --timeout 600

@@ -64,8 +64,14 @@ async def run_demo(
         async with running_stack(demo_settings) as stack:
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
-            events = await asyncio.to_thread(load_sample, stack.api_url, token)
+            sending = time.monotonic()
+            events = await load_sample(stack.api_url, token)
+            settling = time.monotonic()
             await wait_until_settled(stack)
+            console.print(
+                f"  sent in {settling - sending:.1f} s; the pipeline settled {time.monotonic() - settling:.1f} s"
+                " later (relayed, projected, evaluated, delivered)"
+            )
             for line in await play_review_story(demo_settings, stack.pool, today):
                 console.print(f"  review: {line}")
             async with stack.pool.acquire() as conn:

@@ -3,6 +3,7 @@ department and a registry clerk would."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 from collections.abc import Iterator
@@ -57,8 +58,13 @@ def _dissolutions() -> list[dict[str, Any]]:
     return list(decisions.values())
 
 
-def load_sample(api_url: str, admin_token: str) -> int:
-    """Submit the whole sample; return the number of events it produced."""
+CONCURRENT_UNITS = 8  # units whose reports are in flight at once; each unit's reports stay in file order
+
+
+async def load_sample(api_url: str, admin_token: str) -> int:
+    """Submit the whole sample; return the number of events it produced. The registry, plans and votes
+    first, in order; then each unit's reports in file order (a later one may correct an earlier), several
+    units at a time, as departments report side by side."""
     tenures = [_blank_to_none(r) for r in sample_rows("tenures.csv")]
     registry: list[tuple[str, str, dict[str, Any]]] = [
         ("/v1/units", "registry/units", {"units": [_blank_to_none(r) for r in sample_rows("units.csv")]}),
@@ -69,15 +75,36 @@ def load_sample(api_url: str, admin_token: str) -> int:
         ("/v1/votes", "registry/votes", {"votes": sample_rows("votes.csv")}),
         ("/v1/mergers", "registry/dissolutions", {"dissolutions": _dissolutions()}),
     ]
-    submissions = registry + [("/v1/figures", key, body) for key, body in _figure_reports()]
+    by_unit: dict[str, list[tuple[str, dict[str, Any]]]] = {}
+    for key, body in _figure_reports():
+        by_unit.setdefault(key.split("/")[1], []).append((key, body))
     headers = {"Authorization": f"Bearer {admin_token}"}
     events = 0
-    with httpx.Client(base_url=api_url, timeout=30, headers=headers) as client, Progress(transient=True) as progress:
-        task = progress.add_task("Submitting sample reports", total=len(submissions))
-        for path, key, body in submissions:
-            response = client.post(path, json=body, headers={"Idempotency-Key": key})
-            if response.is_error:
-                raise RuntimeError(f"{path} ({key}) refused with {response.status_code}: {response.text}")
-            events += response.json()["count"]
-            progress.advance(task)
+    limits = httpx.Limits(max_connections=CONCURRENT_UNITS)
+    async with httpx.AsyncClient(base_url=api_url, timeout=30, headers=headers, limits=limits) as client:
+        with Progress(transient=True) as progress:
+            task = progress.add_task("Submitting sample reports", total=len(registry) + sum(map(len, by_unit.values())))
+
+            async def send(path: str, key: str, body: dict[str, Any]) -> int:
+                response = await client.post(path, json=body, headers={"Idempotency-Key": key})
+                if response.is_error:
+                    raise RuntimeError(f"{path} ({key}) refused with {response.status_code}: {response.text}")
+                progress.advance(task)
+                count: int = response.json()["count"]
+                return count
+
+            for path, key, body in registry:
+                events += await send(path, key, body)
+            units = asyncio.Queue[list[tuple[str, dict[str, Any]]]]()
+            for reports in by_unit.values():
+                units.put_nowait(reports)
+
+            async def department() -> int:
+                sent = 0
+                while not units.empty():
+                    for key, body in units.get_nowait():
+                        sent += await send("/v1/figures", key, body)
+                return sent
+
+            events += sum(await asyncio.gather(*(department() for _ in range(CONCURRENT_UNITS))))
     return events

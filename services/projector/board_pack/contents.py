@@ -144,8 +144,9 @@ async def read_pack(
         for stint in page.stints:
             if stint["leader_id"] is not None:
                 leaders.setdefault(stint["leader_id"], stint["leader_name"])
+    scores = await _quarter_scores(conn, pack, scheme) if leaders else {}
     for leader_id, name in leaders.items():
-        pack.leaders.append(await _scorecard(conn, pack, leader_id, name, scheme))
+        pack.leaders.append(await _scorecard(conn, pack, leader_id, name, scores.get(leader_id, [])))
     return pack
 
 
@@ -207,9 +208,25 @@ async def _review(conn: asyncpg.Connection, pack: Pack, unit_code: str) -> list[
     return [dict(r) for r in rows]
 
 
+async def _quarter_scores(
+    conn: asyncpg.Connection, pack: Pack, scheme: ScoringScheme
+) -> dict[str, list[tuple[HeadScore, dt.date | None]]]:
+    """Every person's score for each quarter of the year begun by the pack's date, as the read models stand in
+    this workspace (a running quarter to the pack's date): one reading per quarter for all of them."""
+    scores: dict[str, list[tuple[HeadScore, dt.date | None]]] = {}
+    for period in periods_of(pack.plan_year, scheme):
+        if len(period.name) == 7 and period.first <= pack.as_of:  # quarters (`2025-Q3`): a month's is too short
+            running = pack.as_of if period.last > pack.as_of else None
+            for made in await head_scores(conn, period, pack.as_of, scheme, known_on=pack.known_on):
+                if made.score is not None:
+                    scores.setdefault(made.leader_id, []).append((made, running))
+    return scores
+
+
 async def _scorecard(
-    conn: asyncpg.Connection, pack: Pack, leader_id: str, name: str, scheme: ScoringScheme
-) -> Scorecard:
+    conn: asyncpg.Connection, pack: Pack, leader_id: str, name: str,
+    scores: list[tuple[HeadScore, dt.date | None]],
+) -> Scorecard:  # fmt: skip
     stints = await conn.fetch(
         "SELECT l.*, u.name AS unit_name FROM leader_accountability l LEFT JOIN units u USING (unit_code)"
         " WHERE l.leader_id = $1 AND l.plan_year = $2"
@@ -227,12 +244,6 @@ async def _scorecard(
         pack.known_on or pack.as_of,
     )
     reviews = await leader_reviews(conn, leader_id, pack.as_of, pack.known_on)
-    scores = []  # each quarter of the year to the pack's date, as the read models stand in this workspace
-    for period in periods_of(pack.plan_year, scheme):
-        if len(period.name) == 7 and period.first <= pack.as_of:  # quarters (`2025-Q3`): a month's is too short
-            running = pack.as_of if period.last > pack.as_of else None
-            made = await head_scores(conn, period, pack.as_of, scheme, leader_id, known_on=pack.known_on)
-            scores += [(s, running) for s in made if s.score is not None]
     return Scorecard(
         leader_id, name, [dict(s) for s in stints], [a for a in pack.alerts if a.responsible_leader_id == leader_id],
         [dict(v) for v in votes], months_behind or 0, reviews.kept, reviews.missed, reviews.conclusions, scores,
