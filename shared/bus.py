@@ -87,7 +87,7 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
 
 async def topic_end_offsets(settings: Settings, topic: str) -> dict[int, int]:
     """`end_offsets` with a consumer of its own, for a one-off look."""
-    consumer = make_consumer(settings, group="end-offsets-probe")
+    consumer = make_consumer(settings, group=None)  # a look, not a member: no group to coordinate
     await consumer.start()
     try:
         return await end_offsets(consumer, topic)

@@ -68,7 +68,9 @@ class Relay:
         try:
             while True:
                 producer = make_producer(self._settings)
-                probe = make_consumer(self._settings, group="relay-probe")  # reads end offsets only
+                # end offsets only: no consumer group (a group with no subscription makes aiokafka's coordinator
+                # fail an assertion and log a traceback at every start and stop)
+                probe = make_consumer(self._settings, group=None)
                 try:
                     # Before anything is produced: a broker that lost its data would otherwise auto-create
                     # the ledger with one partition on the first send.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,16 @@ class Demo:
     result: DemoResult
     printed: str
     board_pack: Path  # the meeting's pack the demo wrote (PDF; the HTML beside it)
+    errors: list[str]  # what was logged as an error (or worse) while it ran: an operator reads them as errors
+
+
+class _Errors(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seen.append(f"{record.name}: {record.getMessage()}")
 
 
 @pytest.fixture(scope="package")
@@ -31,10 +42,15 @@ async def demo(infra: Settings, tmp_path_factory: pytest.TempPathFactory) -> Asy
     async with fresh_database(infra) as settings:
         console = Console(record=True, width=200)
         board_pack = tmp_path_factory.mktemp("board-pack") / "pack.pdf"
-        result = await run_demo(settings, console, board_pack)
+        errors = _Errors()
+        logging.getLogger().addHandler(errors)
+        try:
+            result = await run_demo(settings, console, board_pack)
+        finally:
+            logging.getLogger().removeHandler(errors)
         assert settings.database_url is not None
         pool = await create_pool(settings.database_url)
         try:
-            yield Demo(settings, pool, result, console.export_text(), board_pack)
+            yield Demo(settings, pool, result, console.export_text(), board_pack, errors.seen)
         finally:
             await pool.close()
