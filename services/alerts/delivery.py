@@ -3,6 +3,7 @@ carries the notification's idempotency key in the form its receiver can use."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from typing import Any
@@ -45,12 +46,29 @@ class KafkaSender:
         self._topic = topic
 
     async def send(self, message: dict[str, Any]) -> None:
-        await self._producer.send_and_wait(
-            self._topic,
-            canonical_body(message),
-            key=message["alert"]["unit_code"].encode(),
-            headers=[("idempotency-key", message["idempotency_key"].encode())],
-        )
+        (outcome,) = await self.send_many([message])
+        if outcome is not None:
+            raise outcome
+
+    async def send_many(self, messages: list[dict[str, Any]]) -> list[Exception | None]:
+        """All in flight at once, in order (one unit's keep their order in its partition); each one's outcome."""
+        sent: list[asyncio.Future[Any] | Exception] = []
+        for message in messages:
+            try:
+                sent.append(await self._producer.send(
+                    self._topic, canonical_body(message), key=message["alert"]["unit_code"].encode(),
+                    headers=[("idempotency-key", message["idempotency_key"].encode())],
+                ))  # fmt: skip
+            except Exception as error:  # not even queued: this one (and the rest) wait for the next round
+                sent += [error] * (len(messages) - len(sent))
+                break
+        acknowledged = await asyncio.gather(*(s for s in sent if not isinstance(s, Exception)), return_exceptions=True)
+        outcomes = iter(acknowledged)
+        return [s if isinstance(s, Exception) else _error(next(outcomes)) for s in sent]
+
+
+def _error(outcome: object) -> Exception | None:
+    return outcome if isinstance(outcome, Exception) else None
 
 
 class WebhookSender:

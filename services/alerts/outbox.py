@@ -151,6 +151,24 @@ class Sender(Protocol):
         """Deliver one notification; raise to have it retried later."""
 
 
+async def _send_all(sender: Sender, messages: list[dict[str, Any]]) -> list[Exception | None]:
+    """Each message's outcome (None: delivered): together when the sender can (`send_many`: the Kafka topic,
+    all in flight at once), else one after another."""
+    many = getattr(sender, "send_many", None)
+    if many is not None:
+        outcomes: list[Exception | None] = await many(messages)
+        return outcomes
+    outcomes = []
+    for message in messages:
+        try:
+            await sender.send(message)
+        except Exception as error:  # this one is retried later; the next is still tried
+            outcomes.append(error)
+            continue
+        outcomes.append(None)
+    return outcomes
+
+
 @dataclass(frozen=True)
 class Gathered:
     position: int
@@ -199,20 +217,25 @@ class Dispatcher:
                 limit,
                 list(self._senders),
             )
-            for row in rows:
-                try:
-                    await self._senders[row["channel"]].send(row["payload"])
-                except Exception as error:  # any failure of a peer is retried later
-                    await self._failed(conn, row["position"], row["channel"], row["attempts"] + 1, error)
-                    continue
-                ALERT_DELIVERIES.labels(row["channel"], "delivered").inc()
-                await conn.execute(
-                    "UPDATE alert_outbox SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
-                    " WHERE position = $1 AND channel = $2",
-                    row["position"],
-                    row["channel"],
-                )
-                delivered += 1
+            by_channel: dict[str, list[asyncpg.Record]] = {}
+            for row in rows:  # in position order within each channel
+                by_channel.setdefault(row["channel"], []).append(row)
+            done: list[tuple[int, str]] = []
+            for channel, batch in by_channel.items():
+                outcomes = await _send_all(self._senders[channel], [r["payload"] for r in batch])
+                for row, error in zip(batch, outcomes, strict=True):
+                    if error is not None:  # any failure of a peer is retried later
+                        await self._failed(conn, row["position"], channel, row["attempts"] + 1, error)
+                        continue
+                    ALERT_DELIVERIES.labels(channel, "delivered").inc()
+                    done.append((row["position"], channel))
+            await conn.execute(
+                "UPDATE alert_outbox o SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
+                " FROM unnest($1::bigint[], $2::text[]) AS d(position, channel)"
+                " WHERE (o.position, o.channel) = (d.position, d.channel)",
+                [p for p, _ in done], [c for _, c in done],
+            )  # fmt: skip
+            delivered += len(done)
         return delivered
 
     async def _deliver_gathered(self, channel: str, sender: GatheringSender, limit: int) -> int:
