@@ -74,6 +74,9 @@ async def run_demo(
             )
             for line in await play_review_story(demo_settings, stack.pool, today):
                 console.print(f"  review: {line}")
+            await wait_until_settled(stack)  # the story's steps on the ledger, projected for the pack
+            # The pack reads the same settled state as the tables: drawn (seconds of CPU) while they print.
+            drawing = asyncio.create_task(_write_board_pack(demo_settings, board_pack, today)) if board_pack else None
             async with stack.pool.acquire() as conn:
                 console.print(await progress_table(conn))
                 for group in await standings(conn, today, Indicator.DISBURSEMENT.value, today.year, "national"):
@@ -83,8 +86,9 @@ async def run_demo(
                 console.print(await flagged_table(conn))
                 console.print(await accountability_table(conn))
                 console.print(await scores_table(conn, SCORED_QUARTER, today, progress_rules(demo_settings).scoring))
-            if board_pack is not None:
-                await _write_board_pack(demo_settings, board_pack, today, console)
+            if drawing is not None and board_pack is not None:
+                await drawing
+                console.print(f"Board pack of the {today:%d/%m/%Y} meeting — báo cáo cho Ban Tổ chức: {board_pack}")
             if serve is not None:
                 async with connected(ready.database_url) as conn:
                     accounts = await sample_accounts(conn)
@@ -103,10 +107,9 @@ def accounts_table(url: str, accounts: list[SampleAccount]) -> Table:
     return table
 
 
-async def _write_board_pack(settings: Settings, out: Path, meeting: dt.date, console: Console) -> None:
+async def _write_board_pack(settings: Settings, out: Path, meeting: dt.date) -> None:
     await asyncio.to_thread(out.parent.mkdir, parents=True, exist_ok=True)
     rules = progress_rules(settings)
     async with connected(settings.database_url or "") as conn:
         outs = [out, out.with_suffix(".html")] if out.suffix.lower() == ".pdf" else [out]
         await write_board_pack(conn, outs, meeting, Indicator.DISBURSEMENT, None, None, rules)
-    console.print(f"Board pack of the {meeting:%d/%m/%Y} meeting — báo cáo cho Ban Tổ chức: {out}")
