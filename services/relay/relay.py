@@ -64,8 +64,8 @@ class Relay:
         def on_notify(*_: object) -> None:
             self._wake.set()
 
-        await listener.add_listener(EVENTS_APPENDED_CHANNEL, on_notify)
-        try:
+        try:  # from here on the connection goes back to the pool, even if stopped while it starts to listen
+            await listener.add_listener(EVENTS_APPENDED_CHANNEL, on_notify)
             while True:
                 producer = make_producer(self._settings)
                 # end offsets only: no consumer group (a group with no subscription makes aiokafka's coordinator
@@ -87,10 +87,14 @@ class Relay:
                             await client.stop()
         finally:
             # A connection PostgreSQL dropped is already detached from the pool: nothing to undo, and the
-            # error that ended the loop is the one to report.
-            with contextlib.suppress(asyncpg.InterfaceError):
-                await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
-                await self._pool.release(listener)
+            # error that ended the loop is the one to report. Released whatever happens: a connection kept
+            # would make the pool's close wait for ever (a stack stopped just as the relay started hung so).
+            try:
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
+            finally:
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    await self._pool.release(listener)
 
     async def _publish_loop(
         self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer, listener: asyncpg.Connection

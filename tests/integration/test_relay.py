@@ -128,3 +128,24 @@ async def test_broker_that_restarts_empty_is_refilled_from_the_store_every_time(
     finally:
         broker.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+async def test_a_relay_stopped_while_it_starts_to_listen_gives_its_connection_back(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stack stopped just as the relay started hung for ever in the pool's close: the relay was cancelled
+    between taking its listening connection and the block that gives it back."""
+    pool = await asyncpg.create_pool(str(settings.database_url), min_size=1, max_size=2)
+    listening = asyncio.Event()
+
+    async def slow_listen(self: asyncpg.Connection, channel: str, callback: object) -> None:
+        listening.set()
+        await asyncio.Event().wait()  # LISTEN's round trip, caught at its worst moment
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "add_listener", slow_listen)
+    task = asyncio.create_task(Relay(settings, pool).run())
+    await asyncio.wait_for(listening.wait(), timeout=10)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await asyncio.wait_for(pool.close(), timeout=10)  # every connection back: the close does not wait for ever
