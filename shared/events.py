@@ -576,7 +576,11 @@ class DeadlineReminded(DomainEvent):
 
     def subject(self) -> str:
         """What the reminder is about: the alert, or the report's indicator and month."""
-        return self.fingerprint or f"{self.unit_code}/{self.indicator}/{self.period}"
+        return self.fingerprint or self.report_subject(self.unit_code, self.indicator, self.period)
+
+    @staticmethod
+    def report_subject(unit_code: str, indicator: Indicator | None, period: str | None) -> str:
+        return f"{unit_code}/{indicator}/{period}"
 
 
 ALERT_EVENTS = (

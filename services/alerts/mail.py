@@ -15,7 +15,7 @@ import email.utils
 import hashlib
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import quote
@@ -331,8 +331,8 @@ class EmailSender:
                 if (g.position, address) in reached:
                     continue
                 person = directory.people.get(address.lower(), Person(address))
-                letter = letters.setdefault(address, Letter(Person(address, person.account_id, person.role,
-                                                                   person.leader_id)))  # fmt: skip
+                # the account's person, under the address as the rules file or the account spells it
+                letter = letters.setdefault(address, Letter(replace(person, address=address)))
                 letter.items.append((g.position, dict(g.message), self.links(g.message, person)))
         return list(letters.values()), nobody
 

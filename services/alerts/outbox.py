@@ -229,12 +229,7 @@ class Dispatcher:
                         continue
                     ALERT_DELIVERIES.labels(channel, "delivered").inc()
                     done.append((row["position"], channel))
-            await conn.execute(
-                "UPDATE alert_outbox o SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
-                " FROM unnest($1::bigint[], $2::text[]) AS d(position, channel)"
-                " WHERE (o.position, o.channel) = (d.position, d.channel)",
-                [p for p, _ in done], [c for _, c in done],
-            )  # fmt: skip
+            await _mark_delivered(conn, done)
             delivered += len(done)
         return delivered
 
@@ -275,12 +270,8 @@ class Dispatcher:
                     await self._failed(conn, row["position"], channel, row["attempts"] + 1, error)
                     continue
                 ALERT_DELIVERIES.labels(channel, "delivered").inc()
-            delivered = [p for p in positions if p not in failed]
-            await conn.execute(
-                "UPDATE alert_outbox SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
-                " WHERE position = ANY($1) AND channel = $2",
-                delivered, channel,
-            )  # fmt: skip
+            delivered = [(p, channel) for p in positions if p not in failed]
+            await _mark_delivered(conn, delivered)
             return len(delivered)
 
     @staticmethod
@@ -329,6 +320,16 @@ class Dispatcher:
             with contextlib.suppress(asyncpg.InterfaceError):
                 await listener.remove_listener(OUTBOX_CHANNEL, wake)
                 await self._pool.release(listener)
+
+
+async def _mark_delivered(conn: asyncpg.Connection, deliveries: Sequence[tuple[int, str]]) -> None:
+    """The (position, channel) deliveries made: one statement for a round."""
+    await conn.execute(
+        "UPDATE alert_outbox o SET attempts = attempts + 1, delivered_at = now(), last_error = NULL"
+        " FROM unnest($1::bigint[], $2::text[]) AS d(position, channel)"
+        " WHERE (o.position, o.channel) = (d.position, d.channel)",
+        [p for p, _ in deliveries], [c for _, c in deliveries],
+    )  # fmt: skip
 
 
 async def update_outbox_gauges(pool: asyncpg.Pool) -> None:

@@ -143,8 +143,9 @@ class AlertsService:
                 findings += confidence_votes(facts.votes, self.config)
             events = await self._apply(conn, facts, findings, today)
             events += await self._check_commitments(conn, facts.unit.name, unit_code, plan_year, today)
-            events += await self._escalate_missed_deadlines(conn, facts, today)
-            events += await self._remind(conn, facts, today)
+            clocks = await _open_alert_clocks(conn, facts)  # read once: the escalations' and the reminders'
+            events += await self._escalate_missed_deadlines(conn, facts, clocks, today)
+            events += await self._remind(conn, facts, clocks, today)
             await conn.execute(
                 "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on, peer_state)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code, plan_year)"
@@ -216,12 +217,11 @@ class AlertsService:
         return [event for event, _ in recorded]
 
     async def _escalate_missed_deadlines(
-        self, conn: asyncpg.Connection, facts: UnitYearFacts, today: dt.date
+        self, conn: asyncpg.Connection, facts: UnitYearFacts, rows: Sequence[asyncpg.Record], today: dt.date
     ) -> list[DomainEvent]:
         """Each open alert of the unit and year that missed a deadline (acknowledgement, explanation) not yet
         escalated for: one level up, as an event with its reason. In the evaluation's transaction, under its
         lock: a kill -9 before the commit leaves nothing, and the next evaluation escalates once."""
-        rows = await _open_alert_clocks(conn, facts)
         escalated: dict[str, set[tuple[str, dt.date]]] = {}
         for done in await conn.fetch(
             "SELECT fingerprint, deadline, due FROM alert_deadline_escalations WHERE fingerprint = ANY($1::text[])",
@@ -248,7 +248,9 @@ class AlertsService:
                 routed_to = up
         return recorded
 
-    async def _remind(self, conn: asyncpg.Connection, facts: UnitYearFacts, today: dt.date) -> list[DomainEvent]:
+    async def _remind(
+        self, conn: asyncpg.Connection, facts: UnitYearFacts, clocks: Sequence[asyncpg.Record], today: dt.date
+    ) -> list[DomainEvent]:
         """Whoever must act, reminded once a few working days before a deadline: the committee to acknowledge,
         the head asked to explain, the unit's finance department to report a month. By e-mail only: a reminder
         is to a person and changes no alert (it is an event in the log all the same)."""
@@ -260,7 +262,7 @@ class AlertsService:
         ):
             done[r["subject"]].add((r["deadline"], r["due"]))
         drafts: list[tuple[DeadlineReminded, asyncpg.Record | None]] = []
-        for row in await _open_alert_clocks(conn, facts):
+        for row in clocks:  # a reminder's window ends where its escalation's begins: the two never overlap
             for kind, due in alert_reminders(_clock(row), today, review.acknowledge_working_days, ahead, days,
                                              done[row["fingerprint"]]):  # fmt: skip
                 asked = row["asked"] if kind == "explanation" else None
@@ -268,10 +270,10 @@ class AlertsService:
                                                 plan_year=facts.plan_year, fingerprint=row["fingerprint"],
                                                 leader_id=asked), row))  # fmt: skip
         for year in facts.indicators:
-            subjects = (DeadlineReminded(unit_code=unit, deadline="report", due=m.due_on, on=today,
-                                         plan_year=facts.plan_year, indicator=year.indicator,
-                                         period=f"{m.period_end:%Y-%m}") for m in year.reporting)  # fmt: skip
-            reminded = {due for s in subjects for _, due in done[s.subject()]}
+            reminded = {
+                due for m in year.reporting
+                for _, due in done[DeadlineReminded.report_subject(unit, year.indicator, f"{m.period_end:%Y-%m}")]
+            }  # fmt: skip
             for month in report_reminders(year.reporting, today, ahead, days, reminded):
                 drafts.append((DeadlineReminded(unit_code=unit, deadline="report", due=month.due_on, on=today,
                                                 plan_year=facts.plan_year, indicator=year.indicator,
