@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 import asyncpg
 from fastapi import Depends, FastAPI, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 
 from services.alerts.outbox import dashboard_link
 from services.alerts.queries import (
@@ -23,25 +24,25 @@ from services.alerts.queries import (
 from services.alerts.service import AlertClosed, AlertNotFound, AlertsService, ReviewRefused
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
-from shared.events import Commitment, ConclusionOutcome
+from shared.events import Commitment, ConclusionOutcome, FactDate
 from shared.http_auth import principal_with_role, request_principal
 from shared.request_limits import JsonBodyLimits
 from shared.resilience import answer_unavailable
-from shared.text import TextParameter, text_problem
+from shared.text import TextModel, TextParameter, text_problem
 
 
-class Acknowledge(BaseModel):
+class Acknowledge(TextModel):
     model_config = ConfigDict(extra="forbid")
     note: Annotated[str, Field(max_length=2000)] = ""
 
 
-class Silence(BaseModel):
+class Silence(TextModel):
     model_config = ConfigDict(extra="forbid")
-    until: dt.date
+    until: FactDate
     reason: Annotated[str, Field(min_length=1, max_length=2000)]
 
 
-class Resolve(BaseModel):
+class Resolve(TextModel):
     model_config = ConfigDict(extra="forbid")
     conclusion: Annotated[str, Field(min_length=1, max_length=4000, description="the committee's conclusion")]
     outcome: ConclusionOutcome | None = Field(
@@ -50,13 +51,13 @@ class Resolve(BaseModel):
     document: Annotated[str, Field(max_length=200, description="the conclusion's document number")] = ""
 
 
-class RequestExplanation(BaseModel):
+class RequestExplanation(TextModel):
     model_config = ConfigDict(extra="forbid")
     note: Annotated[str, Field(max_length=2000)] = ""
-    due: dt.date | None = Field(default=None, description="default: the rules file's working days from today")
+    due: FactDate | None = Field(default=None, description="default: the rules file's working days from today")
 
 
-class Explain(BaseModel):
+class Explain(TextModel):
     model_config = ConfigDict(extra="forbid")
     causes: Annotated[list[str], Field(min_length=1, max_length=10, description="codes of GET /v1/review/causes")]
     text: Annotated[str, Field(min_length=1, max_length=4000)]
@@ -112,6 +113,8 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
         except ReviewRefused as error:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
+        except ValidationError as refused:  # what the request's model let through and the event does not: 422
+            raise RequestValidationError(refused.errors()) from None
         return {"event": event.model_dump(mode="json")}
 
     @app.get("/v1/alerts", tags=["alerts"], responses=LIST_ERRORS)

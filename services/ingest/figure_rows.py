@@ -24,6 +24,7 @@ from shared.events import (
     plan_window,
 )
 from shared.money import MAX_AMOUNT, MAX_DECIMAL_PLACES
+from shared.text import text_problem
 
 DEFAULT_KNOWN = known_categories(())
 
@@ -311,6 +312,9 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
             if required:
                 problems.append(RowError(row, key, None, EMPTY_CELL))
             return None
+        if isinstance(text, str) and (not_text := text_problem(text)) is not None:
+            problems.append(RowError(row, key, repr(text)[:60], not_text))
+            return None
         try:
             return parse(text)  # type: ignore[operator]
         except ValueError as error:
@@ -328,7 +332,9 @@ def parse_figure_cells(cells: Mapping[str, object], row: int, errors: ErrorLog) 
     document_date = take("document_date", parse_date_cell, required=False)
     reason_raw = cells.get("correction_reason")
     reason = str(reason_raw).strip() if reason_raw not in (None, "") else None
-    if reason is not None and len(reason) > REASON_MAX_LENGTH:
+    if reason is not None and (not_text := text_problem(reason)) is not None:
+        problems.append(RowError(row, "correction_reason", repr(reason)[:60], not_text))
+    elif reason is not None and len(reason) > REASON_MAX_LENGTH:
         problems.append(
             RowError(row, "correction_reason", reason[:40] + "…", f"longer than {REASON_MAX_LENGTH} characters")
         )
@@ -432,7 +438,9 @@ class FigureCellParser:
             or not (_digits(amount) and len(amount) <= 18)
         ):
             return None
-        if project not in (None, "") and not (isinstance(project, str) and len(project.strip()) <= CODE_MAX_LENGTH):
+        if project not in (None, "") and not (
+            isinstance(project, str) and len(project.strip()) <= CODE_MAX_LENGTH and text_problem(project) is None
+        ):
             return None
         if kind in (None, ""):
             kind = "cumulative"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from shared.events import (
     CategoryDeclared,
@@ -14,6 +14,7 @@ from shared.events import (
     DomainEvent,
     FactDate,
     FigureCorrected,
+    Indicator,
     LeaderAppointed,
     LeaderLeft,
     RevenueReported,
@@ -55,9 +56,19 @@ class TenureRecord(Submission):
     leader_id: Annotated[str, Field(min_length=1, max_length=128)]
     leader_name: Annotated[str, Field(min_length=1, max_length=300)]
     role: Role
-    indicator: str | None = None
+    indicator: Indicator | None = None
     start_date: FactDate
     end_date: FactDate | None = None
+
+    @model_validator(mode="after")
+    def _makes_its_events(self) -> TenureRecord:
+        # what the events would refuse (a deputy naming no indicator) is refused here, as a 422 naming the
+        # tenure, and not while it is being stored, as a 500
+        try:
+            self.events()
+        except ValidationError as refused:
+            raise ValueError("; ".join(str(error["msg"]) for error in refused.errors())) from None
+        return self
 
     def events(self) -> list[DomainEvent]:
         fields = self.model_dump(exclude={"end_date"})

@@ -56,6 +56,7 @@ def _leaves(value: Any) -> Iterator[Any]:
 
 TENURE = {"tenure_id": "t1", "unit_code": "hue", "leader_id": "L1", "leader_name": "Nguyễn Văn Ánh", "role": "head",
           "start_date": "2021-06-01"}  # fmt: skip
+DEPUTY = {**TENURE, "tenure_id": "t2", "leader_id": "L2", "role": "deputy_in_charge", "indicator": "budget_revenue"}
 FIGURE = {"unit_code": "lam-dong", "plan_year": 2025, "category": "central_budget", "as_of": "2025-06-30",
           "amount": "1000"}  # fmt: skip
 INGEST_EXAMPLES: dict[str, dict[str, Any]] = {
@@ -63,7 +64,7 @@ INGEST_EXAMPLES: dict[str, dict[str, Any]] = {
     "/v1/mergers": {
         "mergers": [{"unit_code": "lam-dong", "predecessor_codes": ["da-lat"], "effective_date": "2025-07-01"}]
     },
-    "/v1/tenures": {"tenures": [TENURE]},
+    "/v1/tenures": {"tenures": [TENURE, DEPUTY]},
     "/v1/departures": {"departures": [{"tenure_id": "t1", "unit_code": "hue", "end_date": "2025-05-31"}]},
     "/v1/votes": {
         "votes": [
@@ -140,15 +141,20 @@ async def test_no_hostile_input_to_the_ingest_api_gets_a_5xx_or_stores_anything(
     assert failures == []
 
 
+ALERT = "lam-dong/public_investment_disbursement/below_pace/2025"
+
+
 @pytest.fixture
 async def alerts_client(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
     facts = Facts(pool)
     await facts.registry()
     await facts.report("lam-dong", 3, 60)
-    service = alerts_service(settings, pool, Clock(dt.date(2025, 4, 3)))
-    await service.evaluate("lam-dong", 2025)
+    service = alerts_service(settings, pool, Clock(dt.date(2025, 5, 3)))
+    raised = await service.evaluate("lam-dong", 2025)
+    # the actions must reach an alert that exists, or every hostile body would only meet a 404
+    assert ALERT in [getattr(event, "fingerprint", None) for event in raised]
     async with pool.acquire() as conn:
-        token = await create_token(conn, "ubkt", "committee", ["vn"])
+        token = await create_token(conn, "ubkt", "committee", ["lam-dong"])
     transport = httpx.ASGITransport(app=create_alerts_app(pool, service))
     async with httpx.AsyncClient(transport=transport, base_url="http://alerts") as client:
         yield client, token
@@ -158,7 +164,7 @@ async def test_no_hostile_input_to_the_alerts_api_gets_a_5xx(alerts_client: tupl
     client, token = alerts_client
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     failures: list[str] = []
-    fingerprints = ["lam-dong/public_investment_disbursement/below_pace/2025", "%00", "a%00b", "%ED%A0%80",
+    fingerprints = [ALERT, "%00", "a%00b", "%ED%A0%80",
                     "x" * 3000, "..%2F..%2F", "%FF%FE"]  # fmt: skip
     for fingerprint, (action, example) in itertools.product(fingerprints, ALERTS_EXAMPLES.items()):
         for body in _bodies(example):

@@ -91,6 +91,18 @@ async def test_one_bad_row_stores_nothing_and_every_bad_row_is_reported(ingest: 
     assert await ingest.event_count() == before + 3
 
 
+@pytest.mark.parametrize("column", ["project_code", "correction_reason"])
+async def test_a_nul_in_a_files_text_cell_is_refused_naming_its_row_and_column(ingest: Ingest, column: str) -> None:
+    by_key = {c.key: c for c in FIGURE_COLUMNS}
+    header = [*HEADERS_VI, by_key[column].vietnamese]
+    before = await ingest.event_count()
+    response = await upload(ingest, csv_bytes([[*GOOD[0], "DA\x001"], [*GOOD[1], ""]], header=header))
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert (error["row"], error["field"]) == (2, column) and "NUL" in error["reason"]
+    assert await ingest.event_count() == before
+
+
 async def test_missing_and_extra_columns_are_named(ingest: Ingest) -> None:
     header = [h for h in HEADERS_VI if h != "Số tiền (đồng)"] + ["Ghi chú"]
     response = await upload(ingest, csv_bytes([[*row[:5], "note"] for row in GOOD], header=header))
