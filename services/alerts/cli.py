@@ -220,9 +220,11 @@ def alertmanager_config_command(
         str | None, typer.Option(help="host:port; e-mails committees from the rules file")
     ] = None,
     output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
-    group_wait: str = "30s",
-    group_interval: str = "5m",
-    repeat_interval: str = "168h",
+    group_wait: str = Timing.group_wait,
+    group_interval: str = Timing.group_interval,
+    repeat_interval: Annotated[
+        str, typer.Option(help="at most Alertmanager's notification log retention (120 h by default)")
+    ] = Timing.repeat_interval,
 ) -> None:
     """Alertmanager's routing tree from the committees in the registry (DATABASE_URL)."""
     timing = Timing(group_wait, group_interval, repeat_interval)

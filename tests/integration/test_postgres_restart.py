@@ -107,6 +107,9 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
         assert down.headers["Retry-After"] == "5" and "retry" in down.json()["detail"]
         pack_down = await board_pack()  # the boards' API, on the projector, answers the same way
         assert pack_down.status_code == 503 and pack_down.headers["Retry-After"] == "5", pack_down.text
+        for route in ("/v1/scores?period=2025-Q3", "/v1/scores/L1?year=2025"):  # every route that reads
+            scores_down = await client.get(f"{stack.boards_api_url}{route}", headers=board)
+            assert scores_down.status_code == 503 and scores_down.headers["Retry-After"] == "5", scores_down.text
         ready = await client.get(f"{ops}/ready")
         assert ready.status_code == 503 and "database" in ready.text
 
