@@ -6,9 +6,10 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
@@ -105,3 +106,20 @@ def decode_recorded(value: bytes) -> RecordedEvent:
 
 def encode_json(message: dict[str, Any]) -> bytes:
     return json.dumps(message, ensure_ascii=False, default=plain_json).encode()
+
+
+async def still_holds(
+    probe: AIOKafkaConsumer, tp: TopicPartition, offset: int, is_it: Callable[[ConsumerRecord[Any, Any]], bool]
+) -> bool | None:
+    """Whether the partition still holds, at `offset`, the record `is_it` recognises: False when it ends at or
+    before it or holds another record there (a broker that restarted empty and took new records since);
+    None when nothing came back in time, which is no evidence either way."""
+    end = (await probe.end_offsets([tp]))[tp]
+    if end <= offset:
+        return False
+    probe.assign([tp])
+    probe.seek(tp, offset)
+    records = (await probe.getmany(tp, timeout_ms=5_000, max_records=1)).get(tp, [])
+    if not records:
+        return None
+    return records[0].offset == offset and is_it(records[0])

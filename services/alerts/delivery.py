@@ -4,20 +4,35 @@ carries the notification's idempotency key in the form its receiver can use."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    UnknownProducerId,
+)
+from aiokafka.structs import RecordMetadata
 from grafana_client.api import AsyncGrafanaApi
 from standardwebhooks.webhooks import Webhook
 
 from services.alerts.config import AlertConfig
 from services.alerts.mail import EmailSender
 from services.alerts.outbox import GatheringSender, Sender
+from services.alerts.topic_marks import Acknowledged, AlertsTopicMarks
 from shared.display import ALERT_EVENT_LABELS, RULE_LABELS
 from shared.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def canonical_body(message: dict[str, Any]) -> bytes:
@@ -38,12 +53,26 @@ def title(message: dict[str, Any]) -> str:
     return f"{step}{unit}: {RULE_LABELS.get(alert['rule'], alert['rule'])}"
 
 
-class KafkaSender:
-    """Every alert event on the alerts topic, keyed by unit; the idempotency key travels as a header."""
+# The idempotent producer's refusals no retry by the same producer mends: once the broker lost its data it
+# refuses that producer's sequence numbers for ever (704 failures in a row, seen in the fault probe). A
+# new producer starts afresh.
+# A producer stopped (its renewal failed while the broker was away) is renewed at the next round.
+PRODUCER_SPENT = (OutOfOrderSequenceNumber, UnknownProducerId, InvalidProducerEpoch, ProducerFenced, ProducerClosed)
 
-    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
-        self._producer = producer
+
+class KafkaSender:
+    """Every alert event on the alerts topic, keyed by unit; the idempotency key travels as a header. With
+    `marks`, the last message acknowledged per partition is remembered (see topic_marks.py); with `renew`,
+    a producer the broker refuses for good is replaced."""
+
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, *, marks: AlertsTopicMarks | None = None,
+        renew: Callable[[], Awaitable[AIOKafkaProducer]] | None = None,
+    ) -> None:  # fmt: skip
+        self.producer = producer
         self._topic = topic
+        self._marks = marks
+        self._renew = renew
 
     async def send(self, message: dict[str, Any]) -> None:
         (outcome,) = await self.send_many([message])
@@ -55,7 +84,7 @@ class KafkaSender:
         sent: list[asyncio.Future[Any] | Exception] = []
         for message in messages:
             try:
-                sent.append(await self._producer.send(
+                sent.append(await self.producer.send(
                     self._topic, canonical_body(message), key=message["alert"]["unit_code"].encode(),
                     headers=[("idempotency-key", message["idempotency_key"].encode())],
                 ))  # fmt: skip
@@ -64,7 +93,26 @@ class KafkaSender:
                 break
         acknowledged = await asyncio.gather(*(s for s in sent if not isinstance(s, Exception)), return_exceptions=True)
         outcomes = iter(acknowledged)
-        return [s if isinstance(s, Exception) else _error(next(outcomes)) for s in sent]
+        results = [s if isinstance(s, Exception) else next(outcomes) for s in sent]
+        if self._marks is not None:
+            furthest: Acknowledged = {}
+            for message, result in zip(messages, results, strict=True):
+                if isinstance(result, RecordMetadata):
+                    furthest[result.partition] = max(
+                        furthest.get(result.partition, (-1, "")), (result.offset, message["idempotency_key"])
+                    )
+            if furthest:
+                await self._marks.remember(furthest)
+        if self._renew is not None and any(isinstance(r, PRODUCER_SPENT) for r in results):
+            log.warning("alerts: the broker refuses the producer for good (%s); starting a new one",
+                        next(type(r).__name__ for r in results if isinstance(r, PRODUCER_SPENT)))  # fmt: skip
+            with contextlib.suppress(Exception):
+                await self.producer.stop()
+            try:
+                self.producer = await self._renew()
+            except KafkaError as error:  # the broker away: the stopped producer refuses, and is renewed next round
+                log.warning("alerts: no new producer yet (%r)", error)
+        return [_error(r) for r in results]
 
 
 def _error(outcome: object) -> Exception | None:
@@ -182,10 +230,10 @@ def check_channels(settings: Settings, config: AlertConfig) -> None:
         )
 
 
-def senders(settings: Settings, config: AlertConfig, producer: AIOKafkaProducer) -> dict[str, Sender | GatheringSender]:
+def senders(settings: Settings, config: AlertConfig, kafka: KafkaSender) -> dict[str, Sender | GatheringSender]:
     """A sender for every channel the settings configure."""
     check_channels(settings, config)
-    out: dict[str, Sender | GatheringSender] = {"kafka": KafkaSender(producer, settings.alerts_topic)}
+    out: dict[str, Sender | GatheringSender] = {"kafka": kafka}
     if settings.pim_alert_webhook_url:
         assert settings.pim_alert_webhook_secret is not None
         out["webhook"] = WebhookSender(settings.pim_alert_webhook_url, settings.pim_alert_webhook_secret)

@@ -11,12 +11,14 @@ from typing import Any
 
 import aiosmtplib
 import asyncpg
+from aiokafka import AIOKafkaProducer
 
-from services.alerts.delivery import AlertmanagerSender, alertmanager_alert, senders
+from services.alerts.delivery import AlertmanagerSender, KafkaSender, alertmanager_alert, senders
 from services.alerts.digest_mail import send_due_digests
 from services.alerts.mail import EmailSender
 from services.alerts.outbox import Dispatcher, alert_view
 from services.alerts.service import AlertsService
+from services.alerts.topic_marks import AlertsTopicMarks
 from shared.bus import make_producer
 from shared.resilience import DEPENDENCY_ERRORS
 from shared.settings import Settings
@@ -46,15 +48,17 @@ class AlertsRuntime:
         self.service = service
 
     async def run(self, sweep_seconds: float = SWEEP_SECONDS) -> None:
-        producer = make_producer(self._settings)
-        await producer.start()
+        marks = AlertsTopicMarks(self._pool, self._settings.alerts_topic)
+        kafka = KafkaSender(await self._new_producer(), self._settings.alerts_topic, marks=marks,
+                            renew=self._new_producer)  # fmt: skip
         try:
-            channel_senders = senders(self._settings, self.service.config, producer)
+            channel_senders = senders(self._settings, self.service.config, kafka)
             dispatcher = Dispatcher(self._pool, channel_senders)
             alertmanager = channel_senders.get("alertmanager")
             mailer = channel_senders.get("email")
             await asyncio.gather(
                 dispatcher.run(),
+                marks.watch(self._settings),
                 self._tick(
                     sweep_seconds,
                     alertmanager if isinstance(alertmanager, AlertmanagerSender) else None,
@@ -62,7 +66,16 @@ class AlertsRuntime:
                 ),
             )
         finally:
-            await producer.stop()
+            await kafka.producer.stop()
+
+    async def _new_producer(self) -> AIOKafkaProducer:
+        producer = make_producer(self._settings)
+        try:
+            await producer.start()
+        except BaseException:
+            await producer.stop()  # a producer that failed to start still holds its connections
+            raise
+        return producer
 
     async def _tick(
         self, seconds: float, alertmanager: AlertmanagerSender | None, mailer: EmailSender | None = None

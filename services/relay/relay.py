@@ -17,7 +17,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.bus import decode_recorded, encode_recorded, make_consumer, make_producer
+from shared.bus import decode_recorded, encode_recorded, make_consumer, make_producer, still_holds
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
 from shared.observability import EVENTS_RELAYED
 from shared.settings import Settings
@@ -173,16 +173,9 @@ class Relay:
     async def _holds(self, probe: AIOKafkaConsumer, tp: TopicPartition, mark: Mark) -> bool:
         """Whether the partition still holds the marked event at the marked offset."""
         end = (await probe.end_offsets([tp]))[tp]
-        if end <= mark.offset:
-            return False
-        if mark.position is None or self._verified.get(tp) == (end, mark):
+        if end > mark.offset and (mark.position is None or self._verified.get(tp) == (end, mark)):
             return True  # an old mark (only its offset is known), or nothing moved since it was found intact
-        probe.assign([tp])
-        probe.seek(tp, mark.offset)
-        records = (await probe.getmany(tp, timeout_ms=5_000, max_records=1)).get(tp, [])
-        if not records:
-            return True  # nothing came back in time: not evidence of a loss; the next check looks again
-        intact = records[0].offset == mark.offset and decode_recorded(records[0].value).position == mark.position
+        intact = await still_holds(probe, tp, mark.offset, lambda r: decode_recorded(r.value).position == mark.position)
         if intact:
             self._verified[tp] = (end, mark)
-        return intact
+        return intact is not False  # nothing came back in time: not evidence of a loss; the next check looks again

@@ -7,7 +7,7 @@ import asyncio
 from typing import Any, cast
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaConnectionError, NotLeaderForPartitionError
+from aiokafka.errors import KafkaConnectionError, NotLeaderForPartitionError, OutOfOrderSequenceNumber
 
 from services.alerts.delivery import KafkaSender
 
@@ -47,3 +47,24 @@ async def test_what_could_not_be_queued_waits_with_the_rest() -> None:
     sender = KafkaSender(cast(AIOKafkaProducer, Producer(refused=set(), unqueued_from=1)), "pim.alerts")
     outcomes = await sender.send_many([_message(n) for n in range(3)])
     assert outcomes[0] is None and all(isinstance(o, KafkaConnectionError) for o in outcomes[1:])
+
+
+async def test_a_producer_the_broker_refuses_for_good_is_replaced() -> None:
+    class Spent(Producer):
+        stopped = False
+
+        async def send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> Any:
+            raise OutOfOrderSequenceNumber()
+
+        async def stop(self) -> None:
+            self.stopped = True
+
+    spent, fresh = Spent(refused=set()), Producer(refused=set())
+
+    async def renew() -> AIOKafkaProducer:
+        return cast(AIOKafkaProducer, fresh)
+
+    sender = KafkaSender(cast(AIOKafkaProducer, spent), "pim.alerts", renew=renew)
+    refused = await sender.send_many([_message(0)])
+    assert isinstance(refused[0], OutOfOrderSequenceNumber) and spent.stopped
+    assert await sender.send_many([_message(1)]) == [None] and fresh.keys == [b"unit-1"]  # the next round goes out
