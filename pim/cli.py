@@ -49,8 +49,10 @@ Verbose = typer.Option(False, "--verbose", "-v")
 DEMO_BOARD_PACK = Path("board-pack") / f"pim-board-pack-{SAMPLE_MEETING_DATE:%Y-%m-%d}.pdf"
 
 
-def _configure_logging(verbose: bool) -> None:
-    configure_logging(verbose, Settings().pim_log_format)
+def _configure_logging(verbose: bool, work: bool = False) -> None:
+    """`work`: the services' lines of work at INFO (a service's log); the demo and one-off commands tell
+    their own story instead."""
+    configure_logging(verbose, Settings().pim_log_format, work)
 
 
 @app.command()
@@ -137,7 +139,7 @@ async def _announce(configured: Settings, settings: Settings, services: Collecti
 
 
 def _run_services(services: Collection[ServiceName], verbose: bool) -> None:
-    _configure_logging(verbose)
+    _configure_logging(verbose, work=True)
     asyncio.run(_serve(services))
 
 

@@ -11,6 +11,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import ACCOUNT_HEADER, Principal, Unauthenticated, authenticate_for
+from shared.request_log import note_who
 
 BEARER = HTTPBearer(
     auto_error=False,
@@ -27,7 +28,9 @@ async def request_principal(
             status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
         )
     async with request.app.state.pool.acquire() as conn:
-        return await authenticated(conn, credentials.credentials, request.headers.get(ACCOUNT_HEADER))
+        who = await authenticated(conn, credentials.credentials, request.headers.get(ACCOUNT_HEADER))
+    note_who(who.name)  # for the request's log line
+    return who
 
 
 def principal_with_role(*roles: str, refusal: str) -> Callable[[Principal], Awaitable[Principal]]:

@@ -34,6 +34,7 @@ OUTBOX_DEAD_LETTERED = Gauge(
     "Alert deliveries given up after their last attempt (pim alerts deliveries)",
     ["channel"],
 )
+ALERT_EVALUATION_SECONDS = Histogram("pim_alert_evaluation_seconds", "Time to evaluate the rules for one unit and year")
 ALERT_EVALUATION_FAILURES = Counter(
     "pim_alert_evaluation_failures", "Evaluations of a unit and plan year that failed on its facts (the others go on)"
 )
@@ -66,26 +67,38 @@ def ops_app(checks: Mapping[str, Check]) -> Starlette:
     )
 
 
+# Fields a line may carry beside its message (`extra=`): a request's, or a unit of work's.
+LOGGED_FIELDS = ("service", "request_id", "status", "duration_ms", "who", "route", "correlation_ids", "positions",
+                 "events", "fingerprint", "submission")  # fmt: skip
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message (and the exception, if any)."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, object] = {
             "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for field in LOGGED_FIELDS:  # what a line of work names, as fields a log collector can search
+            if getattr(record, field, None) is not None:
+                entry[field] = getattr(record, field)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure_logging(verbose: bool, log_format: str = "text") -> None:
-    """Text lines by default; one JSON object per line with `log_format` "json" (for log collectors)."""
+def configure_logging(verbose: bool, log_format: str = "text", work: bool = False) -> None:
+    """Text lines by default; one JSON object per line with `log_format` "json" (for log collectors).
+    PIM's own lines of work (a request answered, events published, a batch applied, an alert raised) at
+    INFO when `work`; the libraries' only from WARNING unless `verbose`."""
     handler = logging.StreamHandler()
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    for own in ("pim", "services", "shared"):
+        logging.getLogger(own).setLevel(logging.INFO if verbose or work else logging.WARNING)

@@ -27,6 +27,7 @@ from shared.auth import Principal, units_in_scope
 from shared.events import Commitment, ConclusionOutcome, FactDate
 from shared.http_auth import principal_with_role, request_principal
 from shared.request_limits import JsonBodyLimits
+from shared.request_log import RequestLog, note_outcome
 from shared.resilience import answer_unavailable
 from shared.text import TextModel, TextParameter, text_problem
 
@@ -93,6 +94,7 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     answer_unavailable(app)
     answer_invalid_requests(app)
     app.add_middleware(JsonBodyLimits)
+    app.add_middleware(RequestLog, service="alerts")  # outermost: it sees every answer
     app.state.pool = pool
 
     async def in_scope(who: Principal, fingerprint: str) -> None:
@@ -115,6 +117,7 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
         except ValidationError as refused:  # what the request's model let through and the event does not: 422
             raise RequestValidationError(refused.errors()) from None
+        note_outcome(f"{type(event).__name__} {fingerprint}")
         return {"event": event.model_dump(mode="json")}
 
     @app.get("/v1/alerts", tags=["alerts"], responses=LIST_ERRORS)

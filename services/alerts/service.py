@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
@@ -43,7 +44,7 @@ from shared.events import (
     ExplanationSubmitted,
     Indicator,
 )
-from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVENTS_RECORDED
+from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVALUATION_SECONDS, ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
 from shared.resilience import DEPENDENCY_ERRORS
 from shared.settings import Settings
@@ -133,6 +134,7 @@ class AlertsService:
     async def evaluate(self, unit_code: str, plan_year: int, today: dt.date | None = None) -> list[DomainEvent]:
         """Evaluate every rule for one unit and plan year; record what changed; return the events."""
         today = today or self.clock()
+        started = time.perf_counter()
         async with self._pool.acquire() as conn, conn.transaction():
             # One evaluator per unit and year at a time, so two instances never both raise.
             await conn.execute(_EVALUATION_LOCK, unit_code, plan_year, today)
@@ -156,8 +158,12 @@ class AlertsService:
                 today,
                 peers,
             )
-        for event in events:  # counted once committed
+        ALERT_EVALUATION_SECONDS.observe(time.perf_counter() - started)
+        for event in events:  # counted and told once committed
             ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
+            log.info("alerts: %s %s, evaluated on %s on progress version %s", type(event).__name__,
+                     getattr(event, "fingerprint", unit_code), today, facts.version,
+                     extra={"fingerprint": getattr(event, "fingerprint", None)})  # fmt: skip
         return events
 
     async def evaluate_all(self, today: dt.date) -> list[DomainEvent]:

@@ -52,6 +52,7 @@ from shared.events import CODE_MAX_LENGTH, FIRST_PLAN_YEAR, LAST_PLAN_YEAR, UNIT
 from shared.http_auth import BEARER, authenticated, request_principal
 from shared.reporting import reporting, reporting_json
 from shared.request_limits import JsonBodyLimits
+from shared.request_log import RequestLog, current_request_id, note_outcome
 from shared.resilience import answer_unavailable
 from shared.standings import plain_json_value, plan_years_on, standings, standings_json
 from shared.unit_record import leader_record, registry_as_of, unit_year
@@ -126,6 +127,7 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
     app.state.pool = pool
     answer_unavailable(app)
     app.add_middleware(JsonBodyLimits, other_max_bytes=MAX_FILE_BYTES + (1 << 20))  # a form's envelope
+    app.add_middleware(RequestLog, service="ingest")  # outermost: it sees every answer, refusals included
     store = EventStore(pool)
     registry = Registry(pool)
     intake = FigureIntake(pool, clock)
@@ -143,10 +145,12 @@ def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today)
         return JSONResponse(status_code=code, content=body)
 
     def submitter(who: Principal, key: str | None, channel: str = "http") -> Submitter:
-        return Submitter(who.name, channel, source=who.name if key else None, idempotency_key=key)
+        return Submitter(who.name, channel, source=who.name if key else None, idempotency_key=key,
+                         correlation_id=current_request_id())  # fmt: skip
 
     async def accepted(result: AppendResult, response: Response) -> Accepted:
         response.status_code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
+        note_outcome(_stored(result))
         ids = [str(i) for i in await store.event_ids(result)] if result.count <= EVENT_IDS_UP_TO else None
         return Accepted(
             first_position=result.first_position,
@@ -468,8 +472,15 @@ async def _years(conn: asyncpg.Connection, plan_year: int | None, indicator: Ind
     return [plan_year] if plan_year else await plan_years_on(conn, indicator.value, as_of)
 
 
+def _stored(append: AppendResult) -> str:
+    where = f"positions {append.first_position}–{append.last_position}"
+    return f"a repeat: stored before at {where}" if append.duplicate else f"stored {append.count} events at {where}"
+
+
 def _answer(result: IntakeResult) -> tuple[int, dict[str, Any]]:
     """An import's status and body: 201 with its report, 200 when the file had been imported before."""
+    if result.append is not None:
+        note_outcome(f"{result.rows} rows, {result.rejected} rejected; {_stored(result.append)}")
     code = status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED
     return code, json.loads(_import_report(result).model_dump_json())
 

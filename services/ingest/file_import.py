@@ -12,6 +12,7 @@ from services.ingest.figure_rows import FigureCellParser, FigureRow
 from services.ingest.files import FIGURE_COLUMNS, read_rows
 from shared.auth import Principal
 from shared.event_store import Submitter
+from shared.request_log import current_request_id
 
 
 def file_digest(path: Path) -> bytes:
@@ -55,6 +56,7 @@ async def import_figure_file(
         channel=channel,
         source=principal.name,
         idempotency_key=idempotency_key or f"file:{digest.hex()}",
+        correlation_id=current_request_id(),  # the upload's request, when it came over HTTP
     )
     rows = figure_rows(path, errors, on_rows)
     return await intake.submit(rows, principal, submitter, digest, errors=errors, store_valid=store_valid)

@@ -72,6 +72,7 @@ from shared.display import (
     percent,
     vnd,
 )
+from shared.request_log import RequestLog, note_who
 
 log = logging.getLogger(__name__)
 SESSION_COOKIE = "pim_session"
@@ -182,6 +183,9 @@ def create_portal_app(
             response.headers["Cache-Control"] = "no-store"  # a page of one person's stays with them
         return response
 
+    # outermost: a line per page served; an action link's path is its capability, so it is never logged
+    app.add_middleware(RequestLog, service="portal", secret_paths=("/act/",))
+
     @app.exception_handler(SignInNeeded)
     async def sign_in_first(request: Request, _: SignInNeeded) -> Response:
         if request.method == "GET":  # back to the very page after signing in: the e-mail's link, query and all
@@ -205,6 +209,7 @@ def create_portal_app(
             found = await session_of(conn, request.cookies.get(SESSION_COOKIE))
         if found is None:
             raise SignInNeeded
+        note_who(found.account.email)
         return found
 
     async def with_form_token(request: Request, session: Annotated[Session, Depends(current)]) -> Session:

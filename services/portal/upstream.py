@@ -14,6 +14,7 @@ from urllib.parse import quote
 import httpx
 
 from shared.auth import ACCOUNT_HEADER, Account
+from shared.request_log import REQUEST_ID_HEADER, current_request_id
 
 NDJSON = "application/x-ndjson"  # the ingest's progress stream of an upload
 
@@ -35,7 +36,9 @@ class Services:
         self._token = portal_token
 
     def _as(self, account: Account) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self._token}", ACCOUNT_HEADER: account.account_id}
+        asked = {"Authorization": f"Bearer {self._token}", ACCOUNT_HEADER: account.account_id}
+        request_id = current_request_id()  # the page's request: one id in the portal's and the API's lines
+        return asked if request_id is None else asked | {REQUEST_ID_HEADER: str(request_id)}
 
     async def _get(self, account: Account, path: str, **params: str) -> dict[str, Any]:
         response = await self._ingest.get(path, headers=self._as(account), params=params)

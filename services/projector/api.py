@@ -27,6 +27,7 @@ from shared.clock import vietnam_today
 from shared.display import BAND_LABELS
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, Indicator
 from shared.http_auth import principal_with_role
+from shared.request_log import RequestLog
 from shared.resilience import answer_unavailable
 
 PACK_ERRORS = error_responses(401, 403, 404, 422, 503)
@@ -82,6 +83,7 @@ def create_projector_app(
     scheme = rules.scoring
     app = FastAPIOffline(title="PIM boards", version="1", description=__doc__)  # docs render offline
     answer_unavailable(app)
+    app.add_middleware(RequestLog, service="boards")
     answer_invalid_requests(app)
     app.state.pool = pool
 

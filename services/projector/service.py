@@ -172,7 +172,11 @@ class Projector:
         if self._pending_since is None:
             self._pending_since = time.monotonic()
         EVENTS_PROJECTED.inc(len(values))
-        PROJECTOR_BATCH_SECONDS.observe(time.perf_counter() - started)
+        seconds = time.perf_counter() - started
+        PROJECTOR_BATCH_SECONDS.observe(seconds)
+        up_to = max(position for *_, position in offsets)
+        log.info("projector: applied %d ledger events (up to position %d) in %.0f ms", len(values), up_to,
+                 seconds * 1000, extra={"events": len(values), "positions": [up_to]})  # fmt: skip
 
     async def recompute_pending(self) -> list[ProgressChanged]:
         """Bring the derived rows up to date with every fact written so far."""
@@ -187,6 +191,10 @@ class Projector:
         self._pending_since = None
         self._last_recompute_s = time.perf_counter() - started
         PROJECTOR_RECOMPUTE_SECONDS.observe(self._last_recompute_s)
+        units = sorted({c.unit_code for c in changes})
+        log.info("projector: progress recomputed in %.0f ms; %d changes for %d units%s", self._last_recompute_s * 1000,
+                 len(changes), len(units), f" ({', '.join(units[:5])}{' …' if len(units) > 5 else ''})" if units
+                 else "", extra={"events": len(changes)})  # fmt: skip
         return changes
 
     async def _notify(self, producer: AIOKafkaProducer, changes: list[ProgressChanged]) -> None:

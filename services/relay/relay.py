@@ -146,6 +146,11 @@ class Relay:
                 marks[partition] = Mark(metadata.offset, event.position)
         await self._save_state(events[-1].position, marks)
         EVENTS_RELAYED.inc(len(events))
+        requests = sorted({str(e.correlation_id) for e in events if e.correlation_id is not None})
+        log.info("relay: published %d events, positions %d–%d%s", len(events), events[0].position,
+                 events[-1].position, f" (requests {', '.join(requests[:5])}{' …' if len(requests) > 5 else ''})"
+                 if requests else "", extra={"events": len(events), "positions": [events[0].position,
+                 events[-1].position], "correlation_ids": requests or None})  # fmt: skip
         return len(events)
 
     async def refill_if_broker_lost_data(self, probe: AIOKafkaConsumer) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import shutil
 import tempfile
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -77,6 +79,20 @@ async def test_relay_publishes_every_event_keyed_by_unit_in_order(settings: Sett
         assert published_problems(json.loads(record.value), "RecordedEvent") == []
         per_unit[event.stream_id].append(event.stream_version)
     assert all(versions == list(range(1, 21)) for versions in per_unit.values())
+
+
+async def test_the_relay_logs_what_it_published_with_the_requests_that_stored_it(
+    settings: Settings, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.relay")
+    request = uuid.uuid4()
+    await ensure_topics(settings)
+    await EventStore(pool).append([figure("hue", 1), figure("hue", 2)], Submitter("t", "test", correlation_id=request))
+    async with running(Relay(settings, pool)):
+        await eventually(lambda: relayed_up_to(pool, settings, 2), what="relay progress recorded")
+    lines = [r for r in caplog.records if r.name == "services.relay.relay" and "published" in r.getMessage()]
+    assert lines and lines[0].getMessage() == f"relay: published 2 events, positions 1–2 (requests {request})"
+    assert lines[0].correlation_ids == [str(request)]  # type: ignore[attr-defined]
 
 
 async def test_relay_resumes_where_it_stopped_without_republishing(settings: Settings, pool: asyncpg.Pool) -> None:
