@@ -5,7 +5,7 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test test-fast lint compare-brokers clean alertmanager chromium poppler pango
+.PHONY: run test test-fast lint compare-brokers clean alertmanager prometheus chromium poppler pango
 
 $(UV):
 	python3 -m venv .uv
@@ -18,7 +18,7 @@ $(STAMP): $(UV) pyproject.toml uv.lock
 run: $(STAMP) pango
 	$(VENV)/bin/pim demo --serve
 
-test: $(STAMP) pango alertmanager chromium poppler
+test: $(STAMP) pango alertmanager prometheus chromium poppler
 	$(VENV)/bin/pytest -q
 
 # Seconds, no servers: the pure domain, the layout rules, the configuration files, the docs' commands.
@@ -32,6 +32,11 @@ alertmanager:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus-alertmanager; }
 
 # Debian's Chromium, headless: a test opens the API docs as a clerk's browser would, with no internet.
+# Debian's Prometheus, for promtool: PIM's health rules are tested against recorded series.
+prometheus:
+	@command -v promtool >/dev/null || { $(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends prometheus; }
+
 chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium; }

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from services.alerts import alertmanager_text
+from services.alerts import Operators, alertmanager_text
 from shared.db import create_pool, ensure_reader_login, ensure_service_login, migrate
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -25,6 +25,11 @@ def init_command(
         Path | None, typer.Option(help="also write Alertmanager's configuration here")
     ] = None,
     webhook_url: Annotated[str | None, typer.Option(help="committees' webhook in that configuration")] = None,
+    smtp_smarthost: Annotated[
+        str | None, typer.Option(help="host:port Alertmanager e-mails committees and operators through")
+    ] = None,
+    operator_webhook_url: Annotated[str | None, typer.Option(help="PIM's own health alerts post here")] = None,
+    operator_email: Annotated[list[str] | None, typer.Option(help="and are e-mailed here (repeat it)")] = None,
 ) -> None:
     """As the owner (DATABASE_URL): migrate the database, create the topics, make the services' login
     (PIM_SERVICE_LOGIN, when PIM_SERVICE_PASSWORD is set) and the read-only login (when PIM_READER_PASSWORD
@@ -51,7 +56,8 @@ def init_command(
                     await ensure_reader_login(conn, reader_login, password)
                 console.print(f"Read-only login {reader_login} ready (role pim_reader)")
             if alertmanager_config is not None:
-                text = await alertmanager_text(pool, settings, webhook_url)
+                operators = Operators(operator_webhook_url, tuple(operator_email or ()))
+                text = await alertmanager_text(pool, settings, webhook_url, smtp_smarthost, operators=operators)
                 alertmanager_config.parent.mkdir(parents=True, exist_ok=True)
                 alertmanager_config.write_text(text, encoding="utf-8")
                 console.print(f"Wrote {alertmanager_config}")

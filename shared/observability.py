@@ -39,6 +39,21 @@ ALERT_EVALUATION_FAILURES = Counter(
     "pim_alert_evaluation_failures", "Evaluations of a unit and plan year that failed on its facts (the others go on)"
 )
 
+# Where each stage of the pipeline stands, for the lag rules (infra/prometheus/rules.yml): each set by the
+# service whose work it is, so the lags are differences Prometheus takes, not numbers a service recomputes.
+STORE_HEAD_POSITION = Gauge("pim_store_head_position", "The newest event's position in the store (seen by the relay)")
+RELAY_PUBLISHED_POSITION = Gauge("pim_relay_published_position", "The last position the relay published")
+PROJECTOR_POSITION = Gauge("pim_projector_position", "The furthest ledger position the projector has applied")
+PROJECTOR_RECOMPUTED = Gauge(
+    "pim_projector_recomputed_timestamp_seconds", "When the read models were last brought up to date"
+)
+LAST_REPORT_STORED = Gauge(
+    "pim_last_report_stored_timestamp_seconds", "When ingest last stored a figure report (since it started)"
+)
+SERVICE_WAITING = Gauge(
+    "pim_service_waiting", "1 while a service waits for a dependency (PostgreSQL, the broker) to come back", ["service"]
+)
+
 Check = Callable[[], Awaitable[None]]
 
 

@@ -19,6 +19,8 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from shared.observability import SERVICE_WAITING
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -76,12 +78,14 @@ async def supervise(
             done, _ = await asyncio.wait({attempt}, timeout=RECOVERED_AFTER_S)
             if not done:
                 waiting.pop(name, None)
+                SERVICE_WAITING.labels(name).set(0)
             await attempt
             return
         except DEPENDENCY_ERRORS as error:
             if time.monotonic() - started > HEALTHY_RUN_S:
                 backoff = first_backoff_s
             waiting[name] = f"{type(error).__name__}: {error}"
+            SERVICE_WAITING.labels(name).set(1)
             log.warning("%s: a dependency failed (%s: %s); starting again in %.0f s",
                         name, type(error).__name__, error, backoff)  # fmt: skip
             await asyncio.sleep(backoff)

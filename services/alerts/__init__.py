@@ -3,6 +3,7 @@
 What the rest of PIM (the `pim` command, the stack, the wings) may use; everything else is internal.
 """
 
+from services.alerts.alertmanager_config import Operators
 from services.alerts.api import create_alerts_app
 from services.alerts.cli import alertmanager_text
 from services.alerts.cli import alerts as alerts_commands
@@ -13,6 +14,6 @@ from services.alerts.service import AlertsService, clock_from
 from services.alerts.service import build_broker as build_alerts_broker
 
 __all__ = [
-    "AlertsRuntime", "AlertsService", "Rules", "alertmanager_text", "alerts_commands", "build_alerts_broker",
-    "clock_from", "create_alerts_app", "load_alert_config", "stale_evaluations",
+    "AlertsRuntime", "AlertsService", "Operators", "Rules", "alertmanager_text", "alerts_commands",
+    "build_alerts_broker", "clock_from", "create_alerts_app", "load_alert_config", "stale_evaluations",
 ]  # fmt: skip

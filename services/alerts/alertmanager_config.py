@@ -26,6 +26,26 @@ class Timing:
     resolve_timeout: str = "5m"
 
 
+OPERATORS_TEAM = "pim-operators"
+
+
+@dataclass(frozen=True)
+class Operators:
+    """Who hears of PIM's own health (a stalled relay, a projector behind, deliveries given up)."""
+
+    webhook_url: str | None = None
+    emails: tuple[str, ...] = ()
+
+
+def _operators_receiver(operators: Operators, smtp_smarthost: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": OPERATORS_TEAM}
+    if operators.webhook_url:
+        out["webhook_configs"] = [{"url": operators.webhook_url, "send_resolved": True}]
+    if smtp_smarthost and operators.emails:
+        out["email_configs"] = [{"to": ", ".join(operators.emails), "send_resolved": True}]
+    return out
+
+
 def receiver_name(committee: str) -> str:
     """A plain ASCII receiver name: "Ủy ban Kiểm tra Trung ương" → committee-uy-ban-kiem-tra-trung-uong."""
     plain = unicodedata.normalize("NFD", committee.replace("Đ", "D").replace("đ", "d"))
@@ -45,10 +65,12 @@ def alertmanager_config(
     smtp_smarthost: str | None = None,
     smtp_from: str = "pim-alerts@localhost",
     timing: Timing = Timing(),
+    operators: Operators | None = None,
 ) -> dict[str, Any]:
     """The configuration as a dict (dump it with `render`). Each committee's receiver posts to
     `webhook_url` (with `?committee=<receiver>`) and/or e-mails the committee's addresses from the rules
-    file through `smtp_smarthost`."""
+    file through `smtp_smarthost`. PIM's own health alerts (Prometheus's, labelled team="pim-operators")
+    go to the operators, never to a committee."""
     names = sorted(set(committees) | {config.routing.top_committee, config.routing.top_escalation})
 
     def receiver(name: str, committee: str | None) -> dict[str, Any]:
@@ -69,16 +91,20 @@ def alertmanager_config(
             "group_wait": timing.group_wait,
             "group_interval": timing.group_interval,
             "repeat_interval": timing.repeat_interval,
-            "routes": [{"matchers": [f"committee={_quoted(name)}"], "receiver": receiver_name(name)} for name in names],
+            "routes": [
+                {"matchers": [f'team="{OPERATORS_TEAM}"'], "receiver": OPERATORS_TEAM, "group_by": ["alertname"]},
+                *({"matchers": [f"committee={_quoted(name)}"], "receiver": receiver_name(name)} for name in names),
+            ],
         },
         "inhibit_rules": [
-            {
-                "source_matchers": ['severity="critical"'],
+            {  # a unit's critical alert quiets its warning; PIM's own alerts (no unit) are not touched
+                "source_matchers": ['severity="critical"', 'unit=~".+"'],
                 "target_matchers": ['severity="warning"'],
                 "equal": ["unit", "indicator", "plan_year"],  # an old year's or revenue's critical: not this
             }
         ],
-        "receivers": [receiver("pim-unrouted", None)] + [receiver(receiver_name(n), n) for n in names],
+        "receivers": [receiver("pim-unrouted", None), _operators_receiver(operators or Operators(), smtp_smarthost)]
+        + [receiver(receiver_name(n), n) for n in names],
     }
     if smtp_smarthost:
         document["global"] |= {"smtp_smarthost": smtp_smarthost, "smtp_from": smtp_from, "smtp_require_tls": False}

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.alerts import outbox
-from services.alerts.alertmanager_config import Timing, alertmanager_config, render
+from services.alerts.alertmanager_config import Operators, Timing, alertmanager_config, render
 from services.alerts.config import load_alert_config
 from services.alerts.rebuild import rebuild_alerts
 from services.alerts.service import AlertsService
@@ -198,6 +198,7 @@ async def alertmanager_text(
     webhook_url: str | None,
     smtp_smarthost: str | None = None,
     timing: Timing | None = None,
+    operators: Operators | None = None,
 ) -> str:
     """Alertmanager's configuration for the committees in the registry now."""
     async with pool.acquire() as conn:
@@ -209,6 +210,7 @@ async def alertmanager_text(
         smtp_smarthost=smtp_smarthost,
         smtp_from=settings.pim_smtp_from,
         timing=timing or Timing(),
+        operators=operators,
     )
     return render(document)
 
@@ -219,6 +221,8 @@ def alertmanager_config_command(
     smtp_smarthost: Annotated[
         str | None, typer.Option(help="host:port; e-mails committees from the rules file")
     ] = None,
+    operator_webhook_url: Annotated[str | None, typer.Option(help="PIM's own health alerts post here")] = None,
+    operator_email: Annotated[list[str] | None, typer.Option(help="and are e-mailed here (repeat it)")] = None,
     output: Annotated[Path | None, typer.Option(help="write here instead of standard output")] = None,
     group_wait: str = Timing.group_wait,
     group_interval: str = Timing.group_interval,
@@ -230,7 +234,8 @@ def alertmanager_config_command(
     timing = Timing(group_wait, group_interval, repeat_interval)
 
     async def generate(_: AlertsService, pool: asyncpg.Pool) -> str:
-        return await alertmanager_text(pool, Settings(), webhook_url, smtp_smarthost, timing)
+        operators = Operators(operator_webhook_url, tuple(operator_email or ()))
+        return await alertmanager_text(pool, Settings(), webhook_url, smtp_smarthost, timing, operators)
 
     text = _with_service(generate)
     if output is None:

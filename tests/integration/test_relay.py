@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
+from prometheus_client import REGISTRY
 
 from services.relay.relay import Relay
 from shared.bus import decode_recorded, topic_end_offsets
@@ -93,6 +94,9 @@ async def test_the_relay_logs_what_it_published_with_the_requests_that_stored_it
     lines = [r for r in caplog.records if r.name == "services.relay.relay" and "published" in r.getMessage()]
     assert lines and lines[0].getMessage() == f"relay: published 2 events, positions 1–2 (requests {request})"
     assert lines[0].correlation_ids == [str(request)]  # type: ignore[attr-defined]
+    # and where it stands, for the lag rules (infra/prometheus/rules.yml)
+    assert REGISTRY.get_sample_value("pim_relay_published_position") == 2
+    assert REGISTRY.get_sample_value("pim_store_head_position") == 2
 
 
 async def test_relay_resumes_where_it_stopped_without_republishing(settings: Settings, pool: asyncpg.Pool) -> None:
