@@ -27,6 +27,7 @@ ROOT = Path(__file__).parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
 COMPOSE = yaml.safe_load(COMPOSE_TEXT)  # anchors and merges resolved
 SERVICES: dict[str, dict[str, Any]] = COMPOSE["services"]
+OPERATORS_CERTIFICATES = "./certs"  # in .gitignore: each deployment's own
 PIM_SERVICES = {name: s for name, s in SERVICES.items() if s.get("image") == "pim:latest"}
 
 
@@ -113,14 +114,86 @@ def test_only_init_holds_the_owners_login_and_the_services_run_as_the_login_it_m
         assert postgres["POSTGRES_PASSWORD"] not in env(service).values()
 
 
-def test_only_the_apis_and_grafana_are_published_and_no_secret_has_a_default() -> None:
+def test_only_the_tls_proxy_publishes_ports_and_no_secret_or_address_has_a_default() -> None:
     published = {name for name, service in SERVICES.items() if service.get("ports")}
-    assert published == {"ingest", "alerts", "projector", "portal", "grafana"}  # not Alertmanager: it has no sign-in
+    assert published == {"proxy"}  # not Alertmanager nor Prometheus (no sign-in), nor a service in plain HTTP
     text = COMPOSE_TEXT
-    for secret in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD",
-                   "PIM_PORTAL_TOKEN", "PIM_ACTION_LINK_SECRET"):  # fmt: skip
-        uses = re.findall(r"\$\{" + secret + r"(:?[-?])", text)
-        assert uses and set(uses) == {":?"}, (secret, uses)  # required, never a fallback value
+    for required in ("POSTGRES_PASSWORD", "PIM_SERVICE_PASSWORD", "PIM_READER_PASSWORD", "GF_ADMIN_PASSWORD",
+                     "PIM_PORTAL_TOKEN", "PIM_ACTION_LINK_SECRET",  # secrets
+                     "PIM_COMMITTEE_WEBHOOK_URL", "PIM_DASHBOARD_URL", "PIM_PORTAL_PUBLIC_URL", "PIM_SMTP_HOST",
+                     "PIM_SMTP_FROM", "PIM_OPERATOR_EMAIL"):  # where people and operators are reached  # fmt: skip
+        uses = re.findall(r"\$\{" + required + r"(:?[-?])", text)
+        assert uses and set(uses) == {":?"}, (required, uses)  # required, never a fallback value
+    assert ".invalid" not in text and "localhost:" not in "".join(map(str, env("alerts").values()))
+
+
+def test_the_file_names_the_compose_it_needs_and_holds_no_key_twice() -> None:
+    assert "Docker Compose v2.20 or later" in COMPOSE_TEXT.split("name: pim")[0]
+
+    class Strict(yaml.SafeLoader):
+        pass
+
+    def no_key_twice(loader: Strict, node: yaml.MappingNode) -> dict[Any, Any]:
+        keys = [loader.construct_object(key) for key, _ in node.value if key.tag != "tag:yaml.org,2002:merge"]
+        twice = {key for key in keys if keys.count(key) > 1}
+        assert not twice, f"line {node.start_mark.line + 1}: {sorted(twice)} given twice (Compose refuses it)"
+        return loader.construct_mapping(node)
+
+    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, no_key_twice)
+    yaml.load(COMPOSE_TEXT, Loader=Strict)  # a SafeLoader's subclass
+    with pytest.raises(AssertionError, match="given twice"):
+        yaml.load("services:\n  a: {}\n  a: {}\n", Loader=Strict)
+
+
+def caddy_sites() -> dict[str, list[str]]:
+    """The proxy's Caddyfile: each site address and the directives in its block."""
+    proxy = mounts("proxy")
+    text = (ROOT / proxy["/etc/caddy/Caddyfile"]).read_text(encoding="utf-8")
+    return {address: [line.strip() for line in body.strip().splitlines()]
+            for address, body in re.findall(r"^(:\d+) \{\n(.*?)^\}", text, re.M | re.S)}  # fmt: skip
+
+
+def test_the_proxy_serves_each_published_port_over_tls_to_the_service_listening_there() -> None:
+    sites = caddy_sites()
+    published = {entry.split(":")[0] for entry in SERVICES["proxy"]["ports"]}
+    assert {address.lstrip(":") for address in sites} == published
+    listening = {
+        "ingest": env("ingest")["PIM_API_PORT"], "alerts": env("alerts")["PIM_ALERTS_API_PORT"],
+        "projector": env("projector")["PIM_BOARDS_API_PORT"], "portal": env("portal")["PIM_PORTAL_PORT"],
+        "grafana": "3000",
+    }  # fmt: skip
+    upstreams = set()
+    certificates = mounts("proxy")["/certs"]
+    for address, directives in sites.items():
+        assert "tls /certs/pim.crt /certs/pim.key" in directives, address  # the operator's certificate
+        [upstream] = [d.split()[1] for d in directives if d.startswith("reverse_proxy")]
+        host, port = upstream.split(":")
+        assert listening[host] == port, address
+        upstreams.add(host)
+    assert upstreams == set(listening) and certificates == OPERATORS_CERTIFICATES
+    for service in ("ingest", "alerts", "projector", "portal"):
+        assert env(service)["PIM_API_HOST"] == "0.0.0.0"  # reachable from the proxy
+
+
+def test_prometheus_scrapes_every_service_and_alerts_through_alertmanager() -> None:
+    prometheus = mounts("prometheus")
+    folder = ROOT / prometheus["/etc/prometheus/pim"]
+    config = yaml.safe_load((folder / "prometheus.yml").read_text(encoding="utf-8"))
+    [pim_job] = [job for job in config["scrape_configs"] if job["job_name"] == "pim"]
+    targets = {t for group in pim_job["static_configs"] for t in group["targets"]}
+    assert targets == {f"{name}:{env(name)['PIM_OPS_PORT']}" for name in PIM_SERVICES if name != "init"}
+    [rules] = config["rule_files"]
+    assert (folder / Path(rules).relative_to("/etc/prometheus/pim")).exists()
+    [alerting] = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert f"alertmanager:{urlsplit(env('alerts')['PIM_ALERTMANAGER_URL']).port}" == alerting
+
+
+def test_backups_dump_the_database_into_a_volume_of_their_own() -> None:
+    backup = SERVICES["backup"]
+    assert env("backup")["PGHOST"] == "postgres" and env("backup")["PGDATABASE"] == env("postgres")["POSTGRES_DB"]
+    assert env("backup")["PGPASSWORD"] == env("postgres")["POSTGRES_PASSWORD"]
+    assert "pg_dump --format=custom --file=/backups/" in " ".join(backup["command"])
+    assert mounts("backup")["/backups"] in COMPOSE["volumes"]
 
 
 def test_the_production_image_holds_no_embedded_servers() -> None:
@@ -133,14 +206,7 @@ def test_the_production_image_holds_no_embedded_servers() -> None:
     assert not embedded & {re.split(r"[<>=!~ ]", d)[0] for d in project["dependencies"]}
 
 
-def test_published_ports_and_health_checks_match_the_ports_the_services_listen_on() -> None:
-    for variable, service in (
-        ("PIM_API_PORT", "ingest"), ("PIM_ALERTS_API_PORT", "alerts"), ("PIM_BOARDS_API_PORT", "projector"),
-        ("PIM_PORTAL_PORT", "portal"),
-    ):  # fmt: skip
-        port = env(service)[variable]
-        assert f"{port}:{port}" in SERVICES[service]["ports"]
-        assert env(service)["PIM_API_HOST"] == "0.0.0.0"  # reachable from outside the container
+def test_health_checks_match_the_port_the_services_answer_on() -> None:
     for service in PIM_SERVICES:
         if service == "init":
             continue
@@ -161,6 +227,8 @@ def test_files_and_volumes_line_up() -> None:
     declared = set(COMPOSE["volumes"])
     for service in SERVICES:
         for source in mounts(service).values():
+            if source == OPERATORS_CERTIFICATES:
+                continue  # the operator's own files, never in the repository
             if source.startswith("."):
                 assert (ROOT / source).exists(), f"{service} mounts missing {source}"
             else:
