@@ -8,6 +8,7 @@ Every start gets its own data folder and free ports, so two runs never clash.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import logging
 import os
@@ -71,6 +72,9 @@ class EmbeddedPostgres:
         with contextlib.suppress(subprocess.CalledProcessError):
             # The package stops it only at interpreter exit; `pim demo` must leave nothing running.
             pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self._server.system_user)
+        # Stopped: the package's own stop at exit would find the server gone and log an ERROR (seen at the
+        # end of every `pim demo`); it is not asked to.
+        atexit.unregister(self._server._cleanup)
         self._server = None
 
 
