@@ -18,6 +18,7 @@ from pim.boards.cli import progress_command, report, reporting_command, standing
 from pim.cli_ops import init_command
 from pim.demo.accounts import embedded_portal_token, first_admin_account
 from pim.demo.run import SAMPLE_MEETING_DATE, DemoResult, run_demo
+from pim.demo.sample_loader import load_sample
 from pim.docs.cli import docs
 from pim.grafana.cli import grafana
 from pim.stack import ALL_SERVICES, ServiceName, Stack, running_stack
@@ -25,7 +26,7 @@ from services.alerts import alerts_commands
 from services.ingest import import_command, ingest_commands, tokens_commands
 from services.portal import accounts_commands
 from services.projector import projector_commands
-from shared.auth import create_token, list_tokens
+from shared.auth import create_token, list_tokens, revoke_token
 from shared.db import connected, migrate, redacted
 from shared.embedded import infrastructure
 from shared.observability import configure_logging
@@ -86,7 +87,7 @@ def _stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def _serve(services: Collection[ServiceName]) -> None:
+async def _serve(services: Collection[ServiceName], sample: bool = False) -> None:
     # Ctrl-C and `docker stop` (SIGTERM) both end in a clean shutdown. uvicorn catches the signal
     # first when it serves, and raises it again once it has stopped, which lands here.
     stop = _stop_on_signals()
@@ -100,6 +101,8 @@ async def _serve(services: Collection[ServiceName]) -> None:
                 settings = settings.model_copy(update={"pim_portal_token": await embedded_portal_token(conn)})
         stack = await running.enter_async_context(running_stack(settings, services))
         await _announce(configured, settings, services, stack)
+        if sample:
+            await _load_sample(settings, stack)
         console.print("Ctrl-C stops.")
         while not stop.is_set():
             stack.raise_if_failed()
@@ -108,11 +111,42 @@ async def _serve(services: Collection[ServiceName]) -> None:
     console.print("Stopped.")
 
 
+async def _load_sample(settings: Settings, stack: Stack) -> None:
+    """The bundled sample through this stack's ingest API, under a token made for it and revoked after."""
+    if stack.api_url is None:
+        raise typer.BadParameter("--sample needs the ingest service")
+    async with connected(settings.database_url or "") as conn:
+        token = await create_token(conn, "sample loader (pim up --sample)", "admin")
+    try:
+        events = await load_sample(stack.api_url, token)
+    finally:
+        async with connected(settings.database_url or "") as conn:
+            await revoke_token(conn, token.split("_")[1])
+    console.print(f"  sample loaded: {events} events through the ingest API (docs/sample.md says what it holds)")
+
+
+def _write_operator_env(settings: Settings) -> Path:
+    """The embedded servers' addresses, as the owner's commands (`pim tokens`, `pim accounts`, `pim projector
+    rebuild` …) need them; only the operator may read the file (the DSN is the owner's login)."""
+    assert settings.pim_data_dir is not None
+    path = settings.pim_data_dir / "operator.env"
+    lines = [f"DATABASE_URL={settings.database_url}", f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers}",
+             f"PIM_TOPIC_PREFIX={settings.pim_topic_prefix}"]  # fmt: skip
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
 async def _announce(configured: Settings, settings: Settings, services: Collection[ServiceName], stack: Stack) -> None:
-    """What runs where; on the embedded default, the first admin token and account (shown once)."""
+    """What runs where; on the embedded default, the first admin token and account (shown once), and how to
+    act as the owner."""
     console.print(f"PIM running: {', '.join(services)}")
     console.print(f"  database: {redacted(stack.database_url)}")
     console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
+    if configured.database_url is None:
+        operator = _write_operator_env(settings)
+        console.print(f"  as the owner, in another shell: set -a; . {operator}; set +a  (then `pim tokens create …`)")
     if stack.api_url:
         console.print(f"  ingest API: {stack.api_url}  (OpenAPI docs at {stack.api_url}/docs)")
         if configured.database_url is None:  # the embedded database: its first start makes one admin token
@@ -138,15 +172,18 @@ async def _announce(configured: Settings, settings: Settings, services: Collecti
                 console.print(f"  admin account (shown once): {first.email} / {first.password}")
 
 
-def _run_services(services: Collection[ServiceName], verbose: bool) -> None:
+def _run_services(services: Collection[ServiceName], verbose: bool, sample: bool = False) -> None:
     _configure_logging(verbose, work=True)
-    asyncio.run(_serve(services))
+    asyncio.run(_serve(services, sample))
 
 
 @app.command()
-def up(verbose: bool = Verbose) -> None:
+def up(
+    verbose: bool = Verbose,
+    sample: Annotated[bool, typer.Option(help="load the bundled sample into the stack it serves")] = False,
+) -> None:
     """Start every service (embedded PostgreSQL and broker unless configured) and serve until Ctrl-C."""
-    _run_services(ALL_SERVICES, verbose)
+    _run_services(ALL_SERVICES, verbose, sample)
 
 
 @app.command()

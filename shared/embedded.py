@@ -207,7 +207,7 @@ async def infrastructure(settings: Settings) -> AsyncIterator[Settings]:
             else None
         )
         try:
-            update: dict[str, object] = {}
+            update: dict[str, object] = {"pim_data_dir": root}  # where the operator's files go too
             if postgres is not None:
                 update["database_url"] = await asyncio.to_thread(postgres.start)
             if kafka is not None:

@@ -4,9 +4,11 @@ left running. Two at once must not clash."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -53,17 +55,32 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
         assert leftovers == []
 
 
-def _start_pim_up(env: dict[str, str]) -> tuple[subprocess.Popen[str], list[str]]:
-    """`pim up` started, and its banner read up to "Ctrl-C stops."."""
-    pim = str(Path(sys.executable).with_name("pim"))
-    process = subprocess.Popen([pim, "up"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    printed = []
-    for line in process.stdout:  # pytest-timeout bounds this wait
-        printed.append(line)
-        if "Ctrl-C stops." in line:
-            return process, printed
-    pytest.fail("pim up ended before serving:\n" + "".join(printed))
+class PimUp:
+    """`pim up` started, its banner read up to "Ctrl-C stops."; the rest of its output is read as it comes
+    (a pipe nobody reads fills, and the services then block on their own log lines)."""
+
+    def __init__(self, env: dict[str, str], *options: str) -> None:
+        pim = str(Path(sys.executable).with_name("pim"))
+        self.process = subprocess.Popen([pim, "up", *options], env=env, stdout=subprocess.PIPE,
+                                        stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        assert self.process.stdout is not None
+        self.printed: list[str] = []
+        for line in self.process.stdout:  # pytest-timeout bounds this wait
+            self.printed.append(line)
+            if "Ctrl-C stops." in line:
+                break
+        else:
+            pytest.fail("pim up ended before serving:\n" + "".join(self.printed))
+        self._rest: list[str] = []
+        self._reader = threading.Thread(target=lambda: self._rest.extend(self.process.stdout or []), daemon=True)
+        self._reader.start()
+
+    def stop(self, stop_signal: int = signal.SIGTERM) -> str:
+        """Signalled, waited for; what it printed after its banner."""
+        self.process.send_signal(stop_signal)
+        self.process.wait(timeout=60)
+        self._reader.join(timeout=10)
+        return "".join(self._rest)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
@@ -77,8 +94,8 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
         "PIM_BOARDS_API_PORT": "0",
         "PIM_PORTAL_PORT": "0",
     }
-    process, printed = _start_pim_up(env)
-    for line in printed:
+    up = PimUp(env)
+    for line in up.printed:
         if "ingest API:" in line:
             api_url = line.split()[2]
         if "admin token" in line:
@@ -109,20 +126,18 @@ def test_pim_up_serves_until_signalled_then_stops_cleanly(tmp_path: Path, stop_s
         assert time.monotonic() < deadline, metrics[-2000:]
         time.sleep(0.1)
     assert "pim_projector_batch_seconds_count" in metrics and "faststream_" in metrics
-    process.send_signal(stop_signal)
-    rest, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, rest
+    rest = up.stop(stop_signal)
+    assert up.process.returncode == 0, rest
     assert "Stopped." in rest
     assert not [p for p in psutil.process_iter(attrs=["cmdline"]) if str(tmp_path) in " ".join(p.info["cmdline"] or [])]
 
 
 def _banner_of_pim_up(env: dict[str, str]) -> list[str]:
     """Start `pim up`, read its banner, stop it with SIGTERM; the banner's lines."""
-    process, printed = _start_pim_up(env)
-    process.send_signal(signal.SIGTERM)
-    rest, _ = process.communicate(timeout=60)
-    assert process.returncode == 0, rest
-    return printed
+    up = PimUp(env)
+    rest = up.stop()
+    assert up.process.returncode == 0, rest
+    return up.printed
 
 
 def test_a_kept_embedded_database_gets_one_admin_token_not_one_per_start(tmp_path: Path) -> None:
@@ -138,3 +153,30 @@ def test_a_kept_embedded_database_gets_one_admin_token_not_one_per_start(tmp_pat
     assert sum("admin token for this embedded database" in line for line in first) == 1
     assert not any("shown once" in line for line in second)  # the kept database keeps its one admin token
     assert any("admin tokens: 1" in line for line in second)
+
+
+def test_pim_up_with_the_sample_tells_the_operator_how_to_act_as_the_owner(tmp_path: Path) -> None:
+    """On a kept data folder the banner said only "admin tokens: 1", and `pim tokens create` then asked for a
+    DATABASE_URL written nowhere; loading the sample into a running `pim up` had to be worked out."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "KAFKA_BOOTSTRAP_SERVERS")}
+    env |= {"PIM_DATA_DIR": str(tmp_path), "PIM_API_PORT": "0", "PIM_ALERTS_API_PORT": "0",
+            "PIM_BOARDS_API_PORT": "0", "PIM_PORTAL_PORT": "0"}  # fmt: skip
+    up = PimUp(env, "--sample")
+    try:
+        banner = "".join(up.printed)
+        api_url = next(line.split()[2] for line in up.printed if "ingest API:" in line)
+        assert re.search(r"sample loaded: \d{4,} events", banner), banner
+        operator_env = Path(re.search(r"set -a; \. (\S+); set \+a", banner).group(1))  # type: ignore[union-attr]
+        assert operator_env.stat().st_mode & 0o777 == 0o600  # the owner's login: the operator's eyes only
+        owner = dict(line.split("=", 1) for line in operator_env.read_text(encoding="utf-8").splitlines())
+        pim = str(Path(sys.executable).with_name("pim"))
+        made = subprocess.run([pim, "tokens", "create", "so-tai-chinh", "--role", "admin"], env={**env, **owner},
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        assert made.returncode == 0, made.stdout + made.stderr
+        token = re.search(r"pim_\w+_[\w-]+", made.stdout).group(0)  # type: ignore[union-attr]
+        standings = httpx.get(f"{api_url}/v1/standings", params={"as_of": "2025-10-31"},
+                              headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
+        assert standings.status_code == 200 and standings.json()["groups"], standings.text[:500]
+    finally:
+        rest = up.stop()
+    assert up.process.returncode == 0, rest
