@@ -4,6 +4,7 @@ the setting and the reason."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
@@ -158,7 +159,13 @@ class Review(BaseModel):
     )
 
     def working_days(self) -> WorkingDays:
-        return WorkingDays(self.days_off, self.make_up_days)
+        return _working_days(tuple(self.days_off), tuple(self.make_up_days))
+
+
+@functools.lru_cache(maxsize=8)
+def _working_days(days_off: tuple[dt.date, ...], make_up_days: tuple[dt.date, ...]) -> WorkingDays:
+    """One calendar per configuration: making one reads the holidays' tables, and every evaluation asks."""
+    return WorkingDays(days_off, make_up_days)
 
 
 class Notifications(BaseModel):

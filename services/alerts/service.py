@@ -51,6 +51,7 @@ from shared.settings import Settings
 from shared.topics import PROGRESS_PARTITIONS
 
 log = logging.getLogger(__name__)
+EVALUATIONS_AT_ONCE = 4
 
 # One evaluation of a unit and plan year at a time (shared/locks.py): the row lock of its evaluation row,
 # made first (as a placeholder the evaluation overwrites) if it is the first evaluation. A concurrent
@@ -183,16 +184,24 @@ class AlertsService:
     async def _evaluate_each(self, pairs: Sequence[tuple[str, int]], today: dt.date) -> list[DomainEvent]:
         """Evaluate each unit and plan year; one whose facts make the evaluation fail is logged and counted,
         and the others are still evaluated (a dependency going away stops them all: it is raised)."""
-        events: list[DomainEvent] = []
-        for unit_code, plan_year in pairs:
-            try:
-                events += await self.evaluate(unit_code, plan_year, today)
-            except DEPENDENCY_ERRORS:
-                raise
-            except Exception:  # an isolation boundary: one unit's bad facts must not silence the others
-                ALERT_EVALUATION_FAILURES.inc()
-                log.exception("alerts: evaluating %s for %d failed; the other units go on", unit_code, plan_year)
-        return events
+        # A few at once: an evaluation is mostly waiting on PostgreSQL, and one unit's never waits on another's
+        # (each holds only its own unit and year's lock). A sweep after a large import or a peer group's change
+        # evaluates thousands: one at a time it took ~32 ms each, 1,000 units in 32 s.
+        slots = asyncio.Semaphore(EVALUATIONS_AT_ONCE)
+
+        async def one(unit_code: str, plan_year: int) -> list[DomainEvent]:
+            async with slots:
+                try:
+                    return await self.evaluate(unit_code, plan_year, today)
+                except DEPENDENCY_ERRORS:
+                    raise
+                except Exception:  # an isolation boundary: one unit's bad facts must not silence the others
+                    ALERT_EVALUATION_FAILURES.inc()
+                    log.exception("alerts: evaluating %s for %d failed; the other units go on", unit_code, plan_year)
+                    return []
+
+        done = await asyncio.gather(*(one(unit_code, plan_year) for unit_code, plan_year in pairs))
+        return [event for events in done for event in events]
 
     async def _apply(
         self, conn: asyncpg.Connection, facts: UnitYearFacts, findings: list[Finding], today: dt.date
