@@ -29,8 +29,9 @@ async def infra() -> AsyncIterator[Settings]:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(infra: Settings) -> AsyncIterator[Settings]:
-    """Settings with a database of their own (migrated, dropped afterwards) and a topic prefix of their own."""
+async def fresh_database(infra: Settings, migrated: bool = True) -> AsyncIterator[Settings]:
+    """Settings with a database of their own (migrated unless asked not to, dropped afterwards) and a topic
+    prefix of their own."""
     assert infra.database_url is not None
     name = f"pim_test_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(infra.database_url)
@@ -39,7 +40,8 @@ async def fresh_database(infra: Settings) -> AsyncIterator[Settings]:
     finally:
         await admin.close()
     dsn = with_database(infra.database_url, name)
-    await migrate(dsn)
+    if migrated:
+        await migrate(dsn)
     try:
         yield infra.model_copy(update={"database_url": dsn, "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}"})
     finally:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import shutil
+import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from shared.settings import Settings
+from shared.embedded import EmbeddedKafka
+from shared.settings import EmbeddedBroker, Settings
+from shared.topics import ensure_topics
 
 
 async def read_topic(
@@ -41,3 +47,40 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what} not reached within {timeout_s} s")
         await asyncio.sleep(0.05)
+
+
+class OwnBroker:
+    """An embedded broker of one test's own, which can lose everything: stopped, then started again on the
+    same port with no data (what the embedded broker may do), as often as the test asks."""
+
+    def __init__(self, kind: EmbeddedBroker, folder: Path) -> None:
+        self._kind, self._folder, self._losses = kind, folder, 0
+        self._broker = EmbeddedKafka(kind, folder / "0")
+
+    async def start(self) -> str:
+        return await self._broker.start()
+
+    async def lose_everything(self, meanwhile: Callable[[], Awaitable[object]] | None = None) -> None:
+        self._broker.stop()
+        if meanwhile is not None:  # what happens while no broker answers
+            await meanwhile()
+        self._losses += 1
+        self._broker = EmbeddedKafka(self._kind, self._folder / str(self._losses), port=self._broker.port)
+        await self._broker.start()
+
+    def stop(self) -> None:
+        self._broker.stop()
+
+
+@contextlib.asynccontextmanager
+async def broker_of_its_own(infra: Settings, settings: Settings) -> AsyncIterator[tuple[OwnBroker, Settings]]:
+    """A broker of the test's own, and `settings` pointing at it (its topics made)."""
+    folder = Path(tempfile.mkdtemp(prefix="pim-broker-"))
+    broker = OwnBroker(infra.pim_embedded_broker, folder)
+    try:
+        own = settings.model_copy(update={"kafka_bootstrap_servers": await broker.start()})
+        await ensure_topics(own)
+        yield broker, own
+    finally:
+        broker.stop()
+        shutil.rmtree(folder, ignore_errors=True)

@@ -22,7 +22,7 @@ def dashboards_command(
         "infra/grafana/dashboards"
     ),
 ) -> None:
-    """Write the four dashboards as JSON (built with grafana-foundation-sdk)."""
+    """Write the boards' four dashboards and the operators' one as JSON (built with grafana-foundation-sdk)."""
     for path in write_dashboards(output):
         console.print(f"Wrote {path}")
 

@@ -30,6 +30,7 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
 )
 
+from pim.grafana.operations import operations
 from services.alerts import Rules, load_alert_config
 from shared.display import (
     ALERT_EVENT_LABELS,
@@ -658,8 +659,12 @@ DASHBOARDS = {
 }
 
 
+# The operators' dashboard (Prometheus, PIM's own health), written beside the boards' four.
+ALL_DASHBOARDS = {**DASHBOARDS, "operations": operations}
+
+
 def dashboard_json(name: str) -> dict[str, Any]:
-    built = DASHBOARDS[name]().build()
+    built = ALL_DASHBOARDS[name]().build()
     data: dict[str, Any] = json.loads(JSONEncoder(sort_keys=True).encode(built))
     return data
 
@@ -667,7 +672,7 @@ def dashboard_json(name: str) -> dict[str, Any]:
 def write_dashboards(folder: Path) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in DASHBOARDS:
+    for name in ALL_DASHBOARDS:
         path = folder / f"pim-{name}.json"
         path.write_text(json.dumps(dashboard_json(name), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         written.append(path)

@@ -5,22 +5,17 @@ had marked those deliveries made, never sent them again."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from datetime import date as dt_date
-from pathlib import Path
 
 import asyncpg
 import pytest
 from aiokafka import ConsumerRecord
 
 from services.alerts.runtime import AlertsRuntime
-from shared.embedded import EmbeddedKafka
 from shared.settings import Settings
-from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import Clock, Facts, alerts_service
 from tests.integration.test_projector import running
-from tests.kafka_helpers import read_topic
+from tests.kafka_helpers import broker_of_its_own, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -38,11 +33,7 @@ def _keys(records: list[ConsumerRecord[bytes, bytes]]) -> set[bytes]:
 async def test_alert_messages_a_lost_broker_held_are_sent_again_and_new_ones_still_go_out(
     infra: Settings, settings: Settings, pool: asyncpg.Pool
 ) -> None:
-    folder = Path(tempfile.mkdtemp(prefix="pim-broker-"))
-    broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "first")
-    try:
-        own = settings.model_copy(update={"kafka_bootstrap_servers": await broker.start()})
-        await ensure_topics(own)
+    async with broker_of_its_own(infra, settings) as (broker, own):
         facts = Facts(pool)
         await facts.registry()
         await facts.report("lam-dong", 3, 60)
@@ -60,10 +51,8 @@ async def test_alert_messages_a_lost_broker_held_are_sent_again_and_new_ones_sti
             async def lam_dong_acknowledged() -> None:
                 await service.acknowledge("lam-dong/public_investment_disbursement/below_pace/2025", "ubkt", "đã nhận")
 
-            for loss, new_event in (("second", da_lat_raised), ("third", lam_dong_acknowledged)):
-                broker.stop()
-                broker = EmbeddedKafka(infra.pim_embedded_broker, folder / loss, port=broker.port)  # empty
-                await broker.start()
+            for new_event in (da_lat_raised, lam_dong_acknowledged):
+                await broker.lose_everything()
                 await new_event()  # after the loss
                 everything = await _kafka_keys(pool)
                 assert everything > first
@@ -74,6 +63,3 @@ async def test_alert_messages_a_lost_broker_held_are_sent_again_and_new_ones_sti
                 records = await read_topic(own, own.alerts_topic, complete, 90)
                 assert _keys(records) == everything
                 first = everything
-    finally:
-        broker.stop()
-        shutil.rmtree(folder, ignore_errors=True)

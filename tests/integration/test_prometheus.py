@@ -4,6 +4,7 @@ one a PIM process exports, and the exposition itself passes promtool's lint."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -14,6 +15,8 @@ import yaml
 from prometheus_client import REGISTRY, generate_latest
 
 import pim.stack  # noqa: F401  # every service's metrics registered, as in a process that runs them all
+from pim.grafana.dashboards import dashboard_json
+from pim.grafana.operations import expressions
 
 ROOT = Path(__file__).parents[2]
 RULES = ROOT / "infra" / "prometheus" / "rules.yml"
@@ -55,3 +58,21 @@ def test_every_series_a_rule_reads_is_exported() -> None:
 def test_the_exposition_passes_promtools_lint() -> None:
     linted = promtool("check", "metrics", stdin=generate_latest(REGISTRY))
     assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_the_operators_dashboard_asks_prometheus_what_it_can_answer(tmp_path: Path) -> None:
+    """Each of its expressions is valid PromQL (promtool checks them as recording rules) and reads only series
+    a PIM process exports; the committed JSON is the one the code writes."""
+    recorded = {"groups": [{"name": "dashboard", "rules": [
+        {"record": f"pim:dashboard_{n}", "expr": expr} for n, expr in enumerate(expressions())
+    ]}]}  # fmt: skip
+    rules = tmp_path / "dashboard.yml"
+    rules.write_text(yaml.safe_dump(recorded), encoding="utf-8")
+    checked = promtool("check", "rules", str(rules))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    exported = {f"{family.name}{end}" for family in REGISTRY.collect() for end in suffixes.get(family.type, ("",))}
+    read = {name for expr in expressions() for name in re.findall(r"\bpim_[a-z_]+", expr)}
+    assert read <= exported, read - exported
+    committed = json.loads((ROOT / "infra" / "grafana" / "dashboards" / "pim-operations.json").read_text("utf-8"))
+    assert committed == dashboard_json("operations"), "run `pim grafana dashboards`"

@@ -6,12 +6,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import shutil
-import tempfile
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -20,12 +17,11 @@ from prometheus_client import REGISTRY
 
 from services.relay.relay import Relay
 from shared.bus import decode_recorded, topic_end_offsets
-from shared.embedded import EmbeddedKafka
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported
 from shared.settings import Settings
 from shared.topics import LEDGER_PARTITIONS, ensure_topics
-from tests.kafka_helpers import eventually, read_topic
+from tests.kafka_helpers import broker_of_its_own, eventually, read_topic
 from tests.published_schema import published_problems
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -119,23 +115,19 @@ async def test_broker_that_restarts_empty_is_refilled_from_the_store_every_time(
 ) -> None:
     """The embedded broker may lose everything, more than once; nothing committed to the store may be lost,
     and the relay itself re-creates the topics with their partitions (no one else does it here)."""
-    folder = Path(tempfile.mkdtemp(prefix="pim-broker-"))
-    broker = EmbeddedKafka(infra.pim_embedded_broker, folder / "first")
-    try:
-        own = settings.model_copy(update={"kafka_bootstrap_servers": await broker.start()})
-        await ensure_topics(own)
+    async with broker_of_its_own(infra, settings) as (broker, own):
         store = EventStore(pool)
         async with running(Relay(own, pool)):
             await store.append([figure(f"u{i}", i) for i in range(30)], Submitter("t", "test"))
             await read_topic(own, own.ledger_topic, lambda r: len(r) >= 30)
             head = 30
-            for loss in ("second", "third"):  # two losses: the relay notices each one
-                broker.stop()
-                await store.append([figure(f"u{i}", head + i) for i in range(10)], Submitter("t", "test"))
+            for _ in range(2):  # two losses: the relay notices each one
+
+                async def stored_meanwhile(first: int = head) -> None:  # while no broker answers
+                    await store.append([figure(f"u{i}", first + i) for i in range(10)], Submitter("t", "test"))
+
+                await broker.lose_everything(stored_meanwhile)
                 head += 10
-                # Same port, empty data: a broker that lost everything.
-                broker = EmbeddedKafka(infra.pim_embedded_broker, folder / loss, port=broker.port)
-                await broker.start()
                 everything = set(range(1, head + 1))
 
                 def complete(records: list[ConsumerRecord[bytes, bytes]], every: set[int] = everything) -> bool:
@@ -145,9 +137,6 @@ async def test_broker_that_restarts_empty_is_refilled_from_the_store_every_time(
                 assert set(positions(records)) == everything
                 ends = await topic_end_offsets(own, own.ledger_topic)
                 assert len(ends) == LEDGER_PARTITIONS, ends  # not the one partition an auto-create makes
-    finally:
-        broker.stop()
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_a_relay_stopped_while_it_starts_to_listen_gives_its_connection_back(

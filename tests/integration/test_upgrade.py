@@ -9,8 +9,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import subprocess
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
@@ -22,7 +20,7 @@ from shared.auth import create_token
 from shared.db import pending_migrations
 from shared.embedded import free_port
 from shared.settings import Settings
-from tests.conftest import with_database
+from tests.conftest import fresh_database
 from tests.integration.ingest_fixtures import UNITS, disbursement
 from tests.integration.test_crash_recovery import PIM, pim_process, service_env
 from tests.kafka_helpers import eventually
@@ -45,27 +43,6 @@ def _previous_release(into: Path) -> Path:
     return into
 
 
-@contextlib.asynccontextmanager
-async def _own_database(infra: Settings) -> AsyncIterator[Settings]:
-    """A database of its own, not migrated: the previous release makes its schema."""
-    assert infra.database_url is not None
-    name = f"pim_upgrade_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(infra.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield infra.model_copy(update={"database_url": with_database(infra.database_url, name),
-                                       "pim_topic_prefix": f"t{uuid.uuid4().hex[:10]}"})  # fmt: skip
-    finally:
-        admin = await asyncpg.connect(infra.database_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 async def _pim(settings: Settings, log: IO[bytes], *args: str, **env: str) -> None:
     process = await asyncio.create_subprocess_exec(PIM, *args, env=service_env(settings, **env), stdout=log,
                                                    stderr=log)  # fmt: skip
@@ -77,7 +54,8 @@ async def test_an_upgrade_from_the_previous_release_keeps_every_report(infra: Se
     port = str(free_port())
     api = f"http://127.0.0.1:{port}"
     log = (tmp_path / "services.log").open("wb")
-    async with _own_database(infra) as settings, httpx.AsyncClient(timeout=10) as client:
+    # a database of its own, not migrated: the previous release makes its schema
+    async with fresh_database(infra, migrated=False) as settings, httpx.AsyncClient(timeout=10) as client:
         await _pim(settings, log, "migrate", **previous)  # the previous release's schema
         async with asyncpg.create_pool(settings.database_url, min_size=1, max_size=2) as pool:
             async with pool.acquire() as conn:

@@ -20,7 +20,8 @@ from compose_spec import PyCompose
 
 from pim.cli import app
 from pim.cli_ops import READER_PASSWORD_ENV
-from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID
+from pim.grafana.dashboards import ALL_DASHBOARDS, DATASOURCE_UID
+from pim.grafana.operations import PROMETHEUS_UID
 from shared.settings import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -258,7 +259,13 @@ def test_grafana_provisioning_reaches_the_database_and_the_dashboards() -> None:
     assert env("grafana")["PIM_READER_PASSWORD"] == env("init")["PIM_READER_PASSWORD"]
     provider = yaml.safe_load((provisioning / "dashboards" / "pim.yaml").read_text(encoding="utf-8"))["providers"][0]
     folder = ROOT / grafana[provider["options"]["path"]]
-    assert {p.name for p in folder.glob("*.json")} == {f"pim-{name}.json" for name in DASHBOARDS}
+    assert {p.name for p in folder.glob("*.json")} == {f"pim-{name}.json" for name in ALL_DASHBOARDS}
+    # the operators' dashboard reads Prometheus, provisioned where compose runs it
+    [prometheus] = yaml.safe_load((provisioning / "datasources" / "prometheus.yaml").read_text(encoding="utf-8"))[
+        "datasources"
+    ]
+    assert prometheus["uid"] == PROMETHEUS_UID and prometheus["url"] == "http://prometheus:9090"
+    assert "prometheus" in SERVICES
 
 
 def test_the_web_pages_call_each_service_where_it_listens() -> None:
