@@ -8,10 +8,9 @@ from services.alerts.api import create_alerts_app
 from services.alerts.cli import alertmanager_text
 from services.alerts.cli import alerts as alerts_commands
 from services.alerts.config import Rules, load_alert_config
-from services.alerts.facts import stale_evaluations
 from services.alerts.runtime import AlertsRuntime
-from services.alerts.service import AlertsService, clock_from
-from services.alerts.service import build_broker as build_alerts_broker
+from services.alerts.service import AlertsService, build_alerts_broker, clock_from
+from services.alerts.unit_year_facts import stale_evaluations
 
 __all__ = [
     "AlertsRuntime", "AlertsService", "Operators", "Rules", "alertmanager_text", "alerts_commands",

@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from services.alerts.config import Routing
-from services.alerts.facts import UnitYearFacts
 from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.routing import committee_for, escalation_target
 from services.alerts.rules import Finding
+from services.alerts.unit_year_facts import UnitYearFacts
 from shared.events import AlertEscalated, AlertRaised, AlertRefreshed, AlertResolved, DomainEvent
 from shared.responsibility import responsible_on
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.alerts.facts import UnitInfo
+from services.alerts.unit_year_facts import UnitInfo
 
 
 def committee_for(unit: UnitInfo, top_committee: str) -> str:

@@ -23,7 +23,7 @@ QUANTUM = Decimal("0.0001")
 
 
 @dataclass(frozen=True)
-class Point:
+class ReportedTotal:
     """A unit's total for an indicator on one reported date, as the projector computed it."""
 
     as_of: dt.date
@@ -53,7 +53,7 @@ class IndicatorYear:
     indicator: Indicator
     plan_year: int
     target: Decimal | None
-    points: tuple[Point, ...]  # by date, none after the evaluation date
+    points: tuple[ReportedTotal, ...]  # by date, none after the evaluation date
     reporting: tuple[ReportingMonth, ...] = ()  # by month
     past_years: tuple[Trajectory, ...] = ()
     final_pace: Decimal = Decimal("1")  # the pace curve's share at the end of the window
@@ -69,10 +69,10 @@ class IndicatorYear:
         due_after = next((month.due_on - month.period_end for month in self.reporting), dt.timedelta(0))
         return self.window_end + due_after
 
-    def latest(self) -> Point | None:
+    def latest(self) -> ReportedTotal | None:
         return self.points[-1] if self.points else None
 
-    def point_in_month(self, year: int, month: int) -> Point | None:
+    def point_in_month(self, year: int, month: int) -> ReportedTotal | None:
         found = [p for p in self.points if (p.as_of.year, p.as_of.month) == (year, month)]
         return found[-1] if found else None
 
@@ -126,11 +126,11 @@ def _plain(value: Decimal | None) -> str:
     return "" if value is None else plain_decimal(value)
 
 
-def _amounts(year: IndicatorYear, point: Point) -> str:
+def _amounts(year: IndicatorYear, point: ReportedTotal) -> str:
     return f"{billions(point.actual_ytd)}/{billions(year.target)} tỷ đồng"
 
 
-def _base_evidence(year: IndicatorYear, point: Point) -> dict[str, str]:
+def _base_evidence(year: IndicatorYear, point: ReportedTotal) -> dict[str, str]:
     return {
         "as_of": point.as_of.isoformat(),
         "target": _plain(year.target),
@@ -170,7 +170,7 @@ def below_pace(year: IndicatorYear, config: AlertConfig) -> Finding | None:
 BEHIND = ("behind", "critical")
 
 
-def _behind_run(points: tuple[Point, ...]) -> int:
+def _behind_run(points: tuple[ReportedTotal, ...]) -> int:
     """How many of the latest reports in a row were behind pace."""
     run = 0
     for point in reversed(points):

@@ -23,9 +23,9 @@ from services.alerts.config import AlertConfig, load_alert_config
 from services.alerts.deadlines import AlertClock, alert_reminders, missed_deadlines, reason, report_reminders
 from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.delivery import check_channels
-from services.alerts.facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from services.alerts.routing import next_level
 from services.alerts.rules import Finding, confidence_votes, evaluate
+from services.alerts.unit_year_facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
 from shared.bus import make_broker
 from shared.clock import VIETNAM
 from shared.contracts import ProgressChanged
@@ -482,7 +482,7 @@ def _clock(row: asyncpg.Record) -> AlertClock:
     )  # fmt: skip
 
 
-def build_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
+def build_alerts_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
     """The FastStream app of the alerts service: progress notifications in; the outbox delivers."""
     broker = make_broker(settings, "alerts")
 

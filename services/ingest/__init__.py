@@ -9,8 +9,7 @@ from services.ingest.cli import ingest as ingest_commands
 from services.ingest.cli import tokens as tokens_commands
 from services.ingest.figure_intake import FigureIntake
 from services.ingest.file_import import import_figure_file
-from services.ingest.raw_intake import RawIntake
-from services.ingest.raw_intake import build_broker as build_raw_intake_broker
+from services.ingest.raw_intake import RawIntake, build_raw_intake_broker
 from services.ingest.registry import Registry
 from services.ingest.submissions import FiguresSubmission
 

@@ -106,7 +106,7 @@ async def _undecoded(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def build_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
+def build_raw_intake_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
     """The FastStream app of raw intake: submissions in, refusals to the dead-letter topic."""
     broker = make_broker(settings, "ingest")
     dead_letters = broker.publisher(settings.raw_dead_letter_topic)

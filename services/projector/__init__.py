@@ -9,8 +9,7 @@ from services.projector.board_pack.make import write_board_pack
 from services.projector.cli import projector as projector_commands
 from services.projector.head_score_inputs import head_scores
 from services.projector.head_scores import Period, ScoringScheme
-from services.projector.progress import ProgressRules
-from services.projector.rules_config import progress_rules
+from services.projector.progress_rules import ProgressRules, progress_rules
 from services.projector.service import Projector
 from services.projector.time_travel import progress_as_known_on
 

@@ -20,7 +20,7 @@ from services.projector.board_pack.make import board_pack_html
 from services.projector.board_pack.render import render_pdf
 from services.projector.head_score_inputs import head_scores
 from services.projector.head_scores import HeadScore, Period, periods_of
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.clock import vietnam_today

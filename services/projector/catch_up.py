@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.projector import pending
-from services.projector.facts import write_store_range
+from services.projector.fact_tables import write_store_range
 from shared import locks
 
 CHUNK = 10_000  # store positions written per transaction: bounds the memory a catch-up holds
@@ -47,7 +47,7 @@ class CatchUp:
     checkpoints: Mapping[int, tuple[int, int]]  # partition -> (next offset, position of the message before it)
 
 
-async def plan(conn: asyncpg.Connection, topic: str, ends: Mapping[int, int], lag_limit: int) -> CatchUp | None:
+async def pending_work(conn: asyncpg.Connection, topic: str, ends: Mapping[int, int], lag_limit: int) -> CatchUp | None:
     """A catch-up from the store when the ledger's backlog (`ends` against the checkpoints) exceeds
     `lag_limit` messages and the relay's marks are all on the broker; None to read the ledger."""
     rows = await conn.fetch("SELECT partition, next_offset, position FROM projector_offsets WHERE topic = $1", topic)

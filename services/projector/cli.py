@@ -9,8 +9,8 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 
+from services.projector.progress_rules import progress_rules
 from services.projector.rebuild import rebuild
-from services.projector.rules_config import progress_rules
 from shared.operator_db import migrated_pool
 from shared.settings import Settings
 

@@ -18,8 +18,8 @@ import asyncpg
 
 from services.projector.accountability_rows import recompute_accountability
 from services.projector.assessment_totals import recompute_totals
-from services.projector.progress import ProgressRules
 from services.projector.progress_rows import recompute_progress
+from services.projector.progress_rules import ProgressRules
 from services.projector.recompute import KEYS_PER_CHUNK
 from services.projector.touched import EVER, ProgressKey
 
@@ -33,7 +33,7 @@ SHADOWED_VIEWS = ("assessment_bases", "assessment_states", "assessment_standings
 async def known_on(conn: asyncpg.Connection, day: dt.date, rules: ProgressRules) -> AsyncIterator[None]:
     """Within the block, `conn` reads the read models as known on `day`."""
     async with _shadowed(conn, SHADOWED_TABLES, SHADOWED_VIEWS):
-        keys = await _keys_known_on(conn, day)
+        keys = await _keys_with_facts_known_on(conn, day)
         for start in range(0, len(keys), KEYS_PER_CHUNK):
             chunk = keys[start : start + KEYS_PER_CHUNK]
             await recompute_progress(conn, dict.fromkeys(chunk, EVER), rules, known_on=day)
@@ -87,7 +87,7 @@ async def _shadowed(conn: asyncpg.Connection, tables: Sequence[str], views: Sequ
         await transaction.rollback()
 
 
-async def _keys_known_on(conn: asyncpg.Connection, day: dt.date) -> list[ProgressKey]:
+async def _keys_with_facts_known_on(conn: asyncpg.Connection, day: dt.date) -> list[ProgressKey]:
     """Every key with a figure or a plan known on `day`: a unit with a plan and no report counts with 0."""
     rows = await conn.fetch(
         "SELECT unit_code, indicator, plan_year FROM figures WHERE known_on <= $1"

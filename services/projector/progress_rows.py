@@ -17,7 +17,7 @@ import asyncpg
 
 from services.projector.actuals import TOTAL, Figure, actuals
 from services.projector.plans_in_force import PRIME_MINISTER, PROVINCE, KeyPlans, PaceDecision, PlanDecision
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from services.projector.touched import EVER, ProgressKey, key_columns
 from shared.contracts import ProgressChanged
 from shared.db import copy_rows_as_csv

@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import asyncpg
 
-from services.projector.facts import copy_figures_from_store, write_facts
-from services.projector.progress import ProgressRules
+from services.projector.fact_tables import copy_figures_from_store, write_facts
+from services.projector.progress_rules import ProgressRules
 from services.projector.recompute import recompute
 from services.projector.touched import Touched
 from shared import locks

@@ -12,8 +12,8 @@ import asyncpg
 
 from services.projector.accountability_rows import recompute_accountability
 from services.projector.assessment_totals import config_is_current, recompute_totals, regroup
-from services.projector.progress import ProgressRules
 from services.projector.progress_rows import current_progress, recompute_progress
+from services.projector.progress_rules import ProgressRules
 from services.projector.reporting_rows import recompute_reporting, redate_reporting
 from services.projector.time_travel import recompute_snapshots
 from services.projector.touched import EVER, ProgressKey, Touched

@@ -23,10 +23,9 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.projector import catch_up, pending
-from services.projector.facts import write_ledger_messages
-from services.projector.progress import ProgressRules
+from services.projector.fact_tables import write_ledger_messages
+from services.projector.progress_rules import ProgressRules, progress_rules
 from services.projector.recompute import recompute
-from services.projector.rules_config import progress_rules
 from shared import locks
 from shared.bus import assign_all, make_consumer, make_producer
 from shared.contracts import ProgressChanged
@@ -120,7 +119,7 @@ class Projector:
         assert self._consumer is not None
         ends = {tp.partition: end for tp, end in (await self._consumer.end_offsets(assigned)).items()}
         async with self._pool.acquire() as conn:
-            work = await catch_up.plan(conn, self._topic, ends, self._settings.pim_projector_catch_up_lag)
+            work = await catch_up.pending_work(conn, self._topic, ends, self._settings.pim_projector_catch_up_lag)
         if work is None:
             return 0
         log.info("projector: far behind the ledger; writing positions %d-%d from the store", work.start + 1, work.up_to)

@@ -17,8 +17,8 @@ from typing import Any
 
 import asyncpg
 
-from services.projector.progress import ProgressRules
 from services.projector.progress_rows import HISTORY_COLUMNS, compute_progress
+from services.projector.progress_rules import ProgressRules
 from services.projector.touched import ProgressKey
 
 _KEY_OF = ("unit_code", "indicator", "plan_year")
@@ -27,14 +27,14 @@ SNAPSHOT_COLUMNS = ("known_on", *HISTORY_COLUMNS)
 
 async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, rules: ProgressRules) -> list[dict[str, Any]]:
     """Every unit's progress history (totals and categories) from the facts known on `day`."""
-    keys = await _keys_known_on(conn, day)
+    keys = await _reported_keys_known_on(conn, day)
     if not keys:
         return []
     computed = await compute_progress(conn, keys, rules, known_on=day)
     return [dict(zip(HISTORY_COLUMNS, record, strict=True)) for record in computed.records]
 
 
-async def _keys_known_on(
+async def _reported_keys_known_on(
     conn: asyncpg.Connection, day: dt.date, among: list[ProgressKey] | None = None
 ) -> list[ProgressKey]:
     rows = await conn.fetch(
@@ -106,14 +106,14 @@ async def recompute_snapshots(
             stale = sorted(key for key, since in known.items() if since <= day)
             if not stale:
                 continue
-            keys = await _keys_known_on(conn, day, stale)
+            keys = await _reported_keys_known_on(conn, day, stale)
             await conn.execute(
                 "DELETE FROM known_on_progress s USING unnest($2::text[], $3::text[], $4::int[]) AS k(u, i, y)"
                 " WHERE s.known_on = $1 AND (s.unit_code, s.indicator, s.plan_year) = (k.u, k.i, k.y)",
                 day, [k.unit_code for k in stale], [k.indicator for k in stale], [k.plan_year for k in stale],
             )  # fmt: skip
         else:
-            keys = await _keys_known_on(conn, day)
+            keys = await _reported_keys_known_on(conn, day)
         if not keys:
             continue
         computed = await compute_progress(conn, keys, rules, known_on=day)

@@ -25,7 +25,7 @@ from services.projector.board_pack.changes import changes_since
 from services.projector.board_pack.contents import read_pack
 from services.projector.head_scores import DEFAULT_SCHEME
 from services.projector.known_on_workspace import known_on
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.auth import create_token
 from shared.display import BAND_LABELS, billions, percent, score, vnd
 from shared.reporting import reporting

@@ -22,7 +22,7 @@ from grafana_foundation_sdk.models.dashboard import Dashboard
 from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID, dashboard_json
 from services.alerts.queries import list_alerts
 from services.alerts.service import AlertsService
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from services.projector.time_travel import progress_as_known_on
 from shared.display import STATUS_LABELS
 from shared.standings import standings

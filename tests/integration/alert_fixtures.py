@@ -12,7 +12,7 @@ import asyncpg
 
 from services.alerts.config import AlertConfig, parse_alert_config
 from services.alerts.service import AlertsService
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.events import (
     ConfidenceVoteRecorded,
     DisbursementReported,

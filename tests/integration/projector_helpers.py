@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from services.projector.facts import write_facts
-from services.projector.progress import ProgressRules
+from services.projector.fact_tables import write_facts
+from services.projector.progress_rules import ProgressRules
 from services.projector.recompute import recompute
 from shared.bus import topic_end_offsets
 from shared.contracts import ProgressChanged

@@ -17,8 +17,8 @@ import httpx
 import pytest
 
 from services.alerts.api import create_alerts_app
-from services.alerts.facts import stale_evaluations
 from services.alerts.service import AlertClosed
+from services.alerts.unit_year_facts import stale_evaluations
 from shared.auth import create_token
 from shared.events import AlertRefreshed, TargetSet, UnitRegistered
 from shared.settings import Settings

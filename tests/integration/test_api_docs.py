@@ -17,7 +17,7 @@ import pytest
 from services.alerts.api import create_alerts_app
 from services.ingest.api import create_app
 from services.projector.api import create_projector_app
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.auth import create_token
 from shared.settings import Settings
 from tests.integration.alert_fixtures import Clock, alerts_service

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from services.projector.board_pack.make import board_pack_html
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.display import percent
 from shared.event_store import EventStore, Submitter, recorded_event
 from shared.events import (

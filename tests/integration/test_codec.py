@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 
 from services.ingest.rebuild import rebuild_ingest_state
-from services.projector.facts import write_ledger_messages
+from services.projector.fact_tables import write_ledger_messages
 from shared import events
 from shared.events import EVENT_ADAPTER, FIGURE_EVENT_TYPES, RecordedEvent
 from tests.integration.ingest_fixtures import Ingest, disbursement

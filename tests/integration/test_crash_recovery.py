@@ -20,7 +20,7 @@ import httpx
 import pytest
 from starlette.responses import JSONResponse, Response
 
-from services.alerts.facts import stale_evaluations
+from services.alerts.unit_year_facts import stale_evaluations
 from services.relay import Relay
 from shared.bus import make_producer
 from shared.contracts import ProgressChanged

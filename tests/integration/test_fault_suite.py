@@ -25,7 +25,7 @@ import pytest
 
 from services.alerts import stale_evaluations
 from services.alerts.rebuild import rebuild_alerts
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from services.projector.rebuild import rebuild
 from shared.auth import create_token
 from shared.db import connected, create_pool, migrate

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from services.projector.api import create_projector_app
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.auth import create_account, create_token
 from shared.events import AlertResolved, CommitmentChecked, ExplanationRequested, Indicator
 from tests.integration.alert_fixtures import DISB, Facts

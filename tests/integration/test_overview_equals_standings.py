@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
 from shared.reporting import reporting
 from shared.standings import standings

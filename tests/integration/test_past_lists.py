@@ -11,8 +11,8 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
-from services.alerts.facts import load_facts
-from services.projector.progress import ProgressRules
+from services.alerts.unit_year_facts import load_facts
+from services.projector.progress_rules import ProgressRules
 from shared.events import (
     DisbursementReported,
     DomainEvent,

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from services.projector.time_travel import progress_as_known_on
 from shared.contracts import ProgressChanged
 from shared.events import (

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from services.projector.facts import write_ledger_messages
-from services.projector.progress import ProgressRules
+from services.projector.fact_tables import write_ledger_messages
+from services.projector.progress_rules import ProgressRules
 from services.projector.rebuild import rebuild
 from services.projector.recompute import recompute
 from shared.bus import encode_recorded

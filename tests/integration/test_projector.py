@@ -15,7 +15,7 @@ import pytest
 from aiokafka import TopicPartition
 
 from services.projector import pending
-from services.projector.facts import write_facts
+from services.projector.fact_tables import write_facts
 from services.projector.service import Projector
 from services.projector.touched import ProgressKey, Touched
 from services.relay.relay import Relay

@@ -14,8 +14,8 @@ import pytest
 
 from services.projector import Projector
 from services.projector import catch_up as catch_up_module
-from services.projector.catch_up import plan
-from services.projector.progress import ProgressRules
+from services.projector.catch_up import pending_work
+from services.projector.progress_rules import ProgressRules
 from services.relay import Relay
 from shared.bus import topic_end_offsets
 from shared.event_store import EventStore, Submitter
@@ -90,12 +90,12 @@ async def test_the_catch_up_starts_at_the_least_position_applied_and_only_when_i
             " VALUES ($1, 0, 100, 180), ($1, 1, 50, 120)",
             topic,
         )
-        work = await plan(conn, topic, {0: 500, 1: 400}, lag_limit=100)
+        work = await pending_work(conn, topic, {0: 500, 1: 400}, lag_limit=100)
         assert work is not None and (work.start, work.up_to) == (120, 900)
         assert work.checkpoints == {0: (500, 899), 1: (400, 900)}
-        assert await plan(conn, topic, {0: 500, 1: 400}, lag_limit=750) is None  # 750 behind: read the ledger
+        assert await pending_work(conn, topic, {0: 500, 1: 400}, lag_limit=750) is None  # 750 behind: read the ledger
         # a partition the broker lost (shorter than the relay's mark): read the ledger as the relay refills it
-        assert await plan(conn, topic, {0: 500, 1: 10}, lag_limit=0) is None
+        assert await pending_work(conn, topic, {0: 500, 1: 10}, lag_limit=0) is None
         # a partition never read counts as nothing applied
-        work = await plan(conn, topic, {0: 500, 1: 400, 2: 0}, lag_limit=0)
+        work = await pending_work(conn, topic, {0: 500, 1: 400, 2: 0}, lag_limit=0)
         assert work is not None and work.start == 0

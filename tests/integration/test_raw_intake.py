@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from services.ingest.raw_intake import RawIntake, build_broker
+from services.ingest.raw_intake import RawIntake, build_raw_intake_broker
 from shared.bus import make_producer
 from shared.contracts import DeadLetter
 from shared.settings import Settings
@@ -31,7 +31,7 @@ Send = Callable[[bytes, dict[str, str]], Awaitable[None]]
 @contextlib.asynccontextmanager
 async def raw_intake(settings: Settings, ingest: Ingest) -> AsyncIterator[Send]:
     """Raw intake running on the broker, and a way to send it a message with headers."""
-    broker = build_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
+    broker = build_raw_intake_broker(settings, RawIntake(ingest.pool, clock=lambda: TODAY))
     await broker.start()
     producer = make_producer(settings)
     await producer.start()

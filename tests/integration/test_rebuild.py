@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from services.projector.rebuild import READ_MODELS, rebuild
 from shared.event_store import EventStore, Submitter
 from shared.events import DisbursementReported, FigureCorrected, RevenueReported

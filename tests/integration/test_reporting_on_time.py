@@ -12,10 +12,10 @@ import asyncpg
 import pytest
 
 from services.alerts.config import AlertConfig
-from services.alerts.facts import load_facts
 from services.alerts.rules import evaluate
+from services.alerts.unit_year_facts import load_facts
 from services.projector.assessment import DEFAULT_CONFIG
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.events import DisbursementReported, UnitsMerged
 from shared.reporting import reporting, reporting_json
 from tests.integration.test_past_lists import DISB, apply, plan, unit

@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from services.projector.recompute import recompute
 from services.projector.touched import Touched
 from shared.event_store import recorded_event

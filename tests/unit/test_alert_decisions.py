@@ -8,8 +8,8 @@ from decimal import Decimal
 
 from services.alerts.config import Routing
 from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
-from services.alerts.facts import UnitInfo, UnitYearFacts
-from services.alerts.rules import Finding, IndicatorYear, Point
+from services.alerts.rules import Finding, IndicatorYear, ReportedTotal
+from services.alerts.unit_year_facts import UnitInfo, UnitYearFacts
 from shared.events import AlertEscalated, AlertRaised, AlertRefreshed, AlertResolved, Indicator, Role
 from shared.responsibility import Tenure
 
@@ -90,8 +90,8 @@ def test_an_open_alert_whose_finding_is_gone_is_resolved_as_of_the_report_that_c
     finding = _behind(dt.date(2025, 9, 30))
     year = IndicatorYear(
         "da-lat", Indicator.DISBURSEMENT, 2025, Decimal(100),
-        (Point(dt.date(2025, 9, 30), Decimal(40), Decimal("0.4"), Decimal("0.6")),
-         Point(dt.date(2025, 10, 31), Decimal(70), Decimal("0.7"), Decimal("0.7"))),
+        (ReportedTotal(dt.date(2025, 9, 30), Decimal(40), Decimal("0.4"), Decimal("0.6")),
+         ReportedTotal(dt.date(2025, 10, 31), Decimal(70), Decimal("0.7"), Decimal("0.7"))),
     )  # fmt: skip
     facts = UnitYearFacts(unit=DA_LAT, plan_year=2025, indicators=[year], votes=[], tenures=HEADS, version=2)
     [(event, _)] = alert_events(facts, [], {finding.fingerprint("da-lat"): _current(finding)}, ROUTING, TODAY)

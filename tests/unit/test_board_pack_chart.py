@@ -7,12 +7,12 @@ import re
 from decimal import Decimal
 
 from services.projector.board_pack.chart import progress_svg
-from services.projector.board_pack.contents import Point
+from services.projector.board_pack.contents import ChartPoint
 from shared.pace import DISBURSEMENT_MILESTONES
 
 
 def _chart(unit: str) -> str:
-    points = [Point(dt.date(2025, m, 28), Decimal(m) / 20, Decimal(m) / 15) for m in range(1, 11)]
+    points = [ChartPoint(dt.date(2025, m, 28), Decimal(m) / 20, Decimal(m) / 15) for m in range(1, 11)]
     return progress_svg(unit, points, DISBURSEMENT_MILESTONES, 2025, Decimal("0.6"))
 
 

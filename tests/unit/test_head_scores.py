@@ -23,7 +23,7 @@ from services.projector.head_scores import (
     periods_of,
     score,
 )
-from services.projector.rules_config import progress_rules
+from services.projector.progress_rules import progress_rules
 from shared.settings import Settings
 
 D, Q3 = dt.date, Period.parse("2025-Q3")

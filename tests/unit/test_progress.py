@@ -97,7 +97,7 @@ def test_a_pace_file_changes_the_curve_and_bad_ones_are_refused() -> None:
 def test_the_pace_file_setting_is_honoured(tmp_path: object) -> None:
     from pathlib import Path
 
-    from services.projector.rules_config import progress_rules
+    from services.projector.progress_rules import progress_rules
     from shared.events import Indicator
     from shared.settings import Settings
 
@@ -115,7 +115,7 @@ def test_the_pace_file_setting_is_honoured(tmp_path: object) -> None:
 
 
 def test_the_old_tolerance_setting_stops_the_service_naming_where_it_went(monkeypatch: pytest.MonkeyPatch) -> None:
-    from services.projector.rules_config import progress_rules
+    from services.projector.progress_rules import progress_rules
     from shared.settings import Settings
 
     monkeypatch.setenv("PIM_DISBURSEMENT_TOLERANCE_PP", "3")

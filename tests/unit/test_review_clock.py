@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 
 from services.alerts.deadlines import AlertClock, alert_reminders, missed_deadlines, report_reminders
-from services.alerts.facts import UnitInfo
 from services.alerts.routing import next_level
 from services.alerts.rules import ReportingMonth
+from services.alerts.unit_year_facts import UnitInfo
 from shared.working_days import WorkingDays
 
 D = dt.date

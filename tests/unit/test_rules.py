@@ -10,7 +10,7 @@ from services.alerts.config import AlertConfig, RulesFileError, parse_alert_conf
 from services.alerts.lifecycle import OpenAlert, decide
 from services.alerts.rules import (
     IndicatorYear,
-    Point,
+    ReportedTotal,
     ReportingMonth,
     Vote,
     confidence_votes,
@@ -46,7 +46,7 @@ def year_of(
     """Monthly reports from `first_month` with the given rates (of a target of 1000) and paces."""
     paces = paces or ["0"] * len(rates)
     points = tuple(
-        Point(
+        ReportedTotal(
             month_end(2025, first_month + i),
             D(rate) * D(target),
             D(rate),
@@ -84,7 +84,7 @@ def test_below_pace_fires_past_the_tolerance_and_is_critical_under_half_the_pace
 def test_below_pace_follows_the_projectors_status_not_a_tolerance_of_its_own() -> None:
     behind = year_of(["0.14"], ["0.20"])
     point = behind.points[0]
-    on_track = IndicatorYear("x", DISB, 2025, D(1000), (Point(point.as_of, point.actual_ytd, point.rate,
+    on_track = IndicatorYear("x", DISB, 2025, D(1000), (ReportedTotal(point.as_of, point.actual_ytd, point.rate,
                              point.expected_pace, status="on_track"),), behind.reporting)  # fmt: skip
     assert "below_pace" not in rules_found(on_track, TODAY)  # the projector's tolerance let it pass
 
@@ -96,7 +96,7 @@ def test_a_rules_file_with_the_old_tolerance_is_refused_naming_where_it_went() -
 
 def test_below_pace_stays_quiet_within_the_tolerance_and_without_a_rate() -> None:
     assert "below_pace" not in rules_found(year_of(["0.15"], ["0.20"]), TODAY)
-    no_target = IndicatorYear("x", DISB, 2025, None, (Point(dt.date(2025, 3, 31), D(5), None, D("0.2")),))
+    no_target = IndicatorYear("x", DISB, 2025, None, (ReportedTotal(dt.date(2025, 3, 31), D(5), None, D("0.2")),))
     assert evaluate(no_target, CONFIG, TODAY) == []
 
 

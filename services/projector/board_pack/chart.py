@@ -15,7 +15,7 @@ matplotlib.use("svg")  # no display, no GUI toolkit: only SVG is drawn
 from matplotlib import pyplot
 from matplotlib.dates import DateFormatter, date2num
 
-from services.projector.board_pack.contents import Point
+from services.projector.board_pack.contents import ChartPoint
 from shared.pace import Milestone
 
 # Text stays text (searchable, drawn with the pack's font).
@@ -31,7 +31,7 @@ def _day(day: dt.date) -> float:
 
 
 def progress_svg(
-    name: str, points: Sequence[Point], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None
+    name: str, points: Sequence[ChartPoint], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None
 ) -> str:
     """`name` seeds the drawing's element ids: the same input draws the same file, and the charts of one
     page never share an id (a clip path would cut another chart)."""
@@ -39,7 +39,9 @@ def progress_svg(
         return _draw(points, milestones, plan_year, average)
 
 
-def _draw(points: Sequence[Point], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None) -> str:
+def _draw(
+    points: Sequence[ChartPoint], milestones: Sequence[Milestone], plan_year: int, average: Decimal | None
+) -> str:
     figure, axes = pyplot.subplots(figsize=(6.4, 2.6))
     try:
         axes.plot([_day(p.as_of) for p in points], [_pct(p.expected_pace) for p in points], color="#7f7f7f",

@@ -25,7 +25,7 @@ from shared.unit_record import leader_reviews
 
 
 @dataclass(frozen=True)
-class Point:
+class ChartPoint:
     as_of: dt.date
     rate: Decimal | None
     expected_pace: Decimal
@@ -38,7 +38,7 @@ class UnitPage:
     status: str | None
     expected_pace: Decimal | None
     pace_decision: str | None  # the unit's own milestones the pace came from; None: the indicator's curve
-    history: list[Point]
+    history: list[ChartPoint]
     stints: list[dict[str, Any]]  # leader_accountability rows, heads then deputies in charge
     alerts: list[AlertThen]
     committee: str
@@ -186,7 +186,7 @@ async def _unit_page(conn: asyncpg.Connection, pack: Pack, group: GroupStandings
     return UnitPage(
         unit, group, last["status"] if last else None, last["expected_pace"] if last else None,
         last["pace_decision"] if last else None,
-        [Point(r["as_of"], r["rate"], r["expected_pace"]) for r in history], [dict(s) for s in stints],
+        [ChartPoint(r["as_of"], r["rate"], r["expected_pace"]) for r in history], [dict(s) for s in stints],
         [a for a in pack.alerts if a.unit_code == unit.unit_code], committee or "", plan, actual,
         await _review(conn, pack, unit.unit_code),
     )  # fmt: skip

@@ -15,7 +15,7 @@ from services.projector.board_pack.contents import read_pack
 from services.projector.board_pack.render import render_html, render_pdf
 from services.projector.known_on_workspace import cut_stints, stints_as_of
 from services.projector.known_on_workspace import known_on as known_on_workspace
-from services.projector.progress import ProgressRules
+from services.projector.progress_rules import ProgressRules
 from shared.events import Indicator
 from shared.standings import plan_years_on
 

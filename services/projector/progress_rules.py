@@ -1,13 +1,21 @@
-"""The projector's rules from settings: the pace file (PIM_PACE_FILE), the assessment groups
-(PIM_ASSESSMENT_FILE) and the heads' scoring scheme (PIM_SCORING_FILE), the built-in defaults where unset."""
+"""The projector's rules: the pace rules every service shares (shared/pace.py), the assessment groups
+(who is compared with whom) and the heads' scoring scheme, which only the projector applies; read from the
+settings' files (PIM_PACE_FILE, PIM_ASSESSMENT_FILE, PIM_SCORING_FILE), the built-in defaults where unset."""
 
 from __future__ import annotations
 
-from services.projector.assessment import DEFAULT_CONFIG, parse_assessment_config
+from dataclasses import dataclass
+
+from services.projector.assessment import DEFAULT_CONFIG, AssessmentConfig, parse_assessment_config
 from services.projector.head_scores import DEFAULT_SCHEME, ScoringScheme, parse_scoring_scheme
-from services.projector.progress import ProgressRules
-from shared.pace import pace_curves_and_tolerances
+from shared.pace import PaceRules, pace_curves_and_tolerances
 from shared.settings import Settings
+
+
+@dataclass(frozen=True)
+class ProgressRules(PaceRules):
+    assessment: AssessmentConfig = DEFAULT_CONFIG
+    scoring: ScoringScheme = DEFAULT_SCHEME
 
 
 def progress_rules(settings: Settings) -> ProgressRules:

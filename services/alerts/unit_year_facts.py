@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from services.alerts.rules import IndicatorYear, Point, ReportingMonth, Vote
+from services.alerts.rules import IndicatorYear, ReportedTotal, ReportingMonth, Vote
 from services.alerts.seasonal import Trajectory
 from shared.events import Indicator, Role, plan_window
 from shared.pace import PaceRules
@@ -103,7 +103,7 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
         unit_code,
         plan_year,
     )
-    points: dict[str, list[Point]] = defaultdict(list)
+    points: dict[str, list[ReportedTotal]] = defaultdict(list)
     past: dict[tuple[str, int], list[tuple[dt.date, Decimal]]] = defaultdict(list)
     version = 0
     for r in history:
@@ -112,7 +112,7 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
             # revision decided later: the summary's "x / y tỷ đồng" is then the rate's own quotient.
             targets[r["indicator"]] = r["target"]
             points[r["indicator"]].append(
-                Point(
+                ReportedTotal(
                     r["as_of"],
                     r["actual_ytd"],
                     r["rate"],
