@@ -29,6 +29,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from pim.bench import store_limits
 from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
@@ -38,6 +39,9 @@ from shared.events import UnitRegistered
 from shared.settings import Settings
 
 CATEGORIES = ("central_budget", "local_budget", "oda", "other")
+STORE_COPY_ROWS = 200_000  # enough for a rate; a million event rows held at once would measure memory instead
+LADDER = (50, 100, 200, 400, 800, 1600)  # single reports a second, each for LADDER_SECONDS
+LADDER_SECONDS = 5
 PLAN_YEAR = 2025
 PROBE_UNITS = 100  # other departments' units, which the single reports are for (never the import's)
 
@@ -68,6 +72,14 @@ class IngestBench:
     one_unit_rows: int
     one_unit_rows_per_s: float
     one_unit_seconds: float
+    # the store's own limits (store_limits.py), same run: the figures as event rows COPY'd into a table like
+    # `events` (up to STORE_COPY_ROWS of them), and single event rows committed one per transaction
+    store_copy_rows_per_s: float = 0
+    ratio_to_store_copy: float = 0
+    single_append_limit_per_s: float = 0
+    # single reports: the highest rate of the ladder answered with p99 under a second and no error, alone
+    http_capacity_per_s: int = 0
+    http_ladder: list[tuple[int, float, int]] = field(default_factory=list)  # (rate, p99 ms, errors)
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -249,7 +261,7 @@ async def measure_latency(
 async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: int, console: Console) -> IngestBench:
     async with database(settings) as dsn:
         await migrate(dsn)
-        pool = await create_pool(dsn, max_size=4)
+        pool = await create_pool(dsn, max_size=store_limits.CONNECTIONS)
         try:
             units = bench_units(rows)
             registry = [
@@ -265,6 +277,19 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
             async with pool.acquire() as conn:
                 token = await create_token(conn, "bench", "admin")
+            console.print("The store's own limit for single reports: one event row committed per transaction…")
+            append_limit = await store_limits.measure_single_appends(pool)
+            console.print(f"  {append_limit:,.0f} transactions/s")
+            ladder, offset = [], 10**8
+            for step in LADDER:  # the HTTP path's capacity: rates up until p99 passes a second
+                step_latencies, step_errors = await measure_latency(dsn, token, step, LADDER_SECONDS, offset=offset)
+                offset += step * LADDER_SECONDS + 1
+                p99 = statistics.quantiles(step_latencies, n=100)[98]
+                ladder.append((step, round(p99, 1), step_errors))
+                console.print(f"  {step}/s: p99 {p99:,.0f} ms, {step_errors} errors")
+                if p99 >= 1000 or step_errors:
+                    break
+            capacity = max((step for step, p99, failed in ladder if p99 < 1000 and not failed), default=0)
             console.print(f"HTTP single-report latency at {rate} requests/s for {seconds} s (before the bulk import)…")
             latencies, errors = await measure_latency(dsn, token, rate, seconds)
             with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
@@ -274,6 +299,8 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 records = await asyncio.to_thread(raw_records, path)
                 console.print("Raw COPY of the same rows into a bare table…")
                 raw_rate = await measure_raw_copy(pool, records)
+                console.print("The store's own limit: the same rows as event rows COPY'd into a table like `events`…")
+                store_copy_rate = await store_limits.measure_store_copy(pool, records[:STORE_COPY_ROWS])
                 del records
                 console.print("PIM import of the file (parse, validate, stage, check, append)…")
                 with PeakMemory() as memory:
@@ -323,7 +350,9 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         during_import_rows_per_s=round(during_rate), during_p50_ms=round(during_q[49], 2),
         during_p99_ms=round(during_q[98], 2), during_max_ms=round(max(during), 2), during_errors=during_errors,
         one_unit_rows=one_unit, one_unit_rows_per_s=round(one_unit / one_unit_seconds),
-        one_unit_seconds=round(one_unit_seconds, 2),
+        one_unit_seconds=round(one_unit_seconds, 2), store_copy_rows_per_s=round(store_copy_rate),
+        ratio_to_store_copy=round(rows / elapsed / store_copy_rate, 3), single_append_limit_per_s=round(append_limit),
+        http_capacity_per_s=capacity, http_ladder=ladder,
         machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
     )  # fmt: skip
 
@@ -337,6 +366,17 @@ def show(result: IngestBench, console: Console) -> None:
         "bulk import, rows/s", f"{result.import_rows_per_s:,.0f}", f"{result.raw_copy_rows_per_s:,.0f} (COPY)"
     )
     table.add_row("share of raw COPY", f"{result.ratio_to_raw:.0%}", "")
+    table.add_row(
+        "bulk import vs the store's own COPY", f"{result.import_rows_per_s:,.0f}",
+        f"{result.store_copy_rows_per_s:,.0f} (COPY into a table like events): {result.ratio_to_store_copy:.0%}",
+    )  # fmt: skip
+    table.add_row(
+        "single reports: highest rate with p99 < 1 s", f"{result.http_capacity_per_s:,}/s",
+        f"{result.single_append_limit_per_s:,.0f}/s (one event row committed per transaction): "
+        f"{result.http_capacity_per_s / max(result.single_append_limit_per_s, 1):.0%}",
+    )  # fmt: skip
+    table.add_row("the ladder (rate: p99, errors)",
+                  ", ".join(f"{r}/s: {p} ms, {e}" for r, p, e in result.http_ladder), "")  # fmt: skip
     table.add_row("import time", f"{result.import_seconds} s", "")
     table.add_row("resident memory", f"{result.rss_start_mb} → peak {result.rss_peak_mb} MB", "")
     table.add_row(
