@@ -14,7 +14,8 @@ from shared.bus import topic_end_offsets
 POLL_S = 0.05
 
 
-async def is_settled(stack: Stack) -> bool:
+async def is_settled(stack: Stack, with_alerts: bool = True) -> bool:
+    """Everything stored is relayed and projected; `with_alerts`, also evaluated and delivered."""
     async with stack.pool.acquire() as conn:
         head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
         relayed = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", stack.settings.ledger_topic)
@@ -26,9 +27,13 @@ async def is_settled(stack: Stack) -> bool:
             )
         }
         derived_behind = await conn.fetchval("SELECT EXISTS (SELECT FROM projector_pending)")
-        unevaluated = await stale_evaluations(conn, stack.alerts_today)
-        undelivered = await conn.fetchval(
-            "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NULL AND dead_lettered_at IS NULL"
+        unevaluated = await stale_evaluations(conn, stack.alerts_today) if with_alerts else []
+        undelivered = (
+            await conn.fetchval(
+                "SELECT count(*) FROM alert_outbox WHERE delivered_at IS NULL AND dead_lettered_at IS NULL"
+            )
+            if with_alerts
+            else 0
         )
     if (relayed or 0) < head or derived_behind or unevaluated or undelivered:
         return False
@@ -36,9 +41,9 @@ async def is_settled(stack: Stack) -> bool:
     return all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0)
 
 
-async def wait_until_settled(stack: Stack, timeout_s: float = 120.0) -> None:
+async def wait_until_settled(stack: Stack, timeout_s: float = 120.0, with_alerts: bool = True) -> None:
     deadline = time.monotonic() + timeout_s
-    while not await is_settled(stack):
+    while not await is_settled(stack, with_alerts):
         stack.raise_if_failed()
         if time.monotonic() > deadline:
             raise TimeoutError(f"the pipeline did not settle within {timeout_s:.0f} s")

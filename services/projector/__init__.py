@@ -10,11 +10,20 @@ from services.projector.cli import projector as projector_commands
 from services.projector.head_score_inputs import head_scores
 from services.projector.head_scores import Period, ScoringScheme
 from services.projector.progress_rules import ProgressRules, progress_rules
+from services.projector.rebuild import rebuild
 from services.projector.service import Projector
 from services.projector.time_travel import progress_as_known_on
 
 __all__ = [
-    "Period", "ProgressRules", "Projector", "ScoringScheme", "create_projector_app", "head_scores",
-    "progress_as_known_on", "progress_rules",
-    "projector_commands", "write_board_pack",
+    "Period",
+    "ProgressRules",
+    "Projector",
+    "ScoringScheme",
+    "create_projector_app",
+    "head_scores",
+    "progress_as_known_on",
+    "progress_rules",
+    "projector_commands",
+    "rebuild",
+    "write_board_pack",
 ]  # fmt: skip
