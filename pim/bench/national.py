@@ -57,10 +57,12 @@ CENTRAL_COMMITTEE = "Ủy ban Kiểm tra Trung ương"
 
 @dataclass(frozen=True)
 class Shape:
-    """How many of each: Vietnam's registry at `scale` (1: the country)."""
+    """How many of each: Vietnam's registry at `scale` (1: the country; 2: twice as many ministries and
+    provinces, each of the same size, so twice the units); `province_size` shrinks each province (tests)."""
 
     scale: float = 1.0
-    plan_years: tuple[int, ...] = (2024, 2025, 2026)
+    province_size: float = 1.0
+    plan_years: tuple[int, ...] = (2023, 2024, 2025)  # the last with the 1 July 2025 mergers
     weeks: int = 52
 
     @property
@@ -73,11 +75,11 @@ class Shape:
 
     @property
     def departments(self) -> int:  # per province
-        return max(1, round(20 * self.scale))
+        return max(1, round(20 * self.province_size))
 
     @property
     def communes(self) -> int:  # per province; an even number: they merge in pairs
-        return max(2, round(100 * self.scale) // 2 * 2)
+        return max(2, round(100 * self.province_size) // 2 * 2)
 
     def merged_pairs(self) -> int:  # per province, on 1 July 2025: one commune in ten into its neighbour
         return max(1, self.communes // 10)

@@ -23,7 +23,7 @@ def test_the_shape_is_vietnams() -> None:
 async def test_a_small_country_through_the_real_path_lists_equal_a_rebuild_and_every_unit_counts(
     settings: Settings,
 ) -> None:
-    shape = Shape(scale=0.03, plan_years=(2025,))
+    shape = Shape(scale=0.03, province_size=0.03, plan_years=(2025,))
     result = await run_national_bench(settings, shape, Console(quiet=True))
     assert result.units == len(units(shape)) and result.events > 1000
     assert result.lists_equal_a_rebuild and result.lists >= 2 * 2  # national and the province's, two indicators
