@@ -50,15 +50,19 @@ FROM keys k
 
 # Every plan decision known on $4 (all when null) of each key's unit and of the units merged into it (with
 # the merger date): which one is in force on a date is decided row by row (plans_in_force.py).
-_KEY_PLANS = f"""{_KEYS}
-SELECT k.unit_code, k.indicator, k.plan_year, s.source, s.merged_on,
+# The sources first, then each one's plans by its whole key: joined the other way round, the planner matched
+# every key with every unit's plans of the same indicator and year before filtering by unit (250 keys ×
+# every unit: 233,000 rows a chunk at 983 units, quadratic in the registry; the national bench found it).
+_KEY_PLANS = f"""{_KEYS}, sources AS (
+    SELECT unit_code, indicator, plan_year, unit_code AS source, NULL::date AS merged_on FROM keys
+    UNION ALL
+    SELECT k.unit_code, k.indicator, k.plan_year, m.predecessor_code, m.effective_date
+    FROM keys k JOIN unit_mergers m ON m.successor_code = k.unit_code
+)
+SELECT s.unit_code, s.indicator, s.plan_year, s.source, s.merged_on,
        h.in_force_from, h.position, h.amount, h.late_supplement, h.assigned_by
-FROM keys k
-CROSS JOIN LATERAL (
-    SELECT k.unit_code AS source, NULL::date AS merged_on
-    UNION ALL SELECT m.predecessor_code, m.effective_date FROM unit_mergers m WHERE m.successor_code = k.unit_code
-) s
-JOIN target_history h ON (h.unit_code, h.indicator, h.plan_year) = (s.source, k.indicator, k.plan_year)
+FROM sources s
+JOIN target_history h ON (h.unit_code, h.indicator, h.plan_year) = (s.source, s.indicator, s.plan_year)
 WHERE $4::date IS NULL OR h.known_on <= $4::date
 """
 
