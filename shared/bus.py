@@ -109,12 +109,18 @@ def encode_json(message: dict[str, Any]) -> bytes:
 
 
 async def still_holds(
-    probe: AIOKafkaConsumer, tp: TopicPartition, offset: int, is_it: Callable[[ConsumerRecord[Any, Any]], bool]
+    probe: AIOKafkaConsumer,
+    tp: TopicPartition,
+    offset: int,
+    is_it: Callable[[ConsumerRecord[Any, Any]], bool],
+    end: int | None = None,
 ) -> bool | None:
     """Whether the partition still holds, at `offset`, the record `is_it` recognises: False when it ends at or
     before it or holds another record there (a broker that restarted empty and took new records since);
-    None when nothing came back in time, which is no evidence either way."""
-    end = (await probe.end_offsets([tp]))[tp]
+    None when nothing came back in time, which is no evidence either way. `end`: the partition's end
+    offset, when the caller has just read it."""
+    if end is None:
+        end = (await probe.end_offsets([tp]))[tp]
     if end <= offset:
         return False
     probe.assign([tp])

@@ -163,13 +163,16 @@ def week_dates(shape: Shape, year: int) -> list[dt.date]:
 def week_rows(shape: Shape, registry: list[Unit], year: int, week: int, day: dt.date) -> Iterator[list[object]]:
     """A week's file: each unit's cumulative disbursement on its four sources (a merged commune's successor
     reports both from the merger on, consolidated), and on the last Friday of a month its revenue."""
-    away = merged_away(shape)
+    away = merged_away(shape) if day >= MERGED_ON else {}
     by_code = {u.code: u for u in registry}
+    carried: dict[str, list[Unit]] = {}  # successor → the communes merged into it (once, not per unit)
+    for predecessor, successor in away.items():
+        carried.setdefault(successor, []).append(by_code[predecessor])
     month_end = (day + dt.timedelta(weeks=1)).month != day.month
     for u in registry:
-        if u.code in away and day >= MERGED_ON:
+        if u.code in away:
             continue
-        merged = [by_code[p] for p, s in away.items() if s == u.code and day >= MERGED_ON]
+        merged = carried.get(u.code, [])
         for source in SOURCES:
             amount = sum(int(m.base * m.pace * (week + 1)) for m in (u, *merged))
             yield [u.code, "giải ngân", year, source, day.isoformat(), amount]

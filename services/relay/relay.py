@@ -187,7 +187,9 @@ class Relay:
         end = (await probe.end_offsets([tp]))[tp]
         if end > mark.offset and (mark.position is None or self._verified.get(tp) == (end, mark)):
             return True  # an old mark (only its offset is known), or nothing moved since it was found intact
-        intact = await still_holds(probe, tp, mark.offset, lambda r: decode_recorded(r.value).position == mark.position)
+        intact = await still_holds(
+            probe, tp, mark.offset, lambda r: decode_recorded(r.value).position == mark.position, end
+        )
         if intact:
             self._verified[tp] = (end, mark)
         return intact is not False  # nothing came back in time: not evidence of a loss; the next check looks again

@@ -31,6 +31,12 @@ def promtool(*args: str, stdin: bytes | None = None, cwd: Path | None = None) ->
                           cwd=cwd, timeout=60, check=False)  # fmt: skip
 
 
+def _exported() -> set[str]:
+    """Every series name a PIM process exports (a counter's `_total`, a histogram's buckets, count and sum)."""
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    return {f"{family.name}{end}" for family in REGISTRY.collect() for end in suffixes.get(family.type, ("",))}
+
+
 def test_the_rules_and_the_configuration_pass_promtools_checks(tmp_path: Path) -> None:
     rules = promtool("check", "rules", str(RULES))
     assert rules.returncode == 0, rules.stdout + rules.stderr
@@ -49,8 +55,7 @@ def test_the_rules_fire_as_recorded() -> None:
 
 
 def test_every_series_a_rule_reads_is_exported() -> None:
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
-    exported = {f"{family.name}{end}" for family in REGISTRY.collect() for end in suffixes.get(family.type, ("",))}
+    exported = _exported()
     read = set(re.findall(r"\bpim_[a-z_]+", RULES.read_text(encoding="utf-8")))
     assert read and read <= exported, read - exported
 
@@ -70,8 +75,7 @@ def test_the_operators_dashboard_asks_prometheus_what_it_can_answer(tmp_path: Pa
     rules.write_text(yaml.safe_dump(recorded), encoding="utf-8")
     checked = promtool("check", "rules", str(rules))
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
-    exported = {f"{family.name}{end}" for family in REGISTRY.collect() for end in suffixes.get(family.type, ("",))}
+    exported = _exported()
     read = {name for expr in expressions() for name in re.findall(r"\bpim_[a-z_]+", expr)}
     assert read <= exported, read - exported
     committed = json.loads((ROOT / "infra" / "grafana" / "dashboards" / "pim-operations.json").read_text("utf-8"))
