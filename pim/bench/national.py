@@ -5,10 +5,12 @@ with its head (a province also a deputy in charge of disbursement), its plans, a
 plan years through the real path (the registry's submissions, then one file a week through the same import
 as an upload), while the relay and the projector run live.
 
-It reports the load, how long the pipeline takes to settle after it, the standings' answer time for the
-national group and the largest province's while reports stream, the alerts' sweep over every unit, the
-rebuild, and storage per million events; and checks that every list equals a rebuild's and that every unit
-is counted. `--scale 2` (4 …) doubles the registry, to see whether each cost grows linearly.
+It reports the load, how long the pipeline takes to settle after it (beside a bare aiokafka read of the same
+ledger), `GET /v1/standings` for the national group and the largest province's while reports stream, the
+board pack of each, every dashboard query as Grafana's read-only login, the alerts' sweep over every unit,
+the rebuild (beside one set-based SQL statement computing the year to date of every key), and storage per
+million events; and checks that every list equals a rebuild's and that every unit is counted. `--scale 2`
+(4 …) doubles the registry, to see whether each cost grows linearly.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import secrets
 import statistics
 import tempfile
 import time
@@ -26,16 +29,21 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 from rich.console import Console
 from rich.table import Table
 
+from pim.bench.projector import raw_getmany
+from pim.bench.year_to_date_sql import YEAR_TO_DATE_SQL
 from pim.demo.settle import wait_until_settled
+from pim.grafana.dashboards import DASHBOARDS, dashboard_json
+from pim.grafana.panel_sql import expand, queries
 from pim.stack import running_stack
 from services.alerts import AlertsService
 from services.ingest import FigureIntake, Registry, import_figure_file
 from services.projector import progress_rules, rebuild
-from shared.auth import Principal
-from shared.db import create_pool
+from shared.auth import Principal, create_token
+from shared.db import create_pool, ensure_reader_login
 from shared.embedded import infrastructure
 from shared.event_store import Submitter
 from shared.events import (
@@ -189,14 +197,21 @@ class NationalBench:
     load_seconds: float
     load_events_per_s: float
     settle_seconds: float  # from the last file stored to the read models caught up
+    live_events_per_s: float  # every event relayed and projected, from the first submission to settled
+    raw_getmany_events_per_s: float  # the same ledger read by a bare aiokafka loop (JSON decoded)
     standings_national_p50_ms: float
     standings_national_p99_ms: float
     standings_province_p50_ms: float
     standings_province_p99_ms: float
+    board_pack_national_seconds: float  # the PDF, through the boards' API
+    board_pack_province_seconds: float
+    dashboard_queries: int
+    dashboard_p99_ms: dict[str, float]  # each dashboard query, 10 runs as the read-only login
     alerts_sweep_seconds: float
     alerts_unit_years: int
     rebuild_seconds: float
     rebuild_events_per_s: float
+    raw_sql_year_to_date_seconds: float  # one set-based statement: every key's year to date
     storage_mb_per_million_events: float
     lists_equal_a_rebuild: bool
     lists: int  # the groups' lists compared (every group, indicator and plan year)
@@ -213,11 +228,67 @@ async def _lists(pool: asyncpg.Pool, as_of: dt.date, years: tuple[int, ...]) -> 
     return json.dumps(lists, sort_keys=True, default=str)
 
 
-async def _time_standings(pool: asyncpg.Pool, as_of: dt.date, year: int, group: str) -> float:
+async def _time_standings(client: httpx.AsyncClient, as_of: dt.date, year: int, group: str) -> float:
+    """`GET /v1/standings` as a board's client asks it; milliseconds."""
     started = time.perf_counter()
-    async with pool.acquire() as conn:
-        await standings(conn, as_of, Indicator.DISBURSEMENT.value, year, group)
+    asked: dict[str, str | int] = {
+        "as_of": as_of.isoformat(),
+        "group": group,
+        "indicator": Indicator.DISBURSEMENT.value,
+        "plan_year": year,
+    }
+    answer = await client.get("/v1/standings", params=asked)
+    if answer.status_code != 404:  # 404: the projector has no list on that date yet (it runs behind the load)
+        answer.raise_for_status()
     return (time.perf_counter() - started) * 1000
+
+
+async def _time_board_pack(client: httpx.AsyncClient, as_of: dt.date, year: int, group: str) -> float:
+    started = time.perf_counter()
+    answer = await client.get("/v1/board-pack", params={"as_of": as_of.isoformat(), "group": group,
+                                                        "plan_year": year, "format": "pdf"}, timeout=600)  # fmt: skip
+    answer.raise_for_status()
+    return time.perf_counter() - started
+
+
+async def _time_dashboards(owner_url: str, values: dict[str, str], runs: int = 10) -> dict[str, float]:
+    """Every dashboard's queries (variables and panels, Grafana's macros expanded) as a read-only login
+    made as `pim init` makes Grafana's: each query's p99 in milliseconds over `runs` runs."""
+    password = secrets.token_urlsafe(16)
+    owner = await asyncpg.connect(owner_url)
+    try:
+        await ensure_reader_login(owner, "pim_bench_grafana", password)
+    finally:
+        await owner.close()
+    reader = await asyncpg.connect(owner_url, user="pim_bench_grafana", password=password)  # overrides the URL's
+    timings: dict[str, float] = {}
+    try:
+        for name in DASHBOARDS:
+            for what, sql in queries(dashboard_json(name)):
+                expanded = expand(sql, values, (f"{values['as_of']}T00:00:00Z", f"{values['as_of']}T23:59:59Z"))
+                took = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    await reader.fetch(expanded)
+                    took.append((time.perf_counter() - started) * 1000)
+                timings[f"{name} / {what}"] = round(_quantile(took, 99), 1)
+    finally:
+        await reader.close()
+    return timings
+
+
+def _quantile(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+async def _raw_year_to_date(pool: asyncpg.Pool) -> float:
+    """The rebuild's same-run limit: every key's year to date in one set-based statement."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_nestloop = off")  # as the projector runs it
+        keys = await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures")
+        started = time.perf_counter()
+        await conn.fetch(YEAR_TO_DATE_SQL, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], None)
+        return time.perf_counter() - started
 
 
 async def run_national_bench(settings: Settings, shape: Shape, console: Console) -> NationalBench:
@@ -225,38 +296,64 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
     largest_province_group = "province/tinh-00"  # the first province is the largest
     async with infrastructure(settings) as ready:
         ready = ready.model_copy(update={"pim_api_port": 0, "pim_alerts_api_port": 0, "pim_boards_api_port": 0})
-        async with running_stack(ready, ["relay", "projector"]) as stack:
+        owner_url = ready.database_url or ""
+        async with running_stack(ready, ["ingest", "relay", "projector"]) as stack:
             pool = stack.pool
-            started = time.perf_counter()
-            console.print(f"Registry: {len(registry):,} units, their heads, plans and the 1 July 2025 mergers…")
-            events = registry_events(shape, registry)
-            for start in range(0, len(events), 5000):
-                await Registry(pool).submit(events[start : start + 5000], Submitter("bench", "bench"))
-            stored = len(events)
-            intake, principal = FigureIntake(pool), Principal("bench", "admin", ())
-            national_ms: list[float] = []
-            province_ms: list[float] = []
-            with tempfile.TemporaryDirectory(prefix="pim-national-") as folder:
-                for year in shape.plan_years:
-                    for week, day in enumerate(week_dates(shape, year)):
-                        path = Path(folder) / f"{year}-{week:02d}.csv"
-                        with path.open("w", newline="", encoding="utf-8") as out:
-                            writer = csv.writer(out)
-                            writer.writerow(["unit_code", "indicator", "plan_year", "category", "as_of", "amount"])
-                            writer.writerows(week_rows(shape, registry, year, week, day))
-                        result = await import_figure_file(intake, path, principal, channel="bench")
-                        assert result.stored == result.rows, result.errors[:3]
-                        stored += result.stored
-                        # the boards ask while reports stream
-                        national_ms.append(await _time_standings(pool, day, year, "national"))
-                        province_ms.append(await _time_standings(pool, day, year, largest_province_group))
-                    console.print(f"  {year}: {stored:,} events stored")
-            load_seconds = time.perf_counter() - started
-            settle_started = time.perf_counter()
-            await wait_until_settled(stack, timeout_s=3600, with_alerts=False)
-            settle_seconds = time.perf_counter() - settle_started
-            last_day = week_dates(shape, shape.plan_years[-1])[-1]
-            console.print(f"Loaded in {load_seconds:.0f} s; settled {settle_seconds:.1f} s later")
+            owner_conn = await asyncpg.connect(owner_url)  # tokens are made by the operator, as `pim tokens`
+            try:
+                token = await create_token(owner_conn, "bench", "admin")
+            finally:
+                await owner_conn.close()
+            auth = {"Authorization": f"Bearer {token}"}
+            api = httpx.AsyncClient(base_url=stack.api_url or "", headers=auth, timeout=60)
+            boards = httpx.AsyncClient(base_url=stack.boards_api_url or "", headers=auth, timeout=60)
+            try:
+                started = time.perf_counter()
+                console.print(f"Registry: {len(registry):,} units, their heads, plans and the 1 July 2025 mergers…")
+                events = registry_events(shape, registry)
+                for start in range(0, len(events), 5000):
+                    await Registry(pool).submit(events[start : start + 5000], Submitter("bench", "bench"))
+                stored = len(events)
+                intake, principal = FigureIntake(pool), Principal("bench", "admin", ())
+                national_ms: list[float] = []
+                province_ms: list[float] = []
+                with tempfile.TemporaryDirectory(prefix="pim-national-") as folder:
+                    for year in shape.plan_years:
+                        for week, day in enumerate(week_dates(shape, year)):
+                            path = Path(folder) / f"{year}-{week:02d}.csv"
+                            with path.open("w", newline="", encoding="utf-8") as out:
+                                writer = csv.writer(out)
+                                writer.writerow(["unit_code", "indicator", "plan_year", "category", "as_of", "amount"])
+                                writer.writerows(week_rows(shape, registry, year, week, day))
+                            result = await import_figure_file(intake, path, principal, channel="bench")
+                            assert result.stored == result.rows, result.errors[:3]
+                            stored += result.stored
+                            # the boards ask while reports stream
+                            national_ms.append(await _time_standings(api, day, year, "national"))
+                            province_ms.append(await _time_standings(api, day, year, largest_province_group))
+                        console.print(f"  {year}: {stored:,} events stored")
+                load_seconds = time.perf_counter() - started
+                settle_started = time.perf_counter()
+                await wait_until_settled(stack, timeout_s=3600, with_alerts=False)
+                settle_seconds = time.perf_counter() - settle_started
+                live_events_per_s = stored / (time.perf_counter() - started)
+                last_day = week_dates(shape, shape.plan_years[-1])[-1]
+                last_year = shape.plan_years[-1]
+                console.print(f"Loaded in {load_seconds:.0f} s; settled {settle_seconds:.1f} s later")
+
+                console.print("Board packs (PDF) for the national group and the largest province's…")
+                pack_national = await _time_board_pack(boards, last_day, last_year, "national")
+                pack_province = await _time_board_pack(boards, last_day, last_year, largest_province_group)
+            finally:
+                await api.aclose()
+                await boards.aclose()
+
+            console.print("Dashboards: every query as the read-only login…")
+            head_of_largest = f"L{next(n for n, u in enumerate(registry) if u.code == 'tinh-00'):06d}"
+            values = {"plan_year": str(last_year), "indicator": Indicator.DISBURSEMENT.value, "unit": "tinh-00",
+                      "leader": head_of_largest, "known_on": last_day.isoformat(), "committee": CENTRAL_COMMITTEE,
+                      "group": largest_province_group, "as_of": last_day.isoformat()}  # fmt: skip
+            dashboards = await _time_dashboards(owner_url, values)
 
             console.print("Alerts: one sweep over every unit and plan year…")
             alerts = AlertsService.from_settings(ready, pool)
@@ -274,8 +371,10 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                 counted = await conn.fetchval(
                     "SELECT count(DISTINCT unit_code) FROM assessment_rows WHERE as_of <= $1", last_day
                 )
+            console.print("Raw: a bare aiokafka read of the ledger…")
+            getmany_rate = await raw_getmany(ready, ready.ledger_topic, int(total))
             console.print("Rebuild from the store…")
-            owner = await create_pool(ready.database_url or "", max_size=4)  # an operator's command: the owner's
+            owner = await create_pool(owner_url, max_size=4)  # an operator's command: the owner's
             try:
                 rebuild_started = time.perf_counter()
                 replayed = await rebuild(owner, progress_rules(ready))
@@ -283,17 +382,23 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
             finally:
                 await owner.close()
             rebuilt = await _lists(pool, last_day, shape.plan_years)
+            console.print("Raw: one statement computing every key's year to date…")
+            raw_sql_seconds = await _raw_year_to_date(pool)
 
     def ms(values: list[float], q: int) -> float:
-        return round(statistics.quantiles(values, n=100)[q - 1], 1) if len(values) > 1 else round(values[0], 1)
+        return round(_quantile(values, q), 1)
 
     return NationalBench(
         scale=shape.scale, units=len(registry), events=int(total), load_seconds=round(load_seconds, 1),
         load_events_per_s=round(stored / load_seconds), settle_seconds=round(settle_seconds, 1),
+        live_events_per_s=round(live_events_per_s), raw_getmany_events_per_s=round(getmany_rate),
         standings_national_p50_ms=ms(national_ms, 50), standings_national_p99_ms=ms(national_ms, 99),
         standings_province_p50_ms=ms(province_ms, 50), standings_province_p99_ms=ms(province_ms, 99),
+        board_pack_national_seconds=round(pack_national, 1), board_pack_province_seconds=round(pack_province, 1),
+        dashboard_queries=len(dashboards), dashboard_p99_ms=dashboards,
         alerts_sweep_seconds=round(sweep_seconds, 1), alerts_unit_years=unit_years,
         rebuild_seconds=round(rebuild_seconds, 1), rebuild_events_per_s=round(replayed / rebuild_seconds),
+        raw_sql_year_to_date_seconds=round(raw_sql_seconds, 1),
         storage_mb_per_million_events=round(events_size / 2**20 / (total / 1e6), 1),
         lists_equal_a_rebuild=live == rebuilt, lists=sum(len(v) for v in json.loads(live).values()),
         units_counted=int(counted), units_expected=len(registry),
@@ -307,17 +412,25 @@ def show(result: NationalBench, console: Console) -> None:
     )
     table.add_column("measure")
     table.add_column("PIM", justify="right")
+    slowest = max(result.dashboard_p99_ms.items(), key=lambda item: item[1])
     rows = [
         ("load through the real path (registry, a file a week)", f"{result.load_events_per_s:,} events/s "
          f"({result.load_seconds} s)"),
         ("settled after the last file (relayed, projected)", f"{result.settle_seconds} s"),
-        ("standings, national group, while reports stream", f"p50 {result.standings_national_p50_ms} ms, "
+        ("live: relayed and projected, first submission to settled", f"{result.live_events_per_s:,} events/s "
+         f"(bare aiokafka read of the ledger: {result.raw_getmany_events_per_s:,}/s)"),
+        ("GET /v1/standings, national group, while reports stream", f"p50 {result.standings_national_p50_ms} ms, "
          f"p99 {result.standings_national_p99_ms} ms"),
-        ("standings, the largest province's group", f"p50 {result.standings_province_p50_ms} ms, "
+        ("GET /v1/standings, the largest province's group", f"p50 {result.standings_province_p50_ms} ms, "
          f"p99 {result.standings_province_p99_ms} ms"),
+        ("board pack (PDF), national group / largest province", f"{result.board_pack_national_seconds} s / "
+         f"{result.board_pack_province_seconds} s"),
+        (f"dashboards: {result.dashboard_queries} queries as the read-only login", f"p99 ≤ {slowest[1]} ms "
+         f"(slowest: {slowest[0]})"),
         ("alerts: a sweep over every unit and plan year", f"{result.alerts_sweep_seconds} s "
          f"({result.alerts_unit_years:,} unit-years)"),
-        ("rebuild from the store", f"{result.rebuild_events_per_s:,} events/s ({result.rebuild_seconds} s)"),
+        ("rebuild from the store", f"{result.rebuild_events_per_s:,} events/s ({result.rebuild_seconds} s; one "
+         f"statement computing every year to date: {result.raw_sql_year_to_date_seconds} s)"),
         ("storage of the event log", f"{result.storage_mb_per_million_events} MB per million events"),
         ("every list equals a rebuild's", f"{'yes' if result.lists_equal_a_rebuild else 'NO'} ({result.lists} "
          "lists)"),

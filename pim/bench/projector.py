@@ -109,7 +109,7 @@ async def _load(pool: asyncpg.Pool, events: int) -> int:
     return communes
 
 
-async def _raw_getmany(settings: Settings, topic: str, expected: int) -> float:
+async def raw_getmany(settings: Settings, topic: str, expected: int) -> float:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False)
     await consumer.start()
     try:
@@ -198,7 +198,7 @@ async def run_projector_bench(settings: Settings, events: int, catch_up_lag: int
             relay.cancel()
 
             console.print("Raw aiokafka getmany over the ledger…")
-            raw_rate = await _raw_getmany(ready, ready.ledger_topic, total)
+            raw_rate = await raw_getmany(ready, ready.ledger_topic, total)
 
             console.print("Live: a `pim projector` process consumes the ledger into the read models…")
             started = time.perf_counter()

@@ -20,6 +20,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from pim.grafana.dashboards import DASHBOARDS, DATASOURCE_UID, dashboard_json
+from pim.grafana.panel_sql import WHOLE_SAMPLE, expand
 from services.alerts.queries import list_alerts
 from services.alerts.service import AlertsService
 from services.projector.progress_rules import ProgressRules
@@ -27,7 +28,6 @@ from services.projector.time_travel import progress_as_known_on
 from shared.display import STATUS_LABELS
 from shared.standings import standings
 from tests.e2e.conftest import Demo
-from tests.grafana_sql import WHOLE_SAMPLE, expand
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 FOLDER = Path(__file__).parents[2] / "infra" / "grafana" / "dashboards"

@@ -8,6 +8,8 @@ import pytest
 from rich.console import Console
 
 from pim.bench.national import Shape, merged_away, run_national_bench, units
+from pim.grafana.dashboards import DASHBOARDS, dashboard_json
+from pim.grafana.panel_sql import queries
 from shared.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -28,3 +30,7 @@ async def test_a_small_country_through_the_real_path_lists_equal_a_rebuild_and_e
     assert result.units == len(units(shape)) and result.events > 1000
     assert result.lists_equal_a_rebuild and result.lists >= 2 * 2  # national and the province's, two indicators
     assert result.units_counted == result.units_expected
+    # each measure the bench reports was taken: the packs drawn, every dashboard query run as the reader login
+    assert result.board_pack_national_seconds > 0 and result.board_pack_province_seconds > 0
+    assert result.dashboard_queries == sum(len(list(queries(dashboard_json(name)))) for name in DASHBOARDS)
+    assert result.raw_getmany_events_per_s > 0 and result.live_events_per_s > 0

@@ -14,11 +14,11 @@ from typing import Any
 import asyncpg
 import pytest
 
+from pim.grafana.panel_sql import expand
 from services.projector.progress_rules import ProgressRules
 from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
 from shared.reporting import reporting
 from shared.standings import standings
-from tests.grafana_sql import expand
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 

@@ -102,13 +102,27 @@ async def snapshot(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]
     return {table: sorted(tuple(r) for r in await conn.fetch(f"SELECT * FROM {table}")) for table in TABLES}
 
 
+def differences(
+    expected: dict[str, list[tuple[Any, ...]]], found: dict[str, list[tuple[Any, ...]]], shown: int = 5
+) -> str:
+    """Which tables differ, and the first rows only one side has: what a failure must say to be diagnosed."""
+    lines = []
+    for table in expected.keys() | found.keys():
+        before, after = {repr(r) for r in expected.get(table, [])}, {repr(r) for r in found.get(table, [])}
+        if before != after:
+            lines.append(f"{table}: only before {sorted(before - after)[:shown]}; "
+                         f"only after {sorted(after - before)[:shown]}")  # fmt: skip
+    return "\n".join(sorted(lines))
+
+
 async def assert_live_equals_a_rebuild(pool: asyncpg.Pool) -> None:
     """The read models as the live projector left them equal those `pim projector rebuild` makes."""
     async with pool.acquire() as conn:
         live = await snapshot(conn)
     await rebuild(pool, ProgressRules())
     async with pool.acquire() as conn:
-        assert await snapshot(conn) == live
+        rebuilt = await snapshot(conn)
+    assert rebuilt == live, differences(live, rebuilt)
 
 
 async def project(

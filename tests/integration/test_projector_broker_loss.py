@@ -1,0 +1,84 @@
+"""A broker that lost everything and was refilled by the relay holds the same events at other offsets: a
+checkpoint's offset then names another message. The projector trusts a checkpoint only while the
+partition still holds, just before it, the message of the checkpoint's position; otherwise it reads that
+partition again from the start (re-applied events are no-ops). Found by the fault suite (seed 1080118510):
+the relay had re-sent a batch on the old ledger, so the refilled one was shorter before each checkpoint and
+the projector, restarted after the refill, skipped the events between."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from services.projector import Projector
+from services.projector.progress_rules import ProgressRules
+from services.relay import Relay
+from shared.event_store import EventStore, Submitter
+from shared.settings import Settings
+from tests.integration.projector_helpers import caught_up
+from tests.integration.test_projection_order import assert_live_equals_a_rebuild, history
+from tests.kafka_helpers import broker_of_its_own, eventually, read_topic
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+@contextlib.asynccontextmanager
+async def running(*services: Relay | Projector) -> AsyncIterator[None]:
+    tasks = [asyncio.create_task(service.run()) for service in services]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+async def resend(settings: Settings, count: int) -> None:
+    """What a relay killed between publishing and recording does: the first `count` messages again."""
+    records = await read_topic(settings, settings.ledger_topic, lambda r: len(r) >= count)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        for record in records[:count]:
+            await producer.send_and_wait(
+                settings.ledger_topic, record.value, key=record.key, partition=record.partition
+            )
+    finally:
+        await producer.stop()
+
+
+async def test_after_a_loss_and_a_refill_a_checkpoint_naming_another_message_is_read_again(
+    infra: Settings, settings: Settings, pool: asyncpg.Pool
+) -> None:
+    async with broker_of_its_own(infra, settings) as (broker, own):
+        store, events = EventStore(pool), history()
+        half = len(events) // 2
+        for start in range(0, half, 3):
+            await store.append(events[start : start + 3], Submitter("test", "test"))
+        async with running(Relay(own, pool)):
+            await eventually(lambda: _relayed(own, pool), timeout_s=60, what="the first half on the ledger")
+        await resend(own, 6)
+        async with running(Projector(own, pool, ProgressRules())):
+            await eventually(lambda: caught_up(own, pool, relay_running=False), timeout_s=60, what="first half")
+
+        await broker.lose_everything()
+        for start in range(half, len(events), 3):
+            await store.append(events[start : start + 3], Submitter("test", "test"))
+        async with running(Relay(own, pool)):  # refills the ledger from the store, once each
+            await eventually(lambda: _relayed(own, pool), timeout_s=60, what="the store on the new ledger")
+        async with running(Projector(own, pool, ProgressRules())):
+            await eventually(lambda: caught_up(own, pool, relay_running=False), timeout_s=60, what="all of it")
+    await assert_live_equals_a_rebuild(pool)
+
+
+async def _relayed(settings: Settings, pool: asyncpg.Pool) -> bool:
+    async with pool.acquire() as conn:
+        head = await conn.fetchval("SELECT max(position) FROM events")
+        relayed = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", settings.ledger_topic)
+    return bool(relayed is not None and relayed >= head)
