@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.partitioner import DefaultPartitioner
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
@@ -102,6 +104,35 @@ def encode_recorded(event: RecordedEvent) -> bytes:
 
 def decode_recorded(value: bytes) -> RecordedEvent:
     return RecordedEvent.model_validate_json(value)
+
+
+# Each ledger message names, in headers, its event's position and the position of the event the relay put
+# before it in the same partition (0: the first since the ledger was filled, or refilled after a loss). A
+# consumer that meets an event newer than any it read, whose predecessor is not the newest it read, skipped
+# messages: a ledger refilled under it holds the same events at other offsets (services/projector/ledger_chain.py).
+POSITION_HEADER, PREVIOUS_HEADER = "pim-position", "pim-previous"
+
+
+def ledger_headers(position: int, previous: int | None) -> list[tuple[str, bytes]]:
+    """`previous` None: not known (a relay mark stored before positions were kept)."""
+    headers = [(POSITION_HEADER, str(position).encode())]
+    return headers if previous is None else [*headers, (PREVIOUS_HEADER, str(previous).encode())]
+
+
+def chain_link(record: ConsumerRecord[Any, Any]) -> tuple[int, int | None] | None:
+    """(position, previous) from a ledger message's headers; None for a message published without them."""
+    found = {key: value for key, value in record.headers or ()}
+    if POSITION_HEADER not in found:
+        return None
+    previous = found.get(PREVIOUS_HEADER)
+    return int(found[POSITION_HEADER]), None if previous is None else int(previous)
+
+
+@functools.lru_cache(maxsize=100_000)
+def partition_for(key: bytes, partitions: int) -> int:
+    """The partition the producer's default partitioner picks for `key` (murmur2, as the Java client): the
+    relay names it itself so it knows each event's predecessor in the partition before sending."""
+    return int(DefaultPartitioner()(key, list(range(partitions)), []))
 
 
 def encode_json(message: dict[str, Any]) -> bytes:

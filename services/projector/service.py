@@ -8,32 +8,28 @@ read models lag by at most about one recompute.
 
 The consumer position is stored in PostgreSQL in the same transaction as the rows it produced (not in
 Kafka), so a crash between the two is impossible; on assignment the consumer seeks to it, after writing
-a long backlog from the event store instead (catch_up.py: bounded memory whatever the broker hands over).
-A checkpoint is trusted only while its partition still holds, just before it, the message of the
-checkpoint's position: a broker that lost its data ends before it, or, refilled by the relay, holds the
-same events at other offsets (a batch the relay re-sent on the old ledger is there once). Such a partition
-is read again from the start (re-applied events are no-ops); checked on assignment and every
-LEDGER_CHECK_S while running.
+a long backlog from the event store instead (catch_up.py: bounded memory whatever the broker hands over). A stored
+offset beyond the partition's end means the broker lost its data: read that partition from the start
+(the relay refills it, and re-applied events are no-ops). A refill may also hold the same events at other
+offsets than the old ledger: reading on from an old offset skips some, which the relay's chain of
+predecessors shows (ledger_chain.py), and the partition is read again from its start.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaTimeoutError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.projector import catch_up, pending
 from services.projector.fact_tables import write_ledger_messages
+from services.projector.ledger_chain import follow, links
 from services.projector.progress_rules import ProgressRules, progress_rules
 from services.projector.recompute import recompute
 from shared import locks
-from shared.bus import assign_all, make_consumer, make_producer, still_holds
+from shared.bus import assign_all, make_consumer, make_producer
 from shared.contracts import ProgressChanged
 from shared.observability import (
     EVENTS_PROJECTED,
@@ -49,7 +45,6 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000  # messages per batch: bigger batches gain little and hold more memory
 PARTITION_CHECK_S = 10.0  # how often the projector looks for partitions added to the ledger
-LEDGER_CHECK_S = 2.0  # how often it checks that the ledger still holds its checkpoints (one small fetch each)
 MIN_STALENESS_S = 1.0  # while behind, recompute at most this often (more rarely when recomputes take longer)
 
 
@@ -58,10 +53,6 @@ def recompute_due(pending_for_s: float, behind: bool, last_recompute_s: float) -
     behind, once the work has waited as long as the last recompute took (at least MIN_STALENESS_S), so
     at most about half the time goes to recomputing and a burst is folded into few recomputes."""
     return not behind or pending_for_s >= max(MIN_STALENESS_S, last_recompute_s)
-
-
-def _carries(position: int) -> Callable[[ConsumerRecord[Any, bytes]], bool]:
-    return lambda record: bool(json.loads(record.value)["position"] == position)
 
 
 class Projector:
@@ -74,8 +65,7 @@ class Projector:
         self._topic = settings.ledger_topic
         self._rules = rules
         self._consumer: AIOKafkaConsumer | None = None
-        self._probe: AIOKafkaConsumer | None = None  # reads single messages: is a checkpoint still held?
-        self._verified: dict[TopicPartition, tuple[int, int, int]] = {}  # (end, offset, position) found held
+        self._newest: dict[TopicPartition, int] = {}  # per partition, the newest position read (ledger_chain.py)
         self._pending_since: float | None = time.monotonic()  # a previous run may have left work pending
         self._last_recompute_s = 0.0
 
@@ -94,17 +84,13 @@ class Projector:
         # resumes at once, whatever the broker does with group membership. More instances add redundancy.
         consumer = make_consumer(self._settings, group=None)
         producer = make_producer(self._settings)
-        self._consumer, self._probe = consumer, make_consumer(self._settings, group=None)
+        self._consumer = consumer
         await consumer.start()
-        await self._probe.start()
         await producer.start()
         try:
             assigned = await self._assign(consumer)
-            looked = checked = time.monotonic()
+            looked = time.monotonic()
             while True:
-                if time.monotonic() - checked > LEDGER_CHECK_S:
-                    checked = time.monotonic()
-                    await self.reread_lost_partitions(assigned)
                 if time.monotonic() - looked > PARTITION_CHECK_S:  # a broker that lost its data may come
                     looked = time.monotonic()  # back with the ledger's partitions re-created one by one
                     await consumer.topics()
@@ -118,7 +104,6 @@ class Projector:
                     await self._notify(producer, await self.recompute_pending())
         finally:
             await producer.stop()
-            await self._probe.stop()
             await consumer.stop()
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
@@ -151,64 +136,29 @@ class Projector:
         assert self._consumer is not None
         if self._pending_since is None:  # an instance that died may have left work pending
             self._pending_since = time.monotonic()
-        stored = await self._checkpoints()
-        lost = await self._lost(assigned, stored, unsure=KafkaTimeoutError)
-        await self._forget(lost)
-        for tp in assigned:
-            self._consumer.seek(tp, 0 if tp in lost else stored.get(tp.partition, (0, 0))[0])
-
-    async def reread_lost_partitions(self, assigned: list[TopicPartition]) -> None:
-        """While running: a partition whose checkpoint the ledger no longer holds is read again from the start
-        (the consumer may have gone on at its old offset in a refilled ledger, past events it never read)."""
-        assert self._consumer is not None
-        lost = await self._lost(assigned, await self._checkpoints(), unsure=None)
-        await self._forget(lost)
-        for tp in lost:
-            self._consumer.seek(tp, 0)
-
-    async def _checkpoints(self) -> dict[int, tuple[int, int]]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
                 "SELECT partition, next_offset, position FROM projector_offsets WHERE topic = $1", self._topic
             )
-        return {r["partition"]: (r["next_offset"], r["position"]) for r in rows}
-
-    async def _lost(
-        self, assigned: list[TopicPartition], stored: dict[int, tuple[int, int]], unsure: type[Exception] | None
-    ) -> set[TopicPartition]:
-        """The partitions whose checkpoint names a message the ledger no longer holds. When the broker does not
-        answer in time: raise `unsure` (on assignment: try again later), or count the partition as held (while
-        running: the next check looks again)."""
-        assert self._consumer is not None and self._probe is not None
+        stored = {r["partition"]: r["next_offset"] for r in rows}
+        self._newest = {TopicPartition(self._topic, r["partition"]): r["position"] for r in rows}
         ends = await self._consumer.end_offsets(assigned)
-        lost: set[TopicPartition] = set()
         for tp in assigned:
-            offset, position = stored.get(tp.partition, (0, 0))
-            if offset == 0 or (position == 0 and ends[tp] >= offset):
-                continue  # nothing read yet, or a checkpoint older than positions: only its offset can be checked
-            if self._verified.get(tp) == (ends[tp], offset, position):
-                continue  # found held, and nothing moved since
-            held = await still_holds(self._probe, tp, offset - 1, _carries(position), ends[tp])
-            if held is None and unsure is not None:
-                raise unsure(f"the ledger did not answer whether {tp} still holds position {position}")
-            if held is False:
-                log.warning("projector: %s no longer holds position %d at offset %d (it ends at %d); re-reading it",
-                            tp, position, offset - 1, ends[tp])  # fmt: skip
-                lost.add(tp)
-            elif held:
-                self._verified[tp] = (ends[tp], offset, position)
-        return lost
-
-    async def _forget(self, lost: set[TopicPartition]) -> None:
-        """Checkpoints only move forward: a lost partition's is set back to its start explicitly."""
-        if not lost:
-            return
-        async with self._pool.acquire() as conn:
-            await conn.execute(
-                "UPDATE projector_offsets SET next_offset = 0, position = 0 WHERE topic = $1 AND partition = ANY($2)",
-                self._topic,
-                [tp.partition for tp in lost],
-            )
+            offset = stored.get(tp.partition)
+            if offset is None or offset > ends[tp]:
+                self._newest[tp] = 0
+                if offset is not None:
+                    log.warning("projector: %s ends at %d, below checkpoint %d; re-reading", tp, ends[tp], offset)
+                    async with self._pool.acquire() as conn:  # checkpoints only move forward: restart this one
+                        await conn.execute(
+                            "UPDATE projector_offsets SET next_offset = 0, position = 0"
+                            " WHERE topic = $1 AND partition = $2",
+                            tp.topic,
+                            tp.partition,
+                        )
+                self._consumer.seek(tp, 0)
+            else:
+                self._consumer.seek(tp, offset)
 
     def _recompute_due(self, consumer: AIOKafkaConsumer, batches: dict[TopicPartition, list]) -> bool:  # type: ignore[type-arg]
         if self._pending_since is None:
@@ -217,25 +167,47 @@ class Projector:
         return recompute_due(time.monotonic() - self._pending_since, behind, self._last_recompute_s)
 
     async def apply_batches(self, batches: dict[TopicPartition, list]) -> None:  # type: ignore[type-arg]
-        """Write the facts of `batches`, record what they touched and move the checkpoint, atomically."""
+        """Write the facts of `batches`, record what they touched and move the checkpoint, atomically. A
+        partition whose messages break the relay's chain (ledger_chain.py) is set back to its start instead."""
         started = time.perf_counter()
-        values = [m.value for messages in batches.values() for m in messages]
-        # The position of each partition's last message (one decoded per partition): see catch_up.py.
-        offsets = [
-            (tp.topic, tp.partition, messages[-1].offset + 1, json.loads(messages[-1].value)["position"])
-            for tp, messages in batches.items()
-        ]
+        kept: dict[TopicPartition, list] = {}  # type: ignore[type-arg]
+        newest: dict[TopicPartition, int] = {}
+        broken: list[TopicPartition] = []
+        for tp, messages in batches.items():
+            after = follow(self._newest.get(tp, 0), links(messages))
+            if after is None:
+                broken.append(tp)
+            else:
+                kept[tp], newest[tp] = messages, after
+        values = [m.value for messages in kept.values() for m in messages]
+        # The newest position read in each partition: every event at or below it is applied (catch_up.py).
+        offsets = [(tp.topic, tp.partition, kept[tp][-1].offset + 1, newest[tp]) for tp in kept]
         async with self._pool.acquire() as conn, conn.transaction():
             # Shared with other batches; a rebuild's swap takes it exclusively (services/projector/rebuild.py).
             await conn.execute(locks.PROJECTOR_BATCHES_SHARED)
-            await pending.record(conn, await write_ledger_messages(conn, values))
-            await conn.executemany(catch_up.MOVE_CHECKPOINT, offsets)
+            if values:
+                await pending.record(conn, await write_ledger_messages(conn, values))
+            if offsets:
+                await conn.executemany(catch_up.MOVE_CHECKPOINT, offsets)
+            if broken:  # checkpoints only move forward: set back explicitly
+                await conn.execute(
+                    "UPDATE projector_offsets SET next_offset = 0, position = 0 WHERE topic = $1"
+                    " AND partition = ANY($2)", self._topic, [tp.partition for tp in broken],
+                )  # fmt: skip
+        self._newest.update(newest)
+        for tp in broken:
+            log.warning("projector: %s skipped messages (the ledger was refilled under it); re-reading it", tp)
+            assert self._consumer is not None
+            self._consumer.seek(tp, 0)
+            self._newest[tp] = 0
+        if not values:
+            return
         if self._pending_since is None:
             self._pending_since = time.monotonic()
         EVENTS_PROJECTED.inc(len(values))
         seconds = time.perf_counter() - started
         PROJECTOR_BATCH_SECONDS.observe(seconds)
-        up_to = max(position for *_, position in offsets)
+        up_to = max(newest.values())
         PROJECTOR_POSITION.set(up_to)
         log.info("projector: applied %d ledger events (up to position %d) in %.0f ms", len(values), up_to,
                  seconds * 1000, extra={"events": len(values), "positions": [up_to]})  # fmt: skip

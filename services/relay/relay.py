@@ -17,7 +17,15 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from shared.bus import decode_recorded, encode_recorded, make_consumer, make_producer, still_holds
+from shared.bus import (
+    decode_recorded,
+    encode_recorded,
+    ledger_headers,
+    make_consumer,
+    make_producer,
+    partition_for,
+    still_holds,
+)
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
 from shared.observability import EVENTS_RELAYED, RELAY_PUBLISHED_POSITION, STORE_HEAD_POSITION
 from shared.settings import Settings
@@ -140,8 +148,18 @@ class Relay:
             RELAY_PUBLISHED_POSITION.set(position)
             return 0
         # Sends are queued in position order; aiokafka keeps one batch in flight per partition and the
-        # idempotent producer de-duplicates its retries, so per-unit order holds on the topic.
-        futures = [await producer.send(self._topic, encode_recorded(e), key=e.stream_id.encode()) for e in events]
+        # idempotent producer de-duplicates its retries, so per-unit order holds on the topic. The relay names
+        # each event's partition (as the default partitioner would) to chain it to the event before it there.
+        partitions = len(await producer.partitions_for(self._topic))
+        before = {int(p): m.position for p, m in marks.items()}  # a mark of no position: predecessor unknown
+        futures = []
+        for e in events:
+            key = e.stream_id.encode()
+            target = partition_for(key, partitions)
+            headers = ledger_headers(e.position, before.get(target, 0))
+            futures.append(await producer.send(self._topic, encode_recorded(e), key=key, partition=target,
+                                               headers=headers))  # fmt: skip
+            before[target] = e.position
         for event, metadata in zip(events, await asyncio.gather(*futures), strict=True):
             partition = str(metadata.partition)
             if partition not in marks or metadata.offset > marks[partition].offset:

@@ -141,7 +141,7 @@ async def test_rows_and_checkpoint_commit_together(settings: Settings, pool: asy
 
     class Message:
         def __init__(self, offset: int, value: bytes) -> None:
-            self.offset, self.value = offset, value
+            self.offset, self.value, self.headers = offset, value, ()  # published before the chain: no headers
 
     batch = {
         TopicPartition(settings.ledger_topic, 0): [
