@@ -43,7 +43,10 @@ def documentation_broker(settings: Settings) -> KafkaBroker:
         title="ledger",
         schema=RecordedEvent,
         description="Every stored event in position order, keyed by unit (stream id). Published by the relay, "
-        "consumed by the projector; at least once, consumers skip by position.",
+        "consumed by the projector; at least once, consumers skip by position. Headers: `pim-position` (the "
+        "event's position) and `pim-previous` (the position of the event before it in the same partition; 0 "
+        "for the first since the ledger was filled or refilled): a consumer that meets an event newer than any "
+        "it read naming another predecessor skipped messages, and reads the partition again.",
     )
 
     @broker.subscriber(
