@@ -112,13 +112,17 @@ PUBLISHED = {
     "portal": set(),
     "platform": {"pim_grant_service"},  # the services' grants, re-run after a rebuild swaps its tables in
 }  # fmt: skip
-# Migrations renamed to name their owner (two were split in two): a database migrated before the rename
-# records the old names, which stand for the new ones.
+# Migrations renamed (to name their owner, two split in two; then the two pairs sharing a number given a
+# letter each): a database migrated before a rename records the old names, which stand for the new ones.
 RENAMED = {
-    "0001_event_store.sql": ("0001_relay_state.sql", "0001_store_events.sql"),
+    "0001_event_store.sql": ("0001b_relay_state.sql", "0001a_store_events.sql"),
+    "0001_relay_state.sql": ("0001b_relay_state.sql",),
+    "0001_store_events.sql": ("0001a_store_events.sql",),
     "0002_projector.sql": ("0002_projector_read_models.sql",),
     "0003_alerts.sql": ("0003_alerts_table.sql",),
-    "0004_ingest.sql": ("0004_auth_tokens.sql", "0004_ingest_state.sql"),
+    "0004_ingest.sql": ("0004a_auth_tokens.sql", "0004b_ingest_state.sql"),
+    "0004_auth_tokens.sql": ("0004a_auth_tokens.sql",),
+    "0004_ingest_state.sql": ("0004b_ingest_state.sql",),
     "0005_alert_lifecycle.sql": ("0005_alerts_lifecycle.sql",),
     "0006_reader_role.sql": ("0006_platform_reader_role.sql",),
     "0007_alert_peer_state.sql": ("0007_alerts_peer_state.sql",),
@@ -140,7 +144,7 @@ def redacted(dsn: str) -> str:
 
 
 def migration_owner(name: str) -> str:
-    """The owner a migration's file name gives (`0004_ingest_state.sql` → ingest)."""
+    """The owner a migration's file name gives (`0004b_ingest_state.sql` → ingest)."""
     owner = name.split("_")[1] if name.count("_") >= 1 else ""
     if owner not in OWNERS:
         raise ValueError(f"migration {name} names no owner: expected NNNN_<{'|'.join(OWNERS)}>_<what>.sql")
@@ -174,7 +178,7 @@ async def migrate(dsn: str) -> list[str]:
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
             if renamed := sorted(done & RENAMED.keys()):
                 await conn.execute("DELETE FROM schema_migrations WHERE name = ANY($1::text[])", renamed)
-                new_names = [new for old in renamed for new in RENAMED[old]]
+                new_names = sorted({new for old in renamed for new in RENAMED[old]} - done)
                 await conn.execute("INSERT INTO schema_migrations (name) SELECT unnest($1::text[])", new_names)
                 done = (done - set(renamed)) | set(new_names)
             applied = []

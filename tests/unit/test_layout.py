@@ -168,3 +168,9 @@ def test_another_owners_tables_are_read_only_through_what_it_publishes() -> None
                 if (relative, relation) not in FOREIGN_READS:
                     private.append(f"{relative} reads {relation} ({owner}'s own)")
     assert private == []
+
+
+def test_every_migration_has_a_number_of_its_own() -> None:
+    numbers = [name.split("_")[0] for name, _ in migration_files()]
+    assert all(re.fullmatch(r"\d{4}[a-z]?", n) for n in numbers), numbers
+    assert len(numbers) == len(set(numbers)), sorted(n for n in numbers if numbers.count(n) > 1)
