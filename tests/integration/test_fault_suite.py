@@ -164,7 +164,8 @@ async def test_every_fault_at_once_nothing_lost_nothing_twice_everything_settles
                 except AssertionError as error:
                     raise AssertionError(f"{error}; {context}") from error
                 pool = await create_pool(postgres.dsn, max_size=4)
-                await eventually(lambda: _settled(settings, pool), timeout_s=240, what=f"settled after {context}")
+                settled = f"settled after {context}"
+                await eventually(lambda: _settled(settings, pool, fleet), timeout_s=240, what=settled)
                 assert not fleet.exited(), f"services exited: {fleet.exited()}; {context}"
                 await fleet.stop()
                 await _assert_once_each_and_equal_to_a_rebuild(pool, accepted, len(all_reports), context)
@@ -217,8 +218,10 @@ async def _stream_with_faults(
     return accepted
 
 
-async def _settled(settings: Settings, pool: asyncpg.Pool) -> bool:
-    """Relayed, projected, every unit evaluated, every webhook delivery made."""
+async def _settled(settings: Settings, pool: asyncpg.Pool, fleet: Fleet) -> bool:
+    """Relayed, projected, every unit evaluated, every webhook delivery made; a service that exited is
+    reported at once rather than after the deadline."""
+    assert not fleet.exited(), f"services exited: {fleet.exited()}"
     if not await caught_up(settings, pool):
         return False
     async with pool.acquire() as conn:
