@@ -34,15 +34,26 @@ WHERE leader_id IS NOT NULL AND plan_year = $3 AND stint_start <= $2 AND stint_e
   AND ($4::text IS NULL OR leader_id = $4) AND ($5::text[] IS NULL OR unit_code = ANY($5))
 GROUP BY leader_id, unit_code, indicator, plan_year"""
 
+# Each stint's last total by its end, and its home group's average that day. Both are looked up per stint
+# (LATERAL with LIMIT): joined as a whole, the planner estimated the standings view at one row and
+# materialised all of it for every stint (75 s for the 1,800 stints of 983 units; 0.05 s so).
 _STANDINGS = """
-SELECT DISTINCT ON (s.leader_id, h.unit_code, h.indicator)
-       s.leader_id, h.unit_code, h.indicator, h.plan_year, h.as_of, h.rate, h.expected_pace, g.average AS peer_average
-FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) AS s(leader_id, unit_code, indicator, at)
-JOIN unit_progress_history h ON h.unit_code = s.unit_code AND h.indicator = s.indicator AND h.plan_year = $5
- AND h.category = '' AND h.as_of <= s.at
-LEFT JOIN unit_standing_history g ON g.unit_code = h.unit_code AND g.indicator = h.indicator
- AND g.plan_year = h.plan_year AND g.as_of = h.as_of
-ORDER BY s.leader_id, h.unit_code, h.indicator, h.as_of DESC"""
+SELECT s.leader_id, h.unit_code, h.indicator, h.plan_year, h.as_of, h.rate, h.expected_pace, g.average AS peer_average
+FROM (SELECT DISTINCT ON (leader_id, unit_code, indicator) *
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::date[]) AS s(leader_id, unit_code, indicator, at)
+      ORDER BY leader_id, unit_code, indicator, at DESC) s
+CROSS JOIN LATERAL (
+    SELECT * FROM unit_progress_history h
+    WHERE h.unit_code = s.unit_code AND h.indicator = s.indicator AND h.plan_year = $5 AND h.category = ''
+      AND h.as_of <= s.at
+    ORDER BY h.as_of DESC LIMIT 1
+) h
+LEFT JOIN LATERAL (
+    SELECT g.average FROM unit_standing_history g
+    WHERE g.unit_code = h.unit_code AND g.indicator = h.indicator AND g.plan_year = h.plan_year AND g.as_of = h.as_of
+    LIMIT 1  -- a unit has one home group on a day
+) g ON true
+ORDER BY s.leader_id, h.unit_code, h.indicator"""
 
 _REPORTS = """
 SELECT s.leader_id, p.unit_code, p.indicator, p.period_end, p.due_on, p.received_on
