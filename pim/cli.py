@@ -162,7 +162,8 @@ async def _announce(configured: Settings, settings: Settings, services: Collecti
     if stack.alerts_api_url:
         console.print(f"  alerts API: {stack.alerts_api_url}  (committees; OpenAPI docs at /docs)")
     if stack.boards_api_url:
-        console.print(f"  boards API: {stack.boards_api_url}  (the board pack: /v1/board-pack; docs at /docs)")
+        console.print(f"  boards API: {stack.boards_api_url}  (the projector's: /v1/standings, /v1/board-pack, …;"
+                      " docs at /docs)")  # fmt: skip
     if stack.portal_url:
         console.print(f"  web pages / trang web: {stack.portal_url}")
         if configured.database_url is None:

@@ -297,7 +297,7 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
     async with infrastructure(settings) as ready:
         ready = ready.model_copy(update={"pim_api_port": 0, "pim_alerts_api_port": 0, "pim_boards_api_port": 0})
         owner_url = ready.database_url or ""
-        async with running_stack(ready, ["ingest", "relay", "projector"]) as stack:
+        async with running_stack(ready, ["relay", "projector"]) as stack:
             pool = stack.pool
             owner_conn = await asyncpg.connect(owner_url)  # tokens are made by the operator, as `pim tokens`
             try:
@@ -305,7 +305,7 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
             finally:
                 await owner_conn.close()
             auth = {"Authorization": f"Bearer {token}"}
-            api = httpx.AsyncClient(base_url=stack.api_url or "", headers=auth, timeout=60)
+            # the projector's own API: the lists and the pack, from their owner
             boards = httpx.AsyncClient(base_url=stack.boards_api_url or "", headers=auth, timeout=60)
             try:
                 started = time.perf_counter()
@@ -329,8 +329,8 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                             assert result.stored == result.rows, result.errors[:3]
                             stored += result.stored
                             # the boards ask while reports stream
-                            national_ms.append(await _time_standings(api, day, year, "national"))
-                            province_ms.append(await _time_standings(api, day, year, largest_province_group))
+                            national_ms.append(await _time_standings(boards, day, year, "national"))
+                            province_ms.append(await _time_standings(boards, day, year, largest_province_group))
                         console.print(f"  {year}: {stored:,} events stored")
                 load_seconds = time.perf_counter() - started
                 settle_started = time.perf_counter()
@@ -345,7 +345,6 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                 pack_national = await _time_board_pack(boards, last_day, last_year, "national")
                 pack_province = await _time_board_pack(boards, last_day, last_year, largest_province_group)
             finally:
-                await api.aclose()
                 await boards.aclose()
 
             console.print("Dashboards: every query as the read-only login…")

@@ -32,7 +32,7 @@ class Services:
     ) -> None:  # fmt: skip
         self._ingest = ingest
         self._alerts = alerts  # the committees' alerts API; None: its pages say it is not running
-        self._boards = boards  # the boards' API (the board pack), served by the projector
+        self._boards = boards  # the boards' API, served by the projector: its numbers, the pack, the scores
         self._token = portal_token
 
     def _as(self, account: Account) -> dict[str, str]:
@@ -40,8 +40,16 @@ class Services:
         request_id = current_request_id()  # the page's request: one id in the portal's and the API's lines
         return asked if request_id is None else asked | {REQUEST_ID_HEADER: str(request_id)}
 
-    async def _get(self, account: Account, path: str, **params: str) -> dict[str, Any]:
-        response = await self._ingest.get(path, headers=self._as(account), params=params)
+    @property
+    def _projector(self) -> httpx.AsyncClient:
+        """The projector's API: the lists, reporting, a unit's year, the dated registry, leaders."""
+        if self._boards is None:
+            raise httpx.ConnectError("the projector's API (PIM_BOARDS_URL) is not configured")
+        return self._boards
+
+    async def _get(self, account: Account, path: str, client: httpx.AsyncClient | None = None,
+                   **params: str) -> dict[str, Any]:  # fmt: skip
+        response = await (client or self._ingest).get(path, headers=self._as(account), params=params)
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
@@ -51,10 +59,10 @@ class Services:
         return units
 
     async def standings(self, account: Account, as_of: dt.date, indicator: str) -> dict[str, Any]:
-        return await self._get(account, "/v1/standings", as_of=as_of.isoformat(), indicator=indicator)
+        return await self._get(account, "/v1/standings", self._projector, as_of=as_of.isoformat(), indicator=indicator)
 
     async def reporting(self, account: Account, as_of: dt.date, indicator: str) -> dict[str, Any]:
-        return await self._get(account, "/v1/reporting", as_of=as_of.isoformat(), indicator=indicator)
+        return await self._get(account, "/v1/reporting", self._projector, as_of=as_of.isoformat(), indicator=indicator)
 
     async def categories(self, account: Account) -> dict[str, list[dict[str, str]]]:
         """Per indicator, the categories a figure may name, each with its label."""
@@ -71,7 +79,9 @@ class Services:
 
     async def registry(self, account: Account, as_of: dt.date) -> list[dict[str, Any]]:
         """The unit registry as it stood on `as_of` (the units of the person's scope)."""
-        units: list[dict[str, Any]] = (await self._get(account, "/v1/registry", as_of=as_of.isoformat()))["units"]
+        units: list[dict[str, Any]] = (
+            await self._get(account, "/v1/registry", self._projector, as_of=as_of.isoformat())
+        )["units"]
         return units
 
     async def template_xlsx(self, account: Account) -> bytes:
@@ -142,8 +152,8 @@ class Services:
         return await self._boards.get("/v1/board-pack", headers=self._as(account), timeout=300, params=params)
 
     async def _found(self, account: Account, path: str, **params: str) -> dict[str, Any] | None:
-        """A GET that may find nothing (404: none, or outside the person's scope)."""
-        response = await self._ingest.get(path, headers=self._as(account), params=params)
+        """A GET of the projector's that may find nothing (404: none, or outside the person's scope)."""
+        response = await self._projector.get(path, headers=self._as(account), params=params)
         if response.status_code == 404:
             return None
         response.raise_for_status()

@@ -2,7 +2,9 @@
 as PDF or HTML, for a board (or admin) token. A board token without units reads every group's pack; with
 units, the packs of the groups whose members all lie within them. And the heads' scores (Quy định 366):
 a period's for every person answerable within the reader's units, or one person's periods of a year — for a
-board, a committee or an admin, and for a head their own."""
+board, a committee or an admin, and for a head their own. And, for any token within its scope, the numbers
+the portal's pages and the machines read: the lists, reporting on time, a unit's year, the dated registry, a
+leader's scorecard (standings_api.py)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from services.projector.board_pack.render import render_pdf
 from services.projector.head_score_inputs import head_scores
 from services.projector.head_scores import HeadScore, Period, periods_of
 from services.projector.progress_rules import ProgressRules
+from services.projector.standings_api import router as standings_router
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.clock import vietnam_today
@@ -86,6 +89,7 @@ def create_projector_app(
     app.add_middleware(RequestLog, service="boards")
     answer_invalid_requests(app)
     app.state.pool = pool
+    app.include_router(standings_router)  # the lists, reporting, a unit's year, the registry, a leader
 
     @app.get("/v1/board-pack", tags=["boards"], responses=PACK_ERRORS)
     async def board_pack(

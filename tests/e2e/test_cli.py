@@ -164,7 +164,7 @@ def test_pim_up_with_the_sample_tells_the_operator_how_to_act_as_the_owner(tmp_p
     up = PimUp(env, "--sample")
     try:
         banner = "".join(up.printed)
-        api_url = next(line.split()[2] for line in up.printed if "ingest API:" in line)
+        boards_url = next(line.split()[2] for line in up.printed if "boards API:" in line)
         assert re.search(r"sample loaded: \d{4,} events", banner), banner
         operator_env = Path(re.search(r"set -a; \. (\S+); set \+a", banner).group(1))  # type: ignore[union-attr]
         assert operator_env.stat().st_mode & 0o777 == 0o600  # the owner's login: the operator's eyes only
@@ -174,7 +174,7 @@ def test_pim_up_with_the_sample_tells_the_operator_how_to_act_as_the_owner(tmp_p
                               capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
         assert made.returncode == 0, made.stdout + made.stderr
         token = re.search(r"pim_\w+_[\w-]+", made.stdout).group(0)  # type: ignore[union-attr]
-        standings = httpx.get(f"{api_url}/v1/standings", params={"as_of": "2025-10-31"},
+        standings = httpx.get(f"{boards_url}/v1/standings", params={"as_of": "2025-10-31"},
                               headers={"Authorization": f"Bearer {token}"}, timeout=60)  # fmt: skip
         assert standings.status_code == 200 and standings.json()["groups"], standings.text[:500]
     finally:

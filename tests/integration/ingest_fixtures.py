@@ -12,6 +12,8 @@ import httpx
 import pytest
 
 from services.ingest.api import create_app
+from services.projector.api import create_projector_app
+from services.projector.progress_rules import ProgressRules
 from shared.auth import create_token
 
 TODAY = dt.date(2025, 11, 15)
@@ -29,6 +31,7 @@ class Ingest:
     pool: asyncpg.Pool
     admin: dict[str, str]
     lam_dong: dict[str, str]  # a department token scoped to Lâm Đồng (and Đà Lạt below it)
+    projector: httpx.AsyncClient  # the projector's API on the same database: the lists, read by their owner
 
     async def figures(
         self, *rows: dict[str, Any], headers: dict[str, str] | None = None, **params: Any
@@ -59,6 +62,12 @@ def disbursement(
     }
 
 
+def projector_client(pool: asyncpg.Pool) -> httpx.AsyncClient:
+    """The projector's API (the boards'), in-process: the lists, reporting, units' years, leaders, the pack."""
+    app = create_projector_app(pool, ProgressRules())
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://boards")
+
+
 @pytest.fixture
 async def ingest(pool: asyncpg.Pool) -> AsyncIterator[Ingest]:
     app = create_app(pool, clock=lambda: TODAY)
@@ -66,8 +75,13 @@ async def ingest(pool: asyncpg.Pool) -> AsyncIterator[Ingest]:
         admin = await create_token(conn, "admin", "admin")
         lam_dong = await create_token(conn, "so-tai-chinh-lam-dong", "department", ["lam-dong"])
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://pim") as client:
-        tester = Ingest(client, pool, {"Authorization": f"Bearer {admin}"}, {"Authorization": f"Bearer {lam_dong}"})
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://pim") as client,
+        projector_client(pool) as projector,
+    ):
+        tester = Ingest(
+            client, pool, {"Authorization": f"Bearer {admin}"}, {"Authorization": f"Bearer {lam_dong}"}, projector
+        )
         response = await client.post("/v1/units", json={"units": UNITS}, headers=tester.admin)
         assert response.status_code == 201, response.text
         yield tester

@@ -41,6 +41,7 @@ from tests.integration.alert_fixtures import (
     alerts_service,
 )
 from tests.integration.explain_form import SITE_CLEARANCE, send_explanation
+from tests.integration.ingest_fixtures import projector_client
 from tests.integration.receivers import SmtpInbox, serving, smtp_inbox
 
 pytestmark = pytest.mark.postgres
@@ -112,7 +113,9 @@ async def loop(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Loop]:
             "/v1/units", json={"units": API_REGISTRY}, headers={"Authorization": f"Bearer {admin}"}
         )
         assert added.status_code == 201, added.text
-        app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY, link_secret=SECRET)
+        app = create_portal_app(
+            pool, Services(ingest, token, alerts, projector_client(pool)), today=lambda: TODAY, link_secret=SECRET
+        )
         async with serving(app) as served, async_playwright() as playwright:
             url = served.replace("127.0.0.1", "localhost")
             sender = EmailSender("127.0.0.1", port, "pim@ubkt-lamdong.vn", service.config, portal_url=url,

@@ -134,7 +134,7 @@ async def test_every_error_a_route_answers_with_is_documented_in_the_shape_it_is
         ("ingest", "POST", "/v1/figures", "none", {"disbursements": [figure]}, 401),
         ("ingest", "POST", "/v1/units", "department", {"units": []}, 403),
         ("ingest", "POST", "/v1/figures", "department", {"disbursements": [{"amount": "x"}]}, 422),
-        ("ingest", "GET", "/v1/standings", "department", None, 422),
+        ("boards", "GET", "/v1/standings", "department", None, 422),
         ("alerts", "GET", "/v1/alerts", "board", None, 403),
         ("alerts", "POST", "/v1/alerts/nothing/ack", "committee", {"note": "xem"}, 404),
         ("boards", "GET", "/v1/board-pack?as_of=2025-11-10", "department", None, 403),

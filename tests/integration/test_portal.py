@@ -26,6 +26,7 @@ from shared.auth import create_account, create_token
 from shared.event_store import recorded_event
 from shared.settings import Settings
 from tests.integration.alert_fixtures import DISB, Clock, Facts, alerts_service
+from tests.integration.ingest_fixtures import projector_client
 from tests.integration.projector_helpers import apply_events
 from tests.integration.receivers import serving
 
@@ -78,7 +79,7 @@ async def portal(pool: asyncpg.Pool) -> AsyncIterator[Portal]:
         as_admin = {"Authorization": f"Bearer {admin}"}
         assert (await ingest.post("/v1/units", json={"units": UNITS}, headers=as_admin)).status_code == 201
         assert (await ingest.post("/v1/targets", json={"targets": PLANS}, headers=as_admin)).status_code == 201
-        app = create_portal_app(pool, Services(ingest, token), today=lambda: TODAY)
+        app = create_portal_app(pool, Services(ingest, token, None, projector_client(pool)), today=lambda: TODAY)
         async with serving(app) as url, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             try:
@@ -345,7 +346,7 @@ async def test_a_committee_member_opens_an_alert_and_concludes_it_and_sees_only_
         ]  # fmt: skip
         added = await ingest.post("/v1/units", json={"units": registry}, headers={"Authorization": f"Bearer {admin}"})
         assert added.status_code == 201, added.text
-        app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY)
+        app = create_portal_app(pool, Services(ingest, token, alerts, projector_client(pool)), today=lambda: TODAY)
         async with serving(app) as url, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             portal = Portal(url.replace("127.0.0.1", "localhost"), pool, browser, "", "")
@@ -544,7 +545,7 @@ async def test_a_service_that_is_down_is_said_in_the_page_not_a_traceback(pool: 
         token = await create_token(conn, "portal", "portal")
         await create_account(conn, "hoa@lamdong.gov.vn", "Nguyễn Thị Hoa", "clerk", ["lam-dong"], password=PASSWORD)
     async with httpx.AsyncClient(base_url="http://127.0.0.1:9", timeout=2) as nowhere:  # the discard port
-        app = create_portal_app(pool, Services(nowhere, token), today=lambda: TODAY)
+        app = create_portal_app(pool, Services(nowhere, token, None, nowhere), today=lambda: TODAY)
         async with serving(app) as url, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             try:

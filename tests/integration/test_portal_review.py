@@ -23,6 +23,7 @@ from shared.auth import create_account, create_token
 from shared.settings import Settings
 from tests.integration.alert_fixtures import API_REGISTRY, DISB, Clock, Facts, alerts_service
 from tests.integration.explain_form import SITE_CLEARANCE, send_explanation
+from tests.integration.ingest_fixtures import projector_client
 from tests.integration.receivers import serving
 
 pytestmark = pytest.mark.postgres
@@ -73,7 +74,7 @@ async def pages(settings: Settings, pool: asyncpg.Pool) -> AsyncIterator[Pages]:
             "/v1/units", json={"units": API_REGISTRY}, headers={"Authorization": f"Bearer {admin}"}
         )
         assert added.status_code == 201, added.text
-        app = create_portal_app(pool, Services(ingest, token, alerts), today=lambda: TODAY)
+        app = create_portal_app(pool, Services(ingest, token, alerts, projector_client(pool)), today=lambda: TODAY)
         async with serving(app) as url, async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
             try:

@@ -19,6 +19,7 @@ from playwright.async_api import Browser, Page, async_playwright
 from services.ingest.api import create_app
 from services.portal import Services, SingleSignOn, create_portal_app
 from shared.auth import change_account, create_account, create_token, find_account
+from tests.integration.ingest_fixtures import projector_client
 from tests.integration.receivers import serving
 
 pytestmark = pytest.mark.postgres
@@ -66,7 +67,9 @@ async def province(pool: asyncpg.Pool) -> AsyncIterator[Province]:
             added = await ingest.post("/v1/units", json={"units": UNITS}, headers={"Authorization": f"Bearer {admin}"})
             assert added.status_code == 201
             sso = SingleSignOn(issuer, "pim-portal", "pim-client-secret-2025", "khoa-ky-trang-thai-cua-pim")
-            app = create_portal_app(pool, Services(ingest, token), today=lambda: TODAY, sso=sso)
+            app = create_portal_app(
+                pool, Services(ingest, token, None, projector_client(pool)), today=lambda: TODAY, sso=sso
+            )
             async with serving(app) as url, async_playwright() as playwright:
                 browser = await playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
                 try:

@@ -206,7 +206,7 @@ async def test_standings_over_http_with_any_token_exact_decimals(ingest: Ingest)
         stored = [recorded_event(r) for r in await conn.fetch("SELECT * FROM events ORDER BY position")]
         async with conn.transaction():
             await apply_events(conn, stored, RULES)
-    answer = await ingest.client.get(
+    answer = await ingest.projector.get(
         "/v1/standings", params={"as_of": "2025-11-05", "group": "national"}, headers=ingest.lam_dong
     )
     assert answer.status_code == 200, answer.text
@@ -216,7 +216,7 @@ async def test_standings_over_http_with_any_token_exact_decimals(ingest: Ingest)
     assert central["list_id"] == "central" and central["at_or_above"] == central["below"] == []
     assert [u["unit_code"] for u in local["at_or_above"]] == ["hue"]
     assert [(u["unit_code"], u["reported"], u["actual"]) for u in local["below"]] == [("lam-dong", False, "0")]
-    assert (await ingest.client.get("/v1/standings", params={"as_of": "2025-11-05"})).status_code == 401
+    assert (await ingest.projector.get("/v1/standings", params={"as_of": "2025-11-05"})).status_code == 401
 
 
 async def test_a_negative_plan_and_an_early_late_supplement_are_refused_naming_the_field(ingest: Ingest) -> None:
@@ -261,7 +261,7 @@ async def test_standings_leave_the_api_as_plain_decimals_never_in_exponent_notat
         stored = [recorded_event(r) for r in await conn.fetch("SELECT * FROM events ORDER BY position")]
         async with conn.transaction():
             await apply_events(conn, stored, RULES)
-    answer = await ingest.client.get("/v1/standings", params={"as_of": "2025-11-05"}, headers=ingest.lam_dong)
+    answer = await ingest.projector.get("/v1/standings", params={"as_of": "2025-11-05"}, headers=ingest.lam_dong)
     assert answer.status_code == 200, answer.text
     shown = decimals_in(answer.json())
     assert {field for field, _ in shown} >= {"plan", "actual", "rate", "average", "total_basis", "total_actual"}
@@ -291,7 +291,7 @@ async def test_in_january_the_lists_of_both_open_plan_years_are_given(ingest: In
             await apply_events(conn, [*registry, *recorded(events, start=10_000)], RULES)
 
     async def lists_on(day: str) -> dict[str, object]:
-        answer = await ingest.client.get("/v1/standings", params={"as_of": day, "group": "national"},
+        answer = await ingest.projector.get("/v1/standings", params={"as_of": day, "group": "national"},
                                          headers=ingest.lam_dong)  # fmt: skip
         assert answer.status_code == 200, answer.text
         return dict(answer.json())
@@ -305,7 +305,7 @@ async def test_in_january_the_lists_of_both_open_plan_years_are_given(ingest: In
     ]  # fmt: skip
     february = await lists_on("2026-02-01")
     assert (february["plan_year"], february["plan_years"]) == (2026, [2026])
-    asked = await ingest.client.get("/v1/standings", headers=ingest.lam_dong,
+    asked = await ingest.projector.get("/v1/standings", headers=ingest.lam_dong,
                                     params={"as_of": "2026-02-01", "group": "national", "plan_year": 2025})  # fmt: skip
     assert [g["plan_year"] for g in asked.json()["groups"]] == [2025]  # a closed year, when asked for
 
