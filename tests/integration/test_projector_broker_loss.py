@@ -20,6 +20,7 @@ from services.projector import Projector
 from services.projector.progress_rules import ProgressRules
 from services.relay import Relay
 from shared.event_store import EventStore, Submitter
+from shared.events import DomainEvent
 from shared.resilience import supervise
 from shared.settings import Settings
 from tests.integration.projector_helpers import caught_up
@@ -60,24 +61,27 @@ async def test_after_a_loss_and_a_refill_a_checkpoint_naming_another_message_is_
     infra: Settings, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     async with broker_of_its_own(infra, settings) as (broker, own):
-        store, events = EventStore(pool), history()
+        events = history()
         half = len(events) // 2
-        for start in range(0, half, 3):
-            await store.append(events[start : start + 3], Submitter("test", "test"))
-        async with running(Relay(own, pool)):
-            await eventually(lambda: _relayed(own, pool), timeout_s=60, what="the first half on the ledger")
+        await store_and_relay(own, pool, events[:half])
         await resend(own, 6)
         async with running(Projector(own, pool, ProgressRules())):
             await eventually(lambda: caught_up(own, pool, relay_running=False), timeout_s=60, what="first half")
 
         await broker.lose_everything()
-        for start in range(half, len(events), 3):
-            await store.append(events[start : start + 3], Submitter("test", "test"))
-        async with running(Relay(own, pool)):  # refills the ledger from the store, once each
-            await eventually(lambda: _relayed(own, pool), timeout_s=60, what="the store on the new ledger")
+        await store_and_relay(own, pool, events[half:])  # the relay refills the new ledger, once each
         async with running(Projector(own, pool, ProgressRules())):
             await eventually(lambda: caught_up(own, pool, relay_running=False), timeout_s=60, what="all of it")
     await assert_live_equals_a_rebuild(pool)
+
+
+async def store_and_relay(settings: Settings, pool: asyncpg.Pool, events: list[DomainEvent]) -> None:
+    """Append `events` three at a time, then run a relay until the ledger holds the whole store."""
+    store = EventStore(pool)
+    for start in range(0, len(events), 3):
+        await store.append(events[start : start + 3], Submitter("test", "test"))
+    async with running(Relay(settings, pool)):
+        await eventually(lambda: _relayed(settings, pool), timeout_s=60, what="the store on the ledger")
 
 
 async def _relayed(settings: Settings, pool: asyncpg.Pool) -> bool:
@@ -91,12 +95,9 @@ async def test_a_refill_while_the_projector_runs_is_read_again_from_the_start(
     infra: Settings, settings: Settings, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with broker_of_its_own(infra, settings) as (broker, own):
-        store, events = EventStore(pool), history()
+        events = history()
         half = len(events) // 2
-        for start in range(0, half, 3):
-            await store.append(events[start : start + 3], Submitter("test", "test"))
-        async with running(Relay(own, pool)):
-            await eventually(lambda: _relayed(own, pool), timeout_s=60, what="the first half on the ledger")
+        await store_and_relay(own, pool, events[:half])
         await resend(own, 6)
         projector = Projector(own, pool, ProgressRules())
         with caplog.at_level(logging.WARNING, logger="services.projector.service"):
@@ -108,10 +109,7 @@ async def test_a_refill_while_the_projector_runs_is_read_again_from_the_start(
                 assert consumer is not None
                 consumer.pause(*consumer.assignment())
                 await broker.lose_everything()
-                for start in range(half, len(events), 3):
-                    await store.append(events[start : start + 3], Submitter("test", "test"))
-                async with running(Relay(own, pool)):
-                    await eventually(lambda: _relayed(own, pool), timeout_s=60, what="the store on the new ledger")
+                await store_and_relay(own, pool, events[half:])
                 consumer.resume(*consumer.assignment())
 
                 async def read_again() -> bool:
