@@ -25,6 +25,7 @@ from shared.resilience import supervise
 from shared.settings import Settings
 from tests.integration.projector_helpers import caught_up
 from tests.integration.test_projection_order import assert_live_equals_a_rebuild, history
+from tests.integration.test_projector_catch_up import relayed
 from tests.kafka_helpers import broker_of_its_own, eventually, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -61,10 +62,7 @@ async def test_after_a_loss_and_a_refill_a_checkpoint_naming_another_message_is_
     infra: Settings, settings: Settings, pool: asyncpg.Pool
 ) -> None:
     async with broker_of_its_own(infra, settings) as (broker, own):
-        events = history()
-        half = len(events) // 2
-        await store_and_relay(own, pool, events[:half])
-        await resend(own, 6)
+        events, half = await first_half_and_a_resent_batch(own, pool)
         async with running(Projector(own, pool, ProgressRules())):
             await eventually(lambda: caught_up(own, pool, relay_running=False), timeout_s=60, what="first half")
 
@@ -75,30 +73,30 @@ async def test_after_a_loss_and_a_refill_a_checkpoint_naming_another_message_is_
     await assert_live_equals_a_rebuild(pool)
 
 
+async def first_half_and_a_resent_batch(settings: Settings, pool: asyncpg.Pool) -> tuple[list[DomainEvent], int]:
+    """The history's first half stored and on the ledger, its first six messages there twice (a relay
+    killed between publishing and recording): a ledger a refill will not lay out the same way."""
+    events = history()
+    half = len(events) // 2
+    await store_and_relay(settings, pool, events[:half])
+    await resend(settings, 6)
+    return events, half
+
+
 async def store_and_relay(settings: Settings, pool: asyncpg.Pool, events: list[DomainEvent]) -> None:
     """Append `events` three at a time, then run a relay until the ledger holds the whole store."""
     store = EventStore(pool)
     for start in range(0, len(events), 3):
         await store.append(events[start : start + 3], Submitter("test", "test"))
     async with running(Relay(settings, pool)):
-        await eventually(lambda: _relayed(settings, pool), timeout_s=60, what="the store on the ledger")
-
-
-async def _relayed(settings: Settings, pool: asyncpg.Pool) -> bool:
-    async with pool.acquire() as conn:
-        head = await conn.fetchval("SELECT max(position) FROM events")
-        relayed = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", settings.ledger_topic)
-    return bool(relayed is not None and relayed >= head)
+        await eventually(lambda: relayed(settings, pool), timeout_s=60, what="the store on the ledger")
 
 
 async def test_a_refill_while_the_projector_runs_is_read_again_from_the_start(
     infra: Settings, settings: Settings, pool: asyncpg.Pool, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with broker_of_its_own(infra, settings) as (broker, own):
-        events = history()
-        half = len(events) // 2
-        await store_and_relay(own, pool, events[:half])
-        await resend(own, 6)
+        events, half = await first_half_and_a_resent_batch(own, pool)
         projector = Projector(own, pool, ProgressRules())
         with caplog.at_level(logging.WARNING, logger="services.projector.service"):
             async with running(projector):

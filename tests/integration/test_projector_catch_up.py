@@ -28,7 +28,7 @@ from tests.kafka_helpers import eventually
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 
-async def _relayed(settings: Settings, pool: asyncpg.Pool) -> bool:
+async def relayed(settings: Settings, pool: asyncpg.Pool) -> bool:
     async with pool.acquire() as conn:
         head = await conn.fetchval("SELECT max(position) FROM events")
         relayed = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", settings.ledger_topic)
@@ -48,7 +48,7 @@ async def test_a_projector_far_behind_writes_the_backlog_from_the_store_then_rea
     relay = asyncio.create_task(Relay(settings, pool).run())
     projector_task = None
     try:
-        await eventually(lambda: _relayed(settings, pool), timeout_s=60, what="the backlog on the ledger")
+        await eventually(lambda: relayed(settings, pool), timeout_s=60, what="the backlog on the ledger")
         far_behind = settings.model_copy(update={"pim_projector_catch_up_lag": 5})
         with caplog.at_level(logging.INFO, logger="services.projector.service"):
             projector_task = asyncio.create_task(Projector(far_behind, pool, ProgressRules()).run())
