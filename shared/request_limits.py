@@ -1,7 +1,7 @@
 """Bodies are checked at the door, before anything parses them: a JSON body larger than the limit is
 refused with 413 (a 110 MB body raised ingest's memory by 320 MB before its 422), and JSON that is not
 UTF-8 (RFC 8259 requires it; Python's json would quietly read UTF-16 and UTF-32) with 415. File uploads
-have their own, larger limit, enforced while they stream (`services/ingest/api.py`)."""
+have their own, larger limit, enforced while they stream (`services/ingest/routes_figures.py`)."""
 
 from __future__ import annotations
 
