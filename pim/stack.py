@@ -194,6 +194,8 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             committees = httpx.AsyncClient(base_url=alerts_url, timeout=30) if alerts_url else None
             boards_url = settings.pim_boards_url or stack.boards_api_url
             boards = httpx.AsyncClient(base_url=boards_url, timeout=300) if boards_url else None
+            if boards is None:  # every page with a number reads the projector's API: they will say 503
+                log.warning("portal: PIM_BOARDS_URL is not set; pages that show numbers answer 503")
             clients += [c for c in (committees, boards) if c is not None]
             services_for_people = Services(upstream, settings.pim_portal_token, committees, boards)
             sso = None

@@ -1,4 +1,5 @@
-"""The web pages as a process of their own (`pim portal`, beside `pim ingest`): killed with kill -9 and
+"""The web pages as a process of their own (`pim portal`, beside `pim ingest` and `pim projector`, whose API
+serves the numbers the pages show): killed with kill -9 and
 started again, a person's session and the form token in their open page still work (sessions live in
 PostgreSQL, nothing in the process); while the ingest API is down the page says so (503), and when it is
 back the same session goes on."""
@@ -40,13 +41,18 @@ async def test_a_portal_killed_with_kill_9_keeps_its_sessions_and_says_when_a_se
     async with pool.acquire() as conn:
         token = await create_token(conn, "portal", "portal")
         await create_account(conn, "hoa@lamdong.gov.vn", "Nguyễn Thị Hoa", "clerk", ["lam-dong"], password=PASSWORD)
-    api_port, portal_port = free_port(), free_port()
+    api_port, portal_port, boards_port = free_port(), free_port(), free_port()
     api, pages = f"http://127.0.0.1:{api_port}", f"http://localhost:{portal_port}"
+    boards = f"http://127.0.0.1:{boards_port}"
     env = {"PIM_API_PORT": str(api_port), "PIM_PORTAL_PORT": str(portal_port), "PIM_INGEST_URL": api,
-           "PIM_PORTAL_TOKEN": token}  # fmt: skip
+           "PIM_BOARDS_API_PORT": str(boards_port), "PIM_BOARDS_URL": boards, "PIM_PORTAL_TOKEN": token}  # fmt: skip
     with (tmp_path / "pim.log").open("wb") as log:
-        async with pim_process(settings, log, "ingest", **env) as ingest:
+        async with (
+            pim_process(settings, log, "ingest", **env) as ingest,
+            pim_process(settings, log, "projector", **env),
+        ):
             await _until_serving(f"{api}/health")
+            await _until_serving(f"{boards}/health")
             async with pim_process(settings, log, "portal", **env) as first:
                 await _until_serving(f"{pages}/sign-in")
                 async with httpx.AsyncClient(base_url=pages) as browser:
