@@ -5,7 +5,6 @@ checked on every request) and a form's token (CSRF), and the portal's collaborat
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations.
 import datetime as dt
 import hmac
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -38,7 +37,6 @@ from shared.display import (
 )
 from shared.request_log import note_who
 
-log = logging.getLogger(__name__)
 SESSION_COOKIE = "pim_session"
 SIGN_IN_COOKIE = "pim_sign_in"  # the sign-in form's own token, before there is a session
 ROLE_LABELS = {
