@@ -33,10 +33,13 @@ async def request_principal(
     return who
 
 
+Anyone = Annotated[Principal, Depends(request_principal)]  # any valid token (or a portal acting for an account)
+
+
 def principal_with_role(*roles: str, refusal: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency: the request's principal when its role is one of `roles`, else a 403 saying `refusal`."""
 
-    async def check(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
+    async def check(who: Anyone) -> Principal:
         if who.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, refusal)
         return who

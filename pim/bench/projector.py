@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench.ingest import PeakMemory
-from pim.bench.year_to_date_sql import YEAR_TO_DATE_SQL
+from pim.bench.year_to_date_sql import time_every_year_to_date
 from services.ingest import Registry
 from services.relay import Relay
 from shared.db import create_pool, migrate
@@ -221,14 +221,7 @@ async def run_projector_bench(settings: Settings, events: int, catch_up_lag: int
                 rebuild_seconds = time.perf_counter() - started
 
             console.print("Raw: one set-based statement computing the unit-progress table…")
-            async with pool.acquire() as conn, conn.transaction():
-                await conn.execute("SET LOCAL enable_nestloop = off")  # as the projector runs it
-                keys = await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures")
-                started = time.perf_counter()
-                await conn.fetch(
-                    YEAR_TO_DATE_SQL, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], None
-                )
-                raw_sql_seconds = time.perf_counter() - started
+            raw_sql_seconds = await time_every_year_to_date(pool)
         finally:
             await pool.close()
     return ProjectorBench(

@@ -9,6 +9,12 @@ line did not report, its latest earlier value carries forward. A category has ro
 one of its lines reported. $1..$3: the keys as arrays; $4: "as known on" (NULL: everything).
 """
 
+from __future__ import annotations
+
+import time
+
+import asyncpg
+
 YEAR_TO_DATE_SQL = """
 WITH keys AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)
@@ -64,3 +70,14 @@ WHERE own
 GROUP BY GROUPING SETS ((unit_code, indicator, plan_year, as_of, category), (unit_code, indicator, plan_year, as_of))
 HAVING GROUPING(category) = 1 OR bool_or(seen > 0)  -- a category has rows from its first report on
 """
+
+
+async def time_every_year_to_date(pool: asyncpg.Pool) -> float:
+    """The benches' same-run limit of the projector: seconds to compute every key's year to date with this
+    one statement (planned as the projector runs it)."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_nestloop = off")
+        keys = await conn.fetch("SELECT DISTINCT unit_code, indicator, plan_year FROM figures")
+        started = time.perf_counter()
+        await conn.fetch(YEAR_TO_DATE_SQL, [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], None)
+        return time.perf_counter() - started

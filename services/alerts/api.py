@@ -25,7 +25,7 @@ from services.alerts.service import AlertClosed, AlertNotFound, AlertsService, R
 from shared.api_errors import answer_invalid_requests, error_responses
 from shared.auth import Principal, units_in_scope
 from shared.events import Commitment, ConclusionOutcome, FactDate
-from shared.http_auth import principal_with_role, request_principal
+from shared.http_auth import Anyone, principal_with_role
 from shared.request_limits import JsonBodyLimits
 from shared.request_log import RequestLog, note_outcome
 from shared.resilience import answer_unavailable
@@ -211,14 +211,14 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
             return await monthly_digest(conn, first, last, service.clock(), await units_in_scope(conn, who))
 
     @app.get("/v1/review/rules", tags=["review"], responses=LIST_ERRORS)
-    async def review_rules(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, Any]:
+    async def review_rules(_: Anyone) -> dict[str, Any]:
         """The review's rules as the rules file sets them: the working days an explanation may take, and the
         causes it may name (code → "Vietnamese / English")."""
         review = service.config.review
         return {"explanation_working_days": review.explanation_working_days, "causes": dict(review.causes)}
 
     @app.get("/v1/review/causes", tags=["review"], responses=LIST_ERRORS)
-    async def causes(_: Annotated[Principal, Depends(request_principal)]) -> dict[str, str]:
+    async def causes(_: Anyone) -> dict[str, str]:
         """The causes an explanation may name: code → "Vietnamese / English" (the rules file's taxonomy)."""
         return dict(service.config.review.causes)
 

@@ -32,7 +32,6 @@ from services.ingest.web import (
     UPLOAD_BODY,
     WRITE_ERRORS,
     Accepted,
-    Anyone,
     IdempotencyKey,
     ImportReport,
     IngestOf,
@@ -42,7 +41,7 @@ from services.ingest.web import (
 )
 from shared.auth import ACCOUNT_HEADER, units_in_scope
 from shared.event_store import content_hash, receipts_of
-from shared.http_auth import BEARER, authenticated
+from shared.http_auth import BEARER, Anyone, authenticated
 from shared.standings import plain_json_value
 
 router = APIRouter()

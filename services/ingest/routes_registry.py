@@ -25,13 +25,13 @@ from services.ingest.web import (
     WRITE_ERRORS,
     Accepted,
     Admin,
-    Anyone,
     IdempotencyKey,
     IngestOf,
     registry_submit,
 )
 from shared.auth import units_in_scope
 from shared.events import DomainEvent
+from shared.http_auth import Anyone
 
 router = APIRouter()
 

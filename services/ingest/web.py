@@ -19,7 +19,7 @@ from shared.api_errors import error_responses
 from shared.auth import Principal
 from shared.event_store import AppendResult, EventStore, Submitter
 from shared.events import DomainEvent
-from shared.http_auth import request_principal
+from shared.http_auth import Anyone
 from shared.request_log import current_request_id, note_outcome
 
 
@@ -71,7 +71,7 @@ class ImportReport(BaseModel):
     duplicate: bool
 
 
-async def admin_principal(who: Annotated[Principal, Depends(request_principal)]) -> Principal:
+async def admin_principal(who: Anyone) -> Principal:
     if not who.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "registry and target changes need an admin token")
     return who
@@ -94,7 +94,6 @@ READ_ERRORS = error_responses(401, 503)
 QUERY_ERRORS = error_responses(401, 422, 503)
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)]
 Admin = Annotated[Principal, Depends(admin_principal)]
-Anyone = Annotated[Principal, Depends(request_principal)]
 
 
 def submitter(who: Principal, key: str | None, channel: str = "http") -> Submitter:

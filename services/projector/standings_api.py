@@ -13,9 +13,9 @@ from fastapi import Path as InPath
 from fastapi.responses import JSONResponse
 
 from shared.api_errors import error_responses
-from shared.auth import Principal, units_in_scope
+from shared.auth import units_in_scope
 from shared.events import CODE_MAX_LENGTH, FIRST_PLAN_YEAR, LAST_PLAN_YEAR, UNIT_CODE_PATTERN, Indicator
-from shared.http_auth import request_principal
+from shared.http_auth import Anyone
 from shared.reporting import reporting, reporting_json
 from shared.standings import plan_years_on, standings, standings_json
 from shared.unit_record import leader_record, registry_as_of, unit_year
@@ -23,7 +23,6 @@ from shared.unit_record import leader_record, registry_as_of, unit_year
 QUERY_ERRORS = error_responses(401, 422, 503)
 UNIT_ERRORS = error_responses(401, 404, 422, 503)
 
-Anyone = Annotated[Principal, Depends(request_principal)]
 GroupQuery = Annotated[str | None, Query(description="one assessment group, e.g. national")]
 OpenPlanYears = Annotated[
     int | None,

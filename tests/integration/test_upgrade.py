@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import IO
 
@@ -23,7 +22,7 @@ from shared.embedded import free_port
 from shared.settings import Settings
 from tests.conftest import fresh_database
 from tests.integration.ingest_fixtures import UNITS, disbursement
-from tests.integration.test_crash_recovery import PIM, service_env
+from tests.integration.test_crash_recovery import PIM, pim_process, service_env
 from tests.kafka_helpers import eventually
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -44,27 +43,19 @@ def _previous_release(into: Path) -> Path:
     return into
 
 
-STOP_GRACE_S = 15  # as Compose stops a container: SIGTERM, then SIGKILL once the grace period is over
+# Services are replaced as Compose replaces them: SIGTERM, then SIGKILL once the grace period is over. The
+# previous release's relay once stayed in its loop after SIGTERM (CI, this test, seen once).
+STOP_GRACE_S = 15
 
 
-@contextlib.asynccontextmanager
-async def _service(settings: Settings, log: IO[bytes], name: str, **env: str) -> AsyncIterator[None]:
-    """A service replaced as an operator's `docker compose up` replaces it. The previous release's relay once
-    stayed in its loop after SIGTERM (CI, this test, seen once): the upgrade goes on as Compose's would, and
-    the log says so."""
-    process = await asyncio.create_subprocess_exec(PIM, name, env=service_env(settings, **env), stdout=log,
-                                                   stderr=log)  # fmt: skip
+async def _stop_as_compose_does(process: asyncio.subprocess.Process, log: IO[bytes]) -> None:
+    process.terminate()
     try:
-        yield
-    finally:
-        if process.returncode is None:
-            process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), STOP_GRACE_S)
-            except TimeoutError:
-                log.write(f"--- {name} still running {STOP_GRACE_S} s after SIGTERM: killed\n".encode())
-                process.kill()
-                await process.wait()
+        await asyncio.wait_for(process.wait(), STOP_GRACE_S)
+    except TimeoutError:
+        log.write(f"--- still running {STOP_GRACE_S} s after SIGTERM: killed\n".encode())
+        process.kill()
+        await process.wait()
 
 
 async def _pim(settings: Settings, log: IO[bytes], *args: str, **env: str) -> None:
@@ -113,12 +104,17 @@ async def test_an_upgrade_from_the_previous_release_keeps_every_report(infra: Se
             async def more_accepted(than: int) -> bool:
                 return len(accepted) >= than
 
-            running: dict[str, contextlib.AsyncExitStack] = {}
+            running: dict[str, tuple[contextlib.AsyncExitStack, asyncio.subprocess.Process]] = {}
 
             async def start(name: str, **env: str) -> None:
                 stack = contextlib.AsyncExitStack()
-                await stack.enter_async_context(_service(settings, log, name, PIM_API_PORT=port, **env))
-                running[name] = stack
+                process = await stack.enter_async_context(pim_process(settings, log, name, PIM_API_PORT=port, **env))
+                running[name] = stack, process
+
+            async def stop(name: str) -> None:
+                stack, process = running.pop(name)
+                await _stop_as_compose_does(process, log)
+                await stack.aclose()
 
             for name in ("ingest", "relay", "projector"):
                 await start(name, **previous)
@@ -132,7 +128,7 @@ async def test_an_upgrade_from_the_previous_release_keeps_every_report(infra: Se
                 async with pool.acquire() as conn:
                     assert await pending_migrations(conn) == []
                 for name in ("relay", "projector", "ingest"):  # one at a time, as docs/operations.md says
-                    await running.pop(name).aclose()
+                    await stop(name)
                     await start(name)
                     if name == "ingest":
                         await eventually(answering, timeout_s=60, what="this release's ingest answering")
@@ -163,6 +159,6 @@ async def test_an_upgrade_from_the_previous_release_keeps_every_report(infra: Se
                 )
             assert amounts == accepted and len(accepted) == stored  # none lost, none twice, in order
             assert latest == accepted[-1]
-            for stack in running.values():
-                await stack.aclose()
+            for name in list(running):
+                await stop(name)
     log.close()
