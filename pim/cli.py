@@ -182,9 +182,18 @@ def _run_services(services: Collection[ServiceName], verbose: bool, sample: bool
 def up(
     verbose: bool = Verbose,
     sample: Annotated[bool, typer.Option(help="load the bundled sample into the stack it serves")] = False,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help=f"run only this service (repeat for several; one of {', '.join(ALL_SERVICES)})"),
+    ] = None,
 ) -> None:
-    """Start every service (embedded PostgreSQL and broker unless configured) and serve until Ctrl-C."""
-    _run_services(ALL_SERVICES, verbose, sample)
+    """Start every service (embedded PostgreSQL and broker unless configured) and serve until Ctrl-C; with
+    --service, only those named, in this one process."""
+    unknown = sorted(set(service or ()) - set(ALL_SERVICES))
+    if unknown:
+        raise typer.BadParameter(f"no such service: {', '.join(unknown)} (one of {', '.join(ALL_SERVICES)})")
+    chosen = [name for name in ALL_SERVICES if not service or name in service]
+    _run_services(chosen, verbose, sample)
 
 
 @app.command()

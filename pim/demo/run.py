@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pim.boards.progress_report import accountability_table, alert_summary_table
 from pim.boards.scores_report import scores_table
 from pim.boards.standings_report import standings_tables
 from pim.demo.accounts import SampleAccount, embedded_portal_token, sample_accounts
+from pim.demo.pipeline import PipelinePorts, pipeline_process
 from pim.demo.review_story import play_review_story
 from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
@@ -57,16 +59,28 @@ async def run_demo(
         async with connected(ready.database_url) as conn:  # tokens are the operator's to make
             token = await create_token(conn, "sample-loader", "admin")
             portal_token = await embedded_portal_token(conn)
+        ports = PipelinePorts.free()
+        host = settings.pim_api_host
         demo_settings = ready.model_copy(update={
-            "pim_api_port": 0, "pim_alerts_api_port": 0, "pim_boards_api_port": 0, "pim_alerts_today": today,
-            "pim_portal_token": portal_token, "pim_portal_port": settings.pim_portal_port if serve else 0,
+            "pim_api_port": 0, "pim_alerts_api_port": ports.alerts, "pim_boards_api_port": ports.boards,
+            "pim_alerts_today": today, "pim_portal_token": portal_token,
+            "pim_portal_port": settings.pim_portal_port if serve else 0,
+            "pim_boards_url": f"http://{host}:{ports.boards}", "pim_alerts_url": f"http://{host}:{ports.alerts}",
+            "pim_action_link_secret": settings.pim_action_link_secret or secrets.token_urlsafe(32),
         })  # fmt: skip
-        async with running_stack(demo_settings) as stack:
+        # This process serves ingest and the pages and sends; the pipeline relays, projects and evaluates in
+        # its own (two cores, as Compose runs them).
+        async with (
+            running_stack(demo_settings, ("ingest", "portal")) as stack,
+            pipeline_process(demo_settings, ports, stack.database_url) as pipeline,
+        ):
+            stack.tasks.append(asyncio.create_task(pipeline.exited(), name="pipeline"))
             assert stack.api_url is not None
             console.print(f"Ingest API on {stack.api_url}; submitting the sample dataset (synthetic)…")
             sending = time.monotonic()
             events = await load_sample(stack.api_url, token)
             settling = time.monotonic()
+            await pipeline.ready()
             await wait_until_settled(stack)
             console.print(
                 f"  sent in {settling - sending:.1f} s; the pipeline settled {time.monotonic() - settling:.1f} s"

@@ -47,12 +47,22 @@ def test_two_demos_at_once_both_succeed_and_leave_nothing_running(tmp_path: Path
         assert (data_dir / "board-pack" / "pim-board-pack-2025-11-10.pdf").stat().st_size > 0
         assert "Progress against target and pace" in output
         assert "Flagged units" in output and "Open alerts by rule" in output
-        leftovers = [
-            p.info["name"]
-            for p in psutil.process_iter(attrs=["name", "cmdline"])
-            if any(str(data_dir) in part for part in (p.info["cmdline"] or []))
-        ]
-        assert leftovers == []
+        assert _still_running_for(data_dir) == []
+
+
+def _still_running_for(data_dir: Path) -> list[str]:
+    """Processes a demo started for `data_dir`: named in their command line (the embedded servers) or run
+    in it (the demo's pipeline process, started in the demo's directory with its environment)."""
+    found = []
+    for process in psutil.process_iter(attrs=["name", "cmdline", "cwd", "environ"]):
+        info = process.info
+        if (
+            any(str(data_dir) in part for part in (info["cmdline"] or []))
+            or info["cwd"] == str(data_dir)
+            or (info["environ"] or {}).get("PIM_DATA_DIR") == str(data_dir)
+        ):
+            found.append(f"{info['name']}: {' '.join(info['cmdline'] or [])}")
+    return found
 
 
 class PimUp:
