@@ -108,7 +108,7 @@ PUBLISHED = {
         "assessment_standings", "leader_accountability", "leader_scorecards", "review_timeline",
     },
     "alerts": {"alerts", "alert_ages"},  # the alerts as they stand, and their ages
-    "relay": set(),
+    "relay": {"relay_progress"},  # how far it has published (the catch-up reads it)
     "portal": set(),
     "platform": {"pim_grant_service"},  # the services' grants, re-run after a rebuild swaps its tables in
 }  # fmt: skip

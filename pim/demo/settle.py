@@ -18,7 +18,8 @@ async def is_settled(stack: Stack, with_alerts: bool = True) -> bool:
     """Everything stored is relayed and projected; `with_alerts`, also evaluated and delivered."""
     async with stack.pool.acquire() as conn:
         head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
-        relayed = await conn.fetchval("SELECT position FROM relay_state WHERE topic = $1", stack.settings.ledger_topic)
+        topic = stack.settings.ledger_topic
+        relayed = await conn.fetchval("SELECT position FROM relay_progress WHERE topic = $1", topic)
         projected = {
             r["partition"]: r["next_offset"]
             for r in await conn.fetch(

@@ -55,8 +55,8 @@ async def pending_work(conn: asyncpg.Connection, topic: str, ends: Mapping[int, 
     lag = sum(max(0, end - stored.get(partition, (0, 0))[0]) for partition, end in ends.items())
     if lag <= lag_limit:
         return None
-    # The relay's state (its table, read here as its published record of what the ledger holds).
-    relay = await conn.fetchrow("SELECT position, partition_offsets FROM relay_state WHERE topic = $1", topic)
+    # What the relay publishes of its progress: how far the ledger holds the store.
+    relay = await conn.fetchrow("SELECT position, partition_offsets FROM relay_progress WHERE topic = $1", topic)
     if relay is None:
         return None
     marks = {int(p): (m["offset"], m["position"]) for p, m in dict(relay["partition_offsets"]).items()}

@@ -36,8 +36,6 @@ READ = re.compile(r"\b(?:FROM|JOIN)\s+(?:public\.)?([a-z_]+)\b", re.I)
 FUNCTION = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?FUNCTION\s+([a-z_]+)", re.I)
 # Reads of another owner's private tables, each with its reason (to be replaced by a published view or API).
 FOREIGN_READS = {
-    ("services/projector/catch_up.py", "relay_state"): "how far the relay published: the backlog to read from the"
-    " store instead of the topic (the relay publishes no position yet)",
     ("shared/locks.py", "store_locks"): "every lock in one module, by design (locks.py)",
     ("shared/locks.py", "store_stream_locks"): "every lock in one module, by design (locks.py)",
     ("shared/locks.py", "projector_locks"): "every lock in one module, by design (locks.py)",
