@@ -104,8 +104,8 @@ PUBLISHED = {
     "projector": {
         "units", "unit_versions", "unit_mergers", "unit_dissolutions", "tenures", "targets", "figures",
         "confidence_votes", "unit_progress", "unit_progress_history", "unit_standing_history", "known_on_progress",
-        "reporting_periods", "reporting_standings", "assessment_groups", "assessment_lists", "assessment_totals",
-        "assessment_standings", "leader_accountability", "leader_scorecards", "review_timeline",
+        "reporting_periods", "reporting_standings", "assessment_groups", "assessment_lists", "assessment_members",
+        "assessment_totals", "assessment_standings", "leader_accountability", "leader_scorecards", "review_timeline",
     },
     "alerts": {"alerts", "alert_ages"},  # the alerts as they stand, and their ages
     "relay": {"relay_progress"},  # how far it has published (the catch-up reads it)

@@ -197,6 +197,9 @@ async def test_the_reader_role_reads_the_read_models_and_nothing_else(demo: Demo
             ("SELECT count(*) FROM api_tokens", False),  # secret hashes
             ("SELECT count(*) FROM events", False),
             ("SELECT count(*) FROM alert_outbox", False),
+            ("SELECT count(*) FROM target_history", False),  # read by no dashboard
+            ("SELECT count(*) FROM assessment_rows", False),
+            ("SELECT count(*) FROM ingest_figures", False),  # another owner's private table
             ("UPDATE alerts SET severity = 'warning'", False),
             ("INSERT INTO units (unit_code, name, level, committee, position) VALUES ('x', 'x', 'x', 'x', 1)", False),
             ("CREATE TABLE grafana_scratch (x int)", False),
