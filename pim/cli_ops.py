@@ -12,6 +12,7 @@ from rich.console import Console
 
 from services.alerts import Operators, alertmanager_text
 from shared.db import create_pool, ensure_reader_login, ensure_service_login, migrate
+from shared.service_roles import SERVICES, role_of, service_login
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -48,9 +49,15 @@ def init_command(
         pool = await create_pool(settings.database_url, max_size=2)
         try:
             if settings.pim_service_password:
+                base, service_password = settings.pim_service_login, settings.pim_service_password
                 async with pool.acquire() as conn:
-                    await ensure_service_login(conn, settings.pim_service_login, settings.pim_service_password)
-                console.print(f"Services' login {settings.pim_service_login} ready (role pim_service, owns nothing)")
+                    await ensure_service_login(conn, base, service_password)
+                    for service in SERVICES:
+                        await ensure_service_login(
+                            conn, service_login(base, service), service_password, role_of(service)
+                        )
+                console.print(f"Services' login {base} ready (role pim_service, owns nothing), and one per service:"
+                              f" {', '.join(service_login(base, service) for service in SERVICES)}")  # fmt: skip
             if password:
                 async with pool.acquire() as conn:
                     await ensure_reader_login(conn, reader_login, password)

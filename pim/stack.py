@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import logging
 import secrets
@@ -39,6 +40,7 @@ from shared.db import (
 )
 from shared.observability import Check, ops_app
 from shared.resilience import supervise, when_available
+from shared.service_roles import role_of, service_login
 from shared.settings import Settings
 from shared.topics import ensure_topics
 
@@ -89,21 +91,32 @@ def _derived_password(operator_dsn: str) -> str:
 
 
 async def service_database_url(settings: Settings) -> str:
-    """The URL the services connect with, never a login that owns the schema. Given the operator's login
-    (the embedded database's, or a configured one that may create in the schema), apply pending migrations,
-    make the services' login (`pim_service` role) and use that; given any other, use it once the schema is
-    current (`pim init` made it so)."""
+    """The URL a process running several services connects with (`pim_service`: every service's access)."""
+    union, _ = await service_database_urls(settings, ())
+    return union
+
+
+async def service_database_urls(settings: Settings, services: Collection[str]) -> tuple[str, dict[str, str]]:
+    """The URLs the services connect with, never a login that owns the schema: `pim_service`'s (every
+    service's access: the stack's own checks, the demo's wings) and each service's own (its role: its
+    tables, the others' published views). Given the operator's login (the embedded database's, or a
+    configured one that may create in the schema), apply pending migrations, make the logins and use them;
+    given any other, use it for everything once the schema is current (`pim init` made it so)."""
     dsn = _database_url(settings)
     async with connected(dsn) as conn:
         operator = await is_operator_login(conn)
     if not operator:
         await require_current_schema(dsn)
-        return dsn
+        return dsn, dict.fromkeys(services, dsn)
     await migrate(dsn)
     password = settings.pim_service_password or _derived_password(dsn)
+    base = settings.pim_service_login
     async with connected(dsn) as conn:
-        await ensure_service_login(conn, settings.pim_service_login, password)
-    return with_login(dsn, settings.pim_service_login, password)
+        await ensure_service_login(conn, base, password)
+        for service in services:
+            await ensure_service_login(conn, service_login(base, service), password, role_of(service))
+    own = {service: with_login(dsn, service_login(base, service), password) for service in services}
+    return with_login(dsn, base, password), own
 
 
 SERVER_TASKS = ("ingest", "alerts-api", "boards-api", "portal", "ops")  # uvicorn servers: asked to exit, not cancelled
@@ -141,10 +154,11 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         # One process signs the e-mails' links and reads them: a secret of this run's (a link from an earlier
         # run then opens nothing; set PIM_ACTION_LINK_SECRET to keep them across restarts).
         settings = settings.model_copy(update={"pim_action_link_secret": secrets.token_urlsafe(32)})
-    dsn = await when_available("start-up", lambda: service_database_url(settings))
+    dsn, own_dsns = await when_available("start-up", lambda: service_database_urls(settings, services))
     await when_available("start-up", lambda: ensure_topics(settings))
     pool = await when_available("start-up", lambda: create_pool(dsn))
     stack = Stack(settings, pool, database_url=dsn)
+    pools = {dsn: pool}  # one per login: each service's own, when it has one
 
     def start(name: str, work: Coroutine[Any, Any, None]) -> None:
         stack.tasks.append(asyncio.create_task(work, name=name))
@@ -153,36 +167,45 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
     brokers: list[KafkaBroker] = []
     clients: list[httpx.AsyncClient] = []
     try:
+        for own_dsn in own_dsns.values():
+            if own_dsn not in pools:
+                pools[own_dsn] = await when_available("start-up", functools.partial(create_pool, own_dsn))
+
+        def pool_of(service: ServiceName) -> asyncpg.Pool:
+            return pools[own_dsns[service]]
+
         # The loops that talk to PostgreSQL and the broker are supervised: a dependency going away makes
         # them wait and start again, never exit (shared/resilience.py).
         if "relay" in services:
-            start("relay", supervise("relay", Relay(settings, pool).run, stack.waiting))
+            start("relay", supervise("relay", Relay(settings, pool_of("relay")).run, stack.waiting))
         if "projector" in services:
-            projector = Projector.from_settings(settings, pool)
+            projector = Projector.from_settings(settings, pool_of("projector"))
             start("projector", supervise("projector", projector.run, stack.waiting))
             boards_server = _server(
-                create_projector_app(pool, projector.rules), settings.pim_api_host, settings.pim_boards_api_port
-            )
+                create_projector_app(pool_of("projector"), projector.rules), settings.pim_api_host,
+                settings.pim_boards_api_port,
+            )  # fmt: skip
             servers.append(boards_server)
             start("boards-api", boards_server.serve())
             stack.boards_api_url = await _started(stack, boards_server)
         if "alerts" in services:
-            alerts = AlertsService.from_settings(settings, pool)
+            alerts_pool = pool_of("alerts")
+            alerts = AlertsService.from_settings(settings, alerts_pool)
             alerts_broker = build_alerts_broker(settings, alerts)
             await alerts_broker.start()
             brokers.append(alerts_broker)
-            start("alerts", supervise("alerts", AlertsRuntime(settings, pool, alerts).run, stack.waiting))
+            start("alerts", supervise("alerts", AlertsRuntime(settings, alerts_pool, alerts).run, stack.waiting))
             alerts_server = _server(
-                create_alerts_app(pool, alerts), settings.pim_api_host, settings.pim_alerts_api_port
+                create_alerts_app(alerts_pool, alerts), settings.pim_api_host, settings.pim_alerts_api_port
             )
             servers.append(alerts_server)
             start("alerts-api", alerts_server.serve())
             stack.alerts_api_url = await _started(stack, alerts_server)
         if "ingest" in services:
-            ingest_broker = build_ingest_broker(settings, RawIntake(pool))
+            ingest_broker = build_ingest_broker(settings, RawIntake(pool_of("ingest")))
             await ingest_broker.start()
             brokers.append(ingest_broker)
-            server = _server(create_app(pool), settings.pim_api_host, settings.pim_api_port)
+            server = _server(create_app(pool_of("ingest")), settings.pim_api_host, settings.pim_api_port)
             servers.append(server)
             start("ingest", server.serve())
             stack.api_url = await _started(stack, server)
@@ -203,7 +226,8 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
                 sso = SingleSignOn(settings.pim_oidc_issuer, settings.pim_oidc_client_id,
                                    settings.pim_oidc_client_secret or "",
                                    settings.pim_oidc_state_secret or secrets.token_urlsafe(32))  # fmt: skip
-            app = create_portal_app(pool, services_for_people, sso=sso, public_url=settings.pim_portal_public_url,
+            app = create_portal_app(pool_of("portal"), services_for_people, sso=sso,
+                                    public_url=settings.pim_portal_public_url,
                                     link_secret=settings.pim_action_link_secret)  # fmt: skip
             portal = _server(app, settings.pim_api_host, settings.pim_portal_port)
             servers.append(portal)
@@ -226,4 +250,5 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             await broker.stop()
         for client in clients:
             await client.aclose()
-        await pool.close()
+        for each in pools.values():
+            await each.close()

@@ -189,6 +189,9 @@ async def migrate(dsn: str) -> list[str]:
                     applied.append(name)
             if applied and await conn.fetchval("SELECT to_regproc('pim_grant_service') IS NOT NULL"):
                 await conn.execute("SELECT pim_grant_service()")  # tables a later migration made too
+            from shared.service_roles import apply_service_grants  # it reads this module's contracts
+
+            await apply_service_grants(conn)  # every run: the contracts in code may have changed since
         return applied
     finally:
         await conn.close()
@@ -241,8 +244,10 @@ def with_login(dsn: str, login: str, password: str | None) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-async def ensure_service_login(conn: asyncpg.Connection, login: str, password: str) -> None:
-    """A login in `pim_service` (the services' role, which owns nothing): created, its password set."""
+async def ensure_service_login(conn: asyncpg.Connection, login: str, password: str, role: str = SERVICE_ROLE) -> None:
+    """A login in `role` — `pim_service` (every service's access, for a process that runs them all) or one
+    service's own (`pim_ingest` …: shared/service_roles.py), none of which owns anything: created, its
+    password set."""
     name = await conn.fetchval("SELECT quote_ident($1)", login)
     secret = await conn.fetchval("SELECT quote_literal($1)", password)
     async with conn.transaction():
@@ -251,8 +256,8 @@ async def ensure_service_login(conn: asyncpg.Connection, login: str, password: s
             await conn.execute(f"ALTER ROLE {name} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD {secret}")
         else:
             await conn.execute(f"CREATE ROLE {name} LOGIN PASSWORD {secret}")
-        if not await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", login, SERVICE_ROLE):
-            await conn.execute(f"GRANT {SERVICE_ROLE} TO {name}")
+        if not await conn.fetchval("SELECT pg_has_role($1, $2, 'MEMBER')", login, role):
+            await conn.execute(f"GRANT {role} TO {name}")
 
 
 async def ensure_reader_login(conn: asyncpg.Connection, login: str, password: str) -> None:

@@ -92,7 +92,7 @@ class PipelineProcess:
 
 def pipeline_env(settings: Settings, ports: PipelinePorts, database_url: str) -> dict[str, str]:
     """The environment of `pim up --service relay --service projector --service alerts` on the demo's
-    database (the services' login), broker, topics, clock and link secret, logging JSON lines."""
+    database, broker, topics, clock and link secret, logging JSON lines."""
     assert settings.kafka_bootstrap_servers is not None
     configured = {
         "DATABASE_URL": database_url,

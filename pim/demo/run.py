@@ -72,7 +72,8 @@ async def run_demo(
         # its own (two cores, as Compose runs them).
         async with (
             running_stack(demo_settings, ("ingest", "portal")) as stack,
-            pipeline_process(demo_settings, ports, stack.database_url) as pipeline,
+            # the owner's login, as `pim up` is given it: each service then connects as its own login
+            pipeline_process(demo_settings, ports, ready.database_url) as pipeline,
         ):
             stack.tasks.append(asyncio.create_task(pipeline.exited(), name="pipeline"))
             assert stack.api_url is not None

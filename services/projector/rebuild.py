@@ -21,6 +21,7 @@ from services.projector.touched import Touched
 from shared import locks
 from shared.event_store import recorded_event
 from shared.events import FIGURE_EVENT_TYPES, figure_schema_version
+from shared.service_roles import apply_service_grants
 
 READ_MODELS = (
     "units", "unit_mergers", "tenures", "targets", "target_history", "figures", "confidence_votes",
@@ -106,6 +107,7 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
                 for view, definition in views.items():
                     await conn.execute(f"CREATE VIEW public.{view} AS {definition}")
                 await conn.execute("SELECT pim_grant_reader(), pim_grant_service()")  # fresh tables carry no grants
+                await apply_service_grants(conn)
                 await conn.execute(f"DROP SCHEMA {retired} CASCADE")
         finally:
             await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

@@ -16,6 +16,7 @@ import pytest
 from shared.db import create_pool, pending_migrations
 from shared.embedded import EmbeddedPostgres
 from shared.event_store import EventStore, Submitter
+from shared.service_roles import GROUP_ROLES
 from shared.settings import Settings
 from tests.conftest import with_database
 from tests.integration.alert_fixtures import Clock, Facts, alerts_service
@@ -24,7 +25,8 @@ pytestmark = pytest.mark.postgres
 
 # The group roles the dump grants to: cluster-wide, so not in a database's dump (docs/operations.md).
 EMPTY = "d41d8cd98f00b204e9800998ecf8427e"  # md5 of no rows
-ROLES = "DO $$ BEGIN CREATE ROLE pim_service NOLOGIN; CREATE ROLE pim_reader NOLOGIN; END $$"
+# The group roles the dump grants to (the cluster's, so not in it), as the runbook makes them.
+ROLES = "".join(f"CREATE ROLE {role} NOLOGIN;" for role in GROUP_ROLES)
 
 
 def _binary(name: str) -> str:

@@ -18,6 +18,7 @@ import pytest
 from shared import locks
 from shared.bus import topic_end_offsets
 from shared.db import is_operator_login
+from shared.service_roles import SERVICES, role_of
 from shared.settings import Settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
@@ -83,3 +84,12 @@ async def test_init_prepares_database_topics_reader_login_and_alertmanager(setti
         assert not await is_operator_login(conn)
     finally:
         await conn.close()
+    for service in SERVICES:  # and one login per service, in its own role only
+        own = f"{service_login}_{service}"
+        conn = await asyncpg.connect(urlunsplit(parts._replace(netloc=f"{own}:chỉ-dịch-vụ@{parts.hostname or ''}")))
+        try:
+            assert await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role_of(service))
+            assert not await conn.fetchval("SELECT pg_has_role(current_user, 'pim_service', 'MEMBER')")
+            assert not await is_operator_login(conn)
+        finally:
+            await conn.close()

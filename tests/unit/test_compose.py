@@ -22,6 +22,7 @@ from pim.cli import app
 from pim.cli_ops import READER_PASSWORD_ENV
 from pim.grafana.dashboards import ALL_DASHBOARDS, DATASOURCE_UID
 from pim.grafana.operations import PROMETHEUS_UID
+from shared.service_roles import service_login
 from shared.settings import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -104,13 +105,13 @@ def test_database_broker_and_alertmanager_addresses_point_at_their_services() ->
     assert alertmanager.hostname == "alertmanager" and f":{alertmanager.port}" == listen.split("=")[1]
 
 
-def test_only_init_holds_the_owners_login_and_the_services_run_as_the_login_it_makes() -> None:
+def test_only_init_holds_the_owners_login_and_each_service_runs_as_its_own_login_init_makes() -> None:
     postgres, init = env("postgres"), env("init")
     owner = urlsplit(init["DATABASE_URL"])
     assert (owner.username, owner.password) == (postgres["POSTGRES_USER"], postgres["POSTGRES_PASSWORD"])
     for service in set(PIM_SERVICES) - {"init"}:
         login = urlsplit(env(service)["DATABASE_URL"])
-        assert login.username == Settings().pim_service_login  # the login init makes
+        assert login.username == service_login(Settings().pim_service_login, service)  # its own, made by init
         assert login.password == init["PIM_SERVICE_PASSWORD"] != postgres["POSTGRES_PASSWORD"]
         assert postgres["POSTGRES_PASSWORD"] not in env(service).values()
 
