@@ -19,16 +19,16 @@ from prometheus_client import REGISTRY
 from shared.events import RecordedEvent
 from shared.fetch_wait import honour_fetch_wait
 from shared.money import plain_json
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 
-def bootstrap(settings: Settings) -> str:
+def bootstrap(settings: CommonSettings) -> str:
     if settings.kafka_bootstrap_servers is None:
         raise RuntimeError("KAFKA_BOOTSTRAP_SERVERS is not set and no embedded broker was started")
     return settings.kafka_bootstrap_servers
 
 
-def make_producer(settings: Settings) -> AIOKafkaProducer:
+def make_producer(settings: CommonSettings) -> AIOKafkaProducer:
     """A producer that waits for all in-sync replicas; idempotent where the broker supports it."""
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap(settings),
@@ -40,7 +40,7 @@ def make_producer(settings: Settings) -> AIOKafkaProducer:
     )
 
 
-def make_broker(settings: Settings, service: str) -> KafkaBroker:
+def make_broker(settings: CommonSettings, service: str) -> KafkaBroker:
     """A FastStream broker for `service`; per-message logs at DEBUG (one line a message is too much at INFO)."""
     honour_fetch_wait()
     return KafkaBroker(
@@ -52,7 +52,7 @@ def make_broker(settings: Settings, service: str) -> KafkaBroker:
     )
 
 
-def make_consumer(settings: Settings, *topics: str, group: str | None, **options: Any) -> AIOKafkaConsumer:
+def make_consumer(settings: CommonSettings, *topics: str, group: str | None, **options: Any) -> AIOKafkaConsumer:
     """A consumer; `group` None: no consumer group (the caller assigns partitions, see `assign_all`)."""
     honour_fetch_wait()
     return AIOKafkaConsumer(
@@ -88,7 +88,7 @@ async def end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
     return {tp.partition: offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
 
 
-async def topic_end_offsets(settings: Settings, topic: str) -> dict[int, int]:
+async def topic_end_offsets(settings: CommonSettings, topic: str) -> dict[int, int]:
     """`end_offsets` with a consumer of its own, for a one-off look."""
     consumer = make_consumer(settings, group=None)  # a look, not a member: no group to coordinate
     await consumer.start()

@@ -18,7 +18,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 
 from shared.events import Indicator
-from shared.settings import Settings
+from shared.settings import PaceSettings
 
 RATE_QUANTUM = Decimal("0.000001")  # rates are kept to 0.0001 percentage points
 
@@ -191,7 +191,7 @@ MOVED = {
 
 
 def pace_curves_and_tolerances(
-    settings: Settings,
+    settings: PaceSettings,
 ) -> tuple[dict[Indicator, tuple[Milestone, ...]], dict[Indicator, Decimal]]:
     """The pace file's curves and tolerances (the built-in defaults when PIM_PACE_FILE is unset)."""
     for name, where in MOVED.items():
@@ -202,6 +202,6 @@ def pace_curves_and_tolerances(
     return parse_pace_file(settings.pim_pace_file.read_text(encoding="utf-8"))
 
 
-def pace_rules(settings: Settings) -> PaceRules:
+def pace_rules(settings: PaceSettings) -> PaceRules:
     curves, tolerances = pace_curves_and_tolerances(settings)
     return PaceRules(tolerances=tolerances, curves=curves)

@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from shared.bus import bootstrap
-from shared.settings import Settings
+from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ LEDGER_PARTITIONS = 3  # keyed by unit
 PROGRESS_PARTITIONS = 1  # the alerts service reads every partition (no consumer group)
 
 
-def wanted_topics(settings: Settings) -> dict[str, int]:
+def wanted_topics(settings: CommonSettings) -> dict[str, int]:
     """Each topic PIM uses, with its number of partitions."""
     return {
         settings.ledger_topic: LEDGER_PARTITIONS,
@@ -30,7 +30,7 @@ def wanted_topics(settings: Settings) -> dict[str, int]:
     }
 
 
-async def ensure_topics(settings: Settings) -> None:
+async def ensure_topics(settings: CommonSettings) -> None:
     """Create the missing topics, and give a topic with fewer partitions than PIM's its missing ones."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap(settings))
     await admin.start()

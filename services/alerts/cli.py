@@ -24,7 +24,7 @@ from services.alerts.rebuild import rebuild_alerts
 from services.alerts.service import AlertsService
 from shared.money import plain_json
 from shared.operator_db import migrated_pool
-from shared.settings import Settings
+from shared.settings import AlertsSettings
 
 alerts = typer.Typer(help="The alerts service, and committees' work on alerts.")
 console = Console(width=None if Console().is_terminal else 150)
@@ -34,7 +34,7 @@ T = TypeVar("T")
 def _with_service(work: Callable[[AlertsService, asyncpg.Pool], Awaitable[T]]) -> T:
     async def run() -> T:
         async with migrated_pool() as pool:
-            return await work(AlertsService.from_settings(Settings(), pool), pool)
+            return await work(AlertsService.from_settings(AlertsSettings(), pool), pool)
 
     return asyncio.run(run())
 
@@ -194,7 +194,7 @@ def resolve_command(
 
 async def alertmanager_text(
     pool: asyncpg.Pool,
-    settings: Settings,
+    settings: AlertsSettings,
     webhook_url: str | None,
     smtp_smarthost: str | None = None,
     timing: Timing | None = None,
@@ -235,7 +235,7 @@ def alertmanager_config_command(
 
     async def generate(_: AlertsService, pool: asyncpg.Pool) -> str:
         operators = Operators(operator_webhook_url, tuple(operator_email or ()))
-        return await alertmanager_text(pool, Settings(), webhook_url, smtp_smarthost, timing, operators)
+        return await alertmanager_text(pool, AlertsSettings(), webhook_url, smtp_smarthost, timing, operators)
 
     text = _with_service(generate)
     if output is None:

@@ -30,7 +30,7 @@ from services.alerts.mail import EmailSender
 from services.alerts.outbox import GatheringSender, Sender
 from services.alerts.topic_marks import Acknowledged, AlertsTopicMarks
 from shared.display import ALERT_EVENT_LABELS, RULE_LABELS
-from shared.settings import Settings
+from shared.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +217,7 @@ class AlertmanagerSender:
         await self.push([alertmanager_alert(message, dt.datetime.now(dt.UTC))])
 
 
-def check_channels(settings: Settings, config: AlertConfig) -> None:
+def check_channels(settings: AlertsSettings, config: AlertConfig) -> None:
     """Refuse, at start, a channel configured so that it would deliver nothing (ValueError naming it)."""
     if settings.pim_alert_webhook_url and not settings.pim_alert_webhook_secret:
         raise ValueError("PIM_ALERT_WEBHOOK_URL is set but PIM_ALERT_WEBHOOK_SECRET is not: webhooks are signed")
@@ -230,7 +230,7 @@ def check_channels(settings: Settings, config: AlertConfig) -> None:
         )
 
 
-def senders(settings: Settings, config: AlertConfig, kafka: KafkaSender) -> dict[str, Sender | GatheringSender]:
+def senders(settings: AlertsSettings, config: AlertConfig, kafka: KafkaSender) -> dict[str, Sender | GatheringSender]:
     """A sender for every channel the settings configure."""
     check_channels(settings, config)
     out: dict[str, Sender | GatheringSender] = {"kafka": kafka}

@@ -33,7 +33,7 @@ from shared.observability import (
     OUTBOX_OLDEST_WAITING_SECONDS,
     OUTBOX_WAITING,
 )
-from shared.settings import Settings
+from shared.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ def idempotency_key(position: int) -> str:
     return f"pim-alert-{position}"
 
 
-def enabled_channels(settings: Settings) -> list[str]:
+def enabled_channels(settings: AlertsSettings) -> list[str]:
     channels = ["kafka"]
     if settings.pim_alert_webhook_url:
         channels.append("webhook")

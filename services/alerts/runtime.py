@@ -21,7 +21,7 @@ from services.alerts.service import AlertsService
 from services.alerts.topic_marks import AlertsTopicMarks
 from shared.bus import make_producer
 from shared.resilience import DEPENDENCY_ERRORS
-from shared.settings import Settings
+from shared.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def open_alert_views(
 
 
 class AlertsRuntime:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, service: AlertsService) -> None:
+    def __init__(self, settings: AlertsSettings, pool: asyncpg.Pool, service: AlertsService) -> None:
         self._settings = settings
         self._pool = pool
         self.service = service

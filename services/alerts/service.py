@@ -47,7 +47,7 @@ from shared.events import (
 from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVALUATION_SECONDS, ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
 from shared.resilience import DEPENDENCY_ERRORS
-from shared.settings import Settings
+from shared.settings import AlertsSettings
 from shared.topics import PROGRESS_PARTITIONS
 
 log = logging.getLogger(__name__)
@@ -78,7 +78,7 @@ class AlertClosed(ValueError):
     pass
 
 
-def clock_from(settings: Settings) -> Callable[[], dt.date]:
+def clock_from(settings: AlertsSettings) -> Callable[[], dt.date]:
     """Today in Vietnam, or the fixed date of PIM_ALERTS_TODAY."""
     fixed = settings.pim_alerts_today
     if fixed is not None:
@@ -113,7 +113,7 @@ class AlertsService:
     @classmethod
     def from_settings(
         cls,
-        settings: Settings,
+        settings: AlertsSettings,
         pool: asyncpg.Pool,
         config: AlertConfig | None = None,
         clock: Callable[[], dt.date] | None = None,
@@ -482,7 +482,7 @@ def _clock(row: asyncpg.Record) -> AlertClock:
     )  # fmt: skip
 
 
-def build_alerts_broker(settings: Settings, service: AlertsService) -> KafkaBroker:
+def build_alerts_broker(settings: AlertsSettings, service: AlertsService) -> KafkaBroker:
     """The FastStream app of the alerts service: progress notifications in; the outbox delivers."""
     broker = make_broker(settings, "alerts")
 

@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 
 from services.alerts.outbox import OUTBOX_CHANNEL
 from shared.bus import make_consumer, still_holds
-from shared.settings import Settings
+from shared.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class AlertsTopicMarks:
                     sorted(lost), self.topic, count)  # fmt: skip
         return count
 
-    async def watch(self, settings: Settings, every_s: float = CHECK_EVERY_S) -> None:
+    async def watch(self, settings: AlertsSettings, every_s: float = CHECK_EVERY_S) -> None:
         """Check every `every_s` until cancelled; a broker away is waited for."""
         while True:
             probe = make_consumer(settings, group=None)  # end offsets only: no consumer group

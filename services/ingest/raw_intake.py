@@ -30,7 +30,7 @@ from shared.bus import make_broker
 from shared.contracts import DeadLetter, OriginalMessage
 from shared.event_store import IdempotencyConflict, Submitter, content_hash
 from shared.resilience import DEPENDENCY_ERRORS
-from shared.settings import Settings
+from shared.settings import IngestSettings
 from shared.topics import LEDGER_PARTITIONS
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def _undecoded(message: StreamMessage[Any]) -> bytes:
     return message.body
 
 
-def build_raw_intake_broker(settings: Settings, intake: RawIntake) -> KafkaBroker:
+def build_raw_intake_broker(settings: IngestSettings, intake: RawIntake) -> KafkaBroker:
     """The FastStream app of raw intake: submissions in, refusals to the dead-letter topic."""
     broker = make_broker(settings, "ingest")
     dead_letters = broker.publisher(settings.raw_dead_letter_topic)

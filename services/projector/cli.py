@@ -12,7 +12,7 @@ from rich.progress import Progress
 from services.projector.progress_rules import progress_rules
 from services.projector.rebuild import rebuild
 from shared.operator_db import migrated_pool
-from shared.settings import Settings
+from shared.settings import ProjectorSettings
 
 projector = typer.Typer(help="The projector: ledger topic → read models.")
 console = Console()
@@ -31,5 +31,5 @@ async def _rebuild() -> None:
         started = time.perf_counter()
         with Progress(console=console, transient=True) as progress:
             task = progress.add_task("Replaying the event store", total=total)
-            replayed = await rebuild(pool, progress_rules(Settings()), lambda n: progress.advance(task, n))
+            replayed = await rebuild(pool, progress_rules(ProjectorSettings()), lambda n: progress.advance(task, n))
         console.print(f"Rebuilt the read models from {replayed:,} events in {time.perf_counter() - started:.1f} s.")

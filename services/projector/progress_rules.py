@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from services.projector.assessment import DEFAULT_CONFIG, AssessmentConfig, parse_assessment_config
 from services.projector.head_scores import DEFAULT_SCHEME, ScoringScheme, parse_scoring_scheme
 from shared.pace import PaceRules, pace_curves_and_tolerances
-from shared.settings import Settings
+from shared.settings import ProjectorSettings
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class ProgressRules(PaceRules):
     scoring: ScoringScheme = DEFAULT_SCHEME
 
 
-def progress_rules(settings: Settings) -> ProgressRules:
+def progress_rules(settings: ProjectorSettings) -> ProgressRules:
     curves, tolerances = pace_curves_and_tolerances(settings)
     assessment = DEFAULT_CONFIG
     if settings.pim_assessment_file is not None:
@@ -27,7 +27,7 @@ def progress_rules(settings: Settings) -> ProgressRules:
     return ProgressRules(tolerances=tolerances, curves=curves, assessment=assessment, scoring=_scoring_scheme(settings))
 
 
-def _scoring_scheme(settings: Settings) -> ScoringScheme:
+def _scoring_scheme(settings: ProjectorSettings) -> ScoringScheme:
     """The heads' scoring scheme; ScoringFileError naming the setting, the field and why."""
     path = settings.pim_scoring_file
     if path is None:

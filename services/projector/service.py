@@ -38,7 +38,7 @@ from shared.observability import (
     PROJECTOR_RECOMPUTE_SECONDS,
     PROJECTOR_RECOMPUTED,
 )
-from shared.settings import Settings
+from shared.settings import ProjectorSettings
 from shared.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class Projector:
     """The ledger consumer. Handed its rules (no I/O when built): `from_settings` reads the pace and
     assessment files."""
 
-    def __init__(self, settings: Settings, pool: asyncpg.Pool, rules: ProgressRules) -> None:
+    def __init__(self, settings: ProjectorSettings, pool: asyncpg.Pool, rules: ProgressRules) -> None:
         self._settings = settings
         self._pool = pool
         self._topic = settings.ledger_topic
@@ -74,7 +74,7 @@ class Projector:
         return self._rules
 
     @classmethod
-    def from_settings(cls, settings: Settings, pool: asyncpg.Pool) -> Projector:
+    def from_settings(cls, settings: ProjectorSettings, pool: asyncpg.Pool) -> Projector:
         return cls(settings, pool, progress_rules(settings))
 
     async def run(self) -> None:

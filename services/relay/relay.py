@@ -28,7 +28,7 @@ from shared.bus import (
 )
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
 from shared.observability import EVENTS_RELAYED, RELAY_PUBLISHED_POSITION, STORE_HEAD_POSITION
-from shared.settings import Settings
+from shared.settings import RelaySettings
 from shared.topics import ensure_topics
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def _mark(stored: object) -> Mark:
 
 
 class Relay:
-    def __init__(self, settings: Settings, pool: asyncpg.Pool) -> None:
+    def __init__(self, settings: RelaySettings, pool: asyncpg.Pool) -> None:
         self._settings = settings
         self._pool = pool
         self._store = EventStore(pool)
