@@ -23,7 +23,14 @@ from pim.cli_ops import READER_PASSWORD_ENV
 from pim.grafana.dashboards import ALL_DASHBOARDS, DATASOURCE_UID
 from pim.grafana.operations import PROMETHEUS_UID
 from shared.service_roles import service_login
-from shared.settings import Settings
+from shared.settings import (
+    AlertsSettings,
+    IngestSettings,
+    PortalSettings,
+    ProjectorSettings,
+    RelaySettings,
+    Settings,
+)
 
 ROOT = Path(__file__).parents[2]
 COMPOSE_TEXT = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
@@ -279,3 +286,15 @@ def test_the_web_pages_call_each_service_where_it_listens() -> None:
     assert env("alerts")["PIM_PORTAL_PUBLIC_URL"] == portal["PIM_PORTAL_PUBLIC_URL"]  # notifications link the pages
     assert env("alerts")["PIM_ACTION_LINK_SECRET"] == portal["PIM_ACTION_LINK_SECRET"]  # one signs, one reads
     assert env("projector")["PIM_SCORING_FILE"] == "/app/infra/scoring.yaml"  # the shipped scheme, changeable
+
+
+OWN_SETTINGS = {"ingest": IngestSettings, "relay": RelaySettings, "projector": ProjectorSettings,
+                "alerts": AlertsSettings, "portal": PortalSettings}  # fmt: skip
+
+
+@pytest.mark.parametrize("service", sorted(OWN_SETTINGS))
+def test_each_service_is_given_only_settings_its_own_model_reads(service: str) -> None:
+    """A setting a service does not read, given to it, is a setting someone believes works there."""
+    given = {name.lower() for name in env(service)} & Settings.model_fields.keys()
+    assert given - OWN_SETTINGS[service].model_fields.keys() == set()
+    assert given, "no setting at all: the service's environment is not read from where it is set"
