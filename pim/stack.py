@@ -135,8 +135,15 @@ def _readiness_checks(stack: Stack) -> dict[str, Check]:
     return {"database": database, "services": services}
 
 
+# An idle keep-alive connection is closed by the client first: a server that closes it at the moment the client
+# sends on it makes the client's request fail (httpx keeps them 5 s, as uvicorn did: the national bench's
+# standings request after a 5-second file met it; the portal's calls could). Proxies keep theirs 60 s.
+KEEP_ALIVE_S = 75
+
+
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
+                                         timeout_keep_alive=KEEP_ALIVE_S))  # fmt: skip
 
 
 async def _started(stack: Stack, server: uvicorn.Server) -> str:

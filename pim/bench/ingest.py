@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench import store_limits
+from pim.stack import KEEP_ALIVE_S
 from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
@@ -40,7 +41,7 @@ from shared.settings import Settings
 
 CATEGORIES = ("central_budget", "local_budget", "oda", "other")
 STORE_COPY_ROWS = 200_000  # enough for a rate; a million event rows held at once would measure memory instead
-LADDER = (50, 100, 200, 400, 800, 1600)  # single reports a second, each for LADDER_SECONDS
+LADDER = (50, 100, 200, 300, 400, 600, 800, 1200, 1600)  # single reports a second, each for LADDER_SECONDS
 LADDER_SECONDS = 5
 WARM_UP_REQUESTS = 50
 PLAN_YEAR = 2025
@@ -77,7 +78,8 @@ class IngestBench:
     # `events` (up to STORE_COPY_ROWS of them), and single event rows committed one per transaction
     store_copy_rows_per_s: float = 0
     ratio_to_store_copy: float = 0
-    single_append_limit_per_s: float = 0
+    single_append_limit_per_s: float = 0  # from as many connections as the API's pool
+    single_append_one_connection_per_s: float = 0  # from one, each commit waiting for the last
     # single reports: the highest rate of the ladder answered with p99 under a second and no error, alone
     http_capacity_per_s: int = 0
     http_ladder: list[tuple[int, float, int]] = field(default_factory=list)  # (rate, p99 ms, errors)
@@ -191,7 +193,8 @@ def _serve(dsn: str, port: int) -> None:
 
     async def main() -> None:
         pool = await create_pool(dsn, max_size=8)
-        config = uvicorn.Config(create_app(pool), host="127.0.0.1", port=port, log_level="warning")
+        config = uvicorn.Config(create_app(pool), host="127.0.0.1", port=port, log_level="warning",
+                                timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
         await uvicorn.Server(config).serve()
 
     asyncio.run(main())
@@ -286,7 +289,9 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 token = await create_token(conn, "bench", "admin")
             console.print("The store's own limit for single reports: one event row committed per transaction…")
             append_limit = await store_limits.measure_single_appends(pool)
-            console.print(f"  {append_limit:,.0f} transactions/s")
+            append_one = await store_limits.measure_single_appends(pool, connections=1)
+            console.print(f"  {append_limit:,.0f} transactions/s from {store_limits.CONNECTIONS} connections,"
+                          f" {append_one:,.0f} from one")  # fmt: skip
             ladder, offset = [], 10**8 + WARM_UP_REQUESTS
             for step in LADDER:  # the HTTP path's capacity: rates up until p99 passes a second
                 step_latencies, step_errors = await measure_latency(dsn, token, step, LADDER_SECONDS, offset=offset)
@@ -359,6 +364,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         one_unit_rows=one_unit, one_unit_rows_per_s=round(one_unit / one_unit_seconds),
         one_unit_seconds=round(one_unit_seconds, 2), store_copy_rows_per_s=round(store_copy_rate),
         ratio_to_store_copy=round(rows / elapsed / store_copy_rate, 3), single_append_limit_per_s=round(append_limit),
+        single_append_one_connection_per_s=round(append_one),
         http_capacity_per_s=capacity, http_ladder=ladder,
         machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
     )  # fmt: skip
@@ -379,8 +385,11 @@ def show(result: IngestBench, console: Console) -> None:
     )  # fmt: skip
     table.add_row(
         "single reports: highest rate with p99 < 1 s", f"{result.http_capacity_per_s:,}/s",
-        f"{result.single_append_limit_per_s:,.0f}/s (one event row committed per transaction): "
-        f"{result.http_capacity_per_s / max(result.single_append_limit_per_s, 1):.0%}",
+        f"{result.single_append_limit_per_s:,.0f}/s (one event row committed per transaction, "
+        f"{store_limits.CONNECTIONS} connections): "
+        f"{result.http_capacity_per_s / max(result.single_append_limit_per_s, 1):.0%}; "
+        f"{result.single_append_one_connection_per_s:,.0f}/s from one connection: "
+        f"{result.http_capacity_per_s / max(result.single_append_one_connection_per_s, 1):.0%}",
     )  # fmt: skip
     table.add_row("the ladder (rate: p99, errors)",
                   ", ".join(f"{r}/s: {p} ms, {e}" for r, p, e in result.http_ladder), "")  # fmt: skip

@@ -7,260 +7,36 @@ them and a later position wins, so redelivered or reordered events leave the sam
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 from collections.abc import Sequence
-from decimal import Decimal
 
 import asyncpg
 
-from services.projector.accountability import vote_band
+from services.projector.fact_rows import FactRows
 from services.projector.touched import ProgressKey, Touched
 from shared.bus import decode_recorded
-from shared.clock import VIETNAM
 from shared.event_store import recorded_event
 from shared.events import (
-    AlertAcknowledged,
-    AlertEscalated,
-    AlertRaised,
-    AlertRefreshed,
-    AlertResolved,
-    AlertSilenced,
-    CommitmentChecked,
-    ConfidenceVoteRecorded,
-    ExplanationRequested,
-    ExplanationSubmitted,
-    FigureFields,
     FigureLine,
-    LeaderAppointed,
-    LeaderLeft,
     RecordedEvent,
-    TargetAdjusted,
-    TargetSet,
-    UnitDissolved,
-    UnitMilestonesSet,
-    UnitRegistered,
-    UnitsMerged,
     figure_event_types,
     figure_schema_version,
 )
-from shared.money import plain_decimal
 
 
 async def write_facts(conn: asyncpg.Connection, events: Sequence[RecordedEvent]) -> Touched:
     """Write the facts `events` carry (idempotently, order-independently); say what they touched."""
-    units, mergers, appointments, departures, targets, figures, votes = [], [], [], [], [], [], []
-    target_known_on: list[dt.date] = []
-    target_in_force: list[dt.date] = []
-    alert_steps: list[tuple[object, ...]] = []
-    review_steps: list[tuple[object, ...]] = []
-    milestones: list[tuple[object, ...]] = []
-    dissolutions: list[tuple[object, ...]] = []
-    handovers: list[tuple[object, ...]] = []
-    versions: list[tuple[object, ...]] = []
-    touched = Touched()
-    for recorded in events:
-        event = recorded.event()
-        position = recorded.position
-        match event:
-            case UnitRegistered():
-                units.append((event.unit_code, event.name, event.level, event.parent_code, event.committee, position))
-                versions.append((position, event.unit_code, event.effective_from,
-                                 recorded.recorded_at.astimezone(VIETNAM).date(), event.name, event.level,
-                                 event.parent_code, event.committee))  # fmt: skip
-            case UnitsMerged():
-                mergers += [
-                    (code, event.unit_code, event.effective_date, position, event.successor_reports)
-                    for code in event.predecessor_codes
-                ]
-            case UnitDissolved():
-                dissolutions.append((event.unit_code, event.effective_date, position))
-                for h in event.handovers:
-                    handovers.append((position, event.unit_code, h.receiver_code, h.indicator.value,
-                                      h.plan_year, event.effective_date, h.plan, h.year_to_date,
-                                      event.receivers_report))  # fmt: skip
-                    # The receiver takes its part from the date; the unit leaves its lists then.
-                    touched.touch(ProgressKey(h.receiver_code, h.indicator.value, h.plan_year))
-                    touched.touch(ProgressKey(event.unit_code, h.indicator.value, h.plan_year))
-            case LeaderAppointed():
-                appointments.append(
-                    (
-                        event.tenure_id,
-                        event.unit_code,
-                        event.leader_id,
-                        event.leader_name,
-                        event.role.value,
-                        event.indicator.value if event.indicator else None,
-                        event.start_date,
-                        position,
-                    )
-                )
-            case LeaderLeft():
-                departures.append((event.tenure_id, event.unit_code, event.end_date, position))
-            case TargetSet() | TargetAdjusted():
-                late_supplement = event.late_supplement if isinstance(event, TargetAdjusted) else Decimal(0)
-                # A plan binds from its decision: "as known on" a meeting date shows the plans decided by then,
-                # and a list "as of" a date uses the plan in force then (undated: the whole year's plan).
-                target_known_on.append(event.decision_date or recorded.recorded_at.date())
-                target_in_force.append(event.decision_date or dt.date(event.plan_year, 1, 1))
-                targets.append(
-                    (
-                        event.unit_code,
-                        event.indicator.value,
-                        event.plan_year,
-                        event.amount,
-                        late_supplement,
-                        event.decision_number,
-                        event.decision_date,
-                        event.decision_authority,
-                        position,
-                        event.assigned_by,
-                    )
-                )
-                key = ProgressKey(event.unit_code, event.indicator.value, event.plan_year)
-                touched.touch(key)
-                touched.know(key, target_known_on[-1])
-                touched.saw_known(target_known_on[-1], target_known_on[-1])
-            case UnitMilestonesSet():
-                milestones.append((position, event.unit_code, event.indicator.value, event.plan_year,
-                                   event.decision_number, event.decision_date,
-                                   json.dumps([{"by": m.by.isoformat(), "share": plain_decimal(m.share)}
-                                               for m in event.milestones])))  # fmt: skip
-                key = ProgressKey(event.unit_code, event.indicator.value, event.plan_year)
-                touched.touch(key)
-                touched.know(key, event.decision_date)
-                touched.saw_known(event.decision_date, event.decision_date)
-            case FigureFields():
-                line = event.line()
-                known_on = line.document_date or recorded.recorded_at.date()
-                figures.append((position, *line[:-1], known_on))  # `figures` keeps when it became known
-                key = ProgressKey(line.unit_code, line.indicator.value, line.plan_year)
-                touched.touch(key, event.as_of)
-                touched.know(key, known_on)
-                touched.saw_known(known_on, known_on)
-            case ConfidenceVoteRecorded():
-                votes.append(
-                    (
-                        position,
-                        event.unit_code,
-                        event.leader_id,
-                        event.vote_date,
-                        event.voters,
-                        event.high,
-                        event.confidence,
-                        event.low,
-                        vote_band(event.voters, event.low),
-                    )
-                )
-            case (
-                AlertRaised()
-                | AlertRefreshed()
-                | AlertEscalated()
-                | AlertAcknowledged()
-                | AlertSilenced()
-                | (AlertResolved())
-            ):
-                alert_steps.append(_alert_step(event, position, recorded.recorded_at.date()))
-                if isinstance(event, AlertResolved) and event.outcome is not None:  # the committee's conclusion
-                    review_steps.append(_review_step(event, position, recorded.recorded_at.date()))
-            case ExplanationRequested() | ExplanationSubmitted() | CommitmentChecked():
-                review_steps.append(_review_step(event, position, recorded.recorded_at.date()))
-            case _:
-                pass
-
-    if units:
-        await conn.executemany(
-            "INSERT INTO units AS u (unit_code, name, level, parent_code, committee, position)"
-            " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (unit_code) DO UPDATE SET"
-            " name = $2, level = $3, parent_code = $4, committee = $5, position = $6"
-            " WHERE u.position < $6",
-            units,
-        )
-    if versions:
-        await conn.executemany(
-            "INSERT INTO unit_versions (position, unit_code, effective_from, recorded_on, name, level, parent_code,"
-            " committee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING",
-            versions,
-        )
-    if mergers:
-        await conn.executemany(
-            "INSERT INTO unit_mergers AS m (predecessor_code, successor_code, effective_date, position,"
-            " successor_reports) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (predecessor_code) DO UPDATE SET"
-            " successor_code = $2, effective_date = $3, position = $4, successor_reports = $5 WHERE m.position < $4",
-            mergers,
-        )
-    if appointments:
-        await conn.executemany(
-            "INSERT INTO tenures AS t (tenure_id, unit_code, leader_id, leader_name, role, indicator,"
-            " start_date, appointed_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (tenure_id) DO UPDATE SET unit_code = $2, leader_id = $3, leader_name = $4,"
-            " role = $5, indicator = $6, start_date = $7, appointed_position = $8"
-            " WHERE t.appointed_position IS NULL OR t.appointed_position < $8",
-            appointments,
-        )
-    if departures:
-        await conn.executemany(
-            "INSERT INTO tenures AS t (tenure_id, unit_code, end_date, left_position) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (tenure_id) DO UPDATE SET end_date = $3, left_position = $4"
-            " WHERE t.left_position IS NULL OR t.left_position < $4",
-            departures,
-        )
-    if targets:
-        await conn.executemany(
-            _UPSERT_TARGET,
-            targets,
-        )
-        await conn.executemany(
-            "INSERT INTO target_history (position, unit_code, indicator, plan_year, amount, late_supplement, known_on,"
-            " in_force_from, assigned_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-            " ON CONFLICT (position) DO NOTHING",
-            [
-                (t[8], *t[:5], known, in_force, t[9])
-                for t, known, in_force in zip(targets, target_known_on, target_in_force, strict=True)
-            ],
-        )
-    if figures:
+    rows = FactRows.of(events)
+    for table, statement in _UPSERTS:
+        if values := getattr(rows, table):
+            await conn.executemany(statement, values)
+    if rows.figures:
         # Figures are most of the ledger: COPY them in, then keep the ones not already there.
         await conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_figures (LIKE figures) ON COMMIT DELETE ROWS")
-        await conn.copy_records_to_table("incoming_figures", records=figures, columns=_FIGURE_COLUMNS)
+        await conn.copy_records_to_table("incoming_figures", records=rows.figures, columns=_FIGURE_COLUMNS)
         await conn.execute("INSERT INTO figures SELECT * FROM incoming_figures ON CONFLICT (position) DO NOTHING")
-    if votes:
-        await conn.executemany(
-            "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low,"
-            " band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING",
-            votes,
-        )
-    if dissolutions:
-        await conn.executemany(
-            "INSERT INTO unit_dissolutions AS d (unit_code, effective_date, position) VALUES ($1, $2, $3)"
-            " ON CONFLICT (unit_code) DO UPDATE SET effective_date = $2, position = $3 WHERE d.position < $3",
-            dissolutions,
-        )
-        await conn.executemany(
-            "INSERT INTO unit_handovers (position, unit_code, receiver_code, indicator, plan_year, effective_date,"
-            " plan, year_to_date, receivers_report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-            handovers,
-        )
-    if milestones:
-        await conn.executemany(
-            "INSERT INTO unit_milestones (position, unit_code, indicator, plan_year, decision_number, decision_date,"
-            " milestones) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (position) DO NOTHING",
-            milestones,
-        )
-    if alert_steps:
-        await conn.executemany(
-            _INSERT_ALERT_STEP,
-            alert_steps,
-        )
-    if review_steps:
-        await conn.executemany(_INSERT_REVIEW_STEP, review_steps)
-    touched.registered = {unit[0] for unit in units}
-    touched.retenured = {a[1] for a in appointments} | {d[1] for d in departures}
-    touched.successors = {m[1] for m in mergers}
-    return touched
+    return rows.touched
 
 
-AlertEvent = AlertRaised | AlertRefreshed | AlertEscalated | AlertAcknowledged | AlertSilenced | AlertResolved
 # The latest decision per unit, indicator, year and who assigned the plan (a later position wins).
 _UPSERT_TARGET = """
 INSERT INTO targets AS t (unit_code, indicator, plan_year, amount, late_supplement, decision_number, decision_date,
@@ -282,19 +58,6 @@ _INSERT_ALERT_STEP = (
 )
 
 
-def _alert_step(event: AlertEvent, position: int, known_on: dt.date) -> tuple[object, ...]:
-    """One step of an alert's life as the alerts service published it, in `_ALERT_STEP_COLUMNS` order."""
-    raised = event if isinstance(event, AlertRaised) else None
-    graded = event if isinstance(event, AlertRaised | AlertRefreshed) else None
-    committee = raised.committee if raised else event.to_committee if isinstance(event, AlertEscalated) else None
-    return (
-        position, event.fingerprint, event.type, getattr(event, "as_of", None), known_on, event.unit_code,
-        raised.indicator.value if raised and raised.indicator else None, raised.plan_year if raised else None,
-        raised.rule if raised else None, graded.severity if graded else None, graded.summary if graded else None,
-        committee, graded.responsible_leader_id if graded else None, graded.responsible_leader_name if graded else None,
-    )  # fmt: skip
-
-
 _REVIEW_STEP_COLUMNS = (
     "position", "fingerprint", "event_type", "on_date", "known_on", "unit_code", "leader_id", "leader_name", "by_whom",
     "due", "causes", "body", "document", "commitments", "indicator", "kept", "reached", "outcome",
@@ -305,33 +68,41 @@ _INSERT_REVIEW_STEP = (
 )
 
 
-def _review_step(
-    event: ExplanationRequested | ExplanationSubmitted | CommitmentChecked | AlertResolved,
-    position: int,
-    known_on: dt.date,
-) -> tuple[object, ...]:
-    """One step of an alert's review as the alerts service published it, in `_REVIEW_STEP_COLUMNS` order."""
-    base = (position, event.fingerprint, event.type)
-    match event:
-        case ExplanationRequested():
-            return (*base, event.on, known_on, event.unit_code, event.leader_id, event.leader_name, event.by,
-                    event.due, None, event.note, None, None, None, None, None, None)  # fmt: skip
-        case ExplanationSubmitted():
-            promises = [c.model_dump(mode="json") for c in event.commitments]
-            return (*base, event.on, known_on, event.unit_code, event.leader_id, None, event.by, None,
-                    list(event.causes), event.text, event.document, promises, None, None, None, None)  # fmt: skip
-        case CommitmentChecked():
-            decided_on = event.figures_as_of or event.due
-            promise = [{"rate": _text(event.rate), "amount": _text(event.amount)}]
-            return (*base, decided_on, known_on, event.unit_code, event.leader_id, None, None, event.due, None, None,
-                    None, promise, event.indicator.value, event.kept, event.reached, None)  # fmt: skip
-        case AlertResolved():
-            return (*base, event.as_of, known_on, event.unit_code, None, None, event.resolved_by, None, None,
-                    event.conclusion, event.document, None, None, None, None, event.outcome)  # fmt: skip
-
-
-def _text(amount: Decimal | None) -> str | None:
-    return None if amount is None else plain_decimal(amount)
+# Each fact table's statement, by the `FactRows` attribute that holds its rows, in the order they run (the
+# units before what names them). A later position wins an upsert; a row already there is kept.
+_UPSERTS = (
+    ("units", "INSERT INTO units AS u (unit_code, name, level, parent_code, committee, position)"
+     " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (unit_code) DO UPDATE SET"
+     " name = $2, level = $3, parent_code = $4, committee = $5, position = $6 WHERE u.position < $6"),
+    ("versions", "INSERT INTO unit_versions (position, unit_code, effective_from, recorded_on, name, level,"
+     " parent_code, committee) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (position) DO NOTHING"),
+    ("mergers", "INSERT INTO unit_mergers AS m (predecessor_code, successor_code, effective_date, position,"
+     " successor_reports) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (predecessor_code) DO UPDATE SET"
+     " successor_code = $2, effective_date = $3, position = $4, successor_reports = $5 WHERE m.position < $4"),
+    ("appointments", "INSERT INTO tenures AS t (tenure_id, unit_code, leader_id, leader_name, role, indicator,"
+     " start_date, appointed_position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+     " ON CONFLICT (tenure_id) DO UPDATE SET unit_code = $2, leader_id = $3, leader_name = $4,"
+     " role = $5, indicator = $6, start_date = $7, appointed_position = $8"
+     " WHERE t.appointed_position IS NULL OR t.appointed_position < $8"),
+    ("departures", "INSERT INTO tenures AS t (tenure_id, unit_code, end_date, left_position) VALUES ($1, $2, $3, $4)"
+     " ON CONFLICT (tenure_id) DO UPDATE SET end_date = $3, left_position = $4"
+     " WHERE t.left_position IS NULL OR t.left_position < $4"),
+    ("targets", _UPSERT_TARGET),
+    ("target_history", "INSERT INTO target_history (position, unit_code, indicator, plan_year, amount,"
+     " late_supplement, known_on, in_force_from, assigned_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+     " ON CONFLICT (position) DO NOTHING"),
+    ("votes", "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence,"
+     " low, band) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (position) DO NOTHING"),
+    ("dissolutions", "INSERT INTO unit_dissolutions AS d (unit_code, effective_date, position) VALUES ($1, $2, $3)"
+     " ON CONFLICT (unit_code) DO UPDATE SET effective_date = $2, position = $3 WHERE d.position < $3"),
+    ("handovers", "INSERT INTO unit_handovers (position, unit_code, receiver_code, indicator, plan_year,"
+     " effective_date, plan, year_to_date, receivers_report) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+     " ON CONFLICT DO NOTHING"),
+    ("milestones", "INSERT INTO unit_milestones (position, unit_code, indicator, plan_year, decision_number,"
+     " decision_date, milestones) VALUES ($1, $2, $3, $4, $5, $6, $7::text::jsonb) ON CONFLICT (position) DO NOTHING"),
+    ("alert_steps", _INSERT_ALERT_STEP),
+    ("review_steps", _INSERT_REVIEW_STEP),
+)  # fmt: skip
 
 
 def _insert_figures(events: str, version: int) -> str:
