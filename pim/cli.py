@@ -143,6 +143,7 @@ async def _announce(configured: Settings, settings: Settings, services: Collecti
     act as the owner."""
     console.print(f"PIM running: {', '.join(services)}")
     console.print(f"  database: {redacted(stack.database_url)}")
+    console.print(f"  each service as its own login: {', '.join(f'{s} {login}' for s, login in stack.logins.items())}")
     console.print(f"  kafka:    {settings.kafka_bootstrap_servers}")
     if configured.database_url is None:
         operator = _write_operator_env(settings)

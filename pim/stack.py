@@ -55,6 +55,7 @@ class Stack:
     settings: Settings
     pool: asyncpg.Pool
     database_url: str  # the services' login (owns nothing), not the operator's
+    logins: dict[str, str] = field(default_factory=dict)  # each service's own login
     api_url: str | None = None
     alerts_api_url: str | None = None
     boards_api_url: str | None = None
@@ -165,6 +166,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
     await when_available("start-up", lambda: ensure_topics(settings))
     pool = await when_available("start-up", lambda: create_pool(dsn))
     stack = Stack(settings, pool, database_url=dsn)
+    stack.logins = {service: urlsplit(own).username or "" for service, own in own_dsns.items()}
     pools = {dsn: pool}  # one per login: each service's own, when it has one
 
     def start(name: str, work: Coroutine[Any, Any, None]) -> None:

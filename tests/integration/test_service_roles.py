@@ -75,5 +75,6 @@ async def test_pim_up_connects_each_service_as_its_own_login(settings: Settings)
             )
         }
     base = settings.pim_service_login
+    assert stack.logins == {"relay": service_login(base, "relay"), "projector": service_login(base, "projector")}
     assert {service_login(base, "relay"), service_login(base, "projector")} <= users
     assert service_login(base, "alerts") not in users

@@ -25,6 +25,7 @@ from pim.grafana.operations import PROMETHEUS_UID
 from shared.service_roles import service_login
 from shared.settings import (
     AlertsSettings,
+    CommonSettings,
     IngestSettings,
     PortalSettings,
     ProjectorSettings,
@@ -288,8 +289,10 @@ def test_the_web_pages_call_each_service_where_it_listens() -> None:
     assert env("projector")["PIM_SCORING_FILE"] == "/app/infra/scoring.yaml"  # the shipped scheme, changeable
 
 
-OWN_SETTINGS = {"ingest": IngestSettings, "relay": RelaySettings, "projector": ProjectorSettings,
-                "alerts": AlertsSettings, "portal": PortalSettings}  # fmt: skip
+OWN_SETTINGS: dict[str, type[CommonSettings]] = {
+    "ingest": IngestSettings, "relay": RelaySettings, "projector": ProjectorSettings, "alerts": AlertsSettings,
+    "portal": PortalSettings,
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("service", sorted(OWN_SETTINGS))
