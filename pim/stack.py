@@ -38,6 +38,7 @@ from shared.db import (
     require_current_schema,
     with_login,
 )
+from shared.http_server import http_server
 from shared.observability import Check, ops_app
 from shared.resilience import supervise, when_available
 from shared.service_roles import role_of, service_login
@@ -136,15 +137,8 @@ def _readiness_checks(stack: Stack) -> dict[str, Check]:
     return {"database": database, "services": services}
 
 
-# An idle keep-alive connection is closed by the client first: a server that closes it at the moment the client
-# sends on it makes the client's request fail (httpx keeps them 5 s, as uvicorn did: the national bench's
-# standings request after a 5-second file met it; the portal's calls could). Proxies keep theirs 60 s.
-KEEP_ALIVE_S = 75
-
-
 def _server(app: Any, host: str, port: int) -> uvicorn.Server:
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
-                                         timeout_keep_alive=KEEP_ALIVE_S))  # fmt: skip
+    return http_server(app, host, port)
 
 
 async def _started(stack: Stack, server: uvicorn.Server) -> str:

@@ -30,7 +30,6 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench import store_limits
-from pim.stack import KEEP_ALIVE_S
 from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
@@ -186,16 +185,14 @@ def _probe(dsn: str, token: str, rate: int, seconds: int, stop: Any, results: An
 
 
 def _serve(dsn: str, port: int) -> None:
-    """The ingest API alone, in a process of its own, so the load generator does not share its CPU."""
-    import uvicorn
-
+    """The ingest API alone, in a process of its own, so the load generator does not share its CPU. (Spawned:
+    it imports what it serves and no more — the whole stack's imports once cost the probe seconds of CPU.)"""
     from services.ingest import create_app
+    from shared.http_server import http_server
 
     async def main() -> None:
         pool = await create_pool(dsn, max_size=8)
-        config = uvicorn.Config(create_app(pool), host="127.0.0.1", port=port, log_level="warning",
-                                timeout_keep_alive=KEEP_ALIVE_S)  # fmt: skip
-        await uvicorn.Server(config).serve()
+        await http_server(create_app(pool), "127.0.0.1", port).serve()
 
     asyncio.run(main())
 
