@@ -335,6 +335,8 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                 console.print("Board packs (PDF) for the national group and the largest province's…")
                 pack_national = await _time_board_pack(boards, last_day, last_year, "national")
                 pack_province = await _time_board_pack(boards, last_day, last_year, largest_province_group)
+                # Each measure said as it is taken: a run stopped later (a broker out of memory) keeps them.
+                console.print(f"  national {pack_national:.1f} s, the largest province's {pack_province:.1f} s")
             finally:
                 await boards.aclose()
 
@@ -344,6 +346,7 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                       "leader": head_of_largest, "known_on": last_day.isoformat(), "committee": CENTRAL_COMMITTEE,
                       "group": largest_province_group, "as_of": last_day.isoformat()}  # fmt: skip
             dashboards = await _time_dashboards(owner_url, values)
+            console.print(f"  {len(dashboards)} queries, the slowest p99 {max(dashboards.values(), default=0):.1f} ms")
 
             console.print("Alerts: one sweep over every unit and plan year…")
             alerts = AlertsService.from_settings(ready, pool)
@@ -353,6 +356,7 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                                                      " FROM targets) t"))  # fmt: skip
             await alerts.evaluate_all(last_day)
             sweep_seconds = time.perf_counter() - sweep_started
+            console.print(f"  {sweep_seconds:.0f} s for {unit_years:,} unit-years")
 
             live = await _lists(pool, last_day, shape.plan_years)
             async with pool.acquire() as conn:
@@ -369,6 +373,7 @@ async def run_national_bench(settings: Settings, shape: Shape, console: Console)
                 rebuild_started = time.perf_counter()
                 replayed = await rebuild(owner, progress_rules(ready))
                 rebuild_seconds = time.perf_counter() - rebuild_started
+                console.print(f"  {replayed:,} events in {rebuild_seconds:.1f} s")
             finally:
                 await owner.close()
             rebuilt = await _lists(pool, last_day, shape.plan_years)
