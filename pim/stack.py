@@ -137,10 +137,6 @@ def _readiness_checks(stack: Stack) -> dict[str, Check]:
     return {"database": database, "services": services}
 
 
-def _server(app: Any, host: str, port: int) -> uvicorn.Server:
-    return http_server(app, host, port)
-
-
 async def _started(stack: Stack, server: uvicorn.Server) -> str:
     while not server.started:
         stack.raise_if_failed()
@@ -184,7 +180,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
         if "projector" in services:
             projector = Projector.from_settings(settings, pool_of("projector"))
             start("projector", supervise("projector", projector.run, stack.waiting))
-            boards_server = _server(
+            boards_server = http_server(
                 create_projector_app(pool_of("projector"), projector.rules), settings.pim_api_host,
                 settings.pim_boards_api_port,
             )  # fmt: skip
@@ -198,7 +194,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             await alerts_broker.start()
             brokers.append(alerts_broker)
             start("alerts", supervise("alerts", AlertsRuntime(settings, alerts_pool, alerts).run, stack.waiting))
-            alerts_server = _server(
+            alerts_server = http_server(
                 create_alerts_app(alerts_pool, alerts), settings.pim_api_host, settings.pim_alerts_api_port
             )
             servers.append(alerts_server)
@@ -208,7 +204,7 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             ingest_broker = build_ingest_broker(settings, RawIntake(pool_of("ingest")))
             await ingest_broker.start()
             brokers.append(ingest_broker)
-            server = _server(create_app(pool_of("ingest")), settings.pim_api_host, settings.pim_api_port)
+            server = http_server(create_app(pool_of("ingest")), settings.pim_api_host, settings.pim_api_port)
             servers.append(server)
             start("ingest", server.serve())
             stack.api_url = await _started(stack, server)
@@ -232,12 +228,12 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             app = create_portal_app(pool_of("portal"), services_for_people, sso=sso,
                                     public_url=settings.pim_portal_public_url,
                                     link_secret=settings.pim_action_link_secret)  # fmt: skip
-            portal = _server(app, settings.pim_api_host, settings.pim_portal_port)
+            portal = http_server(app, settings.pim_api_host, settings.pim_portal_port)
             servers.append(portal)
             start("portal", portal.serve())
             stack.portal_url = await _started(stack, portal)
         if settings.pim_ops_port is not None:
-            ops = _server(ops_app(_readiness_checks(stack)), settings.pim_api_host, settings.pim_ops_port)
+            ops = http_server(ops_app(_readiness_checks(stack)), settings.pim_api_host, settings.pim_ops_port)
             servers.append(ops)
             start("ops", ops.serve())
             stack.ops_url = await _started(stack, ops)

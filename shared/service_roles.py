@@ -103,8 +103,8 @@ async def apply_service_grants(conn: asyncpg.Connection) -> None:
             " WHERE relnamespace = 'public'::regnamespace AND relkind IN ('r', 'v', 'p', 'm')"
         )
     }
-    for statement in service_grants(relations_by_owner(), present):
-        await conn.execute(statement)
+    # One round trip: every migration run (each `pim up` start with the owner's login) and rebuild runs them.
+    await conn.execute(";\n".join(service_grants(relations_by_owner(), present)))
 
 
 def service_login(base: str, service: str) -> str:

@@ -10,7 +10,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from shared.embedded import free_ports
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,7 @@ class PipelinePorts:
 
     @classmethod
     def free(cls) -> PipelinePorts:
-        """Three ports free now, distinct (each held until all are found)."""
-        with contextlib.ExitStack() as held:
-            probes = [held.enter_context(socket.socket()) for _ in range(3)]
-            for probe in probes:
-                probe.bind(("127.0.0.1", 0))
-            boards, alerts, ops = (probe.getsockname()[1] for probe in probes)
-        return cls(boards, alerts, ops)
+        return cls(*free_ports(3))
 
 
 @dataclass

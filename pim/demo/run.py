@@ -62,8 +62,7 @@ async def run_demo(
         ports = PipelinePorts.free()
         host = settings.pim_api_host
         demo_settings = ready.model_copy(update={
-            "pim_api_port": 0, "pim_alerts_api_port": ports.alerts, "pim_boards_api_port": ports.boards,
-            "pim_alerts_today": today, "pim_portal_token": portal_token,
+            "pim_api_port": 0, "pim_alerts_today": today, "pim_portal_token": portal_token,
             "pim_portal_port": settings.pim_portal_port if serve else 0,
             "pim_boards_url": f"http://{host}:{ports.boards}", "pim_alerts_url": f"http://{host}:{ports.alerts}",
             "pim_action_link_secret": settings.pim_action_link_secret or secrets.token_urlsafe(32),

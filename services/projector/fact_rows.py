@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from services.projector.accountability import vote_band
-from services.projector.touched import ProgressKey, Touched
+from services.projector.touched import EVER, ProgressKey, Touched
 from shared.clock import VIETNAM
 from shared.events import (
     AlertAcknowledged,
@@ -113,12 +113,9 @@ class FactRows:
             case _:
                 pass
 
-    def _know(self, key: ProgressKey, known_on: dt.date, since: dt.date | None = None) -> None:
-        """`key`'s rows change from `since` (every row when None), and what was known on `known_on` too."""
-        if since is None:
-            self.touched.touch(key)
-        else:
-            self.touched.touch(key, since)
+    def _know(self, key: ProgressKey, known_on: dt.date, since: dt.date = EVER) -> None:
+        """`key`'s rows change from `since` (every row by default), and what was known on `known_on` too."""
+        self.touched.touch(key, since)
         self.touched.know(key, known_on)
         self.touched.saw_known(known_on, known_on)
 

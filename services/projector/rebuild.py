@@ -106,7 +106,7 @@ async def rebuild(pool: asyncpg.Pool, rules: ProgressRules, on_events: Callable[
                 await conn.execute("SET LOCAL search_path = public")
                 for view, definition in views.items():
                     await conn.execute(f"CREATE VIEW public.{view} AS {definition}")
-                await conn.execute("SELECT pim_grant_reader(), pim_grant_service()")  # fresh tables carry no grants
+                await conn.execute("SELECT pim_grant_reader()")  # fresh tables carry no grants
                 await apply_service_grants(conn)
                 await conn.execute(f"DROP SCHEMA {retired} CASCADE")
         finally:

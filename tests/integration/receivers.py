@@ -13,12 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from aiosmtpd.smtp import SMTP
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+
+from shared.http_server import http_server
 
 
 @dataclass
@@ -70,7 +71,7 @@ async def http_receiver(respond: Responder = ok) -> AsyncIterator[Receiver]:
 @contextlib.asynccontextmanager
 async def serving(app: Any) -> AsyncIterator[str]:
     """`app` served by uvicorn on a free loopback port; its base URL."""
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
+    server = http_server(app, "127.0.0.1", 0)
     task = asyncio.create_task(server.serve())
     try:
         deadline = time.monotonic() + 10

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 import pim.cli
 from pim.cli import app
-from pim.stack import _server
+from shared.http_server import http_server
 
 
 def test_pim_up_runs_only_the_services_named_in_the_order_of_the_stack(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -30,5 +30,5 @@ def test_pim_up_refuses_a_service_it_does_not_know() -> None:
 def test_the_services_keep_an_idle_connection_longer_than_their_clients_do() -> None:
     """A client reusing a connection the server is closing at that moment gets a read error: so the
     servers outwait httpx (the portal's and the benches' client), which then always closes first."""
-    server = _server(None, "127.0.0.1", 0)
+    server = http_server(None, "127.0.0.1", 0)
     assert server.config.timeout_keep_alive > httpx.Limits().keepalive_expiry  # type: ignore[operator]

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 
 from shared.db import OWNERS, PUBLISHED, migration_files, migration_owner
+from shared.service_roles import CREATED
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "__init__.py").exists())
-CREATED = re.compile(r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?:IF\s+NOT\s+EXISTS\s+)?([a-z_]+)", re.I)
 WRITTEN = re.compile(
     r"""\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE|COPY)\s+(?:public\.)?([a-z_]+)"""
     r"""|copy_(?:records_to_table|rows_as_csv|to_table)\((?:conn,\s*)?["']([a-z_]+)["']"""
