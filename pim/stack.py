@@ -13,22 +13,19 @@ import functools
 import hashlib
 import logging
 import secrets
-from collections.abc import AsyncIterator, Collection, Coroutine
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
-import httpx
 import uvicorn
-from faststream.kafka import KafkaBroker
 
-from services.alerts import AlertsRuntime, AlertsService, build_alerts_broker, clock_from, create_alerts_app
-from services.ingest import RawIntake, create_app
-from services.ingest import build_raw_intake_broker as build_ingest_broker
-from services.portal import Services, SingleSignOn, create_portal_app
-from services.projector import Projector, create_projector_app
-from services.relay import Relay
+from services.alerts import bootstrap_alerts, clock_from
+from services.ingest import bootstrap_ingest
+from services.portal import bootstrap_portal
+from services.projector import bootstrap_projector
+from services.relay import bootstrap_relay
 from shared.db import (
     connected,
     create_pool,
@@ -41,6 +38,7 @@ from shared.db import (
 from shared.http_server import http_server
 from shared.observability import Check, ops_app
 from shared.resilience import supervise, when_available
+from shared.service_parts import Api, ServiceParts
 from shared.service_roles import role_of, service_login
 from shared.settings import Settings
 from shared.topics import ensure_topics
@@ -57,14 +55,30 @@ class Stack:
     pool: asyncpg.Pool
     database_url: str  # the services' login (owns nothing), not the operator's
     logins: dict[str, str] = field(default_factory=dict)  # each service's own login
-    api_url: str | None = None
-    alerts_api_url: str | None = None
-    boards_api_url: str | None = None
-    portal_url: str | None = None
-    ops_url: str | None = None
+    served: dict[str, str] = field(default_factory=dict)  # the HTTP APIs' addresses, by name
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     # Services waiting on a dependency (PostgreSQL, the broker) to come back, with the error they met.
     waiting: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api_url(self) -> str | None:
+        return self.served.get("ingest")
+
+    @property
+    def alerts_api_url(self) -> str | None:
+        return self.served.get("alerts-api")
+
+    @property
+    def boards_api_url(self) -> str | None:
+        return self.served.get("boards-api")
+
+    @property
+    def portal_url(self) -> str | None:
+        return self.served.get("portal")
+
+    @property
+    def ops_url(self) -> str | None:
+        return self.served.get("ops")
 
     @property
     def alerts_today(self) -> dt.date:
@@ -145,8 +159,29 @@ async def _started(stack: Stack, server: uvicorn.Server) -> str:
     return f"http://{host}:{port}"
 
 
+# The order services start in: the portal last, so it can call the APIs this process serves.
+BOOTSTRAP_ORDER: tuple[ServiceName, ...] = ("relay", "projector", "alerts", "ingest", "portal")
+
+
+def _bootstrap(name: ServiceName, settings: Settings, pool: asyncpg.Pool, served: dict[str, str]) -> ServiceParts:
+    match name:
+        case "relay":
+            return bootstrap_relay(settings, pool)
+        case "projector":
+            return bootstrap_projector(settings, pool)
+        case "alerts":
+            return bootstrap_alerts(settings, pool)
+        case "ingest":
+            return bootstrap_ingest(settings, pool)
+        case "portal":
+            return bootstrap_portal(settings, pool, served)
+
+
 @contextlib.asynccontextmanager
 async def running_stack(settings: Settings, services: Collection[ServiceName] = ALL_SERVICES) -> AsyncIterator[Stack]:
+    """Each service wired by its own bootstrap on its own login's pool, then started the same way: its
+    brokers' subscribers, its loops (supervised: a dependency going away makes them wait and start again,
+    never exit, shared/resilience.py), its APIs."""
     # Started while PostgreSQL or the broker is away (a restart, a host coming up): wait for them.
     if settings.pim_action_link_secret is None and {"alerts", "portal"} <= set(services):
         # One process signs the e-mails' links and reads them: a secret of this run's (a link from an earlier
@@ -158,85 +193,30 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
     stack = Stack(settings, pool, database_url=dsn)
     stack.logins = {service: urlsplit(own).username or "" for service, own in own_dsns.items()}
     pools = {dsn: pool}  # one per login: each service's own, when it has one
-
-    def start(name: str, work: Coroutine[Any, Any, None]) -> None:
-        stack.tasks.append(asyncio.create_task(work, name=name))
-
     servers: list[uvicorn.Server] = []
-    brokers: list[KafkaBroker] = []
-    clients: list[httpx.AsyncClient] = []
+    wired: list[ServiceParts] = []
+
+    async def serve(name: str, api: Api) -> None:
+        server = http_server(api.app, settings.pim_api_host, api.port)
+        servers.append(server)
+        stack.tasks.append(asyncio.create_task(server.serve(), name=name))
+        stack.served[name] = await _started(stack, server)
+
     try:
-        for own_dsn in own_dsns.values():
-            if own_dsn not in pools:
-                pools[own_dsn] = await when_available("start-up", functools.partial(create_pool, own_dsn))
-
-        def pool_of(service: ServiceName) -> asyncpg.Pool:
-            return pools[own_dsns[service]]
-
-        # The loops that talk to PostgreSQL and the broker are supervised: a dependency going away makes
-        # them wait and start again, never exit (shared/resilience.py).
-        if "relay" in services:
-            start("relay", supervise("relay", Relay(settings, pool_of("relay")).run, stack.waiting))
-        if "projector" in services:
-            projector = Projector.from_settings(settings, pool_of("projector"))
-            start("projector", supervise("projector", projector.run, stack.waiting))
-            boards_server = http_server(
-                create_projector_app(pool_of("projector"), projector.rules), settings.pim_api_host,
-                settings.pim_boards_api_port,
-            )  # fmt: skip
-            servers.append(boards_server)
-            start("boards-api", boards_server.serve())
-            stack.boards_api_url = await _started(stack, boards_server)
-        if "alerts" in services:
-            alerts_pool = pool_of("alerts")
-            alerts = AlertsService.from_settings(settings, alerts_pool)
-            alerts_broker = build_alerts_broker(settings, alerts)
-            await alerts_broker.start()
-            brokers.append(alerts_broker)
-            start("alerts", supervise("alerts", AlertsRuntime(settings, alerts_pool, alerts).run, stack.waiting))
-            alerts_server = http_server(
-                create_alerts_app(alerts_pool, alerts), settings.pim_api_host, settings.pim_alerts_api_port
-            )
-            servers.append(alerts_server)
-            start("alerts-api", alerts_server.serve())
-            stack.alerts_api_url = await _started(stack, alerts_server)
-        if "ingest" in services:
-            ingest_broker = build_ingest_broker(settings, RawIntake(pool_of("ingest")))
-            await ingest_broker.start()
-            brokers.append(ingest_broker)
-            server = http_server(create_app(pool_of("ingest")), settings.pim_api_host, settings.pim_api_port)
-            servers.append(server)
-            start("ingest", server.serve())
-            stack.api_url = await _started(stack, server)
-        ingest_url = settings.pim_ingest_url or stack.api_url
-        if "portal" in services and settings.pim_portal_token and ingest_url:
-            upstream = httpx.AsyncClient(base_url=ingest_url, timeout=30)
-            clients.append(upstream)
-            alerts_url = settings.pim_alerts_url or stack.alerts_api_url
-            committees = httpx.AsyncClient(base_url=alerts_url, timeout=30) if alerts_url else None
-            boards_url = settings.pim_boards_url or stack.boards_api_url
-            boards = httpx.AsyncClient(base_url=boards_url, timeout=300) if boards_url else None
-            if boards is None:  # every page with a number reads the projector's API: they will say 503
-                log.warning("portal: PIM_BOARDS_URL is not set; pages that show numbers answer 503")
-            clients += [c for c in (committees, boards) if c is not None]
-            services_for_people = Services(upstream, settings.pim_portal_token, committees, boards)
-            sso = None
-            if settings.pim_oidc_issuer:
-                sso = SingleSignOn(settings.pim_oidc_issuer, settings.pim_oidc_client_id,
-                                   settings.pim_oidc_client_secret or "",
-                                   settings.pim_oidc_state_secret or secrets.token_urlsafe(32))  # fmt: skip
-            app = create_portal_app(pool_of("portal"), services_for_people, sso=sso,
-                                    public_url=settings.pim_portal_public_url,
-                                    link_secret=settings.pim_action_link_secret)  # fmt: skip
-            portal = http_server(app, settings.pim_api_host, settings.pim_portal_port)
-            servers.append(portal)
-            start("portal", portal.serve())
-            stack.portal_url = await _started(stack, portal)
+        for name in (name for name in BOOTSTRAP_ORDER if name in services):
+            own = own_dsns[name]
+            if own not in pools:
+                pools[own] = await when_available("start-up", functools.partial(create_pool, own))
+            parts = _bootstrap(name, settings, pools[own], stack.served)
+            wired.append(parts)
+            for broker in parts.brokers:
+                await broker.start()
+            for loop_name, loop in parts.loops.items():
+                stack.tasks.append(asyncio.create_task(supervise(loop_name, loop, stack.waiting), name=loop_name))
+            for api_name, api in parts.apis.items():
+                await serve(api_name, api)
         if settings.pim_ops_port is not None:
-            ops = http_server(ops_app(_readiness_checks(stack)), settings.pim_api_host, settings.pim_ops_port)
-            servers.append(ops)
-            start("ops", ops.serve())
-            stack.ops_url = await _started(stack, ops)
+            await serve("ops", Api(ops_app(_readiness_checks(stack)), settings.pim_ops_port))
         yield stack
     finally:
         for server in servers:
@@ -245,9 +225,10 @@ async def running_stack(settings: Settings, services: Collection[ServiceName] = 
             if task.get_name() not in SERVER_TASKS:
                 task.cancel()
         await asyncio.gather(*stack.tasks, return_exceptions=True)
-        for broker in brokers:
-            await broker.stop()
-        for client in clients:
-            await client.aclose()
+        for parts in wired:
+            for broker in parts.brokers:
+                await broker.stop()
+            for close in parts.closers:
+                await close()
         for each in pools.values():
             await each.close()

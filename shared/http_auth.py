@@ -1,13 +1,16 @@
 """Who an HTTP request speaks for, for both APIs: a bearer token, declared to OpenAPI as a security scheme
-(so the docs page has its "Authorize" button), and a 401 that says how to authenticate (WWW-Authenticate)."""
+(so the docs page has its "Authorize" button), and a 401 that says how to authenticate (WWW-Authenticate).
+
+An app is handed the authenticator its routes use (`serve_tokens`): the tokens in PostgreSQL
+(`token_authenticator`), or a fake in a handler test."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import asyncpg
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import ACCOUNT_HEADER, Principal, Unauthenticated, authenticate_for
@@ -20,6 +23,38 @@ BEARER = HTTPBearer(
 )
 
 
+class Authenticator(Protocol):
+    async def __call__(self, token: str, account_id: str | None) -> Principal:
+        """The token's principal (the portal's: the person it acts for); raises `Unauthenticated`, saying why."""
+        ...
+
+
+def token_authenticator(pool: asyncpg.Pool) -> Authenticator:
+    """The API tokens (and the portal's accounts) stored in PostgreSQL."""
+
+    async def authenticate(token: str, account_id: str | None) -> Principal:
+        async with pool.acquire() as conn:
+            return await authenticate_for(conn, token, account_id)
+
+    return authenticate
+
+
+def serve_tokens(app: FastAPI, authenticate: Authenticator) -> None:
+    """Make `authenticate` the app's: `Anyone` and `principal_of` ask it."""
+    app.state.authenticate = authenticate
+
+
+async def principal_of(request: Request, token: str) -> Principal:
+    """The principal a token (and the account header) stands for, or a 401 that says why."""
+    authenticate: Authenticator = request.app.state.authenticate
+    try:
+        return await authenticate(token.strip(), request.headers.get(ACCOUNT_HEADER))
+    except Unauthenticated as error:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        ) from None
+
+
 async def request_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 ) -> Principal:
@@ -27,8 +62,7 @@ async def request_principal(
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "send Authorization: Bearer <token>", headers={"WWW-Authenticate": "Bearer"}
         )
-    async with request.app.state.pool.acquire() as conn:
-        who = await authenticated(conn, credentials.credentials, request.headers.get(ACCOUNT_HEADER))
+    who = await principal_of(request, credentials.credentials)
     note_who(who.name)  # for the request's log line
     return who
 
@@ -45,13 +79,3 @@ def principal_with_role(*roles: str, refusal: str) -> Callable[[Principal], Awai
         return who
 
     return check
-
-
-async def authenticated(conn: asyncpg.Connection, token: str, account_id: str | None = None) -> Principal:
-    """The token's principal (the portal's: the person it acts for), or a 401 that says why."""
-    try:
-        return await authenticate_for(conn, token.strip(), account_id)
-    except Unauthenticated as error:
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED, str(error), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
-        ) from None

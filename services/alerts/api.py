@@ -11,6 +11,7 @@ from services.alerts import routes_alerts, routes_review
 from services.alerts.service import AlertsService
 from services.alerts.web import HEALTH_ERRORS, Alerts
 from shared.api_errors import answer_invalid_requests
+from shared.http_auth import serve_tokens, token_authenticator
 from shared.request_limits import JsonBodyLimits
 from shared.request_log import RequestLog
 from shared.resilience import answer_unavailable
@@ -23,6 +24,7 @@ def create_alerts_app(pool: asyncpg.Pool, service: AlertsService) -> FastAPI:
     app.add_middleware(JsonBodyLimits)
     app.add_middleware(RequestLog, service="alerts")  # outermost: it sees every answer
     app.state.pool = pool
+    serve_tokens(app, token_authenticator(pool))
     app.state.alerts = Alerts(pool, service)
     app.include_router(routes_alerts.router)
     app.include_router(routes_review.router)

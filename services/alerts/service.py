@@ -8,7 +8,6 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
@@ -18,31 +17,24 @@ from faststream.kafka import KafkaBroker, TopicPartition
 
 from services.alerts import outbox
 from services.alerts.alert_rows import apply_alert_event
-from services.alerts.commitments import COMMITMENT_MISSED, DueCommitment, Report, checked, decide
 from services.alerts.config import AlertConfig, load_alert_config
-from services.alerts.deadlines import AlertClock, alert_reminders, missed_deadlines, reason, report_reminders
-from services.alerts.decisions import CommitteeResolution, CurrentAlert, alert_events
 from services.alerts.delivery import check_channels
-from services.alerts.routing import next_level
-from services.alerts.rules import Finding, confidence_votes, evaluate
-from services.alerts.unit_year_facts import UnitYearFacts, load_facts, peer_state, stale_evaluations, units_and_years
+from services.alerts.evaluation import evaluate_unit_year
+from services.alerts.evaluation_sql import SqlEvaluation, append_events, enqueue_notification
+from services.alerts.unit_year_facts import load_facts, peer_state, stale_evaluations, units_and_years
 from shared.bus import make_broker
 from shared.clock import VIETNAM
 from shared.contracts import ProgressChanged
-from shared.event_store import EventStore, Submitter
+from shared.event_store import EventStore
 from shared.events import (
-    SYSTEM_RESOLVER,
     AlertAcknowledged,
-    AlertEscalated,
     AlertResolved,
     AlertSilenced,
     Commitment,
     ConclusionOutcome,
-    DeadlineReminded,
     DomainEvent,
     ExplanationRequested,
     ExplanationSubmitted,
-    Indicator,
 )
 from shared.observability import ALERT_EVALUATION_FAILURES, ALERT_EVALUATION_SECONDS, ALERT_EVENTS_RECORDED
 from shared.pace import PaceRules, pace_rules
@@ -62,7 +54,6 @@ WITH made AS (
     ON CONFLICT (unit_code, plan_year) DO NOTHING RETURNING 1
 )
 SELECT 1 FROM alert_evaluations WHERE unit_code = $1 AND plan_year = $2 FOR UPDATE"""
-SUBMITTER = Submitter(submitted_by="system:alerts", channel="alerts-service")
 E = TypeVar("E", bound=DomainEvent)
 
 
@@ -141,24 +132,10 @@ class AlertsService:
             await conn.execute(_EVALUATION_LOCK, unit_code, plan_year, today)
             peers = await peer_state(conn, unit_code, plan_year)  # read first: a later change is seen next time
             facts = await load_facts(conn, unit_code, plan_year, self._pace_rules)
-            findings = [f for year in facts.indicators for f in evaluate(year, self.config, today)]
-            if self.config.rules.confidence_vote.enabled:
-                findings += confidence_votes(facts.votes, self.config)
-            events = await self._apply(conn, facts, findings, today)
-            events += await self._check_commitments(conn, facts.unit.name, unit_code, plan_year, today)
-            clocks = await _open_alert_clocks(conn, facts)  # read once: the escalations' and the reminders'
-            events += await self._escalate_missed_deadlines(conn, facts, clocks, today)
-            events += await self._remind(conn, facts, clocks, today)
-            await conn.execute(
-                "INSERT INTO alert_evaluations (unit_code, plan_year, version, evaluated_on, peer_state)"
-                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (unit_code, plan_year)"
-                " DO UPDATE SET version = $3, evaluated_on = $4, peer_state = $5",
-                unit_code,
-                plan_year,
-                facts.version,
-                today,
-                peers,
-            )
+            store = SqlEvaluation(conn, self._store, unit_code, plan_year, self.config.routing, self._channels,
+                                  self.dashboard_url, self.portal_url)  # fmt: skip
+            events = await evaluate_unit_year(store, facts, self.config, today)
+            await store.record_evaluation(facts.version, today, peers)
         ALERT_EVALUATION_SECONDS.observe(time.perf_counter() - started)
         for event in events:  # counted and told once committed
             ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
@@ -202,170 +179,6 @@ class AlertsService:
 
         done = await asyncio.gather(*(one(unit_code, plan_year) for unit_code, plan_year in pairs))
         return [event for events in done for event in events]
-
-    async def _apply(
-        self, conn: asyncpg.Connection, facts: UnitYearFacts, findings: list[Finding], today: dt.date
-    ) -> list[DomainEvent]:
-        rows = await conn.fetch(
-            "SELECT fingerprint, rule, severity, escalated_to, summary, evidence, responsible_leader_id FROM alerts"
-            " WHERE unit_code = $1 AND plan_year = $2 AND status = 'open' AND rule <> $3",
-            facts.unit.unit_code,
-            facts.plan_year,
-            COMMITMENT_MISSED,  # raised by the figures' verdict on a promise, not by a rule: the committee closes it
-        )
-        current = {r["fingerprint"]: CurrentAlert(**dict(r)) for r in rows}
-        resolved = {
-            r["fingerprint"]: CommitteeResolution(r["severity"], r["resolution"] or "")
-            for r in await conn.fetch(
-                "SELECT fingerprint, severity, resolution FROM alerts WHERE unit_code = $1 AND plan_year = $2"
-                " AND status = 'resolved' AND resolved_by IS DISTINCT FROM $3",
-                facts.unit.unit_code,
-                facts.plan_year,
-                SYSTEM_RESOLVER,
-            )
-        }
-        recorded = alert_events(facts, findings, current, self.config.routing, today, resolved)
-        positions = await self._append(conn, [event for event, _ in recorded])
-        for (event, key), position in zip(recorded, positions, strict=True):
-            await apply_alert_event(conn, event, position, facts.unit.name)
-            await self._enqueue(conn, event, position, key, today)
-        return [event for event, _ in recorded]
-
-    async def _escalate_missed_deadlines(
-        self, conn: asyncpg.Connection, facts: UnitYearFacts, rows: Sequence[asyncpg.Record], today: dt.date
-    ) -> list[DomainEvent]:
-        """Each open alert of the unit and year that missed a deadline (acknowledgement, explanation) not yet
-        escalated for: one level up, as an event with its reason. In the evaluation's transaction, under its
-        lock: a kill -9 before the commit leaves nothing, and the next evaluation escalates once."""
-        escalated: dict[str, set[tuple[str, dt.date]]] = {}
-        for done in await conn.fetch(
-            "SELECT fingerprint, deadline, due FROM alert_deadline_escalations WHERE fingerprint = ANY($1::text[])",
-            [r["fingerprint"] for r in rows],
-        ):
-            escalated.setdefault(done["fingerprint"], set()).add((done["deadline"], done["due"]))
-        review, routing = self.config.review, self.config.routing
-        days = review.working_days()
-        recorded: list[DomainEvent] = []
-        for row in rows:
-            clock = _clock(row)
-            routed_to = row["routed_to"]
-            done = escalated.get(row["fingerprint"], set())
-            for kind, due in missed_deadlines(clock, today, review.acknowledge_working_days, days, done):
-                up = next_level(facts.unit, routed_to, routing.top_committee, routing.top_escalation)
-                event = AlertEscalated(
-                    fingerprint=row["fingerprint"], unit_code=facts.unit.unit_code, from_committee=routed_to,
-                    to_committee=up, reason=reason(kind, due), as_of=today, deadline=kind, deadline_due=due,
-                )  # fmt: skip
-                (position,) = await self._append(conn, [event])
-                await apply_alert_event(conn, event, position, facts.unit.name)
-                await self._enqueue(conn, event, position, row["fingerprint"], today)
-                recorded.append(event)
-                routed_to = up
-        return recorded
-
-    async def _remind(
-        self, conn: asyncpg.Connection, facts: UnitYearFacts, clocks: Sequence[asyncpg.Record], today: dt.date
-    ) -> list[DomainEvent]:
-        """Whoever must act, reminded once a few working days before a deadline: the committee to acknowledge,
-        the head asked to explain, the unit's finance department to report a month. By e-mail only: a reminder
-        is to a person and changes no alert (it is an event in the log all the same)."""
-        review, unit = self.config.review, facts.unit.unit_code
-        days, ahead = review.working_days(), review.remind_working_days
-        done: dict[str, set[tuple[str, dt.date]]] = defaultdict(set)
-        for r in await conn.fetch(
-            "SELECT deadline, subject, due FROM alert_reminders WHERE unit_code = $1 AND due >= $2", unit, today
-        ):
-            done[r["subject"]].add((r["deadline"], r["due"]))
-        drafts: list[tuple[DeadlineReminded, asyncpg.Record | None]] = []
-        for row in clocks:  # a reminder's window ends where its escalation's begins: the two never overlap
-            for kind, due in alert_reminders(_clock(row), today, review.acknowledge_working_days, ahead, days,
-                                             done[row["fingerprint"]]):  # fmt: skip
-                asked = row["asked"] if kind == "explanation" else None
-                drafts.append((DeadlineReminded(unit_code=unit, deadline=kind, due=due, on=today,
-                                                plan_year=facts.plan_year, fingerprint=row["fingerprint"],
-                                                leader_id=asked), row))  # fmt: skip
-        for year in facts.indicators:
-            reminded = {
-                due for m in year.reporting
-                for _, due in done[DeadlineReminded.report_subject(unit, year.indicator, f"{m.period_end:%Y-%m}")]
-            }  # fmt: skip
-            for month in report_reminders(year.reporting, today, ahead, days, reminded):
-                drafts.append((DeadlineReminded(unit_code=unit, deadline="report", due=month.due_on, on=today,
-                                                plan_year=facts.plan_year, indicator=year.indicator,
-                                                period=f"{month.period_end:%Y-%m}"), None))  # fmt: skip
-        positions = await self._append(conn, [event for event, _ in drafts])
-        for (event, row), position in zip(drafts, positions, strict=True):
-            await apply_alert_event(conn, event, position, facts.unit.name)
-            if "email" in self._channels and await self._reachable(conn, event, row):
-                alert = None
-                if row is not None:
-                    alert = dict(await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", row["fingerprint"]))
-                message = outbox.reminder(event, position, alert, facts.unit.name, facts.unit.committee,
-                                          self.dashboard_url, self.portal_url)  # fmt: skip
-                await outbox.enqueue(conn, event, position, message, ["email"], silenced=False)
-        return [event for event, _ in drafts]
-
-    async def _reachable(self, conn: asyncpg.Connection, event: DeadlineReminded, row: asyncpg.Record | None) -> bool:
-        """Whether anyone would receive the reminder: a unit with no finance clerk's account, or a head with
-        none, is reminded in the log only (no e-mail waits, or fails, for nobody)."""
-        if event.deadline == "acknowledgement":
-            return row is not None and bool(self.config.routing.emails_of(row["routed_to"]))
-        if event.deadline == "explanation":
-            query = "SELECT 1 FROM accounts WHERE disabled_at IS NULL AND role = 'head' AND leader_id = $1"
-            return event.leader_id is not None and bool(await conn.fetchval(query, event.leader_id))
-        query = "SELECT 1 FROM accounts WHERE disabled_at IS NULL AND role = 'clerk' AND $1 = ANY(units)"
-        return bool(await conn.fetchval(query, event.unit_code))
-
-    async def _check_commitments(
-        self, conn: asyncpg.Connection, unit_name: str, unit_code: str, plan_year: int, today: dt.date
-    ) -> list[DomainEvent]:
-        """The commitments of this unit and year whose date has come: decided by its reports (the
-        projector's totals) once a report on or after the date exists, or the grace period is over."""
-        due = await conn.fetch(
-            "SELECT c.*, r.leader_name, coalesce(a.escalated_to, a.committee) AS committee FROM alert_commitments c"
-            " JOIN alert_reviews r USING (fingerprint) JOIN alerts a USING (fingerprint)"
-            " WHERE c.unit_code = $1 AND c.plan_year = $2 AND c.outcome IS NULL AND c.due <= $3"
-            " ORDER BY c.position, c.ordinal",
-            unit_code, plan_year, today,
-        )  # fmt: skip
-        days, grace = self.config.review.working_days(), self.config.review.commitment_grace_working_days
-        recorded: list[DomainEvent] = []
-        for row in due:
-            commitment = DueCommitment(
-                row["position"], row["ordinal"], row["fingerprint"], unit_code, row["leader_id"], row["leader_name"],
-                Indicator(row["indicator"]), plan_year, row["due"], row["rate"], row["amount"], row["committee"],
-            )  # fmt: skip
-            totals = await conn.fetch(
-                "SELECT as_of, rate, actual_ytd FROM unit_progress_history WHERE unit_code = $1"
-                " AND indicator = $2 AND plan_year = $3 AND category = '' ORDER BY as_of",
-                unit_code, commitment.indicator.value, plan_year,
-            )  # fmt: skip
-            reports = [Report(r["as_of"], r["rate"], r["actual_ytd"]) for r in totals]
-            basis = decide(commitment, reports, today, days.after(commitment.due, grace))
-            if basis is None:
-                continue
-            events = checked(commitment, basis, basis in reports)
-            positions = await self._append(conn, events)
-            for event, position in zip(events, positions, strict=True):
-                await apply_alert_event(conn, event, position, unit_name)
-                key = event.fingerprint  # the reviewed alert's, or the new alert's own
-                await self._enqueue(conn, event, position, key, today)
-            recorded += events
-        return recorded
-
-    async def _append(self, conn: asyncpg.Connection, events: Sequence[DomainEvent]) -> list[int]:
-        if not events:
-            return []
-        return (await self._store.append(list(events), SUBMITTER, conn=conn)).positions
-
-    async def _enqueue(
-        self, conn: asyncpg.Connection, event: DomainEvent, position: int, key: str, today: dt.date
-    ) -> None:
-        alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
-        assert alert is not None
-        silenced = alert["silenced_until"] is not None and alert["silenced_until"] >= today
-        notification = outbox.notification(event, position, dict(alert), self.dashboard_url, self.portal_url)
-        await outbox.enqueue(conn, event, position, notification, self._channels, silenced=silenced)
 
     # Committee actions: each is an event in the store, so every decision is auditable.
 
@@ -448,9 +261,10 @@ class AlertsService:
                 raise AlertClosed(f"alert {fingerprint} is already {row['status']}")
             review = await conn.fetchrow("SELECT * FROM alert_reviews WHERE fingerprint = $1", fingerprint)
             event = draft(row, review)
-            (position,) = await self._append(conn, [event])
+            (position,) = await append_events(conn, self._store, [event])
             await apply_alert_event(conn, event, position, None)
-            await self._enqueue(conn, event, position, fingerprint, self.clock())
+            await enqueue_notification(conn, event, position, fingerprint, self.clock(), self._channels,
+                                       self.dashboard_url, self.portal_url)  # fmt: skip
         ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
         return event
 
@@ -459,27 +273,6 @@ class AlertsService:
         return await self._act_on_review(
             fingerprint, lambda alert, _: draft.model_copy(update={"unit_code": alert["unit_code"]})
         )
-
-
-async def _open_alert_clocks(conn: asyncpg.Connection, facts: UnitYearFacts) -> list[asyncpg.Record]:
-    """The unit and year's open alerts with what their clock needs: raised, acknowledged, silenced, the
-    explanation's due date and whether it came, and the head asked."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT a.fingerprint, coalesce(a.escalated_to, a.committee) AS routed_to, a.raised_at,"
-        " a.acknowledged_at IS NOT NULL AS acknowledged, a.silenced_until, r.due,"
-        " r.explained_at IS NOT NULL AS explained, r.leader_id AS asked"
-        " FROM alerts a LEFT JOIN alert_reviews r USING (fingerprint)"
-        " WHERE a.unit_code = $1 AND a.plan_year = $2 AND a.status = 'open' ORDER BY a.fingerprint",
-        facts.unit.unit_code, facts.plan_year,
-    )  # fmt: skip
-    return rows
-
-
-def _clock(row: asyncpg.Record) -> AlertClock:
-    return AlertClock(
-        row["fingerprint"], row["raised_at"].astimezone(VIETNAM).date(), row["acknowledged"], row["silenced_until"],
-        row["due"], row["explained"],
-    )  # fmt: skip
 
 
 def build_alerts_broker(settings: AlertsSettings, service: AlertsService) -> KafkaBroker:

@@ -3,7 +3,7 @@
 What the rest of PIM (the `pim` command, the stack, the wings) may use; everything else is internal.
 """
 
-from services.ingest.api import create_app
+from services.ingest.bootstrap import bootstrap_ingest, create_app
 from services.ingest.cli import import_command
 from services.ingest.cli import ingest as ingest_commands
 from services.ingest.cli import tokens as tokens_commands
@@ -14,6 +14,6 @@ from services.ingest.registry import Registry
 from services.ingest.submissions import FiguresSubmission
 
 __all__ = [
-    "FigureIntake", "FiguresSubmission", "RawIntake", "Registry", "build_raw_intake_broker", "create_app",
-    "import_command", "import_figure_file", "ingest_commands", "tokens_commands",
+    "FigureIntake", "FiguresSubmission", "RawIntake", "Registry", "bootstrap_ingest", "build_raw_intake_broker",
+    "create_app", "import_command", "import_figure_file", "ingest_commands", "tokens_commands",
 ]  # fmt: skip

@@ -8,22 +8,17 @@ field, the value and the reason.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Callable
-
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from services.ingest import routes_figures, routes_registry
 from services.ingest.errors import SubmissionRejected, refusal
-from services.ingest.figure_intake import FigureIntake
 from services.ingest.files import MAX_FILE_BYTES
-from services.ingest.registry import Registry
 from services.ingest.web import Ingest
 from shared.api_errors import answer_invalid_requests, error_responses
-from shared.event_store import EventStore, IdempotencyConflict
+from shared.event_store import IdempotencyConflict
+from shared.http_auth import Authenticator, serve_tokens
 from shared.request_limits import JsonBodyLimits
 from shared.request_log import RequestLog
 from shared.resilience import answer_unavailable
@@ -31,14 +26,15 @@ from shared.resilience import answer_unavailable
 HEALTH_ERRORS = error_responses(503)
 
 
-def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:
+def ingest_api(ingest: Ingest, authenticate: Authenticator) -> FastAPI:
+    """The API over its collaborators, handed in (services/ingest/bootstrap.py wires the real ones)."""
     app = FastAPIOffline(  # /docs and /redoc with their scripts served by PIM: they render with no internet
         title="PIM ingest",
         version="1",
         description="Budget-revenue and public-investment disbursement figures, targets and the unit registry.",
     )
-    app.state.pool = pool
-    app.state.ingest = Ingest(pool, EventStore(pool), Registry(pool), FigureIntake(pool, clock))
+    app.state.ingest = ingest
+    serve_tokens(app, authenticate)
     answer_unavailable(app)
     app.add_middleware(JsonBodyLimits, other_max_bytes=MAX_FILE_BYTES + (1 << 20))  # a form's envelope
     app.add_middleware(RequestLog, service="ingest")  # outermost: it sees every answer, refusals included

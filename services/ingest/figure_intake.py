@@ -20,6 +20,7 @@ import datetime as dt
 import difflib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import asyncpg
 
@@ -222,6 +223,15 @@ class IntakeResult:
     @property
     def duplicate(self) -> bool:
         return self.append is not None and self.append.duplicate
+
+
+class Intake(Protocol):
+    """What takes a submission's figure rows (`FigureIntake` on PostgreSQL; a fake in handler tests)."""
+
+    async def submit(
+        self, rows: Iterable[FigureRow | None], principal: Principal, submitter: Submitter, digest: bytes, *,
+        errors: ErrorLog | None = None, store_valid: bool = False,
+    ) -> IntakeResult: ...  # fmt: skip
 
 
 class FigureIntake:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from services.ingest.errors import ErrorLog
-from services.ingest.figure_intake import FigureIntake, IntakeResult
+from services.ingest.figure_intake import Intake, IntakeResult
 from services.ingest.figure_rows import FigureCellParser, FigureRow
 from services.ingest.files import FIGURE_COLUMNS, read_rows
 from shared.auth import Principal
@@ -37,7 +37,7 @@ def figure_rows(
 
 
 async def import_figure_file(
-    intake: FigureIntake,
+    intake: Intake,
     path: Path,
     principal: Principal,
     *,

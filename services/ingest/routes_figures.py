@@ -39,9 +39,9 @@ from services.ingest.web import (
     import_answer,
     submitter,
 )
-from shared.auth import ACCOUNT_HEADER, units_in_scope
+from shared.auth import units_in_scope
 from shared.event_store import content_hash, receipts_of
-from shared.http_auth import BEARER, Anyone, authenticated
+from shared.http_auth import BEARER, Anyone, principal_of
 from shared.standings import plain_json_value
 
 router = APIRouter()
@@ -152,11 +152,11 @@ async def figures_template_xlsx(
     ingest: IngestOf, request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
 ) -> Response:
     """The spreadsheet template; sent with a token, it lists the units that token may report for."""
+    principal = None if credentials is None else await principal_of(request, credentials.credentials)
     async with ingest.pool.acquire() as conn:
         categories = await registry_categories(conn)
         units: list[tuple[str, str]] = []
-        if credentials is not None:
-            principal = await authenticated(conn, credentials.credentials, request.headers.get(ACCOUNT_HEADER))
+        if principal is not None:
             units = await units_with_names(conn, await units_in_scope(conn, principal))
     return Response(
         figures_xlsx_template(categories, units),

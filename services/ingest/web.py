@@ -1,34 +1,44 @@
 """What the ingest API's routes share: the answers' models, the callers (any token, or an admin's), the error
 statuses each kind of route documents, and the ingest's collaborators (its store, registry and figure
-intake), handed in by `create_app` (api.py) through `app.state` and read by each route through `IngestOf`."""
+intake), handed to `ingest_api` (api.py; bootstrap.py wires the real ones), kept in `app.state` and read by
+each route through `IngestOf`."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
+from uuid import UUID
 
 import asyncpg
 from fastapi import Depends, Header, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
 
-from services.ingest.figure_intake import FigureIntake, IntakeResult
+from services.ingest.figure_intake import Intake, IntakeResult
 from services.ingest.import_progress import NDJSON
-from services.ingest.registry import Registry
 from shared.api_errors import error_responses
 from shared.auth import Principal
-from shared.event_store import AppendResult, EventStore, Submitter
+from shared.event_store import AppendResult, Submitter
 from shared.events import DomainEvent
 from shared.http_auth import Anyone
 from shared.request_log import current_request_id, note_outcome
 
 
+class EventIds(Protocol):
+    async def event_ids(self, result: AppendResult) -> list[UUID]: ...
+
+
+class RegistryFacts(Protocol):
+    async def submit(self, events: Sequence[DomainEvent], submitter: Submitter) -> AppendResult: ...
+
+
 @dataclass(frozen=True)
 class Ingest:
-    pool: asyncpg.Pool
-    store: EventStore
-    registry: Registry
-    intake: FigureIntake
+    pool: asyncpg.Pool  # the reads the routes make themselves (templates, receipts, the registry's lists)
+    store: EventIds  # `EventStore`
+    registry: RegistryFacts  # `Registry`
+    intake: Intake  # `FigureIntake`
 
 
 def ingest_of(request: Request) -> Ingest:

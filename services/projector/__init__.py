@@ -6,6 +6,7 @@ What the rest of PIM (the `pim` command, the stack, the wings) may use; everythi
 
 from services.projector.api import create_projector_app
 from services.projector.board_pack.make import write_board_pack
+from services.projector.bootstrap import bootstrap_projector
 from services.projector.cli import projector as projector_commands
 from services.projector.head_score_inputs import head_scores
 from services.projector.head_scores import Period, ScoringScheme
@@ -19,6 +20,7 @@ __all__ = [
     "ProgressRules",
     "Projector",
     "ScoringScheme",
+    "bootstrap_projector",
     "create_projector_app",
     "head_scores",
     "progress_as_known_on",

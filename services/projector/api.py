@@ -29,7 +29,7 @@ from shared.auth import Principal, units_in_scope
 from shared.clock import vietnam_today
 from shared.display import BAND_LABELS
 from shared.events import FIRST_PLAN_YEAR, LAST_PLAN_YEAR, Indicator
-from shared.http_auth import principal_with_role
+from shared.http_auth import principal_with_role, serve_tokens, token_authenticator
 from shared.request_log import RequestLog
 from shared.resilience import answer_unavailable
 
@@ -89,6 +89,7 @@ def create_projector_app(
     app.add_middleware(RequestLog, service="boards")
     answer_invalid_requests(app)
     app.state.pool = pool
+    serve_tokens(app, token_authenticator(pool))
     app.include_router(standings_router)  # the lists, reporting, a unit's year, the registry, a leader
 
     @app.get("/v1/board-pack", tags=["boards"], responses=PACK_ERRORS)

@@ -15,7 +15,7 @@ from playwright.async_api import async_playwright
 from pim.demo.accounts import sample_accounts
 from pim.demo.run import SAMPLE_MEETING_DATE
 from services.alerts import AlertsService, create_alerts_app
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.portal import Services, create_portal_app
 from services.projector import Period, ProgressRules, create_projector_app, head_scores
 from services.projector.head_scores import DEFAULT_SCHEME

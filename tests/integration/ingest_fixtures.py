@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.projector.api import create_projector_app
 from services.projector.progress_rules import ProgressRules
 from shared.auth import create_token

@@ -25,7 +25,7 @@ from services.alerts.digest_mail import send_due_digests
 from services.alerts.mail import EmailSender
 from services.alerts.outbox import Dispatcher
 from services.alerts.service import AlertsService
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.portal import Services, create_portal_app
 from shared import action_links
 from shared.action_links import ActionLink

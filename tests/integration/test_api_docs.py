@@ -15,7 +15,7 @@ import jsonschema
 import pytest
 
 from services.alerts.api import create_alerts_app
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.projector.api import create_projector_app
 from services.projector.progress_rules import ProgressRules
 from shared.auth import create_token

@@ -19,7 +19,7 @@ from playwright._impl._api_structures import SetCookieParam
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from services.alerts.api import create_alerts_app
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.portal import Services, create_portal_app
 from services.projector.progress_rules import ProgressRules
 from shared.auth import create_account, create_token

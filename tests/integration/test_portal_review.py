@@ -17,7 +17,7 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from services.alerts.api import create_alerts_app
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.portal import Services, create_portal_app
 from shared.auth import create_account, create_token
 from shared.settings import Settings

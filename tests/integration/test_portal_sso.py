@@ -16,7 +16,7 @@ import oidc_provider_mock
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
-from services.ingest.api import create_app
+from services.ingest.bootstrap import create_app
 from services.portal import Services, SingleSignOn, create_portal_app
 from shared.auth import change_account, create_account, create_token, find_account
 from tests.integration.ingest_fixtures import projector_client
