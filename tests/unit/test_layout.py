@@ -94,6 +94,15 @@ def test_pim_takes_from_a_service_only_what_it_exports() -> None:
     assert internal == []
 
 
+def test_every_service_has_one_bootstrap_and_the_stack_builds_nothing_itself() -> None:
+    """The stack takes from a service its bootstrap only (and the alerts' clock, for its banner): what a
+    service is made of is wired in one place, its own."""
+    assert all((ROOT / "services" / service / "bootstrap.py").exists() for service in SERVICES)
+    taken = {name for module, names in _imports(ROOT / "pim" / "stack.py") if module.startswith("services")
+             for name in names}  # fmt: skip
+    assert taken == {f"bootstrap_{service}" for service in SERVICES} | {"clock_from"}
+
+
 def _created_by_owner() -> dict[str, set[str]]:
     owners: dict[str, set[str]] = defaultdict(set)
     for name, sql in migration_files():
