@@ -20,6 +20,7 @@ from pim.demo.accounts import embedded_portal_token, first_admin_account
 from pim.demo.run import SAMPLE_MEETING_DATE, DemoResult, run_demo
 from pim.demo.sample_loader import load_sample
 from pim.docs.cli import docs
+from pim.embedded import infrastructure
 from pim.grafana.cli import grafana
 from pim.stack import ALL_SERVICES, ServiceName, Stack, running_stack
 from services.alerts import alerts_commands
@@ -28,7 +29,6 @@ from services.portal import accounts_commands
 from services.projector import projector_commands
 from shared.auth import create_token, list_tokens, revoke_token
 from shared.db import connected, migrate, redacted
-from shared.embedded import infrastructure
 from shared.observability import configure_logging
 from shared.settings import Settings
 

@@ -6,6 +6,7 @@ Python float its digits may already be wrong (2**53 is far below 10**15 VND).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from decimal import Decimal
 from typing import Annotated, Any
@@ -60,3 +61,16 @@ Amount = Annotated[
     PlainSerializer(plain_decimal, return_type=str, when_used="json"),
 ]
 """A VND amount, exact; serialised to JSON as a string so no reader turns it into a float."""
+
+
+def plain_json_value(value: object) -> object:
+    """JSON-ready, exact: Decimals as strings (never floats), dates as ISO text."""
+    if isinstance(value, Decimal):
+        return plain_decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [plain_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain_json_value(v) for k, v in value.items()}
+    return value

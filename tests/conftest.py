@@ -12,8 +12,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from pim.embedded import infrastructure
 from shared.db import create_pool, migrate
-from shared.embedded import infrastructure
 from shared.settings import Settings
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from shared.embedded import EmbeddedKafka
+from pim.embedded import EmbeddedKafka
 from shared.settings import EmbeddedBroker, Settings
 from shared.topics import ensure_topics
 

@@ -30,10 +30,10 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench import store_limits
+from pim.embedded import EmbeddedPostgres, free_port
 from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
-from shared.embedded import EmbeddedPostgres, free_port
 from shared.event_store import Submitter
 from shared.events import UnitRegistered
 from shared.settings import Settings

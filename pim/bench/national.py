@@ -36,15 +36,15 @@ from rich.table import Table
 from pim.bench.projector import raw_getmany
 from pim.bench.year_to_date_sql import time_every_year_to_date
 from pim.demo.settle import wait_until_settled
+from pim.embedded import infrastructure
 from pim.grafana.dashboards import DASHBOARDS, dashboard_json
 from pim.grafana.panel_sql import expand, queries
 from pim.stack import running_stack
 from services.alerts import AlertsService
 from services.ingest import FigureIntake, Registry, import_figure_file
-from services.projector import progress_rules, rebuild
+from services.projector import progress_rules, rebuild, standings, standings_json
 from shared.auth import Principal, create_token
 from shared.db import create_pool, ensure_reader_login
-from shared.embedded import infrastructure
 from shared.event_store import Submitter
 from shared.events import (
     DomainEvent,
@@ -56,7 +56,6 @@ from shared.events import (
     UnitsMerged,
 )
 from shared.settings import Settings
-from shared.standings import standings, standings_json
 
 SOURCES = ("central_budget", "local_budget", "oda", "other")
 MERGED_ON = dt.date(2025, 7, 1)

@@ -26,10 +26,10 @@ from rich.table import Table
 
 from pim.bench.ingest import PeakMemory
 from pim.bench.year_to_date_sql import time_every_year_to_date
+from pim.embedded import infrastructure
 from services.ingest import Registry
 from services.relay import Relay
 from shared.db import create_pool, migrate
-from shared.embedded import infrastructure
 from shared.event_store import EventStore, Submitter
 from shared.events import TargetSet, UnitRegistered
 from shared.settings import Settings

@@ -13,12 +13,18 @@ from rich.console import Console
 
 from pim.boards.progress_report import progress_table
 from pim.boards.standings_report import csv_text, reporting_table, standings_tables, write_xlsx
-from services.projector import progress_rules, write_board_pack
+from services.projector import (
+    GroupReporting,
+    GroupStandings,
+    plan_years_on,
+    progress_rules,
+    reporting,
+    standings,
+    write_board_pack,
+)
 from shared.db import connect, connected
 from shared.events import Indicator
-from shared.reporting import GroupReporting, reporting
 from shared.settings import Settings
-from shared.standings import GroupStandings, plan_years_on, standings
 
 console = Console()
 

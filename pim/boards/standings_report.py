@@ -1,6 +1,6 @@
 """The Ministry-style monthly lists — per assessment group, the weighted average, the counts, and the
 at-or-above / below / not-assessed lists with each unit's rate and rank — as a terminal table, CSV or XLSX.
-Renders the projector's standings (`shared/standings.py`); computes nothing of its own."""
+Renders the projector's standings (`services/projector/standings.py`); computes nothing of its own."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import openpyxl
 from openpyxl.styles import Font
 from rich.table import Table
 
+from services.projector import GroupReporting, GroupStandings, UnitStanding
 from shared.display import NOT_ASSESSED_REASONS, PLAN_ASSIGNED_BY_LABELS, STANDING_LABELS, billions, percent
 from shared.money import plain_decimal
-from shared.reporting import GroupReporting
-from shared.standings import GroupStandings, UnitStanding
 
 COLUMNS = (
     "Nhóm / Group", "Năm kế hoạch / Plan year", "Ngày / As of", "Danh sách / List", "Xếp loại / Standing",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from shared.embedded import free_ports
+from pim.embedded import free_ports
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)

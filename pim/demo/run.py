@@ -21,15 +21,14 @@ from pim.demo.pipeline import PipelinePorts, pipeline_process
 from pim.demo.review_story import play_review_story
 from pim.demo.sample_loader import load_sample
 from pim.demo.settle import wait_until_settled
+from pim.embedded import infrastructure
 from pim.stack import running_stack
 from services.portal import ROLE_LABELS
-from services.projector import progress_rules, write_board_pack
+from services.projector import progress_rules, standings, write_board_pack
 from shared.auth import create_token
 from shared.db import connected, migrate
-from shared.embedded import infrastructure
 from shared.events import Indicator
 from shared.settings import Settings
-from shared.standings import standings
 
 # The sample ends with the October 2025 reports, due on 5 November: a board meeting a few days later.
 SAMPLE_MEETING_DATE = dt.date(2025, 11, 10)

@@ -42,7 +42,7 @@ from services.ingest.web import (
 from shared.auth import units_in_scope
 from shared.event_store import content_hash, receipts_of
 from shared.http_auth import BEARER, Anyone, principal_of
-from shared.standings import plain_json_value
+from shared.money import plain_json_value
 
 router = APIRouter()
 

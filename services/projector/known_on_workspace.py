@@ -5,7 +5,7 @@ Inside one transaction, rolled back at the end, temporary tables shadow the live
 assessment rows and totals and stints (PostgreSQL looks in the session's temporary schema first), and
 temporary copies of the views over them read those. They are filled by the projector's own code —
 `recompute_progress` from the facts known on the date, `recompute_totals`, `recompute_accountability` —
-so every reader (`shared.standings`, the pack) reads them unchanged, and nothing live is written or
+so every reader (`standings.py`, the pack) reads them unchanged, and nothing live is written or
 locked. Tenures and the registry are taken as they stand: a tenure recorded late corrects the record."""
 
 from __future__ import annotations

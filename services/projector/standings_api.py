@@ -12,13 +12,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi import Path as InPath
 from fastapi.responses import JSONResponse
 
+from services.projector.reporting_on_time import reporting, reporting_json
+from services.projector.standings import plan_years_on, standings, standings_json
+from services.projector.unit_record import leader_record, registry_as_of, unit_year
 from shared.api_errors import error_responses
 from shared.auth import units_in_scope
 from shared.events import CODE_MAX_LENGTH, FIRST_PLAN_YEAR, LAST_PLAN_YEAR, UNIT_CODE_PATTERN, Indicator
 from shared.http_auth import Anyone
-from shared.reporting import reporting, reporting_json
-from shared.standings import plan_years_on, standings, standings_json
-from shared.unit_record import leader_record, registry_as_of, unit_year
 
 QUERY_ERRORS = error_responses(401, 422, 503)
 UNIT_ERRORS = error_responses(401, 404, 422, 503)

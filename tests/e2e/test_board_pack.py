@@ -26,10 +26,10 @@ from services.projector.board_pack.contents import read_pack
 from services.projector.head_scores import DEFAULT_SCHEME
 from services.projector.known_on_workspace import known_on
 from services.projector.progress_rules import ProgressRules
+from services.projector.reporting_on_time import reporting
+from services.projector.standings import standings
 from shared.auth import create_token
 from shared.display import BAND_LABELS, billions, percent, score, vnd
-from shared.reporting import reporting
-from shared.standings import standings
 from tests.e2e.conftest import Demo
 from tests.e2e.test_demo import pim_cli
 from tests.integration.receivers import serving

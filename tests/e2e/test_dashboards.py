@@ -24,9 +24,9 @@ from pim.grafana.panel_sql import WHOLE_SAMPLE, expand
 from services.alerts.queries import list_alerts
 from services.alerts.service import AlertsService
 from services.projector.progress_rules import ProgressRules
+from services.projector.standings import standings
 from services.projector.time_travel import progress_as_known_on
 from shared.display import STATUS_LABELS
-from shared.standings import standings
 from tests.e2e.conftest import Demo
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -140,8 +140,9 @@ def panel_sql(dashboard_name: str, title_start: str) -> str:
 
 async def test_the_overview_shows_the_projectors_standings_and_nothing_of_its_own(demo: Demo) -> None:
     """Every number of the Overview (average, counts, each unit's rate, standing and rank) equals the owner's,
-    `pim standings` (shared/standings.py), for the national group on 31 October 2025: twelve central agencies
-    and the provinces against one average, a silent agency counted with 0, a late supplement not assessed."""
+    `pim standings` (services/projector/standings.py), for the national group on 31 October 2025: twelve
+    central agencies and the provinces against one average, a silent agency counted with 0, a late supplement
+    not assessed."""
     async with demo.pool.acquire() as conn:
         (national,) = await standings(conn, dt.date(2025, 10, 31), "public_investment_disbursement", 2025, "national")
     owner = {u.unit_code: u for lst in national.lists for u in (*lst.at_or_above, *lst.below)}

@@ -23,11 +23,11 @@ from rich.console import Console
 
 from pim.demo.run import run_demo
 from services.alerts import AlertsService, create_alerts_app
+from services.projector.reporting_on_time import reporting
+from services.projector.standings import GroupStandings, UnitStanding, standings
 from shared.auth import create_token
 from shared.display import percent
-from shared.reporting import reporting
 from shared.settings import Settings
-from shared.standings import GroupStandings, UnitStanding, standings
 from tests.e2e.conftest import Demo
 from tests.integration.receivers import serving
 

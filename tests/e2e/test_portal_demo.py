@@ -19,9 +19,9 @@ from services.ingest.bootstrap import create_app
 from services.portal import Services, create_portal_app
 from services.projector import Period, ProgressRules, create_projector_app, head_scores
 from services.projector.head_scores import DEFAULT_SCHEME
+from services.projector.standings import standings
 from shared.auth import create_token
 from shared.display import STANDING_LABELS, percent
-from shared.standings import standings
 from tests.e2e.conftest import Demo
 from tests.integration.receivers import serving
 

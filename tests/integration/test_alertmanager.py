@@ -19,11 +19,11 @@ import asyncpg
 import httpx
 import pytest
 
+from pim.embedded import free_port
 from services.alerts.alertmanager_config import Operators, Timing, alertmanager_config, receiver_name, render
 from services.alerts.config import AlertConfig
 from services.alerts.delivery import AlertmanagerSender, alertmanager_alert
 from services.alerts.outbox import Dispatcher
-from shared.embedded import free_port
 from shared.settings import Settings
 from tests.integration.alert_fixtures import CENTRAL, DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
 from tests.integration.receivers import Received, Receiver, http_receiver

@@ -13,8 +13,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from pim.embedded import EmbeddedPostgres
 from shared.db import create_pool, pending_migrations
-from shared.embedded import EmbeddedPostgres
 from shared.event_store import EventStore, Submitter
 from shared.service_roles import GROUP_ROLES
 from shared.settings import Settings

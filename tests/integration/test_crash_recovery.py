@@ -20,11 +20,11 @@ import httpx
 import pytest
 from starlette.responses import JSONResponse, Response
 
+from pim.embedded import free_port
 from services.alerts.unit_year_facts import stale_evaluations
 from services.relay import Relay
 from shared.bus import make_producer
 from shared.contracts import ProgressChanged
-from shared.embedded import free_port
 from shared.event_store import EventStore, Submitter
 from shared.settings import Settings
 from shared.topics import ensure_topics

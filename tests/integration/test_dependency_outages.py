@@ -10,9 +10,9 @@ import datetime as dt
 import asyncpg
 import pytest
 
+from pim.embedded import free_port
 from services.alerts.delivery import AlertmanagerSender
 from services.alerts.runtime import AlertsRuntime
-from shared.embedded import free_port
 from shared.settings import Settings
 from tests.integration.alert_fixtures import Clock, Facts, alerts_service
 from tests.kafka_helpers import eventually

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.postgres
 PROGRAM = """
 import logging, pathlib, sys
 logging.basicConfig(level=logging.WARNING)
-from shared.embedded import EmbeddedPostgres
+from pim.embedded import EmbeddedPostgres
 server = EmbeddedPostgres(pathlib.Path(sys.argv[1]))
 server.start()
 server.stop()

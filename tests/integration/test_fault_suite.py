@@ -23,13 +23,13 @@ import asyncpg
 import httpx
 import pytest
 
+from pim.embedded import EmbeddedKafka, free_port
 from services.alerts import stale_evaluations
 from services.alerts.rebuild import rebuild_alerts
 from services.projector.progress_rules import ProgressRules
 from services.projector.rebuild import rebuild
 from shared.auth import create_token
 from shared.db import connected, create_pool, migrate
-from shared.embedded import EmbeddedKafka, free_port
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.ingest_fixtures import UNITS

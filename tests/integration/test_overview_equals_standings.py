@@ -16,9 +16,9 @@ import pytest
 
 from pim.grafana.panel_sql import expand
 from services.projector.progress_rules import ProgressRules
+from services.projector.reporting_on_time import reporting
+from services.projector.standings import standings
 from shared.events import DisbursementReported, TargetAdjusted, TargetSet, UnitRegistered, UnitsMerged
-from shared.reporting import reporting
-from shared.standings import standings
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 

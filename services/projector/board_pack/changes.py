@@ -10,7 +10,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from shared.standings import GroupStandings, UnitStanding, standings
+from services.projector.standings import GroupStandings, UnitStanding, standings
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from services.projector.alerts_then import AlertStep, AlertThen, alerts_open_on
 from services.projector.board_pack.sources import Notes, plan_note, year_to_date_note
 from services.projector.head_score_inputs import head_scores
 from services.projector.head_scores import DEFAULT_SCHEME, HeadScore, ScoringScheme, periods_of
+from services.projector.reporting_on_time import GroupReporting, UnitReporting, reporting
+from services.projector.standings import GroupStandings, UnitStanding, plan_years_on, standings
 from services.projector.touched import ProgressKey
+from services.projector.unit_record import leader_reviews
 from shared.display import vnd
 from shared.events import Indicator, plan_window
-from shared.reporting import GroupReporting, UnitReporting, reporting
-from shared.standings import GroupStandings, UnitStanding, plan_years_on, standings
-from shared.unit_record import leader_reviews
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ class Pack:
     other_years: list[tuple[int, dt.date]] = field(default_factory=list)
     list_notes: dict[str, tuple[int, int]] = field(default_factory=dict)  # unit → (plan note, actual note)
     average_notes: dict[str, int] = field(default_factory=dict)  # group → its average's note
-    # Reporting on time as of `as_of`, the indicator of its own (`shared.reporting`): per group, per unit.
+    # Reporting on time as of `as_of`, the indicator of its own (`reporting_on_time.py`): per group, per unit.
     reporting: dict[str, GroupReporting] = field(default_factory=dict)
     unit_reporting: dict[str, UnitReporting] = field(default_factory=dict)
 

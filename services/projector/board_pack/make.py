@@ -16,8 +16,8 @@ from services.projector.board_pack.render import render_html, render_pdf
 from services.projector.known_on_workspace import cut_stints, stints_as_of
 from services.projector.known_on_workspace import known_on as known_on_workspace
 from services.projector.progress_rules import ProgressRules
+from services.projector.standings import plan_years_on
 from shared.events import Indicator
-from shared.standings import plan_years_on
 
 
 async def board_pack_html(

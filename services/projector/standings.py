@@ -13,7 +13,7 @@ from decimal import Decimal
 import asyncpg
 
 from shared.events import Indicator, plan_window
-from shared.money import plain_decimal
+from shared.money import plain_json_value
 
 
 @dataclass(frozen=True)
@@ -158,19 +158,6 @@ async def standings(
             )
         )
     return result
-
-
-def plain_json_value(value: object) -> object:
-    """JSON-ready, exact: Decimals as strings (never floats), dates as ISO text."""
-    if isinstance(value, Decimal):
-        return plain_decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [plain_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain_json_value(v) for k, v in value.items()}
-    return value
 
 
 def standings_json(groups: list[GroupStandings]) -> list[dict[str, object]]:

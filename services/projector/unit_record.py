@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from shared.standings import plain_json_value
+from shared.money import plain_json_value
 
 _STINT_COLUMNS = (
     "unit_code, indicator, plan_year, answerable_as, stint_start, stint_end, leader_id, leader_name, role,"

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import asyncpg
 
-from shared.standings import plain_json_value
+from shared.money import plain_json_value
 
 
 @dataclass(frozen=True)
