@@ -25,6 +25,7 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from pim.reaper import WATCHING, Reaper
 from shared.settings import EmbeddedBroker, Settings
 
 log = logging.getLogger(__name__)
@@ -141,7 +142,8 @@ class EmbeddedKafka:
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
 
-    async def start(self) -> str:
+    async def start(self, reaper: Reaper | None = None) -> str:
+        """Start the broker; `reaper` stops it if this process dies without stopping it."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         with (self.data_dir / "broker.log").open("ab") as log_file:
             # Popen only forks and returns; the broker is a long-lived child, not work to await.
@@ -152,6 +154,8 @@ class EmbeddedKafka:
                 cwd=self.data_dir,
                 start_new_session=True,  # Ctrl-C in the terminal reaches PIM, which stops the broker itself
             )
+        if reaper is not None:
+            reaper.watch_process(self._process.pid)
         await self._wait_ready()
         return self.bootstrap_servers
 
@@ -204,21 +208,28 @@ def _data_root(settings: Settings) -> Iterator[Path]:
 
 
 @contextlib.asynccontextmanager
-async def infrastructure(settings: Settings) -> AsyncIterator[Settings]:
-    """Yield settings that point at a database and a broker, starting embedded ones where unset."""
+async def infrastructure(settings: Settings, *, broker: bool = True) -> AsyncIterator[Settings]:
+    """Yield settings that point at a database and (unless `broker` is off) a broker, starting embedded ones
+    where unset."""
     with _data_root(settings) as root:
         postgres = EmbeddedPostgres(root / "postgres") if settings.database_url is None else None
         kafka = (
             EmbeddedKafka(settings.pim_embedded_broker, root / "broker")
-            if settings.kafka_bootstrap_servers is None
+            if settings.kafka_bootstrap_servers is None and broker
             else None
         )
+        # Stops them if this process is killed before it can (pim/reaper.py).
+        reaper = Reaper() if postgres is not None or kafka is not None else None
+        watching = WATCHING.set(reaper)
         try:
             update: dict[str, object] = {"pim_data_dir": root}  # where the operator's files go too
             if postgres is not None:
+                assert reaper is not None
+                reaper.watch_postgres(postgres.data_dir)  # before it starts: a kill mid-start leaves nothing
                 update["database_url"] = await asyncio.to_thread(postgres.start)
             if kafka is not None:
-                update["kafka_bootstrap_servers"] = await kafka.start()
+                assert reaper is not None
+                update["kafka_bootstrap_servers"] = await kafka.start(reaper)
                 if kafka.kind == "tansu":  # Tansu answers InitProducerId with an error
                     update["kafka_enable_idempotence"] = False
             yield settings.model_copy(update=update)
@@ -227,3 +238,6 @@ async def infrastructure(settings: Settings) -> AsyncIterator[Settings]:
                 kafka.stop()
             if postgres is not None:
                 await asyncio.to_thread(postgres.stop)
+            WATCHING.reset(watching)
+            if reaper is not None:
+                reaper.close()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -12,6 +14,27 @@ from rich.console import Console
 from pim.bench import ingest, national, projector
 from shared.observability import configure_logging
 from shared.settings import Settings
+
+T = TypeVar("T")
+STOPPED_BY_SIGTERM = 128 + signal.SIGTERM
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """`asyncio.run`, with SIGTERM (`kill`, a CI job's time-out) taken as Ctrl-C is: the bench is cancelled and
+    its clean-ups run, so the embedded PostgreSQL and broker it started are stopped, not left running."""
+
+    async def cancelled_by_sigterm() -> T:
+        task = asyncio.current_task()
+        assert task is not None
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        return await work
+
+    try:
+        return asyncio.run(cancelled_by_sigterm())
+    except asyncio.CancelledError:
+        console.print("Stopped (SIGTERM); the embedded servers are stopped.")
+        raise typer.Exit(STOPPED_BY_SIGTERM) from None
+
 
 bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
 console = Console(width=None if Console().is_terminal else 150)
@@ -26,7 +49,7 @@ def bench_ingest(
 ) -> None:
     """Bulk CSV import into the event store vs raw COPY; HTTP latency p50/p99 at a fixed rate."""
     configure_logging(False)
-    result = asyncio.run(ingest.run_ingest_bench(Settings(), rows, rate, seconds, console))
+    result = _run(ingest.run_ingest_bench(Settings(), rows, rate, seconds, console))
     ingest.show(result, console)
     ingest.save(result, output)
     console.print(f"Written to {output}")
@@ -42,7 +65,7 @@ def bench_projector(
 ) -> None:
     """Live consumption from Kafka and rebuild from the store, beside raw getmany and one SQL statement."""
     configure_logging(False)
-    result = asyncio.run(projector.run_projector_bench(Settings(), events, catch_up_lag, console))
+    result = _run(projector.run_projector_bench(Settings(), events, catch_up_lag, console))
     projector.show(result, console)
     projector.save(result, output)
     console.print(f"Written to {output}")
@@ -58,7 +81,7 @@ def bench_national(
     """Vietnam's registry through the real path: load, settle, standings while reports stream, an alerts
     sweep, the rebuild, storage; every list checked against a rebuild's and every unit counted."""
     configure_logging(False)
-    result = asyncio.run(national.run_national_bench(Settings(), national.Shape(scale), console))
+    result = _run(national.run_national_bench(Settings(), national.Shape(scale), console))
     national.show(result, console)
     national.save(result, output)
     console.print(f"Written to {output}")

@@ -30,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench import store_limits
-from pim.embedded import EmbeddedPostgres, free_port
+from pim.embedded import free_port, infrastructure
 from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
@@ -150,15 +150,10 @@ class PeakMemory:
 
 @contextlib.asynccontextmanager
 async def database(settings: Settings) -> AsyncIterator[str]:
-    if settings.database_url is not None:
-        yield settings.database_url
-        return
-    with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
-        postgres = EmbeddedPostgres(Path(folder) / "postgres")
-        try:
-            yield await asyncio.to_thread(postgres.start)
-        finally:
-            await asyncio.to_thread(postgres.stop)
+    """The configured database, or an embedded PostgreSQL (stopped however the bench ends: pim/reaper.py)."""
+    async with infrastructure(settings, broker=False) as ready:
+        assert ready.database_url is not None
+        yield ready.database_url
 
 
 async def measure_raw_copy(pool: asyncpg.Pool, records: list[tuple[object, ...]]) -> float:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from pim.embedded import free_ports
+from pim.reaper import WATCHING
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ async def pipeline_process(
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # Ctrl-C reaches the demo, which stops this one
     )  # fmt: skip
+    reaper = WATCHING.get()
+    if reaper is not None:  # the demo killed (SIGKILL) before it stops this one: the reaper does
+        reaper.watch_process(process.pid)
     pipeline = PipelineProcess(process, f"http://{settings.pim_api_host}:{ports.ops}")
     relaying = asyncio.create_task(pipeline.relay_log(), name="pipeline-log")
     try:
