@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import psutil
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pim.reaper import WATCHING, Reaper
@@ -71,6 +72,15 @@ class EmbeddedPostgres:
         self._server = server
         uri: str = server.get_uri()
         return uri
+
+    def exited(self) -> str | None:
+        """Why the server is gone, if it went without being stopped (its postmaster killed); else None."""
+        if self._server is None:
+            return None
+        pid = self._server.get_pid()
+        if pid is not None and psutil.pid_exists(pid):
+            return None
+        return f"the embedded PostgreSQL stopped (its log: {self.data_dir / 'log'})"
 
     def stop(self) -> None:
         if self._server is None:
@@ -182,6 +192,14 @@ class EmbeddedKafka:
             finally:
                 await admin.close()
 
+    def exited(self) -> str | None:
+        """Why the broker is gone, if it went without being stopped; else None."""
+        if self._process is None or (code := self._process.poll()) is None:
+            return None
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        oom = " (signal 9 on a busy machine: most likely out of memory, see docs/adr)" if code == -9 else ""
+        return f"the embedded {self.kind} broker {how}{oom} (its log: {self.data_dir / 'broker.log'})"
+
     def stop(self) -> None:
         if self._process is None:
             return
@@ -205,6 +223,24 @@ def _data_root(settings: Settings) -> Iterator[Path]:
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
+
+
+class EmbeddedServerDied(RuntimeError):
+    """An embedded server went away by itself: nothing will start it again, so what runs on it stops."""
+
+
+WATCH_EVERY_S = 0.5
+
+
+async def _watch(servers: list[EmbeddedPostgres | EmbeddedKafka], owner: asyncio.Task[Any], died: list[str]) -> None:
+    """Cancel `owner` (the task running on the servers) when one of them has gone by itself, saying why."""
+    while True:
+        await asyncio.sleep(WATCH_EVERY_S)
+        gone = [why for server in servers if (why := server.exited()) is not None]
+        if gone:
+            died += gone
+            owner.cancel()
+            return
 
 
 @contextlib.asynccontextmanager
@@ -232,7 +268,21 @@ async def infrastructure(settings: Settings, *, broker: bool = True) -> AsyncIte
                 update["kafka_bootstrap_servers"] = await kafka.start(reaper)
                 if kafka.kind == "tansu":  # Tansu answers InitProducerId with an error
                     update["kafka_enable_idempotence"] = False
-            yield settings.model_copy(update=update)
+            # A service waits for a lost broker or database to come back; an embedded one never comes back
+            # by itself (the broker killed for memory at national scale): then the run stops, saying so.
+            owner, died = asyncio.current_task(), list[str]()
+            assert owner is not None
+            servers = [server for server in (postgres, kafka) if server is not None]
+            watch = asyncio.create_task(_watch(servers, owner, died), name="embedded-watch")
+            try:
+                yield settings.model_copy(update=update)
+            except asyncio.CancelledError:
+                if not died:
+                    raise
+                owner.uncancel()
+                raise EmbeddedServerDied("; ".join(died) + ": PIM stops, it cannot go on without it") from None
+            finally:
+                watch.cancel()
         finally:
             if kafka is not None:
                 kafka.stop()

@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from pim.bench import ingest, national, projector
+from pim.embedded import EmbeddedServerDied
 from shared.observability import configure_logging
 from shared.settings import Settings
 
@@ -34,6 +35,9 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
     except asyncio.CancelledError:
         console.print("Stopped (SIGTERM); the embedded servers are stopped.")
         raise typer.Exit(STOPPED_BY_SIGTERM) from None
+    except EmbeddedServerDied as died:  # what was measured until then is printed above
+        console.print(f"[red]{died}[/red]")
+        raise typer.Exit(1) from None
 
 
 bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)

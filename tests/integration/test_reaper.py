@@ -1,7 +1,8 @@
 """What PIM starts on the machine is stopped when PIM is killed: `pim up` killed with SIGKILL leaves no
 embedded PostgreSQL or broker running, `pim demo` killed mid-run leaves no pipeline process either, and a
 benchmark stopped with SIGTERM stops its embedded servers. Before the reaper (pim/reaper.py) all of them
-were left running, holding their ports and gigabytes of memory."""
+were left running, holding their ports and gigabytes of memory. And an embedded server that goes away by
+itself (the broker killed for memory) stops the run with its reason, where it used to wait for ever."""
 
 from __future__ import annotations
 
@@ -49,9 +50,9 @@ def _until(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.2)
 
 
-def _start(args: list[str], data_dir: Path, cwd: Path) -> subprocess.Popen[bytes]:
+def _start(args: list[str], data_dir: Path, cwd: Path, output: int = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "pim", *args], env=_environment(data_dir), cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                            stdout=output, stderr=subprocess.STDOUT)  # fmt: skip
 
 
 def _running(data_dir: Path, *needles: str) -> bool:
@@ -133,3 +134,20 @@ def test_a_stranger_that_reused_nothing_is_left_alone_when_pim_ends_cleanly(tmp_
     killed.kill()
     killed.wait()
     _until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, "the watched process stopped")
+
+
+def test_pim_up_stops_saying_why_when_its_embedded_broker_is_killed(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    up = _start(["up", "--service", "relay"], data_dir, tmp_path, output=subprocess.PIPE)
+    try:
+        _until(lambda: _running(data_dir, "postgres", "noida-db"), "the embedded PostgreSQL and broker running")
+        (broker,) = [p for p in _started_from(data_dir) if "noida-db" in " ".join(p.cmdline())]
+        broker.send_signal(signal.SIGKILL)  # as the kernel's out-of-memory killer does
+        output, _ = up.communicate(timeout=DEADLINE_S)
+        assert up.returncode == 1, output
+        said = " ".join(output.decode().split())
+        assert "the embedded noida broker was killed by signal 9" in said and "PIM stops" in said, said
+        assert _started_from(data_dir) == []  # its PostgreSQL stopped on the way out
+    finally:
+        up.kill()
+        _stop_leftovers(data_dir)
