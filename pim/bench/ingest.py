@@ -17,7 +17,7 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -42,6 +42,9 @@ CATEGORIES = ("central_budget", "local_budget", "oda", "other")
 STORE_COPY_ROWS = 200_000  # enough for a rate; a million event rows held at once would measure memory instead
 LADDER = (50, 100, 200, 300, 400, 600, 800, 1200, 1600)  # single reports a second, each for LADDER_SECONDS
 LADDER_SECONDS = 5
+# Single reports a second while an import of the same size runs (a fresh one per rate), up until p99 passes a
+# second: the capacity the HTTP path keeps during a large import, beside the one it has alone.
+DURING_LADDER = (25, 50, 100, 150, 200, 300)
 WARM_UP_REQUESTS = 50
 PLAN_YEAR = 2025
 PROBE_UNITS = 100  # other departments' units, which the single reports are for (never the import's)
@@ -64,11 +67,13 @@ class IngestBench:
     http_max_ms: float
     http_errors: int
     # (b) the same single reports while a second import of `rows` runs (figures of another project code)
-    during_import_rows_per_s: float
+    during_import_rows_per_s: float  # the imports' rate at the highest rate held (or the first tried)
     during_p50_ms: float
     during_p99_ms: float
     during_max_ms: float
     during_errors: int
+    during_capacity_per_s: int
+    during_ladder: list[tuple[int, float, int, int]]  # (rate, p99 ms, errors, the import's rows/s)
     # (a) `one_unit_rows` rows for one unit (a province's file: many projects, one unit)
     one_unit_rows: int
     one_unit_rows_per_s: float
@@ -169,12 +174,13 @@ async def measure_raw_copy(pool: asyncpg.Pool, records: list[tuple[object, ...]]
     return len(records) / elapsed
 
 
-def _probe(dsn: str, token: str, rate: int, seconds: int, stop: Any, results: Any) -> None:
-    """`measure_latency` in a process of its own until `stop` is set; its result on `results`."""
+def _probe(dsn: str, token: str, rate: int, offset: int, ready: Any, stop: Any, results: Any) -> None:
+    """`measure_latency` in a process of its own, from `ready` (its server up and warm) until `stop` is set;
+    its result on `results`."""
 
     async def main() -> None:
         until = asyncio.ensure_future(asyncio.to_thread(stop.wait))
-        results.put(await measure_latency(dsn, token, rate, seconds, offset=10**7, until=until))
+        results.put(await measure_latency(dsn, token, rate, 0, offset=offset, until=until, on_ready=ready.set))
 
     asyncio.run(main())
 
@@ -200,9 +206,11 @@ async def measure_latency(
     *,
     offset: int = 0,
     until: asyncio.Task[Any] | None = None,
+    on_ready: Callable[[], None] | None = None,
 ) -> tuple[list[float], int]:
     """Single reports at `rate` a second for `seconds`, or until `until` is done if that is later; their
-    latencies in ms and the number that failed. `offset` keeps their keys apart from an earlier run's."""
+    latencies in ms and the number that failed. `offset` keeps their keys apart from an earlier run's;
+    `on_ready` is told when the server is up and warm, just before the first counted report."""
     port = free_port()
     server = multiprocessing.get_context("spawn").Process(target=_serve, args=(dsn, port), daemon=True)
     server.start()
@@ -243,6 +251,8 @@ async def measure_latency(
                 await one(offset - 1 - warm)
             latencies.clear()
             errors = 0
+            if on_ready is not None:
+                on_ready()
             # Open loop: requests leave on schedule whether or not earlier ones have returned.
             tasks = []
             start = time.perf_counter()
@@ -258,6 +268,33 @@ async def measure_latency(
         server.terminate()
         server.join()
     return latencies, errors
+
+
+async def _during_import(
+    dsn: str, token: str, rate: int, path: Path, rows: int, *, offset: int
+) -> tuple[list[float], int, float]:
+    """Single reports at `rate` from a process of their own (as another department's would come: in this one
+    they would share the importer's interpreter lock with its parsing thread), from when their server is warm
+    until the import of `path` (on a pool of its own) has stored its rows: their latencies, failures, and the
+    import's rows/s."""
+    context = multiprocessing.get_context("spawn")
+    ready, stop, results = context.Event(), context.Event(), context.Queue()
+    probes = context.Process(target=_probe, args=(dsn, token, rate, offset, ready, stop, results))
+    probes.start()
+    pool = await create_pool(dsn, max_size=4)
+    try:
+        if not await asyncio.to_thread(ready.wait, 60):
+            raise TimeoutError("the single reports' server did not start")
+        started = time.perf_counter()
+        result = await import_figure_file(FigureIntake(pool), path, Principal("bench", "admin", ()), channel="bench")
+        assert result.stored == rows, result.errors[:3]
+        import_rate = rows / (time.perf_counter() - started)
+    finally:
+        stop.set()
+        await pool.close()
+    latencies, errors = await asyncio.to_thread(results.get)
+    probes.join()
+    return latencies, errors, import_rate
 
 
 async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: int, console: Console) -> IngestBench:
@@ -316,28 +353,31 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 assert result.stored == rows, result
                 console.print(f"  {rows / elapsed:,.0f} rows/s ({elapsed:.1f} s), raw COPY {raw_rate:,.0f} rows/s")
 
-                console.print(f"(b) The same single reports while a second import of {rows:,} rows runs…")
-                await asyncio.to_thread(write_figures_csv, path, rows, projects=1, prefix="bulk-b")
-                intake = FigureIntake(pool)
-                principal = Principal("bench", "admin", ())
-                # The reports come from a process of their own, as another department's would: in this
-                # one they would share the importer's interpreter lock with its parsing thread.
-                context = multiprocessing.get_context("spawn")
-                stop, results = context.Event(), context.Queue()
-                probes = context.Process(target=_probe, args=(dsn, token, rate, seconds, stop, results))
-                probes.start()
-                started = time.perf_counter()
-                assert (await import_figure_file(intake, path, principal, channel="bench")).stored == rows
-                during_rate = rows / (time.perf_counter() - started)
-                stop.set()
-                during, during_errors = await asyncio.to_thread(results.get)
-                probes.join()
-                console.print(f"  import {during_rate:,.0f} rows/s meanwhile")
+                console.print(f"(b) Single reports while an import of {rows:,} rows runs (a fresh one per rate)…")
+                during_ladder: list[tuple[int, float, int, int]] = []
+                during_runs: dict[int, tuple[list[float], int, float]] = {}
+                for step in DURING_LADDER:
+                    await asyncio.to_thread(write_figures_csv, path, rows, projects=1, prefix=f"bulk-b{step}-")
+                    latencies_b, errors_b, import_rate = await _during_import(
+                        dsn, token, step, path, rows, offset=(2 + len(during_ladder)) * 10**7
+                    )
+                    p99 = statistics.quantiles(latencies_b, n=100)[98]
+                    during_ladder.append((step, round(p99, 1), errors_b, round(import_rate)))
+                    during_runs[step] = (latencies_b, errors_b, import_rate)
+                    console.print(
+                        f"  {step}/s: p99 {p99:,.0f} ms, {errors_b} errors; the import {import_rate:,.0f} rows/s"
+                    )
+                    if p99 >= 1000 or errors_b:
+                        break
+                held = [step for step, p99, failed, _ in during_ladder if p99 < 1000 and not failed]
+                during_capacity = max(held, default=0)
+                during, during_errors, during_rate = during_runs[during_capacity or DURING_LADDER[0]]
 
                 one_unit = min(rows, 200_000)
                 console.print(f"(a) {one_unit:,} rows for one unit (1,000 projects)…")
                 await asyncio.to_thread(write_figures_csv, path, one_unit, units=1, projects=1000, prefix="one-")
                 started = time.perf_counter()
+                intake, principal = FigureIntake(pool), Principal("bench", "admin", ())
                 assert (await import_figure_file(intake, path, principal, channel="bench")).stored == one_unit
                 one_unit_seconds = time.perf_counter() - started
                 console.print(f"  {one_unit / one_unit_seconds:,.0f} rows/s ({one_unit_seconds:.1f} s)")
@@ -353,6 +393,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         http_max_ms=round(max(latencies), 2), http_errors=errors,
         during_import_rows_per_s=round(during_rate), during_p50_ms=round(during_q[49], 2),
         during_p99_ms=round(during_q[98], 2), during_max_ms=round(max(during), 2), during_errors=during_errors,
+        during_capacity_per_s=during_capacity, during_ladder=during_ladder,
         one_unit_rows=one_unit, one_unit_rows_per_s=round(one_unit / one_unit_seconds),
         one_unit_seconds=round(one_unit_seconds, 2), store_copy_rows_per_s=round(store_copy_rate),
         ratio_to_store_copy=round(rows / elapsed / store_copy_rate, 3), single_append_limit_per_s=round(append_limit),
@@ -392,12 +433,17 @@ def show(result: IngestBench, console: Console) -> None:
     )
     table.add_row("HTTP errors", f"{result.http_errors} of {result.http_requests}", "")
     table.add_row(
-        f"(b) HTTP p50 / p99 / max during a {result.rows:,}-row import",
-        f"{result.during_p50_ms} / {result.during_p99_ms} / {result.during_max_ms} ms",
-        "",
+        f"(b) single reports during a {result.rows:,}-row import: highest rate with p99 < 1 s",
+        f"{result.during_capacity_per_s:,}/s",
+        f"{result.during_capacity_per_s / max(result.single_append_one_connection_per_s, 1):.0%} of one connection's",
+    )  # fmt: skip
+    table.add_row("(b) the ladder (rate: p99, errors, the import's rows/s)",
+                  ", ".join(f"{r}/s: {p} ms, {e}, {i:,}" for r, p, e, i in result.during_ladder), "")  # fmt: skip
+    table.add_row(
+        f"(b) at {result.during_capacity_per_s or DURING_LADDER[0]}/s: p50 / p99 / max, errors",
+        f"{result.during_p50_ms} / {result.during_p99_ms} / {result.during_max_ms} ms, {result.during_errors}",
+        f"the import meanwhile {result.during_import_rows_per_s:,.0f} rows/s",
     )
-    table.add_row("(b) HTTP errors during the import", str(result.during_errors), "")
-    table.add_row("(b) that import, rows/s", f"{result.during_import_rows_per_s:,.0f}", "")
     table.add_row(
         f"(a) {result.one_unit_rows:,} rows for one unit, rows/s",
         f"{result.one_unit_rows_per_s:,.0f} ({result.one_unit_seconds} s)",
