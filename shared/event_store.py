@@ -126,6 +126,18 @@ def append_statement(query: str, args: int) -> str:
     )
 
 
+# A submission's receipt, its idempotency record when it has a key ($6), and the relay woken.
+_FINISH_SUBMISSION = """
+WITH receipt AS (
+    INSERT INTO store_receipts (first_position, last_position, submitted_by, channel) VALUES ($1, $2, $3, $4)
+), kept AS (
+    INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)
+    SELECT $5, $6, $7, $1, $2 WHERE $6::text IS NOT NULL
+)
+SELECT pg_notify($8, $9)
+"""
+
+
 class EventStore:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
@@ -289,26 +301,17 @@ class EventStore:
         self, conn: asyncpg.Connection, submitter: Submitter, digest: bytes, first: int, last: int
     ) -> AppendResult:
         """Record the submission's positions (its receipt; for idempotency) and wake the relay."""
-        await conn.execute(
-            "INSERT INTO store_receipts (first_position, last_position, submitted_by, channel) VALUES ($1, $2, $3, $4)",
-            first, last, submitter.submitted_by, submitter.channel,
-        )  # fmt: skip
-        if submitter.idempotency_key is not None:
-            try:
-                await conn.execute(
-                    "INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)"
-                    " VALUES ($1, $2, $3, $4, $5)",
-                    submitter.source,
-                    submitter.idempotency_key,
-                    digest,
-                    first,
-                    last,
-                )
-            except asyncpg.UniqueViolationError:
-                # Another submission under the key committed meanwhile: the same content would have waited
-                # for it on the same streams and been answered as a duplicate, so this one differs.
-                raise IdempotencyConflict(str(submitter.source), submitter.idempotency_key) from None
-        await conn.execute("SELECT pg_notify($1, $2)", EVENTS_APPENDED_CHANNEL, str(last))
+        try:  # one round trip: a single report's commit path counts them
+            await conn.execute(
+                _FINISH_SUBMISSION, first, last, submitter.submitted_by, submitter.channel, submitter.source,
+                submitter.idempotency_key, digest, EVENTS_APPENDED_CHANNEL, str(last),
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError as error:
+            if error.table_name != "submissions" or submitter.idempotency_key is None:
+                raise
+            # Another submission under the key committed meanwhile: the same content would have waited for it
+            # on the same streams and been answered as a duplicate, so this one differs.
+            raise IdempotencyConflict(str(submitter.source), submitter.idempotency_key) from None
         return AppendResult(first, last, duplicate=False)
 
     async def event_ids(self, result: AppendResult) -> list[UUID]:

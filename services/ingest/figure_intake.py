@@ -267,7 +267,7 @@ class FigureIntake:
             earlier = await self._store.earlier_submission(conn, submitter, digest)
             if earlier is not None:
                 return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
-            await conn.execute(_STAGE)
+            await conn.execute(_STAGE)  # outside the transaction: the tables' life is the connection's
             # Parse, stage and check everything holding no lock: other submissions go on meanwhile.
             async with conn.transaction():
                 if from_file:
@@ -311,8 +311,8 @@ class FigureIntake:
         others send meanwhile are stored above it at their usual pace (readers see them once it commits)."""
         args = [figure_schema_version(), *figure_event_types()]
         if reserver is None:
-            await EventStore.lock(conn)
-            return await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter)
+            head = await EventStore.lock(conn)
+            return await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter, after=head)
         count = await conn.fetchval(_PASSED_COUNT)
         if count == 0:
             return None
@@ -459,11 +459,21 @@ async def _unit_suggestions(conn: asyncpg.Connection, unknown: set[str], scope: 
     return hints
 
 
+# Small submissions empty the staging tables with DELETE unless dead rows have grown them (autovacuum never
+# visits temporary tables); decided in the server, in the same round trip.
+_EMPTY_SMALL = f"""
+DO $$ BEGIN
+    IF pg_relation_size('staged_figures') > {STAGING_BLOAT_BYTES} THEN
+        TRUNCATE staged_figures, rejected_rows;
+    ELSE
+        DELETE FROM staged_figures; DELETE FROM rejected_rows;
+    END IF;
+END $$;
+"""
+
+
 async def _empty_staging(conn: asyncpg.Connection, large: bool) -> None:
-    if large or await conn.fetchval("SELECT pg_relation_size('staged_figures')") > STAGING_BLOAT_BYTES:
-        await conn.execute("TRUNCATE staged_figures, rejected_rows")
-    else:
-        await conn.execute("DELETE FROM staged_figures; DELETE FROM rejected_rows")
+    await conn.execute("TRUNCATE staged_figures, rejected_rows" if large else _EMPTY_SMALL)
 
 
 class _InMemory:
