@@ -45,6 +45,7 @@ LADDER_SECONDS = 5
 # Single reports a second while an import of the same size runs (a fresh one per rate), up until p99 passes a
 # second: the capacity the HTTP path keeps during a large import, beside the one it has alone.
 DURING_LADDER = (25, 50, 100, 150, 200, 300)
+DURING_REPORTS_AT_LEAST = 100  # fewer sent while the import ran (a small file): too few to read a p99 from
 WARM_UP_REQUESTS = 50
 PLAN_YEAR = 2025
 PROBE_UNITS = 100  # other departments' units, which the single reports are for (never the import's)
@@ -297,6 +298,34 @@ async def _during_import(
     return latencies, errors, import_rate
 
 
+async def _ladder_during_imports(
+    dsn: str, token: str, path: Path, rows: int, console: Console
+) -> tuple[list[tuple[int, float, int, int]], int, tuple[list[float], int, float]]:
+    """Single reports at each rate of `DURING_LADDER` while a fresh import of `rows` rows runs, up until p99
+    passes a second: the ladder (rate, p99, errors, the import's rows/s), the highest rate held, and that
+    rate's run (or the first's, if none held)."""
+    during_ladder: list[tuple[int, float, int, int]] = []
+    during_runs: dict[int, tuple[list[float], int, float]] = {}
+    for step in DURING_LADDER:
+        await asyncio.to_thread(write_figures_csv, path, rows, projects=1, prefix=f"bulk-b{step}-")
+        latencies, errors, import_rate = await _during_import(
+            dsn, token, step, path, rows, offset=(2 + len(during_ladder)) * 10**7
+        )
+        if len(latencies) < DURING_REPORTS_AT_LEAST:
+            console.print(f"  {step}/s: the import was over after {len(latencies)} reports: too few to tell")
+            during_runs.setdefault(step, (latencies, errors, import_rate))
+            break
+        p99 = statistics.quantiles(latencies, n=100)[98]
+        during_ladder.append((step, round(p99, 1), errors, round(import_rate)))
+        during_runs[step] = (latencies, errors, import_rate)
+        console.print(f"  {step}/s: p99 {p99:,.0f} ms, {errors} errors; the import {import_rate:,.0f} rows/s")
+        if p99 >= 1000 or errors:
+            break
+    held = [step for step, p99, failed, _ in during_ladder if p99 < 1000 and not failed]
+    capacity = max(held, default=0)
+    return during_ladder, capacity, during_runs[capacity or DURING_LADDER[0]]
+
+
 async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: int, console: Console) -> IngestBench:
     async with database(settings) as dsn:
         await migrate(dsn)
@@ -354,24 +383,9 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 console.print(f"  {rows / elapsed:,.0f} rows/s ({elapsed:.1f} s), raw COPY {raw_rate:,.0f} rows/s")
 
                 console.print(f"(b) Single reports while an import of {rows:,} rows runs (a fresh one per rate)…")
-                during_ladder: list[tuple[int, float, int, int]] = []
-                during_runs: dict[int, tuple[list[float], int, float]] = {}
-                for step in DURING_LADDER:
-                    await asyncio.to_thread(write_figures_csv, path, rows, projects=1, prefix=f"bulk-b{step}-")
-                    latencies_b, errors_b, import_rate = await _during_import(
-                        dsn, token, step, path, rows, offset=(2 + len(during_ladder)) * 10**7
-                    )
-                    p99 = statistics.quantiles(latencies_b, n=100)[98]
-                    during_ladder.append((step, round(p99, 1), errors_b, round(import_rate)))
-                    during_runs[step] = (latencies_b, errors_b, import_rate)
-                    console.print(
-                        f"  {step}/s: p99 {p99:,.0f} ms, {errors_b} errors; the import {import_rate:,.0f} rows/s"
-                    )
-                    if p99 >= 1000 or errors_b:
-                        break
-                held = [step for step, p99, failed, _ in during_ladder if p99 < 1000 and not failed]
-                during_capacity = max(held, default=0)
-                during, during_errors, during_rate = during_runs[during_capacity or DURING_LADDER[0]]
+                during_ladder, during_capacity, (during, during_errors, during_rate) = await _ladder_during_imports(
+                    dsn, token, path, rows, console
+                )
 
                 one_unit = min(rows, 200_000)
                 console.print(f"(a) {one_unit:,} rows for one unit (1,000 projects)…")
@@ -384,7 +398,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         finally:
             await pool.close()
     quantiles = statistics.quantiles(latencies, n=100)
-    during_q = statistics.quantiles(during, n=100)
+    during_q = statistics.quantiles(during, n=100) if len(during) > 1 else [0.0] * 99
     return IngestBench(
         rows=rows, units=units, raw_copy_rows_per_s=round(raw_rate), import_rows_per_s=round(rows / elapsed),
         import_seconds=round(elapsed, 2), ratio_to_raw=round(rows / elapsed / raw_rate, 3),
@@ -392,7 +406,8 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         http_requests=len(latencies), http_p50_ms=round(quantiles[49], 2), http_p99_ms=round(quantiles[98], 2),
         http_max_ms=round(max(latencies), 2), http_errors=errors,
         during_import_rows_per_s=round(during_rate), during_p50_ms=round(during_q[49], 2),
-        during_p99_ms=round(during_q[98], 2), during_max_ms=round(max(during), 2), during_errors=during_errors,
+        during_p99_ms=round(during_q[98], 2), during_max_ms=round(max(during, default=0), 2),
+        during_errors=during_errors,
         during_capacity_per_s=during_capacity, during_ladder=during_ladder,
         one_unit_rows=one_unit, one_unit_rows_per_s=round(one_unit / one_unit_seconds),
         one_unit_seconds=round(one_unit_seconds, 2), store_copy_rows_per_s=round(store_copy_rate),

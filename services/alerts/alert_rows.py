@@ -28,37 +28,7 @@ async def apply_alert_event(
     """The `alerts` row after one lifecycle event. `at`: when it was recorded (a replay gives the event's
     `recorded_at`, which is the `now()` of the transaction that recorded it live)."""
     if isinstance(event, AlertRaised):
-        await conn.execute(
-            "INSERT INTO alerts (fingerprint, unit_code, unit_name, indicator, plan_year, rule, period, severity,"
-            " status, as_of, summary, responsible_leader_id, responsible_leader_name, committee, evidence,"
-            " raised_position, raised_at, updated_at, raised_as_of)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $14, $15,"
-            " coalesce($16::timestamptz, now()), coalesce($16::timestamptz, now()), $9)"
-            " ON CONFLICT (fingerprint) DO UPDATE SET unit_name = $3, indicator = $4, plan_year = $5, rule = $6,"
-            " period = $7, severity = $8, status = 'open', as_of = $9, raised_as_of = $9, resolved_as_of = NULL,"
-            " summary = $10, responsible_leader_id = $11, responsible_leader_name = $12, committee = $13,"
-            " evidence = $14, raised_position = $15, raised_at = coalesce($16::timestamptz, now()),"
-            " updated_at = coalesce($16::timestamptz, now()), escalated_to = NULL,"
-            " escalated_at = NULL, acknowledged_by = NULL, acknowledged_note = NULL, acknowledged_at = NULL,"
-            " silenced_until = NULL, silenced_by = NULL, silence_reason = NULL, resolved_at = NULL,"
-            " resolved_by = NULL, resolution = NULL",
-            event.fingerprint,
-            event.unit_code,
-            unit_name,
-            event.indicator.value if event.indicator else None,
-            event.plan_year,
-            event.rule,
-            event.period,
-            event.severity,
-            event.as_of,
-            event.summary,
-            event.responsible_leader_id,
-            event.responsible_leader_name,
-            event.committee,
-            event.evidence,
-            position,
-            at,
-        )
+        await _raised(conn, event, position, unit_name, at)
     elif isinstance(event, AlertRefreshed):
         await _update(
             conn, event.fingerprint, at, (), severity=event.severity, summary=event.summary, evidence=event.evidence,
@@ -95,35 +65,9 @@ async def apply_alert_event(
             conclusion_outcome=event.outcome, conclusion_document=event.document or None,
         )  # fmt: skip
     elif isinstance(event, ExplanationRequested):
-        await conn.execute(
-            "INSERT INTO alert_reviews (fingerprint, unit_code, leader_id, leader_name, requested_by, requested_at,"
-            " requested_position, due, note) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9)"
-            " ON CONFLICT (fingerprint) DO UPDATE SET unit_code = $2, leader_id = $3, leader_name = $4,"
-            " requested_by = $5, requested_at = coalesce($6::timestamptz, now()), requested_position = $7, due = $8,"
-            " note = $9, explained_by = NULL, explained_at = NULL, explained_position = NULL, on_behalf = NULL,"
-            " causes = NULL, explanation = NULL, document = NULL",
-            event.fingerprint, event.unit_code, event.leader_id, event.leader_name, event.by, at, position, event.due,
-            event.note,
-        )  # fmt: skip
-        await _update(conn, event.fingerprint, at, ())
+        await _explanation_requested(conn, event, position, at)
     elif isinstance(event, ExplanationSubmitted):
-        await conn.execute(
-            "UPDATE alert_reviews SET explained_by = $2, explained_at = coalesce($3::timestamptz, now()),"
-            " explained_position = $4, on_behalf = $5, causes = $6, explanation = $7, document = $8"
-            " WHERE fingerprint = $1",
-            event.fingerprint, event.by, at, position, event.on_behalf, event.causes, event.text, event.document,
-        )  # fmt: skip
-        await conn.executemany(
-            "INSERT INTO alert_commitments (position, ordinal, fingerprint, unit_code, leader_id, indicator, due,"
-            " rate, amount, plan_year) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, a.plan_year FROM alerts a"
-            " WHERE a.fingerprint = $3 ON CONFLICT DO NOTHING",
-            [
-                (position, n, event.fingerprint, event.unit_code, event.leader_id, c.indicator.value, c.by, c.rate,
-                 c.amount)
-                for n, c in enumerate(event.commitments, start=1)
-            ],
-        )  # fmt: skip
-        await _update(conn, event.fingerprint, at, ())
+        await _explanation_submitted(conn, event, position, at)
     elif isinstance(event, CommitmentChecked):
         await conn.execute(
             "UPDATE alert_commitments SET outcome = $3, figures_as_of = $4, reached = $5"
@@ -131,6 +75,83 @@ async def apply_alert_event(
             event.commitment_position, event.ordinal, "kept" if event.kept else "missed", event.figures_as_of,
             event.reached,
         )  # fmt: skip
+
+
+async def _raised(
+    conn: asyncpg.Connection, event: AlertRaised, position: int, unit_name: str | None, at: dt.datetime | None
+) -> None:
+    """A new alert's row, or a resolved one's opened again as new: every later step's columns cleared."""
+    await conn.execute(
+        "INSERT INTO alerts (fingerprint, unit_code, unit_name, indicator, plan_year, rule, period, severity,"
+        " status, as_of, summary, responsible_leader_id, responsible_leader_name, committee, evidence,"
+        " raised_position, raised_at, updated_at, raised_as_of)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $14, $15,"
+        " coalesce($16::timestamptz, now()), coalesce($16::timestamptz, now()), $9)"
+        " ON CONFLICT (fingerprint) DO UPDATE SET unit_name = $3, indicator = $4, plan_year = $5, rule = $6,"
+        " period = $7, severity = $8, status = 'open', as_of = $9, raised_as_of = $9, resolved_as_of = NULL,"
+        " summary = $10, responsible_leader_id = $11, responsible_leader_name = $12, committee = $13,"
+        " evidence = $14, raised_position = $15, raised_at = coalesce($16::timestamptz, now()),"
+        " updated_at = coalesce($16::timestamptz, now()), escalated_to = NULL,"
+        " escalated_at = NULL, acknowledged_by = NULL, acknowledged_note = NULL, acknowledged_at = NULL,"
+        " silenced_until = NULL, silenced_by = NULL, silence_reason = NULL, resolved_at = NULL,"
+        " resolved_by = NULL, resolution = NULL",
+        event.fingerprint,
+        event.unit_code,
+        unit_name,
+        event.indicator.value if event.indicator else None,
+        event.plan_year,
+        event.rule,
+        event.period,
+        event.severity,
+        event.as_of,
+        event.summary,
+        event.responsible_leader_id,
+        event.responsible_leader_name,
+        event.committee,
+        event.evidence,
+        position,
+        at,
+    )
+
+
+async def _explanation_requested(
+    conn: asyncpg.Connection, event: ExplanationRequested, position: int, at: dt.datetime | None
+) -> None:
+    """The alert's review asked for (again: a new request clears the earlier answer)."""
+    await conn.execute(
+        "INSERT INTO alert_reviews (fingerprint, unit_code, leader_id, leader_name, requested_by, requested_at,"
+        " requested_position, due, note) VALUES ($1, $2, $3, $4, $5, coalesce($6::timestamptz, now()), $7, $8, $9)"
+        " ON CONFLICT (fingerprint) DO UPDATE SET unit_code = $2, leader_id = $3, leader_name = $4,"
+        " requested_by = $5, requested_at = coalesce($6::timestamptz, now()), requested_position = $7, due = $8,"
+        " note = $9, explained_by = NULL, explained_at = NULL, explained_position = NULL, on_behalf = NULL,"
+        " causes = NULL, explanation = NULL, document = NULL",
+        event.fingerprint, event.unit_code, event.leader_id, event.leader_name, event.by, at, position, event.due,
+        event.note,
+    )  # fmt: skip
+    await _update(conn, event.fingerprint, at, ())
+
+
+async def _explanation_submitted(
+    conn: asyncpg.Connection, event: ExplanationSubmitted, position: int, at: dt.datetime | None
+) -> None:
+    """The answer on the review, and each commitment it makes, to be checked against the figures."""
+    await conn.execute(
+        "UPDATE alert_reviews SET explained_by = $2, explained_at = coalesce($3::timestamptz, now()),"
+        " explained_position = $4, on_behalf = $5, causes = $6, explanation = $7, document = $8"
+        " WHERE fingerprint = $1",
+        event.fingerprint, event.by, at, position, event.on_behalf, event.causes, event.text, event.document,
+    )  # fmt: skip
+    await conn.executemany(
+        "INSERT INTO alert_commitments (position, ordinal, fingerprint, unit_code, leader_id, indicator, due,"
+        " rate, amount, plan_year) SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, a.plan_year FROM alerts a"
+        " WHERE a.fingerprint = $3 ON CONFLICT DO NOTHING",
+        [
+            (position, n, event.fingerprint, event.unit_code, event.leader_id, c.indicator.value, c.by, c.rate,
+             c.amount)
+            for n, c in enumerate(event.commitments, start=1)
+        ],
+    )  # fmt: skip
+    await _update(conn, event.fingerprint, at, ())
 
 
 async def _update(
