@@ -42,11 +42,10 @@ class OpenClock:
 class EvaluationStore(Protocol):
     """What one evaluation reads and records, all in one transaction under its unit and year's lock."""
 
-    async def open_alerts(self) -> dict[str, CurrentAlert]:
-        """The unit and year's open alerts raised by a rule (not a missed commitment's: the committee closes it)."""
+    async def alerts_now(self) -> tuple[dict[str, CurrentAlert], dict[str, CommitteeResolution]]:
+        """The unit and year's open alerts raised by a rule (not a missed commitment's: the committee closes
+        it), and the findings a committee resolved, by fingerprint."""
         ...
-
-    async def committee_resolutions(self) -> dict[str, CommitteeResolution]: ...
 
     async def due_commitments(self, today: dt.date) -> list[DueCommitment]:
         """The commitments not yet decided whose date has come, in the order they were made."""
@@ -84,8 +83,8 @@ async def evaluate_unit_year(
     findings = [f for year in facts.indicators for f in evaluate(year, config, today)]
     if config.rules.confidence_vote.enabled:
         findings += confidence_votes(facts.votes, config)
-    resolved = await store.committee_resolutions()
-    recorded = alert_events(facts, findings, await store.open_alerts(), config.routing, today, resolved)
+    current, resolved = await store.alerts_now()
+    recorded = alert_events(facts, findings, current, config.routing, today, resolved)
     await store.record(recorded, facts.unit.name, today)
     events = [event for event, _ in recorded]
     events += await _check_commitments(store, facts, config, today)

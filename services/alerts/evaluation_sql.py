@@ -35,21 +35,32 @@ class SqlEvaluation:
         self._routing, self._channels = routing, list(channels)
         self._dashboard_url, self._portal_url = dashboard_url, portal_url
 
-    async def open_alerts(self) -> dict[str, CurrentAlert]:
+    async def alerts_now(self) -> tuple[dict[str, CurrentAlert], dict[str, CommitteeResolution]]:
         rows = await self._conn.fetch(
-            "SELECT fingerprint, rule, severity, escalated_to, summary, evidence, responsible_leader_id FROM alerts"
-            " WHERE unit_code = $1 AND plan_year = $2 AND status = 'open' AND rule <> $3",
-            self._unit, self._year, COMMITMENT_MISSED,
+            "SELECT fingerprint, rule, severity, escalated_to, summary, evidence, responsible_leader_id, status,"
+            " resolution FROM alerts WHERE unit_code = $1 AND plan_year = $2"
+            " AND ((status = 'open' AND rule <> $3) OR (status = 'resolved' AND resolved_by IS DISTINCT FROM $4))",
+            self._unit, self._year, COMMITMENT_MISSED, SYSTEM_RESOLVER,
         )  # fmt: skip
-        return {r["fingerprint"]: CurrentAlert(**dict(r)) for r in rows}
-
-    async def committee_resolutions(self) -> dict[str, CommitteeResolution]:
-        rows = await self._conn.fetch(
-            "SELECT fingerprint, severity, resolution FROM alerts WHERE unit_code = $1 AND plan_year = $2"
-            " AND status = 'resolved' AND resolved_by IS DISTINCT FROM $3",
-            self._unit, self._year, SYSTEM_RESOLVER,
-        )  # fmt: skip
-        return {r["fingerprint"]: CommitteeResolution(r["severity"], r["resolution"] or "") for r in rows}
+        current = {
+            r["fingerprint"]: CurrentAlert(
+                r["fingerprint"],
+                r["rule"],
+                r["severity"],
+                r["escalated_to"],
+                r["summary"],
+                r["evidence"],
+                r["responsible_leader_id"],
+            )
+            for r in rows
+            if r["status"] == "open"
+        }
+        resolved = {
+            r["fingerprint"]: CommitteeResolution(r["severity"], r["resolution"] or "")
+            for r in rows
+            if r["status"] == "resolved"
+        }
+        return current, resolved
 
     async def due_commitments(self, today: dt.date) -> list[DueCommitment]:
         rows = await self._conn.fetch(
@@ -112,9 +123,12 @@ class SqlEvaluation:
 
     async def escalations_done(self, fingerprints: Iterable[str]) -> Done:
         done: dict[str, set[tuple[str, dt.date]]] = defaultdict(set)
+        asked = list(fingerprints)
+        if not asked:  # most units of a sweep have no open alert: no round trip for them
+            return done
         for r in await self._conn.fetch(
             "SELECT fingerprint, deadline, due FROM alert_deadline_escalations WHERE fingerprint = ANY($1::text[])",
-            list(fingerprints),
+            asked,
         ):
             done[r["fingerprint"]].add((r["deadline"], r["due"]))
         return done

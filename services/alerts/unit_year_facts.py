@@ -162,19 +162,18 @@ async def load_facts(conn: asyncpg.Connection, unit_code: str, plan_year: int, r
         )
     ]
     names = {t.leader_id: t.leader_name for t in tenures}
-    votes = [
-        Vote(r["leader_id"], names.get(r["leader_id"]), r["vote_date"], r["voters"], r["low"], r["band"])
-        for r in await conn.fetch(
-            "SELECT DISTINCT ON (leader_id) leader_id, vote_date, voters, low, band, position FROM confidence_votes"
-            " WHERE unit_code = $1 AND extract(year FROM vote_date) = $2"
-            " ORDER BY leader_id, vote_date DESC, position DESC",
-            unit_code,
-            plan_year,
-        )
-    ]
-    vote_version = await conn.fetchval(
-        "SELECT max(position) FROM confidence_votes WHERE unit_code = $1 AND extract(year FROM vote_date) = $2",
+    # Each leader's latest vote of the year, and the newest position among all of them (a window, evaluated
+    # before DISTINCT ON: every vote of the year counts), in one read.
+    vote_rows = await conn.fetch(
+        "SELECT DISTINCT ON (leader_id) leader_id, vote_date, voters, low, band, max(position) OVER () AS version"
+        " FROM confidence_votes WHERE unit_code = $1 AND extract(year FROM vote_date) = $2"
+        " ORDER BY leader_id, vote_date DESC, position DESC",
         unit_code,
         plan_year,
     )
-    return UnitYearFacts(unit, plan_year, indicators, votes, tenures, max(version, vote_version or 0))
+    votes = [
+        Vote(r["leader_id"], names.get(r["leader_id"]), r["vote_date"], r["voters"], r["low"], r["band"])
+        for r in vote_rows
+    ]
+    vote_version = max((r["version"] for r in vote_rows), default=0)
+    return UnitYearFacts(unit, plan_year, indicators, votes, tenures, max(version, vote_version))

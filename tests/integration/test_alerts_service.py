@@ -18,9 +18,10 @@ import pytest
 
 from services.alerts.api import create_alerts_app
 from services.alerts.service import AlertClosed
-from services.alerts.unit_year_facts import stale_evaluations
+from services.alerts.unit_year_facts import load_facts, stale_evaluations
 from shared.auth import create_token
 from shared.events import AlertRefreshed, TargetSet, UnitRegistered
+from shared.pace import PaceRules
 from shared.settings import Settings
 from tests.integration.alert_fixtures import CENTRAL, DISB, PROVINCIAL, Clock, Facts, alerts_service
 from tests.integration.receivers import serving
@@ -406,3 +407,25 @@ async def test_a_committee_works_its_alerts_from_the_command_line_with_a_token_o
     assert (row["status"], row["acknowledged_by"], row["resolved_by"]) == ("resolved", "UBKT Tỉnh ủy Lâm Đồng",
                                                                            "UBKT Tỉnh ủy Lâm Đồng")  # fmt: skip
     assert (await alert(pool, not_theirs))["status"] == "open"
+
+
+async def test_the_facts_version_counts_every_vote_of_the_year_not_only_each_leaders_latest(
+    pool: asyncpg.Pool,
+) -> None:
+    """A vote recorded late about an earlier date (a backfill) is newer in the log than the leader's latest
+    vote: the facts' version must see it, or a sweep would take the unit's evaluation for current."""
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO confidence_votes (position, unit_code, leader_id, vote_date, voters, high, confidence, low,"
+            " band) VALUES ($1, 'lam-dong', $2, $3, 60, 10, 10, $4, 'none')",
+            [
+                (7, "L2", dt.date(2025, 10, 15), 20),
+                (9, "L2", dt.date(2025, 3, 1), 5),
+                (8, "L3", dt.date(2025, 6, 1), 1),
+            ],
+        )
+        facts = await load_facts(conn, "lam-dong", 2025, PaceRules())
+    assert facts.version == 9
+    assert sorted((v.leader_id, v.vote_date) for v in facts.votes) == [
+        ("L2", dt.date(2025, 10, 15)), ("L3", dt.date(2025, 6, 1))
+    ]  # fmt: skip

@@ -78,21 +78,20 @@ class FakeEvaluation:
         self.recorded: list[tuple[DomainEvent, str]] = []
         self.reminders: list[tuple[DeadlineReminded, OpenClock | None]] = []
 
-    async def open_alerts(self) -> dict[str, CurrentAlert]:
-        return {
+    async def alerts_now(self) -> tuple[dict[str, CurrentAlert], dict[str, CommitteeResolution]]:
+        current = {
             a.fingerprint: CurrentAlert(
                 a.fingerprint, a.rule, a.severity, a.escalated_to, a.summary, a.evidence, a.leader_id
             )
             for a in self.alerts.values()
             if a.status == "open" and a.rule != COMMITMENT_MISSED
         }
-
-    async def committee_resolutions(self) -> dict[str, CommitteeResolution]:
-        return {
+        resolved = {
             a.fingerprint: CommitteeResolution(a.severity, a.resolution or "")
             for a in self.alerts.values()
             if a.status == "resolved" and a.resolution is not None
         }
+        return current, resolved
 
     async def due_commitments(self, today: dt.date) -> list[DueCommitment]:
         return [c for c in self.commitments if c.due <= today and (c.position, c.ordinal) not in self.decided]
