@@ -24,13 +24,15 @@ from shared.events import (
 
 async def apply_alert_event(
     conn: asyncpg.Connection, event: DomainEvent, position: int, unit_name: str | None, at: dt.datetime | None = None
-) -> None:
-    """The `alerts` row after one lifecycle event. `at`: when it was recorded (a replay gives the event's
-    `recorded_at`, which is the `now()` of the transaction that recorded it live)."""
+) -> asyncpg.Record | None:
+    """The `alerts` row after one lifecycle event, returned (None for an event that changes no alert's row: a
+    reminder, a commitment checked). `at`: when it was recorded (a replay gives the event's `recorded_at`,
+    which is the `now()` of the transaction that recorded it live)."""
+    row: asyncpg.Record | None = None
     if isinstance(event, AlertRaised):
-        await _raised(conn, event, position, unit_name, at)
+        row = await _raised(conn, event, position, unit_name, at)
     elif isinstance(event, AlertRefreshed):
-        await _update(
+        row = await _update(
             conn, event.fingerprint, at, (), severity=event.severity, summary=event.summary, evidence=event.evidence,
             as_of=event.as_of, responsible_leader_id=event.responsible_leader_id,
             responsible_leader_name=event.responsible_leader_name,
@@ -42,7 +44,7 @@ async def apply_alert_event(
             event.deadline, event.subject(), event.due, event.unit_code, position,
         )  # fmt: skip
     elif isinstance(event, AlertEscalated):
-        await _update(conn, event.fingerprint, at, ("escalated_at",), escalated_to=event.to_committee)
+        row = await _update(conn, event.fingerprint, at, ("escalated_at",), escalated_to=event.to_committee)
         if event.deadline is not None:
             await conn.execute(
                 "INSERT INTO alert_deadline_escalations (fingerprint, deadline, due, position) VALUES ($1, $2, $3, $4)"
@@ -50,24 +52,24 @@ async def apply_alert_event(
                 event.fingerprint, event.deadline, event.deadline_due, position,
             )  # fmt: skip
     elif isinstance(event, AlertAcknowledged):
-        await _update(
+        row = await _update(
             conn, event.fingerprint, at, ("acknowledged_at",), acknowledged_by=event.by, acknowledged_note=event.note
         )
     elif isinstance(event, AlertSilenced):
-        await _update(
+        row = await _update(
             conn, event.fingerprint, at, (), silenced_until=event.until, silenced_by=event.by,
             silence_reason=event.reason,
         )  # fmt: skip
     elif isinstance(event, AlertResolved):
-        await _update(
+        row = await _update(
             conn, event.fingerprint, at, ("resolved_at",), status="resolved", resolved_by=event.resolved_by,
             resolution=event.conclusion or event.reason, resolved_as_of=event.as_of,
             conclusion_outcome=event.outcome, conclusion_document=event.document or None,
         )  # fmt: skip
     elif isinstance(event, ExplanationRequested):
-        await _explanation_requested(conn, event, position, at)
+        row = await _explanation_requested(conn, event, position, at)
     elif isinstance(event, ExplanationSubmitted):
-        await _explanation_submitted(conn, event, position, at)
+        row = await _explanation_submitted(conn, event, position, at)
     elif isinstance(event, CommitmentChecked):
         await conn.execute(
             "UPDATE alert_commitments SET outcome = $3, figures_as_of = $4, reached = $5"
@@ -75,13 +77,14 @@ async def apply_alert_event(
             event.commitment_position, event.ordinal, "kept" if event.kept else "missed", event.figures_as_of,
             event.reached,
         )  # fmt: skip
+    return row
 
 
 async def _raised(
     conn: asyncpg.Connection, event: AlertRaised, position: int, unit_name: str | None, at: dt.datetime | None
-) -> None:
+) -> asyncpg.Record:
     """A new alert's row, or a resolved one's opened again as new: every later step's columns cleared."""
-    await conn.execute(
+    row: asyncpg.Record = await conn.fetchrow(
         "INSERT INTO alerts (fingerprint, unit_code, unit_name, indicator, plan_year, rule, period, severity,"
         " status, as_of, summary, responsible_leader_id, responsible_leader_name, committee, evidence,"
         " raised_position, raised_at, updated_at, raised_as_of)"
@@ -94,7 +97,7 @@ async def _raised(
         " updated_at = coalesce($16::timestamptz, now()), escalated_to = NULL,"
         " escalated_at = NULL, acknowledged_by = NULL, acknowledged_note = NULL, acknowledged_at = NULL,"
         " silenced_until = NULL, silenced_by = NULL, silence_reason = NULL, resolved_at = NULL,"
-        " resolved_by = NULL, resolution = NULL",
+        " resolved_by = NULL, resolution = NULL RETURNING *",
         event.fingerprint,
         event.unit_code,
         unit_name,
@@ -112,11 +115,12 @@ async def _raised(
         position,
         at,
     )
+    return row
 
 
 async def _explanation_requested(
     conn: asyncpg.Connection, event: ExplanationRequested, position: int, at: dt.datetime | None
-) -> None:
+) -> asyncpg.Record | None:
     """The alert's review asked for (again: a new request clears the earlier answer)."""
     await conn.execute(
         "INSERT INTO alert_reviews (fingerprint, unit_code, leader_id, leader_name, requested_by, requested_at,"
@@ -128,12 +132,12 @@ async def _explanation_requested(
         event.fingerprint, event.unit_code, event.leader_id, event.leader_name, event.by, at, position, event.due,
         event.note,
     )  # fmt: skip
-    await _update(conn, event.fingerprint, at, ())
+    return await _update(conn, event.fingerprint, at, ())
 
 
 async def _explanation_submitted(
     conn: asyncpg.Connection, event: ExplanationSubmitted, position: int, at: dt.datetime | None
-) -> None:
+) -> asyncpg.Record | None:
     """The answer on the review, and each commitment it makes, to be checked against the figures."""
     await conn.execute(
         "UPDATE alert_reviews SET explained_by = $2, explained_at = coalesce($3::timestamptz, now()),"
@@ -151,14 +155,16 @@ async def _explanation_submitted(
             for n, c in enumerate(event.commitments, start=1)
         ],
     )  # fmt: skip
-    await _update(conn, event.fingerprint, at, ())
+    return await _update(conn, event.fingerprint, at, ())
 
 
 async def _update(
     conn: asyncpg.Connection, fingerprint: str, at: dt.datetime | None, stamped: tuple[str, ...], **values: object
-) -> None:
+) -> asyncpg.Record | None:
     """Set `values` on one alert's row, and the `stamped` columns and `updated_at` to when the event was
-    recorded (now, live). Column names come from this module only."""
+    recorded (now, live); the row as it is now. Column names come from this module only."""
     sets = [f"{column} = ${number}" for number, column in enumerate(values, start=3)]
     sets += [f"{column} = coalesce($2::timestamptz, now())" for column in (*stamped, "updated_at")]
-    await conn.execute(f"UPDATE alerts SET {', '.join(sets)} WHERE fingerprint = $1", fingerprint, at, *values.values())
+    query = f"UPDATE alerts SET {', '.join(sets)} WHERE fingerprint = $1 RETURNING *"
+    row: asyncpg.Record | None = await conn.fetchrow(query, fingerprint, at, *values.values())
+    return row

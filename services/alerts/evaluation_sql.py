@@ -144,9 +144,10 @@ class SqlEvaluation:
     async def record(self, events: Sequence[tuple[DomainEvent, str]], unit_name: str | None, today: dt.date) -> None:
         positions = await self._append([event for event, _ in events])
         for (event, key), position in zip(events, positions, strict=True):
-            await apply_alert_event(self._conn, event, position, unit_name)
+            row = await apply_alert_event(self._conn, event, position, unit_name)
+            alert = row if row is not None and row["fingerprint"] == key else None
             await enqueue_notification(self._conn, event, position, key, today, self._channels, self._dashboard_url,
-                                       self._portal_url)  # fmt: skip
+                                       self._portal_url, alert)  # fmt: skip
 
     async def record_reminders(
         self, reminders: Sequence[tuple[DeadlineReminded, OpenClock | None]], facts: UnitYearFacts
@@ -195,10 +196,12 @@ async def append_events(conn: asyncpg.Connection, store: EventStore, events: Seq
 
 async def enqueue_notification(
     conn: asyncpg.Connection, event: DomainEvent, position: int, key: str, today: dt.date, channels: Sequence[str],
-    dashboard_url: str, portal_url: str | None,
+    dashboard_url: str, portal_url: str | None, alert: asyncpg.Record | None = None,
 ) -> None:  # fmt: skip
-    """Queue the notifications of an event about the alert `key`, as its row is now (silenced: fewer channels)."""
-    alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
+    """Queue the notifications of an event about the alert `key`, as its row is now (`alert`, when the caller
+    has it from applying the event; silenced: fewer channels)."""
+    if alert is None:
+        alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
     assert alert is not None
     silenced = alert["silenced_until"] is not None and alert["silenced_until"] >= today
     notification = outbox.notification(event, position, dict(alert), dashboard_url, portal_url)

@@ -262,9 +262,9 @@ class AlertsService:
             review = await conn.fetchrow("SELECT * FROM alert_reviews WHERE fingerprint = $1", fingerprint)
             event = draft(row, review)
             (position,) = await append_events(conn, self._store, [event])
-            await apply_alert_event(conn, event, position, None)
+            applied = await apply_alert_event(conn, event, position, None)
             await enqueue_notification(conn, event, position, fingerprint, self.clock(), self._channels,
-                                       self.dashboard_url, self.portal_url)  # fmt: skip
+                                       self.dashboard_url, self.portal_url, applied)  # fmt: skip
         ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
         return event
 
