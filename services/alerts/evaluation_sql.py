@@ -142,12 +142,17 @@ class SqlEvaluation:
         return done
 
     async def record(self, events: Sequence[tuple[DomainEvent, str]], unit_name: str | None, today: dt.date) -> None:
+        """Appended together, applied one by one (each returns its alert's row), queued together."""
         positions = await self._append([event for event, _ in events])
+        queued: list[outbox.Queued] = []
         for (event, key), position in zip(events, positions, strict=True):
             row = await apply_alert_event(self._conn, event, position, unit_name)
-            alert = row if row is not None and row["fingerprint"] == key else None
-            await enqueue_notification(self._conn, event, position, key, today, self._channels, self._dashboard_url,
-                                       self._portal_url, alert)  # fmt: skip
+            if row is None or row["fingerprint"] != key:
+                row = await self._conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
+            assert row is not None
+            queued += notification_rows(event, position, row, today, self._channels, self._dashboard_url,
+                                        self._portal_url)  # fmt: skip
+        await outbox.enqueue_rows(self._conn, queued)
 
     async def record_reminders(
         self, reminders: Sequence[tuple[DeadlineReminded, OpenClock | None]], facts: UnitYearFacts
@@ -194,15 +199,11 @@ async def append_events(conn: asyncpg.Connection, store: EventStore, events: Seq
     return (await store.append(list(events), SUBMITTER, conn=conn)).positions
 
 
-async def enqueue_notification(
-    conn: asyncpg.Connection, event: DomainEvent, position: int, key: str, today: dt.date, channels: Sequence[str],
-    dashboard_url: str, portal_url: str | None, alert: asyncpg.Record | None = None,
-) -> None:  # fmt: skip
-    """Queue the notifications of an event about the alert `key`, as its row is now (`alert`, when the caller
-    has it from applying the event; silenced: fewer channels)."""
-    if alert is None:
-        alert = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", key)
-    assert alert is not None
+def notification_rows(
+    event: DomainEvent, position: int, alert: asyncpg.Record, today: dt.date, channels: Sequence[str],
+    dashboard_url: str, portal_url: str | None,
+) -> list[outbox.Queued]:  # fmt: skip
+    """The outbox rows of an event about `alert`, as its row is now (silenced: fewer channels)."""
     silenced = alert["silenced_until"] is not None and alert["silenced_until"] >= today
     notification = outbox.notification(event, position, dict(alert), dashboard_url, portal_url)
-    await outbox.enqueue(conn, event, position, notification, list(channels), silenced=silenced)
+    return outbox.outbox_rows(event, position, notification, list(channels), silenced=silenced)

@@ -129,15 +129,31 @@ def channels_for(event: DomainEvent, channels: list[str], silenced: bool) -> lis
     return channels
 
 
-# A row per channel, the message encoded once, and the dispatcher woken (at commit), in one round trip: an
-# alerts sweep records thousands of events, and this was three or more round trips each.
+# The outbox's rows of any number of events, and the dispatcher woken (at commit), in one round trip: an
+# alerts sweep records thousands of events, and queueing them was three or more round trips each.
 _ENQUEUE = """
 WITH queued AS (
-    INSERT INTO alert_outbox (position, channel, payload) SELECT $1, channel, $3 FROM unnest($2::text[]) AS channel
-    ON CONFLICT DO NOTHING
+    INSERT INTO alert_outbox (position, channel, payload)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::jsonb[]) ON CONFLICT DO NOTHING
 )
 SELECT pg_notify($4, '')
 """
+
+Queued = tuple[int, str, dict[str, Any]]  # an outbox row: the event's position, a channel, the message
+
+
+def outbox_rows(
+    event: DomainEvent, position: int, message: dict[str, Any], channels: list[str], *, silenced: bool
+) -> list[Queued]:
+    """The rows that queue `message` about `event` on each channel it goes to."""
+    return [(position, channel, message) for channel in channels_for(event, channels, silenced)]
+
+
+async def enqueue_rows(conn: asyncpg.Connection, rows: Sequence[Queued]) -> None:
+    """Queue the rows (in the caller's transaction) and wake the dispatcher once."""
+    if rows:
+        positions, channels, messages = zip(*rows, strict=True)
+        await conn.execute(_ENQUEUE, list(positions), list(channels), list(messages), OUTBOX_CHANNEL)
 
 
 async def enqueue(
@@ -149,8 +165,7 @@ async def enqueue(
     *,
     silenced: bool,
 ) -> None:
-    targets = channels_for(event, channels, silenced)
-    await conn.execute(_ENQUEUE, position, targets, message, OUTBOX_CHANNEL)
+    await enqueue_rows(conn, outbox_rows(event, position, message, channels, silenced=silenced))
 
 
 class Sender(Protocol):

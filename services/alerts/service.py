@@ -20,7 +20,7 @@ from services.alerts.alert_rows import apply_alert_event
 from services.alerts.config import AlertConfig, load_alert_config
 from services.alerts.delivery import check_channels
 from services.alerts.evaluation import evaluate_unit_year
-from services.alerts.evaluation_sql import SqlEvaluation, append_events, enqueue_notification
+from services.alerts.evaluation_sql import SqlEvaluation, append_events, notification_rows
 from services.alerts.unit_year_facts import load_facts, peer_state, stale_evaluations, units_and_years
 from shared.bus import make_broker
 from shared.clock import VIETNAM
@@ -262,9 +262,11 @@ class AlertsService:
             review = await conn.fetchrow("SELECT * FROM alert_reviews WHERE fingerprint = $1", fingerprint)
             event = draft(row, review)
             (position,) = await append_events(conn, self._store, [event])
-            applied = await apply_alert_event(conn, event, position, None)
-            await enqueue_notification(conn, event, position, fingerprint, self.clock(), self._channels,
-                                       self.dashboard_url, self.portal_url, applied)  # fmt: skip
+            alert = await apply_alert_event(conn, event, position, None)  # the row the action changed
+            assert alert is not None
+            queued = notification_rows(event, position, alert, self.clock(), self._channels, self.dashboard_url,
+                                       self.portal_url)  # fmt: skip
+            await outbox.enqueue_rows(conn, queued)
         ALERT_EVENTS_RECORDED.labels(type(event).__name__).inc()
         return event
 
