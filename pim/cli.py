@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Collection, Coroutine
+from collections.abc import Collection
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,11 +16,12 @@ from rich.console import Console
 from pim.bench.cli import bench
 from pim.boards.cli import progress_command, report, reporting_command, standings_command
 from pim.cli_ops import init_command
+from pim.command_run import run_command
 from pim.demo.accounts import embedded_portal_token, first_admin_account
 from pim.demo.run import SAMPLE_MEETING_DATE, DemoResult, run_demo
 from pim.demo.sample_loader import load_sample
 from pim.docs.cli import docs
-from pim.embedded import EmbeddedServerDied, infrastructure
+from pim.embedded import infrastructure
 from pim.grafana.cli import grafana
 from pim.stack import ALL_SERVICES, ServiceName, Stack, running_stack
 from services.alerts import alerts_commands
@@ -47,7 +48,6 @@ app.command(name="progress")(progress_command)
 # Wide enough for the demo tables when the output is a pipe or a CI log rather than a terminal.
 console = Console(width=None if Console().is_terminal else 150)
 Verbose = typer.Option(False, "--verbose", "-v")
-T = TypeVar("T")
 DEMO_BOARD_PACK = Path("board-pack") / f"pim-board-pack-{SAMPLE_MEETING_DATE:%Y-%m-%d}.pdf"
 
 
@@ -73,19 +73,10 @@ def demo(
         stop = _stop_on_signals() if serve else None
         return await run_demo(Settings(), console, board_pack.resolve(), stop)
 
-    result = _ended_by_embedded(demo_run())
+    result = run_command(demo_run(), console)
     console.print(
         f"Done: {result.events} events through ingest → store → relay → projector → alerts in {result.seconds:.1f} s."
     )
-
-
-def _ended_by_embedded(work: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run`; an embedded server that went away by itself ends the run with its reason, not a trace."""
-    try:
-        return asyncio.run(work)
-    except EmbeddedServerDied as died:
-        console.print(f"[red]{died}[/red]")
-        raise typer.Exit(1) from None
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -186,7 +177,7 @@ async def _announce(configured: Settings, settings: Settings, services: Collecti
 
 def _run_services(services: Collection[ServiceName], verbose: bool, sample: bool = False) -> None:
     _configure_logging(verbose, work=True)
-    _ended_by_embedded(_serve(services, sample))
+    run_command(_serve(services, sample), console)
 
 
 @app.command()

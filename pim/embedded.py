@@ -53,6 +53,10 @@ def free_ports(count: int) -> list[int]:
         return [int(probe.getsockname()[1]) for probe in probes]
 
 
+class EmbeddedServerDied(RuntimeError):
+    """An embedded server went away by itself: nothing will start it again, so what runs on it stops."""
+
+
 class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -174,7 +178,8 @@ class EmbeddedKafka:
         while True:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise RuntimeError(f"{self.kind} broker exited at start; see {self.data_dir / 'broker.log'}")
+                raise EmbeddedServerDied(f"the embedded {self.kind} broker exited at start (its log: "
+                                         f"{self.data_dir / 'broker.log'})")  # fmt: skip
             if not _accepts_connections(self.port):
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"{self.kind} broker did not listen on {self.port} in time")
@@ -223,10 +228,6 @@ def _data_root(settings: Settings) -> Iterator[Path]:
         yield root
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-class EmbeddedServerDied(RuntimeError):
-    """An embedded server went away by itself: nothing will start it again, so what runs on it stops."""
 
 
 WATCH_EVERY_S = 0.5

@@ -41,10 +41,6 @@ class Reaper:
             os.close(read_end)
         self._pipe: IO[str] = os.fdopen(write_end, "w", buffering=1, encoding="utf-8")
 
-    @property
-    def pid(self) -> int:
-        return self._process.pid
-
     def watch_process(self, pid: int) -> None:
         """Stop the process (and its group: it was started in a session of its own) if PIM dies first."""
         created = psutil.Process(pid).create_time()

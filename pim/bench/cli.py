@@ -2,43 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from pim.bench import ingest, national, projector
-from pim.embedded import EmbeddedServerDied
+from pim.command_run import run_command
 from shared.observability import configure_logging
 from shared.settings import Settings
-
-T = TypeVar("T")
-STOPPED_BY_SIGTERM = 128 + signal.SIGTERM
-
-
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """`asyncio.run`, with SIGTERM (`kill`, a CI job's time-out) taken as Ctrl-C is: the bench is cancelled and
-    its clean-ups run, so the embedded PostgreSQL and broker it started are stopped, not left running."""
-
-    async def cancelled_by_sigterm() -> T:
-        task = asyncio.current_task()
-        assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
-        return await work
-
-    try:
-        return asyncio.run(cancelled_by_sigterm())
-    except asyncio.CancelledError:
-        console.print("Stopped (SIGTERM); the embedded servers are stopped.")
-        raise typer.Exit(STOPPED_BY_SIGTERM) from None
-    except EmbeddedServerDied as died:  # what was measured until then is printed above
-        console.print(f"[red]{died}[/red]")
-        raise typer.Exit(1) from None
-
 
 bench = typer.Typer(help="Benchmarks, each beside the raw limits measured in the same run.", no_args_is_help=True)
 console = Console(width=None if Console().is_terminal else 150)
@@ -53,7 +26,9 @@ def bench_ingest(
 ) -> None:
     """Bulk CSV import into the event store vs raw COPY; HTTP latency p50/p99 at a fixed rate."""
     configure_logging(False)
-    result = _run(ingest.run_ingest_bench(Settings(), rows, rate, seconds, console))
+    result = run_command(
+        ingest.run_ingest_bench(Settings(), rows, rate, seconds, console), console, sigterm_cancels=True
+    )
     ingest.show(result, console)
     ingest.save(result, output)
     console.print(f"Written to {output}")
@@ -69,7 +44,9 @@ def bench_projector(
 ) -> None:
     """Live consumption from Kafka and rebuild from the store, beside raw getmany and one SQL statement."""
     configure_logging(False)
-    result = _run(projector.run_projector_bench(Settings(), events, catch_up_lag, console))
+    result = run_command(
+        projector.run_projector_bench(Settings(), events, catch_up_lag, console), console, sigterm_cancels=True
+    )
     projector.show(result, console)
     projector.save(result, output)
     console.print(f"Written to {output}")
@@ -85,7 +62,9 @@ def bench_national(
     """Vietnam's registry through the real path: load, settle, standings while reports stream, an alerts
     sweep, the rebuild, storage; every list checked against a rebuild's and every unit counted."""
     configure_logging(False)
-    result = _run(national.run_national_bench(Settings(), national.Shape(scale), console))
+    result = run_command(
+        national.run_national_bench(Settings(), national.Shape(scale), console), console, sigterm_cancels=True
+    )
     national.show(result, console)
     national.save(result, output)
     console.print(f"Written to {output}")

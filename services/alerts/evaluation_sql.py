@@ -158,6 +158,7 @@ class SqlEvaluation:
         self, reminders: Sequence[tuple[DeadlineReminded, OpenClock | None]], facts: UnitYearFacts
     ) -> None:
         positions = await self._append([event for event, _ in reminders])
+        queued: list[outbox.Queued] = []
         for (event, alert), position in zip(reminders, positions, strict=True):
             await apply_alert_event(self._conn, event, position, facts.unit.name)
             if "email" not in self._channels or not await self._reachable(event, alert):
@@ -167,7 +168,8 @@ class SqlEvaluation:
                 row = dict(await self._conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1", alert.fingerprint))
             message = outbox.reminder(event, position, row, facts.unit.name, facts.unit.committee,
                                       self._dashboard_url, self._portal_url)  # fmt: skip
-            await outbox.enqueue(self._conn, event, position, message, ["email"], silenced=False)
+            queued += outbox.outbox_rows(event, position, message, ["email"], silenced=False)
+        await outbox.enqueue_rows(self._conn, queued)
 
     async def record_evaluation(self, version: int, today: dt.date, peers: str) -> None:
         await self._conn.execute(

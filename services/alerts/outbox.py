@@ -156,18 +156,6 @@ async def enqueue_rows(conn: asyncpg.Connection, rows: Sequence[Queued]) -> None
         await conn.execute(_ENQUEUE, list(positions), list(channels), list(messages), OUTBOX_CHANNEL)
 
 
-async def enqueue(
-    conn: asyncpg.Connection,
-    event: DomainEvent,
-    position: int,
-    message: dict[str, Any],
-    channels: list[str],
-    *,
-    silenced: bool,
-) -> None:
-    await enqueue_rows(conn, outbox_rows(event, position, message, channels, silenced=silenced))
-
-
 class Sender(Protocol):
     async def send(self, message: dict[str, Any]) -> None:
         """Deliver one notification; raise to have it retried later."""

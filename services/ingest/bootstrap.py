@@ -20,13 +20,10 @@ from shared.service_parts import Api, ServiceParts
 from shared.settings import IngestSettings
 
 
-def collaborators(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> Ingest:
-    return Ingest(pool, EventStore(pool), Registry(pool), FigureIntake(pool, clock))
-
-
 def create_app(pool: asyncpg.Pool, clock: Callable[[], dt.date] = dt.date.today) -> FastAPI:
     """The ingest API on PostgreSQL: the tokens, the store, the registry and the intake of `pool`."""
-    return ingest_api(collaborators(pool, clock), token_authenticator(pool))
+    ingest = Ingest(pool, EventStore(pool), Registry(pool), FigureIntake(pool, clock))
+    return ingest_api(ingest, token_authenticator(pool))
 
 
 def bootstrap_ingest(settings: IngestSettings, pool: asyncpg.Pool) -> ServiceParts:

@@ -140,12 +140,17 @@ def test_pim_up_stops_saying_why_when_its_embedded_broker_is_killed(tmp_path: Pa
     data_dir = tmp_path / "data"
     up = _start(["up", "--service", "relay"], data_dir, tmp_path, output=subprocess.PIPE)
     try:
-        _until(lambda: _running(data_dir, "postgres", "noida-db"), "the embedded PostgreSQL and broker running")
+        assert up.stdout is not None
+        before = b""
+        while b"Ctrl-C stops" not in before:  # up and serving (a broker killed while it starts fails the start)
+            line = up.stdout.readline()
+            assert line, before.decode()
+            before += line
         (broker,) = [p for p in _started_from(data_dir) if "noida-db" in " ".join(p.cmdline())]
         broker.send_signal(signal.SIGKILL)  # as the kernel's out-of-memory killer does
         output, _ = up.communicate(timeout=DEADLINE_S)
         assert up.returncode == 1, output
-        said = " ".join(output.decode().split())
+        said = " ".join((before + output).decode().split())
         assert "the embedded noida broker was killed by signal 9" in said and "PIM stops" in said, said
         assert _started_from(data_dir) == []  # its PostgreSQL stopped on the way out
     finally:
