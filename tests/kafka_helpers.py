@@ -13,6 +13,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from pim.embedded import EmbeddedKafka
+from shared.bus import stop_consumer
 from shared.settings import EmbeddedBroker, Settings
 from shared.topics import ensure_topics
 
@@ -37,7 +38,7 @@ async def read_topic(
             for batch in (await consumer.getmany(timeout_ms=200)).values():
                 records += batch
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
     return records
 
 

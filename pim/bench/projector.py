@@ -29,6 +29,7 @@ from pim.bench.year_to_date_sql import time_every_year_to_date
 from pim.embedded import infrastructure
 from services.ingest import Registry
 from services.relay import Relay
+from shared.bus import stop_consumer
 from shared.db import create_pool, migrate
 from shared.event_store import EventStore, Submitter
 from shared.events import TargetSet, UnitRegistered
@@ -124,7 +125,7 @@ async def raw_getmany(settings: Settings, topic: str, expected: int) -> float:
                 seen += len(batch)
         return seen / (time.perf_counter() - started)
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 @contextlib.asynccontextmanager

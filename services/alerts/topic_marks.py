@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 
 from services.alerts.outbox import OUTBOX_CHANNEL
-from shared.bus import make_consumer, still_holds
+from shared.bus import make_consumer, still_holds, stop_consumer
 from shared.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
@@ -96,4 +96,4 @@ class AlertsTopicMarks:
                 await asyncio.sleep(every_s)
             finally:
                 with contextlib.suppress(Exception):
-                    await probe.stop()
+                    await stop_consumer(probe)

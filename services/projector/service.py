@@ -29,7 +29,7 @@ from services.projector.ledger_chain import follow, links
 from services.projector.progress_rules import ProgressRules, progress_rules
 from services.projector.recompute import recompute
 from shared import locks
-from shared.bus import assign_all, make_consumer, make_producer
+from shared.bus import assign_all, make_consumer, make_producer, stop_consumer
 from shared.contracts import ProgressChanged
 from shared.observability import (
     EVENTS_PROJECTED,
@@ -104,7 +104,7 @@ class Projector:
                     await self._notify(producer, await self.recompute_pending())
         finally:
             await producer.stop()
-            await consumer.stop()
+            await stop_consumer(consumer)
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         """Read every partition of the ledger from its checkpoint, after catching up from the store if far

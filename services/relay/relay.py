@@ -25,6 +25,7 @@ from shared.bus import (
     make_producer,
     partition_for,
     still_holds,
+    stop_consumer,
 )
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
 from shared.observability import EVENTS_RELAYED, RELAY_PUBLISHED_POSITION, STORE_HEAD_POSITION
@@ -90,9 +91,10 @@ class Relay:
                     log.warning("relay: broker error %r; reconnecting", error)
                     await asyncio.sleep(0.5)
                 finally:
-                    for client in (producer, probe):
-                        with contextlib.suppress(Exception):
-                            await client.stop()
+                    with contextlib.suppress(Exception):
+                        await producer.stop()
+                    with contextlib.suppress(Exception):
+                        await stop_consumer(probe)
         finally:
             # A connection PostgreSQL dropped is already detached from the pool: nothing to undo, and the
             # error that ended the loop is the one to report. Released whatever happens: a connection kept

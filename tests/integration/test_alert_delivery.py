@@ -32,7 +32,7 @@ from services.alerts.config import AlertConfig, parse_alert_config
 from services.alerts.delivery import GrafanaAnnotationSender, KafkaSender, WebhookSender, webhook_signer
 from services.alerts.mail import EmailSender, NoRecipient
 from services.alerts.outbox import MAX_ATTEMPTS, Dispatcher, Gathered, Sender, update_outbox_gauges
-from shared.bus import bootstrap, make_producer
+from shared.bus import bootstrap, make_producer, stop_consumer
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
@@ -223,7 +223,7 @@ async def alerts_consumer(settings: Settings) -> AsyncIterator[AIOKafkaConsumer]
     try:
         yield consumer
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 @pytest.mark.kafka

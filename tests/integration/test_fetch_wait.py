@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from aiokafka.client import AIOKafkaClient
 
-from shared.bus import make_consumer, make_producer
+from shared.bus import make_consumer, make_producer, stop_consumer
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.kafka_helpers import eventually
@@ -54,7 +54,7 @@ async def test_an_idle_consumer_fetches_a_few_times_a_second_and_gets_new_record
         await eventually(got_it, what="the new record")
         assert received == ["Cà Mau".encode()]
     finally:
-        await consumer.stop()
+        await stop_consumer(consumer)
 
 
 async def _assigned(consumer: Any) -> bool:
