@@ -44,11 +44,16 @@ class IdempotencyConflict(Exception):
         self.source, self.key = source, key
 
 
+# A submission's answer lists its events' ids up to this many (a million-row import's would be a page of ids).
+EVENT_IDS_UP_TO = 10_000
+
+
 @dataclass(frozen=True)
 class AppendResult:
     first_position: int
     last_position: int
     duplicate: bool  # True when the submission had been stored before and nothing new was written
+    event_ids: tuple[UUID, ...] | None = None  # when the writer read them in its own transaction
 
     @property
     def positions(self) -> list[int]:
@@ -315,12 +320,16 @@ class EventStore:
         return AppendResult(first, last, duplicate=False)
 
     async def event_ids(self, result: AppendResult) -> list[UUID]:
+        if result.event_ids is not None:
+            return list(result.event_ids)
         async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position",
-                result.first_position,
-                result.last_position,
-            )
+            return await self.ids_between(conn, result.first_position, result.last_position)
+
+    @staticmethod
+    async def ids_between(conn: asyncpg.Connection, first: int, last: int) -> list[UUID]:
+        rows = await conn.fetch(
+            "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position", first, last
+        )
         return [r["event_id"] for r in rows]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[RecordedEvent]:

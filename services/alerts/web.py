@@ -39,7 +39,7 @@ class Alerts:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint} in your jurisdiction")
 
 
-def alerts_of(request: Request) -> Alerts:
+async def alerts_of(request: Request) -> Alerts:
     alerts: Alerts = request.app.state.alerts
     return alerts
 

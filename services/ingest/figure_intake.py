@@ -8,14 +8,17 @@ other submissions go on meanwhile. Then the units' streams are locked (one write
 run again only if what they read changed in between (a report for one of the same units, a unit merged, a
 category declared), and the rows are appended by one INSERT … SELECT: they never come back through
 Python. A file reserves its positions and writes them without the store's append lock, so other units'
-reports are not held up however long it takes. All or nothing by default; `store_valid` keeps the rows
-that passed.
+reports are not held up however long it takes. A report already in memory (a JSON body, a raw-topic
+message) is small: it is staged in one statement and checked and appended in one transaction with its
+units locked from the first check, in about twenty round trips. All or nothing by default; `store_valid`
+keeps the rows that passed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import difflib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -29,7 +32,7 @@ from services.ingest.figure_rows import FigureRow, check_figure, code_like
 from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.display import vnd
-from shared.event_store import AppendResult, EventStore, Submitter
+from shared.event_store import EVENT_IDS_UP_TO, AppendResult, EventStore, Submitter
 from shared.events import Indicator, figure_event_types, figure_schema_version
 from shared.observability import LAST_REPORT_STORED
 
@@ -59,6 +62,13 @@ CREATE TEMP TABLE IF NOT EXISTS staged_figures (
 CREATE TEMP TABLE IF NOT EXISTS rejected_rows (row_no integer PRIMARY KEY);
 """
 _STAGE_COLUMNS = ("row_no", *FigureRow._fields[1:])
+# A report's rows in one statement, a column an array (COPY costs three round trips: the table's columns, then
+# the copy's two steps).
+_STAGE_ROWS = f"""
+INSERT INTO staged_figures ({", ".join(_STAGE_COLUMNS)})
+SELECT * FROM unnest($1::int[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::date[], $8::text[],
+                     $9::numeric[], $10::text[], $11::date[])
+"""
 
 _UNKNOWN_OR_MERGED = """
 SELECT s.row_no, s.unit_code, s.as_of, u.unit_code IS NULL AS unknown, u.merged_into, u.merged_on, u.exists_from
@@ -260,21 +270,67 @@ class FigureIntake:
                 [RowError(None, "authorization", principal.name, COMMITTEES_DO_NOT_REPORT)], status=403
             )
         errors = errors if errors is not None else ErrorLog()
-        from_file = not isinstance(rows, list)
-        async with self._connections(bulk=from_file) as (conn, reserver):
-            # A re-sent submission is answered (or its changed content refused) before it is read and checked:
-            # its figures are stored already, and checked against themselves they would look changed.
+        if isinstance(rows, list):
+            result, total = await self._submit_report(rows, principal, submitter, digest, errors, store_valid)
+        else:
+            result, total = await self._submit_file(rows, principal, submitter, digest, errors, store_valid)
+        if result is not None and result.duplicate:
+            return IntakeResult(result.count, result.count, 0, [], result)
+        stored = result.count if result is not None else 0
+        if stored:
+            LAST_REPORT_STORED.set_to_current_time()
+        return IntakeResult(total, stored, total - stored, errors.kept, result)
+
+    async def _submit_report(
+        self, rows: list[FigureRow | None], principal: Principal, submitter: Submitter, digest: bytes,
+        errors: ErrorLog, store_valid: bool,
+    ) -> tuple[AppendResult | None, int]:  # fmt: skip
+        """A report already in memory (a JSON body, a raw-topic message): checked and appended in one
+        transaction, its units' streams locked from the first check on, so nothing is checked twice. Each
+        round trip counts here: at a few hundred reports a second they were most of a report's cost."""
+        async with self._pool.acquire() as conn:
+            await conn.execute(_STAGE + _EMPTY_SMALL)  # outside the transaction: the tables' life is the connection's
+            async with conn.transaction():
+                chunks = _Chunks(iter(rows), errors, self._clock(), await registry_categories(conn))
+                while chunk := chunks.take():
+                    await conn.execute(_STAGE_ROWS, *zip(*chunk, strict=True))
+                if chunks.total == 0:
+                    raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
+                await EventStore.lock_streams(conn, await conn.fetchval(_KNOWN_STAGED_UNITS))
+                # A re-sent report is answered before it is checked: its figures are stored already, and checked
+                # against themselves they would look changed.
+                earlier = await self._store.earlier_submission(conn, submitter, digest)
+                if earlier is not None:
+                    return earlier, chunks.total
+                scope = await units_in_scope(conn, principal)
+                out_of_scope = await self._check_state(conn, principal, scope, errors)
+                self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
+                written = await self._append(conn, None, submitter)
+                if written is None:
+                    return None, chunks.total
+                await conn.execute(_REMEMBER_FIGURES)
+                result = await self._store.finish_submission(conn, submitter, digest, *written)
+                if result.count <= EVENT_IDS_UP_TO:  # read here, not on another connection after the commit
+                    ids = await EventStore.ids_between(conn, *written)
+                    result = dataclasses.replace(result, event_ids=tuple(ids))
+        return result, chunks.total
+
+    async def _submit_file(
+        self, rows: Iterable[FigureRow | None], principal: Principal, submitter: Submitter, digest: bytes,
+        errors: ErrorLog, store_valid: bool,
+    ) -> tuple[AppendResult | None, int]:  # fmt: skip
+        """A file, streamed: staged and checked holding no lock, then its units locked, checked again only
+        if what the checks read has changed meanwhile, and appended on positions it reserves."""
+        async with self._connection_pair() as (conn, reserver):
+            # A re-sent file is answered (or its changed content refused) before it is read and checked.
             earlier = await self._store.earlier_submission(conn, submitter, digest)
             if earlier is not None:
-                return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
+                return earlier, earlier.count
             await conn.execute(_STAGE)  # outside the transaction: the tables' life is the connection's
             # Parse, stage and check everything holding no lock: other submissions go on meanwhile.
             async with conn.transaction():
-                if from_file:
-                    await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                categories = await registry_categories(conn)
-                source = iter(rows) if from_file else _InMemory(rows)  # type: ignore[arg-type]
-                chunks = _Chunks(source, errors, self._clock(), categories)
+                await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                chunks = _Chunks(iter(rows), errors, self._clock(), await registry_categories(conn))
                 await self._stage(conn, chunks)
                 if chunks.total == 0:
                     raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
@@ -289,19 +345,15 @@ class FigureIntake:
                 await EventStore.lock_streams(conn, units)
                 earlier = await self._store.earlier_submission(conn, submitter, digest)
                 if earlier is not None:
-                    return IntakeResult(earlier.count, earlier.count, 0, [], earlier)
+                    return earlier, earlier.count
                 if await _state_of(conn, units) != checked:
                     out_of_scope += await self._check_state(conn, principal, scope, errors, recheck=True)
                     self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
                 written = await self._append(conn, reserver, submitter)
-                result = None
-                if written is not None:
-                    await conn.execute(_REMEMBER_FIGURES)
-                    result = await self._store.finish_submission(conn, submitter, digest, *written)
-        stored = result.count if result is not None else 0
-        if stored:
-            LAST_REPORT_STORED.set_to_current_time()
-        return IntakeResult(chunks.total, stored, chunks.total - stored, errors.kept, result)
+                if written is None:
+                    return None, chunks.total
+                await conn.execute(_REMEMBER_FIGURES)
+                return await self._store.finish_submission(conn, submitter, digest, *written), chunks.total
 
     async def _append(
         self, conn: asyncpg.Connection, reserver: asyncpg.Connection | None, submitter: Submitter
@@ -327,14 +379,10 @@ class FigureIntake:
         return written
 
     @contextlib.asynccontextmanager
-    async def _connections(self, *, bulk: bool) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection | None]]:
-        """The connection a submission works on and, for a bulk one, a second for its reservation. Both are
-        taken before anything is locked, one pair at a time: two submissions each holding one connection of
-        a pair would otherwise wait for ever for the last free one."""
-        if not bulk:
-            async with self._pool.acquire() as conn:
-                yield conn, None
-            return
+    async def _connection_pair(self) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection]]:
+        """The connection a file works on and a second for its reservation. Both are taken before anything
+        is locked, one pair at a time: two files each holding one connection of a pair would otherwise wait
+        for ever for the last free one."""
         async with self._pairing:
             conn = await self._pool.acquire()
             try:
@@ -358,7 +406,7 @@ class FigureIntake:
 
     async def _stage(self, conn: asyncpg.Connection, chunks: _Chunks) -> None:
         """Copy every valid row into the staging table; the next chunk is parsed while this one is copied."""
-        await _empty_staging(conn, large=not isinstance(chunks.rows, _InMemory))
+        await conn.execute("TRUNCATE staged_figures, rejected_rows")
         next_chunk = asyncio.create_task(chunks.take_soon())
         staged = 0
         while chunk := await next_chunk:
@@ -459,8 +507,8 @@ async def _unit_suggestions(conn: asyncpg.Connection, unknown: set[str], scope: 
     return hints
 
 
-# Small submissions empty the staging tables with DELETE unless dead rows have grown them (autovacuum never
-# visits temporary tables); decided in the server, in the same round trip.
+# Reports empty the staging tables with DELETE unless dead rows have grown them (autovacuum never visits
+# temporary tables); decided in the server, in the same round trip.
 _EMPTY_SMALL = f"""
 DO $$ BEGIN
     IF pg_relation_size('staged_figures') > {STAGING_BLOAT_BYTES} THEN
@@ -472,26 +520,12 @@ END $$;
 """
 
 
-async def _empty_staging(conn: asyncpg.Connection, large: bool) -> None:
-    await conn.execute("TRUNCATE staged_figures, rejected_rows" if large else _EMPTY_SMALL)
-
-
-class _InMemory:
-    """Rows a JSON body already holds."""
-
-    def __init__(self, rows: list[FigureRow | None]) -> None:
-        self._rows = iter(rows)
-
-    def __iter__(self) -> Iterator[FigureRow | None]:
-        return self._rows
-
-
 class _Chunks:
     """Pulls parsed rows, applies the checks that need no state, and hands out chunks of valid rows.
     Runs in a worker thread, one `take` at a time."""
 
     def __init__(
-        self, rows: Iterator[FigureRow | None] | _InMemory, errors: ErrorLog, today: dt.date,
+        self, rows: Iterator[FigureRow | None], errors: ErrorLog, today: dt.date,
         categories: dict[Indicator, set[str]],
     ) -> None:  # fmt: skip
         self.rows = rows
@@ -501,10 +535,7 @@ class _Chunks:
         self.total = 0
 
     async def take_soon(self) -> list[FigureRow]:
-        """The next chunk: parsed in a worker thread when the rows come from a file (so parsing overlaps
-        the database's work), directly when they are already in memory (a thread hop costs more)."""
-        if isinstance(self.rows, _InMemory):
-            return self.take()
+        """The next chunk of a file, parsed in a worker thread: parsing overlaps the database's work."""
         return await asyncio.to_thread(self.take)
 
     def take(self) -> list[FigureRow]:

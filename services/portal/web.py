@@ -139,7 +139,7 @@ class Portal:
     link_secret: str | None
 
 
-def portal_of(request: Request) -> Portal:
+async def portal_of(request: Request) -> Portal:
     portal: Portal = request.app.state.portal
     return portal
 

@@ -35,7 +35,7 @@ OpenPlanYears = Annotated[
 router = APIRouter()
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     pool: asyncpg.Pool = request.app.state.pool
     return pool
 
