@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench import store_limits
+from pim.bench.http_load import poster
 from pim.embedded import free_port, infrastructure
 from services.ingest import FigureIntake, Registry, import_figure_file
 from shared.auth import Principal, create_token
@@ -40,13 +41,14 @@ from shared.settings import Settings
 
 CATEGORIES = ("central_budget", "local_budget", "oda", "other")
 STORE_COPY_ROWS = 200_000  # enough for a rate; a million event rows held at once would measure memory instead
-LADDER = (50, 100, 200, 300, 400, 600, 800, 1200, 1600)  # single reports a second, each for LADDER_SECONDS
+LADDER = (50, 100, 200, 300, 350, 400, 500, 600, 800, 1200, 1600)  # single reports a second, each for LADDER_SECONDS
 LADDER_SECONDS = 5
 # Single reports a second while an import of the same size runs (a fresh one per rate), up until p99 passes a
 # second: the capacity the HTTP path keeps during a large import, beside the one it has alone.
-DURING_LADDER = (25, 50, 100, 150, 200, 300)
+DURING_LADDER = (25, 50, 100, 150, 200, 250, 300, 400)
 DURING_REPORTS_AT_LEAST = 100  # fewer sent while the import ran (a small file): too few to read a p99 from
 WARM_UP_REQUESTS = 50
+REQUEST_TIMEOUT_S = 30
 PLAN_YEAR = 2025
 PROBE_UNITS = 100  # other departments' units, which the single reports are for (never the import's)
 
@@ -199,6 +201,18 @@ def _serve(dsn: str, port: int) -> None:
     asyncio.run(main())
 
 
+async def _wait_for_health(port: int) -> None:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        deadline = time.monotonic() + 30
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get("/health")).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError("the benchmark API did not start")
+            await asyncio.sleep(0.1)
+
+
 async def measure_latency(
     dsn: str,
     token: str,
@@ -218,20 +232,8 @@ async def measure_latency(
     latencies: list[float] = []
     errors = 0
     try:
-        async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{port}",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(30, pool=None),  # an open-loop run may queue: the queue is the measurement
-            limits=httpx.Limits(max_connections=None),
-        ) as client:
-            deadline = time.monotonic() + 30
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise TimeoutError("the benchmark API did not start")
-                await asyncio.sleep(0.1)
+        await _wait_for_health(port)
+        async with poster("127.0.0.1", port, [("authorization", f"Bearer {token}")]) as posting:
 
             async def one(index: int) -> None:
                 nonlocal errors
@@ -239,10 +241,10 @@ async def measure_latency(
                                            "category": "other", "project_code": f"probe-{index}",
                                            "as_of": "2025-06-30", "amount": str(1000 + index)}]}  # fmt: skip
                 started = time.perf_counter()
-                try:
-                    response = await client.post("/v1/figures", json=body, headers={"Idempotency-Key": f"lat-{index}"})
-                    errors += response.status_code != 201
-                except httpx.HTTPError:
+                sent = posting.post("/v1/figures", json.dumps(body).encode(), [("idempotency-key", f"lat-{index}")])
+                try:  # an open-loop run may queue: the queue is the measurement, up to half a minute
+                    errors += await asyncio.wait_for(sent, REQUEST_TIMEOUT_S) != 201
+                except OSError:  # refused, closed, or timed out
                     errors += 1
                 latencies.append((time.perf_counter() - started) * 1000)
 
