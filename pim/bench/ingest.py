@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import socket
 import statistics
 import tempfile
 import threading
@@ -90,6 +91,8 @@ class IngestBench:
     # single reports: the highest rate of the ladder answered with p99 under a second and no error, alone
     http_capacity_per_s: int = 0
     http_ladder: list[tuple[int, float, int]] = field(default_factory=list)  # (rate, p99 ms, errors)
+    http_capacity_two_servers_per_s: int = 0  # the same with two API processes sharing the port
+    http_ladder_two_servers: list[tuple[int, float, int]] = field(default_factory=list)
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -190,13 +193,18 @@ def _probe(dsn: str, token: str, rate: int, offset: int, ready: Any, stop: Any, 
 
 def _serve(dsn: str, port: int) -> None:
     """The ingest API alone, in a process of its own, so the load generator does not share its CPU. (Spawned:
-    it imports what it serves and no more — the whole stack's imports once cost the probe seconds of CPU.)"""
+    it imports what it serves and no more — the whole stack's imports once cost the probe seconds of CPU.) Its
+    port may be shared with other such processes (SO_REUSEPORT: the kernel spreads the connections among
+    them), as replicas behind one address would be."""
     from services.ingest import create_app
     from shared.http_server import http_server
 
     async def main() -> None:
         pool = await create_pool(dsn, max_size=8)
-        await http_server(create_app(pool), "127.0.0.1", port).serve()
+        listening = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        listening.bind(("127.0.0.1", port))
+        await http_server(create_app(pool), "127.0.0.1", port).serve(sockets=[listening])
 
     asyncio.run(main())
 
@@ -222,13 +230,17 @@ async def measure_latency(
     offset: int = 0,
     until: asyncio.Task[Any] | None = None,
     on_ready: Callable[[], None] | None = None,
+    servers: int = 1,
 ) -> tuple[list[float], int]:
     """Single reports at `rate` a second for `seconds`, or until `until` is done if that is later; their
     latencies in ms and the number that failed. `offset` keeps their keys apart from an earlier run's;
-    `on_ready` is told when the server is up and warm, just before the first counted report."""
+    `on_ready` is told when the server is up and warm, just before the first counted report. `servers`: API
+    processes sharing the port."""
     port = free_port()
-    server = multiprocessing.get_context("spawn").Process(target=_serve, args=(dsn, port), daemon=True)
-    server.start()
+    spawn = multiprocessing.get_context("spawn")
+    processes = [spawn.Process(target=_serve, args=(dsn, port), daemon=True) for _ in range(servers)]
+    for process in processes:
+        process.start()
     latencies: list[float] = []
     errors = 0
     try:
@@ -250,8 +262,13 @@ async def measure_latency(
 
             # Warmed up first, one at a time and not counted: a fresh server's first requests pay for its pool's
             # connections and its first imports (a 5-second step at 200/s once read p99 1.5 s from them alone).
-            for warm in range(WARM_UP_REQUESTS):
-                await one(offset - 1 - warm)
+            chains = 1 if servers == 1 else 4 * servers  # connections enough for the kernel to reach each server
+
+            async def warm(chain: int) -> None:
+                for warm in range(chain, WARM_UP_REQUESTS, chains):
+                    await one(offset - 1 - warm)
+
+            await asyncio.gather(*(warm(chain) for chain in range(chains)))
             latencies.clear()
             errors = 0
             if on_ready is not None:
@@ -268,8 +285,10 @@ async def measure_latency(
                 index += 1
             await asyncio.gather(*tasks)
     finally:
-        server.terminate()
-        server.join()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join()
     return latencies, errors
 
 
@@ -328,6 +347,23 @@ async def _ladder_during_imports(
     return during_ladder, capacity, during_runs[capacity or DURING_LADDER[0]]
 
 
+async def _ladder(
+    dsn: str, token: str, offset: int, console: Console, servers: int
+) -> tuple[list[tuple[int, float, int]], int, int]:
+    """The HTTP path's capacity: single reports at the rates of LADDER, up until p99 passes a second; the
+    steps (rate, p99 ms, errors), the highest rate with p99 under a second, and the next free key offset."""
+    ladder = []
+    for step in LADDER:
+        latencies, errors = await measure_latency(dsn, token, step, LADDER_SECONDS, offset=offset, servers=servers)
+        offset += step * LADDER_SECONDS + 1 + WARM_UP_REQUESTS
+        p99 = statistics.quantiles(latencies, n=100)[98]
+        ladder.append((step, round(p99, 1), errors))
+        console.print(f"  {step}/s: p99 {p99:,.0f} ms, {errors} errors")
+        if p99 >= 1000 or errors:
+            break
+    return ladder, max((step for step, p99, failed in ladder if p99 < 1000 and not failed), default=0), offset
+
+
 async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: int, console: Console) -> IngestBench:
     async with database(settings) as dsn:
         await migrate(dsn)
@@ -352,16 +388,9 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
             append_one = await store_limits.measure_single_appends(pool, connections=1)
             console.print(f"  {append_limit:,.0f} transactions/s from {store_limits.CONNECTIONS} connections,"
                           f" {append_one:,.0f} from one")  # fmt: skip
-            ladder, offset = [], 10**8 + WARM_UP_REQUESTS
-            for step in LADDER:  # the HTTP path's capacity: rates up until p99 passes a second
-                step_latencies, step_errors = await measure_latency(dsn, token, step, LADDER_SECONDS, offset=offset)
-                offset += step * LADDER_SECONDS + 1 + WARM_UP_REQUESTS
-                p99 = statistics.quantiles(step_latencies, n=100)[98]
-                ladder.append((step, round(p99, 1), step_errors))
-                console.print(f"  {step}/s: p99 {p99:,.0f} ms, {step_errors} errors")
-                if p99 >= 1000 or step_errors:
-                    break
-            capacity = max((step for step, p99, failed in ladder if p99 < 1000 and not failed), default=0)
+            ladder, capacity, offset = await _ladder(dsn, token, 10**8 + WARM_UP_REQUESTS, console, servers=1)
+            console.print("The same with two API processes on one port (as replicas behind one address)…")
+            ladder_two, capacity_two, offset = await _ladder(dsn, token, offset, console, servers=2)
             console.print(f"HTTP single-report latency at {rate} requests/s for {seconds} s (before the bulk import)…")
             latencies, errors = await measure_latency(dsn, token, rate, seconds)
             with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
@@ -416,6 +445,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         ratio_to_store_copy=round(rows / elapsed / store_copy_rate, 3), single_append_limit_per_s=round(append_limit),
         single_append_one_connection_per_s=round(append_one),
         http_capacity_per_s=capacity, http_ladder=ladder,
+        http_capacity_two_servers_per_s=capacity_two, http_ladder_two_servers=ladder_two,
         machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
     )  # fmt: skip
 
@@ -443,6 +473,14 @@ def show(result: IngestBench, console: Console) -> None:
     )  # fmt: skip
     table.add_row("the ladder (rate: p99, errors)",
                   ", ".join(f"{r}/s: {p} ms, {e}" for r, p, e in result.http_ladder), "")  # fmt: skip
+    table.add_row(
+        "single reports, two API processes: highest rate with p99 < 1 s",
+        f"{result.http_capacity_two_servers_per_s:,}/s",
+        f"{result.http_capacity_two_servers_per_s / max(result.single_append_one_connection_per_s, 1):.0%} of one"
+        " connection's",
+    )
+    table.add_row("the ladder, two API processes",
+                  ", ".join(f"{r}/s: {p} ms, {e}" for r, p, e in result.http_ladder_two_servers), "")  # fmt: skip
     table.add_row("import time", f"{result.import_seconds} s", "")
     table.add_row("resident memory", f"{result.rss_start_mb} → peak {result.rss_peak_mb} MB", "")
     table.add_row(
