@@ -107,19 +107,20 @@ _EVENT_COLUMNS = (
 
 # Appends rows produced by a query in set-based SQL. The query yields (ord, stream_id, event_type,
 # schema_version, occurred_on, payload); positions follow `ord`, stream versions continue each stream.
-_APPEND_QUERY = """
-WITH new AS (
+_NEW_EVENTS = """
+new AS (
     SELECT row_number() OVER (ORDER BY q.ord) AS n, q.* FROM ({query}) AS q
 ), streams AS MATERIALIZED (  -- once per stream: inlined, it re-read the stream's versions for every row
     SELECT d.stream_id, coalesce((SELECT max(e.stream_version) FROM events e WHERE e.stream_id = d.stream_id), 0) AS v
     FROM (SELECT DISTINCT stream_id FROM new) AS d
-)
+)"""
+_INSERT_EVENTS = """
 INSERT INTO events ({columns})
-SELECT ${head} + new.n, gen_random_uuid(), new.stream_id,
+SELECT {head} + new.n, gen_random_uuid(), new.stream_id,
        streams.v + row_number() OVER (PARTITION BY new.stream_id ORDER BY new.n),
        new.event_type, new.schema_version, new.occurred_on, ${by}, ${channel}, ${correlation}, new.payload
-FROM new JOIN streams USING (stream_id)
-"""
+FROM new JOIN streams USING (stream_id)"""
+_APPEND_QUERY = "WITH" + _NEW_EVENTS + _INSERT_EVENTS
 
 
 def append_statement(query: str, args: int) -> str:
@@ -127,7 +128,7 @@ def append_statement(query: str, args: int) -> str:
     parameters then head, submitted_by, channel, correlation id."""
     n = args
     return _APPEND_QUERY.format(
-        query=query, columns=", ".join(_EVENT_COLUMNS), head=n + 1, by=n + 2, channel=n + 3, correlation=n + 4
+        query=query, columns=", ".join(_EVENT_COLUMNS), head=f"${n + 1}", by=n + 2, channel=n + 3, correlation=n + 4
     )
 
 
@@ -141,6 +142,30 @@ WITH receipt AS (
 )
 SELECT pg_notify($8, $9)
 """
+
+
+# A small submission's append and its finish in one statement, for a writer holding the append lock
+# (`EventStore.lock_append`): positions after the head as this statement sees it (it began after the lock
+# was taken), then the receipt, the idempotency record, the relay woken, and the events' ids returned.
+_APPEND_AND_FINISH = (
+    "WITH"
+    + _NEW_EVENTS
+    + ", appended AS ("
+    + _INSERT_EVENTS
+    + """
+    RETURNING position, event_id
+), span AS (
+    SELECT min(position) AS first, max(position) AS last, array_agg(event_id ORDER BY position) AS ids FROM appended
+), receipt AS (
+    INSERT INTO store_receipts (first_position, last_position, submitted_by, channel)
+    SELECT first, last, ${by}, ${channel} FROM span WHERE first IS NOT NULL
+), kept AS (
+    INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)
+    SELECT ${source}, ${key}, ${digest}, first, last FROM span WHERE first IS NOT NULL AND ${key}::text IS NOT NULL
+)
+SELECT first, last, ids, pg_notify(${notify}, last::text) FROM span WHERE first IS NOT NULL
+"""
+)
 
 
 class EventStore:
@@ -163,9 +188,37 @@ class EventStore:
         store's state lock its streams (`lock_streams`), then this, so what they checked is what they
         append to. Bulk appends `reserve` instead.
         """
-        await conn.execute(locks.STORE_APPEND)
+        await EventStore.lock_append(conn)
         head: int = await conn.fetchval("SELECT store_head()")
         return head
+
+    @staticmethod
+    async def lock_append(conn: asyncpg.Connection) -> None:
+        """`lock` for a writer that reads the head in its append statement (`append_and_finish`)."""
+        await conn.execute(locks.STORE_APPEND)
+
+    @staticmethod
+    async def append_and_finish(
+        conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter, digest: bytes
+    ) -> AppendResult | None:
+        """`insert_from_query` and `finish_submission` in one round trip, with the events' ids, for a small
+        submission whose writer holds its streams and the append lock (`lock_append`); None if the query
+        yielded nothing."""
+        n = len(args)
+        numbers = dict(by=n + 1, channel=n + 2, correlation=n + 3, source=n + 4, key=n + 5, digest=n + 6, notify=n + 7)
+        # The head as this statement sees it: it began after the append lock was taken.
+        head = "(SELECT store_head())"
+        sql = _APPEND_AND_FINISH.format(query=query, columns=", ".join(_EVENT_COLUMNS), head=head, **numbers)
+        try:
+            row = await conn.fetchrow(
+                sql, *args, submitter.submitted_by, submitter.channel, submitter.correlation_id, submitter.source,
+                submitter.idempotency_key, digest, EVENTS_APPENDED_CHANNEL,
+            )  # fmt: skip
+        except asyncpg.UniqueViolationError as error:
+            raise _conflict_or(error, submitter) from None
+        if row is None:
+            return None
+        return AppendResult(row["first"], row["last"], duplicate=False, event_ids=tuple(row["ids"]))
 
     @staticmethod
     async def reserve(own: asyncpg.Connection, writer_xid: int, count: int) -> tuple[int, int]:
@@ -312,11 +365,7 @@ class EventStore:
                 submitter.idempotency_key, digest, EVENTS_APPENDED_CHANNEL, str(last),
             )  # fmt: skip
         except asyncpg.UniqueViolationError as error:
-            if error.table_name != "submissions" or submitter.idempotency_key is None:
-                raise
-            # Another submission under the key committed meanwhile: the same content would have waited for it
-            # on the same streams and been answered as a duplicate, so this one differs.
-            raise IdempotencyConflict(str(submitter.source), submitter.idempotency_key) from None
+            raise _conflict_or(error, submitter) from None
         return AppendResult(first, last, duplicate=False)
 
     async def event_ids(self, result: AppendResult) -> list[UUID]:
@@ -403,3 +452,12 @@ async def receipts_of(conn: asyncpg.Connection, submitted_by: str, limit: int = 
                 r["events"], r["corrections"], tuple(r["units"]), r["first_date"], r["last_date"])
         for r in rows
     ]  # fmt: skip
+
+
+def _conflict_or(error: asyncpg.UniqueViolationError, submitter: Submitter) -> BaseException:
+    """A submission's record refused because another under the same key committed meanwhile: the same content
+    would have waited for it on the same streams and been answered as a duplicate, so this one differs."""
+    if error.table_name != "submissions" or submitter.idempotency_key is None:
+        refused: BaseException = error
+        return refused
+    return IdempotencyConflict(str(submitter.source), submitter.idempotency_key)

@@ -10,7 +10,7 @@ category declared), and the rows are appended by one INSERT … SELECT: they nev
 Python. A file reserves its positions and writes them without the store's append lock, so other units'
 reports are not held up however long it takes. A report already in memory (a JSON body, a raw-topic
 message) is small: it is staged in one statement and checked and appended in one transaction with its
-units locked from the first check, in about twenty round trips. All or nothing by default; `store_valid`
+units locked from the first check, in under twenty round trips. All or nothing by default; `store_valid`
 keeps the rows that passed.
 """
 
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dt
 import difflib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -32,7 +31,7 @@ from services.ingest.figure_rows import FigureRow, check_figure, code_like
 from services.ingest.registry import registry_categories
 from shared.auth import Principal, units_in_scope
 from shared.display import vnd
-from shared.event_store import EVENT_IDS_UP_TO, AppendResult, EventStore, Submitter
+from shared.event_store import AppendResult, EventStore, Submitter
 from shared.events import Indicator, figure_event_types, figure_schema_version
 from shared.observability import LAST_REPORT_STORED
 
@@ -305,14 +304,11 @@ class FigureIntake:
                 scope = await units_in_scope(conn, principal)
                 out_of_scope = await self._check_state(conn, principal, scope, errors)
                 self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
-                written = await self._append(conn, None, submitter)
-                if written is None:
-                    return None, chunks.total
                 await conn.execute(_REMEMBER_FIGURES)
-                result = await self._store.finish_submission(conn, submitter, digest, *written)
-                if result.count <= EVENT_IDS_UP_TO:  # read here, not on another connection after the commit
-                    ids = await EventStore.ids_between(conn, *written)
-                    result = dataclasses.replace(result, event_ids=tuple(ids))
+                # Held until it commits, so positions become visible in the order they were taken.
+                await EventStore.lock_append(conn)
+                args = [figure_schema_version(), *figure_event_types()]
+                result = await EventStore.append_and_finish(conn, _EVENTS_FROM_STAGED, args, submitter, digest)
         return result, chunks.total
 
     async def _submit_file(
@@ -356,15 +352,12 @@ class FigureIntake:
                 return await self._store.finish_submission(conn, submitter, digest, *written), chunks.total
 
     async def _append(
-        self, conn: asyncpg.Connection, reserver: asyncpg.Connection | None, submitter: Submitter
+        self, conn: asyncpg.Connection, reserver: asyncpg.Connection, submitter: Submitter
     ) -> tuple[int, int] | None:
-        """Append the staged rows that passed. A small submission holds the append lock until it commits;
-        a bulk one reserves its positions on `reserver` and writes them without the lock, so the reports
-        others send meanwhile are stored above it at their usual pace (readers see them once it commits)."""
+        """Append a file's staged rows that passed: it reserves its positions on `reserver` and writes them
+        without the append lock, so the reports others send meanwhile are stored above it at their usual pace
+        (readers see them once it commits)."""
         args = [figure_schema_version(), *figure_event_types()]
-        if reserver is None:
-            head = await EventStore.lock(conn)
-            return await EventStore.insert_from_query(conn, _EVENTS_FROM_STAGED, args, submitter, after=head)
         count = await conn.fetchval(_PASSED_COUNT)
         if count == 0:
             return None
