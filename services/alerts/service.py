@@ -254,6 +254,12 @@ class AlertsService:
 
     async def _act_on_review(self, fingerprint: str, draft: Callable[[asyncpg.Record, asyncpg.Record | None], E]) -> E:
         async with self._pool.acquire() as conn, conn.transaction():
+            # The unit's stream first, as an evaluation (and every writer to the store) takes it, then the alert's
+            # row: the other way round, an evaluation holding the stream that updates the row deadlocks with this.
+            unit = await conn.fetchval("SELECT unit_code FROM alerts WHERE fingerprint = $1", fingerprint)
+            if unit is None:
+                raise AlertNotFound(fingerprint)
+            await EventStore.lock_streams(conn, [unit])
             row = await conn.fetchrow("SELECT * FROM alerts WHERE fingerprint = $1 FOR UPDATE", fingerprint)
             if row is None:
                 raise AlertNotFound(fingerprint)
