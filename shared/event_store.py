@@ -44,10 +44,6 @@ class IdempotencyConflict(Exception):
         self.source, self.key = source, key
 
 
-# A submission's answer lists its events' ids up to this many (a million-row import's would be a page of ids).
-EVENT_IDS_UP_TO = 10_000
-
-
 @dataclass(frozen=True)
 class AppendResult:
     first_position: int
@@ -132,16 +128,23 @@ def append_statement(query: str, args: int) -> str:
     )
 
 
-# A submission's receipt, its idempotency record when it has a key ($6), and the relay woken.
-_FINISH_SUBMISSION = """
-WITH receipt AS (
-    INSERT INTO store_receipts (first_position, last_position, submitted_by, channel) VALUES ($1, $2, $3, $4)
+# What finishing a submission writes, from `span` (its first and last positions, no row if it stored
+# nothing): its receipt and, when it has a key, its idempotency record.
+_RECEIPT_AND_KEY = """
+receipt AS (
+    INSERT INTO store_receipts (first_position, last_position, submitted_by, channel)
+    SELECT first, last, ${by}, ${channel} FROM span
 ), kept AS (
     INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)
-    SELECT $5, $6, $7, $1, $2 WHERE $6::text IS NOT NULL
+    SELECT ${source}, ${key}, ${digest}, first, last FROM span WHERE ${key}::text IS NOT NULL
+)"""
+
+# A submission's receipt, its idempotency record and the relay woken, for positions already written.
+_FINISH_SUBMISSION = (
+    "WITH span AS (SELECT $1::bigint AS first, $2::bigint AS last), "
+    + _RECEIPT_AND_KEY.format(by=3, channel=4, source=5, key=6, digest=7)
+    + "\nSELECT pg_notify($8, $9)"
 )
-SELECT pg_notify($8, $9)
-"""
 
 
 # A small submission's append and its finish in one statement, for a writer holding the append lock
@@ -155,16 +158,11 @@ _APPEND_AND_FINISH = (
     + """
     RETURNING position, event_id
 ), span AS (
-    SELECT min(position) AS first, max(position) AS last, array_agg(event_id ORDER BY position) AS ids FROM appended
-), receipt AS (
-    INSERT INTO store_receipts (first_position, last_position, submitted_by, channel)
-    SELECT first, last, ${by}, ${channel} FROM span WHERE first IS NOT NULL
-), kept AS (
-    INSERT INTO submissions (source, idempotency_key, content_hash, first_position, last_position)
-    SELECT ${source}, ${key}, ${digest}, first, last FROM span WHERE first IS NOT NULL AND ${key}::text IS NOT NULL
-)
-SELECT first, last, ids, pg_notify(${notify}, last::text) FROM span WHERE first IS NOT NULL
-"""
+    SELECT min(position) AS first, max(position) AS last, array_agg(event_id ORDER BY position) AS ids
+    FROM appended HAVING count(*) > 0
+),"""
+    + _RECEIPT_AND_KEY
+    + "\nSELECT first, last, ids, pg_notify(${notify}, last::text) FROM span\n"
 )
 
 
@@ -215,7 +213,8 @@ class EventStore:
                 submitter.idempotency_key, digest, EVENTS_APPENDED_CHANNEL,
             )  # fmt: skip
         except asyncpg.UniqueViolationError as error:
-            raise _conflict_or(error, submitter) from None
+            _refuse_a_reused_key(error, submitter)
+            raise
         if row is None:
             return None
         return AppendResult(row["first"], row["last"], duplicate=False, event_ids=tuple(row["ids"]))
@@ -340,20 +339,19 @@ class EventStore:
 
     @staticmethod
     async def insert_from_query(
-        conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter, *, after: int | None = None
+        conn: asyncpg.Connection, query: str, args: Sequence[Any], submitter: Submitter, *, after: int
     ) -> tuple[int, int] | None:
         """Insert the events a query yields (see `_APPEND_QUERY`) at the positions after `after`: a
-        reservation's first position - 1, or by default the head, when the caller holds the lock (`lock`).
+        reservation's first position - 1, or the head when the caller holds the lock (`lock`).
         Inside the caller's transaction, which has locked the streams. For bulk imports: the rows never
         travel through Python. Returns the (first, last) positions written, or None if the query yielded
         nothing. A submission may call this several times, then `finish_submission` once."""
-        head: int = after if after is not None else await conn.fetchval("SELECT store_head()")
         sql = append_statement(query, len(args))
         status = await conn.execute(
-            sql, *args, head, submitter.submitted_by, submitter.channel, submitter.correlation_id
+            sql, *args, after, submitter.submitted_by, submitter.channel, submitter.correlation_id
         )
         count = int(status.split()[-1])
-        return (head + 1, head + count) if count else None
+        return (after + 1, after + count) if count else None
 
     async def finish_submission(
         self, conn: asyncpg.Connection, submitter: Submitter, digest: bytes, first: int, last: int
@@ -365,20 +363,19 @@ class EventStore:
                 submitter.idempotency_key, digest, EVENTS_APPENDED_CHANNEL, str(last),
             )  # fmt: skip
         except asyncpg.UniqueViolationError as error:
-            raise _conflict_or(error, submitter) from None
+            _refuse_a_reused_key(error, submitter)
+            raise
         return AppendResult(first, last, duplicate=False)
 
     async def event_ids(self, result: AppendResult) -> list[UUID]:
         if result.event_ids is not None:
             return list(result.event_ids)
         async with self._pool.acquire() as conn:
-            return await self.ids_between(conn, result.first_position, result.last_position)
-
-    @staticmethod
-    async def ids_between(conn: asyncpg.Connection, first: int, last: int) -> list[UUID]:
-        rows = await conn.fetch(
-            "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position", first, last
-        )
+            rows = await conn.fetch(
+                "SELECT event_id FROM events WHERE position BETWEEN $1 AND $2 ORDER BY position",
+                result.first_position,
+                result.last_position,
+            )
         return [r["event_id"] for r in rows]
 
     async def read_after(self, position: int, limit: int = 1000) -> list[RecordedEvent]:
@@ -454,10 +451,8 @@ async def receipts_of(conn: asyncpg.Connection, submitted_by: str, limit: int = 
     ]  # fmt: skip
 
 
-def _conflict_or(error: asyncpg.UniqueViolationError, submitter: Submitter) -> BaseException:
+def _refuse_a_reused_key(error: asyncpg.UniqueViolationError, submitter: Submitter) -> None:
     """A submission's record refused because another under the same key committed meanwhile: the same content
     would have waited for it on the same streams and been answered as a duplicate, so this one differs."""
-    if error.table_name != "submissions" or submitter.idempotency_key is None:
-        refused: BaseException = error
-        return refused
-    return IdempotencyConflict(str(submitter.source), submitter.idempotency_key)
+    if error.table_name == "submissions" and submitter.idempotency_key is not None:
+        raise IdempotencyConflict(str(submitter.source), submitter.idempotency_key) from None

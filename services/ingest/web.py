@@ -19,7 +19,7 @@ from services.ingest.figure_intake import Intake, IntakeResult
 from services.ingest.import_progress import NDJSON
 from shared.api_errors import error_responses
 from shared.auth import Principal
-from shared.event_store import EVENT_IDS_UP_TO, AppendResult, Submitter
+from shared.event_store import AppendResult, Submitter
 from shared.events import DomainEvent
 from shared.http_auth import Anyone
 from shared.request_log import current_request_id, note_outcome
@@ -48,6 +48,7 @@ async def ingest_of(request: Request) -> Ingest:
 
 IngestOf = Annotated[Ingest, Depends(ingest_of)]
 
+EVENT_IDS_UP_TO = 10_000
 # The upload's body in OpenAPI: the file as it is, or a form with the field `file`.
 _FILE = {"type": "string", "format": "binary"}
 UPLOAD_BODY = {
