@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple, dataclass, field, fields
+from dataclasses import astuple, fields
 
 import asyncpg
 
@@ -19,7 +19,7 @@ from services.projector.assessment import (
     dated_groups_and_members,
     versions_in_force,
 )
-from services.projector.touched import EVER, ProgressKey, key_columns
+from services.projector.touched import EVER, ProgressKey
 from shared.events import Indicator, plan_window
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,7 @@ WITH w AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::date[])
         AS w(group_id, indicator, plan_year, since, window_end)
 )
+INSERT INTO assessment_totals (group_id, indicator, plan_year, as_of)
 SELECT w.group_id, w.indicator, w.plan_year, r.as_of FROM w
 JOIN assessment_members m USING (group_id)
 JOIN assessment_rows r ON (r.unit_code, r.indicator, r.plan_year) = (m.unit_code, w.indicator, w.plan_year)
@@ -120,178 +121,46 @@ WHERE c.day > make_date(w.plan_year, 1, 1) AND c.day >= w.since AND c.day <= w.w
     WHERE o.group_id = w.group_id AND (r.indicator, r.plan_year) = (w.indicator, w.plan_year) AND r.as_of < c.day)
 """
 
-# A list's totals from its members' states `s` (the view `assessment_states`), grouped by list and date.
-_SUMS = """count(*) AS members, count(s.basis) AS assessed,
-    count(*) FILTER (WHERE s.basis IS NOT NULL AND NOT s.reported) AS no_report,
-    sum(s.basis) AS total_basis, sum(s.actual) FILTER (WHERE s.basis IS NOT NULL) AS total_actual"""
-
-# The totals of each group, indicator and plan year ($1…$3) on its dates from $4 to $5, from every member's
-# state.
-_FILL_TOTALS = f"""
+# The totals of each group, indicator and plan year ($1…$3) from date $4 on, from its members' states.
+_FILL_TOTALS = """
 WITH w AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[], $5::date[])
-        AS w(group_id, indicator, plan_year, since, until)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)
 )
 UPDATE assessment_totals t SET members = a.members, assessed = a.assessed, no_report = a.no_report,
     not_assessed = a.members - a.assessed, total_basis = a.total_basis, total_actual = a.total_actual,
     average = a.total_actual / nullif(a.total_basis, 0)
 FROM (
-    SELECT s.group_id, s.indicator, s.plan_year, s.as_of, {_SUMS}
+    SELECT s.group_id, s.indicator, s.plan_year, s.as_of, count(*) AS members, count(s.basis) AS assessed,
+           count(*) FILTER (WHERE s.basis IS NOT NULL AND NOT s.reported) AS no_report,
+           sum(s.basis) AS total_basis, sum(s.actual) FILTER (WHERE s.basis IS NOT NULL) AS total_actual
     FROM w JOIN assessment_states s USING (group_id, indicator, plan_year)
-    WHERE s.as_of BETWEEN w.since AND w.until
+    WHERE s.as_of >= w.since
     GROUP BY 1, 2, 3, 4
 ) a
 WHERE (t.group_id, t.indicator, t.plan_year, t.as_of) = (a.group_id, a.indicator, a.plan_year, a.as_of)
 """
 
-# The part the touched members ($5…$7: unit, indicator, plan year) bring to the totals of each group,
-# indicator and plan year ($1…$3) on its dates from $4 on: their states only.
-_TOUCHED_SHARES = f"""
-WITH w AS (
-    SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)
-),
-k AS (SELECT * FROM unnest($5::text[], $6::text[], $7::int[]) AS k(unit_code, indicator, plan_year))
-SELECT s.group_id, s.indicator, s.plan_year, s.as_of, {_SUMS}
-FROM w JOIN assessment_states s USING (group_id, indicator, plan_year)
-JOIN k USING (unit_code, indicator, plan_year)
-WHERE s.as_of >= w.since
-GROUP BY 1, 2, 3, 4
-"""
-_SHARE_COLUMNS = ("group_id", "indicator", "plan_year", "as_of", "members", "assessed", "no_report", "total_basis",
-                  "total_actual")  # fmt: skip
-
-# The totals on the dates they are already kept for, corrected by the touched members' change: their
-# shares after ($1…$7, as `_TOUCHED_SHARES`) less their shares before ($8…$16, the sums as text, so the
-# scale a sum was written with comes back as it was). A sum keeps the largest scale of its terms, so the
-# corrected sum has the scale a sum over every member would have unless the terms that gave the old sum its
-# scale were all the touched members': those dates (`exact` false) are left as they were, to be summed
-# again over every member. Returns every date it looked at and whether it was corrected.
-_CORRECT_TOTALS = f"""
-WITH after AS ({_TOUCHED_SHARES}),
-before AS (
-    SELECT * FROM unnest($8::text[], $9::text[], $10::int[], $11::date[], $12::bigint[], $13::bigint[], $14::bigint[],
-                         $15::text[], $16::text[])
-        AS b(group_id, indicator, plan_year, as_of, members, assessed, no_report, total_basis, total_actual)
-),
-change AS (
-    SELECT group_id, indicator, plan_year, as_of, sum(members) AS members, sum(assessed) AS assessed,
-           sum(no_report) AS no_report, sum(total_basis) AS total_basis, sum(total_actual) AS total_actual,
-           max(scale(total_basis)) FILTER (WHERE side = 'before') AS basis_scale_before,
-           max(scale(total_actual)) FILTER (WHERE side = 'before') AS actual_scale_before
-    FROM (
-        SELECT *, 'after' AS side FROM after
-        UNION ALL
-        SELECT group_id, indicator, plan_year, as_of, -members, -assessed, -no_report, -total_basis::numeric,
-               -total_actual::numeric, 'before' FROM before
-    ) c
-    GROUP BY 1, 2, 3, 4
-),
-judged AS (
-    SELECT c.*, (c.basis_scale_before IS NULL OR t.total_basis IS NULL OR scale(t.total_basis) = 0
-                 OR c.basis_scale_before < scale(t.total_basis))
-            AND (c.actual_scale_before IS NULL OR t.total_actual IS NULL OR scale(t.total_actual) = 0
-                 OR c.actual_scale_before < scale(t.total_actual)) AS exact
-    FROM change c JOIN assessment_totals t USING (group_id, indicator, plan_year, as_of)
-),
-corrected AS (
-    SELECT j.group_id, j.indicator, j.plan_year, j.as_of, t.members + j.members AS members,
-           t.assessed + j.assessed AS assessed, t.no_report + j.no_report AS no_report,
-           CASE WHEN t.assessed + j.assessed > 0 THEN coalesce(t.total_basis, 0) + coalesce(j.total_basis, 0) END
-               AS total_basis,
-           CASE WHEN t.assessed + j.assessed > 0 THEN coalesce(t.total_actual, 0) + coalesce(j.total_actual, 0) END
-               AS total_actual
-    FROM judged j JOIN assessment_totals t USING (group_id, indicator, plan_year, as_of)
-    WHERE j.exact
-),
-written AS (
-    UPDATE assessment_totals t SET members = a.members, assessed = a.assessed, no_report = a.no_report,
-        not_assessed = a.members - a.assessed, total_basis = a.total_basis, total_actual = a.total_actual,
-        average = a.total_actual / nullif(a.total_basis, 0)
-    FROM corrected a
-    WHERE (t.group_id, t.indicator, t.plan_year, t.as_of) = (a.group_id, a.indicator, a.plan_year, a.as_of)
-)
-SELECT group_id, indicator, plan_year, as_of, exact FROM judged
-"""
-
-ListKey = tuple[str, str, int]  # a group's lists for an indicator and plan year
-UNTIL_THE_END = dt.date.max
-
-
-@dataclass(frozen=True)
-class SharesBefore:
-    """The part touched members brought to their groups' totals before their rows were recomputed, for the
-    lists where they are few (fewer than half the members, none merged away or dissolved, the group not
-    regrouped): those lists' totals are corrected by the members' change instead of summed again over every
-    member. A national group holds every unit: summing it again on each report made every recompute cost
-    the whole registry."""
-
-    since: dict[ListKey, dt.date] = field(default_factory=dict)
-    rows: list[asyncpg.Record] = field(default_factory=list)
-
-
-async def shares_before(
-    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], regrouped: set[str]
-) -> SharesBefore:
-    """What the members `since` touches bring to the lists a correction will do for, taken before their rows
-    change. Call after regrouping and before `recompute_progress`; give the result to `recompute_totals`."""
-    starts = {
-        key: start
-        for key, (start, touched, members, gone) in (await _starts(conn, since)).items()
-        if not gone and 2 * touched < members and key[0] not in regrouped
-    }
-    if not starts:
-        return SharesBefore()
-    rows = await conn.fetch(
-        f"SELECT group_id, indicator, plan_year, as_of, members, assessed, no_report, total_basis::text,"
-        f" total_actual::text FROM ({_TOUCHED_SHARES}) s",
-        *_window_columns(starts), *key_columns(sorted(since)),
-    )  # fmt: skip
-    return SharesBefore(starts, rows)
-
-
-async def _starts(
-    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date]
-) -> dict[ListKey, tuple[dt.date, int, int, bool]]:
-    """The lists `since`'s members are in, each with the earliest date a member's rows changed on, how many
-    members were touched and how many the group has, and whether one of them was merged away or dissolved."""
-    if not since:
-        return {}
-    keys = sorted(since)
-    rows = await conn.fetch(
-        "SELECT m.group_id, k.indicator, k.plan_year, min(k.since) AS since, count(DISTINCT k.unit_code) AS touched,"
-        " (SELECT count(DISTINCT a.unit_code) FROM assessment_members a WHERE a.group_id = m.group_id) AS members,"
-        " bool_or(EXISTS (SELECT FROM unit_mergers g WHERE g.predecessor_code = k.unit_code)"
-        "         OR EXISTS (SELECT FROM unit_dissolutions d WHERE d.unit_code = k.unit_code)) AS gone"
-        " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(unit_code, indicator, plan_year, since)"
-        " JOIN assessment_members m USING (unit_code)"
-        " JOIN assessment_groups g ON g.group_id = m.group_id AND k.indicator = ANY (g.indicators)"
-        " GROUP BY 1, 2, 3",
-        *key_columns(keys), [since[k] for k in keys],
-    )  # fmt: skip
-    return {
-        (r["group_id"], r["indicator"], r["plan_year"]): (r["since"], r["touched"], r["members"], r["gone"])
-        for r in rows
-    }
-
-
-def _window_columns(windows: Mapping[ListKey, dt.date]) -> tuple[list[str], list[str], list[int], list[dt.date]]:
-    wanted = sorted(windows)
-    return [w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted], [windows[w] for w in wanted]
-
 
 async def recompute_totals(
-    conn: asyncpg.Connection,
-    since: Mapping[ProgressKey, dt.date],
-    regrouped: set[str],
-    before: SharesBefore | None = None,
+    conn: asyncpg.Connection, since: Mapping[ProgressKey, dt.date], regrouped: set[str]
 ) -> set[ProgressKey]:
     """Recompute the totals of the groups of the units of `since` from the earliest date a member's rows
-    changed on (every date of every indicator and year for the `regrouped` groups): the lists `before`
-    holds by correcting them, the others by summing every member again. Returns the keys whose current
-    standing may have moved: members whose latest report is on or after a date whose totals were recomputed
-    (a peer's report moves a unit's standing without any fact of its own)."""
-    before = before or SharesBefore()
-    starts = {key: start for key, (start, *_) in (await _starts(conn, since)).items()}
+    changed on (every date of every indicator and year for the `regrouped` groups). Returns the keys whose
+    current standing may have moved: members whose latest report is on or after a date whose totals were
+    recomputed (a peer's report moves a unit's standing without any fact of its own)."""
+    starts: dict[tuple[str, str, int], dt.date] = {}
+    if since:
+        keys = sorted(since)
+        for r in await conn.fetch(
+            "SELECT m.group_id, k.indicator, k.plan_year, min(k.since) AS since"
+            " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS k(unit_code, indicator, plan_year, since)"
+            " JOIN assessment_members m USING (unit_code)"
+            " JOIN assessment_groups g ON g.group_id = m.group_id AND k.indicator = ANY (g.indicators)"
+            " GROUP BY 1, 2, 3",
+            [k.unit_code for k in keys], [k.indicator for k in keys], [k.plan_year for k in keys],
+            [since[k] for k in keys],
+        ):  # fmt: skip
+            starts[(r["group_id"], r["indicator"], r["plan_year"])] = r["since"]
     if regrouped:
         for r in await conn.fetch(
             "SELECT DISTINCT m.group_id, r.indicator, r.plan_year FROM assessment_members m"
@@ -302,9 +171,16 @@ async def recompute_totals(
         await conn.execute("DELETE FROM assessment_totals WHERE group_id = ANY($1::text[])", sorted(regrouped))
     if not starts:
         return set()
-    corrected = {key: start for key, start in starts.items() if before.since.get(key) == start}
-    await _sum_again(conn, {key: start for key, start in starts.items() if key not in corrected})
-    await _correct(conn, corrected, sorted(since), before)
+    wanted = sorted(starts)
+    arrays = ([w[0] for w in wanted], [w[1] for w in wanted], [w[2] for w in wanted], [starts[w] for w in wanted])
+    await conn.execute(
+        "DELETE FROM assessment_totals t USING unnest($1::text[], $2::text[], $3::int[], $4::date[])"
+        " AS w(group_id, indicator, plan_year, since) WHERE (t.group_id, t.indicator, t.plan_year)"
+        " = (w.group_id, w.indicator, w.plan_year) AND t.as_of >= w.since",
+        *arrays,
+    )
+    await conn.execute(_LIST_DATES, *arrays, [plan_window(Indicator(w[1]), w[2])[1] for w in wanted])
+    await conn.execute(_FILL_TOTALS, *arrays)
     rows = await conn.fetch(
         "SELECT DISTINCT h.unit_code, h.indicator, h.plan_year"
         " FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) AS w(group_id, indicator, plan_year, since)"
@@ -312,62 +188,6 @@ async def recompute_totals(
         " CROSS JOIN LATERAL (SELECT * FROM unit_progress_history h WHERE (h.unit_code, h.indicator, h.plan_year,"
         " h.category) = (m.unit_code, w.indicator, w.plan_year, '') ORDER BY h.as_of DESC LIMIT 1) h"
         " WHERE h.as_of >= w.since",
-        *_window_columns(starts),
-    )
-    return {ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]) for r in rows}
-
-
-async def _sum_again(conn: asyncpg.Connection, starts: Mapping[ListKey, dt.date]) -> None:
-    """The lists' totals from their start on, summed over every member."""
-    if not starts:
-        return
-    arrays = _window_columns(starts)
-    await conn.execute(
-        "DELETE FROM assessment_totals t USING unnest($1::text[], $2::text[], $3::int[], $4::date[])"
-        " AS w(group_id, indicator, plan_year, since) WHERE (t.group_id, t.indicator, t.plan_year)"
-        " = (w.group_id, w.indicator, w.plan_year) AND t.as_of >= w.since",
         *arrays,
     )
-    await conn.execute(
-        f"INSERT INTO assessment_totals (group_id, indicator, plan_year, as_of) {_LIST_DATES}", *arrays, _ends(starts)
-    )
-    await conn.execute(_FILL_TOTALS, *arrays, [UNTIL_THE_END] * len(starts))
-
-
-async def _correct(
-    conn: asyncpg.Connection, starts: Mapping[ListKey, dt.date], keys: list[ProgressKey], before: SharesBefore
-) -> None:
-    """The lists' totals from their start on, corrected by the touched members' change: the dates no member
-    has any more are dropped; the dates kept are corrected; new dates, and dates a correction cannot give
-    exactly, are summed over every member."""
-    if not starts:
-        return
-    arrays = _window_columns(starts)
-    dates = await conn.fetch(_LIST_DATES, *arrays, _ends(starts))
-    date_columns = [list(column) for column in zip(*dates, strict=True)] if dates else [[], [], [], []]
-    await conn.execute(
-        "DELETE FROM assessment_totals t USING unnest($1::text[], $2::text[], $3::int[], $4::date[])"
-        " AS w(group_id, indicator, plan_year, since) WHERE (t.group_id, t.indicator, t.plan_year)"
-        " = (w.group_id, w.indicator, w.plan_year) AND t.as_of >= w.since AND (t.group_id, t.indicator, t.plan_year,"
-        " t.as_of) NOT IN (SELECT * FROM unnest($5::text[], $6::text[], $7::int[], $8::date[]))",
-        *arrays, *date_columns,
-    )  # fmt: skip
-    shares = [r for r in before.rows if (r["group_id"], r["indicator"], r["plan_year"]) in starts]
-    judged = await conn.fetch(
-        _CORRECT_TOTALS, *arrays, *key_columns(keys),
-        *([r[c] for r in shares] for c in _SHARE_COLUMNS),
-    )  # fmt: skip
-    new = await conn.fetch(
-        "INSERT INTO assessment_totals (group_id, indicator, plan_year, as_of)"
-        " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::date[]) ON CONFLICT DO NOTHING"
-        " RETURNING group_id, indicator, plan_year, as_of",
-        *date_columns,
-    )
-    again = [tuple(r) for r in new] + [tuple(r)[:4] for r in judged if not r["exact"]]
-    if again:
-        days = [list(column) for column in zip(*again, strict=True)]
-        await conn.execute(_FILL_TOTALS, *days, days[3])
-
-
-def _ends(starts: Mapping[ListKey, dt.date]) -> list[dt.date]:
-    return [plan_window(Indicator(key[1]), key[2])[1] for key in sorted(starts)]
+    return {ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]) for r in rows}

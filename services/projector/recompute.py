@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import asyncpg
 
 from services.projector.accountability_rows import recompute_accountability
-from services.projector.assessment_totals import config_is_current, recompute_totals, regroup, shares_before
+from services.projector.assessment_totals import config_is_current, recompute_totals, regroup
 from services.projector.progress_rows import current_progress, recompute_progress
 from services.projector.progress_rules import ProgressRules
 from services.projector.reporting_rows import recompute_reporting, redate_reporting
@@ -48,16 +48,13 @@ async def recompute(
             touched.touch(key)
     elif touched.registered or touched.successors:
         regrouped = await regroup(conn, rules.assessment, predecessors)
-    # What the touched units bring to their groups' totals, before their rows change: a large group's
-    # totals are then corrected by their change rather than summed again over every member.
-    before = await shares_before(conn, touched.keys, regrouped)
     changes = []
     for chunk in _chunks(sorted(touched.keys)):
         changes += await recompute_progress(conn, {key: touched.keys[key] for key in chunk}, rules)
     # A unit's reporting months: its own facts, and the months a merger ended for its predecessors.
     for chunk in _chunks(sorted(set(touched.keys) | await _keys_of_units(conn, predecessors))):
         await recompute_reporting(conn, chunk, rules.assessment.report_due_days)
-    moved = await recompute_totals(conn, touched.keys, regrouped, before)
+    moved = await recompute_totals(conn, touched.keys, regrouped)
     changes += await current_progress(conn, moved - set(touched.keys))
     answerable = set(touched.keys) | await _keys_of_units(conn, touched.retenured)
     for chunk in _chunks(sorted(answerable)):
