@@ -35,10 +35,13 @@ WITH keys AS (
         SELECT unit_code, effective_date FROM unit_dissolutions WHERE unit_code IN (SELECT unit_code FROM keys)
     ) left_on GROUP BY 1
 ), arrived AS (
-    SELECT f.unit_code, f.indicator, f.plan_year,
-           (date_trunc('month', f.as_of) + interval '1 month' - interval '1 day')::date AS period_end,
-           min(f.known_on) AS received_on
-    FROM keys k JOIN figures f USING (unit_code, indicator, plan_year) GROUP BY 1, 2, 3, 4
+    SELECT k.unit_code, k.indicator, k.plan_year, a.period_end, a.received_on
+    FROM keys k CROSS JOIN LATERAL (  -- each key's figures by its index: a join read every figure (quadratic)
+        SELECT (date_trunc('month', f.as_of) + interval '1 month' - interval '1 day')::date AS period_end,
+               min(f.known_on) AS received_on
+        FROM figures f WHERE (f.unit_code, f.indicator, f.plan_year) = (k.unit_code, k.indicator, k.plan_year)
+        GROUP BY 1
+    ) a
 )
 INSERT INTO reporting_periods (unit_code, indicator, plan_year, period_end, due_on, received_on)
 SELECT k.unit_code, k.indicator, k.plan_year, m.period_end, m.period_end + $5::int, a.received_on

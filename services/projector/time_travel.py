@@ -19,7 +19,7 @@ import asyncpg
 
 from services.projector.progress_rows import HISTORY_COLUMNS, compute_progress
 from services.projector.progress_rules import ProgressRules
-from services.projector.touched import ProgressKey
+from services.projector.touched import ProgressKey, key_columns
 
 _KEY_OF = ("unit_code", "indicator", "plan_year")
 SNAPSHOT_COLUMNS = ("known_on", *HISTORY_COLUMNS)
@@ -37,15 +37,17 @@ async def progress_as_known_on(conn: asyncpg.Connection, day: dt.date, rules: Pr
 async def _reported_keys_known_on(
     conn: asyncpg.Connection, day: dt.date, among: list[ProgressKey] | None = None
 ) -> list[ProgressKey]:
-    rows = await conn.fetch(
-        "SELECT DISTINCT unit_code, indicator, plan_year FROM figures WHERE known_on <= $1"
-        " AND ($2::text[] IS NULL OR (unit_code, indicator, plan_year) IN"
-        " (SELECT * FROM unnest($2::text[], $3::text[], $4::int[]))) ORDER BY 1, 2, 3",
-        day,
-        None if among is None else [k.unit_code for k in among],
-        None if among is None else [k.indicator for k in among],
-        None if among is None else [k.plan_year for k in among],
-    )
+    if among is None:
+        rows = await conn.fetch(
+            "SELECT DISTINCT unit_code, indicator, plan_year FROM figures WHERE known_on <= $1 ORDER BY 1, 2, 3", day
+        )
+    else:  # each key looked up by its index: a filter over every figure cost each recompute the whole registry
+        rows = await conn.fetch(
+            "SELECT * FROM unnest($2::text[], $3::text[], $4::int[]) AS k(unit_code, indicator, plan_year)"
+            " WHERE EXISTS (SELECT FROM figures f WHERE (f.unit_code, f.indicator, f.plan_year)"
+            " = (k.unit_code, k.indicator, k.plan_year) AND f.known_on <= $1) ORDER BY 1, 2, 3",
+            day, *key_columns(among),
+        )  # fmt: skip
     return [ProgressKey(r["unit_code"], r["indicator"], r["plan_year"]) for r in rows]
 
 
