@@ -35,12 +35,14 @@ async def recompute_accountability(
         "SELECT * FROM tenures WHERE unit_code = ANY($1::text[]) AND start_date IS NOT NULL AND role IS NOT NULL",
         units,
     )
-    history = await conn.fetch(
-        "SELECT unit_code, indicator, plan_year, as_of, rate, expected_pace, status FROM unit_progress_history"
-        " WHERE category = '' AND unit_code = ANY($1::text[]) AND ($2::date IS NULL OR as_of <= $2) ORDER BY as_of",
-        units,
-        as_of,
-    )
+    history = await conn.fetch(  # the keys' own rows only (not their units' other years), by the index
+        "SELECT h.unit_code, h.indicator, h.plan_year, h.as_of, h.rate, h.expected_pace, h.status"
+        " FROM unnest($1::text[], $2::text[], $3::int[]) AS k(unit_code, indicator, plan_year)"
+        " CROSS JOIN LATERAL (SELECT * FROM unit_progress_history h WHERE (h.unit_code, h.indicator, h.plan_year,"
+        " h.category) = (k.unit_code, k.indicator, k.plan_year, '') AND ($4::date IS NULL OR h.as_of <= $4)"
+        " OFFSET 0) h ORDER BY h.as_of",
+        *key_columns(keys), as_of,
+    )  # fmt: skip
     points_of: dict[ProgressKey, list[ProgressPoint]] = defaultdict(list)
     for r in history:
         key = ProgressKey(r["unit_code"], r["indicator"], r["plan_year"])

@@ -11,7 +11,9 @@ from decimal import Decimal
 import asyncpg
 import pytest
 
+from services.projector.accountability_rows import recompute_accountability
 from services.projector.progress_rules import ProgressRules
+from services.projector.touched import ProgressKey
 from shared.events import DisbursementReported, DomainEvent, TargetAdjusted, TargetSet, UnitRegistered
 from tests.integration.projector_helpers import apply_events
 from tests.integration.test_projection_order import recorded
@@ -71,3 +73,40 @@ async def _rows_read(conn: asyncpg.Connection) -> dict[str, dict[str, int]]:
         " WHERE relname IN ('figures', 'target_history')"
     )
     return {r["relname"]: {"seq_tup_read": r["seq_tup_read"], "idx_tup_fetch": r["idx_tup_fetch"]} for r in rows}
+
+
+async def test_a_keys_stints_read_that_keys_progress_not_its_units_other_years(pool: asyncpg.Pool) -> None:
+    """The heads' stints of one plan year come from that year's progress: a unit's other years and capital
+    sources are not read (they were: every row of the chunk's units, three times what a weekly file needs)."""
+    events: list[DomainEvent] = [UnitRegistered(unit_code="xa-001", name="Xã Tân Hòa", level="province",
+                                                committee="UBKT")]  # fmt: skip
+    for year in (2023, 2024, 2025):
+        events.append(TargetSet(unit_code="xa-001", indicator="public_investment_disbursement", plan_year=year,
+                                amount=Decimal(10**9)))  # fmt: skip
+        for month in range(1, 13):
+            events += [
+                DisbursementReported(unit_code="xa-001", plan_year=year, category=category,
+                                     as_of=dt.date(year, month, 28), amount=Decimal(month * 10**6))
+                for category in ("central_budget", "local_budget", "oda")
+            ]  # fmt: skip
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            await apply_events(conn, recorded(events), RULES)
+        key = ProgressKey("xa-001", "public_investment_disbursement", 2025)
+        own = await conn.fetchval(
+            "SELECT count(*) FROM unit_progress_history WHERE (unit_code, indicator, plan_year, category)"
+            " = ('xa-001', 'public_investment_disbursement', 2025, '')"
+        )
+        async with conn.transaction():
+            before = await conn.fetchval(_HISTORY_ROWS_READ)
+            await recompute_accountability(conn, [key])
+            read = await conn.fetchval(_HISTORY_ROWS_READ) - before
+            stints = await conn.fetchval("SELECT count(*) FROM leader_accountability WHERE plan_year = 2025")
+    assert own >= 12 and stints > 0
+    assert read <= own, f"read {read} progress rows for a key that has {own}"
+
+
+_HISTORY_ROWS_READ = (
+    "SELECT coalesce(sum(seq_tup_read + idx_tup_fetch), 0) FROM pg_stat_xact_user_tables"
+    " WHERE relname = 'unit_progress_history'"
+)
