@@ -43,11 +43,19 @@ async def read_topic(
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not await check():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what} not reached within {timeout_s} s")
-        await asyncio.sleep(0.05)
+    """Wait until `check()` holds; the deadline also bounds a check that itself hangs (a client waiting on
+    a server that does not answer), so the wait fails with `what` rather than at the test runner's timeout."""
+    scope = asyncio.timeout(timeout_s)
+    try:
+        async with scope:
+            while True:
+                if await check():
+                    return
+                await asyncio.sleep(0.05)
+    except TimeoutError:
+        if not scope.expired():
+            raise  # the check's own error, not the deadline's
+        raise TimeoutError(f"{what} not reached within {timeout_s} s") from None
 
 
 class OwnBroker:

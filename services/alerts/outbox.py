@@ -27,6 +27,7 @@ from shared.events import (
     DeadlineReminded,
     DomainEvent,
 )
+from shared.notify_listener import notify_listener
 from shared.observability import (
     ALERT_DELIVERIES,
     OUTBOX_DEAD_LETTERED,
@@ -311,12 +312,9 @@ class Dispatcher:
 
     async def run(self, poll_seconds: float = 5.0) -> None:
         """Deliver as rows arrive (woken by NOTIFY), and retry failed ones as they fall due."""
-        listener = await self._pool.acquire()
-        wake = lambda *_: self._wake.set()  # noqa: E731
-        try:
-            await listener.add_listener(OUTBOX_CHANNEL, wake)
+        async with notify_listener(self._pool, OUTBOX_CHANNEL, self._wake) as listening:
             while True:
-                if listener.is_closed():  # PostgreSQL restarted: no NOTIFY comes on it any more
+                if listening.lost:  # PostgreSQL restarted: no NOTIFY comes on it any more
                     raise ConnectionResetError("the outbox's NOTIFY connection to PostgreSQL was lost")
                 self._wake.clear()
                 if await self.deliver_due() == 0:
@@ -324,12 +322,6 @@ class Dispatcher:
                     await update_outbox_gauges(self._pool)
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout=poll_seconds)
-        finally:
-            # A connection PostgreSQL dropped is already detached from the pool: nothing to undo, and the
-            # error that ended the loop is the one to report.
-            with contextlib.suppress(asyncpg.InterfaceError):
-                await listener.remove_listener(OUTBOX_CHANNEL, wake)
-                await self._pool.release(listener)
 
 
 async def _mark_delivered(conn: asyncpg.Connection, deliveries: Sequence[tuple[int, str]]) -> None:

@@ -28,6 +28,7 @@ from shared.bus import (
     stop_consumer,
 )
 from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore
+from shared.notify_listener import Listening, notify_listener
 from shared.observability import EVENTS_RELAYED, RELAY_PUBLISHED_POSITION, STORE_HEAD_POSITION
 from shared.settings import RelaySettings
 from shared.topics import ensure_topics
@@ -68,13 +69,7 @@ class Relay:
 
     async def run(self) -> None:
         """Publish forever; reconnect after broker failures."""
-        listener = await self._pool.acquire()
-
-        def on_notify(*_: object) -> None:
-            self._wake.set()
-
-        try:  # from here on the connection goes back to the pool, even if stopped while it starts to listen
-            await listener.add_listener(EVENTS_APPENDED_CHANNEL, on_notify)
+        async with notify_listener(self._pool, EVENTS_APPENDED_CHANNEL, self._wake) as listening:
             while True:
                 producer = make_producer(self._settings)
                 # end offsets only: no consumer group (a group with no subscription makes aiokafka's coordinator
@@ -86,7 +81,7 @@ class Relay:
                     await ensure_topics(self._settings)
                     await producer.start()
                     await probe.start()
-                    await self._publish_loop(producer, probe, listener)
+                    await self._publish_loop(producer, probe, listening)
                 except KafkaError as error:
                     log.warning("relay: broker error %r; reconnecting", error)
                     await asyncio.sleep(0.5)
@@ -95,23 +90,11 @@ class Relay:
                         await producer.stop()
                     with contextlib.suppress(Exception):
                         await stop_consumer(probe)
-        finally:
-            # A connection PostgreSQL dropped is already detached from the pool: nothing to undo, and the
-            # error that ended the loop is the one to report. Released whatever happens: a connection kept
-            # would make the pool's close wait for ever (a stack stopped just as the relay started hung so).
-            try:
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    await listener.remove_listener(EVENTS_APPENDED_CHANNEL, on_notify)
-            finally:
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    await self._pool.release(listener)
 
-    async def _publish_loop(
-        self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer, listener: asyncpg.Connection
-    ) -> None:
+    async def _publish_loop(self, producer: AIOKafkaProducer, probe: AIOKafkaConsumer, listening: Listening) -> None:
         await self.refill_if_broker_lost_data(probe)
         while True:
-            if listener.is_closed():  # PostgreSQL restarted: no NOTIFY comes on it any more
+            if listening.lost:  # PostgreSQL restarted: no NOTIFY comes on it any more
                 raise ConnectionResetError("the relay's NOTIFY connection to PostgreSQL was lost")
             self._wake.clear()
             published = await self.publish_pending(producer)

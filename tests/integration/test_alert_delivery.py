@@ -5,6 +5,7 @@ promise: a crash between deciding and delivering loses nothing and sends nothing
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import email
 import email.policy
@@ -31,12 +32,14 @@ from starlette.responses import JSONResponse, Response
 from services.alerts.config import AlertConfig, parse_alert_config
 from services.alerts.delivery import GrafanaAnnotationSender, KafkaSender, WebhookSender, webhook_signer
 from services.alerts.mail import EmailSender, NoRecipient
-from services.alerts.outbox import MAX_ATTEMPTS, Dispatcher, Gathered, Sender, update_outbox_gauges
+from services.alerts.outbox import MAX_ATTEMPTS, OUTBOX_CHANNEL, Dispatcher, Gathered, Sender, update_outbox_gauges
 from shared.bus import bootstrap, make_producer, stop_consumer
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.alert_fixtures import DISB, ONLY_BELOW_PACE, PROVINCIAL, Clock, Facts, alerts_service
 from tests.integration.receivers import Received, SmtpInbox, http_receiver, smtp_inbox
+from tests.integration.test_relay import terminate_listeners
+from tests.kafka_helpers import eventually
 from tests.published_schema import published_problems
 
 pytestmark = pytest.mark.postgres
@@ -306,3 +309,20 @@ async def test_a_delivery_that_keeps_failing_is_dead_lettered_shown_in_metrics_a
     async with pool.acquire() as conn:
         again = await conn.fetchrow("SELECT * FROM alert_outbox WHERE channel = 'webhook'")
     assert (again["attempts"], again["dead_lettered_at"]) == (0, None)
+
+
+async def test_a_dispatcher_whose_listening_connection_postgres_ends_says_so_and_stops(pool: asyncpg.Pool) -> None:
+    """As the relay: the loss of its NOTIFY connection ends the dispatcher's loop at once, with what happened."""
+    task = asyncio.create_task(Dispatcher(pool, {}).run(poll_seconds=60))
+    try:
+
+        async def listening() -> bool:
+            return bool(await terminate_listeners(pool, OUTBOX_CHANNEL))
+
+        await eventually(listening, timeout_s=30, what="the dispatcher listening, then its connection ended")
+        with pytest.raises(ConnectionResetError, match="NOTIFY connection to PostgreSQL was lost"):
+            await asyncio.wait_for(task, timeout=30)  # not at the next poll, a minute away
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            await task

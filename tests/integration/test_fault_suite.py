@@ -69,11 +69,19 @@ class Fleet:
     def exited(self) -> dict[str, int | None]:
         return {name: p.returncode for name, p in self.processes.items() if p.returncode is not None}
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 20) -> None:
+        """SIGTERM, and SIGKILL for a process still running after the grace: none outlives the test."""
         for process in self.processes.values():
             if process.returncode is None:
                 process.terminate()
-        await asyncio.gather(*(p.wait() for p in self.processes.values()))
+        try:
+            async with asyncio.timeout(grace_s):
+                await asyncio.gather(*(p.wait() for p in self.processes.values()))
+        except TimeoutError:
+            for process in self.processes.values():
+                if process.returncode is None:
+                    process.kill()
+            await asyncio.gather(*(p.wait() for p in self.processes.values()))
 
 
 @contextlib.asynccontextmanager
@@ -132,6 +140,9 @@ def reports() -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
+BUDGET_S = 250  # the whole run, streaming and settling: under pytest-timeout's 300 s, so a hang fails here
+
+
 async def test_every_fault_at_once_nothing_lost_nothing_twice_everything_settles(tmp_path: Path) -> None:
     seed = int(os.environ.get("PIM_FAULT_SEED", random.randrange(2**32)))
     rng = random.Random(seed)
@@ -156,16 +167,26 @@ async def test_every_fault_at_once_nothing_lost_nothing_twice_everything_settles
             client = httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {token}"}, timeout=20
             )
-            pool = None
+            pool: asyncpg.Pool | None = None
+            phase = "streaming the reports"
+            budget = asyncio.timeout(BUDGET_S)
             try:
-                schedule = list(zip(faults, moments, strict=True))
                 try:
-                    accepted = await _stream_with_faults(client, all_reports, schedule, log)
-                except AssertionError as error:
-                    raise AssertionError(f"{error}; {context}") from error
-                pool = await create_pool(postgres.dsn, max_size=4)
-                settled = f"settled after {context}"
-                await eventually(lambda: _settled(settings, pool, fleet), timeout_s=240, what=settled)
+                    async with budget:
+                        schedule = list(zip(faults, moments, strict=True))
+                        try:
+                            accepted = await _stream_with_faults(client, all_reports, schedule, log)
+                        except AssertionError as error:
+                            raise AssertionError(f"{error}; {context}") from error
+                        phase = "waiting for the pipeline to settle"
+                        pool = opened = await create_pool(postgres.dsn, max_size=4)
+                        settled = lambda: _settled(settings, opened, fleet)  # noqa: E731
+                        await eventually(settled, timeout_s=BUDGET_S, what="settled")  # the budget ends first
+                except TimeoutError:
+                    if not budget.expired():
+                        raise
+                    log.flush()
+                    raise AssertionError(f"{phase}: not done in {BUDGET_S} s; {context}\n{_tail(log.name)}") from None
                 assert not fleet.exited(), f"services exited: {fleet.exited()}; {context}"
                 await fleet.stop()
                 await _assert_once_each_and_equal_to_a_rebuild(pool, accepted, len(all_reports), context)
@@ -179,6 +200,11 @@ async def test_every_fault_at_once_nothing_lost_nothing_twice_everything_settles
                     await pool.close()
         received = {r.headers["idempotency-key"] for r in receiver.requests}
         assert flagged >= 2 and expected and received == expected, context  # none skipped, a repeat shares its key
+
+
+def _tail(log: str, lines: int = 40) -> str:
+    """The services' last log lines: what they were doing when the budget ran out."""
+    return "\n".join(Path(log).read_text(errors="replace").splitlines()[-lines:])
 
 
 WEBHOOK_KEYS = "SELECT payload->>'idempotency_key' AS key FROM alert_outbox WHERE channel = 'webhook'"

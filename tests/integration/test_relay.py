@@ -17,7 +17,7 @@ from prometheus_client import REGISTRY
 
 from services.relay.relay import Relay
 from shared.bus import decode_recorded, topic_end_offsets
-from shared.event_store import EventStore, Submitter
+from shared.event_store import EVENTS_APPENDED_CHANNEL, EventStore, Submitter
 from shared.events import DisbursementReported
 from shared.settings import Settings
 from shared.topics import LEDGER_PARTITIONS, ensure_topics
@@ -158,3 +158,35 @@ async def test_a_relay_stopped_while_it_starts_to_listen_gives_its_connection_ba
     with contextlib.suppress(asyncio.CancelledError):
         await task
     await asyncio.wait_for(pool.close(), timeout=10)  # every connection back: the close does not wait for ever
+
+
+async def terminate_listeners(pool: asyncpg.Pool, channel: str) -> int:
+    """What a PostgreSQL restart does to a listening connection: the server ends it."""
+    async with pool.acquire() as conn:
+        return len(await conn.fetch(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query = $1", f'LISTEN "{channel}"',
+        ))  # fmt: skip
+
+
+async def test_a_relay_whose_listening_connection_postgres_ends_says_so_and_stops(
+    settings: Settings, pool: asyncpg.Pool
+) -> None:
+    """The pool takes a dropped connection back by itself, so asking it `is_closed()` raised "released back
+    to the pool" (logged as an unexplained dependency failure, and only at the next idle check): the relay
+    must notice the loss at once and end with what happened, for the service's restart loop to report."""
+    await ensure_topics(settings)
+    task = asyncio.create_task(Relay(settings, pool).run())
+    try:
+
+        async def listening() -> bool:
+            return bool(await terminate_listeners(pool, EVENTS_APPENDED_CHANNEL))
+
+        await eventually(listening, timeout_s=30, what="the relay listening, then its connection ended")
+        with pytest.raises(ConnectionResetError, match="NOTIFY connection to PostgreSQL was lost"):
+            await asyncio.wait_for(task, timeout=30)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionResetError):
+            await task
+    await asyncio.wait_for(pool.close(), timeout=10)  # and the connection was given back
