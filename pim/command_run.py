@@ -1,6 +1,8 @@
-"""How a `pim` command runs its coroutine: an embedded server that went away by itself ends the command with
-its reason (exit 1), not a traceback; and, where asked, SIGTERM (`kill`, a CI job's time-out) is taken as
-Ctrl-C is — the work is cancelled and its clean-ups run, so the embedded servers it started are stopped."""
+"""How a `pim` command runs its coroutine: on uvloop (the event loop in C: a request's socket reads and
+writes and a service's round trips to PostgreSQL cost less of its CPU than on asyncio's own loop); an embedded
+server that went away by itself ends the command with its reason (exit 1), not a traceback; and, where asked,
+SIGTERM (`kill`, a CI job's time-out) is taken as Ctrl-C is — the work is cancelled and its clean-ups run, so
+the embedded servers it started are stopped."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 import typer
+import uvloop
 from rich.console import Console
 
 from pim.embedded import EmbeddedServerDied
@@ -27,7 +30,7 @@ def run_command(work: Coroutine[Any, Any, T], console: Console, *, sigterm_cance
         return await work
 
     try:
-        return asyncio.run(main())
+        return uvloop.run(main())
     except asyncio.CancelledError:
         if not sigterm_cancels:
             raise

@@ -27,6 +27,7 @@ from typing import Any
 import asyncpg
 import httpx
 import psutil
+import uvloop
 from rich.console import Console
 from rich.table import Table
 
@@ -206,7 +207,7 @@ def _serve(dsn: str, port: int) -> None:
         listening.bind(("127.0.0.1", port))
         await http_server(create_app(pool), "127.0.0.1", port).serve(sockets=[listening])
 
-    asyncio.run(main())
+    uvloop.run(main())  # as the services run (pim/command_run.py)
 
 
 async def _wait_for_health(port: int) -> None:

@@ -71,7 +71,10 @@ async def test_a_single_report_takes_at_most_nineteen_round_trips(counted_pool: 
         registered = await client.post("/v1/units", json={"units": UNITS}, headers={"Authorization": f"Bearer {admin}"})
         assert registered.status_code == 201, registered.text
         headers = {"Authorization": f"Bearer {token}"}
-        assert (await _report(client, headers, "warm", "2025-06-30")).status_code == 201  # statements prepared once
+        # Statements prepared once: the connection's first report creates its staging tables, so the statement
+        # emptying them is prepared by the second.
+        for key, as_of in (("warm", "2025-05-31"), ("warm again", "2025-06-30")):
+            assert (await _report(client, headers, key, as_of)).status_code == 201
         writes.made.clear()
         answer = await _report(client, headers, "counted", "2025-07-31")
     assert answer.status_code == 201, answer.text
