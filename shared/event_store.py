@@ -171,10 +171,12 @@ class EventStore:
         self._pool = pool
 
     @staticmethod
-    async def lock_streams(conn: asyncpg.Connection, streams: Iterable[str]) -> None:
+    async def lock_streams(conn: asyncpg.Connection, streams: Iterable[str], *, wait: bool = True) -> None:
         """Lock `streams` for the rest of the transaction: one writer per stream, so its versions continue
-        without a race and what the writer checked about them holds until it commits. Before `lock`."""
-        await conn.execute(_NEW_STREAMS + locks.STORE_STREAMS, sorted(set(streams)))
+        without a race and what the writer checked about them holds until it commits. Before `lock`. Without
+        `wait`, a stream another writer holds raises asyncpg.LockNotAvailableError at once."""
+        held = locks.STORE_STREAMS if wait else locks.STORE_STREAMS_NOWAIT
+        await conn.execute(_NEW_STREAMS + held, sorted(set(streams)))
 
     @staticmethod
     async def lock(conn: asyncpg.Connection) -> int:

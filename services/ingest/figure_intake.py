@@ -29,6 +29,7 @@ import asyncpg
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_rows import FigureRow, check_figure, code_like
 from services.ingest.registry import registry_categories
+from services.ingest.report_batches import NotTogether, Report, ReportBatches, Written
 from shared.auth import Principal, units_in_scope
 from shared.display import vnd
 from shared.event_store import AppendResult, EventStore, Submitter
@@ -221,6 +222,20 @@ DO UPDATE SET amount_kind = excluded.amount_kind, amount = excluded.amount
 """
 
 
+# Reports written together (services/ingest/report_batches.py): each report's rows staged `REPORT_ROWS_APART`
+# from the next's, so a report's events are the staged rows in its range; and, as the batch is written only
+# when every report is clean, the checks' one question: is anything wrong at all?
+REPORT_ROWS_APART = 1_000_000
+_EVENTS_OF_ROWS = _EVENTS_FROM_STAGED + "  AND s.row_no BETWEEN $4 AND $5\n"
+_ANY_PROBLEM = (
+    f"SELECT EXISTS ({_UNKNOWN_OR_MERGED}) OR EXISTS ({_CUMULATIVE_FALLS}) OR EXISTS ({_CHANGED_WITHOUT_REASON})"
+)
+_ANY_SENT_BEFORE = """
+SELECT EXISTS (SELECT 1 FROM submissions s JOIN unnest($1::text[], $2::text[]) AS k(source, key)
+               ON (s.source, s.idempotency_key) = (k.source, k.key))
+"""
+
+
 @dataclass(frozen=True)
 class IntakeResult:
     rows: int
@@ -249,6 +264,7 @@ class FigureIntake:
         self._store = EventStore(pool)
         self._clock = clock
         self._pairing = asyncio.Lock()
+        self._batches = ReportBatches(self._write_alone, self._write_together)
 
     async def submit(
         self,
@@ -270,7 +286,8 @@ class FigureIntake:
             )
         errors = errors if errors is not None else ErrorLog()
         if isinstance(rows, list):
-            result, total = await self._submit_report(rows, principal, submitter, digest, errors, store_valid)
+            report = Report(rows, principal, submitter, digest, errors, store_valid)
+            result, total = await self._batches.submit(report)
         else:
             result, total = await self._submit_file(rows, principal, submitter, digest, errors, store_valid)
         if result is not None and result.duplicate:
@@ -279,6 +296,59 @@ class FigureIntake:
         if stored:
             LAST_REPORT_STORED.set_to_current_time()
         return IntakeResult(total, stored, total - stored, errors.kept, result)
+
+    @property
+    def reports_waiting(self) -> int:
+        """Single reports waiting for a writer (services/ingest/report_batches.py)."""
+        return self._batches.waiting
+
+    async def _write_alone(self, report: Report) -> Written:
+        return await self._submit_report(
+            report.rows, report.principal, report.submitter, report.digest, report.errors, report.store_valid
+        )
+
+    async def _write_together(self, batch: list[Report]) -> list[Written]:
+        """Two or more reports for different units in one transaction, each appended as a submission of its
+        own. Only the clean case: anything else raises NotTogether (rolled back), and each is written alone."""
+        async with self._pool.acquire() as conn:
+            await _empty_staging(conn)
+            async with conn.transaction():
+                categories = await registry_categories(conn)
+                ranges, rows = [], []
+                for number, report in enumerate(batch, start=1):
+                    chunks = _Chunks(iter(report.rows), ErrorLog(), self._clock(), categories)
+                    clean = chunks.take()
+                    if len(clean) != chunks.total or chunks.take():
+                        raise NotTogether("a row fails a check of its own")
+                    offset = number * REPORT_ROWS_APART
+                    ranges.append((offset + 1, offset + REPORT_ROWS_APART - 1))
+                    rows += [FigureRow(offset + row.row, *row[1:]) for row in clean]
+                await conn.execute(_STAGE_ROWS, *zip(*rows, strict=True))
+                try:
+                    await EventStore.lock_streams(conn, await conn.fetchval(_KNOWN_STAGED_UNITS), wait=False)
+                except asyncpg.LockNotAvailableError:
+                    raise NotTogether("a unit is being written by another submission") from None
+                keyed = [r.submitter for r in batch if r.submitter.idempotency_key is not None]
+                if keyed and await conn.fetchval(
+                    _ANY_SENT_BEFORE, [s.source for s in keyed], [s.idempotency_key for s in keyed]
+                ):
+                    raise NotTogether("a report was sent before")
+                for principal in {r.principal for r in batch}:
+                    scope = await units_in_scope(conn, principal)
+                    if scope is not None and any(not r.units <= scope for r in batch if r.principal == principal):
+                        raise NotTogether("a row is outside its sender's scope")
+                if await conn.fetchval(_ANY_PROBLEM):
+                    raise NotTogether("a row fails a check against what is stored")
+                await conn.execute(_REMEMBER_FIGURES)
+                await EventStore.lock_append(conn)
+                written: list[Written] = []
+                for report, (first, last) in zip(batch, ranges, strict=True):
+                    args = [figure_schema_version(), *figure_event_types(), first, last]
+                    appended = await EventStore.append_and_finish(
+                        conn, _EVENTS_OF_ROWS, args, report.submitter, report.digest
+                    )
+                    written.append((appended, len(report.rows)))
+        return written
 
     async def _submit_report(
         self, rows: list[FigureRow | None], principal: Principal, submitter: Submitter, digest: bytes,

@@ -1,0 +1,119 @@
+"""How waiting reports are handed to writers (services/ingest/report_batches.py), with writers of the test's
+own: who goes with whom, and that every report gets an answer of its own whatever the writers do."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from services.ingest import report_batches
+from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
+from services.ingest.figure_rows import FigureRow
+from services.ingest.report_batches import NotTogether, Report, ReportBatches, Written
+from shared.auth import Principal
+from shared.event_store import Submitter
+from shared.events import Indicator
+from tests.kafka_helpers import eventually
+
+
+def report(unit: str, key: str | None = None) -> Report:
+    row = FigureRow(1, unit, Indicator.DISBURSEMENT, 2025, "central_budget", "", dt.date(2025, 6, 30), "cumulative",
+                    Decimal(1000), None)  # fmt: skip
+    submitter = Submitter("so-tai-chinh", "http", source="so-tai-chinh" if key else None, idempotency_key=key)
+    return Report([row], Principal("so-tai-chinh", "department", (unit,)), submitter, b"", ErrorLog(), False)
+
+
+class Writers:
+    """Writes nothing; records who was written with whom. The first reports written alone wait for `gate`."""
+
+    def __init__(self, held: int, refuse_together: bool = False) -> None:
+        self.gate = asyncio.Event()
+        self.alone: list[str] = []
+        self.together: list[list[str]] = []
+        self._held, self._refuse = held, refuse_together
+
+    async def write_alone(self, one: Report) -> Written:
+        self.alone.append(min(one.units))
+        if len(self.alone) <= self._held:
+            await self.gate.wait()
+        if "bad" in one.units:
+            raise SubmissionRejected([RowError(1, "unit_code", "bad", "unknown unit")])
+        return None, len(self.alone)
+
+    async def write_together(self, batch: list[Report]) -> list[Written]:
+        self.together.append([min(r.units) for r in batch])
+        if self._refuse:
+            raise NotTogether("not clean")
+        return [(None, 100 + n) for n in range(len(batch))]
+
+
+async def _all_waiting(batches: ReportBatches, count: int) -> None:
+    async def waiting() -> bool:
+        return batches.waiting >= count
+
+    await eventually(waiting, timeout_s=10, what=f"{count} reports waiting")
+
+
+@pytest.fixture(autouse=True)
+def busy_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report_batches, "SLOW_S", 120)  # a gated writer stays busy
+
+
+async def test_reports_that_wait_go_together_but_never_two_for_one_unit_or_one_key() -> None:
+    writers = Writers(held=report_batches.WRITERS)
+    batches = ReportBatches(writers.write_alone, writers.write_together)
+    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
+    waiting = [report("a", "k1"), report("b", "k2"), report("a", "k3"), report("c", "k1"), report("d")]
+    answers = [asyncio.create_task(batches.submit(r)) for r in waiting]
+    await _all_waiting(batches, len(waiting))
+    writers.gate.set()
+    await asyncio.gather(*busy)
+    assert [await a for a in answers] == [(None, 100), (None, 101), (None, 100), (None, 101), (None, 102)]
+    # "a" again and key k1 again wait for the next batch; one without a key goes with anyone
+    assert writers.together == [["a", "b", "d"], ["a", "c"]]
+
+
+async def test_a_batch_refused_is_written_report_by_report_each_with_its_own_answer() -> None:
+    writers = Writers(held=report_batches.WRITERS, refuse_together=True)
+    batches = ReportBatches(writers.write_alone, writers.write_together)
+    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
+    answers = [asyncio.create_task(batches.submit(report(unit))) for unit in ("a", "bad", "c")]
+    await _all_waiting(batches, 3)
+    writers.gate.set()
+    await asyncio.gather(*busy)
+    assert writers.together == [["a", "bad", "c"]]
+    assert (await answers[0])[0] is None and (await answers[2])[0] is None
+    with pytest.raises(SubmissionRejected):
+        await answers[1]
+    assert writers.alone[-3:] == ["a", "bad", "c"]
+
+
+async def test_a_quiet_api_writes_each_report_alone_as_it_comes() -> None:
+    writers = Writers(held=0)
+    batches = ReportBatches(writers.write_alone, writers.write_together)
+    for unit in ("a", "b", "c"):
+        await batches.submit(report(unit))
+    assert writers.alone == ["a", "b", "c"] and writers.together == []
+
+
+async def test_no_report_is_left_waiting_when_its_writer_is_cancelled() -> None:
+    started = asyncio.Event()
+
+    async def never(batch: list[Report]) -> list[Written]:
+        raise AssertionError("not reached")
+
+    async def alone(one: Report) -> Written:
+        started.set()
+        await asyncio.Event().wait()
+        raise AssertionError("not reached")
+
+    batches = ReportBatches(alone, never)
+    answer = asyncio.create_task(batches.submit(report("a")))
+    await asyncio.wait_for(started.wait(), 10)
+    for task in list(batches._writing):  # the API stopping
+        task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(answer, 10)
