@@ -47,6 +47,11 @@ PROJECTOR_POSITION = Gauge("pim_projector_position", "The furthest ledger positi
 PROJECTOR_RECOMPUTED = Gauge(
     "pim_projector_recomputed_timestamp_seconds", "When the read models were last brought up to date"
 )
+REPORTS_PER_TRANSACTION = Histogram(
+    "pim_ingest_reports_per_transaction",
+    "Single reports written in one transaction: more than one when reports gathered while the writer was busy",
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
 LAST_REPORT_STORED = Gauge(
     "pim_last_report_stored_timestamp_seconds", "When ingest last stored a figure report (since it started)"
 )

@@ -29,6 +29,7 @@ from services.ingest.errors import ErrorLog
 from services.ingest.figure_rows import FigureRow
 from shared.auth import Principal
 from shared.event_store import AppendResult, Submitter
+from shared.observability import REPORTS_PER_TRANSACTION
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class ReportBatches:
                 return
             for report in batch:
                 try:
+                    REPORTS_PER_TRANSACTION.observe(1)
                     _settle(report, await self._alone(report))
                 except Exception as error:  # the report's own answer: a 422, a 409, a 503
                     _fail(report, error)
@@ -158,6 +160,7 @@ class ReportBatches:
         except Exception as error:  # written alone, each then meets the error (or not) as its own
             log.warning("ingest: %d reports written alone after %r", len(batch), error)
             return False
+        REPORTS_PER_TRANSACTION.observe(len(batch))
         for report, result in zip(batch, results, strict=True):
             _settle(report, result)
         return True

@@ -16,6 +16,7 @@ from services.ingest.report_batches import NotTogether, Report, ReportBatches, W
 from shared.auth import Principal
 from shared.event_store import Submitter
 from shared.events import Indicator
+from shared.observability import REPORTS_PER_TRANSACTION
 from tests.kafka_helpers import eventually
 
 
@@ -57,6 +58,14 @@ async def _all_waiting(batches: ReportBatches, count: int) -> None:
     await eventually(waiting, timeout_s=10, what=f"{count} reports waiting")
 
 
+def _written_together() -> float:
+    """Reports written in transactions of more than one, by the metric."""
+    histogram = next(iter(REPORTS_PER_TRANSACTION.collect())).samples
+    total = next(s.value for s in histogram if s.name.endswith("_sum"))
+    alone = next(s.value for s in histogram if s.name.endswith("_bucket") and s.labels["le"] == "1.0")
+    return float(total - alone)
+
+
 @pytest.fixture(autouse=True)
 def busy_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_batches, "SLOW_S", 120)  # a gated writer stays busy
@@ -69,9 +78,11 @@ async def test_reports_that_wait_go_together_but_never_two_for_one_unit_or_one_k
     waiting = [report("a", "k1"), report("b", "k2"), report("a", "k3"), report("c", "k1"), report("d")]
     answers = [asyncio.create_task(batches.submit(r)) for r in waiting]
     await _all_waiting(batches, len(waiting))
+    together_before = _written_together()
     writers.gate.set()
     await asyncio.gather(*busy)
     assert [await a for a in answers] == [(None, 100), (None, 101), (None, 100), (None, 101), (None, 102)]
+    assert _written_together() - together_before == 5  # what an operator reads in /metrics
     # "a" again and key k1 again wait for the next batch; one without a key goes with anyone
     assert writers.together == [["a", "b", "d"], ["a", "c"]]
 
