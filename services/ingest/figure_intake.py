@@ -320,6 +320,8 @@ class FigureIntake:
                     clean = chunks.take()
                     if len(clean) != chunks.total or chunks.take():
                         raise NotTogether("a row fails a check of its own")
+                    if clean[-1].row >= REPORT_ROWS_APART:  # (a JSON body's rows count from 1; never so many)
+                        raise NotTogether("a report's row numbers would reach the next report's")
                     offset = number * REPORT_ROWS_APART
                     ranges.append((offset + 1, offset + REPORT_ROWS_APART - 1))
                     rows += [FigureRow(offset + row.row, *row[1:]) for row in clean]

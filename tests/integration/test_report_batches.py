@@ -143,3 +143,21 @@ async def test_a_writer_waiting_on_a_units_lock_does_not_hold_the_other_reports_
         assert answer.status_code == 201, answer.text
         assert not any(task.done() for task in waiting)
     assert [(await task).status_code for task in waiting] == [201] * len(waiting)
+
+
+async def test_a_batch_with_a_unit_a_file_holds_lets_the_others_through_at_once(
+    communes: Ingest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch cannot lock the held unit, so each of its reports is written alone: the clean ones at once,
+    not behind the one that waits for the file."""
+    ingest = communes
+    held, clean = OTHERS[0], OTHERS[1:5]
+    async with units_held(ingest.pool, [held]):
+        async with writers_busy(ingest, monkeypatch):
+            waiting = asyncio.create_task(send(ingest, *report(held)))
+            others = [asyncio.create_task(send(ingest, *report(unit))) for unit in clean]
+            await eventually(lambda: all_waiting(ingest, 1 + len(clean)), timeout_s=30, what="every report waiting")
+        answers = await asyncio.wait_for(asyncio.gather(*others), timeout=30)
+        assert [a.status_code for a in answers] == [201] * len(clean)
+        assert not waiting.done()
+    assert (await waiting).status_code == 201
