@@ -33,9 +33,10 @@ from shared.observability import REPORTS_PER_TRANSACTION
 
 log = logging.getLogger(__name__)
 
-# One writer: while it commits, the next reports gather, and they go together. Measured with the bench's ladder
-# (the highest rate with p99 under a second, two runs each): one writer 600 and 800 reports/s, two 500 and 350,
-# four 300 and 300 (more writers, smaller batches: the reports' transactions then queue on the append lock).
+# One writer: while it commits, the next reports gather, and they go together. The bench's ladder (the highest
+# rate with p99 under a second; two runs each, alternating, another bench running beside them): one writer 600
+# and 800 reports/s, two 500 and 350, four 300 and 300 — more writers, smaller batches, whose transactions then
+# queue on the append lock anyway.
 WRITERS = 1
 MOST_PER_BATCH = 64
 SLOW_S = 0.2  # a report's transaction takes a few ms; one waiting longer (on locks) frees its writer's place
