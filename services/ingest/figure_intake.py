@@ -10,8 +10,9 @@ category declared), and the rows are appended by one INSERT … SELECT: they nev
 Python. A file reserves its positions and writes them without the store's append lock, so other units'
 reports are not held up however long it takes. A report already in memory (a JSON body, a raw-topic
 message) is small: it is staged in one statement and checked and appended in one transaction with its
-units locked from the first check, in under twenty round trips. All or nothing by default; `store_valid`
-keeps the rows that passed.
+units locked from the first check, in under twenty round trips; reports that queue while the writer is
+busy are written several to a transaction when all of them are clean (report_batches.py). All or nothing
+by default; `store_valid` keeps the rows that passed.
 """
 
 from __future__ import annotations
