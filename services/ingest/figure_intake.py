@@ -224,16 +224,21 @@ DO UPDATE SET amount_kind = excluded.amount_kind, amount = excluded.amount
 
 
 # Reports written together (services/ingest/report_batches.py): each report's rows staged `REPORT_ROWS_APART`
-# from the next's, so a report's events are the staged rows in its range; and, as the batch is written only
-# when every report is clean, the checks' one question: is anything wrong at all?
+# from the next's, so a report's events are the staged rows in its range; the checks asked only which rows
+# fail (a report with one is taken out of the batch and written alone, to be answered with its errors).
 REPORT_ROWS_APART = 1_000_000
 _EVENTS_OF_ROWS = _EVENTS_FROM_STAGED + "  AND s.row_no BETWEEN $4 AND $5\n"
-_ANY_PROBLEM = (
-    f"SELECT EXISTS ({_UNKNOWN_OR_MERGED}) OR EXISTS ({_CUMULATIVE_FALLS}) OR EXISTS ({_CHANGED_WITHOUT_REASON})"
-)
-_ANY_SENT_BEFORE = """
-SELECT EXISTS (SELECT 1 FROM submissions s JOIN unnest($1::text[], $2::text[]) AS k(source, key)
-               ON (s.source, s.idempotency_key) = (k.source, k.key))
+_FAILING_ROWS = f"""
+SELECT row_no FROM ({_UNKNOWN_OR_MERGED}) AS unknown_or_merged
+UNION SELECT row_no FROM ({_CUMULATIVE_FALLS}) AS falls
+UNION SELECT row_no FROM ({_CHANGED_WITHOUT_REASON}) AS changed
+"""
+_SENT_BEFORE = """
+SELECT k.source, k.key FROM submissions s JOIN unnest($1::text[], $2::text[]) AS k(source, key)
+  ON (s.source, s.idempotency_key) = (k.source, k.key)
+"""
+_UNSTAGE = """
+DELETE FROM staged_figures s USING unnest($1::int[], $2::int[]) AS r(lo, hi) WHERE s.row_no BETWEEN r.lo AND r.hi
 """
 
 
@@ -308,9 +313,10 @@ class FigureIntake:
             report.rows, report.principal, report.submitter, report.digest, report.errors, report.store_valid
         )
 
-    async def _write_together(self, batch: list[Report]) -> list[Written]:
+    async def _write_together(self, batch: list[Report]) -> list[Written | None]:
         """Two or more reports for different units in one transaction, each appended as a submission of its
-        own. Only the clean case: anything else raises NotTogether (rolled back), and each is written alone."""
+        own; None for a report that is not clean (to be written alone, and so answered with its errors).
+        NotTogether (rolled back) when none is clean, or a unit is held by another writer."""
         async with self._pool.acquire() as conn:
             await _empty_staging(conn)
             async with conn.transaction():
@@ -331,27 +337,41 @@ class FigureIntake:
                     await EventStore.lock_streams(conn, await conn.fetchval(_KNOWN_STAGED_UNITS), wait=False)
                 except asyncpg.LockNotAvailableError:
                     raise NotTogether("a unit is being written by another submission") from None
-                keyed = [r.submitter for r in batch if r.submitter.idempotency_key is not None]
-                if keyed and await conn.fetchval(
-                    _ANY_SENT_BEFORE, [s.source for s in keyed], [s.idempotency_key for s in keyed]
-                ):
-                    raise NotTogether("a report was sent before")
-                for principal in {r.principal for r in batch}:
-                    scope = await units_in_scope(conn, principal)
-                    if scope is not None and any(not r.units <= scope for r in batch if r.principal == principal):
-                        raise NotTogether("a row is outside its sender's scope")
-                if await conn.fetchval(_ANY_PROBLEM):
-                    raise NotTogether("a row fails a check against what is stored")
+                alone = await self._not_clean(conn, batch, ranges)
+                if len(alone) == len(batch):
+                    raise NotTogether("no report is clean")
+                if alone:  # taken out of the batch: their rows unstaged, their answers written alone
+                    await conn.execute(_UNSTAGE, [ranges[i][0] for i in alone], [ranges[i][1] for i in alone])
                 await conn.execute(_REMEMBER_FIGURES)
                 await EventStore.lock_append(conn)
-                written: list[Written] = []
-                for report, (first, last) in zip(batch, ranges, strict=True):
+                written: list[Written | None] = []
+                for number, (report, (first, last)) in enumerate(zip(batch, ranges, strict=True)):
+                    if number in alone:
+                        written.append(None)
+                        continue
                     args = [figure_schema_version(), *figure_event_types(), first, last]
                     appended = await EventStore.append_and_finish(
                         conn, _EVENTS_OF_ROWS, args, report.submitter, report.digest
                     )
                     written.append((appended, len(report.rows)))
         return written
+
+    @staticmethod
+    async def _not_clean(conn: asyncpg.Connection, batch: list[Report], ranges: list[tuple[int, int]]) -> set[int]:
+        """The batch's reports (by index) that must be answered alone: a row failing a check against what is
+        stored, a key sent before (a re-send, or a conflict), a unit outside the sender's scope."""
+        failing = sorted(r["row_no"] for r in await conn.fetch(_FAILING_ROWS))
+        out = {i for i, (lo, hi) in enumerate(ranges) if any(lo <= row <= hi for row in failing)}
+        keyed = [(i, r.submitter) for i, r in enumerate(batch) if r.submitter.idempotency_key is not None]
+        if keyed:
+            sources, keys = [s.source for _, s in keyed], [s.idempotency_key for _, s in keyed]
+            before = {(r["source"], r["key"]) for r in await conn.fetch(_SENT_BEFORE, sources, keys)}
+            out |= {i for i, s in keyed if (s.source, s.idempotency_key) in before}
+        for principal in {r.principal for r in batch}:
+            scope = await units_in_scope(conn, principal)
+            if scope is not None:
+                out |= {i for i, r in enumerate(batch) if r.principal == principal and not r.units <= scope}
+        return out
 
     async def _submit_report(
         self, rows: list[FigureRow | None], principal: Principal, submitter: Submitter, digest: bytes,

@@ -10,9 +10,10 @@ A writer slower than `SLOW_S` (a report waiting for a unit a file import holds, 
 among the busy ones, so it never holds the others up.
 
 A batch holds only reports for different units and under different idempotency keys, so no report's checks
-can see another's rows. A batch that meets anything but the clean case (a row that fails a check, a re-sent
-report, a unit another transaction holds) is rolled back, and each of its reports is written alone by the
-code that writes a lone report: whatever goes wrong, each answer, error and row number is the report's own.
+can see another's rows. A report that is not clean (a row that fails a check, a key sent before, a unit
+outside its sender's scope) is taken out of the batch and written alone, by the code that writes a lone
+report: whatever goes wrong, each answer, error and row number is the report's own, and one bad report does
+not cost the others their batch. A unit another transaction holds sends the whole batch alone.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class ReportBatches:
     def __init__(
         self,
         alone: Callable[[Report], Awaitable[Written]],
-        together: Callable[[list[Report]], Awaitable[list[Written]]],
+        together: Callable[[list[Report]], Awaitable[list[Written | None]]],
     ) -> None:
         self._alone, self._together = alone, together
         self._waiting: deque[Report] = deque()
@@ -139,10 +140,9 @@ class ReportBatches:
 
     async def _write(self, batch: list[Report]) -> None:
         try:
-            if len(batch) > 1 and await self._wrote_together(batch):
-                return
+            alone = await self._written_together(batch) if len(batch) > 1 else batch
             # At once, as if each had come alone: one waiting for a unit a file holds keeps no other waiting.
-            await asyncio.gather(*(self._write_alone(report) for report in batch))
+            await asyncio.gather(*(self._write_alone(report) for report in alone))
         except BaseException as error:  # cancelled (the API stopping): no report is left waiting for ever
             for report in batch:
                 _fail(report, error)
@@ -155,19 +155,24 @@ class ReportBatches:
         except Exception as error:  # the report's own answer: a 422, a 409, a 503
             _fail(report, error)
 
-    async def _wrote_together(self, batch: list[Report]) -> bool:
+    async def _written_together(self, batch: list[Report]) -> list[Report]:
+        """Write `batch` in one transaction; return the reports still to be written alone."""
         try:
             results = await self._together(batch)
         except NotTogether as reason:
             log.debug("ingest: %d reports written alone: %s", len(batch), reason)
-            return False
+            return batch
         except Exception as error:  # written alone, each then meets the error (or not) as its own
             log.warning("ingest: %d reports written alone after %r", len(batch), error)
-            return False
-        REPORTS_PER_TRANSACTION.observe(len(batch))
+            return batch
+        alone = []
         for report, result in zip(batch, results, strict=True):
-            _settle(report, result)
-        return True
+            if result is None:
+                alone.append(report)
+            else:
+                _settle(report, result)
+        REPORTS_PER_TRANSACTION.observe(len(batch) - len(alone))
+        return alone
 
 
 def _settle(report: Report, result: Written) -> None:

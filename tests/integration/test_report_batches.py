@@ -113,7 +113,7 @@ async def test_reports_that_wait_are_committed_together_each_a_submission_of_its
     assert receipts == len(OTHERS)
 
 
-async def test_a_report_that_is_not_clean_gets_its_own_answer_and_the_others_are_stored(
+async def test_a_report_that_is_not_clean_gets_its_own_answer_and_the_others_are_stored_together(
     communes: Ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ingest = communes
@@ -132,6 +132,7 @@ async def test_a_report_that_is_not_clean_gets_its_own_answer_and_the_others_are
     resent = await again
     assert resent.status_code == 200 and resent.json()["first_position"] == stored.json()["first_position"]
     assert [(await task).status_code for task in clean] == [201] * 5
+    assert await _transactions(ingest.pool, OTHERS[1:6]) == 1  # the bad ones cost the clean their batch: no
 
 
 async def test_a_writer_waiting_on_a_units_lock_does_not_hold_the_other_reports_up(communes: Ingest) -> None:

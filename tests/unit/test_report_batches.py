@@ -30,11 +30,11 @@ def report(unit: str, key: str | None = None) -> Report:
 class Writers:
     """Writes nothing; records who was written with whom. The first reports written alone wait for `gate`."""
 
-    def __init__(self, held: int, refuse_together: bool = False) -> None:
+    def __init__(self, held: int, refuse_together: bool = False, not_clean: str = "") -> None:
         self.gate = asyncio.Event()
         self.alone: list[str] = []
         self.together: list[list[str]] = []
-        self._held, self._refuse = held, refuse_together
+        self._held, self._refuse, self._not_clean = held, refuse_together, not_clean
 
     async def write_alone(self, one: Report) -> Written:
         self.alone.append(min(one.units))
@@ -44,11 +44,11 @@ class Writers:
             raise SubmissionRejected([RowError(1, "unit_code", "bad", "unknown unit")])
         return None, len(self.alone)
 
-    async def write_together(self, batch: list[Report]) -> list[Written]:
+    async def write_together(self, batch: list[Report]) -> list[Written | None]:
         self.together.append([min(r.units) for r in batch])
         if self._refuse:
             raise NotTogether("not clean")
-        return [(None, 100 + n) for n in range(len(batch))]
+        return [None if self._not_clean in r.units else (None, 100 + n) for n, r in enumerate(batch)]
 
 
 async def _all_waiting(batches: ReportBatches, count: int) -> None:
@@ -112,7 +112,7 @@ async def test_a_quiet_api_writes_each_report_alone_as_it_comes() -> None:
 async def test_no_report_is_left_waiting_when_its_writer_is_cancelled() -> None:
     started = asyncio.Event()
 
-    async def never(batch: list[Report]) -> list[Written]:
+    async def never(batch: list[Report]) -> list[Written | None]:
         raise AssertionError("not reached")
 
     async def alone(one: Report) -> Written:
@@ -127,3 +127,17 @@ async def test_no_report_is_left_waiting_when_its_writer_is_cancelled() -> None:
         task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(answer, 10)
+
+
+async def test_a_report_that_is_not_clean_leaves_the_batch_and_is_written_alone() -> None:
+    writers = Writers(held=report_batches.WRITERS, not_clean="bad")
+    batches = ReportBatches(writers.write_alone, writers.write_together)
+    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
+    answers = [asyncio.create_task(batches.submit(report(unit))) for unit in ("a", "bad", "c")]
+    await _all_waiting(batches, 3)
+    writers.gate.set()
+    await asyncio.gather(*busy)
+    a, bad, c = await asyncio.gather(*answers, return_exceptions=True)
+    assert writers.together == [["a", "bad", "c"]]
+    assert a == (None, 100) and c == (None, 102) and isinstance(bad, SubmissionRejected)
+    assert writers.alone[-1] == "bad"  # only the one not clean, answered by the lone report's code
