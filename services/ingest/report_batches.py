@@ -56,8 +56,8 @@ class Report:
     done: asyncio.Future[Written] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     context: contextvars.Context = field(default_factory=contextvars.copy_context)  # its request's, for the logs
 
-    @property
-    def units(self) -> frozenset[str]:
+    @functools.cached_property
+    def units(self) -> frozenset[str]:  # looked at for every report a batch passes over
         return frozenset(row.unit_code for row in self.rows if row is not None)
 
     @property

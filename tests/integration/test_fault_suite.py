@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import os
 import random
 import shutil
@@ -179,8 +180,8 @@ async def test_every_fault_at_once_nothing_lost_nothing_twice_everything_settles
                         except AssertionError as error:
                             raise AssertionError(f"{error}; {context}") from error
                         phase = "waiting for the pipeline to settle"
-                        pool = opened = await create_pool(postgres.dsn, max_size=4)
-                        settled = lambda: _settled(settings, opened, fleet)  # noqa: E731
+                        pool = await create_pool(postgres.dsn, max_size=4)
+                        settled = functools.partial(_settled, settings, pool, fleet)
                         await eventually(settled, timeout_s=BUDGET_S, what="settled")  # the budget ends first
                 except TimeoutError:
                     if not budget.expired():

@@ -66,6 +66,18 @@ def _written_together() -> float:
     return float(total - alone)
 
 
+async def sent_while_busy(writers: Writers, waiting: list[Report]) -> list[Written | BaseException]:
+    """Send `waiting` while every writer is busy with a report of its own, then free the writers; the answers
+    (or errors) of `waiting`, in their order."""
+    batches = ReportBatches(writers.write_alone, writers.write_together)
+    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
+    answers = [asyncio.create_task(batches.submit(r)) for r in waiting]
+    await _all_waiting(batches, len(waiting))
+    writers.gate.set()
+    await asyncio.gather(*busy)
+    return await asyncio.gather(*answers, return_exceptions=True)
+
+
 @pytest.fixture(autouse=True)
 def busy_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_batches, "SLOW_S", 120)  # a gated writer stays busy
@@ -73,15 +85,10 @@ def busy_for_ever(monkeypatch: pytest.MonkeyPatch) -> None:
 
 async def test_reports_that_wait_go_together_but_never_two_for_one_unit_or_one_key() -> None:
     writers = Writers(held=report_batches.WRITERS)
-    batches = ReportBatches(writers.write_alone, writers.write_together)
-    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
-    waiting = [report("a", "k1"), report("b", "k2"), report("a", "k3"), report("c", "k1"), report("d")]
-    answers = [asyncio.create_task(batches.submit(r)) for r in waiting]
-    await _all_waiting(batches, len(waiting))
     together_before = _written_together()
-    writers.gate.set()
-    await asyncio.gather(*busy)
-    assert [await a for a in answers] == [(None, 100), (None, 101), (None, 100), (None, 101), (None, 102)]
+    waiting = [report("a", "k1"), report("b", "k2"), report("a", "k3"), report("c", "k1"), report("d")]
+    answers = await sent_while_busy(writers, waiting)
+    assert answers == [(None, 100), (None, 101), (None, 100), (None, 101), (None, 102)]
     assert _written_together() - together_before == 5  # what an operator reads in /metrics
     # "a" again and key k1 again wait for the next batch; one without a key goes with anyone
     assert writers.together == [["a", "b", "d"], ["a", "c"]]
@@ -89,13 +96,7 @@ async def test_reports_that_wait_go_together_but_never_two_for_one_unit_or_one_k
 
 async def test_a_batch_refused_is_written_report_by_report_each_with_its_own_answer() -> None:
     writers = Writers(held=report_batches.WRITERS, refuse_together=True)
-    batches = ReportBatches(writers.write_alone, writers.write_together)
-    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
-    answers = [asyncio.create_task(batches.submit(report(unit))) for unit in ("a", "bad", "c")]
-    await _all_waiting(batches, 3)
-    writers.gate.set()
-    await asyncio.gather(*busy)
-    a, bad, c = await asyncio.gather(*answers, return_exceptions=True)
+    a, bad, c = await sent_while_busy(writers, [report(unit) for unit in ("a", "bad", "c")])
     assert writers.together == [["a", "bad", "c"]]
     assert a == (None, 2) and c == (None, 4) and isinstance(bad, SubmissionRejected)
     assert writers.alone[-3:] == ["a", "bad", "c"]
@@ -131,13 +132,7 @@ async def test_no_report_is_left_waiting_when_its_writer_is_cancelled() -> None:
 
 async def test_a_report_that_is_not_clean_leaves_the_batch_and_is_written_alone() -> None:
     writers = Writers(held=report_batches.WRITERS, not_clean="bad")
-    batches = ReportBatches(writers.write_alone, writers.write_together)
-    busy = [asyncio.create_task(batches.submit(report(f"busy-{n}"))) for n in range(report_batches.WRITERS)]
-    answers = [asyncio.create_task(batches.submit(report(unit))) for unit in ("a", "bad", "c")]
-    await _all_waiting(batches, 3)
-    writers.gate.set()
-    await asyncio.gather(*busy)
-    a, bad, c = await asyncio.gather(*answers, return_exceptions=True)
+    a, bad, c = await sent_while_busy(writers, [report(unit) for unit in ("a", "bad", "c")])
     assert writers.together == [["a", "bad", "c"]]
     assert a == (None, 100) and c == (None, 102) and isinstance(bad, SubmissionRejected)
     assert writers.alone[-1] == "bad"  # only the one not clean, answered by the lone report's code
