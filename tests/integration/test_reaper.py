@@ -56,8 +56,17 @@ def _start(args: list[str], data_dir: Path, cwd: Path, output: int = subprocess.
 
 
 def _running(data_dir: Path, *needles: str) -> bool:
-    names = [" ".join(p.cmdline()) for p in _started_from(data_dir) if p.is_running()]
+    names = [name for p in _started_from(data_dir) if (name := _command_line(p))]
     return all(any(needle in name for name in names) for needle in needles)
+
+
+def _command_line(process: psutil.Process) -> str | None:
+    """The process's command line; None once it has exited — a zombie its parent has not yet reaped counts as
+    exited (psutil refuses its command line: CI once failed on a short-lived child's zombie as the servers started)."""
+    try:
+        return " ".join(process.cmdline())
+    except (psutil.ZombieProcess, psutil.NoSuchProcess):
+        return None
 
 
 def _stop_leftovers(data_dir: Path) -> None:
