@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import multiprocessing
 import os
+import queue
 import socket
 import statistics
 import tempfile
@@ -53,6 +54,8 @@ WARM_UP_REQUESTS = 50
 REQUEST_TIMEOUT_S = 30
 PLAN_YEAR = 2025
 PROBE_UNITS = 100  # other departments' units, which the single reports are for (never the import's)
+POLL_S = 0.05  # how often the bench looks at its probe process's events and queue
+PROBE_GRACE_S = 10  # for the probe process to end on its own once stopped, then again once terminated
 
 
 @dataclass
@@ -186,10 +189,36 @@ def _probe(dsn: str, token: str, rate: int, offset: int, ready: Any, stop: Any, 
     its result on `results`."""
 
     async def main() -> None:
-        until = asyncio.ensure_future(asyncio.to_thread(stop.wait))
+        # `stop` polled from the loop, not waited on in a thread: asyncio.run's end waits for its threads, and
+        # one blocked on an Event nobody sets (the parent interrupted) kept the process alive.
+        until = asyncio.ensure_future(_until_set(stop))
         results.put(await measure_latency(dsn, token, rate, 0, offset=offset, until=until, on_ready=ready.set))
 
     asyncio.run(main())
+
+
+async def _until_set(event: Any, *, seconds: float | None = None, alive: Any = None) -> bool:
+    """Whether `event` (a multiprocessing Event) was set within `seconds` (None: ever) while `alive` (a
+    process, if given) still ran; polled from the loop so a cancellation ends the wait at once."""
+    deadline = None if seconds is None else time.monotonic() + seconds
+    while not event.is_set():
+        if (deadline is not None and time.monotonic() > deadline) or (alive is not None and not alive.is_alive()):
+            return bool(event.is_set())
+        await asyncio.sleep(POLL_S)
+    return True
+
+
+async def _result_of(results: Any, process: Any) -> Any:
+    """The one item `process` puts on `results`, polled from the loop; taken before the process is joined (a
+    child still flushing its queue to a parent that waits to join it would never end)."""
+    while True:
+        with contextlib.suppress(queue.Empty):
+            return results.get_nowait()
+        if not process.is_alive():
+            with contextlib.suppress(queue.Empty):  # its last put may still be in the pipe
+                return results.get(timeout=1)
+            raise RuntimeError(f"the single reports' process ended without a result (exit code {process.exitcode})")
+        await asyncio.sleep(POLL_S)
 
 
 def _serve(dsn: str, port: int) -> None:
@@ -293,7 +322,7 @@ async def measure_latency(
     return latencies, errors
 
 
-async def _during_import(
+async def during_import(
     dsn: str, token: str, rate: int, path: Path, rows: int, *, offset: int
 ) -> tuple[list[float], int, float]:
     """Single reports at `rate` from a process of their own (as another department's would come: in this one
@@ -304,20 +333,45 @@ async def _during_import(
     ready, stop, results = context.Event(), context.Event(), context.Queue()
     probes = context.Process(target=_probe, args=(dsn, token, rate, offset, ready, stop, results))
     probes.start()
-    pool = await create_pool(dsn, max_size=4)
     try:
-        if not await asyncio.to_thread(ready.wait, 60):
-            raise TimeoutError("the single reports' server did not start")
-        started = time.perf_counter()
-        result = await import_figure_file(FigureIntake(pool), path, Principal("bench", "admin", ()), channel="bench")
-        assert result.stored == rows, result.errors[:3]
-        import_rate = rows / (time.perf_counter() - started)
+        async with contextlib.AsyncExitStack() as stack:
+            stack.callback(stop.set)  # on every path, an interruption included: the probe then ends on its own
+            pool = await create_pool(dsn, max_size=4)
+            stack.push_async_callback(pool.close)
+            if not await _until_set(ready, seconds=60, alive=probes):
+                raise TimeoutError("the single reports' server did not start")
+            started = time.perf_counter()
+            intake = FigureIntake(pool)
+            result = await import_figure_file(intake, path, Principal("bench", "admin", ()), channel="bench")
+            assert result.stored == rows, result.errors[:3]
+            import_rate = rows / (time.perf_counter() - started)
+        latencies, errors = await _result_of(results, probes)
     finally:
-        stop.set()
-        await pool.close()
-    latencies, errors = await asyncio.to_thread(results.get)
-    probes.join()
+        await _end(probes)
     return latencies, errors, import_rate
+
+
+async def _end(process: Any) -> None:
+    """`process` joined, given `PROBE_GRACE_S` to end on its own, then terminated."""
+    if not await _until_dead(process, PROBE_GRACE_S):
+        process.terminate()
+        if not await _until_dead(process, PROBE_GRACE_S):
+            process.kill()
+    process.join()
+
+
+async def _until_dead(process: Any, seconds: float) -> bool:
+    """Whether `process` ended within `seconds`: its sentinel (a descriptor readable once it ends) watched."""
+    loop = asyncio.get_running_loop()
+    ended = asyncio.Event()
+    loop.add_reader(process.sentinel, ended.set)
+    try:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await ended.wait()
+    finally:
+        loop.remove_reader(process.sentinel)
+    return not process.is_alive()
 
 
 async def _ladder_during_imports(
@@ -330,7 +384,7 @@ async def _ladder_during_imports(
     during_runs: dict[int, tuple[list[float], int, float]] = {}
     for step in DURING_LADDER:
         await asyncio.to_thread(write_figures_csv, path, rows, projects=1, prefix=f"bulk-b{step}-")
-        latencies, errors, import_rate = await _during_import(
+        latencies, errors, import_rate = await during_import(
             dsn, token, step, path, rows, offset=(2 + len(during_ladder)) * 10**7
         )
         if len(latencies) < DURING_REPORTS_AT_LEAST:
@@ -365,25 +419,28 @@ async def _ladder(
     return ladder, max((step for step, p99, failed in ladder if p99 < 1000 and not failed), default=0), offset
 
 
+async def register_units(pool: asyncpg.Pool, units: int) -> str:
+    """The import's `units` communes and the single reports' `PROBE_UNITS` registered; a token to send with."""
+    registry = [
+        UnitRegistered(unit_code=f"xa-{u:05d}", name=f"Xã số {u}", level="commune", committee="Ủy ban Kiểm tra")
+        for u in range(units)
+    ] + [
+        UnitRegistered(unit_code=f"khac-{u:03d}", name=f"Xã khác {u}", level="commune", committee="Ủy ban Kiểm tra")
+        for u in range(PROBE_UNITS)
+    ]
+    for start in range(0, len(registry), 5000):
+        await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
+    async with pool.acquire() as conn:
+        return await create_token(conn, "bench", "admin")
+
+
 async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: int, console: Console) -> IngestBench:
     async with database(settings) as dsn:
         await migrate(dsn)
         pool = await create_pool(dsn, max_size=store_limits.CONNECTIONS)
         try:
             units = bench_units(rows)
-            registry = [
-                UnitRegistered(unit_code=f"xa-{u:05d}", name=f"Xã số {u}", level="commune", committee="Ủy ban Kiểm tra")
-                for u in range(units)
-            ] + [
-                UnitRegistered(
-                    unit_code=f"khac-{u:03d}", name=f"Xã khác {u}", level="commune", committee="Ủy ban Kiểm tra"
-                )
-                for u in range(PROBE_UNITS)
-            ]
-            for start in range(0, len(registry), 5000):
-                await Registry(pool).submit(registry[start : start + 5000], Submitter("bench", "bench"))
-            async with pool.acquire() as conn:
-                token = await create_token(conn, "bench", "admin")
+            token = await register_units(pool, units)
             console.print("The store's own limit for single reports: one event row committed per transaction…")
             append_limit = await store_limits.measure_single_appends(pool)
             append_one = await store_limits.measure_single_appends(pool, connections=1)
