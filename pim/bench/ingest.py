@@ -194,7 +194,8 @@ def _probe(dsn: str, token: str, rate: int, offset: int, ready: Any, stop: Any, 
         until = asyncio.ensure_future(_until_set(stop))
         results.put(await measure_latency(dsn, token, rate, 0, offset=offset, until=until, on_ready=ready.set))
 
-    asyncio.run(main())
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C reaches it with the bench, which tells the user
+        asyncio.run(main())
 
 
 async def _until_set(event: Any, *, seconds: float | None = None, alive: Any = None) -> bool:
