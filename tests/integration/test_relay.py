@@ -161,11 +161,13 @@ async def test_a_relay_stopped_while_it_starts_to_listen_gives_its_connection_ba
 
 
 async def terminate_listeners(pool: asyncpg.Pool, channel: str) -> int:
-    """What a PostgreSQL restart does to a listening connection: the server ends it."""
+    """What a PostgreSQL restart does to a listening connection: the server ends it. Only once its LISTEN has
+    finished (idle): ended while the statement still ran, the service's start fails instead, with another
+    error (a race this test once lost)."""
     async with pool.acquire() as conn:
         return len(await conn.fetch(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND query = $1", f'LISTEN "{channel}"',
+            " WHERE datname = current_database() AND query = $1 AND state = 'idle'", f'LISTEN "{channel}"',
         ))  # fmt: skip
 
 
