@@ -24,9 +24,9 @@ bytecode: $(STAMP)
 run: $(STAMP) bytecode pango
 	$(VENV)/bin/pim demo --serve
 
-# Two pytest workers (pytest-xdist), each with its own PostgreSQL and broker and one test file at a time (a
-# file's fixtures set up once): one worker keeps less than one core busy, as the suite waits on servers,
-# browsers and `pim` processes (docs/testing.md has the measures).
+# Two pytest workers (pytest-xdist), each with its own PostgreSQL and broker and one test file at a time, the
+# end-to-end tests all on one (tests/conftest.py): one worker keeps less than one core busy, as the suite
+# waits on servers, browsers and `pim` processes (docs/testing.md has the measures).
 TEST_WORKERS ?= 2
 test: $(STAMP) bytecode pango alertmanager prometheus chromium poppler
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile

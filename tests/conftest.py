@@ -7,10 +7,12 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+from xdist.scheduler import LoadFileScheduling
 
 from pim.embedded import infrastructure
 from shared.db import create_pool, migrate
@@ -20,6 +22,21 @@ from shared.settings import Settings
 def with_database(dsn: str, name: str) -> str:
     parts = urlsplit(dsn)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+class _EndToEndTogether(LoadFileScheduling):  # type: ignore[misc]  # xdist ships no type information
+    """`make test`'s two workers take a test file at a time, and the end-to-end tests (tests/e2e) all together,
+    one after another: they share one demo per worker (tests/e2e/conftest.py), drawn again each time a worker
+    came back to them after another file, and two of those `pim demo`-sized tests at once on two cores slowed
+    each other. (xdist's own `loadgroup` no longer groups on pytest 9.2: pytest-dev/pytest-xdist#1386.)"""
+
+    def _split_scope(self, nodeid: str) -> str:
+        file = super()._split_scope(nodeid)
+        return "tests/e2e" if file.startswith("tests/e2e/") else file
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> LoadFileScheduling | None:
+    return _EndToEndTogether(config, log) if config.getvalue("dist") == "loadfile" else None
 
 
 @pytest.fixture(scope="session")
