@@ -337,7 +337,7 @@ class FigureIntake:
                     await EventStore.lock_streams(conn, await conn.fetchval(_KNOWN_STAGED_UNITS), wait=False)
                 except asyncpg.LockNotAvailableError:
                     raise NotTogether("a unit is being written by another submission") from None
-                alone = await self._not_clean(conn, batch, ranges)
+                alone = await self._not_clean(conn, batch)
                 if len(alone) == len(batch):
                     raise NotTogether("no report is clean")
                 if alone:  # taken out of the batch: their rows unstaged, their answers written alone
@@ -357,11 +357,11 @@ class FigureIntake:
         return written
 
     @staticmethod
-    async def _not_clean(conn: asyncpg.Connection, batch: list[Report], ranges: list[tuple[int, int]]) -> set[int]:
+    async def _not_clean(conn: asyncpg.Connection, batch: list[Report]) -> set[int]:
         """The batch's reports (by index) that must be answered alone: a row failing a check against what is
         stored, a key sent before (a re-send, or a conflict), a unit outside the sender's scope."""
-        failing = sorted(r["row_no"] for r in await conn.fetch(_FAILING_ROWS))
-        out = {i for i, (lo, hi) in enumerate(ranges) if any(lo <= row <= hi for row in failing)}
+        # Report n (from 1) is staged from n × REPORT_ROWS_APART + 1: its index is in the failing row's number.
+        out = {r["row_no"] // REPORT_ROWS_APART - 1 for r in await conn.fetch(_FAILING_ROWS)}
         keyed = [(i, r.submitter) for i, r in enumerate(batch) if r.submitter.idempotency_key is not None]
         if keyed:
             sources, keys = [s.source for _, s in keyed], [s.idempotency_key for _, s in keyed]
