@@ -33,6 +33,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pim.bench import store_limits
+from pim.bench.ceilings import CpuMeter, CpuPerReport, cores, import_ceiling
 from pim.bench.http_load import poster
 from pim.embedded import free_port, infrastructure
 from services.ingest import FigureIntake, Registry, import_figure_file
@@ -40,6 +41,7 @@ from shared.auth import Principal, create_token
 from shared.db import create_pool, migrate
 from shared.event_store import Submitter
 from shared.events import UnitRegistered
+from shared.observability import import_phases
 from shared.settings import Settings
 
 CATEGORIES = ("central_budget", "local_budget", "oda", "other")
@@ -97,6 +99,14 @@ class IngestBench:
     http_ladder: list[tuple[int, float, int]] = field(default_factory=list)  # (rate, p99 ms, errors)
     http_capacity_two_servers_per_s: int = 0  # the same with two API processes sharing the port
     http_ladder_two_servers: list[tuple[int, float, int]] = field(default_factory=list)
+    # the ceilings this machine sets (ceilings.py): the import's time by phase, and the rate it would reach with
+    # an append as fast as the store's COPY; each ladder step's CPU per report by process, and at the capacity
+    # step the rate at which that CPU would keep every core busy
+    import_phases_s: dict[str, float] = field(default_factory=dict)
+    import_ceiling_rows_per_s: float = 0
+    ratio_of_ceiling_to_store_copy: float = 0
+    http_cpu_per_report_ms: list[dict[str, float | None]] = field(default_factory=list)
+    http_cpu_ceiling_per_s: float = 0
     machine: dict[str, Any] = field(default_factory=dict)
 
 
@@ -262,11 +272,12 @@ async def measure_latency(
     until: asyncio.Task[Any] | None = None,
     on_ready: Callable[[], None] | None = None,
     servers: int = 1,
+    meter: CpuMeter | None = None,
 ) -> tuple[list[float], int]:
     """Single reports at `rate` a second for `seconds`, or until `until` is done if that is later; their
     latencies in ms and the number that failed. `offset` keeps their keys apart from an earlier run's;
     `on_ready` is told when the server is up and warm, just before the first counted report. `servers`: API
-    processes sharing the port."""
+    processes sharing the port. `meter` is given the CPU the counted reports cost."""
     port = free_port()
     spawn = multiprocessing.get_context("spawn")
     processes = [spawn.Process(target=_serve, args=(dsn, port), daemon=True) for _ in range(servers)]
@@ -304,6 +315,8 @@ async def measure_latency(
             errors = 0
             if on_ready is not None:
                 on_ready()
+            if meter is not None:
+                meter.start([process.pid for process in processes if process.pid is not None])
             # Open loop: requests leave on schedule whether or not earlier ones have returned.
             tasks = []
             start = time.perf_counter()
@@ -315,6 +328,8 @@ async def measure_latency(
                 tasks.append(asyncio.create_task(one(index)))
                 index += 1
             await asyncio.gather(*tasks)
+            if meter is not None:
+                meter.stop(len(latencies))
     finally:
         for process in processes:
             process.terminate()
@@ -403,21 +418,60 @@ async def _ladder_during_imports(
     return during_ladder, capacity, during_runs[capacity or DURING_LADDER[0]]
 
 
-async def _ladder(
-    dsn: str, token: str, offset: int, console: Console, servers: int
-) -> tuple[list[tuple[int, float, int]], int, int]:
-    """The HTTP path's capacity: single reports at the rates of LADDER, up until p99 passes a second; the
-    steps (rate, p99 ms, errors), the highest rate with p99 under a second, and the next free key offset."""
-    ladder = []
+@dataclass
+class Ladder:
+    steps: list[tuple[int, float, int]]  # (rate, p99 ms, errors)
+    capacity: int  # the highest rate with p99 under a second and no error
+    cpu: list[CpuPerReport]  # per step
+    next_offset: int  # the next free idempotency-key offset
+
+    def cpu_at_capacity(self) -> CpuPerReport | None:
+        """The CPU a report cost at the highest rate held (at the first step if none was)."""
+        rates = [rate for rate, _, _ in self.steps]
+        at = rates.index(self.capacity) if self.capacity in rates else 0
+        return self.cpu[at] if self.cpu else None
+
+
+async def _ladder(dsn: str, token: str, offset: int, console: Console, servers: int, database_pid: int) -> Ladder:
+    """The HTTP path's capacity: single reports at the rates of LADDER, up until p99 passes a second, and the
+    CPU each report cost every process on its path at each step."""
+    ladder, spent = [], []
     for step in LADDER:
-        latencies, errors = await measure_latency(dsn, token, step, LADDER_SECONDS, offset=offset, servers=servers)
+        meter = CpuMeter(database_pid)
+        latencies, errors = await measure_latency(
+            dsn, token, step, LADDER_SECONDS, offset=offset, servers=servers, meter=meter
+        )
         offset += step * LADDER_SECONDS + 1 + WARM_UP_REQUESTS
         p99 = statistics.quantiles(latencies, n=100)[98]
         ladder.append((step, round(p99, 1), errors))
-        console.print(f"  {step}/s: p99 {p99:,.0f} ms, {errors} errors")
+        assert meter.result is not None
+        spent.append(meter.result)
+        console.print(f"  {step}/s: p99 {p99:,.0f} ms, {errors} errors; {_cpu_line(meter.result)}")
         if p99 >= 1000 or errors:
             break
-    return ladder, max((step for step, p99, failed in ladder if p99 < 1000 and not failed), default=0), offset
+    capacity = max((step for step, p99, failed in ladder if p99 < 1000 and not failed), default=0)
+    return Ladder(ladder, capacity, spent, offset)
+
+
+def _cpu_line(cpu: CpuPerReport) -> str:
+    database = "PostgreSQL not on this machine" if cpu.database_ms is None else f"PostgreSQL {cpu.database_ms:.2f}"
+    return (
+        f"CPU per report: API {cpu.api_ms:.2f} ms, {database} ms, load generator {cpu.load_ms:.2f} ms"
+        f" (the {cores()} cores all busy at {cpu.ceiling(cores()):,.0f}/s)"
+    )
+
+
+def _phases_since(before: dict[str, tuple[float, float]]) -> dict[str, float]:
+    """Seconds each phase of the imports since `before` took (pim_ingest_import_phase_seconds)."""
+    return {
+        phase: round(seconds - before.get(phase, (0.0, 0.0))[1], 3)
+        for phase, (_, seconds) in import_phases().items()
+        if seconds > before.get(phase, (0.0, 0.0))[1]
+    }
+
+
+def _rounded_ceiling(cpu: CpuPerReport | None) -> float:
+    return 0 if cpu is None else round(cpu.ceiling(cores()))
 
 
 async def register_units(pool: asyncpg.Pool, units: int) -> str:
@@ -447,9 +501,11 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
             append_one = await store_limits.measure_single_appends(pool, connections=1)
             console.print(f"  {append_limit:,.0f} transactions/s from {store_limits.CONNECTIONS} connections,"
                           f" {append_one:,.0f} from one")  # fmt: skip
-            ladder, capacity, offset = await _ladder(dsn, token, 10**8 + WARM_UP_REQUESTS, console, servers=1)
+            async with pool.acquire() as conn:
+                database_pid = await conn.fetchval("SELECT pg_backend_pid()")  # to find the server's processes
+            ladder = await _ladder(dsn, token, 10**8 + WARM_UP_REQUESTS, console, 1, database_pid)
             console.print("The same with two API processes on one port (as replicas behind one address)…")
-            ladder_two, capacity_two, offset = await _ladder(dsn, token, offset, console, servers=2)
+            ladder_two = await _ladder(dsn, token, ladder.next_offset, console, 2, database_pid)
             console.print(f"HTTP single-report latency at {rate} requests/s for {seconds} s (before the bulk import)…")
             latencies, errors = await measure_latency(dsn, token, rate, seconds)
             with tempfile.TemporaryDirectory(prefix="pim-bench-") as folder:
@@ -463,6 +519,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                 store_copy_rate = await store_limits.measure_store_copy(pool, records[:STORE_COPY_ROWS])
                 del records
                 console.print("PIM import of the file (parse, validate, stage, check, append)…")
+                phases_before = import_phases()
                 with PeakMemory() as memory:
                     started = time.perf_counter()
                     result = await import_figure_file(
@@ -470,7 +527,12 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
                     )
                     elapsed = time.perf_counter() - started
                 assert result.stored == rows, result
+                phases = _phases_since(phases_before)
+                ceiling = import_ceiling(rows, elapsed, phases.get("append", 0.0), store_copy_rate)
                 console.print(f"  {rows / elapsed:,.0f} rows/s ({elapsed:.1f} s), raw COPY {raw_rate:,.0f} rows/s")
+                console.print("  where its time went: " + ", ".join(f"{k} {v:.2f} s" for k, v in phases.items()))
+                console.print(f"  its append as fast as the store's COPY, the rest as measured: {ceiling:,.0f} rows/s"
+                              f" ({ceiling / store_copy_rate:.0%} of that COPY)")  # fmt: skip
 
                 console.print(f"(b) Single reports while an import of {rows:,} rows runs (a fresh one per rate)…")
                 during_ladder, during_capacity, (during, during_errors, during_rate) = await _ladder_during_imports(
@@ -503,9 +565,14 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         one_unit_seconds=round(one_unit_seconds, 2), store_copy_rows_per_s=round(store_copy_rate),
         ratio_to_store_copy=round(rows / elapsed / store_copy_rate, 3), single_append_limit_per_s=round(append_limit),
         single_append_one_connection_per_s=round(append_one),
-        http_capacity_per_s=capacity, http_ladder=ladder,
-        http_capacity_two_servers_per_s=capacity_two, http_ladder_two_servers=ladder_two,
-        machine={"cpus": os.cpu_count(), "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+        import_phases_s=phases, import_ceiling_rows_per_s=round(ceiling),
+        ratio_of_ceiling_to_store_copy=round(ceiling / store_copy_rate, 3),
+        http_capacity_per_s=ladder.capacity, http_ladder=ladder.steps,
+        http_cpu_per_report_ms=[asdict(cpu) for cpu in ladder.cpu],
+        http_cpu_ceiling_per_s=_rounded_ceiling(ladder.cpu_at_capacity()),
+        http_capacity_two_servers_per_s=ladder_two.capacity, http_ladder_two_servers=ladder_two.steps,
+        machine={"cpus": os.cpu_count(), "cores": cores(),
+                 "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
     )  # fmt: skip
 
 
@@ -522,6 +589,11 @@ def show(result: IngestBench, console: Console) -> None:
         "bulk import vs the store's own COPY", f"{result.import_rows_per_s:,.0f}",
         f"{result.store_copy_rows_per_s:,.0f} (COPY into a table like events): {result.ratio_to_store_copy:.0%}",
     )  # fmt: skip
+    table.add_row("the import's time by phase", ", ".join(f"{k} {v} s" for k, v in result.import_phases_s.items()), "")
+    table.add_row(
+        "its ceiling: the append as fast as the store's COPY, the rest as measured",
+        f"{result.import_ceiling_rows_per_s:,.0f}", f"{result.ratio_of_ceiling_to_store_copy:.0%} of the store's COPY",
+    )  # fmt: skip
     table.add_row(
         "single reports: highest rate with p99 < 1 s", f"{result.http_capacity_per_s:,}/s",
         f"{result.single_append_limit_per_s:,.0f}/s (one event row committed per transaction, "
@@ -532,6 +604,17 @@ def show(result: IngestBench, console: Console) -> None:
     )  # fmt: skip
     table.add_row("the ladder (rate: p99, errors)",
                   ", ".join(f"{r}/s: {p} ms, {e}" for r, p, e in result.http_ladder), "")  # fmt: skip
+    at = next((cpu for (rate, _, _), cpu in zip(result.http_ladder, result.http_cpu_per_report_ms, strict=False)
+               if rate == result.http_capacity_per_s), None)  # fmt: skip
+    if at is not None:
+        database = "not on this machine" if at["database_ms"] is None else f"{at['database_ms']} ms"
+        table.add_row(
+            f"CPU per report at {result.http_capacity_per_s}/s: API, PostgreSQL, load generator",
+            f"{at['api_ms']} ms, {database}, {at['load_ms']} ms",
+            f"all {result.machine.get('cores', '?')} cores busy at {result.http_cpu_ceiling_per_s:,.0f}/s: "
+            f"{result.http_cpu_ceiling_per_s / max(result.single_append_one_connection_per_s, 1):.0%} of one"
+            " connection's commits",
+        )  # fmt: skip
     table.add_row(
         "single reports, two API processes: highest rate with p99 < 1 s",
         f"{result.http_capacity_two_servers_per_s:,}/s",

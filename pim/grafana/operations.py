@@ -31,6 +31,11 @@ SERIES: list[tuple[str, str, list[tuple[str, str]]]] = [
      [("max by (service) (pim_service_waiting)", "{{service}}")]),
     ("Đánh giá cảnh báo p99 / Alert evaluation p99", "s",
      [("histogram_quantile(0.99, sum by (le) (rate(pim_alert_evaluation_seconds_bucket[15m])))", "p99")]),
+    ("Thời gian nhập tệp theo bước / File imports' time by phase (seconds in 15 min)", "s",
+     [("sum by (phase) (increase(pim_ingest_import_phase_seconds_sum[15m]))", "{{phase}}")]),
+    ("Báo cáo mỗi giao dịch / Single reports per transaction", "none",
+     [("sum(rate(pim_ingest_reports_per_transaction_sum[5m]))"
+       " / sum(rate(pim_ingest_reports_per_transaction_count[5m]))", "reports")]),
 ]  # fmt: skip
 STATS: list[tuple[str, str, str]] = [
     ("Dịch vụ trả lời / Services answering", "none", 'sum(up{job="pim"})'),

@@ -21,11 +21,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import difflib
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
 import asyncpg
+from prometheus_client.context_managers import Timer
 
 from services.ingest.errors import ErrorLog, RowError, SubmissionRejected
 from services.ingest.figure_rows import FigureRow, check_figure, code_like
@@ -35,7 +37,7 @@ from shared.auth import Principal, units_in_scope
 from shared.display import vnd
 from shared.event_store import AppendResult, EventStore, Submitter
 from shared.events import Indicator, figure_event_types, figure_schema_version
-from shared.observability import LAST_REPORT_STORED
+from shared.observability import IMPORT_PHASE_SECONDS, LAST_REPORT_STORED
 
 # Departments report their units' figures (an admin may correct anyone's); committees inspect them: a
 # committee token that could write the figures it judges would be judge and party.
@@ -419,30 +421,39 @@ class FigureIntake:
             # Parse, stage and check everything holding no lock: other submissions go on meanwhile.
             async with conn.transaction():
                 await conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-                chunks = _Chunks(iter(rows), errors, self._clock(), await registry_categories(conn))
-                await self._stage(conn, chunks)
+                with _phase("read"):
+                    chunks = _Chunks(iter(rows), errors, self._clock(), await registry_categories(conn))
+                    await self._stage(conn, chunks)
                 if chunks.total == 0:
                     raise SubmissionRejected([RowError(None, "rows", None, "the submission holds no figures")])
-                units = await conn.fetchval(_KNOWN_STAGED_UNITS)
-                checked = await _state_of(conn, units)  # before the checks read it: a later change shows
-                scope = await units_in_scope(conn, principal)
-                out_of_scope = await self._check_state(conn, principal, scope, errors)
+                with _phase("check"):
+                    units = await conn.fetchval(_KNOWN_STAGED_UNITS)
+                    checked = await _state_of(conn, units)  # before the checks read it: a later change shows
+                    scope = await units_in_scope(conn, principal)
+                    out_of_scope = await self._check_state(conn, principal, scope, errors)
             self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
             # Then the units' streams locked to the end: the checks again only if what they read has changed
             # since (rarely: a report for the same units, the registry), and the append.
             async with conn.transaction():
-                await EventStore.lock_streams(conn, units)
+                with _phase("wait"):
+                    await EventStore.lock_streams(conn, units)
                 earlier = await self._store.earlier_submission(conn, submitter, digest)
                 if earlier is not None:
                     return earlier, earlier.count
                 if await _state_of(conn, units) != checked:
-                    out_of_scope += await self._check_state(conn, principal, scope, errors, recheck=True)
+                    with _phase("recheck"):
+                        out_of_scope += await self._check_state(conn, principal, scope, errors, recheck=True)
                     self._reject_unless_stored_valid(errors, store_valid, out_of_scope)
-                written = await self._append(conn, reserver, submitter)
+                with _phase("append"):
+                    written = await self._append(conn, reserver, submitter)
                 if written is None:
                     return None, chunks.total
-                await conn.execute(_REMEMBER_FIGURES)
-                return await self._store.finish_submission(conn, submitter, digest, *written), chunks.total
+                with _phase("remember"):
+                    await conn.execute(_REMEMBER_FIGURES)
+                finishing = time.perf_counter()
+                result = await self._store.finish_submission(conn, submitter, digest, *written)
+            IMPORT_PHASE_SECONDS.labels("finish").observe(time.perf_counter() - finishing)  # with the commit
+            return result, chunks.total
 
     async def _append(
         self, conn: asyncpg.Connection, reserver: asyncpg.Connection, submitter: Submitter
@@ -552,6 +563,11 @@ class FigureIntake:
                 "INSERT INTO rejected_rows (row_no) VALUES ($1) ON CONFLICT DO NOTHING", [(e.row,) for e in found]
             )
         return sum(1 for e in scope_errors if e.row not in already)
+
+
+def _phase(name: str) -> Timer:
+    """Times a phase of a file's import into `pim_ingest_import_phase_seconds`."""
+    return IMPORT_PHASE_SECONDS.labels(name).time()
 
 
 def _changed_without_reason(r: asyncpg.Record) -> str:
