@@ -171,12 +171,23 @@ class EventStore:
         self._pool = pool
 
     @staticmethod
-    async def lock_streams(conn: asyncpg.Connection, streams: Iterable[str], *, wait: bool = True) -> None:
+    async def lock_streams(conn: asyncpg.Connection, streams: Iterable[str]) -> None:
         """Lock `streams` for the rest of the transaction: one writer per stream, so its versions continue
-        without a race and what the writer checked about them holds until it commits. Before `lock`. Without
-        `wait`, a stream another writer holds raises asyncpg.LockNotAvailableError at once."""
-        held = locks.STORE_STREAMS if wait else locks.STORE_STREAMS_NOWAIT
-        await conn.execute(_NEW_STREAMS + held, sorted(set(streams)))
+        without a race and what the writer checked about them holds until it commits. Before `lock`."""
+        await conn.execute(_NEW_STREAMS + locks.STORE_STREAMS, sorted(set(streams)))
+
+    @staticmethod
+    async def lock_free_streams(conn: asyncpg.Connection, streams: Iterable[str]) -> set[str]:
+        """`lock_streams` for those of `streams` no other writer holds; returns the ones another writer holds,
+        left unlocked. (A stream another writer is making, its first, is still waited for.)"""
+        wanted = sorted(set(streams))
+        locked = await conn.fetch(
+            "WITH new AS (INSERT INTO store_stream_locks (stream_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
+            f" RETURNING stream_id), free AS ({locks.STORE_STREAMS_FREE})"
+            " SELECT stream_id FROM new UNION ALL SELECT stream_id FROM free",
+            wanted,
+        )
+        return set(wanted) - {r["stream_id"] for r in locked}
 
     @staticmethod
     async def lock(conn: asyncpg.Connection) -> int:

@@ -20,9 +20,9 @@ STORE_APPEND = "SELECT 1 FROM public.store_locks WHERE name = 'append' FOR UPDAT
 STORE_STREAMS = (
     "SELECT 1 FROM public.store_stream_locks WHERE stream_id = ANY($1::text[]) ORDER BY stream_id FOR UPDATE"
 )
-# The same, refused at once (LockNotAvailableError) if another writer holds one: for reports written together,
-# which would rather be written alone than wait.
-STORE_STREAMS_NOWAIT = STORE_STREAMS + " NOWAIT"
+# The same, passing over those another writer holds (the streams it could lock are returned): for reports written
+# together, where the reports for a held stream are written alone and the others go on without waiting.
+STORE_STREAMS_FREE = STORE_STREAMS.replace("SELECT 1 FROM", "SELECT stream_id FROM") + " SKIP LOCKED"
 
 # Live projector batches hold it shared; a rebuild's swap holds it exclusively.
 PROJECTOR_BATCHES_SHARED = "SELECT 1 FROM public.projector_locks WHERE name = 'batches' FOR SHARE"

@@ -317,8 +317,8 @@ class FigureIntake:
 
     async def _write_together(self, batch: list[Report]) -> list[Written | None]:
         """Two or more reports for different units in one transaction, each appended as a submission of its
-        own; None for a report that is not clean (to be written alone, and so answered with its errors).
-        NotTogether (rolled back) when none is clean, or a unit is held by another writer."""
+        own; None for a report to be written alone: one that is not clean (answered with its errors), or for a
+        unit another writer holds (it waits for it). NotTogether (rolled back) when that is every report."""
         async with self._pool.acquire() as conn:
             await _empty_staging(conn)
             async with conn.transaction():
@@ -335,13 +335,13 @@ class FigureIntake:
                     ranges.append((offset + 1, offset + REPORT_ROWS_APART - 1))
                     rows += [FigureRow(offset + row.row, *row[1:]) for row in clean]
                 await conn.execute(_STAGE_ROWS, *zip(*rows, strict=True))
-                try:
-                    await EventStore.lock_streams(conn, await conn.fetchval(_KNOWN_STAGED_UNITS), wait=False)
-                except asyncpg.LockNotAvailableError:
-                    raise NotTogether("a unit is being written by another submission") from None
-                alone = await self._not_clean(conn, batch)
+                # A unit another writer holds (a file being imported, a report written alone): its reports leave
+                # the batch and wait for it alone; the others go on without waiting.
+                held = await EventStore.lock_free_streams(conn, await conn.fetchval(_KNOWN_STAGED_UNITS))
+                alone = {i for i, report in enumerate(batch) if report.units & held}
+                alone |= await self._not_clean(conn, batch)
                 if len(alone) == len(batch):
-                    raise NotTogether("no report is clean")
+                    raise NotTogether("no report is clean, or every one is for a unit another writer holds")
                 if alone:  # taken out of the batch: their rows unstaged, their answers written alone
                     await conn.execute(_UNSTAGE, [ranges[i][0] for i in alone], [ranges[i][1] for i in alone])
                 await conn.execute(_REMEMBER_FIGURES)

@@ -13,7 +13,11 @@ A batch holds only reports for different units and under different idempotency k
 can see another's rows. A report that is not clean (a row that fails a check, a key sent before, a unit
 outside its sender's scope) is taken out of the batch and written alone, by the code that writes a lone
 report: whatever goes wrong, each answer, error and row number is the report's own, and one bad report does
-not cost the others their batch. A unit another transaction holds sends the whole batch alone.
+not cost the others their batch. So is a report for a unit another transaction holds (a file being imported, a
+report written alone): it waits for the unit alone while the others are committed together. (When such a unit
+sent the whole batch alone, a burst past the writer's pace fell into a spiral: a batch's reports written alone
+at once held their units, the next batch met them and was written alone too, and at 700 reports a second
+every batch was.)
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import asyncio
 import contextvars
 import functools
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -88,6 +92,7 @@ class ReportBatches:
         self._alone, self._together = alone, together
         self._waiting: deque[Report] = deque()
         self._writing: set[asyncio.Task[None]] = set()
+        self._units_written: Counter[str] = Counter()  # the units of every report a writer has, slow ones too
 
     @property
     def waiting(self) -> int:
@@ -104,14 +109,21 @@ class ReportBatches:
         loop = asyncio.get_running_loop()
         while self._waiting and len(self._writing) < WRITERS:
             batch = self._take()
+            if not batch:  # every report waiting is for a unit being written: its writer's end dispatches again
+                return
+            units = [unit for report in batch for unit in report.units]
+            self._units_written.update(units)
             task = loop.create_task(self._write(batch), context=batch[0].context)
             self._writing.add(task)
             slow = loop.call_later(SLOW_S, self._written, task)
-            task.add_done_callback(functools.partial(self._done, slow))
+            task.add_done_callback(functools.partial(self._done, slow, units))
 
-    def _done(self, slow: asyncio.TimerHandle, task: asyncio.Task[None]) -> None:
+    def _done(self, slow: asyncio.TimerHandle, units: list[str], task: asyncio.Task[None]) -> None:
         slow.cancel()
-        self._written(task)
+        self._units_written.subtract(units)
+        self._units_written += Counter()  # (drops the units no writer has any more)
+        self._writing.discard(task)
+        self._dispatch()
 
     def _written(self, task: asyncio.Task[None]) -> None:
         """A writer done, or slow: its place goes to the next reports waiting."""
@@ -120,21 +132,26 @@ class ReportBatches:
             self._dispatch()
 
     def _take(self) -> list[Report]:
-        """The first report waiting, and those after it that may join it, in their order."""
-        first = self._waiting.popleft()
-        batch = [first]
-        if not first.may_join:
-            return batch
-        units, keys = set(first.units), {first.key}
+        """The first report waiting for a unit no writer has, and those after it that may join it, in their
+        order; none if every report waiting is for a unit being written. (A report is never taken while another
+        of its unit's is written: the two would only wait for each other's locks in PostgreSQL, and a batch that
+        met such a lock once sent its reports alone, whose locks the next batch met — a spiral under a burst.)"""
         passed: list[Report] = []
+        batch: list[Report] = []
+        units: set[str] = set()
+        keys: set[tuple[str | None, str] | None] = set()
         while self._waiting and len(batch) < MOST_PER_BATCH:
             report = self._waiting.popleft()
-            if not report.may_join or units & report.units or (report.key is not None and report.key in keys):
+            busy = any(unit in self._units_written for unit in report.units)
+            joins = report.may_join and not units & report.units and (report.key is None or report.key not in keys)
+            if busy or (batch and not joins):
                 passed.append(report)
                 continue
             batch.append(report)
             units |= report.units
             keys.add(report.key)
+            if not report.may_join:  # written alone
+                break
         self._waiting.extendleft(reversed(passed))
         return batch
 

@@ -83,7 +83,8 @@ async def test_another_report_is_stored_while_a_big_import_is_still_being_read(i
 
 
 async def test_two_reports_racing_on_one_unit_cannot_both_pass_the_check_the_other_breaks(ingest: Ingest) -> None:
-    intake = FigureIntake(ingest.pool, clock=lambda: TODAY)
+    # Two API processes' intakes (one process writes one report of a unit at a time: report_batches.py).
+    intake, other_process = FigureIntake(ingest.pool, clock=lambda: TODAY), FigureIntake(ingest.pool, lambda: TODAY)
     may_2025, june_2025 = dt.date(2025, 5, 31), dt.date(2025, 6, 30)
     async with ingest.pool.acquire() as blocker, blocker.transaction():
         await blocker.execute(locks.STORE_APPEND)  # both will have checked before either may write
@@ -91,8 +92,8 @@ async def test_two_reports_racing_on_one_unit_cannot_both_pass_the_check_the_oth
         may = asyncio.create_task(intake.submit([figure(1, "lam-dong", may_2025, 900)], ADMIN,
                                                 Submitter("admin", "api"), b"may"))  # fmt: skip
         await eventually(lambda: _waiting(ingest.pool, 1), timeout_s=30, what="the first at the lock")
-        june = asyncio.create_task(intake.submit([figure(1, "lam-dong", june_2025, 500)], ADMIN,
-                                                 Submitter("admin", "api"), b"june"))  # fmt: skip
+        june = asyncio.create_task(other_process.submit([figure(1, "lam-dong", june_2025, 500)], ADMIN,
+                                                        Submitter("admin", "api"), b"june"))  # fmt: skip
         await eventually(lambda: _waiting(ingest.pool, 2), timeout_s=30, what="both at the lock")
     outcomes = await asyncio.gather(may, june, return_exceptions=True)
     refused = [o for o in outcomes if isinstance(o, SubmissionRejected)]

@@ -146,11 +146,12 @@ async def test_a_writer_waiting_on_a_units_lock_does_not_hold_the_other_reports_
     assert [(await task).status_code for task in waiting] == [201] * len(waiting)
 
 
-async def test_a_batch_with_a_unit_a_file_holds_lets_the_others_through_at_once(
+async def test_a_batch_with_a_unit_a_file_holds_commits_the_others_together_at_once(
     communes: Ingest, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The batch cannot lock the held unit, so each of its reports is written alone: the clean ones at once,
-    not behind the one that waits for the file."""
+    """The batch cannot lock the held unit: that report leaves it and waits for the file alone, and the clean
+    ones are committed together, not behind it (and not one by one: written alone, a batch's reports held their
+    units against the next batch, which was then written alone too — a spiral under a burst)."""
     ingest = communes
     held, clean = OTHERS[0], OTHERS[1:5]
     async with units_held(ingest.pool, [held]):
@@ -160,5 +161,6 @@ async def test_a_batch_with_a_unit_a_file_holds_lets_the_others_through_at_once(
             await eventually(lambda: all_waiting(ingest, 1 + len(clean)), timeout_s=30, what="every report waiting")
         answers = await asyncio.wait_for(asyncio.gather(*others), timeout=30)
         assert [a.status_code for a in answers] == [201] * len(clean)
+        assert await _transactions(ingest.pool, clean) == 1
         assert not waiting.done()
     assert (await waiting).status_code == 201

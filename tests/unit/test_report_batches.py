@@ -136,3 +136,26 @@ async def test_a_report_that_is_not_clean_leaves_the_batch_and_is_written_alone(
     assert writers.together == [["a", "bad", "c"]]
     assert a == (None, 100) and c == (None, 102) and isinstance(bad, SubmissionRejected)
     assert writers.alone[-1] == "bad"  # only the one not clean, answered by the lone report's code
+
+
+async def test_a_report_waits_while_another_of_its_unit_is_written_however_slow_and_the_others_go_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Taken at once, it would only wait in PostgreSQL for the first one's lock (and a batch meeting that lock
+    sent its reports alone: a spiral under a burst)."""
+    monkeypatch.setattr(report_batches, "SLOW_S", 0.01)
+    writers = Writers(held=1)  # the first report written waits for the gate
+    batches = ReportBatches(writers.write_alone, writers.write_together)
+    first = asyncio.create_task(batches.submit(report("a")))
+
+    async def counted_slow() -> bool:
+        return not batches._writing  # its writer's place given up: the next reports are dispatched
+
+    await eventually(counted_slow, timeout_s=10, what="the first writer counted slow")
+    second = asyncio.create_task(batches.submit(report("a")))
+    assert await asyncio.wait_for(batches.submit(report("b")), 10) == (None, 2)  # another unit's: at once
+    assert not second.done() and batches.waiting == 1
+    writers.gate.set()
+    await asyncio.wait_for(first, 10)
+    assert await asyncio.wait_for(second, 10) == (None, 3)
+    assert writers.alone == ["a", "b", "a"]
