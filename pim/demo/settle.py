@@ -14,10 +14,15 @@ from shared.bus import topic_end_offsets
 POLL_S = 0.05
 
 
+_HEAD = "SELECT coalesce(max(position), 0) FROM events"
+
+
 async def is_settled(stack: Stack, with_alerts: bool = True) -> bool:
-    """Everything stored is relayed and projected; `with_alerts`, also evaluated and delivered."""
+    """Everything stored is relayed and projected; `with_alerts`, also evaluated and delivered. Only if nothing
+    was stored while it looked: an evaluation committing between its reads (its alerts stored after the head was
+    read, the unit then no longer stale) once passed for settled with those alerts not yet projected."""
     async with stack.pool.acquire() as conn:
-        head = await conn.fetchval("SELECT coalesce(max(position), 0) FROM events")
+        head = await conn.fetchval(_HEAD)
         topic = stack.settings.ledger_topic
         relayed = await conn.fetchval("SELECT position FROM relay_progress WHERE topic = $1", topic)
         projected = {
@@ -39,7 +44,10 @@ async def is_settled(stack: Stack, with_alerts: bool = True) -> bool:
     if (relayed or 0) < head or derived_behind or unevaluated or undelivered:
         return False
     ends = await topic_end_offsets(stack.settings, stack.settings.ledger_topic)
-    return all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0)
+    if not all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0):
+        return False
+    async with stack.pool.acquire() as conn:
+        return bool(await conn.fetchval(_HEAD) == head)
 
 
 async def wait_until_settled(stack: Stack, timeout_s: float = 120.0, with_alerts: bool = True) -> None:

@@ -246,16 +246,22 @@ async def _stream_with_faults(
 
 
 async def _settled(settings: Settings, pool: asyncpg.Pool, fleet: Fleet) -> bool:
-    """Relayed, projected, every unit evaluated, every webhook delivery made; a service that exited is
-    reported at once rather than after the deadline."""
+    """Relayed, projected, every unit evaluated, every webhook delivery made, and nothing stored while it looked
+    (an evaluation committing between the reads once passed for settled, its alerts not yet projected); a
+    service that exited is reported at once rather than after the deadline."""
     assert not fleet.exited(), f"services exited: {fleet.exited()}"
-    if not await caught_up(settings, pool):
-        return False
+    head = "SELECT coalesce(max(position), 0) FROM events"
     async with pool.acquire() as conn:
+        before = await conn.fetchval(head)
         if await stale_evaluations(conn, TODAY):
             return False
         undelivered = "SELECT count(*) FROM alert_outbox WHERE channel = 'webhook' AND delivered_at IS NULL"
-        return not await conn.fetchval(undelivered)
+        if await conn.fetchval(undelivered):
+            return False
+    if not await caught_up(settings, pool):
+        return False
+    async with pool.acquire() as conn:
+        return bool(await conn.fetchval(head) == before)
 
 
 async def _assert_once_each_and_equal_to_a_rebuild(
