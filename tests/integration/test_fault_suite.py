@@ -253,14 +253,14 @@ async def _settled(settings: Settings, pool: asyncpg.Pool, fleet: Fleet) -> bool
     head = "SELECT coalesce(max(position), 0) FROM events"
     async with pool.acquire() as conn:
         before = await conn.fetchval(head)
+    if not await caught_up(settings, pool):
+        return False
+    async with pool.acquire() as conn:  # after: what the projector's last recompute made stale is seen
         if await stale_evaluations(conn, TODAY):
             return False
         undelivered = "SELECT count(*) FROM alert_outbox WHERE channel = 'webhook' AND delivered_at IS NULL"
         if await conn.fetchval(undelivered):
             return False
-    if not await caught_up(settings, pool):
-        return False
-    async with pool.acquire() as conn:
         return bool(await conn.fetchval(head) == before)
 
 
