@@ -84,7 +84,8 @@ def content_hash(events: Sequence[DomainEvent]) -> bytes:
 
 # A stream's lock row, made by its first writer (a second waits on the first's insert until it commits).
 _NEW_STREAMS = (
-    "WITH new AS (INSERT INTO store_stream_locks (stream_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING) "
+    "WITH new AS (INSERT INTO store_stream_locks (stream_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
+    " RETURNING stream_id) "
 )
 
 _EVENT_COLUMNS = (
@@ -181,9 +182,8 @@ class EventStore:
         """`lock_streams` for those of `streams` no other writer holds; returns the ones another writer holds,
         left unlocked. (A stream another writer is making, its first, is still waited for.)"""
         wanted = sorted(set(streams))
-        locked = await conn.fetch(
-            "WITH new AS (INSERT INTO store_stream_locks (stream_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING"
-            f" RETURNING stream_id), free AS ({locks.STORE_STREAMS_FREE})"
+        locked = await conn.fetch(  # the streams it made (locked by its own insert) and those it could lock
+            f"{_NEW_STREAMS.rstrip()}, free AS ({locks.STORE_STREAMS_FREE})"
             " SELECT stream_id FROM new UNION ALL SELECT stream_id FROM free",
             wanted,
         )

@@ -107,6 +107,7 @@ class IngestBench:
     import_ceiling_rows_per_s: float = 0
     ratio_of_ceiling_to_store_copy: float = 0
     http_cpu_per_report_ms: list[dict[str, float | None]] = field(default_factory=list)
+    http_cpu_at_capacity_ms: dict[str, float | None] | None = None
     http_cpu_ceiling_per_s: float = 0
     machine: dict[str, Any] = field(default_factory=dict)
 
@@ -456,23 +457,17 @@ async def _ladder(dsn: str, token: str, offset: int, console: Console, servers: 
 
 def _cpu_line(cpu: CpuPerReport) -> str:
     database = "PostgreSQL not on this machine" if cpu.database_ms is None else f"PostgreSQL {cpu.database_ms:.2f}"
+    machine = cores()
     return (
         f"CPU per report: API {cpu.api_ms:.2f} ms, {database} ms, load generator {cpu.load_ms:.2f} ms"
-        f" (the {cores()} cores all busy at {cpu.ceiling(cores()):,.0f}/s)"
+        f" (the {machine} cores all busy at {cpu.ceiling(machine):,.0f}/s)"
     )
 
 
 def _phases_since(before: dict[str, tuple[float, float]]) -> dict[str, float]:
     """Seconds each phase of the imports since `before` took (pim_ingest_import_phase_seconds)."""
-    return {
-        phase: round(seconds - before.get(phase, (0.0, 0.0))[1], 3)
-        for phase, (_, seconds) in import_phases().items()
-        if seconds > before.get(phase, (0.0, 0.0))[1]
-    }
-
-
-def _rounded_ceiling(cpu: CpuPerReport | None) -> float:
-    return 0 if cpu is None else round(cpu.ceiling(cores()))
+    spent = {phase: seconds - before.get(phase, (0.0, 0.0))[1] for phase, (_, seconds) in import_phases().items()}
+    return {phase: round(seconds, 3) for phase, seconds in spent.items() if seconds > 0}
 
 
 async def register_units(pool: asyncpg.Pool, units: int) -> str:
@@ -551,6 +546,7 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         finally:
             await pool.close()
     quantiles = statistics.quantiles(latencies, n=100)
+    at_capacity = ladder.cpu_at_capacity()
     during_q = statistics.quantiles(during, n=100) if len(during) > 1 else [0.0] * 99
     return IngestBench(
         rows=rows, units=units, raw_copy_rows_per_s=round(raw_rate), import_rows_per_s=round(rows / elapsed),
@@ -570,7 +566,8 @@ async def run_ingest_bench(settings: Settings, rows: int, rate: int, seconds: in
         ratio_of_ceiling_to_store_copy=round(ceiling / store_copy_rate, 3),
         http_capacity_per_s=ladder.capacity, http_ladder=ladder.steps,
         http_cpu_per_report_ms=[asdict(cpu) for cpu in ladder.cpu],
-        http_cpu_ceiling_per_s=_rounded_ceiling(ladder.cpu_at_capacity()),
+        http_cpu_at_capacity_ms=None if at_capacity is None else asdict(at_capacity),
+        http_cpu_ceiling_per_s=0 if at_capacity is None else round(at_capacity.ceiling(cores())),
         http_capacity_two_servers_per_s=ladder_two.capacity, http_ladder_two_servers=ladder_two.steps,
         machine={"cpus": os.cpu_count(), "cores": cores(),
                  "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
@@ -605,12 +602,12 @@ def show(result: IngestBench, console: Console) -> None:
     )  # fmt: skip
     table.add_row("the ladder (rate: p99, errors)",
                   ", ".join(f"{r}/s: {p} ms, {e}" for r, p, e in result.http_ladder), "")  # fmt: skip
-    at = next((cpu for (rate, _, _), cpu in zip(result.http_ladder, result.http_cpu_per_report_ms, strict=False)
-               if rate == result.http_capacity_per_s), None)  # fmt: skip
+    at = result.http_cpu_at_capacity_ms
     if at is not None:
         database = "not on this machine" if at["database_ms"] is None else f"{at['database_ms']} ms"
         table.add_row(
-            f"CPU per report at {result.http_capacity_per_s}/s: API, PostgreSQL, load generator",
+            f"CPU per report at {result.http_capacity_per_s or result.http_ladder[0][0]}/s: API, PostgreSQL,"
+            " load generator",
             f"{at['api_ms']} ms, {database}, {at['load_ms']} ms",
             f"all {result.machine.get('cores', '?')} cores busy at {result.http_cpu_ceiling_per_s:,.0f}/s: "
             f"{result.http_cpu_ceiling_per_s / max(result.single_append_one_connection_per_s, 1):.0%} of one"

@@ -10,19 +10,18 @@ import time
 from pim.stack import Stack
 from services.alerts import stale_evaluations
 from shared.bus import topic_end_offsets
+from shared.event_store import EventStore
 
 POLL_S = 0.05
-
-
-_HEAD = "SELECT coalesce(max(position), 0) FROM events"
 
 
 async def is_settled(stack: Stack, with_alerts: bool = True) -> bool:
     """Everything stored is relayed and projected; `with_alerts`, also evaluated and delivered. Only if nothing
     was stored while it looked: an evaluation committing between its reads (its alerts stored after the head was
     read, the unit then no longer stale) once passed for settled with those alerts not yet projected."""
+    store = EventStore(stack.pool)
     async with stack.pool.acquire() as conn:
-        head = await conn.fetchval(_HEAD)
+        head = await store.head(conn)
         topic = stack.settings.ledger_topic
         relayed = await conn.fetchval("SELECT position FROM relay_progress WHERE topic = $1", topic)
         projected = {
@@ -46,8 +45,7 @@ async def is_settled(stack: Stack, with_alerts: bool = True) -> bool:
     ends = await topic_end_offsets(stack.settings, stack.settings.ledger_topic)
     if not all(projected.get(partition, 0) >= end for partition, end in ends.items() if end > 0):
         return False
-    async with stack.pool.acquire() as conn:
-        return bool(await conn.fetchval(_HEAD) == head)
+    return await store.head() == head
 
 
 async def wait_until_settled(stack: Stack, timeout_s: float = 120.0, with_alerts: bool = True) -> None:

@@ -68,6 +68,17 @@ def projector_client(pool: asyncpg.Pool) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://boards")
 
 
+async def waiting_on_locks(pool: asyncpg.Pool, at_least: int = 1, *, for_s: float = 0.0) -> bool:
+    """At least `at_least` of the database's connections waiting on a lock, each for `for_s` seconds or more."""
+    async with pool.acquire() as conn:
+        waiting = await conn.fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            " AND clock_timestamp() - query_start >= make_interval(secs => $1)",
+            for_s,
+        )
+    return int(waiting) >= at_least
+
+
 @pytest.fixture
 async def ingest(pool: asyncpg.Pool) -> AsyncIterator[Ingest]:
     app = create_app(pool, clock=lambda: TODAY)

@@ -31,6 +31,7 @@ from services.projector.progress_rules import ProgressRules
 from services.projector.rebuild import rebuild
 from shared.auth import create_token
 from shared.db import connected, create_pool, migrate
+from shared.event_store import EventStore
 from shared.settings import Settings
 from shared.topics import ensure_topics
 from tests.integration.ingest_fixtures import UNITS
@@ -250,9 +251,8 @@ async def _settled(settings: Settings, pool: asyncpg.Pool, fleet: Fleet) -> bool
     (an evaluation committing between the reads once passed for settled, its alerts not yet projected); a
     service that exited is reported at once rather than after the deadline."""
     assert not fleet.exited(), f"services exited: {fleet.exited()}"
-    head = "SELECT coalesce(max(position), 0) FROM events"
-    async with pool.acquire() as conn:
-        before = await conn.fetchval(head)
+    store = EventStore(pool)
+    before = await store.head()
     if not await caught_up(settings, pool):
         return False
     async with pool.acquire() as conn:  # after: what the projector's last recompute made stale is seen
@@ -261,7 +261,7 @@ async def _settled(settings: Settings, pool: asyncpg.Pool, fleet: Fleet) -> bool
         undelivered = "SELECT count(*) FROM alert_outbox WHERE channel = 'webhook' AND delivered_at IS NULL"
         if await conn.fetchval(undelivered):
             return False
-        return bool(await conn.fetchval(head) == before)
+        return await store.head(conn) == before
 
 
 async def _assert_once_each_and_equal_to_a_rebuild(

@@ -17,7 +17,7 @@ from shared.auth import Principal
 from shared.event_store import EventStore, Submitter
 from shared.events import Indicator
 from shared.observability import import_phases
-from tests.integration.ingest_fixtures import TODAY, Ingest
+from tests.integration.ingest_fixtures import TODAY, Ingest, waiting_on_locks
 from tests.kafka_helpers import eventually
 
 pytestmark = pytest.mark.postgres
@@ -51,14 +51,9 @@ async def test_an_import_times_each_phase_and_how_long_it_waited_for_a_unit_anot
             intake.submit(file_rows("lam-dong", 200), ADMIN, Submitter("admin", "upload"), b"f")
         )
 
-        async def waited_half_a_second() -> bool:
-            async with ingest.pool.acquire() as conn:
-                return bool(await conn.fetchval(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                    " AND wait_event_type = 'Lock' AND clock_timestamp() - query_start > interval '0.5 s'"
-                ))  # fmt: skip
-
-        await eventually(waited_half_a_second, timeout_s=30, what="the import waiting for the held unit")
+        await eventually(
+            lambda: waiting_on_locks(ingest.pool, for_s=0.5), timeout_s=30, what="the import waiting for the held unit"
+        )
         await held.rollback()
     assert (await asyncio.wait_for(importing, 30)).stored == 200
     after = phases()

@@ -25,7 +25,7 @@ from shared.db import create_pool
 from shared.event_store import EventStore, Submitter
 from shared.events import Indicator
 from shared.settings import Settings
-from tests.integration.ingest_fixtures import TODAY, Ingest
+from tests.integration.ingest_fixtures import TODAY, Ingest, waiting_on_locks
 from tests.kafka_helpers import eventually
 
 pytestmark = pytest.mark.postgres
@@ -45,13 +45,6 @@ def gated_rows(unit: str, count: int, reached: threading.Event, gate: threading.
             reached.set()
             assert gate.wait(60), "the gate never opened"
         yield figure(n + 2, unit, start + dt.timedelta(days=n), 1_000 * (n + 1))
-
-
-async def _waiting_on_locks(pool: asyncpg.Pool) -> int:
-    async with pool.acquire() as conn:
-        return int(await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        ))  # fmt: skip
 
 
 @contextlib.asynccontextmanager
@@ -91,10 +84,10 @@ async def test_two_reports_racing_on_one_unit_cannot_both_pass_the_check_the_oth
         # Each alone is fine; together June's cumulative would fall below May's.
         may = asyncio.create_task(intake.submit([figure(1, "lam-dong", may_2025, 900)], ADMIN,
                                                 Submitter("admin", "api"), b"may"))  # fmt: skip
-        await eventually(lambda: _waiting(ingest.pool, 1), timeout_s=30, what="the first at the lock")
+        await eventually(lambda: waiting_on_locks(ingest.pool, 1), timeout_s=30, what="the first at the lock")
         june = asyncio.create_task(other_process.submit([figure(1, "lam-dong", june_2025, 500)], ADMIN,
                                                         Submitter("admin", "api"), b"june"))  # fmt: skip
-        await eventually(lambda: _waiting(ingest.pool, 2), timeout_s=30, what="both at the lock")
+        await eventually(lambda: waiting_on_locks(ingest.pool, 2), timeout_s=30, what="both at the lock")
     outcomes = await asyncio.gather(may, june, return_exceptions=True)
     refused = [o for o in outcomes if isinstance(o, SubmissionRejected)]
     stored = [o for o in outcomes if not isinstance(o, BaseException)]
@@ -191,10 +184,6 @@ async def test_a_report_for_the_unit_a_big_file_is_being_read_for_makes_it_check
     assert refused.value.errors[0].field == "amount" and "cumulative" in refused.value.errors[0].reason
 
 
-async def _waiting(pool: asyncpg.Pool, count: int) -> bool:
-    return await _waiting_on_locks(pool) >= count
-
-
 async def test_many_submissions_at_once_on_a_small_pool_all_complete(ingest: Ingest, settings: Settings) -> None:
     """Each submission works on the one connection it holds: one that waited for a second would deadlock
     the pool once as many submissions as connections ran at once (as the bench's 200 reports/s did)."""
@@ -229,6 +218,6 @@ async def test_two_files_racing_under_one_key_make_a_conflict_not_a_fault(ingest
             asyncio.create_task(intake.submit(file_rows(unit, 300), ADMIN, key, unit.encode()))
             for unit in ("lam-dong", "hue")
         ]
-        await eventually(lambda: _waiting(ingest.pool, 2), timeout_s=30, what="both files written, both held")
+        await eventually(lambda: waiting_on_locks(ingest.pool, 2), timeout_s=30, what="both files written, both held")
     outcomes = await asyncio.gather(*files, return_exceptions=True)
     assert sorted(type(o).__name__ for o in outcomes) == ["IdempotencyConflict", "IntakeResult"], outcomes

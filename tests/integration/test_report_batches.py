@@ -16,7 +16,7 @@ import pytest
 
 from services.ingest import report_batches
 from shared.event_store import EventStore
-from tests.integration.ingest_fixtures import Ingest, disbursement
+from tests.integration.ingest_fixtures import Ingest, disbursement, waiting_on_locks
 from tests.kafka_helpers import eventually
 
 pytestmark = pytest.mark.postgres
@@ -43,14 +43,6 @@ async def units_held(pool: asyncpg.Pool, units: list[str]) -> AsyncIterator[None
         yield
 
 
-async def _waiting_on_locks(pool: asyncpg.Pool, at_least: int) -> bool:
-    async with pool.acquire() as conn:
-        waiting = await conn.fetchval(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-    return int(waiting) >= at_least
-
-
 def report(
     unit: str, amount: str = "1000", key: str | None = None, as_of: str = "2025-06-30"
 ) -> tuple[dict[str, Any], dict[str, str]]:
@@ -68,7 +60,7 @@ async def writers_busy(ingest: Ingest, monkeypatch: pytest.MonkeyPatch) -> Async
     monkeypatch.setattr(report_batches, "SLOW_S", 120)
     async with units_held(ingest.pool, HELD):
         busy = [asyncio.create_task(send(ingest, *report(unit))) for unit in HELD]
-        await eventually(lambda: _waiting_on_locks(ingest.pool, len(HELD)), timeout_s=30, what="the writers busy")
+        await eventually(lambda: waiting_on_locks(ingest.pool, len(HELD)), timeout_s=30, what="the writers busy")
         yield busy
     assert [(await task).status_code for task in busy] == [201] * len(busy)
 
@@ -139,7 +131,7 @@ async def test_a_writer_waiting_on_a_units_lock_does_not_hold_the_other_reports_
     ingest = communes
     async with units_held(ingest.pool, HELD):
         waiting = [asyncio.create_task(send(ingest, *report(unit))) for unit in HELD]  # every writer, waiting
-        await eventually(lambda: _waiting_on_locks(ingest.pool, len(HELD)), timeout_s=30, what="the writers busy")
+        await eventually(lambda: waiting_on_locks(ingest.pool, len(HELD)), timeout_s=30, what="the writers busy")
         answer = await asyncio.wait_for(send(ingest, *report(OTHERS[0])), timeout=30)
         assert answer.status_code == 201, answer.text
         assert not any(task.done() for task in waiting)
